@@ -1,0 +1,56 @@
+# shellwatch — see README.md. `make run` and `make test` set up what is missing.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# Debian packages: cgo build of go-yara (libyara-dev, pkg-config, gcc), the
+# yara CLI and yarac for the benchmark's reference run.
+DEB_DEPS := libyara-dev pkg-config gcc yara
+
+# Test corpora: real webshells (read only, never served) and benign code from
+# Debian packages, unpacked under build/ by scripts/benign-corpus.sh.
+WEBSHELLS ?= $(abspath $(CURDIR)/../shared/corpus/webshells)
+BENIGN_DIR ?= $(CURDIR)/build/corpus
+export SHELLWATCH_WEBSHELLS := $(WEBSHELLS)
+export SHELLWATCH_BENIGN := $(BENIGN_DIR)/tree
+
+.PHONY: all deps build run test lint bench corpus report clean
+
+all: build
+
+deps:
+	@scripts/deps.sh $(DEB_DEPS)
+
+build: deps
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shellwatch ./cmd/shellwatch
+
+# Until the daemon exists, `make run` scans a demo web root holding a few
+# harmless files and copies of corpus webshells (in build/, never served).
+run: build
+	@scripts/demo.sh bin/shellwatch build/demo "$(WEBSHELLS)"
+
+corpus: deps
+	@scripts/benign-corpus.sh $(BENIGN_DIR)
+
+# The corpus tests fail (instead of skipping) when run from here.
+test: deps corpus lint
+	SHELLWATCH_REQUIRE_CORPUS=1 $(GO) test -race -count=1 ./...
+
+lint: deps
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './build/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Detection per language family and false positives, from the corpus test.
+report: deps corpus
+	SHELLWATCH_REQUIRE_CORPUS=1 SHELLWATCH_REPORT=1 $(GO) test -count=1 -run 'TestCorpus' -v ./rules/ | grep -v '^=== RUN'
+
+bench: build corpus
+	@scripts/bench.sh bin/shellwatch $(BENIGN_DIR)/tree "$(WEBSHELLS)"
+	$(GO) test -run '^$$' -bench . -benchmem ./scanner/
+
+clean:
+	rm -rf bin build/demo build/eval* build/bench

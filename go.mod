@@ -1,0 +1,9 @@
+module github.com/shellwatch/shellwatch
+
+go 1.26.8
+
+require (
+	github.com/BurntSushi/toml v1.6.0
+	github.com/hillu/go-yara/v4 v4.2.4
+	golang.org/x/sys v0.45.0
+)
