@@ -1,0 +1,138 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+// The example file is the documentation of every key: it must parse, hold
+// nothing unknown, and show exactly the defaults.
+func TestExampleMatchesDefaults(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		t.Fatalf("config.example.toml: %v", err)
+	}
+	if want := Default(); !reflect.DeepEqual(cfg, want) {
+		t.Errorf("config.example.toml differs from Default():\n got  %+v\n want %+v", cfg, want)
+	}
+}
+
+func TestParseErrorsNameTheKey(t *testing.T) {
+	tests := []struct {
+		name, toml string
+		want       []string // substrings of the error
+	}{
+		{"unknown key", "[scanner]\nmax_size = \"1MiB\"\n", []string{"unknown key scanner.max_size"}},
+		{"unknown table once", "[scaner]\nworkers = 2\n", []string{"unknown key scaner"}},
+		{"bad size", "[scanner]\nmax_file_size = \"32 potatoes\"\n", []string{"line 2", "scanner.max_file_size", "32 potatoes"}},
+		{"bad duration", "[scanner]\ntimeout = \"5\"\n", []string{"scanner.timeout", `"5"`}},
+		{"bad severity", "[rules]\ndefault_severity = \"urgent\"\n", []string{"rules.default_severity", "urgent"}},
+		{"wrong type", "[scanner]\nworkers = \"two\"\n", []string{"scanner.workers"}},
+		{"syntax", "[scanner\n", []string{"line"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(tt.toml)
+			if err == nil {
+				t.Fatal("Parse succeeded, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q spans lines", err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	cfg, err := Parse(`
+[rules]
+bundled = false
+paths = [""]
+[scanner]
+workers = -1
+max_file_size = "10B"
+timeout = "100ms"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate succeeded, want errors")
+	}
+	for _, key := range []string{"rules.paths[0]", "scanner.workers", "scanner.max_file_size", "scanner.timeout"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s:\n%v", key, err)
+		}
+	}
+}
+
+func TestLoadResolvesRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	text := "[rules]\npaths = [\"rules.d\", \"/abs/x.yar\"]\nhash_lists = [\"bad.txt\"]\ndefault_severity = \"critical\"\n[scanner]\nmax_file_size = \"1MiB\"\ntimeout = \"2s\"\n"
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Rules.Paths, []string{filepath.Join(dir, "rules.d"), "/abs/x.yar"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("rules.paths = %q, want %q", got, want)
+	}
+	if got, want := cfg.Rules.HashLists[0], filepath.Join(dir, "bad.txt"); got != want {
+		t.Errorf("rules.hash_lists[0] = %q, want %q", got, want)
+	}
+	if cfg.Rules.DefaultSeverity != rules.SeverityCritical || cfg.Scanner.MaxFileSize != 1<<20 || cfg.Scanner.Timeout.Std() != 2*time.Second {
+		t.Errorf("values not decoded: %+v", cfg)
+	}
+	if _, err := Load(filepath.Join(dir, "missing.toml")); err == nil || !strings.Contains(err.Error(), "missing.toml") {
+		t.Errorf("Load of a missing file: error %v does not name it", err)
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	good := map[string]ByteSize{"32MiB": 32 << 20, "512KiB": 512 << 10, "10MB": 10e6, "1GiB": 1 << 30, "100": 100, "1.5KiB": 1536, " 2 MiB ": 2 << 20, "7B": 7}
+	for in, want := range good {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-1MiB", "1e9", "0x10", "inf", "NaN", "1_000", "32 potatoes", "99999999999TiB"} {
+		if got, err := ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
+// FuzzParse feeds the config parser arbitrary text: it may reject it, but it
+// must not panic, and what it accepts must survive validation without panic.
+func FuzzParse(f *testing.F) {
+	example, err := os.ReadFile(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(example))
+	f.Add("[scanner]\nmax_file_size = \"1KiB\"\n")
+	f.Add("[rules]\npaths = [\"a\", \"b\"]\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		cfg, err := Parse(text)
+		if err != nil {
+			return
+		}
+		_ = cfg.Validate()
+	})
+}
