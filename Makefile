@@ -6,8 +6,8 @@ LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Debian packages: cgo build of go-yara (libyara-dev, pkg-config, gcc), the
-# yara CLI and yarac for the benchmark's reference run.
-DEB_DEPS := libyara-dev pkg-config gcc yara
+# yara CLI, yarac and GNU time for the benchmark (its reference run).
+DEB_DEPS := libyara-dev pkg-config gcc yara time
 
 # Test corpora: real webshells (read only, never served) and benign code from
 # Debian packages, unpacked under build/ by scripts/benign-corpus.sh.

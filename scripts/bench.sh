@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `make bench`: one tree (the benign corpus plus the webshell corpus), three
+# tools at the same parallelism, interleaved rounds, the median of each:
+#   shellwatch scan       hashes (SHA-256 + MD5) and YARA-scans every file
+#   yara -r -p N          YARA alone, same bundled rules compiled by yarac
+#                         (default matching and fast matching mode, -f)
+#   sha256sum             hashing alone, N parallel processes
+# Prints files/s, MB/s, peak RSS and the ratios shellwatch / reference.
+# usage: scripts/bench.sh BINARY BENIGN_TREE WEBSHELL_CORPUS [ROUNDS]
+set -euo pipefail
+bin=$1 benign=$2 corpus=$3 rounds=${4:-3}
+work=build/bench
+tree=$work/tree
+n=$(nproc)
+mkdir -p "$work"
+if [ ! -f "$tree/.complete" ]; then
+  rm -rf "$tree"; mkdir -p "$tree"
+  cp -al "$benign" "$tree/benign" 2>/dev/null || cp -a "$benign" "$tree/benign"
+  # The webshells are copied into build/ (never a served folder), read only.
+  cp -a "$corpus" "$tree/webshells"
+  chmod -R a-w "$tree/webshells"
+  touch "$tree/.complete"
+fi
+files=$(find "$tree" -type f | wc -l)
+bytes=$(find "$tree" -type f -printf '%s\n' | awk '{s+=$1} END{print s}')
+yarac -d filename= -d filepath= -d extension= rules/bundled/*.yar "$work/bundled.yarc"
+# Warm the page cache so every tool reads from memory.
+find "$tree" -type f -print0 | xargs -0 cat > /dev/null
+
+declare -A secs rss
+measure() { # name command...
+  local name=$1; shift
+  local out; out=$( { /usr/bin/time -f '%e %M' "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
+  secs[$name]+="${out%% *} "; rss[$name]+="${out##* } "
+}
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+
+for ((r = 1; r <= rounds; r++)); do
+  measure shellwatch "$bin" scan --workers "$n" "$tree"
+  measure yara        yara -C -r -p "$n" -d filename= -d filepath= -d extension= "$work/bundled.yarc" "$tree"
+  measure yara_fast   yara -C -f -r -p "$n" -d filename= -d filepath= -d extension= "$work/bundled.yarc" "$tree"
+  measure sha256sum   bash -c "find '$tree' -type f -print0 | xargs -0 -n 200 -P $n sha256sum"
+done
+
+calc() { awk "BEGIN{print $*}"; }
+printf 'tree: %d files, %.1f MB; %d workers; %d rounds, median shown\n\n' "$files" "$(calc "$bytes/1000000")" "$n" "$rounds"
+printf '%-12s %9s %10s %9s %10s\n' tool seconds files/s MB/s peak_RSS_MB
+sw=$(echo "${secs[shellwatch]}" | median)
+for t in shellwatch yara yara_fast sha256sum; do
+  s=$(echo "${secs[$t]}" | median); m=$(echo "${rss[$t]}" | median)
+  printf '%-12s %9.2f %10.0f %9.1f %10.1f\n' "$t" "$s" "$(calc "$files/$s")" "$(calc "$bytes/1000000/$s")" "$(calc "$m/1024")"
+done
+echo
+for t in yara yara_fast sha256sum; do
+  s=$(echo "${secs[$t]}" | median)
+  printf 'shellwatch speed / %-10s = %.2fx\n' "$t" "$(calc "$s/$sw")"
+done
