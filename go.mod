@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/BurntSushi/toml v1.6.0
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/hillu/go-yara/v4 v4.2.4
 	golang.org/x/sys v0.45.0
 )

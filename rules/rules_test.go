@@ -1,0 +1,175 @@
+package rules
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, path, text string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Every bundled rule must compile and carry the metadata alerts are built
+// from: a known severity, a family and a description.
+func TestBundledRulesHaveMetadata(t *testing.T) {
+	set, err := Compile(Options{Bundled: true})
+	if err != nil {
+		t.Fatalf("bundled rules: %v", err)
+	}
+	defer set.Destroy()
+	if len(set.Rules()) < 20 {
+		t.Fatalf("only %d bundled rules", len(set.Rules()))
+	}
+	for _, w := range set.Warnings() {
+		t.Errorf("bundled rules warning: %s", w)
+	}
+	raw := rawMetas(t, set)
+	for _, r := range set.Rules() {
+		if r.Namespace != BundledNamespace {
+			t.Errorf("rule %s in namespace %q, want %q", r.Name, r.Namespace, BundledNamespace)
+		}
+		if _, ok := raw[r.Name]["severity"]; !ok {
+			t.Errorf("rule %s has no severity meta", r.Name)
+		}
+		if r.Family == "" || r.Description == "" {
+			t.Errorf("rule %s lacks family or description meta", r.Name)
+		}
+	}
+}
+
+func rawMetas(t *testing.T, set *Set) map[string]map[string]any {
+	t.Helper()
+	out := make(map[string]map[string]any)
+	for _, r := range set.Compiled().GetRules() {
+		m := make(map[string]any)
+		for _, meta := range r.Metas() {
+			m[meta.Identifier] = meta.Value
+		}
+		out[r.Identifier()] = m
+	}
+	return out
+}
+
+func TestCompileErrorsNameFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, filepath.Join(dir, "good.yar"), "rule ok { strings: $a = \"abcd\" condition: $a }\n")
+	bad1 := writeFile(t, filepath.Join(dir, "bad1.yar"), "rule one {\n  strings: $a = \"abcd\"\n  condition: $b\n}\n")
+	bad2 := writeFile(t, filepath.Join(dir, "sub", "bad2.yara"), "rule two {\n\n  condition: nosuchthing(\n}\n")
+	writeFile(t, filepath.Join(dir, "notes.txt"), "not a rule file, not compiled")
+
+	_, err := Compile(Options{Paths: []string{dir}})
+	var ce *CompileError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Compile = %v, want a *CompileError", err)
+	}
+	msg := ce.Error()
+	for _, want := range []string{bad1, bad2} {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(want) + `:[0-9]+: \S`).MatchString(msg) {
+			t.Errorf("error does not locate %s as file:line: message:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, good) {
+		t.Errorf("error blames the good file:\n%s", msg)
+	}
+
+	set, err := Compile(Options{Paths: []string{good}})
+	if err != nil {
+		t.Fatalf("good file alone: %v", err)
+	}
+	defer set.Destroy()
+	if n := len(set.Rules()); n != 1 {
+		t.Errorf("%d rules, want 1", n)
+	}
+}
+
+func TestCompileRejectsMissingAndEmpty(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Compile(Options{Paths: []string{filepath.Join(dir, "nope")}}); err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("missing path: %v, want an error naming it", err)
+	}
+	if _, err := Compile(Options{Paths: []string{dir}}); err == nil || !strings.Contains(err.Error(), "no *.yar") {
+		t.Errorf("empty folder: %v, want an error saying it holds no rules", err)
+	}
+	if _, err := Compile(Options{}); err == nil {
+		t.Error("nothing selected: want an error")
+	}
+}
+
+// Operator rules may use the external variables; they live in their own
+// namespace, so a name clash with a bundled rule is no error.
+func TestOperatorRulesExternalsAndMeta(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ops.yar"), `
+rule uses_externals { condition: extension == ".php" and filename matches /^x/ and filepath contains "/" }
+rule scored { meta: score = 70 description = "from a public set" condition: false }
+rule bad_severity { meta: severity = "urgent" condition: false }
+rule no_meta { condition: false }
+`)
+	set, err := Compile(Options{Bundled: true, Paths: []string{dir}, DefaultSeverity: SeverityMedium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Destroy()
+	check := func(name string, want Severity) {
+		t.Helper()
+		r, ok := set.Lookup(OperatorNamespace, name)
+		if !ok {
+			t.Fatalf("rule %s not found", name)
+		}
+		if r.Severity != want {
+			t.Errorf("rule %s severity %s, want %s", name, r.Severity, want)
+		}
+	}
+	check("scored", SeverityHigh)
+	check("bad_severity", SeverityMedium)
+	check("no_meta", SeverityMedium)
+	found := false
+	for _, w := range set.Warnings() {
+		if strings.Contains(w, "bad_severity") && strings.Contains(w, "urgent") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no warning about the bad severity meta: %q", set.Warnings())
+	}
+}
+
+func TestExternals(t *testing.T) {
+	tests := []struct{ path, name, ext string }{
+		{"/var/www/index.PHP", "index.PHP", ".php"},
+		{"/var/www/.htaccess", ".htaccess", ""},
+		{"/var/www/.user.ini", ".user.ini", ".ini"},
+		{"/var/www/shell.php.jpg", "shell.php.jpg", ".jpg"},
+		{"/var/www/README", "README", ""},
+		{"/var/www/a\nb.php", "a\nb.php", ".php"},
+	}
+	for _, tt := range tests {
+		name, full, ext := Externals(tt.path)
+		if name != tt.name || full != tt.path || ext != tt.ext {
+			t.Errorf("Externals(%q) = %q, %q, %q; want %q, %q, %q", tt.path, name, full, ext, tt.name, tt.path, tt.ext)
+		}
+	}
+}
+
+func TestParseSeverity(t *testing.T) {
+	for _, s := range []Severity{SeverityNone, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical} {
+		got, err := ParseSeverity(strings.ToUpper(s.String()))
+		if err != nil || got != s {
+			t.Errorf("ParseSeverity(%q) = %v, %v", s, got, err)
+		}
+	}
+	if _, err := ParseSeverity("urgent"); err == nil {
+		t.Error("ParseSeverity(urgent) succeeded")
+	}
+}

