@@ -1,0 +1,372 @@
+package scanner
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/hillu/go-yara/v4"
+	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/walk"
+)
+
+// Defaults for the zero Options.
+const (
+	DefaultMaxFileSize = 32 << 20
+	DefaultTimeout     = 10 * time.Second
+)
+
+// streamChunk is the buffer size used to hash the part of a file past
+// MaxFileSize.
+const streamChunk = 256 << 10
+
+// keepBuffer is the largest read buffer a worker keeps between files; a
+// larger one, needed for a large file, is dropped after it, so that memory
+// held at rest stays at Workers × keepBuffer whatever MaxFileSize is.
+const keepBuffer = 4 << 20
+
+// openFlags open a file for reading without following a link (in any
+// component: see walk.OpenNoSymlinks), without blocking on a FIFO, without
+// making a terminal ours.
+const openFlags = unix.O_RDONLY | unix.O_NONBLOCK | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NOCTTY
+
+// ErrClosed is the error of a scan asked of a closed Scanner.
+var ErrClosed = errors.New("scanner is closed")
+
+// ErrTimeout is wrapped by the Verdict error of a YARA scan that ran out of
+// time (Options.Timeout); the hashes are still filled.
+var ErrTimeout = errors.New("yara timeout")
+
+// yaraTimeout is libyara's ERROR_SCAN_TIMEOUT (yara/error.h), which go-yara
+// does not export.
+const yaraTimeout = yara.Error(26)
+
+// Options tune a Scanner.
+type Options struct {
+	// Workers is the number of files scanned at once, each worker holding
+	// a libyara scanner and, while it scans, a read buffer of up to
+	// MaxFileSize+1 bytes (at rest, at most 4 MiB). Zero or less means
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// MaxFileSize is the most bytes read and YARA-scanned per file; a
+	// larger file is only hashed (and marked TooLarge). Zero or less means
+	// DefaultMaxFileSize.
+	MaxFileSize int64
+	// Timeout bounds the YARA scan of one file. libyara counts whole
+	// seconds, so it is rounded up to the next second. Zero or less means
+	// DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Scanner hashes and scans files with a pool of workers. Its methods are
+// safe for concurrent use.
+type Scanner struct {
+	set     *rules.Set
+	known   *HashList
+	maxSize int64
+	timeout time.Duration // whole seconds, as libyara applies it
+	all     []*worker
+	idle    chan *worker
+	closed  chan struct{}
+	once    sync.Once
+	total   counters // every ScanTrees call, for Progress
+
+	// hooks for tests, called when set.
+	afterStat  func(path string)
+	beforeScan func(path string)
+}
+
+// worker is what one scan needs for itself.
+type worker struct {
+	yara   *yara.Scanner // nil when there are no rules
+	buf    []byte        // reused; grows to at most MaxFileSize+1
+	chunk  []byte        // for streaming past MaxFileSize
+	sha256 hash.Hash
+	md5    hash.Hash
+}
+
+// New starts a Scanner using the rules of set and the hashes of known. Either
+// may be nil (but not both): without rules files are only hashed and looked
+// up, without a hash list only YARA-scanned. The set must outlive the
+// Scanner; Close releases what New allocated.
+func New(set *rules.Set, known *HashList, opts Options) (*Scanner, error) {
+	if set == nil && known.Len() == 0 {
+		return nil, errors.New("new scanner: no rules and no known-bad hashes: nothing could be detected")
+	}
+	s := &Scanner{set: set, known: known, maxSize: opts.MaxFileSize, timeout: roundTimeout(opts.Timeout)}
+	if s.maxSize <= 0 {
+		s.maxSize = DefaultMaxFileSize
+	}
+	n := opts.Workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	s.idle = make(chan *worker, n)
+	s.closed = make(chan struct{})
+	for i := 0; i < n; i++ {
+		w := &worker{sha256: sha256.New(), md5: md5.New()}
+		if set != nil {
+			ys, err := yara.NewScanner(set.Compiled())
+			if err != nil {
+				s.destroy()
+				return nil, fmt.Errorf("new yara scanner: %w", err)
+			}
+			ys.SetFlags(yara.ScanFlagsFastMode)
+			ys.SetTimeout(s.timeout)
+			w.yara = ys
+		}
+		s.all = append(s.all, w)
+		s.idle <- w
+	}
+	return s, nil
+}
+
+// roundTimeout applies the default and rounds up to whole seconds.
+func roundTimeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	return (d + time.Second - 1) / time.Second * time.Second
+}
+
+// Workers returns the number of files s scans at once.
+func (s *Scanner) Workers() int { return len(s.all) }
+
+// Timeout returns the YARA timeout per file, rounded up to whole seconds as
+// libyara applies it.
+func (s *Scanner) Timeout() time.Duration { return s.timeout }
+
+// MaxFileSize returns the most bytes YARA-scanned per file.
+func (s *Scanner) MaxFileSize() int64 { return s.maxSize }
+
+// Close waits for the scans under way and releases the workers. Scans asked
+// afterwards fail with ErrClosed. Close does not destroy the rule set.
+func (s *Scanner) Close() {
+	s.once.Do(func() {
+		close(s.closed)
+		for range s.all {
+			<-s.idle
+		}
+		s.destroy()
+	})
+}
+
+func (s *Scanner) destroy() {
+	for _, w := range s.all {
+		if w.yara != nil {
+			w.yara.Destroy()
+			w.yara = nil
+		}
+		w.buf, w.chunk = nil, nil
+	}
+}
+
+// Scan hashes and scans the file at path. It waits for a free worker.
+func (s *Scanner) Scan(path string) Verdict {
+	return s.ScanContext(context.Background(), path)
+}
+
+// ScanContext is Scan, giving up (with an error wrapping ctx.Err()) when ctx
+// is done while waiting for a worker or while hashing a large file.
+func (s *Scanner) ScanContext(ctx context.Context, path string) Verdict {
+	v := Verdict{Path: path}
+	var w *worker
+	select {
+	case <-s.closed:
+		v.Err = fmt.Errorf("scan %s: %w", path, ErrClosed)
+		return v
+	default:
+	}
+	select {
+	case w = <-s.idle:
+	case <-s.closed:
+		v.Err = fmt.Errorf("scan %s: %w", path, ErrClosed)
+		return v
+	case <-ctx.Done():
+		v.Err = fmt.Errorf("scan %s: %w", path, ctx.Err())
+		return v
+	}
+	defer func() {
+		if cap(w.buf) > keepBuffer {
+			w.buf = nil
+		}
+		s.idle <- w
+	}()
+	s.scanFile(ctx, w, &v)
+	return v
+}
+
+// scanFile fills v for the file at v.Path using worker w.
+func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict) {
+	path := v.Path
+	// A cheap look first, so that a device node or FIFO is not even
+	// opened (opening some devices has effects); the fstat below decides.
+	var st unix.Stat_t
+	if err := unix.Fstatat(unix.AT_FDCWD, path, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
+		fillStat(v, &st)
+		v.Err = fmt.Errorf("open %s: not a regular file (%s)", path, typeName(v.Mode))
+		return
+	}
+	fd, err := walk.OpenNoSymlinks(path, openFlags)
+	if err != nil {
+		v.Err = err
+		return
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	if err := unix.Fstat(fd, &st); err != nil {
+		v.Err = fmt.Errorf("fstat %s: %w", path, err)
+		return
+	}
+	fillStat(v, &st)
+	if !v.Mode.IsRegular() {
+		v.Err = fmt.Errorf("open %s: not a regular file (%s)", path, typeName(v.Mode))
+		return
+	}
+	if s.afterStat != nil {
+		s.afterStat(path)
+	}
+
+	data, err := w.read(ctx, f, st.Size, s.maxSize)
+	if err != nil {
+		v.Err = err
+		return
+	}
+	w.sha256.Reset()
+	w.md5.Reset()
+	w.sha256.Write(data)
+	w.md5.Write(data)
+	size := int64(len(data))
+	if size > s.maxSize {
+		v.TooLarge = true
+		n, err := w.stream(ctx, f)
+		size += n
+		if err != nil {
+			v.Err = err
+			return
+		}
+	}
+	v.Size = size
+	v.SHA256 = hex.EncodeToString(w.sha256.Sum(nil))
+	v.MD5 = hex.EncodeToString(w.md5.Sum(nil))
+
+	if !v.TooLarge && w.yara != nil {
+		v.Matches, v.Err = s.yaraScan(w, path, data)
+	}
+	if e, ok := s.known.Lookup(v.SHA256, v.MD5); ok {
+		v.Matches = append(v.Matches, e.match())
+	}
+	for _, m := range v.Matches {
+		v.Severity = max(v.Severity, m.Severity)
+	}
+}
+
+// read reads up to maxSize+1 bytes of f into the worker's buffer: one more
+// than maxSize, so that a file larger than maxSize, or one growing past it
+// while read, is noticed. size, the fstat size, says how much buffer to
+// prepare; the buffer grows if the file grew.
+func (w *worker) read(ctx context.Context, f *os.File, size, maxSize int64) ([]byte, error) {
+	limit := maxSize + 1
+	want := min(max(size+1, 4096), limit)
+	if int64(cap(w.buf)) < want {
+		w.buf = make([]byte, 0, want)
+	}
+	buf := w.buf[:0]
+	r := io.LimitReader(f, limit)
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= limit {
+				break
+			}
+			// The file grew since fstat.
+			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit))
+			copy(grown, buf)
+			buf = grown
+			w.buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err // *fs.PathError, naming the path
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.Name(), err)
+		}
+	}
+	return buf, nil
+}
+
+// stream hashes the rest of f, past what read returned, in small chunks so
+// that a huge (or sparse) file costs no memory. It returns the bytes hashed.
+func (w *worker) stream(ctx context.Context, f *os.File) (int64, error) {
+	if w.chunk == nil {
+		w.chunk = make([]byte, streamChunk)
+	}
+	var total int64
+	for {
+		n, err := f.Read(w.chunk)
+		w.sha256.Write(w.chunk[:n])
+		w.md5.Write(w.chunk[:n])
+		total += int64(n)
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("read %s: %w", f.Name(), err)
+		}
+	}
+}
+
+// yaraScan runs the rules over data with the externals of path.
+func (s *Scanner) yaraScan(w *worker, path string, data []byte) ([]Match, error) {
+	filename, fullPath, ext := rules.Externals(path)
+	for _, def := range [...]struct{ name, value string }{
+		{rules.ExternalFilename, filename},
+		{rules.ExternalFilepath, fullPath},
+		{rules.ExternalExtension, ext},
+	} {
+		if err := w.yara.DefineVariable(def.name, def.value); err != nil {
+			return nil, fmt.Errorf("yara scan %s: define %s: %w", path, def.name, err)
+		}
+	}
+	var found yara.MatchRules
+	w.yara.SetCallback(&found)
+	err := w.yara.ScanMem(data)
+	// Rules that matched before an error (a timeout) still matched.
+	var matches []Match
+	for _, m := range found {
+		match := Match{Rule: m.Rule, Namespace: m.Namespace, Severity: rules.SeverityHigh}
+		if len(m.Tags) > 0 {
+			match.Tags = m.Tags
+		}
+		if r, ok := s.set.Lookup(m.Namespace, m.Rule); ok {
+			match.Severity, match.Family, match.Description = r.Severity, r.Family, r.Description
+		}
+		matches = append(matches, match)
+	}
+	switch {
+	case err == nil:
+		return matches, nil
+	case errors.Is(err, yaraTimeout):
+		return matches, fmt.Errorf("yara scan %s: %w after %s", path, ErrTimeout, s.timeout)
+	default:
+		return matches, fmt.Errorf("yara scan %s: %w", path, err)
+	}
+}

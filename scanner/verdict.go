@@ -1,0 +1,70 @@
+package scanner
+
+import (
+	"io/fs"
+	"time"
+
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+// Verdict is what scanning one file found.
+type Verdict struct {
+	// Path is the path scanned, byte for byte as it was given.
+	Path string
+	// Size is the number of bytes read and hashed: the whole file as it was
+	// when read. It equals the fstat size unless the file changed while it
+	// was read; when it could not be read, it is the fstat size.
+	Size int64
+	// Mode, UID, GID, ModTime, Dev and Inode come from fstat of the
+	// descriptor that was read.
+	Mode       fs.FileMode
+	UID, GID   uint32
+	ModTime    time.Time
+	Dev, Inode uint64
+	// SHA256 and MD5 are the lower-case hex digests of the Size bytes read;
+	// empty when the file could not be read to the end.
+	SHA256, MD5 string
+	// Matches lists the rules and hash lists that matched, in rule order,
+	// a hash list match last.
+	Matches []Match
+	// Severity is the highest severity of Matches, rules.SeverityNone when
+	// nothing matched.
+	Severity rules.Severity
+	// TooLarge is set when the file is larger than Options.MaxFileSize: it
+	// was hashed, checked against the hash lists, but not YARA-scanned.
+	TooLarge bool
+	// Err says why the file could not be opened, read or fully scanned; it
+	// names the path. After a YARA error (a timeout, say) the hashes and the
+	// metadata are still filled.
+	Err error
+}
+
+// Flagged reports whether anything matched.
+func (v Verdict) Flagged() bool { return len(v.Matches) > 0 }
+
+// Match is one rule, or a known-bad hash, that matched a file.
+type Match struct {
+	Rule        string         `json:"rule"`
+	Namespace   string         `json:"namespace"`
+	Tags        []string       `json:"tags,omitempty"`
+	Severity    rules.Severity `json:"severity"`
+	Family      string         `json:"family,omitempty"`
+	Description string         `json:"description,omitempty"`
+}
+
+// Stats counts what a scan of trees met.
+type Stats struct {
+	// Files is the number of regular files scanned (or tried: the ones that
+	// failed are in Errors too), Bytes the bytes they held.
+	Files, Bytes int64
+	// Flagged counts the verdicts with a match.
+	Flagged int64
+	// Errors counts the verdicts with an error: files that could not be
+	// read or scanned, and folders that could not be walked.
+	Errors int64
+	// TooLarge counts the files hashed but not YARA-scanned.
+	TooLarge int64
+	// Symlinks and Special count the entries skipped: symbolic links, and
+	// FIFOs, sockets and device nodes.
+	Symlinks, Special int64
+}
