@@ -1,0 +1,321 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/quarantine"
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+const quarantineUsage = `Usage:
+  shellwatch quarantine [--vault DIR] list [--json]
+      List the vault, oldest first: id, when, size, severity, rules, status
+      and original path. With --json, one object per line in the vault's
+      metadata format.
+  shellwatch quarantine [--vault DIR] show [--json] ID
+      Print everything the vault knows about one entry.
+  shellwatch quarantine [--vault DIR] restore ID [--to PATH]
+      Put the file back at its original path, or at PATH, with its owner,
+      mode and times, and remove it from the vault. An existing file is
+      never overwritten, and no symbolic link is followed.
+  shellwatch quarantine [--vault DIR] purge --older-than DURATION
+      Delete the entries quarantined longer ago than DURATION: a Go
+      duration (12h, 90m) or a number of days (30d).
+
+The vault is ` + quarantine.DefaultDir + ` unless --vault names another.
+Exit status: 0 success, 2 an error (a usage error included).
+
+Flags:
+`
+
+// quarantineFlags lists, per subcommand, the flags it takes besides --vault
+// and --config.
+var quarantineFlags = map[string][]string{
+	"list":    {"json"},
+	"show":    {"json"},
+	"restore": {"to"},
+	"purge":   {"older-than"},
+}
+
+func runQuarantine(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("quarantine", quarantineUsage, stderr)
+	vaultFlag := fs.String("vault", "", "the vault `directory` (default "+quarantine.DefaultDir+")")
+	configPath := fs.String("config", "", "read settings from this config `file`")
+	asJSON := fs.Bool("json", false, "with list and show: JSON, one object per line")
+	to := fs.String("to", "", "with restore: restore to this `path` instead of the original")
+	olderThan := fs.String("older-than", "", "with purge: remove entries older than this `duration` (30d, 12h)")
+	operands, stop, status := parseFlags(fs, args)
+	if stop {
+		return status
+	}
+	if len(operands) == 0 {
+		fmt.Fprint(stderr, quarantineUsage)
+		return exitError
+	}
+	sub, operands := operands[0], operands[1:]
+	if sub == "help" {
+		fmt.Fprint(stdout, quarantineUsage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return exitOK
+	}
+	allowed, ok := quarantineFlags[sub]
+	if !ok {
+		fmt.Fprintf(stderr, "shellwatch quarantine: unknown subcommand %q\n\n%s", sub, quarantineUsage)
+		return exitError
+	}
+	var misplaced string
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name != "vault" && f.Name != "config" && !slices.Contains(allowed, f.Name) {
+			misplaced = f.Name
+		}
+	})
+	if misplaced != "" {
+		fmt.Fprintf(stderr, "shellwatch quarantine %s: --%s does not apply here\n", sub, misplaced)
+		return exitError
+	}
+	wantOperands := map[string]int{"list": 0, "show": 1, "restore": 1, "purge": 0}[sub]
+	if len(operands) != wantOperands {
+		fmt.Fprintf(stderr, "shellwatch quarantine %s: want %d argument(s), got %d\n\n%s", sub, wantOperands, len(operands), quarantineUsage)
+		return exitError
+	}
+	var age time.Duration
+	if sub == "purge" {
+		var err error
+		if age, err = parseAge(*olderThan); err != nil {
+			fmt.Fprintf(stderr, "shellwatch quarantine purge: --older-than: %v\n", err)
+			return exitError
+		}
+	}
+
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return exitError
+	}
+	dir := vaultDir(cfg, *vaultFlag)
+	// The commands here read or empty a vault; only the agent creates one,
+	// so a mistyped --vault is an error, not a new empty vault.
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		fmt.Fprintf(stderr, "shellwatch: no vault at %s (nothing was quarantined there; --vault names another)\n", quotePath(dir))
+		return exitError
+	}
+	v, err := quarantine.Open(dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return exitError
+	}
+	defer v.Close()
+
+	switch sub {
+	case "list":
+		return quarantineList(v, *asJSON, stdout, stderr)
+	case "show":
+		return quarantineShow(v, operands[0], *asJSON, stdout, stderr)
+	case "restore":
+		return quarantineRestore(v, operands[0], *to, stdout, stderr)
+	default:
+		n, err := v.Purge(age)
+		fmt.Fprintf(stdout, "purged %d entries quarantined more than %s ago\n", n, *olderThan)
+		if err != nil {
+			fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+			return exitError
+		}
+		return exitOK
+	}
+}
+
+// vaultDir picks the vault: --vault, else the default.
+// When the config grows a [quarantine] dir key, it goes between the two.
+func vaultDir(_ config.Config, flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return quarantine.DefaultDir
+}
+
+func quarantineList(v *quarantine.Vault, asJSON bool, stdout, stderr io.Writer) int {
+	entries, listErr := v.List()
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, e := range entries {
+			if err := enc.Encode(e); err != nil {
+				fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+				return exitError
+			}
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tQUARANTINED\tSIZE\tSEVERITY\tRULES\tSTATUS\tPATH")
+		for _, e := range entries {
+			path := quotePath(e.Path)
+			if e.Path == "" {
+				path = "?"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.QuarantinedAt.Format(time.RFC3339),
+				e.Size, worstSeverity(e.Rules), ruleNames(e.Rules), entryStatus(e), path)
+		}
+		if err := tw.Flush(); err != nil {
+			fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+			return exitError
+		}
+	}
+	if listErr != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", listErr)
+		return exitError
+	}
+	return exitOK
+}
+
+func quarantineShow(v *quarantine.Vault, id string, asJSON bool, stdout, stderr io.Writer) int {
+	e, err := v.Get(id)
+	if err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return exitError
+	}
+	if asJSON {
+		if err := json.NewEncoder(stdout).Encode(e); err != nil {
+			fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+			return exitError
+		}
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s:\t"+format+"\n", append([]any{k}, a...)...) }
+	row("id", "%s", e.ID)
+	row("path", "%s", quotePath(e.Path))
+	row("status", "%s", entryStatus(e))
+	if e.Problem != "" {
+		row("problem", "%s", e.Problem)
+	}
+	row("quarantined", "%s on %s (%s)", e.QuarantinedAt.Format(time.RFC3339Nano), e.Host, e.Method)
+	row("reason", "%s", e.Reason)
+	for _, m := range e.Rules {
+		row("rule", "%s (severity %s, family %s)", m.Rule, orDash(m.Severity), orDash(m.Family))
+	}
+	row("type", "%s", e.Type)
+	row("size", "%d", e.Size)
+	row("sha256", "%s", e.SHA256)
+	row("md5", "%s", e.MD5)
+	row("owner", "%s (%d):%s (%d)", orDash(e.User), e.UID, orDash(e.Group), e.GID)
+	row("mode", "%s", e.Mode)
+	row("mtime", "%s", e.MTime.Format(time.RFC3339Nano))
+	row("ctime", "%s", e.CTime.Format(time.RFC3339Nano))
+	row("atime", "%s", e.ATime.Format(time.RFC3339Nano))
+	row("device/inode", "%d/%d, %d link(s)", e.Dev, e.Inode, e.Nlink)
+	if s := e.Scanned; s != nil {
+		row("scanned", "device %d inode %d size %d sha256 %s", s.Dev, s.Inode, s.Size, s.SHA256)
+	}
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+func quarantineRestore(v *quarantine.Vault, id, to string, stdout, stderr io.Writer) int {
+	if to != "" {
+		abs, err := filepath.Abs(to)
+		if err != nil {
+			fmt.Fprintf(stderr, "shellwatch: --to %s: %v\n", quotePath(to), err)
+			return exitError
+		}
+		to = abs
+	}
+	e, err := v.Get(id)
+	if err == nil {
+		err = v.Restore(id, to)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return exitError
+	}
+	target := e.Path
+	if to != "" {
+		target = to
+	}
+	fmt.Fprintf(stdout, "restored %s to %s\n", id, quotePath(target))
+	return exitOK
+}
+
+// parseAge reads a purge age: a Go duration ("12h", "90m") or whole days
+// ("30d").
+func parseAge(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, errors.New("missing (write e.g. --older-than 30d)")
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 32)
+		if err != nil || n > 100*366 {
+			return 0, fmt.Errorf("%q is not a number of days (write e.g. 30d)", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (write e.g. 30d, 12h or 90m)", s)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q is negative", s)
+	}
+	return d, nil
+}
+
+// worstSeverity returns the highest severity among the matches, by the
+// rules package's ranking; names it does not know are shown as they are.
+func worstSeverity(ms []quarantine.Match) string {
+	worst, name := rules.SeverityNone, "-"
+	for _, m := range ms {
+		s, err := rules.ParseSeverity(m.Severity)
+		if err != nil {
+			if name == "-" && m.Severity != "" {
+				name = m.Severity
+			}
+			continue
+		}
+		if s > worst {
+			worst, name = s, s.String()
+		}
+	}
+	return name
+}
+
+func ruleNames(ms []quarantine.Match) string {
+	if len(ms) == 0 {
+		return "-"
+	}
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Rule
+	}
+	return quotePath(strings.Join(names, ","))
+}
+
+func entryStatus(e quarantine.Entry) string {
+	switch {
+	case e.Path == "":
+		return "no-metadata"
+	case !e.Verified:
+		return "unverified"
+	}
+	return "ok"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/quarantine"
+)
+
+// runQuarantineCmd runs "shellwatch quarantine args…" in-process.
+func runQuarantineCmd(t *testing.T, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	status := runQuarantine(args, &stdout, &stderr)
+	return result{status, stdout.String(), stderr.String()}
+}
+
+// quarantineFile plants a webshell at path and moves it into the vault as
+// the agent would, returning its entry.
+func quarantineFile(t *testing.T, vaultDir, path string) quarantine.Entry {
+	t.Helper()
+	write(t, path, chopper)
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(chopper))
+	v, err := quarantine.Open(vaultDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	e, err := v.Move(quarantine.Request{
+		Path: path, Dev: uint64(st.Dev), Inode: st.Ino, Size: st.Size, SHA256: hex.EncodeToString(sum[:]),
+		Rules: []quarantine.Match{
+			{Rule: "shellwatch:php_eval_post", Severity: "high", Family: "china_chopper"},
+			{Rule: "op:chopper", Severity: "critical", Family: "china_chopper"},
+		},
+		Reason: "webshell",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestQuarantineCommand(t *testing.T) {
+	vault := filepath.Join(t.TempDir(), "quarantine")
+	root := t.TempDir()
+	crafted := filepath.Join(root, "uploads", "a\nID  fake row\xff.php")
+	plain := filepath.Join(root, "uploads", "shell.php")
+	e1 := quarantineFile(t, vault, crafted)
+	e2 := quarantineFile(t, vault, plain)
+
+	r := runQuarantineCmd(t, "--vault", vault, "list")
+	if r.status != exitOK {
+		t.Fatalf("list: status %d stderr %q", r.status, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") {
+		t.Fatalf("list printed %d lines, want a header and 2 rows (a crafted name must not add one):\n%s", len(lines), r.stdout)
+	}
+	for _, want := range []string{e1.ID, e2.ID, quotePath(crafted), plain, "critical", "shellwatch:php_eval_post,op:chopper", "ok"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("list output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	r = runQuarantineCmd(t, "list", "--json", "--vault", vault)
+	jsonLines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.status != exitOK || len(jsonLines) != 2 {
+		t.Fatalf("list --json: status %d, %d lines:\n%s%s", r.status, len(jsonLines), r.stdout, r.stderr)
+	}
+	paths := map[string]bool{}
+	for _, l := range jsonLines {
+		e, err := quarantine.DecodeEntry([]byte(l))
+		if err != nil {
+			t.Fatalf("list --json line %q: %v", l, err)
+		}
+		paths[e.Path] = true
+	}
+	if !paths[crafted] || !paths[plain] {
+		t.Errorf("list --json paths %v, want the exact bytes of %q and %q", paths, crafted, plain)
+	}
+
+	r = runQuarantineCmd(t, "--vault", vault, "show", e1.ID)
+	if r.status != exitOK || !strings.Contains(r.stdout, quotePath(crafted)) || !strings.Contains(r.stdout, e1.SHA256) || strings.Count(r.stdout, "\nrule:") != 2 {
+		t.Errorf("show: status %d:\n%s%s", r.status, r.stdout, r.stderr)
+	}
+	r = runQuarantineCmd(t, "--vault", vault, "show", "--json", e1.ID)
+	if e, err := quarantine.DecodeEntry([]byte(r.stdout)); err != nil || e.Path != crafted {
+		t.Errorf("show --json: %q, %v", r.stdout, err)
+	}
+
+	// Restore refuses to overwrite, then restores elsewhere.
+	write(t, plain, "<?php echo 'redeployed';\n")
+	r = runQuarantineCmd(t, "--vault", vault, "restore", e2.ID)
+	if r.status != exitError || !strings.Contains(r.stderr, "exists") {
+		t.Errorf("restore over a file: status %d stderr %q", r.status, r.stderr)
+	}
+	to := filepath.Join(t.TempDir(), "evidence.php.txt")
+	r = runQuarantineCmd(t, "--vault", vault, "restore", e2.ID, "--to", to)
+	if r.status != exitOK || !strings.Contains(r.stdout, "restored "+e2.ID) {
+		t.Fatalf("restore --to: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
+	}
+	if b, _ := os.ReadFile(to); string(b) != chopper {
+		t.Errorf("restored content %q", b)
+	}
+	// Restore to the crafted original path.
+	r = runQuarantineCmd(t, "--vault", vault, "restore", e1.ID)
+	if r.status != exitOK || strings.Count(r.stdout, "\n") != 1 {
+		t.Fatalf("restore: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
+	}
+	if b, _ := os.ReadFile(crafted); string(b) != chopper {
+		t.Errorf("restored content %q", b)
+	}
+	r = runQuarantineCmd(t, "--vault", vault, "list")
+	if r.status != exitOK || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("list of an empty vault: status %d:\n%s", r.status, r.stdout)
+	}
+}
+
+func TestQuarantinePurgeCommand(t *testing.T) {
+	vault := filepath.Join(t.TempDir(), "quarantine")
+	e := quarantineFile(t, vault, filepath.Join(t.TempDir(), "x.php"))
+	r := runQuarantineCmd(t, "--vault", vault, "purge", "--older-than", "30d")
+	if r.status != exitOK || !strings.HasPrefix(r.stdout, "purged 0 ") {
+		t.Errorf("purge 30d: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
+	}
+	r = runQuarantineCmd(t, "--vault", vault, "purge", "--older-than", "0s")
+	if r.status != exitOK || !strings.HasPrefix(r.stdout, "purged 1 ") {
+		t.Errorf("purge 0s: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
+	}
+	r = runQuarantineCmd(t, "--vault", vault, "show", e.ID)
+	if r.status != exitError || !strings.Contains(r.stderr, "no such vault entry") {
+		t.Errorf("show after purge: status %d stderr %q", r.status, r.stderr)
+	}
+}
+
+func TestQuarantineCommandErrors(t *testing.T) {
+	vault := filepath.Join(t.TempDir(), "quarantine")
+	quarantineFile(t, vault, filepath.Join(t.TempDir(), "x.php"))
+	unsafe := t.TempDir()
+	if err := os.Chmod(unsafe, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage"},
+		{[]string{"--vault", vault, "frobnicate"}, "unknown subcommand"},
+		{[]string{"--vault", vault, "show"}, "want 1 argument"},
+		{[]string{"--vault", vault, "show", "../../etc/passwd"}, "not a vault id"},
+		{[]string{"--vault", vault, "restore", "../../etc/passwd", "--to", "/tmp/x"}, "not a vault id"},
+		{[]string{"--vault", vault, "list", "--to", "/tmp/x"}, "--to does not apply"},
+		{[]string{"--vault", vault, "purge"}, "--older-than: missing"},
+		{[]string{"--vault", vault, "purge", "--older-than", "30x"}, "not a duration"},
+		{[]string{"--vault", vault, "purge", "--older-than", "-1d"}, "not a number of days"},
+		{[]string{"--vault", filepath.Join(vault, "typo"), "list"}, "no vault at"},
+		{[]string{"--vault", unsafe, "list"}, "chmod 0700"},
+	} {
+		r := runQuarantineCmd(t, tc.args...)
+		if r.status != exitError || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("quarantine %q: status %d stderr %q, want 2 and %q", tc.args, r.status, r.stderr, tc.want)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(vault, "typo")); err == nil {
+		t.Error("a mistyped --vault created a vault")
+	}
+}
+
+func TestParseAge(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"30d": 30 * 24 * time.Hour, "0d": 0, "12h": 12 * time.Hour, "90m": 90 * time.Minute, "1h30m": 90 * time.Minute, "0s": 0,
+	} {
+		if got, err := parseAge(in); err != nil || got != want {
+			t.Errorf("parseAge(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "-1d", "1.5d", "30", "-5m", "1d12h", "99999999d", "x"} {
+		if got, err := parseAge(in); err == nil {
+			t.Errorf("parseAge(%q) = %v, want an error", in, got)
+		}
+	}
+}

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/scanner"
+	"github.com/shellwatch/shellwatch/walk"
+)
+
+const scanUsage = `Usage: shellwatch scan [--config F] [--json] [--rules PATH]… [--exclude GLOB]… PATH…
+
+Scan files and folders (recursively, never following symbolic links) with the
+bundled rules, the config's rules and hash lists, and any --rules given.
+Prints one line per flagged file on stdout:
+
+  SEVERITY<TAB>PATH<TAB>RULE,RULE…
+
+A PATH holding control characters, tabs, quotes or invalid UTF-8 is printed
+as a Go quoted string ("a\nb"), so every line is one file. With --json, one
+JSON object per flagged file instead. Errors and files too large to scan go
+to stderr, and a summary at the end; a live progress line when stderr is a
+terminal.
+
+Exit status: 0 nothing flagged, 1 something flagged, 2 an error and nothing
+flagged.
+
+Flags:
+`
+
+func runScan(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("scan", scanUsage, stderr)
+	configPath := fs.String("config", "", "read rules and scanner settings from this config `file`")
+	asJSON := fs.Bool("json", false, "print one JSON object per flagged file")
+	var rulePaths, excludes stringList
+	fs.Var(&rulePaths, "rules", "also compile the rule `file or folder` (repeatable)")
+	fs.Var(&excludes, "exclude", "skip paths matching `glob` (repeatable; * crosses / in a glob with /)")
+	workers := fs.Int("workers", -1, "files scanned at once (default: scanner.workers, 0 = one per CPU)")
+	noBundled := fs.Bool("no-bundled", false, "leave out the bundled rules")
+	paths, stop, status := parseFlags(fs, args)
+	if stop {
+		return status
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "shellwatch scan: name at least one PATH to scan")
+		fs.Usage()
+		return exitError
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return exitError
+	}
+	cfg.Rules.Paths = append(cfg.Rules.Paths, rulePaths...)
+	cfg.Scanner.Exclude = append(cfg.Scanner.Exclude, excludes...)
+	if *noBundled {
+		cfg.Rules.Bundled = false
+	}
+	if *workers >= 0 {
+		cfg.Scanner.Workers = *workers
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return exitError
+	}
+
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	sc, ex, cleanup, err := newScanner(cfg, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return exitError
+	}
+	defer cleanup()
+
+	out := &scanPrinter{stdout: stdout, stderr: stderr, json: *asJSON, maxSize: cfg.Scanner.MaxFileSize}
+	progress := startProgress(ctx, stderr, sc)
+	start := time.Now()
+	stats := sc.ScanTrees(ctx, paths, ex, out.report)
+	progress.stop()
+	elapsed := time.Since(start)
+	printSummary(stderr, stats, elapsed)
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "shellwatch: scan interrupted")
+		if stats.Flagged > 0 {
+			return exitFlagged
+		}
+		return exitError
+	case out.writeErr != nil:
+		fmt.Fprintf(stderr, "shellwatch: write output: %v\n", out.writeErr)
+		return exitError
+	case stats.Flagged > 0:
+		return exitFlagged
+	case stats.Errors > 0:
+		return exitError
+	}
+	return exitOK
+}
+
+// newScanner compiles the configured rules and hash lists and starts a
+// scanner with them; cleanup releases both.
+func newScanner(cfg config.Config, stderr io.Writer) (*scanner.Scanner, *walk.Excluder, func(), error) {
+	ex, err := walk.New(cfg.Scanner.Exclude)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("scanner.exclude: %w", err)
+	}
+	set, err := rules.Compile(ruleOptions(cfg))
+	if err != nil {
+		var ce *rules.CompileError
+		if errors.As(err, &ce) {
+			return nil, nil, nil, fmt.Errorf("rules do not compile:\n%w", err)
+		}
+		return nil, nil, nil, err
+	}
+	for _, w := range set.Warnings() {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	known, err := scanner.LoadHashLists(cfg.Rules.HashLists...)
+	if err != nil {
+		set.Destroy()
+		return nil, nil, nil, err
+	}
+	sc, err := scanner.New(set, known, scanner.Options{
+		Workers:     cfg.Scanner.Workers,
+		MaxFileSize: int64(cfg.Scanner.MaxFileSize),
+		Timeout:     cfg.Scanner.Timeout.Std(),
+	})
+	if err != nil {
+		set.Destroy()
+		return nil, nil, nil, err
+	}
+	return sc, ex, func() { sc.Close(); set.Destroy() }, nil
+}
+
+// scanPrinter writes each verdict as it arrives. ScanTrees calls report from
+// one goroutine at a time, so it needs no lock.
+type scanPrinter struct {
+	stdout, stderr io.Writer
+	json           bool
+	maxSize        config.ByteSize
+	writeErr       error
+}
+
+func (p *scanPrinter) report(v scanner.Verdict) {
+	if v.Err != nil {
+		fmt.Fprintf(p.stderr, "shellwatch: %s\n", quotePathsIn(v.Err.Error(), v.Path))
+	}
+	if v.TooLarge {
+		fmt.Fprintf(p.stderr, "shellwatch: %s: too large to scan (%d bytes, scanner.max_file_size is %s): hashed only, sha256 %s\n",
+			quotePath(v.Path), v.Size, p.maxSize, v.SHA256)
+	}
+	if !v.Flagged() || p.writeErr != nil {
+		return
+	}
+	if p.json {
+		b, err := json.Marshal(newScanRecord(v))
+		if err == nil {
+			b = append(b, '\n')
+			_, err = p.stdout.Write(b)
+		}
+		p.writeErr = err
+		return
+	}
+	names := make([]string, len(v.Matches))
+	for i, m := range v.Matches {
+		names[i] = m.Rule
+	}
+	_, p.writeErr = fmt.Fprintf(p.stdout, "%s\t%s\t%s\n", v.Severity, quotePath(v.Path), strings.Join(names, ","))
+}
+
+// printSummary writes the end-of-scan figures to stderr.
+func printSummary(w io.Writer, s scanner.Stats, elapsed time.Duration) {
+	secs := elapsed.Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(s.Files) / secs
+	}
+	fmt.Fprintf(w, "scanned %d files, %s in %.2fs (%.0f files/s); flagged %d; errors %d; too large %d; skipped %d symlinks, %d special files\n",
+		s.Files, humanBytes(s.Bytes), secs, rate, s.Flagged, s.Errors, s.TooLarge, s.Symlinks, s.Special)
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// progressLine redraws a one-line progress report on a terminal.
+type progressLine struct {
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func (p *progressLine) stop() {
+	if p.done == nil {
+		return
+	}
+	close(p.done)
+	p.wg.Wait()
+}
+
+// startProgress shows live counts on stderr, only when stderr is a terminal:
+// in a pipe or a log file the line would be noise.
+func startProgress(ctx context.Context, stderr io.Writer, sc *scanner.Scanner) *progressLine {
+	f, ok := stderr.(*os.File)
+	if !ok || !isTerminal(f) {
+		return &progressLine{}
+	}
+	p := &progressLine{done: make(chan struct{})}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.done:
+				fmt.Fprint(f, "\r\033[K")
+				return
+			case <-ctx.Done():
+				fmt.Fprint(f, "\r\033[K")
+				return
+			case <-tick.C:
+				s := sc.Progress()
+				fmt.Fprintf(f, "\r\033[K%d files, %s, %d flagged, %d errors", s.Files, humanBytes(s.Bytes), s.Flagged, s.Errors)
+			}
+		}
+	}()
+	return p
+}

@@ -1,0 +1,62 @@
+// Command shellwatch catches webshells and backdoors in web roots.
+//
+// Each subcommand lives in its own cmd_*.go file; they turn flags into calls
+// on the packages that do the work and format the results.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// Exit statuses shared by the subcommands, as clamscan uses them.
+const (
+	exitOK       = 0 // nothing found, or the command succeeded
+	exitFlagged  = 1 // something was flagged
+	exitError    = 2 // an error, a usage mistake included
+	usageSummary = `shellwatch catches webshells and backdoors in web roots.
+
+Usage:
+  shellwatch scan [--config F] [--json] [--rules PATH]… [--exclude GLOB]… PATH…
+  shellwatch rules check [--config F] [PATH…]
+  shellwatch rules list [--config F] [--json]
+  shellwatch quarantine [--vault DIR] list [--json] | show ID | restore ID [--to PATH] | purge --older-than DUR
+  shellwatch version
+
+Run "shellwatch COMMAND --help" for a command's flags.
+Exit status: 0 nothing flagged or success, 1 something flagged, 2 error.
+`
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run dispatches to a subcommand and returns the process exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageSummary)
+		return exitError
+	}
+	switch args[0] {
+	case "scan":
+		return runScan(args[1:], stdout, stderr)
+	case "rules":
+		return runRules(args[1:], stdout, stderr)
+	case "quarantine":
+		return runQuarantine(args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "shellwatch %s\n", version)
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageSummary)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "shellwatch: unknown command %q\n\n%s", args[0], usageSummary)
+		return exitError
+	}
+}
