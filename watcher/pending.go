@@ -1,0 +1,237 @@
+package watcher
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// pendingSet coalesces reports per path between the goroutines that learn
+// about changes (the event loop, the walker) and the one that delivers them
+// (the flusher). Adding never blocks on the consumer: the event loop only
+// updates this map.
+//
+// Per path the life cycle is:
+//
+//	idle ──add──▶ ready (reported as soon as the flusher gets to it)
+//	ready ──taken──▶ cooling for settle
+//	cooling ──add──▶ cooling, dirty
+//	cooling ends, dirty ──taken──▶ cooling for settle again
+//	cooling ends, clean ──▶ idle (forgotten)
+//
+// So a path is reported at once when it first changes, at most once per
+// settle interval while changes continue, and always once after the last
+// change: a change that arrives after the path was taken marks it dirty, and
+// a dirty path is reported when its cooling ends.
+type pendingSet struct {
+	settle time.Duration
+
+	mu      sync.Mutex
+	entries map[string]*pendingEntry
+	ready   fifo[readyItem] // dirty, never taken since idle; in order of arrival
+	cooling fifo[coolItem]  // taken; in order of the end of their cooling
+	wake    chan struct{}   // a ready item arrived (capacity 1)
+	freed   chan struct{}   // closed when an entry is forgotten; nil when nobody waits
+}
+
+type pendingEntry struct {
+	root  string
+	op    Op
+	dirty bool // has a change not yet taken
+}
+
+type readyItem struct {
+	path string
+	at   time.Time
+}
+
+type coolItem struct {
+	path  string
+	until time.Time
+}
+
+func newPendingSet(settle time.Duration) *pendingSet {
+	return &pendingSet{
+		settle:  settle,
+		entries: make(map[string]*pendingEntry),
+		wake:    make(chan struct{}, 1),
+	}
+}
+
+// add records that path (under root) changed with op at time now.
+func (p *pendingSet) add(path, root string, op Op, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.entries[path]
+	if e == nil {
+		p.entries[path] = &pendingEntry{root: root, op: op, dirty: true}
+		p.ready.push(readyItem{path: path, at: now})
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	e.root = root
+	if e.dirty {
+		e.op = mergeOp(e.op, op)
+	} else {
+		e.op = op
+		e.dirty = true
+	}
+}
+
+// mergeOp folds a later change into one that has not been reported yet. The
+// result describes the path as it is now: a removal wins over what came
+// before it, a creation wins over a removal (the path is back) and is not
+// downgraded by later writes, and a resync (found by a walk) only says the
+// path exists.
+func mergeOp(earlier, later Op) Op {
+	switch later {
+	case OpRemoved, OpCreated:
+		return later
+	case OpModified:
+		if earlier == OpCreated {
+			return OpCreated
+		}
+		return OpModified
+	default: // OpResync
+		if earlier == OpRemoved {
+			return OpResync
+		}
+		return earlier
+	}
+}
+
+// next takes the report that is due first at time now, if any. When none is
+// due, it returns the time the next one will be (zero when nothing is
+// pending at all).
+func (p *pendingSet) next(now time.Time) (c Change, ok bool, wakeAt time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		r, haveReady := p.ready.peek()
+		k, haveCool := p.cooling.peek()
+		dueCool := haveCool && !k.until.After(now)
+		if haveReady && (!dueCool || !k.until.Before(r.at)) {
+			p.ready.pop()
+			return p.take(r.path, now), true, time.Time{}
+		}
+		if dueCool {
+			p.cooling.pop()
+			if e := p.entries[k.path]; e.dirty {
+				return p.take(k.path, now), true, time.Time{}
+			}
+			delete(p.entries, k.path)
+			if p.freed != nil {
+				close(p.freed)
+				p.freed = nil
+			}
+			continue
+		}
+		if haveCool {
+			return Change{}, false, k.until
+		}
+		return Change{}, false, time.Time{}
+	}
+}
+
+func (p *pendingSet) take(path string, now time.Time) Change {
+	e := p.entries[path]
+	e.dirty = false
+	p.cooling.push(coolItem{path: path, until: now.Add(p.settle)})
+	return Change{Path: path, Op: e.op, Root: e.root}
+}
+
+// len returns the number of paths pending or cooling.
+func (p *pendingSet) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.entries)
+}
+
+// waitRoom blocks until fewer than limit paths are pending or cooling, or
+// ctx is done. It bounds the memory the set can take when the consumer is
+// slower than the changes.
+func (p *pendingSet) waitRoom(ctx context.Context, limit int) error {
+	for {
+		p.mu.Lock()
+		if len(p.entries) < limit {
+			p.mu.Unlock()
+			return nil
+		}
+		if p.freed == nil {
+			p.freed = make(chan struct{})
+		}
+		freed := p.freed
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-freed:
+		}
+	}
+}
+
+// flush delivers due reports to out until ctx is done. It is the only place
+// that blocks on the consumer.
+func (p *pendingSet) flush(ctx context.Context, out chan<- Change, delivered func()) {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		c, ok, wakeAt := p.next(time.Now())
+		if ok {
+			select {
+			case out <- c:
+				delivered()
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		var tick <-chan time.Time
+		if !wakeAt.IsZero() {
+			timer.Reset(time.Until(wakeAt))
+			tick = timer.C
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-tick:
+		}
+		timer.Stop()
+	}
+}
+
+// fifo is a first-in first-out queue that reuses its backing array.
+type fifo[T any] struct {
+	items []T
+	head  int
+}
+
+func (q *fifo[T]) push(v T) {
+	if q.head > 0 && q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	} else if q.head > 1024 && q.head*2 > len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
+	q.items = append(q.items, v)
+}
+
+func (q *fifo[T]) peek() (T, bool) {
+	if q.head == len(q.items) {
+		var zero T
+		return zero, false
+	}
+	return q.items[q.head], true
+}
+
+func (q *fifo[T]) pop() {
+	var zero T
+	q.items[q.head] = zero
+	q.head++
+}

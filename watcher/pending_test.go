@@ -1,0 +1,151 @@
+package watcher
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// These tests drive the coalescer with a synthetic clock: its timing
+// properties are checked exactly, without waiting on wall time.
+
+func TestPendingReportsAtOnceThenForgets(t *testing.T) {
+	settle := 100 * time.Millisecond
+	p := newPendingSet(settle)
+	t0 := time.Unix(1000, 0)
+	p.add("/r/x", "/r", OpCreated, t0)
+	c, ok, _ := p.next(t0)
+	if !ok || c != (Change{Path: "/r/x", Op: OpCreated, Root: "/r"}) {
+		t.Fatalf("next = %+v, %v; want the creation at once", c, ok)
+	}
+	if _, ok, wake := p.next(t0); ok || !wake.Equal(t0.Add(settle)) {
+		t.Fatalf("next during cooling: ok=%v wake=%v", ok, wake)
+	}
+	if _, ok, wake := p.next(t0.Add(settle)); ok || !wake.IsZero() {
+		t.Fatalf("next after a quiet cooling: ok=%v wake=%v; want nothing pending", ok, wake)
+	}
+	if n := p.len(); n != 0 {
+		t.Fatalf("len = %d after a quiet cooling, want 0", n)
+	}
+}
+
+func TestPendingTrailingReport(t *testing.T) {
+	settle := 100 * time.Millisecond
+	p := newPendingSet(settle)
+	t0 := time.Unix(1000, 0)
+	p.add("/r/x", "/r", OpCreated, t0)
+	p.next(t0)
+	p.add("/r/x", "/r", OpModified, t0.Add(10*time.Millisecond)) // written after the report was taken
+	if _, ok, _ := p.next(t0.Add(50 * time.Millisecond)); ok {
+		t.Fatal("reported again within settle")
+	}
+	c, ok, _ := p.next(t0.Add(settle))
+	if !ok || c.Op != OpModified {
+		t.Fatalf("next at end of cooling = %+v, %v; want the trailing modification", c, ok)
+	}
+}
+
+// TestPendingSteadyWrites: a write every 10ms for 2s with a 100ms settle is
+// reported about every 100ms (never postponed), at most once per settle, and
+// the last report comes after the last write.
+func TestPendingSteadyWrites(t *testing.T) {
+	settle := 100 * time.Millisecond
+	p := newPendingSet(settle)
+	t0 := time.Unix(1000, 0)
+	var taken []time.Time
+	var lastWrite time.Time
+	for ms := 0; ms <= 3000; ms++ {
+		now := t0.Add(time.Duration(ms) * time.Millisecond)
+		if ms%10 == 0 && ms <= 2000 {
+			p.add("/r/x", "/r", OpModified, now)
+			lastWrite = now
+		}
+		for {
+			_, ok, _ := p.next(now)
+			if !ok {
+				break
+			}
+			taken = append(taken, now)
+		}
+	}
+	if len(taken) < 19 || len(taken) > 22 {
+		t.Errorf("%d reports over 2s of writes with a 100ms settle, want about 21", len(taken))
+	}
+	for i := 1; i < len(taken); i++ {
+		if d := taken[i].Sub(taken[i-1]); d < settle {
+			t.Errorf("reports %d and %d only %v apart", i-1, i, d)
+		}
+	}
+	if last := taken[len(taken)-1]; last.Before(lastWrite) {
+		t.Errorf("last report at %v, before the last write at %v", last.Sub(t0), lastWrite.Sub(t0))
+	}
+	if p.len() != 0 {
+		t.Errorf("len = %d after the writes stopped, want 0", p.len())
+	}
+}
+
+// TestPendingOrder: a path whose cooling ended is not starved by a stream of
+// new paths; reports go out in the order they became due.
+func TestPendingOrder(t *testing.T) {
+	settle := 100 * time.Millisecond
+	p := newPendingSet(settle)
+	t0 := time.Unix(1000, 0)
+	p.add("/r/a", "/r", OpCreated, t0)
+	p.next(t0)
+	p.add("/r/a", "/r", OpModified, t0.Add(time.Millisecond)) // due at t0+settle
+	p.add("/r/b", "/r", OpCreated, t0.Add(150*time.Millisecond))
+	now := t0.Add(200 * time.Millisecond)
+	var order []string
+	for {
+		c, ok, _ := p.next(now)
+		if !ok {
+			break
+		}
+		order = append(order, c.Path)
+	}
+	if len(order) != 2 || order[0] != "/r/a" || order[1] != "/r/b" {
+		t.Fatalf("order = %v, want [/r/a /r/b]", order)
+	}
+}
+
+func TestMergeOp(t *testing.T) {
+	for _, tc := range []struct{ earlier, later, want Op }{
+		{OpCreated, OpModified, OpCreated},
+		{OpCreated, OpRemoved, OpRemoved},
+		{OpRemoved, OpCreated, OpCreated},
+		{OpModified, OpCreated, OpCreated},
+		{OpModified, OpResync, OpModified},
+		{OpRemoved, OpResync, OpResync},
+		{OpResync, OpModified, OpModified},
+		{OpRemoved, OpModified, OpModified},
+	} {
+		if got := mergeOp(tc.earlier, tc.later); got != tc.want {
+			t.Errorf("mergeOp(%v, %v) = %v, want %v", tc.earlier, tc.later, got, tc.want)
+		}
+	}
+}
+
+func TestPendingWaitRoom(t *testing.T) {
+	p := newPendingSet(time.Millisecond)
+	t0 := time.Unix(1000, 0)
+	p.add("/r/a", "/r", OpCreated, t0)
+	p.add("/r/b", "/r", OpCreated, t0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.waitRoom(ctx, 2) }()
+	p.next(t0)
+	p.next(t0)
+	p.next(t0.Add(time.Second)) // a's cooling ends: forgotten
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waitRoom: %v", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("waitRoom did not return once there was room")
+	}
+	cancel()
+	if err := p.waitRoom(ctx, 0); err == nil {
+		t.Fatal("waitRoom with a cancelled context and no room returned nil")
+	}
+}

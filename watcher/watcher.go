@@ -1,0 +1,360 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Op says how a [Change] was found.
+type Op int
+
+const (
+	// OpCreated: the path appeared (created, renamed or hard-linked in).
+	OpCreated Op = iota + 1
+	// OpModified: the file was written to, or its mode, owner or link
+	// count changed.
+	OpModified
+	// OpRemoved: the path is gone (deleted or moved out). When the path was
+	// a watched directory (or the root itself), everything below it is gone
+	// too and is not reported one by one.
+	OpRemoved
+	// OpResync: the path was found by a walk (a new directory, a directory
+	// renamed in, a resync after queue overflow, a root that came back, the
+	// first rescan of a root past the watch limit). It exists; whether it is
+	// new or changed is for the consumer to decide by comparing with what it
+	// knows.
+	OpResync
+)
+
+// String returns the lower-case name used in logs and test scenarios.
+func (o Op) String() string {
+	switch o {
+	case OpCreated:
+		return "created"
+	case OpModified:
+		return "modified"
+	case OpRemoved:
+		return "removed"
+	case OpResync:
+		return "resync"
+	}
+	return fmt.Sprintf("Op(%d)", int(o))
+}
+
+// Change is one report about one path. Path is byte-exact as the kernel gave
+// it (it may hold newlines or invalid UTF-8) and is Root joined with the
+// path below it. Path may name any kind of file (regular, symlink, FIFO,
+// device); only OpRemoved ever names a directory.
+type Change struct {
+	Path string
+	Op   Op
+	Root string // the configured root (cleaned) the path belongs to
+}
+
+// ProblemKind classifies a [Problem].
+type ProblemKind int
+
+const (
+	// ProblemOverflow: the kernel's inotify queue overflowed and events were
+	// lost; every root is being resynced.
+	ProblemOverflow ProblemKind = iota + 1
+	// ProblemWatchLimit: a directory could not be watched because the
+	// inotify watch limit (fs.inotify.max_user_watches) is reached; the root
+	// is rescanned every RescanInterval until every directory is watched.
+	ProblemWatchLimit
+	// ProblemRootMissing: a root does not exist, is not a directory, or was
+	// removed; it is polled for every RootPollInterval.
+	ProblemRootMissing
+	// ProblemRootRestored: a root that was missing is watched again and its
+	// files have been reported. It resolves an earlier ProblemRootMissing.
+	ProblemRootRestored
+	// ProblemWatchError: any other failure to watch or walk (a directory
+	// that cannot be read, an inotify error). A directory that cannot be
+	// watched puts its root on periodic rescans like ProblemWatchLimit.
+	ProblemWatchError
+)
+
+// String returns the name used in logs and test scenarios.
+func (k ProblemKind) String() string {
+	switch k {
+	case ProblemOverflow:
+		return "overflow"
+	case ProblemWatchLimit:
+		return "watch-limit"
+	case ProblemRootMissing:
+		return "root-missing"
+	case ProblemRootRestored:
+		return "root-restored"
+	case ProblemWatchError:
+		return "watch-error"
+	}
+	return fmt.Sprintf("ProblemKind(%d)", int(k))
+}
+
+// Problem is something the operator should hear about. The watcher survives
+// every one of them.
+type Problem struct {
+	Kind ProblemKind
+	Root string // the configured root concerned; empty when it is all of them
+	Path string // the file or directory concerned, when there is one
+	Err  error  // what happened and what to do about it, in words
+}
+
+// Excluder decides which paths are skipped: an excluded directory is neither
+// watched nor walked, an excluded file is never reported. Excluded is called
+// with the full path (Root.Path joined with the path below it) and whether it
+// is a directory; for a path that is already gone, it is asked both ways and
+// either answer excludes it. *walk.Excluder satisfies it.
+type Excluder interface {
+	Excluded(path string, isDir bool) bool
+}
+
+// Root is one directory tree to watch.
+type Root struct {
+	Path    string   // made absolute and cleaned by New; must not be a symlink
+	Exclude Excluder // nil: nothing is excluded
+}
+
+// Options configure a [Watcher]. Zero values mean the documented defaults.
+type Options struct {
+	Roots []Root
+
+	// Settle is the shortest time between two reports of the same path
+	// while it keeps changing; the last change is reported at most Settle
+	// after it happened. Default 250ms.
+	Settle time.Duration
+	// RescanInterval is how often a root whose directories could not all be
+	// watched (watch limit) is walked for changes. Default 5m.
+	RescanInterval time.Duration
+	// RootPollInterval is how often a missing root is looked for, and a
+	// watched one checked for having been replaced. Default 5s.
+	RootPollInterval time.Duration
+	// QueueSize is the capacity of the Changes channel. Default 1024.
+	QueueSize int
+	// InitialScan reports every file found while the roots are first watched
+	// (as OpResync), so the consumer can reconcile what changed while the
+	// agent was down. Off by default: then only what changes after Run is
+	// reported.
+	InitialScan bool
+	// MaxWatches, when above zero, makes the watcher treat needing more than
+	// MaxWatches inotify watches exactly like the kernel's ENOSPC (watch
+	// limit reached). For tests and for operators who want to leave room
+	// for other programs; zero means only the kernel's limit applies.
+	MaxWatches int
+	// Logger receives the watcher's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Default values for [Options].
+const (
+	DefaultSettle           = 250 * time.Millisecond
+	DefaultRescanInterval   = 5 * time.Minute
+	DefaultRootPollInterval = 5 * time.Second
+	DefaultQueueSize        = 1024
+)
+
+const (
+	// defaultPendingLimit bounds the coalescing set: beyond it the event loop
+	// stops reading events (the kernel queue then overflows and a resync
+	// covers what was dropped), and walkers wait at half of it.
+	defaultPendingLimit = 1 << 16
+	// problemQueueSize is the capacity of the Problems channel.
+	problemQueueSize = 64
+	// eventBuffer is the capacity of fsnotify's Events channel.
+	eventBuffer = 1024
+)
+
+// Stats are counters about a running [Watcher].
+type Stats struct {
+	Watches         int64  // inotify watches held now
+	Events          uint64 // events read from inotify
+	Changes         uint64 // Changes delivered to the consumer
+	Overflows       uint64 // inotify queue overflows
+	Resyncs         uint64 // walks that reported every file of a root
+	Rescans         uint64 // periodic rescans of roots past the watch limit
+	ProblemsDropped uint64 // Problems dropped because nobody read them (each is logged)
+}
+
+// Watcher watches a set of roots. Create it with [New], start it with
+// [Watcher.Run].
+type Watcher struct {
+	opts         Options
+	log          *slog.Logger
+	roots        []*rootState
+	changes      chan Change
+	problems     chan Problem
+	ready        chan struct{}
+	pending      *pendingSet
+	pendingLimit int
+	running      atomic.Bool
+
+	fsw *fsnotify.Watcher
+
+	mu      sync.Mutex             // guards watches and the mutable fields of roots
+	watches map[string]*watchEntry // watched directory → entry
+
+	jobsMu  sync.Mutex
+	jobs    []job
+	resync  bool          // a resync of every root is queued
+	jobWake chan struct{} // capacity 1
+
+	stats struct {
+		watches, events, changes, overflows, resyncs, rescans, problemsDropped atomic.Int64
+	}
+}
+
+// New checks opts and returns a Watcher that is not running yet.
+func New(opts Options) (*Watcher, error) {
+	if len(opts.Roots) == 0 {
+		return nil, errors.New("watcher: no roots to watch")
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = DefaultSettle
+	}
+	if opts.RescanInterval <= 0 {
+		opts.RescanInterval = DefaultRescanInterval
+	}
+	if opts.RootPollInterval <= 0 {
+		opts.RootPollInterval = DefaultRootPollInterval
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = DefaultQueueSize
+	}
+	if opts.MaxWatches < 0 {
+		return nil, fmt.Errorf("watcher: MaxWatches %d is negative", opts.MaxWatches)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w := &Watcher{
+		opts:         opts,
+		log:          log,
+		changes:      make(chan Change, opts.QueueSize),
+		problems:     make(chan Problem, problemQueueSize),
+		ready:        make(chan struct{}),
+		pending:      newPendingSet(opts.Settle),
+		pendingLimit: defaultPendingLimit,
+		watches:      make(map[string]*watchEntry),
+		jobWake:      make(chan struct{}, 1),
+	}
+	for _, r := range opts.Roots {
+		if r.Path == "" {
+			return nil, errors.New("watcher: a root has an empty path")
+		}
+		p, err := filepath.Abs(r.Path)
+		if err != nil {
+			return nil, fmt.Errorf("watcher: root %s: %w", r.Path, err)
+		}
+		for _, o := range w.roots {
+			if isSameOrBelow(p, o.path) || isSameOrBelow(o.path, p) {
+				return nil, fmt.Errorf("watcher: roots %s and %s overlap; configure only the outer one", o.path, p)
+			}
+		}
+		w.roots = append(w.roots, &rootState{path: p, exclude: r.Exclude})
+	}
+	return w, nil
+}
+
+// Changes returns the channel of reports. It is bounded (Options.QueueSize):
+// when the consumer is slow the watcher waits for it (events keep being read
+// and coalesced meanwhile; if that backlog grows too large the kernel queue
+// overflows and a resync follows). It is closed when Run returns.
+func (w *Watcher) Changes() <-chan Change { return w.changes }
+
+// Problems returns the channel of problems. The consumer must drain it: a
+// Problem that does not fit (64 queued) is logged and counted in
+// Stats.ProblemsDropped rather than stall the watcher. It is closed when Run
+// returns.
+func (w *Watcher) Problems() <-chan Problem { return w.problems }
+
+// Ready returns a channel that is closed once every root that exists has its
+// watches in place (a root past the watch limit counts: it is on rescans; a
+// missing root does not delay it). With InitialScan, its files have also
+// been handed to the coalescer by then, so the consumer must already be
+// reading Changes. It is never closed if Run stops before that.
+func (w *Watcher) Ready() <-chan struct{} { return w.ready }
+
+// Stats returns the current counters. It is safe to call at any time.
+func (w *Watcher) Stats() Stats {
+	return Stats{
+		Watches:         w.stats.watches.Load(),
+		Events:          uint64(w.stats.events.Load()),
+		Changes:         uint64(w.stats.changes.Load()),
+		Overflows:       uint64(w.stats.overflows.Load()),
+		Resyncs:         uint64(w.stats.resyncs.Load()),
+		Rescans:         uint64(w.stats.rescans.Load()),
+		ProblemsDropped: uint64(w.stats.problemsDropped.Load()),
+	}
+}
+
+// Run watches the roots until ctx is done, then stops every goroutine it
+// started, closes Changes and Problems, and returns nil. It returns an error
+// only when watching cannot start at all (no inotify instance). A missing
+// root is not an error. Run may be called once.
+func (w *Watcher) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("watcher: Run called twice")
+	}
+	fsw, err := fsnotify.NewBufferedWatcher(eventBuffer)
+	if err != nil {
+		close(w.changes)
+		close(w.problems)
+		if errors.Is(err, syscall.EMFILE) {
+			return fmt.Errorf("watcher: start inotify: %w (too many inotify instances: raise fs.inotify.max_user_instances, now %s)",
+				err, readSysctl("max_user_instances"))
+		}
+		return fmt.Errorf("watcher: start inotify: %w", err)
+	}
+	w.fsw = fsw
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.eventLoop(ctx) })
+	wg.Go(func() { w.pending.flush(ctx, w.changes, func() { w.stats.changes.Add(1) }) })
+	wg.Go(func() { w.maintain(ctx) })
+	<-ctx.Done()
+	cancel()
+	wg.Wait()
+	fsw.Close()
+	close(w.changes)
+	close(w.problems)
+	return nil
+}
+
+// problem hands p to the consumer without ever blocking, and logs it.
+func (w *Watcher) problem(p Problem) {
+	w.log.Warn("watcher problem", "kind", p.Kind.String(), "root", p.Root, "path", p.Path, "err", p.Err)
+	select {
+	case w.problems <- p:
+	default:
+		w.stats.problemsDropped.Add(1)
+		w.log.Error("watcher problem dropped: nobody reads Problems", "kind", p.Kind.String(), "root", p.Root, "path", p.Path, "err", p.Err)
+	}
+}
+
+// report queues a change for delivery; it never blocks.
+func (w *Watcher) report(path string, r *rootState, op Op) {
+	w.pending.add(path, r.path, op, time.Now())
+}
+
+// isSameOrBelow reports whether path is dir or inside it.
+func isSameOrBelow(path, dir string) bool {
+	if path == dir {
+		return true
+	}
+	if dir == "/" {
+		return strings.HasPrefix(path, "/")
+	}
+	return strings.HasPrefix(path, dir+"/")
+}
