@@ -30,7 +30,9 @@ find "$tree" -type f -print0 | xargs -0 cat > /dev/null
 declare -A secs rss
 measure() { # name command...
   local name=$1; shift
-  local out; out=$( { /usr/bin/time -f '%e %M' "$@" > /dev/null 2>/dev/null; } 2>&1 | tail -1)
+  # Exit statuses are not checked: scan and yara report findings with 1.
+  /usr/bin/time -o "$work/time.out" -f '%e %M' "$@" > /dev/null 2>&1 || true
+  local out; out=$(tail -1 "$work/time.out")
   secs[$name]+="${out%% *} "; rss[$name]+="${out##* } "
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
