@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,6 +57,13 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "shellwatch scan: name at least one PATH to scan")
 		fs.Usage()
 		return exitError
+	}
+	// The operator named these paths, so a link in them (/var/www ->
+	// /srv/www) is resolved once here; below them no link is ever followed.
+	for i, p := range paths {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			paths[i] = real
+		}
 	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {

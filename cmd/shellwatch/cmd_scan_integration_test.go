@@ -286,3 +286,20 @@ func TestScanJSONGolden(t *testing.T) {
 		t.Errorf("scan --json differs from %s:\n got %s\nwant %s", golden, norm, want)
 	}
 }
+
+// A path the operator names is resolved once (/var/www may be a link to
+// /srv/www); links below it are still never followed.
+func TestScanResolvesNamedRoot(t *testing.T) {
+	dir := t.TempDir()
+	shell := write(t, filepath.Join(dir, "real", "a.php"), chopper)
+	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(dir, filepath.Join(dir, "real", "loop")); err != nil {
+		t.Fatal(err)
+	}
+	r := runCmd(t, "scan", filepath.Join(dir, "link"))
+	if r.status != exitFlagged || r.stdout == "" || !strings.Contains(r.stdout, "\t"+shell+"\t") || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("status %d stdout %q stderr %q, want %s flagged once", r.status, r.stdout, r.stderr, shell)
+	}
+}
