@@ -440,6 +440,12 @@ func TestScanTreesCancel(t *testing.T) {
 	if reported == 0 || reported > 10 || stats.Files != int64(reported) {
 		t.Errorf("after cancel: %d reported, stats %+v; want a few", reported, stats)
 	}
+	// Goroutines the runtime or an earlier test started may still be on
+	// their way out: wait for the count to settle, with a generous deadline.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n := runtime.NumGoroutine(); n > goroutines {
 		t.Errorf("%d goroutines left running after ScanTrees (%d before)", n, goroutines)
 	}
