@@ -8,3 +8,5 @@ require (
 	github.com/hillu/go-yara/v4 v4.2.4
 	golang.org/x/sys v0.45.0
 )
+
+require github.com/coreos/go-systemd/v22 v22.7.0 // indirect

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/quarantine"
 	"github.com/shellwatch/shellwatch/rules"
 )
@@ -109,7 +110,7 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	// The commands here read or empty a vault; only the agent creates one,
 	// so a mistyped --vault is an error, not a new empty vault.
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(stderr, "shellwatch: no vault at %s (nothing was quarantined there; --vault names another)\n", quotePath(dir))
+		fmt.Fprintf(stderr, "shellwatch: no vault at %s (nothing was quarantined there; --vault names another)\n", safetext.Path(dir))
 		return exitError
 	}
 	v, err := quarantine.Open(dir)
@@ -160,7 +161,7 @@ func quarantineList(v *quarantine.Vault, asJSON bool, stdout, stderr io.Writer) 
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tQUARANTINED\tSIZE\tSEVERITY\tRULES\tSTATUS\tPATH")
 		for _, e := range entries {
-			path := quotePath(e.Path)
+			path := safetext.Path(e.Path)
 			if e.Path == "" {
 				path = "?"
 			}
@@ -195,7 +196,7 @@ func quarantineShow(v *quarantine.Vault, id string, asJSON bool, stdout, stderr 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s:\t"+format+"\n", append([]any{k}, a...)...) }
 	row("id", "%s", e.ID)
-	row("path", "%s", quotePath(e.Path))
+	row("path", "%s", safetext.Path(e.Path))
 	row("status", "%s", entryStatus(e))
 	if e.Problem != "" {
 		row("problem", "%s", e.Problem)
@@ -229,7 +230,7 @@ func quarantineRestore(v *quarantine.Vault, id, to string, stdout, stderr io.Wri
 	if to != "" {
 		abs, err := filepath.Abs(to)
 		if err != nil {
-			fmt.Fprintf(stderr, "shellwatch: --to %s: %v\n", quotePath(to), err)
+			fmt.Fprintf(stderr, "shellwatch: --to %s: %v\n", safetext.Path(to), err)
 			return exitError
 		}
 		to = abs
@@ -246,7 +247,7 @@ func quarantineRestore(v *quarantine.Vault, id, to string, stdout, stderr io.Wri
 	if to != "" {
 		target = to
 	}
-	fmt.Fprintf(stdout, "restored %s to %s\n", id, quotePath(target))
+	fmt.Fprintf(stdout, "restored %s to %s\n", id, safetext.Path(target))
 	return exitOK
 }
 
@@ -300,7 +301,7 @@ func ruleNames(ms []quarantine.Match) string {
 	for i, m := range ms {
 		names[i] = m.Rule
 	}
-	return quotePath(strings.Join(names, ","))
+	return safetext.Path(strings.Join(names, ","))
 }
 
 func entryStatus(e quarantine.Entry) string {

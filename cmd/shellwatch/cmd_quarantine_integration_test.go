@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/quarantine"
 )
 
@@ -68,7 +69,7 @@ func TestQuarantineCommand(t *testing.T) {
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID") {
 		t.Fatalf("list printed %d lines, want a header and 2 rows (a crafted name must not add one):\n%s", len(lines), r.stdout)
 	}
-	for _, want := range []string{e1.ID, e2.ID, quotePath(crafted), plain, "critical", "shellwatch:php_eval_post,op:chopper", "ok"} {
+	for _, want := range []string{e1.ID, e2.ID, safetext.Path(crafted), plain, "critical", "shellwatch:php_eval_post,op:chopper", "ok"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("list output lacks %q:\n%s", want, r.stdout)
 		}
@@ -92,7 +93,7 @@ func TestQuarantineCommand(t *testing.T) {
 	}
 
 	r = runQuarantineCmd(t, "--vault", vault, "show", e1.ID)
-	if r.status != exitOK || !strings.Contains(r.stdout, quotePath(crafted)) || !strings.Contains(r.stdout, e1.SHA256) || strings.Count(r.stdout, "\nrule:") != 2 {
+	if r.status != exitOK || !strings.Contains(r.stdout, safetext.Path(crafted)) || !strings.Contains(r.stdout, e1.SHA256) || strings.Count(r.stdout, "\nrule:") != 2 {
 		t.Errorf("show: status %d:\n%s%s", r.status, r.stdout, r.stderr)
 	}
 	r = runQuarantineCmd(t, "--vault", vault, "show", "--json", e1.ID)

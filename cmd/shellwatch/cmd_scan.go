@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/walk"
@@ -163,11 +164,11 @@ type scanPrinter struct {
 
 func (p *scanPrinter) report(v scanner.Verdict) {
 	if v.Err != nil {
-		fmt.Fprintf(p.stderr, "shellwatch: %s\n", quotePathsIn(v.Err.Error(), v.Path))
+		fmt.Fprintf(p.stderr, "shellwatch: %s\n", safetext.PathsIn(v.Err.Error(), v.Path))
 	}
 	if v.TooLarge {
 		fmt.Fprintf(p.stderr, "shellwatch: %s: too large to scan (%d bytes, scanner.max_file_size is %s): hashed only, sha256 %s\n",
-			quotePath(v.Path), v.Size, p.maxSize, v.SHA256)
+			safetext.Path(v.Path), v.Size, p.maxSize, v.SHA256)
 	}
 	if !v.Flagged() || p.writeErr != nil {
 		return
@@ -185,7 +186,7 @@ func (p *scanPrinter) report(v scanner.Verdict) {
 	for i, m := range v.Matches {
 		names[i] = m.Rule
 	}
-	_, p.writeErr = fmt.Fprintf(p.stdout, "%s\t%s\t%s\n", v.Severity, quotePath(v.Path), strings.Join(names, ","))
+	_, p.writeErr = fmt.Fprintf(p.stdout, "%s\t%s\t%s\n", v.Severity, safetext.Path(v.Path), strings.Join(names, ","))
 }
 
 // printSummary writes the end-of-scan figures to stderr.

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/base64"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -57,35 +55,4 @@ func newScanRecord(v scanner.Verdict) scanRecord {
 		r.Error = v.Err.Error()
 	}
 	return r
-}
-
-// quotePath returns p as it is when it prints safely on one line, else as a
-// Go quoted string, which is exact (invalid bytes become \x escapes) and
-// cannot be mistaken for two lines or two fields.
-func quotePath(p string) string {
-	if needsQuoting(p) {
-		return strconv.Quote(p)
-	}
-	return p
-}
-
-func needsQuoting(p string) bool {
-	if !utf8.ValidString(p) || p == "" {
-		return true
-	}
-	for _, r := range p {
-		if r < 0x20 || r == 0x7f || r == '"' || r == '\\' || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
-			return true
-		}
-	}
-	return false
-}
-
-// quotePathsIn replaces the raw path inside an error message with its quoted
-// form, so a crafted file name cannot forge extra lines in stderr.
-func quotePathsIn(msg, p string) string {
-	if p == "" || !needsQuoting(p) {
-		return msg
-	}
-	return strings.ReplaceAll(msg, p, quotePath(p))
 }

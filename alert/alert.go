@@ -1,0 +1,292 @@
+// Package alert holds the one Alert record every part of shellwatch reports
+// with, and the sinks that carry it to people: journald, webhooks (with a
+// durable spool) and Alertmanager.
+package alert
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+// SchemaVersion is the "schema_version" of the JSON form of an Alert (the
+// webhook body, the stderr fallback, the spool files). Fields are added
+// freely; it is bumped only when an old receiver would misread an alert.
+const SchemaVersion = 1
+
+// Kind says what an alert is about. Each kind has a fixed journald
+// MESSAGE_ID (see [Kind.MessageID]) documented in the README and in the
+// journald catalog.
+type Kind string
+
+// The kinds of alert. Keep kindInfo, the README and packaging/shellwatch.catalog
+// in step with this list.
+const (
+	// KindDetection: a file matched a YARA rule.
+	KindDetection Kind = "detection"
+	// KindIOCMatch: a file's hash is on a known-bad hash list (and no rule
+	// matched it).
+	KindIOCMatch Kind = "ioc_match"
+	// KindQuarantineFailed: a file that policy says must leave the web root
+	// could not be moved into the vault; it is still in place.
+	KindQuarantineFailed Kind = "quarantine_failed"
+	// KindScanFailed: a file could not be read or scanned to the end (YARA
+	// timeout, I/O error); it may hide anything.
+	KindScanFailed Kind = "scan_failed"
+	// KindOverflowResync: the inotify queue overflowed, events were lost and
+	// the roots are being walked again.
+	KindOverflowResync Kind = "overflow_resync"
+	// KindWatchLimit: fs.inotify.max_user_watches is reached; the root is
+	// rescanned periodically instead of watched.
+	KindWatchLimit Kind = "watch_limit"
+	// KindWatchError: a directory could not be watched or walked.
+	KindWatchError Kind = "watch_error"
+	// KindRootMissing: a configured root does not exist or was removed.
+	KindRootMissing Kind = "root_missing"
+	// KindRootRestored: a missing root is back and watched again.
+	KindRootRestored Kind = "root_restored"
+	// KindReloadFailed: SIGHUP found a broken config or rule file; the old
+	// one keeps running.
+	KindReloadFailed Kind = "rules_reload_failed"
+	// KindReloaded: SIGHUP loaded a new config and rule set.
+	KindReloaded Kind = "reloaded"
+	// KindAlertsDropped: a webhook spool was full and low or medium alerts
+	// were dropped from it (never high or critical ones).
+	KindAlertsDropped Kind = "alerts_dropped"
+	// KindAlertsGrouped: more alerts came than a sink's rate allows; they
+	// are summed up in one alert with counts.
+	KindAlertsGrouped Kind = "alerts_grouped"
+	// KindAgentStarted: the agent watches every root.
+	KindAgentStarted Kind = "agent_started"
+	// KindAgentStopping: the agent was asked to stop.
+	KindAgentStopping Kind = "agent_stopping"
+)
+
+type kindInfo struct {
+	messageID string // journald MESSAGE_ID: 128-bit, hex, never changed
+	summary   string // what happened, for MESSAGE lines and Alertmanager
+}
+
+var kinds = map[Kind]kindInfo{
+	KindDetection:        {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a601", "webshell detected"},
+	KindIOCMatch:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a602", "known-bad file hash"},
+	KindQuarantineFailed: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a603", "detected file could not be quarantined"},
+	KindScanFailed:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a604", "file could not be scanned"},
+	KindOverflowResync:   {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a605", "inotify queue overflow, roots resynced"},
+	KindWatchLimit:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a606", "inotify watch limit reached"},
+	KindWatchError:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a607", "directory could not be watched"},
+	KindRootMissing:      {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a608", "watched root missing"},
+	KindRootRestored:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a609", "watched root restored"},
+	KindReloadFailed:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60a", "reload failed, previous config kept"},
+	KindReloaded:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60b", "config and rules reloaded"},
+	KindAlertsDropped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60c", "alerts dropped from a full webhook spool"},
+	KindAlertsGrouped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60d", "alert flood grouped"},
+	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
+	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
+}
+
+// Kinds returns every kind, for documentation and tests.
+func Kinds() []Kind {
+	out := make([]Kind, 0, len(kinds))
+	for k := range kinds {
+		out = append(out, k)
+	}
+	return out
+}
+
+// MessageID returns the journald MESSAGE_ID of the kind: 32 lower-case hex
+// digits, fixed forever. Unknown kinds share the detection's ID's prefix
+// with the last byte 00.
+func (k Kind) MessageID() string {
+	if info, ok := kinds[k]; ok {
+		return info.messageID
+	}
+	return "5d7a3c1e9b2f4e08a1c6f3b2d4e5a600"
+}
+
+// Summary returns a few words on what the kind means.
+func (k Kind) Summary() string {
+	if info, ok := kinds[k]; ok {
+		return info.summary
+	}
+	return string(k)
+}
+
+// Action values: what the agent did about a file.
+const (
+	ActionQuarantined      = "quarantined"       // moved into the vault; Action.VaultID names it
+	ActionAlerted          = "alerted"           // left in place by policy; only alerted
+	ActionQuarantineFailed = "quarantine_failed" // policy wanted it moved but it could not be; Action.Reason says why
+)
+
+// Action is what the agent did about the file of an alert.
+type Action struct {
+	Taken   string `json:"taken"`
+	VaultID string `json:"vault_id,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Rule is one rule (or known-bad hash list) that matched, with its meta.
+type Rule struct {
+	Name        string         `json:"name"`
+	Namespace   string         `json:"namespace,omitempty"`
+	Tags        []string       `json:"tags,omitempty"`
+	Severity    rules.Severity `json:"severity"`
+	Family      string         `json:"family,omitempty"`
+	Description string         `json:"description,omitempty"`
+}
+
+// File describes the file an alert is about, as it was scanned.
+type File struct {
+	// Path is byte-exact; a path that is not valid UTF-8 is also carried
+	// exactly as path_base64 in JSON.
+	Path  string    `json:"path"`
+	Root  string    `json:"root,omitempty"` // the watched root it is under
+	Size  int64     `json:"size"`
+	Mode  string    `json:"mode"` // permission bits in octal, "0644"
+	UID   uint32    `json:"uid"`
+	GID   uint32    `json:"gid"`
+	User  string    `json:"user,omitempty"`  // name of UID, when it has one
+	Group string    `json:"group,omitempty"` // name of GID, when it has one
+	MTime time.Time `json:"mtime"`
+	Dev   uint64    `json:"dev"`
+	Inode uint64    `json:"inode"`
+	// SHA256 and MD5 are of the bytes that were scanned; empty when the
+	// file could not be read to the end.
+	SHA256 string `json:"sha256,omitempty"`
+	MD5    string `json:"md5,omitempty"`
+}
+
+// Sample is one alert folded into a KindAlertsGrouped or KindAlertsDropped
+// alert.
+type Sample struct {
+	ID       string         `json:"id"`
+	Kind     Kind           `json:"kind"`
+	Severity rules.Severity `json:"severity"`
+	Path     string         `json:"path,omitempty"`
+	SHA256   string         `json:"sha256,omitempty"`
+	Rule     string         `json:"rule,omitempty"`
+	Action   string         `json:"action,omitempty"`
+}
+
+// Alert is one thing on-call should hear about. Its JSON form (schema
+// version [SchemaVersion]) is the webhook body and is documented in the
+// README: add fields, never rename them.
+type Alert struct {
+	// ID is unique and stays the same across retries and restarts, so a
+	// receiver can de-duplicate at-least-once delivery.
+	ID   string    `json:"id"`
+	Time time.Time `json:"time"`
+	Host string    `json:"host"`
+	Kind Kind      `json:"kind"`
+	// Severity is the highest severity of Rules for file alerts; for the
+	// agent's own alerts it is set by the agent.
+	Severity rules.Severity `json:"severity"`
+	// Message is one human line: what happened, to what, what was done.
+	// Paths in it are quoted when they hold anything unprintable.
+	Message string  `json:"message"`
+	File    *File   `json:"file,omitempty"`
+	Rules   []Rule  `json:"rules,omitempty"`
+	Action  *Action `json:"action,omitempty"`
+	// Detail carries the error or explanation of the agent's own alerts.
+	Detail string `json:"detail,omitempty"`
+	// Count and Samples are set on KindAlertsGrouped and KindAlertsDropped:
+	// how many alerts were folded in, and the first of them.
+	Count        int          `json:"count,omitempty"`
+	CountByKind  map[Kind]int `json:"count_by_kind,omitempty"`
+	Samples      []Sample     `json:"samples,omitempty"`
+	AgentVersion string       `json:"agent_version"`
+}
+
+// RuleNames returns the names of the rules that matched, in order.
+func (a *Alert) RuleNames() []string {
+	out := make([]string, len(a.Rules))
+	for i, r := range a.Rules {
+		out[i] = r.Name
+	}
+	return out
+}
+
+// Path returns the path of the alert's file, or "".
+func (a *Alert) Path() string {
+	if a.File == nil {
+		return ""
+	}
+	return a.File.Path
+}
+
+// NewID returns a new alert ID: 32 hex digits, the first 12 the creation
+// time in milliseconds (so IDs sort by time), the rest random.
+func NewID(t time.Time) string {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(fmt.Sprintf("alert: no randomness for an alert ID: %v", err)) // crypto/rand does not fail on Linux
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// alertJSON is the wire form: the schema version first, and the exact bytes
+// of a file path that is not valid UTF-8.
+type alertJSON struct {
+	SchemaVersion int `json:"schema_version"`
+	*alertFields
+	PathBase64 string `json:"path_base64,omitempty"`
+}
+
+type alertFields Alert
+
+// MarshalJSON writes the alert in the documented, versioned schema.
+func (a Alert) MarshalJSON() ([]byte, error) {
+	j := alertJSON{SchemaVersion: SchemaVersion, alertFields: (*alertFields)(&a)}
+	if a.File != nil && !utf8.ValidString(a.File.Path) {
+		j.PathBase64 = base64.StdEncoding.EncodeToString([]byte(a.File.Path))
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote, restoring exact paths.
+func (a *Alert) UnmarshalJSON(data []byte) error {
+	var out Alert
+	j := alertJSON{alertFields: (*alertFields)(&out)}
+	if err := json.Unmarshal(data, &j); err != nil {
+		return err
+	}
+	if j.SchemaVersion != SchemaVersion {
+		return fmt.Errorf("alert schema_version %d, this shellwatch reads %d", j.SchemaVersion, SchemaVersion)
+	}
+	if j.PathBase64 != "" && out.File != nil {
+		p, err := base64.StdEncoding.DecodeString(j.PathBase64)
+		if err != nil {
+			return fmt.Errorf("alert path_base64: %w", err)
+		}
+		out.File.Path = string(p)
+	}
+	*a = out
+	return nil
+}
+
+// Sink carries alerts somewhere. Deliver must return quickly: a sink that
+// talks to a slow or distant receiver persists the alert and delivers it in
+// the background. An error from Deliver means the alert was not accepted
+// (not even spooled) and is logged by the caller.
+type Sink interface {
+	// Name identifies the sink in logs and metrics: "journald",
+	// "webhook https://alerts.example/hook".
+	Name() string
+	Deliver(a Alert) error
+	// Close delivers what it still can until ctx is done, persists the rest
+	// and releases the sink. Deliver is not called after Close.
+	Close(ctx context.Context) error
+}
