@@ -4,12 +4,15 @@
 package config
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -22,8 +25,91 @@ const DefaultPath = "/etc/shellwatch/config.toml"
 // Config is the whole configuration file. Default returns it with every
 // documented default filled in; config.example.toml shows the same values.
 type Config struct {
-	Rules   Rules   `toml:"rules"`
-	Scanner Scanner `toml:"scanner"`
+	Agent      Agent      `toml:"agent"`
+	Rules      Rules      `toml:"rules"`
+	Scanner    Scanner    `toml:"scanner"`
+	Watch      []Watch    `toml:"watch"`
+	Quarantine Quarantine `toml:"quarantine"`
+	Journald   Journald   `toml:"journald"`
+	Webhook    []Webhook  `toml:"webhook"`
+}
+
+// Agent tunes the daemon, `shellwatch run`.
+type Agent struct {
+	// StateDir holds the webhook spools and, unless quarantine.dir says
+	// otherwise, the vault.
+	StateDir string `toml:"state_dir"`
+	// Settle is the shortest time between two scans of a file that keeps
+	// being written; the last write is always scanned.
+	Settle Duration `toml:"settle"`
+	// RescanInterval is how often a root that cannot be fully watched (the
+	// inotify watch limit) is walked instead.
+	RescanInterval Duration `toml:"rescan_interval"`
+	// LogLevel is the least level logged on stderr: debug, info, warn, error.
+	LogLevel string `toml:"log_level"`
+}
+
+// Watch is one web root the daemon watches.
+type Watch struct {
+	Path    string   `toml:"path"`
+	Exclude []string `toml:"exclude"`
+}
+
+// Quarantine is the policy of moving flagged files into the vault.
+type Quarantine struct {
+	// Dir is the vault; empty means <agent.state_dir>/quarantine.
+	Dir string `toml:"dir"`
+	// MinSeverity is the least severity moved; "off" moves nothing.
+	MinSeverity Threshold `toml:"min_severity"`
+	// QuarantineModified also moves files that existed before they changed
+	// (and files found flagged when the agent starts); off, they are only
+	// alerted, because taking index.php away takes the site down.
+	QuarantineModified bool `toml:"quarantine_modified"`
+}
+
+// Journald is the journald alert sink.
+type Journald struct {
+	Enabled     bool      `toml:"enabled"`
+	MinSeverity Threshold `toml:"min_severity"`
+	// Rate is the most alerts a second sent one by one (0: no limit); more
+	// are grouped into one alert with counts each second.
+	Rate  float64 `toml:"rate"`
+	Burst int     `toml:"burst"`
+}
+
+// Webhook is one HTTP receiver of alerts.
+type Webhook struct {
+	URL string `toml:"url"`
+	// Format is "json" (shellwatch's schema) or "alertmanager".
+	Format string `toml:"format"`
+	// SecretFile holds the HMAC-SHA256 key that signs each body.
+	SecretFile      string            `toml:"secret_file"`
+	BearerTokenFile string            `toml:"bearer_token_file"`
+	Headers         map[string]string `toml:"headers"`
+	CAFile          string            `toml:"ca_file"`
+	ClientCert      string            `toml:"client_cert"`
+	ClientKey       string            `toml:"client_key"`
+	Timeout         Duration          `toml:"timeout"`
+	MinSeverity     Threshold         `toml:"min_severity"`
+	// MaxSpool bounds the alerts kept on disk for this receiver.
+	MaxSpool int     `toml:"max_spool"`
+	Rate     float64 `toml:"rate"`
+	Burst    int     `toml:"burst"`
+}
+
+// VaultDir returns the quarantine vault's folder.
+func (c *Config) VaultDir() string {
+	if c.Quarantine.Dir != "" {
+		return c.Quarantine.Dir
+	}
+	return filepath.Join(c.Agent.StateDir, "quarantine")
+}
+
+// SpoolDir returns the folder of the spool of webhook i: named after a hash
+// of its URL, so a reordered config keeps each receiver's backlog.
+func (c *Config) SpoolDir(i int) string {
+	sum := sha256.Sum256([]byte(c.Webhook[i].URL))
+	return filepath.Join(c.Agent.StateDir, "spool", hex.EncodeToString(sum[:8]))
 }
 
 // Rules selects the detection rules and known-bad hash lists.
@@ -54,6 +140,21 @@ type Scanner struct {
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
 	return Config{
+		Agent: Agent{
+			StateDir:       "/var/lib/shellwatch",
+			Settle:         Duration(250 * time.Millisecond),
+			RescanInterval: Duration(5 * time.Minute),
+			LogLevel:       "info",
+		},
+		Watch: []Watch{},
+		Quarantine: Quarantine{
+			MinSeverity: Threshold(rules.SeverityHigh),
+		},
+		Journald: Journald{
+			Enabled:     true,
+			MinSeverity: Threshold(rules.SeverityLow),
+		},
+		Webhook: []Webhook{},
 		Rules: Rules{
 			Bundled:         true,
 			Paths:           []string{},
@@ -91,6 +192,21 @@ func Load(path string) (Config, error) {
 // each, but does not validate values: call Validate for that.
 func Parse(text string) (Config, error) {
 	cfg := Default()
+	// The decoder fills array tables ([[webhook]]) from zero values unless
+	// the slice already holds elements, so count them first and start each
+	// from its defaults.
+	var shape struct {
+		Watch   []map[string]any `toml:"watch"`
+		Webhook []map[string]any `toml:"webhook"`
+	}
+	if _, err := toml.Decode(text, &shape); err == nil {
+		for range shape.Watch {
+			cfg.Watch = append(cfg.Watch, Watch{Exclude: []string{}})
+		}
+		for range shape.Webhook {
+			cfg.Webhook = append(cfg.Webhook, DefaultWebhook())
+		}
+	}
 	md, err := toml.Decode(text, &cfg)
 	if err != nil {
 		return Config{}, describeDecodeError(err)
@@ -143,6 +259,20 @@ func describeDecodeError(err error) error {
 	return err
 }
 
+// DefaultWebhook returns the values a [[webhook]] table has for the keys it
+// leaves out.
+func DefaultWebhook() Webhook {
+	return Webhook{
+		Format:      "json",
+		Timeout:     Duration(10 * time.Second),
+		MinSeverity: Threshold(rules.SeverityMedium),
+		MaxSpool:    10000,
+		Rate:        10,
+		Burst:       100,
+		Headers:     map[string]string{},
+	}
+}
+
 func (c *Config) resolvePaths(dir string) {
 	resolve := func(ps []string) {
 		for i, p := range ps {
@@ -153,6 +283,22 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	resolve(c.Rules.Paths)
 	resolve(c.Rules.HashLists)
+	one := func(p *string) {
+		s := []string{*p}
+		resolve(s)
+		*p = s[0]
+	}
+	one(&c.Agent.StateDir)
+	one(&c.Quarantine.Dir)
+	for i := range c.Watch {
+		one(&c.Watch[i].Path)
+	}
+	for i := range c.Webhook {
+		w := &c.Webhook[i]
+		for _, p := range []*string{&w.SecretFile, &w.BearerTokenFile, &w.CAFile, &w.ClientCert, &w.ClientKey} {
+			one(p)
+		}
+	}
 }
 
 // Validate checks every value and returns all problems at once, one line
@@ -190,6 +336,7 @@ func (c *Config) Validate() error {
 	if c.Scanner.Timeout.Std() < 1e9 {
 		bad("scanner.timeout", "= %s, want at least 1s (YARA counts whole seconds)", c.Scanner.Timeout)
 	}
+	c.validateDaemon(bad)
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "\n"))
 	}

@@ -136,3 +136,80 @@ func FuzzParse(f *testing.F) {
 		_ = cfg.Validate()
 	})
 }
+
+func TestWebhookTablesStartFromDefaults(t *testing.T) {
+	cfg, err := Parse(`
+[[webhook]]
+url = "https://a.example/hook"
+rate = 0.0
+[[webhook]]
+url = "http://127.0.0.1:9093"
+format = "alertmanager"
+min_severity = "critical"
+[[watch]]
+path = "/srv/www"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want0 := DefaultWebhook()
+	want0.URL, want0.Rate = "https://a.example/hook", 0
+	if !reflect.DeepEqual(cfg.Webhook[0], want0) {
+		t.Errorf("webhook[0] = %+v, want %+v", cfg.Webhook[0], want0)
+	}
+	want1 := DefaultWebhook()
+	want1.URL, want1.Format, want1.MinSeverity = "http://127.0.0.1:9093", "alertmanager", Threshold(rules.SeverityCritical)
+	if !reflect.DeepEqual(cfg.Webhook[1], want1) {
+		t.Errorf("webhook[1] = %+v, want %+v", cfg.Webhook[1], want1)
+	}
+	if len(cfg.Watch) != 1 || cfg.Watch[0].Path != "/srv/www" || cfg.Watch[0].Exclude == nil {
+		t.Errorf("watch = %+v", cfg.Watch)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	if a, b := cfg.SpoolDir(0), cfg.SpoolDir(1); a == b || !strings.HasPrefix(a, "/var/lib/shellwatch/spool/") {
+		t.Errorf("spool dirs %q and %q", a, b)
+	}
+}
+
+func TestValidateDaemonKeys(t *testing.T) {
+	cfg, err := Parse(`
+[agent]
+state_dir = "/srv/www/state"
+log_level = "loud"
+[[watch]]
+path = "/srv/www"
+[[watch]]
+path = "/srv/www/shop"
+exclude = ["[bad"]
+[quarantine]
+min_severity = "off"
+[[webhook]]
+url = "ftp://x"
+format = "xml"
+client_cert = "/c.pem"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Quarantine.MinSeverity.Off() || cfg.Quarantine.MinSeverity.Allows(rules.SeverityCritical) {
+		t.Errorf("min_severity off = %v", cfg.Quarantine.MinSeverity)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a broken daemon config")
+	}
+	for _, want := range []string{
+		"agent.log_level", "watch[1].path", "inside watch[0].path", "watch[1].exclude[0]",
+		"quarantine.dir", "quarantined webshells would be served",
+		"webhook[0].url", "webhook[0].format", "webhook[0].client_cert",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	if _, err := Parse("[quarantine]\nmin_severity = \"sometimes\"\n"); err == nil || !strings.Contains(err.Error(), "quarantine.min_severity") {
+		t.Errorf("bad threshold: %v", err)
+	}
+}

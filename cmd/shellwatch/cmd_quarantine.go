@@ -35,7 +35,8 @@ const quarantineUsage = `Usage:
       Delete the entries quarantined longer ago than DURATION: a Go
       duration (12h, 90m) or a number of days (30d).
 
-The vault is ` + quarantine.DefaultDir + ` unless --vault names another.
+The vault is --vault, else the config's quarantine.dir, else
+<agent.state_dir>/quarantine (` + quarantine.DefaultDir + ` by default).
 Exit status: 0 success, 2 an error (a usage error included).
 
 Flags:
@@ -52,7 +53,7 @@ var quarantineFlags = map[string][]string{
 
 func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("quarantine", quarantineUsage, stderr)
-	vaultFlag := fs.String("vault", "", "the vault `directory` (default "+quarantine.DefaultDir+")")
+	vaultFlag := fs.String("vault", "", "the vault `directory` (default: from the config, "+quarantine.DefaultDir+")")
 	configPath := fs.String("config", "", "read settings from this config `file`")
 	asJSON := fs.Bool("json", false, "with list and show: JSON, one object per line")
 	to := fs.String("to", "", "with restore: restore to this `path` instead of the original")
@@ -138,13 +139,13 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-// vaultDir picks the vault: --vault, else the default.
-// When the config grows a [quarantine] dir key, it goes between the two.
-func vaultDir(_ config.Config, flagValue string) string {
+// vaultDir picks the vault: --vault, else the config's (quarantine.dir, or
+// the one under agent.state_dir).
+func vaultDir(cfg config.Config, flagValue string) string {
 	if flagValue != "" {
 		return flagValue
 	}
-	return quarantine.DefaultDir
+	return cfg.VaultDir()
 }
 
 func quarantineList(v *quarantine.Vault, asJSON bool, stdout, stderr io.Writer) int {

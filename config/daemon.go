@@ -1,0 +1,153 @@
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+// Threshold is a least severity, or "off" (its zero value), which nothing
+// reaches.
+type Threshold rules.Severity
+
+// Off reports whether the threshold turns the thing it guards off.
+func (t Threshold) Off() bool { return rules.Severity(t) == rules.SeverityNone }
+
+// Severity returns the least severity that passes; SeverityNone when off.
+func (t Threshold) Severity() rules.Severity { return rules.Severity(t) }
+
+// Allows reports whether s reaches the threshold.
+func (t Threshold) Allows(s rules.Severity) bool { return !t.Off() && s >= rules.Severity(t) }
+
+// UnmarshalText accepts "off", "low", "medium", "high" or "critical".
+func (t *Threshold) UnmarshalText(text []byte) error {
+	if string(text) == "off" {
+		*t = 0
+		return nil
+	}
+	s, err := rules.ParseSeverity(string(text))
+	if err != nil {
+		return fmt.Errorf("%q is not off, low, medium, high or critical", text)
+	}
+	*t = Threshold(s)
+	return nil
+}
+
+// MarshalText writes the name UnmarshalText reads.
+func (t Threshold) MarshalText() ([]byte, error) {
+	if t.Off() {
+		return []byte("off"), nil
+	}
+	return rules.Severity(t).MarshalText()
+}
+
+func (t Threshold) String() string {
+	b, _ := t.MarshalText()
+	return string(b)
+}
+
+// SlogLevel returns agent.log_level as a slog level.
+func (a Agent) SlogLevel() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(a.LogLevel)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// validateDaemon checks the keys only `shellwatch run` uses. An empty
+// [[watch]] list is valid here (scan and quarantine commands do not need
+// one); the daemon refuses it itself.
+func (c *Config) validateDaemon(bad func(key, format string, args ...any)) {
+	if c.Agent.StateDir == "" || !filepath.IsAbs(c.Agent.StateDir) {
+		bad("agent.state_dir", "= %q, want an absolute path", c.Agent.StateDir)
+	}
+	if c.Agent.Settle.Std() < 0 || c.Agent.Settle.Std() > 10e9 {
+		bad("agent.settle", "= %s, want 0s to 10s", c.Agent.Settle)
+	}
+	if c.Agent.RescanInterval.Std() < 1e9 {
+		bad("agent.rescan_interval", "= %s, want at least 1s", c.Agent.RescanInterval)
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.Agent.LogLevel)); err != nil {
+		bad("agent.log_level", "= %q, want debug, info, warn or error", c.Agent.LogLevel)
+	}
+	for i, w := range c.Watch {
+		key := fmt.Sprintf("watch[%d].path", i)
+		if w.Path == "" {
+			bad(key, "is empty")
+			continue
+		}
+		clean := filepath.Clean(w.Path)
+		if clean == "/" {
+			bad(key, "= \"/\": watch web roots, not the whole filesystem")
+		}
+		for j := 0; j < i; j++ {
+			other := filepath.Clean(c.Watch[j].Path)
+			switch {
+			case other == clean:
+				bad(key, "= %q is also watch[%d].path", w.Path, j)
+			case isBelow(clean, other):
+				bad(key, "= %q is inside watch[%d].path %q; one root covers it", w.Path, j, other)
+			case isBelow(other, clean):
+				bad(key, "= %q contains watch[%d].path %q; one root covers it", w.Path, j, other)
+			}
+		}
+		for k, g := range w.Exclude {
+			if _, err := filepath.Match(g, "x"); err != nil || g == "" {
+				bad(fmt.Sprintf("watch[%d].exclude[%d]", i, k), "= %q is not a valid glob", g)
+			}
+		}
+	}
+	if c.Quarantine.Dir != "" && !filepath.IsAbs(c.Quarantine.Dir) {
+		bad("quarantine.dir", "= %q, want an absolute path", c.Quarantine.Dir)
+	}
+	vault := filepath.Clean(c.VaultDir())
+	for i, w := range c.Watch {
+		if w.Path != "" && (isBelow(vault, filepath.Clean(w.Path)) || vault == filepath.Clean(w.Path)) {
+			bad("quarantine.dir", "= %q is inside watch[%d].path %q: quarantined webshells would be served", vault, i, w.Path)
+		}
+	}
+	if c.Journald.Rate < 0 || c.Journald.Burst < 0 {
+		bad("journald.rate", "and journald.burst must not be negative")
+	}
+	for i, w := range c.Webhook {
+		key := func(k string) string { return fmt.Sprintf("webhook[%d].%s", i, k) }
+		u, err := url.Parse(w.URL)
+		switch {
+		case w.URL == "":
+			bad(key("url"), "is empty")
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			bad(key("url"), "= %q, want an http:// or https:// URL", w.URL)
+		}
+		if w.Format != "json" && w.Format != "alertmanager" {
+			bad(key("format"), "= %q, want \"json\" or \"alertmanager\"", w.Format)
+		}
+		if w.Timeout.Std() <= 0 {
+			bad(key("timeout"), "= %s, want more than 0s", w.Timeout)
+		}
+		if w.MaxSpool < 1 {
+			bad(key("max_spool"), "= %d, want at least 1", w.MaxSpool)
+		}
+		if w.Rate < 0 || w.Burst < 0 {
+			bad(key("rate"), "and burst must not be negative")
+		}
+		if (w.ClientCert == "") != (w.ClientKey == "") {
+			bad(key("client_cert"), "and client_key go together: set both or neither")
+		}
+		for name := range w.Headers {
+			if name == "" || strings.ContainsAny(name, " \t\r\n:") {
+				bad(key("headers"), "has a bad header name %q", name)
+			}
+		}
+	}
+}
+
+// isBelow reports whether path is strictly below dir (both clean).
+func isBelow(path, dir string) bool {
+	return strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
+}
