@@ -13,6 +13,8 @@ func fillStat(v *Verdict, st *unix.Stat_t) {
 	v.Mode = fileMode(st.Mode)
 	v.UID, v.GID = st.Uid, st.Gid
 	v.ModTime = time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
+	v.ChangeTime = time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+	v.Nlink = uint64(st.Nlink)
 	v.Dev, v.Inode = uint64(st.Dev), st.Ino
 }
 

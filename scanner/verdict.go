@@ -15,11 +15,13 @@ type Verdict struct {
 	// when read. It equals the fstat size unless the file changed while it
 	// was read; when it could not be read, it is the fstat size.
 	Size int64
-	// Mode, UID, GID, ModTime, Dev and Inode come from fstat of the
-	// descriptor that was read.
+	// Mode, UID, GID, ModTime, ChangeTime, Nlink, Dev and Inode come from
+	// fstat of the descriptor that was read.
 	Mode       fs.FileMode
 	UID, GID   uint32
 	ModTime    time.Time
+	ChangeTime time.Time
+	Nlink      uint64
 	Dev, Inode uint64
 	// SHA256 and MD5 are the lower-case hex digests of the Size bytes read;
 	// empty when the file could not be read to the end.

@@ -7,7 +7,7 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/rules"
 )
 
@@ -54,7 +54,7 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return exitError
 	}
-	opts := ruleOptions(cfg)
+	opts := agent.RuleOptions(cfg)
 	if sub == "check" && len(operands) > 0 {
 		opts = rules.Options{Paths: operands, DefaultSeverity: cfg.Rules.DefaultSeverity}
 	}
@@ -101,13 +101,4 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
-}
-
-// ruleOptions selects the rules a config asks for.
-func ruleOptions(cfg config.Config) rules.Options {
-	return rules.Options{
-		Bundled:         cfg.Rules.Bundled,
-		Paths:           cfg.Rules.Paths,
-		DefaultSeverity: cfg.Rules.DefaultSeverity,
-	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,11 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/safetext"
-	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
-	"github.com/shellwatch/shellwatch/walk"
 )
 
 const scanUsage = `Usage: shellwatch scan [--config F] [--json] [--rules PATH]… [--exclude GLOB]… PATH…
@@ -86,17 +84,21 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
-	sc, ex, cleanup, err := newScanner(cfg, stderr)
+	eng, err := agent.NewEngine(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return exitError
 	}
-	defer cleanup()
+	defer eng.Close()
+	for _, w := range eng.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	sc := eng.Scanner
 
 	out := &scanPrinter{stdout: stdout, stderr: stderr, json: *asJSON, maxSize: cfg.Scanner.MaxFileSize}
 	progress := startProgress(ctx, stderr, sc)
 	start := time.Now()
-	stats := sc.ScanTrees(ctx, paths, ex, out.report)
+	stats := sc.ScanTrees(ctx, paths, eng.Exclude, out.report)
 	progress.stop()
 	elapsed := time.Since(start)
 	printSummary(stderr, stats, elapsed)
@@ -116,41 +118,6 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
-}
-
-// newScanner compiles the configured rules and hash lists and starts a
-// scanner with them; cleanup releases both.
-func newScanner(cfg config.Config, stderr io.Writer) (*scanner.Scanner, *walk.Excluder, func(), error) {
-	ex, err := walk.New(cfg.Scanner.Exclude)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("scanner.exclude: %w", err)
-	}
-	set, err := rules.Compile(ruleOptions(cfg))
-	if err != nil {
-		var ce *rules.CompileError
-		if errors.As(err, &ce) {
-			return nil, nil, nil, fmt.Errorf("rules do not compile:\n%w", err)
-		}
-		return nil, nil, nil, err
-	}
-	for _, w := range set.Warnings() {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
-	}
-	known, err := scanner.LoadHashLists(cfg.Rules.HashLists...)
-	if err != nil {
-		set.Destroy()
-		return nil, nil, nil, err
-	}
-	sc, err := scanner.New(set, known, scanner.Options{
-		Workers:     cfg.Scanner.Workers,
-		MaxFileSize: int64(cfg.Scanner.MaxFileSize),
-		Timeout:     cfg.Scanner.Timeout.Std(),
-	})
-	if err != nil {
-		set.Destroy()
-		return nil, nil, nil, err
-	}
-	return sc, ex, func() { sc.Close(); set.Destroy() }, nil
 }
 
 // scanPrinter writes each verdict as it arrives. ScanTrees calls report from

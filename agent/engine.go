@@ -1,0 +1,73 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/scanner"
+	"github.com/shellwatch/shellwatch/walk"
+)
+
+// Engine is what a configuration compiles to for scanning: the rule set, the
+// known-bad hash lists and a scanner pool over them. `shellwatch scan` uses
+// one for a run; the daemon builds a new one on every reload and swaps it in
+// only when it compiled.
+type Engine struct {
+	Scanner *scanner.Scanner
+	Rules   *rules.Set
+	// Exclude holds scanner.exclude (the [[watch]] tables add their own).
+	Exclude *walk.Excluder
+	// Warnings are rule problems that do not stop compilation (a bad
+	// severity meta, say), one line each, naming the file.
+	Warnings []string
+}
+
+// RuleOptions turns the [rules] table into rule compilation options.
+func RuleOptions(cfg config.Config) rules.Options {
+	return rules.Options{
+		Bundled:         cfg.Rules.Bundled,
+		Paths:           cfg.Rules.Paths,
+		DefaultSeverity: cfg.Rules.DefaultSeverity,
+	}
+}
+
+// NewEngine compiles the configured rules and hash lists and starts a
+// scanner pool. Errors name the file and line at fault.
+func NewEngine(cfg config.Config) (*Engine, error) {
+	ex, err := walk.New(cfg.Scanner.Exclude)
+	if err != nil {
+		return nil, fmt.Errorf("scanner.exclude: %w", err)
+	}
+	set, err := rules.Compile(RuleOptions(cfg))
+	if err != nil {
+		var ce *rules.CompileError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("rules do not compile:\n%w", err)
+		}
+		return nil, err
+	}
+	known, err := scanner.LoadHashLists(cfg.Rules.HashLists...)
+	if err != nil {
+		set.Destroy()
+		return nil, err
+	}
+	sc, err := scanner.New(set, known, scanner.Options{
+		Workers:     cfg.Scanner.Workers,
+		MaxFileSize: int64(cfg.Scanner.MaxFileSize),
+		Timeout:     cfg.Scanner.Timeout.Std(),
+	})
+	if err != nil {
+		set.Destroy()
+		return nil, err
+	}
+	return &Engine{Scanner: sc, Rules: set, Exclude: ex, Warnings: set.Warnings()}, nil
+}
+
+// Close stops the scanner pool and frees the compiled rules. Scans must have
+// returned.
+func (e *Engine) Close() {
+	e.Scanner.Close()
+	e.Rules.Destroy()
+}
