@@ -1,0 +1,445 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+// Defaults of [DispatcherOptions].
+const (
+	DefaultGroupInterval = time.Second
+	DefaultMaxSamples    = 20
+	DefaultQueueSize     = 4096
+)
+
+// Route sends the alerts of at least MinSeverity to one sink, at most Rate
+// alerts a second.
+type Route struct {
+	Sink        Sink
+	MinSeverity rules.Severity
+	// Rate is how many alerts a second go through to Sink one by one; the
+	// rest are folded into one KindAlertsGrouped alert per GroupInterval.
+	// 0 means no limit.
+	Rate float64
+	// Burst is how many alerts may go through at once before Rate applies.
+	// 0 means Rate rounded up (at least 1).
+	Burst int
+}
+
+// DispatcherOptions configure a [Dispatcher]. Zero values take the defaults
+// named on each field.
+type DispatcherOptions struct {
+	Routes []Route
+	// Host fills Alert.Host when empty; default os.Hostname().
+	Host string
+	// Version fills Alert.AgentVersion when empty.
+	Version string
+	// GroupInterval is how often a rate-limited route delivers the alerts
+	// it folded; default DefaultGroupInterval.
+	GroupInterval time.Duration
+	// MaxSamples is how many folded alerts a grouped alert lists; default
+	// DefaultMaxSamples.
+	MaxSamples int
+	// QueueSize is how many alerts each route holds for its sink before
+	// Send blocks; default DefaultQueueSize.
+	QueueSize int
+	// Logger receives delivery errors; default slog.Default().
+	Logger *slog.Logger
+}
+
+// RouteStats counts what one route did with the alerts it was given.
+type RouteStats struct {
+	Sink string // the sink's Name()
+	// Sent counts successful Deliver calls, grouped alerts included.
+	Sent uint64
+	// Grouped counts alerts over the rate that were folded into a grouped
+	// alert instead of being delivered one by one.
+	Grouped uint64
+	// Errors counts Deliver calls that failed: the sink did not take the
+	// alert (or the grouped alert) and it is lost for this sink.
+	Errors uint64
+	// DroppedAfterClose counts alerts for this route that were sent after
+	// Close and so never queued.
+	DroppedAfterClose uint64
+	// Queued is how many alerts wait in the route's queue right now.
+	Queued int
+}
+
+// Dispatcher hands each alert to the sinks whose route wants it. Every
+// route has its own queue and goroutine, so a slow sink (the webhook sink
+// fsyncs its spool per alert) never delays another one (journald) until its
+// queue is full; then Send blocks rather than drop the alert.
+//
+// A sink must not call Send from its Deliver: its own worker would wait on
+// its own queue.
+type Dispatcher struct {
+	host          string
+	version       string
+	groupInterval time.Duration
+	maxSamples    int
+	log           *slog.Logger
+	routes        []*route
+
+	// mu guards closed: Send holds it shared while it queues, Close takes it
+	// exclusively, so no Send writes to a queue Close has closed.
+	mu     sync.RWMutex
+	closed bool
+
+	// abort is closed when Close's context ends before the queues drained:
+	// route workers then fold what is left into one grouped alert.
+	abort   chan struct{}
+	workers sync.WaitGroup
+}
+
+// route is one Route and the state of its worker.
+type route struct {
+	Route
+	name    string
+	queue   chan Alert
+	limiter *rate.Limiter // nil: no limit
+	pending *pendingGroup // alerts folded since the last group was delivered
+
+	sent, grouped, errors, droppedAfterClose atomic.Uint64
+}
+
+// NewDispatcher starts one worker per route; stop them with Close.
+func NewDispatcher(opts DispatcherOptions) *Dispatcher {
+	d := &Dispatcher{
+		host:          opts.Host,
+		version:       opts.Version,
+		groupInterval: opts.GroupInterval,
+		maxSamples:    opts.MaxSamples,
+		log:           opts.Logger,
+		abort:         make(chan struct{}),
+	}
+	if d.host == "" {
+		// An alert with no host is still worth sending; the receiver sees
+		// the empty field.
+		d.host, _ = os.Hostname()
+	}
+	if d.groupInterval <= 0 {
+		d.groupInterval = DefaultGroupInterval
+	}
+	if d.maxSamples <= 0 {
+		d.maxSamples = DefaultMaxSamples
+	}
+	if d.log == nil {
+		d.log = slog.Default()
+	}
+	queueSize := opts.QueueSize
+	if queueSize <= 0 {
+		queueSize = DefaultQueueSize
+	}
+	for _, rt := range opts.Routes {
+		r := &route{Route: rt, name: rt.Sink.Name(), queue: make(chan Alert, queueSize)}
+		if rt.Rate > 0 {
+			burst := rt.Burst
+			if burst <= 0 {
+				burst = max(1, int(math.Ceil(rt.Rate)))
+			}
+			r.limiter = rate.NewLimiter(rate.Limit(rt.Rate), burst)
+		}
+		d.routes = append(d.routes, r)
+	}
+	for _, r := range d.routes {
+		d.workers.Add(1)
+		go d.runRoute(r)
+	}
+	return d
+}
+
+// Send fills the alert's ID, Time, Host and AgentVersion when they are
+// empty and queues it on every route whose MinSeverity it reaches. It
+// blocks while a route's queue is full.
+//
+// After Close, Send logs the alert's id and kind at error level and drops
+// it (counted in RouteStats.DroppedAfterClose): the sinks are closed and a
+// caller that sends during shutdown has no one left to tell.
+func (d *Dispatcher) Send(a Alert) {
+	now := time.Now().UTC()
+	if a.Time.IsZero() {
+		a.Time = now
+	}
+	a.Time = a.Time.UTC()
+	if a.ID == "" {
+		a.ID = NewID(a.Time)
+	}
+	if a.Host == "" {
+		a.Host = d.host
+	}
+	if a.AgentVersion == "" {
+		a.AgentVersion = d.version
+	}
+
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		for _, r := range d.routes {
+			if a.Severity >= r.MinSeverity {
+				r.droppedAfterClose.Add(1)
+			}
+		}
+		d.log.Error("alert sent after the dispatcher closed; dropped",
+			"alert_id", a.ID, "kind", a.Kind, "severity", a.Severity, "message", a.Message)
+		return
+	}
+	for _, r := range d.routes {
+		if a.Severity >= r.MinSeverity {
+			r.queue <- a
+		}
+	}
+}
+
+// Close stops accepting alerts, delivers every queued alert and pending
+// group to its sink, then closes every sink with ctx. If ctx ends before
+// the queues are drained, what is still queued is folded into one grouped
+// alert per route (so it is counted, not silently lost) and delivered
+// before the sinks are closed. Close returns the sinks' Close errors; a
+// second call returns an error and does nothing.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return errors.New("alert dispatcher already closed")
+	}
+	d.closed = true
+	for _, r := range d.routes {
+		close(r.queue)
+	}
+	d.mu.Unlock()
+
+	drained := make(chan struct{})
+	go func() {
+		d.workers.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		close(d.abort)
+		<-drained
+	}
+
+	var errs []error
+	for _, r := range d.routes {
+		if err := r.Sink.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close alert sink %s: %w", r.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stats returns the counters of every route, in the order of
+// DispatcherOptions.Routes.
+func (d *Dispatcher) Stats() []RouteStats {
+	out := make([]RouteStats, len(d.routes))
+	for i, r := range d.routes {
+		out[i] = RouteStats{
+			Sink:              r.name,
+			Sent:              r.sent.Load(),
+			Grouped:           r.grouped.Load(),
+			Errors:            r.errors.Load(),
+			DroppedAfterClose: r.droppedAfterClose.Load(),
+			Queued:            len(r.queue),
+		}
+	}
+	return out
+}
+
+// runRoute is a route's worker: it delivers queued alerts within the rate,
+// folds the others, and delivers the fold every group interval. It returns
+// when the queue is closed and empty.
+func (d *Dispatcher) runRoute(r *route) {
+	defer d.workers.Done()
+	var tick <-chan time.Time
+	if r.limiter != nil {
+		ticker := time.NewTicker(d.groupInterval)
+		defer ticker.Stop()
+		tick = ticker.C
+	}
+	for {
+		select {
+		case a, ok := <-r.queue:
+			if !ok {
+				d.deliverGroup(r)
+				return
+			}
+			if r.limiter == nil || r.limiter.Allow() {
+				d.deliver(r, a)
+			} else {
+				d.fold(r, a)
+			}
+		case <-tick:
+			d.deliverGroup(r)
+		case <-d.abort:
+			// Close ran out of time: one more Deliver for everything left
+			// keeps the count, where delivering each would keep Close
+			// waiting on a slow sink.
+			for a := range r.queue {
+				d.fold(r, a)
+			}
+			if r.pending != nil {
+				r.pending.closeTimedOut = true
+			}
+			d.deliverGroup(r)
+			return
+		}
+	}
+}
+
+func (d *Dispatcher) deliver(r *route, a Alert) {
+	if err := r.Sink.Deliver(a); err != nil {
+		r.errors.Add(1)
+		d.log.Error("alert sink did not take the alert",
+			"sink", r.name, "alert_id", a.ID, "kind", a.Kind, "severity", a.Severity, "err", err)
+		return
+	}
+	r.sent.Add(1)
+}
+
+func (d *Dispatcher) fold(r *route, a Alert) {
+	if r.pending == nil {
+		r.pending = &pendingGroup{byKind: make(map[Kind]int)}
+	}
+	r.pending.add(a, d.maxSamples)
+	r.grouped.Add(1)
+}
+
+// deliverGroup delivers the alerts folded since the last group as one
+// KindAlertsGrouped alert. The grouped alert does not take a token: the
+// bucket limits single alerts, and one group per interval is the bound.
+func (d *Dispatcher) deliverGroup(r *route) {
+	g := r.pending
+	if g == nil {
+		return
+	}
+	r.pending = nil
+	now := time.Now().UTC()
+	a := g.alert(d.groupInterval)
+	if g.closeTimedOut {
+		a.Detail = fmt.Sprintf("the agent's shutdown deadline passed before sink %s took every queued alert; they are only counted here", r.name)
+	} else {
+		a.Detail = fmt.Sprintf("sink %s takes %g alerts a second (burst %d); the rest are grouped every %s", r.name, r.Rate, r.limiter.Burst(), d.groupInterval)
+	}
+	a.ID = NewID(now)
+	a.Time = now
+	a.Host = d.host
+	a.AgentVersion = d.version
+	d.deliver(r, a)
+}
+
+// pendingGroup sums up the alerts folded on one route.
+type pendingGroup struct {
+	count   int
+	byKind  map[Kind]int
+	highest rules.Severity
+	samples []Sample
+	// mostSevere is the first folded alert of the highest severity, and
+	// mostSevereIdx its index in samples, or -1 when it came too late to be.
+	mostSevere    *Sample
+	mostSevereIdx int
+	// closeTimedOut: folded because Close's deadline passed, not the rate.
+	closeTimedOut bool
+}
+
+func (g *pendingGroup) add(a Alert, maxSamples int) {
+	g.count++
+	g.byKind[a.Kind]++
+	s := sampleOf(a)
+	inSamples := len(g.samples) < maxSamples
+	if inSamples {
+		g.samples = append(g.samples, s)
+	}
+	if g.mostSevere == nil || a.Severity > g.highest {
+		g.highest = a.Severity
+		g.mostSevere = &s
+		g.mostSevereIdx = -1
+		if inSamples {
+			g.mostSevereIdx = len(g.samples) - 1
+		}
+	}
+}
+
+// alert builds the grouped alert. Samples are the first folded alerts; when
+// the most severe one came later, it takes the last sample's place, so one
+// critical detection in a flood of low ones is named, not only counted.
+func (g *pendingGroup) alert(interval time.Duration) Alert {
+	samples := g.samples
+	if g.mostSevereIdx < 0 && len(samples) > 0 {
+		samples[len(samples)-1] = *g.mostSevere
+	}
+
+	kinds := make([]Kind, 0, len(g.byKind))
+	for k := range g.byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if g.byKind[kinds[i]] != g.byKind[kinds[j]] {
+			return g.byKind[kinds[i]] > g.byKind[kinds[j]]
+		}
+		return kinds[i] < kinds[j]
+	})
+	perKind := make([]string, len(kinds))
+	for i, k := range kinds {
+		perKind[i] = fmt.Sprintf("%d %s", g.byKind[k], k)
+	}
+
+	var msg strings.Builder
+	fmt.Fprintf(&msg, "%d alerts grouped in %s (%s), highest %s", g.count, interval, strings.Join(perKind, ", "), g.highest)
+	if len(samples) > 0 {
+		fmt.Fprintf(&msg, "; first: %s", describeSample(samples[0]))
+	}
+	if len(samples) > 0 && g.highest > samples[0].Severity {
+		fmt.Fprintf(&msg, "; most severe: %s", describeSample(*g.mostSevere))
+	}
+	return Alert{
+		Kind:        KindAlertsGrouped,
+		Severity:    g.highest,
+		Message:     msg.String(),
+		Count:       g.count,
+		CountByKind: g.byKind,
+		Samples:     samples,
+	}
+}
+
+// sampleOf keeps what identifies an alert in a grouped one.
+func sampleOf(a Alert) Sample {
+	s := Sample{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Path: a.Path()}
+	if a.File != nil {
+		s.SHA256 = a.File.SHA256
+	}
+	if len(a.Rules) > 0 {
+		s.Rule = a.Rules[0].Name
+	}
+	if a.Action != nil {
+		s.Action = a.Action.Taken
+	}
+	return s
+}
+
+// describeSample names a sample in a message line: kind, quoted path when
+// it needs it, rule.
+func describeSample(s Sample) string {
+	out := string(s.Kind)
+	if s.Path != "" {
+		out += " " + safetext.Path(s.Path)
+	}
+	if s.Rule != "" {
+		out += " (" + s.Rule + ")"
+	}
+	return out
+}

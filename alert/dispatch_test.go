@@ -1,0 +1,417 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+// dispatchRecorder is a Sink that keeps what it is given. It stands for a
+// real sink as the dispatcher's collaborator; the dispatcher is under test.
+type dispatchRecorder struct {
+	name string
+	// release, when not nil, holds every Deliver until it is closed: a sink
+	// as slow as the test wants it.
+	release chan struct{}
+	fail    error
+
+	mu       sync.Mutex
+	alerts   []Alert
+	closed   int
+	entered  int // Deliver calls begun, held ones included
+	deliverd chan struct{}
+}
+
+func newDispatchRecorder(name string) *dispatchRecorder {
+	return &dispatchRecorder{name: name, deliverd: make(chan struct{}, 1)}
+}
+
+func (r *dispatchRecorder) Name() string { return r.name }
+
+func (r *dispatchRecorder) Deliver(a Alert) error {
+	r.mu.Lock()
+	r.entered++
+	r.mu.Unlock()
+	if r.release != nil {
+		<-r.release
+	}
+	if r.fail != nil {
+		return r.fail
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.alerts = append(r.alerts, a)
+	select {
+	case r.deliverd <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (r *dispatchRecorder) Close(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed++
+	return nil
+}
+
+func (r *dispatchRecorder) got() []Alert {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Alert(nil), r.alerts...)
+}
+
+// waitFor waits until the sink holds n alerts; the deadline only bounds a
+// broken dispatcher.
+func (r *dispatchRecorder) waitFor(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		if len(r.got()) >= n {
+			return
+		}
+		select {
+		case <-r.deliverd:
+		case <-deadline:
+			t.Fatalf("sink %s has %d alerts, want %d", r.name, len(r.got()), n)
+		}
+	}
+}
+
+func closeDispatcher(t *testing.T, d *Dispatcher) {
+	t.Helper()
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+func TestDispatcherRoutesByMinSeverity(t *testing.T) {
+	all, high := newDispatchRecorder("all"), newDispatchRecorder("high")
+	d := NewDispatcher(DispatcherOptions{
+		Routes: []Route{
+			{Sink: all},
+			{Sink: high, MinSeverity: rules.SeverityHigh},
+		},
+		Host:    "web1.example",
+		Version: "1.2.3",
+	})
+	for _, sev := range []rules.Severity{rules.SeverityNone, rules.SeverityLow, rules.SeverityMedium, rules.SeverityHigh, rules.SeverityCritical} {
+		d.Send(Alert{Kind: KindDetection, Severity: sev, Message: sev.String()})
+	}
+	closeDispatcher(t, d)
+
+	if got := severitiesOf(all.got()); got != "none low medium high critical" {
+		t.Errorf("route without minimum got %q", got)
+	}
+	if got := severitiesOf(high.got()); got != "high critical" {
+		t.Errorf("route with min high got %q", got)
+	}
+	ids := make(map[string]bool)
+	for _, a := range all.got() {
+		if len(a.ID) != 32 || ids[a.ID] {
+			t.Errorf("alert %q: ID %q not a fresh 32-digit ID", a.Message, a.ID)
+		}
+		ids[a.ID] = true
+		if a.Host != "web1.example" || a.AgentVersion != "1.2.3" {
+			t.Errorf("alert %q: host %q version %q, want the dispatcher's", a.Message, a.Host, a.AgentVersion)
+		}
+		if a.Time.IsZero() || a.Time.Location() != time.UTC {
+			t.Errorf("alert %q: time %v, want now in UTC", a.Message, a.Time)
+		}
+	}
+	if all.closed != 1 || high.closed != 1 {
+		t.Errorf("sinks closed %d and %d times, want once each", all.closed, high.closed)
+	}
+}
+
+func severitiesOf(alerts []Alert) string {
+	var names []string
+	for _, a := range alerts {
+		names = append(names, a.Severity.String())
+	}
+	return strings.Join(names, " ")
+}
+
+func TestDispatcherKeepsFieldsTheCallerSet(t *testing.T) {
+	sink := newDispatchRecorder("sink")
+	d := NewDispatcher(DispatcherOptions{Routes: []Route{{Sink: sink}}, Host: "default-host", Version: "9"})
+	when := time.Date(2024, 5, 1, 12, 0, 0, 0, time.FixedZone("JST", 9*3600))
+	d.Send(Alert{ID: "0123456789abcdef0123456789abcdef", Time: when, Host: "other", AgentVersion: "8", Kind: KindReloaded})
+	closeDispatcher(t, d)
+
+	got := sink.got()[0]
+	if got.ID != "0123456789abcdef0123456789abcdef" || got.Host != "other" || got.AgentVersion != "8" {
+		t.Errorf("caller's fields replaced: %+v", got)
+	}
+	if !got.Time.Equal(when) || got.Time.Location() != time.UTC {
+		t.Errorf("time %v, want %v in UTC", got.Time, when)
+	}
+}
+
+// A flood must reach a rate-limited sink as a bounded number of alerts that
+// still account for every one of them, and must not hide the one critical
+// alert inside it.
+func TestDispatcherGroupsAFloodWithoutLosingCount(t *testing.T) {
+	const (
+		flood         = 10000
+		ratePerSecond = 100
+		burst         = 50
+		groupInterval = 100 * time.Millisecond
+		criticalAt    = 7001 // past the samples a group keeps
+	)
+	limited, unlimited := newDispatchRecorder("limited"), newDispatchRecorder("unlimited")
+	d := NewDispatcher(DispatcherOptions{
+		Routes: []Route{
+			{Sink: limited, Rate: ratePerSecond, Burst: burst},
+			{Sink: unlimited},
+		},
+		GroupInterval: groupInterval,
+		Logger:        slog.New(slog.DiscardHandler),
+	})
+	start := time.Now()
+	var criticalID string
+	for i := range flood {
+		a := Alert{ID: NewID(time.Now()), Kind: KindDetection, Severity: rules.SeverityLow,
+			File: &File{Path: fmt.Sprintf("/var/www/upload/%d.php", i)}}
+		switch {
+		case i == criticalAt:
+			a.Severity = rules.SeverityCritical
+			a.Rules = []Rule{{Name: "php_eval_post", Severity: rules.SeverityCritical}}
+			criticalID = a.ID
+		case i%10 == 0:
+			a.Kind = KindScanFailed
+		}
+		d.Send(a)
+	}
+	closeDispatcher(t, d)
+	elapsed := time.Since(start)
+
+	if n := len(unlimited.got()); n != flood {
+		t.Errorf("unlimited route delivered %d alerts, want all %d one by one", n, flood)
+	}
+
+	deliveries := limited.got()
+	bound := burst + int(ratePerSecond*elapsed.Seconds()) + int(elapsed/groupInterval) + 2
+	if len(deliveries) > bound {
+		t.Errorf("rate-limited sink got %d deliveries in %s, want at most %d", len(deliveries), elapsed, bound)
+	}
+	total, groups := 0, 0
+	byKind := map[Kind]int{}
+	seen := map[string]bool{}
+	criticalNamed := false
+	for _, a := range deliveries {
+		if a.Kind != KindAlertsGrouped {
+			total++
+			byKind[a.Kind]++
+			if seen[a.ID] {
+				t.Errorf("alert %s delivered twice", a.ID)
+			}
+			seen[a.ID] = true
+			criticalNamed = criticalNamed || a.ID == criticalID
+			continue
+		}
+		groups++
+		total += a.Count
+		sum := 0
+		for k, n := range a.CountByKind {
+			byKind[k] += n
+			sum += n
+		}
+		if sum != a.Count {
+			t.Errorf("grouped alert: count %d, counts by kind sum to %d", a.Count, sum)
+		}
+		if len(a.Samples) == 0 || len(a.Samples) > DefaultMaxSamples {
+			t.Errorf("grouped alert has %d samples, want 1..%d", len(a.Samples), DefaultMaxSamples)
+		}
+		if a.ID == "" || a.Host == "" || a.Time.IsZero() {
+			t.Errorf("grouped alert lacks id, host or time: %+v", a)
+		}
+		if strings.ContainsAny(a.Message, "\n\r") || !strings.Contains(a.Message, fmt.Sprintf("%d alerts grouped", a.Count)) {
+			t.Errorf("grouped alert message %q", a.Message)
+		}
+		for _, s := range a.Samples {
+			if s.ID == criticalID {
+				criticalNamed = true
+				if a.Severity != rules.SeverityCritical || !strings.Contains(a.Message, "highest critical") {
+					t.Errorf("group holding the critical alert has severity %s, message %q", a.Severity, a.Message)
+				}
+			}
+		}
+	}
+	if total != flood {
+		t.Errorf("deliveries account for %d alerts, want exactly %d", total, flood)
+	}
+	if byKind[KindScanFailed] != flood/10 || byKind[KindDetection] != flood-flood/10 {
+		t.Errorf("counts by kind %v, want %d scan_failed and %d detection", byKind, flood/10, flood-flood/10)
+	}
+	if groups == 0 {
+		t.Error("no grouped alert: the flood went through the rate limit")
+	}
+	if !criticalNamed {
+		t.Error("the critical alert is neither delivered nor a sample of a group")
+	}
+
+	stats := d.Stats()[0]
+	if stats.Sink != "limited" || stats.Sent != uint64(len(deliveries)) || stats.Sent+stats.Grouped != uint64(flood+groups) || stats.Errors != 0 {
+		t.Errorf("stats %+v, want sent %d, grouped %d, no errors", stats, len(deliveries), flood-(len(deliveries)-groups))
+	}
+}
+
+func TestDispatcherSlowSinkDoesNotDelayAnother(t *testing.T) {
+	slow, fast := newDispatchRecorder("slow"), newDispatchRecorder("fast")
+	slow.release = make(chan struct{})
+	d := NewDispatcher(DispatcherOptions{Routes: []Route{{Sink: slow}, {Sink: fast}}})
+	const n = 100 // well within a queue
+	for i := range n {
+		d.Send(Alert{Kind: KindDetection, Severity: rules.SeverityHigh, Message: fmt.Sprint(i)})
+	}
+	fast.waitFor(t, n)
+	if got := len(slow.got()); got != 0 {
+		t.Fatalf("held sink delivered %d alerts", got)
+	}
+	close(slow.release)
+	closeDispatcher(t, d)
+	if got := len(slow.got()); got != n {
+		t.Errorf("slow sink has %d alerts after Close, want %d", got, n)
+	}
+	for i, a := range slow.got() {
+		if a.Message != fmt.Sprint(i) {
+			t.Fatalf("slow sink alert %d is %q: order lost", i, a.Message)
+		}
+	}
+}
+
+func TestDispatcherCloseDrainsQueuesAndGroups(t *testing.T) {
+	sink := newDispatchRecorder("sink")
+	var logs bytes.Buffer
+	d := NewDispatcher(DispatcherOptions{
+		Routes: []Route{{Sink: sink, Rate: 1, Burst: 1}},
+		// Longer than the test: only Close can deliver the group.
+		GroupInterval: time.Hour,
+		Logger:        slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	const n = 500
+	for range n {
+		d.Send(Alert{Kind: KindWatchError, Severity: rules.SeverityMedium})
+	}
+	closeDispatcher(t, d)
+
+	got := sink.got()
+	if len(got) != 2 || got[0].Kind != KindWatchError || got[1].Kind != KindAlertsGrouped || got[1].Count != n-1 {
+		t.Fatalf("after Close the sink holds %d alerts (%s), want 1 alert and a group of %d", len(got), severitiesOf(got), n-1)
+	}
+	if sink.closed != 1 {
+		t.Errorf("sink closed %d times, want once", sink.closed)
+	}
+
+	d.Send(Alert{ID: "feedfacefeedfacefeedfacefeedface", Kind: KindDetection, Severity: rules.SeverityCritical})
+	if len(sink.got()) != 2 {
+		t.Error("an alert sent after Close reached the closed sink")
+	}
+	if s := d.Stats()[0]; s.DroppedAfterClose != 1 {
+		t.Errorf("DroppedAfterClose %d, want 1", s.DroppedAfterClose)
+	}
+	if !strings.Contains(logs.String(), "alert_id=feedfacefeedfacefeedfacefeedface") {
+		t.Errorf("the alert dropped after Close is not logged with its id: %s", logs.String())
+	}
+	if err := d.Close(context.Background()); err == nil {
+		t.Error("second Close returned no error")
+	}
+	if sink.closed != 1 {
+		t.Errorf("second Close closed the sink again")
+	}
+}
+
+// When Close's deadline passes while a sink is stuck, the alerts still
+// queued are counted in one grouped alert instead of vanishing.
+func TestDispatcherCloseDeadlineCountsTheRest(t *testing.T) {
+	sink := newDispatchRecorder("stuck")
+	sink.release = make(chan struct{})
+	d := NewDispatcher(DispatcherOptions{Routes: []Route{{Sink: sink}}})
+	const n = 20
+	for range n {
+		d.Send(Alert{Kind: KindDetection, Severity: rules.SeverityHigh})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	closed := make(chan error)
+	go func() { closed <- d.Close(ctx) }()
+	// Let the stuck Deliver finish only once Close has given up waiting.
+	for {
+		sink.mu.Lock()
+		entered := sink.entered
+		sink.mu.Unlock()
+		if entered > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(sink.release)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, a := range sink.got() {
+		if a.Kind == KindAlertsGrouped {
+			total += a.Count
+		} else {
+			total++
+		}
+	}
+	if total != n {
+		t.Errorf("sink accounts for %d alerts, want %d", total, n)
+	}
+	if sink.closed != 1 {
+		t.Errorf("sink closed %d times, want once", sink.closed)
+	}
+}
+
+func TestDispatcherCountsAndLogsDeliverErrors(t *testing.T) {
+	broken := newDispatchRecorder("broken")
+	broken.fail = errors.New("disk full")
+	var logs bytes.Buffer
+	d := NewDispatcher(DispatcherOptions{
+		Routes: []Route{{Sink: broken}},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	d.Send(Alert{ID: "00000000000000000000000000000abc", Kind: KindDetection, Severity: rules.SeverityHigh})
+	d.Send(Alert{Kind: KindDetection, Severity: rules.SeverityHigh})
+	closeDispatcher(t, d)
+
+	if s := d.Stats()[0]; s.Errors != 2 || s.Sent != 0 {
+		t.Errorf("stats %+v, want 2 errors and nothing sent", s)
+	}
+	for _, want := range []string{"sink=broken", "alert_id=00000000000000000000000000000abc", "disk full"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+func TestGroupedAlertNamesTheMostSevere(t *testing.T) {
+	g := &pendingGroup{byKind: map[Kind]int{}}
+	for i := range 5 {
+		g.add(Alert{ID: fmt.Sprint(i), Kind: KindScanFailed, Severity: rules.SeverityLow, File: &File{Path: "/w/a\nb.php"}}, 3)
+	}
+	g.add(Alert{ID: "crit", Kind: KindDetection, Severity: rules.SeverityCritical, File: &File{Path: "/w/shell.php"}, Rules: []Rule{{Name: "b374k"}}}, 3)
+	a := g.alert(time.Second)
+
+	if a.Count != 6 || a.CountByKind[KindScanFailed] != 5 || a.CountByKind[KindDetection] != 1 || a.Severity != rules.SeverityCritical {
+		t.Errorf("grouped alert %+v", a)
+	}
+	if len(a.Samples) != 3 || a.Samples[0].ID != "0" || a.Samples[2].ID != "crit" || a.Samples[2].Rule != "b374k" {
+		t.Errorf("samples %+v, want the first two and the critical one", a.Samples)
+	}
+	want := `6 alerts grouped in 1s (5 scan_failed, 1 detection), highest critical; first: scan_failed "/w/a\nb.php"; most severe: detection /w/shell.php (b374k)`
+	if a.Message != want {
+		t.Errorf("message\n got %s\nwant %s", a.Message, want)
+	}
+}
