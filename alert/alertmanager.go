@@ -1,0 +1,113 @@
+package alert
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shellwatch/shellwatch/internal/safetext"
+)
+
+// alertmanagerPath is where Alertmanager takes alerts (API v2).
+const alertmanagerPath = "/api/v2/alerts"
+
+// alertmanagerURL returns u with alertmanagerPath appended, unless the
+// operator already gave the full path.
+func alertmanagerURL(u *url.URL) *url.URL {
+	out := *u
+	if strings.HasSuffix(strings.TrimSuffix(out.Path, "/"), alertmanagerPath) {
+		return &out
+	}
+	out.Path = strings.TrimSuffix(out.Path, "/") + alertmanagerPath
+	out.RawPath = ""
+	return &out
+}
+
+// amAlert is one element of Alertmanager's postableAlerts.
+type amAlert struct {
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	StartsAt    time.Time         `json:"startsAt,omitzero"`
+}
+
+// AlertmanagerName returns the alertname label of a kind: "Shellwatch" and
+// the kind in CamelCase, e.g. ShellwatchDetection, ShellwatchIocMatch.
+func AlertmanagerName(k Kind) string {
+	var b strings.Builder
+	b.WriteString("Shellwatch")
+	for word := range strings.SplitSeq(string(k), "_") {
+		if word == "" {
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(word)
+		b.WriteString(strings.ToUpper(string(r)))
+		b.WriteString(word[size:])
+	}
+	return b.String()
+}
+
+// alertmanagerBody builds the body Alertmanager's POST /api/v2/alerts takes:
+// an array holding one alert. Labels identify the alert (alert_id makes
+// each one distinct, so Alertmanager notifies every one and de-duplicates
+// only retries of the same); annotations carry the rest. Label and
+// annotation values must be UTF-8: paths are quoted by safetext, other
+// values have invalid bytes replaced.
+func alertmanagerBody(a *Alert) ([]byte, error) {
+	labels := map[string]string{
+		"alertname": AlertmanagerName(a.Kind),
+		"severity":  a.Severity.String(),
+		"host":      a.Host,
+		"kind":      string(a.Kind),
+		"alert_id":  a.ID,
+	}
+	ann := map[string]string{
+		"summary":       a.Message,
+		"description":   a.Kind.Summary(),
+		"agent_version": a.AgentVersion,
+	}
+	if a.Detail != "" {
+		ann["description"] = a.Kind.Summary() + ": " + a.Detail
+	}
+	if a.File != nil {
+		labels["path"] = safetext.Path(a.File.Path)
+		if !utf8.ValidString(a.File.Path) {
+			ann["path_base64"] = base64.StdEncoding.EncodeToString([]byte(a.File.Path))
+		}
+		ann["sha256"] = a.File.SHA256
+		ann["md5"] = a.File.MD5
+		if a.File.Root != "" {
+			ann["root"] = safetext.Path(a.File.Root)
+		}
+		ann["size"] = strconv.FormatInt(a.File.Size, 10)
+		ann["owner"] = strconv.FormatUint(uint64(a.File.UID), 10) + ":" + strconv.FormatUint(uint64(a.File.GID), 10)
+	}
+	if len(a.Rules) > 0 {
+		labels["rule"] = a.Rules[0].Name
+		ann["rules"] = strings.Join(a.RuleNames(), ",")
+		if a.Rules[0].Family != "" {
+			ann["family"] = a.Rules[0].Family
+		}
+	}
+	if a.Action != nil {
+		ann["action"] = a.Action.Taken
+		ann["vault_id"] = a.Action.VaultID
+		ann["action_reason"] = a.Action.Reason
+	}
+	if a.Count > 0 {
+		ann["count"] = strconv.Itoa(a.Count)
+	}
+	for _, m := range []map[string]string{labels, ann} {
+		for k, v := range m {
+			if v == "" {
+				delete(m, k) // Alertmanager treats an empty label as no label
+				continue
+			}
+			m[k] = strings.ToValidUTF8(v, "\uFFFD")
+		}
+	}
+	return json.Marshal([]amAlert{{Labels: labels, Annotations: ann, StartsAt: a.Time}})
+}

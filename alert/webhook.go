@@ -1,0 +1,713 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+// Webhook formats: the body a Webhook POSTs.
+const (
+	FormatJSON         = "json"         // the alert's own JSON form, one per request
+	FormatAlertmanager = "alertmanager" // Alertmanager's /api/v2/alerts array
+)
+
+// Defaults of WebhookOptions.
+const (
+	DefaultWebhookTimeout = 10 * time.Second
+	DefaultMinBackoff     = time.Second
+	DefaultMaxBackoff     = 5 * time.Minute
+)
+
+// maxConcurrency bounds WebhookOptions.Concurrency: more parallel requests
+// do not help a receiver that is slow, and they scramble the order.
+const maxConcurrency = 16
+
+// dropNoticeEvery is how long drops from a full spool are gathered into one
+// KindAlertsDropped alert, so a flood yields one alert every few seconds,
+// not one per dropped alert.
+const dropNoticeEvery = 5 * time.Second
+
+// maxDropSamples is how many dropped alerts a KindAlertsDropped alert lists.
+const maxDropSamples = 10
+
+// SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the exact
+// request body, keyed with WebhookOptions.Secret.
+const SignatureHeader = "X-Shellwatch-Signature"
+
+// AlertIDHeader carries the alert's ID, so a receiver can de-duplicate
+// without parsing the body.
+const AlertIDHeader = "X-Shellwatch-Alert-Id"
+
+// WebhookOptions configures a Webhook.
+type WebhookOptions struct {
+	// URL receives a POST per alert; http or https.
+	URL string
+	// Format is FormatJSON (the default) or FormatAlertmanager.
+	Format string
+	// Secret, when set, is the HMAC-SHA256 key of SignatureHeader. The
+	// caller reads it from the configured secret_file; it is never logged.
+	Secret []byte
+	// BearerToken, when set, is sent as "Authorization: Bearer ...".
+	BearerToken string
+	// Headers are added to every request.
+	Headers map[string]string
+	// CAFile replaces the system's CA pool with the certificates in it.
+	CAFile string
+	// ClientCert and ClientKey are a PEM client certificate and its key,
+	// for receivers that require one. Both or neither.
+	ClientCert, ClientKey string
+	// Timeout bounds one request (default DefaultWebhookTimeout).
+	Timeout time.Duration
+	// SpoolDir holds the alerts not yet delivered (required).
+	SpoolDir string
+	// MaxSpool is how many alerts the spool holds before it drops low and
+	// medium ones (default DefaultMaxSpool). High and critical alerts are
+	// never dropped: a spool of only those grows past MaxSpool.
+	MaxSpool int
+	// MinBackoff and MaxBackoff bound the wait between failed attempts
+	// (defaults DefaultMinBackoff, DefaultMaxBackoff).
+	MinBackoff, MaxBackoff time.Duration
+	// Logger receives delivery failures (default slog.Default()).
+	Logger *slog.Logger
+	// OnDrop, when set, is called with each KindAlertsDropped alert the
+	// webhook enqueues, so the agent can send it through its other sinks
+	// too. It is called from the webhook's own goroutine, or from Close.
+	OnDrop func(Alert)
+	// Concurrency is how many requests are in flight at once (default 1).
+	// With 1, alerts arrive in the order they were delivered to the sink.
+	Concurrency int
+}
+
+// WebhookStats tells how a Webhook is doing.
+type WebhookStats struct {
+	Spooled   int           // alerts on disk, not yet accepted by the receiver
+	OldestAge time.Duration // age of the oldest spooled alert (by its Time); 0 when none
+	Delivered uint64        // alerts the receiver accepted with a 2xx
+	Retries   uint64        // failed attempts, each followed by a backoff
+	Dropped   uint64        // low and medium alerts dropped from a full spool
+}
+
+// Webhook is a Sink that POSTs alerts to an HTTP receiver. Every alert is
+// spooled on disk before Deliver returns and leaves the spool only when the
+// receiver answered 2xx; everything else is retried with exponential
+// backoff, across restarts of the agent. Delivery is at least once: the
+// receiver de-duplicates by the alert's ID.
+type Webhook struct {
+	name       string // "webhook <url>", the URL without its password
+	endpoint   string
+	format     string
+	secret     []byte
+	bearer     string
+	headers    http.Header
+	client     *http.Client
+	minBackoff time.Duration
+	maxBackoff time.Duration
+	log        *slog.Logger
+	onDrop     func(Alert)
+	spool      *spool
+	host       string
+
+	// dropNoticeEvery is dropNoticeEvery; a field so tests can gather
+	// drops for longer.
+	dropNoticeEvery time.Duration
+
+	delivered atomic.Uint64
+	retries   atomic.Uint64
+	dropped   atomic.Uint64
+
+	mu           sync.Mutex
+	closed       bool
+	failures     int       // consecutive failed attempts
+	notBefore    time.Time // no attempt before this, after a failure
+	agentVersion string    // of the latest alert, for the alerts the webhook makes itself
+	pendingDrops dropTally
+
+	dropSignal chan struct{} // cap 1: drops are waiting to be reported
+	backedOff  chan struct{} // closed and replaced when notBefore moves
+
+	run        context.Context // cancelled when Close gives up
+	stop       context.CancelFunc
+	stopNotice chan struct{}
+	workers    sync.WaitGroup
+	noticer    sync.WaitGroup
+}
+
+// dropTally gathers dropped alerts until they are reported.
+type dropTally struct {
+	count   int
+	byKind  map[Kind]int
+	samples []Sample
+}
+
+// NewWebhook checks opts, opens the spool (replaying what an earlier run
+// left in it) and starts delivering.
+func NewWebhook(opts WebhookOptions) (*Webhook, error) {
+	u, err := url.Parse(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: url: %w", err)
+	}
+	name := "webhook " + u.Redacted()
+	fail := func(format string, args ...any) (*Webhook, error) {
+		return nil, fmt.Errorf("%s: "+format, append([]any{name}, args...)...)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fail("url: scheme must be http or https")
+	}
+	if u.Host == "" {
+		return fail("url: no host")
+	}
+	format := opts.Format
+	switch format {
+	case "":
+		format = FormatJSON
+	case FormatJSON:
+	case FormatAlertmanager:
+		u = alertmanagerURL(u)
+	default:
+		return fail("format %q: want %q or %q", format, FormatJSON, FormatAlertmanager)
+	}
+	if opts.SpoolDir == "" {
+		return fail("spool_dir is not set")
+	}
+	headers := http.Header{}
+	for k, v := range opts.Headers {
+		if !isHeaderName(k) {
+			return fail("headers: %q is not a valid header name", k)
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return fail("headers: the value of %s holds a line break or NUL", k)
+		}
+		headers.Set(k, v)
+	}
+	if strings.ContainsAny(opts.BearerToken, "\r\n\x00 ") {
+		return fail("bearer token holds a space, line break or NUL")
+	}
+	tlsConfig, err := webhookTLS(opts)
+	if err != nil {
+		return fail("%w", err)
+	}
+
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("sink", name)
+	if u.Scheme == "http" && (len(opts.Secret) > 0 || opts.BearerToken != "") {
+		log.Warn("webhook over plain http: alerts and the bearer token travel unencrypted")
+	}
+
+	concurrency := min(max(opts.Concurrency, 1), maxConcurrency)
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsConfig
+	transport.MaxIdleConnsPerHost = concurrency
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultWebhookTimeout
+	}
+	client := &http.Client{
+		Transport: transport,
+		Timeout:   timeout,
+		// A redirect would turn the POST into a GET, or carry the token to
+		// another host: treat it as a failure the operator sees in the log.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+
+	minB, maxB := opts.MinBackoff, opts.MaxBackoff
+	if minB <= 0 {
+		minB = DefaultMinBackoff
+	}
+	if maxB <= 0 {
+		maxB = DefaultMaxBackoff
+	}
+	maxB = max(maxB, minB)
+
+	sp, droppedAtOpen, err := openSpool(opts.SpoolDir, opts.MaxSpool, log)
+	if err != nil {
+		return fail("%w", err)
+	}
+	host, _ := os.Hostname()
+	run, stop := context.WithCancel(context.Background())
+	w := &Webhook{
+		name:            name,
+		endpoint:        u.String(),
+		format:          format,
+		secret:          opts.Secret,
+		bearer:          opts.BearerToken,
+		headers:         headers,
+		client:          client,
+		minBackoff:      minB,
+		maxBackoff:      maxB,
+		log:             log,
+		onDrop:          opts.OnDrop,
+		spool:           sp,
+		host:            host,
+		dropNoticeEvery: dropNoticeEvery,
+		dropSignal:      make(chan struct{}, 1),
+		backedOff:       make(chan struct{}),
+		run:             run,
+		stop:            stop,
+		stopNotice:      make(chan struct{}),
+	}
+	w.noteDrops(droppedAtOpen)
+	w.noticer.Add(1)
+	go w.reportDrops()
+	for range concurrency {
+		w.workers.Add(1)
+		go w.deliverSpooled()
+	}
+	return w, nil
+}
+
+// webhookTLS builds the TLS configuration from the CA and client
+// certificate files; errors name the option and file at fault.
+func webhookTLS(opts WebhookOptions) (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file %s: %w", opts.CAFile, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no certificates found", opts.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	switch {
+	case opts.ClientCert != "" && opts.ClientKey == "":
+		return nil, fmt.Errorf("client_cert %s is set but client_key is not", opts.ClientCert)
+	case opts.ClientCert == "" && opts.ClientKey != "":
+		return nil, fmt.Errorf("client_key %s is set but client_cert is not", opts.ClientKey)
+	case opts.ClientCert != "":
+		cert, err := tls.LoadX509KeyPair(opts.ClientCert, opts.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("client_cert %s, client_key %s: %w", opts.ClientCert, opts.ClientKey, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// isHeaderName reports whether k is an HTTP token (RFC 9110), so that a
+// typo in the config fails at start, not on every delivery.
+func isHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Name returns "webhook " and the URL (without a password in it).
+func (w *Webhook) Name() string { return w.name }
+
+// Deliver spools a (on disk, fsynced) and returns; it is POSTed in the
+// background. An alert without an ID is given one.
+func (w *Webhook) Deliver(a Alert) error {
+	w.mu.Lock()
+	closed := w.closed
+	w.mu.Unlock()
+	if closed {
+		return fmt.Errorf("%s: closed", w.name)
+	}
+	return w.enqueue(a)
+}
+
+func (w *Webhook) enqueue(a Alert) error {
+	if a.ID == "" {
+		a.ID = NewID(time.Now())
+	}
+	dropped, err := w.spool.add(&a)
+	if err != nil {
+		return fmt.Errorf("%s: %w", w.name, err)
+	}
+	if a.AgentVersion != "" {
+		w.mu.Lock()
+		w.agentVersion = a.AgentVersion
+		w.mu.Unlock()
+	}
+	w.noteDrops(dropped)
+	return nil
+}
+
+// noteDrops counts alerts a full spool dropped, and has them reported.
+func (w *Webhook) noteDrops(dropped []spoolEntry) {
+	if len(dropped) == 0 {
+		return
+	}
+	w.dropped.Add(uint64(len(dropped)))
+	w.mu.Lock()
+	t := &w.pendingDrops
+	if t.byKind == nil {
+		t.byKind = map[Kind]int{}
+	}
+	for _, e := range dropped {
+		t.count++
+		t.byKind[e.sample.Kind]++
+		if len(t.samples) < maxDropSamples {
+			t.samples = append(t.samples, e.sample)
+		}
+		w.log.Warn("webhook spool full: alert dropped", "alert_id", e.sample.ID, "kind", e.sample.Kind, "severity", e.sample.Severity)
+	}
+	w.mu.Unlock()
+	select {
+	case w.dropSignal <- struct{}{}:
+	default:
+	}
+}
+
+// reportDrops turns drops into KindAlertsDropped alerts, at most one every
+// dropNoticeEvery, until Close.
+func (w *Webhook) reportDrops() {
+	defer w.noticer.Done()
+	for {
+		select {
+		case <-w.stopNotice:
+			return
+		case <-w.dropSignal:
+		}
+		t := time.NewTimer(w.dropNoticeEvery)
+		select {
+		case <-w.stopNotice:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		w.flushDrops()
+	}
+}
+
+// flushDrops enqueues one KindAlertsDropped alert for the drops gathered so
+// far, if any, and hands it to OnDrop.
+func (w *Webhook) flushDrops() {
+	w.mu.Lock()
+	t := w.pendingDrops
+	w.pendingDrops = dropTally{}
+	version := w.agentVersion
+	w.mu.Unlock()
+	if t.count == 0 {
+		return
+	}
+	now := time.Now()
+	a := Alert{
+		ID:       NewID(now),
+		Time:     now,
+		Host:     w.host,
+		Kind:     KindAlertsDropped,
+		Severity: rules.SeverityHigh,
+		Message: fmt.Sprintf("%d low or medium alerts dropped: the %s spool %s was full (%d alerts); no high or critical alert was dropped",
+			t.count, w.name, w.spool.dir, w.spool.max),
+		Detail:       "the receiver has not accepted alerts for a while; see the agent's log for why",
+		Count:        t.count,
+		CountByKind:  t.byKind,
+		Samples:      t.samples,
+		AgentVersion: version,
+	}
+	if err := w.enqueue(a); err != nil {
+		w.log.Error("webhook: cannot spool the alert on dropped alerts", "alert_id", a.ID, "error", err)
+	}
+	if w.onDrop != nil {
+		w.onDrop(a)
+	}
+}
+
+// deliverSpooled is one delivery worker: it POSTs the oldest unclaimed
+// alert, waiting out the backoff after failures, until the webhook stops.
+func (w *Webhook) deliverSpooled() {
+	defer w.workers.Done()
+	for {
+		if !w.waitBackoff() {
+			return
+		}
+		e, ok := w.spool.claim()
+		if !ok {
+			select {
+			case <-w.run.Done():
+				return
+			case <-w.spool.added:
+			}
+			continue
+		}
+		w.attempt(e)
+	}
+}
+
+// waitBackoff waits until the backoff after the latest failure is over. It
+// returns false when the webhook stops.
+func (w *Webhook) waitBackoff() bool {
+	for {
+		w.mu.Lock()
+		wait := time.Until(w.notBefore)
+		moved := w.backedOff
+		w.mu.Unlock()
+		if wait <= 0 {
+			return w.run.Err() == nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-w.run.Done():
+			t.Stop()
+			return false
+		case <-moved: // another worker failed or succeeded: look again
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// attempt POSTs one claimed alert and removes it from the spool on a 2xx.
+func (w *Webhook) attempt(e spoolEntry) {
+	a, err := w.spool.readFile(e.name)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			// Someone removed the file by hand: nothing left to deliver.
+			w.log.Error("webhook spool file vanished before delivery", "file", e.name, "alert_id", e.sample.ID)
+			w.spool.remove(e.seq, false)
+			return
+		}
+		w.spool.setAside(e.name, err)
+		w.spool.remove(e.seq, false)
+		return
+	}
+	body, err := w.body(&a)
+	if err != nil {
+		w.spool.setAside(e.name, err)
+		w.spool.remove(e.seq, false)
+		return
+	}
+	status, retryAfter, err := w.post(&a, body)
+	if err == nil {
+		w.spool.remove(e.seq, true)
+		w.delivered.Add(1)
+		w.mu.Lock()
+		if w.failures > 0 {
+			w.log.Info("webhook receiver accepts alerts again", "url", w.endpointForLog(), "failed_attempts", w.failures)
+		}
+		w.failures = 0
+		w.notBefore = time.Time{}
+		w.moveBackoffLocked()
+		w.mu.Unlock()
+		return
+	}
+	if w.run.Err() != nil {
+		// Close gave up while the request ran: not a failure of the
+		// receiver; the alert stays spooled for the next start.
+		w.spool.release(e.seq)
+		return
+	}
+	w.retries.Add(1)
+	w.mu.Lock()
+	w.failures++
+	delay := w.backoff(w.failures, retryAfter)
+	w.notBefore = time.Now().Add(delay)
+	w.moveBackoffLocked()
+	failures := w.failures
+	w.mu.Unlock()
+	w.spool.release(e.seq)
+	args := []any{"url", w.endpointForLog(), "alert_id", a.ID, "error", err.Error(), "retry_in", delay.String(), "failed_attempts", failures}
+	if status != 0 {
+		args = append(args, "status", status)
+	}
+	w.log.Warn("webhook delivery failed", args...)
+}
+
+func (w *Webhook) moveBackoffLocked() {
+	close(w.backedOff)
+	w.backedOff = make(chan struct{})
+}
+
+func (w *Webhook) endpointForLog() string {
+	u, err := url.Parse(w.endpoint)
+	if err != nil {
+		return w.name
+	}
+	return u.Redacted()
+}
+
+// backoff returns the wait after the given number of consecutive failures:
+// uniformly random ("full jitter") between MinBackoff and MinBackoff·2^(n-1)
+// capped at MaxBackoff, so that a fleet of agents does not hit a receiver
+// that comes back all at once. A Retry-After from the receiver is honoured
+// (within MinBackoff and MaxBackoff) instead.
+func (w *Webhook) backoff(failures int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return min(max(retryAfter, w.minBackoff), w.maxBackoff)
+	}
+	ceiling := w.maxBackoff
+	if failures-1 < 40 {
+		if c := w.minBackoff << (failures - 1); c > 0 && c < ceiling {
+			ceiling = c
+		}
+	}
+	if ceiling <= w.minBackoff {
+		return w.minBackoff
+	}
+	return w.minBackoff + rand.N(ceiling-w.minBackoff+1)
+}
+
+// body builds the request body of the webhook's format.
+func (w *Webhook) body(a *Alert) ([]byte, error) {
+	if w.format == FormatAlertmanager {
+		return alertmanagerBody(a)
+	}
+	return json.Marshal(a)
+}
+
+// post sends one request. It returns the HTTP status (0 when there was no
+// response), the receiver's Retry-After on 429 and 503, and an error unless
+// the receiver answered 2xx.
+func (w *Webhook) post(a *Alert, body []byte) (status int, retryAfter time.Duration, err error) {
+	req, err := http.NewRequestWithContext(w.run, http.MethodPost, w.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	for k, v := range w.headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if fileSafeID(a.ID) == a.ID {
+		req.Header.Set(AlertIDHeader, a.ID) // an ID unfit for a header must not block delivery
+	}
+	if req.Header.Get("User-Agent") == "" {
+		version := a.AgentVersion
+		if version == "" {
+			version = "dev"
+		}
+		req.Header.Set("User-Agent", "shellwatch/"+version)
+	}
+	if len(w.secret) > 0 {
+		req.Header.Set(SignatureHeader, Sign(w.secret, body))
+	}
+	if w.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+w.bearer)
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	// Read some of the answer: it says why a receiver refused, and a body
+	// read to the end lets the connection be reused.
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.StatusCode, 0, nil
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	}
+	msg := strings.TrimSpace(strings.ToValidUTF8(string(snippet), "\uFFFD"))
+	if msg != "" {
+		return resp.StatusCode, retryAfter, fmt.Errorf("receiver answered %s: %q", resp.Status, msg)
+	}
+	return resp.StatusCode, retryAfter, fmt.Errorf("receiver answered %s", resp.Status)
+}
+
+// Sign returns the SignatureHeader value of body: "sha256=" and the hex
+// HMAC-SHA256 of body keyed with secret. Receivers compare it, in constant
+// time, with what they compute from the bytes they received.
+func Sign(secret, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an
+// HTTP-date. It returns 0 when the header is absent, unreadable or in the
+// past.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			return 24 * time.Hour // capped by MaxBackoff anyway; avoid overflow
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// Stats returns the webhook's counters and the state of its spool.
+func (w *Webhook) Stats() WebhookStats {
+	n, oldest := w.spool.stats()
+	st := WebhookStats{
+		Spooled:   n,
+		Delivered: w.delivered.Load(),
+		Retries:   w.retries.Load(),
+		Dropped:   w.dropped.Load(),
+	}
+	if n > 0 && !oldest.IsZero() {
+		st.OldestAge = max(time.Since(oldest), 0)
+	}
+	return st
+}
+
+// Close reports pending drops, then keeps delivering until the spool is
+// empty or ctx is done; then it stops the workers (aborting requests in
+// flight). What was not delivered stays in the spool for the next start,
+// and the returned error says how much.
+func (w *Webhook) Close(ctx context.Context) error {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.closed = true
+	w.mu.Unlock()
+
+	close(w.stopNotice)
+	w.noticer.Wait()
+	w.flushDrops()
+
+	for w.spool.len() > 0 && ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-w.spool.removed:
+		}
+	}
+	w.stop()
+	w.workers.Wait()
+	w.client.CloseIdleConnections()
+	left := w.spool.len()
+	if err := w.spool.close(); err != nil {
+		return fmt.Errorf("%s: %w", w.name, err)
+	}
+	if left > 0 {
+		return fmt.Errorf("%s: %d alerts left in spool %s for the next start: %w", w.name, left, w.spool.dir, context.Cause(ctx))
+	}
+	return nil
+}
