@@ -1,6 +1,7 @@
 package watcher
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -151,6 +152,11 @@ type Options struct {
 	// limit reached). For tests and for operators who want to leave room
 	// for other programs; zero means only the kernel's limit applies.
 	MaxWatches int
+	// PendingLimit bounds the paths waiting to be reported (default 65536):
+	// beyond it the watcher stops reading events, the kernel's queue
+	// overflows and a resync covers what was dropped. It bounds memory
+	// under a flood; tests lower it to force an overflow.
+	PendingLimit int
 	// Logger receives the watcher's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -244,7 +250,7 @@ func New(opts Options) (*Watcher, error) {
 		problems:     make(chan Problem, problemQueueSize),
 		ready:        make(chan struct{}),
 		pending:      newPendingSet(opts.Settle),
-		pendingLimit: defaultPendingLimit,
+		pendingLimit: cmp.Or(opts.PendingLimit, defaultPendingLimit),
 		watches:      make(map[string]*watchEntry),
 		jobWake:      make(chan struct{}, 1),
 	}
