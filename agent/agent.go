@@ -1,0 +1,341 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/scanner"
+	"github.com/shellwatch/shellwatch/walk"
+	"github.com/shellwatch/shellwatch/watcher"
+)
+
+// Options configure [Run].
+type Options struct {
+	// ConfigPath is the TOML file, read at start and at every SIGHUP.
+	ConfigPath string
+	// Version is reported in every alert.
+	Version string
+	// Logger receives the agent's own logs (stderr under systemd, which
+	// puts them in the journal).
+	Logger *slog.Logger
+	// Stderr is where alerts go as JSON lines when there is no journald.
+	Stderr io.Writer
+	// Notify sends sd_notify states; nil means systemd's socket
+	// ($NOTIFY_SOCKET), which is a no-op outside systemd.
+	Notify func(state string)
+	// Signals, when set, replaces the process's SIGHUP/SIGTERM/SIGINT (for
+	// tests): a SIGHUP value reloads, anything else stops.
+	Signals <-chan os.Signal
+
+	// Test knobs: the watcher's pending limit (to force an overflow) and
+	// the webhook retry backoff (so a test need not wait minutes).
+	pendingLimit           int
+	minBackoff, maxBackoff time.Duration
+}
+
+// stopTimeout bounds how long a stopping agent waits for the sinks to
+// flush; what is not delivered by then stays in the webhook spools.
+const stopTimeout = 10 * time.Second
+
+// statusInterval is how often STATUS= is sent to systemd.
+const statusInterval = 5 * time.Second
+
+// Agent is one running daemon.
+type Agent struct {
+	opts      Options
+	log       *slog.Logger
+	host      string
+	startedAt time.Time
+	ctx       context.Context
+
+	mu  sync.RWMutex // scans hold it shared; a reload swaps gen holding it
+	gen *generation
+
+	known *knownFiles
+	names *ownerNames
+
+	changes  chan watcher.Change
+	problems chan watcher.Problem
+	watches  *watchSet
+
+	stats struct {
+		scanned, flagged, quarantined, quarantineFailed, scanErrors, reloads atomic.Int64
+	}
+
+	// Test hooks: afterScan sees every verdict; beforeMove runs between the
+	// scan of a flagged file and its move into the vault.
+	afterScan  func(scanner.Verdict)
+	beforeMove func(path string)
+}
+
+// Run runs the daemon until ctx is done or a SIGTERM/SIGINT arrives, then
+// drains and returns nil. It returns an error when the agent cannot start:
+// an unreadable or invalid config, rules that do not compile, no root to
+// watch, an unusable vault or state directory.
+func Run(ctx context.Context, opts Options) error {
+	a, err := newAgent(opts)
+	if err != nil {
+		return err
+	}
+	return a.run(ctx)
+}
+
+func newAgent(opts Options) (*Agent, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	host, _ := os.Hostname()
+	a := &Agent{
+		opts:      opts,
+		log:       opts.Logger,
+		host:      host,
+		startedAt: time.Now(),
+		names:     newOwnerNames(),
+		changes:   make(chan watcher.Change, 256),
+		problems:  make(chan watcher.Problem, 64),
+	}
+	a.known = newKnownFiles(a.startedAt)
+	cfg, err := config.Load(opts.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	g, _, err := a.buildGeneration(cfg, nil)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", opts.ConfigPath, err)
+	}
+	a.gen = g
+	for _, w := range g.engine.Warnings {
+		a.log.Warn("rule warning", "warning", w)
+	}
+	return a, nil
+}
+
+func (a *Agent) notify(state string) {
+	if a.opts.Notify != nil {
+		a.opts.Notify(state)
+		return
+	}
+	sdNotify(state)
+}
+
+func (a *Agent) run(parent context.Context) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	a.ctx = ctx
+
+	signals := a.opts.Signals
+	if signals == nil {
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+		defer signal.Stop(ch)
+		signals = ch
+	}
+
+	var workers sync.WaitGroup
+	for range max(2*a.gen.engine.Scanner.Workers(), 2) {
+		workers.Go(func() {
+			for c := range a.changes {
+				a.handleChange(c)
+			}
+		})
+	}
+	var problemsDone sync.WaitGroup
+	problemsDone.Go(func() {
+		for p := range a.problems {
+			a.handleProblem(p)
+		}
+	})
+
+	a.watches = newWatchSet(a)
+	ready, err := a.watches.start(a.gen.cfg)
+	if err != nil {
+		a.stopPipeline(&workers, &problemsDone)
+		a.closeGeneration(a.gen)
+		return err
+	}
+
+	watchdog := newWatchdog()
+	status := time.NewTicker(statusInterval)
+	defer status.Stop()
+	readySent := false
+	for {
+		select {
+		case <-ready:
+			ready = nil
+			readySent = true
+			a.notify("READY=1\nSTATUS=" + a.statusLine())
+			a.log.Info("watching", "roots", len(a.gen.cfg.Watch), "watches", a.watches.stats().Watches)
+			a.sendAgentAlert(alert.KindAgentStarted, rules.SeverityLow,
+				fmt.Sprintf("shellwatch %s watching %d roots", a.opts.Version, len(a.gen.cfg.Watch)), a.rootList())
+		case <-status.C:
+			if readySent {
+				a.notify("STATUS=" + a.statusLine())
+			}
+		case <-watchdog.C():
+			a.notify("WATCHDOG=1")
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				a.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+				a.reload()
+				a.notify("READY=1\nSTATUS=" + a.statusLine())
+				continue
+			}
+			a.log.Info("stopping", "signal", sig.String())
+			return a.stop(&workers, &problemsDone, cancel)
+		case <-parent.Done():
+			a.log.Info("stopping", "reason", context.Cause(parent))
+			return a.stop(&workers, &problemsDone, cancel)
+		}
+	}
+}
+
+// stop drains the pipeline: no new changes are taken, the changes already
+// delivered are scanned and acted on, the sinks are flushed.
+func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.CancelFunc) error {
+	a.notify("STOPPING=1")
+	a.sendAgentAlert(alert.KindAgentStopping, rules.SeverityLow,
+		fmt.Sprintf("shellwatch %s stopping; files changed from now on are not watched", a.opts.Version), "")
+	a.watches.stopAll()
+	a.stopPipeline(workers, problemsDone)
+	cancel()
+	a.closeGeneration(a.gen)
+	a.log.Info("stopped", "scanned", a.stats.scanned.Load(), "flagged", a.stats.flagged.Load(),
+		"quarantined", a.stats.quarantined.Load())
+	return nil
+}
+
+func (a *Agent) stopPipeline(workers, problemsDone *sync.WaitGroup) {
+	close(a.changes)
+	workers.Wait()
+	close(a.problems)
+	problemsDone.Wait()
+}
+
+func (a *Agent) closeGeneration(g *generation) {
+	a.closeDispatcher(g.dispatch, stopTimeout)
+	g.engine.Close()
+	g.vault.Close()
+}
+
+// reload reads the config file again and swaps in what it builds, or keeps
+// everything as it is and alerts when anything fails.
+func (a *Agent) reload() {
+	a.stats.reloads.Add(1)
+	fail := func(err error) {
+		a.log.Error("reload failed; the previous config and rules keep running", "config", a.opts.ConfigPath, "err", err)
+		a.sendAgentAlert(alert.KindReloadFailed, rules.SeverityHigh,
+			"reload failed, previous config and rules keep running: "+firstLine(err.Error()), err.Error())
+	}
+	cfg, err := config.Load(a.opts.ConfigPath)
+	if err != nil {
+		fail(err)
+		return
+	}
+	a.mu.Lock()
+	old := a.gen
+	g, _, err := a.buildGeneration(cfg, old)
+	if err != nil {
+		a.mu.Unlock()
+		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
+		return
+	}
+	a.gen = g
+	a.mu.Unlock()
+	old.engine.Close()
+	old.vault.Close()
+	for _, w := range g.engine.Warnings {
+		a.log.Warn("rule warning", "warning", w)
+	}
+	rootsChanged := !reflect.DeepEqual(old.cfg.Watch, cfg.Watch) || !reflect.DeepEqual(old.cfg.Scanner.Exclude, cfg.Scanner.Exclude) ||
+		old.cfg.Agent.Settle != cfg.Agent.Settle || old.cfg.Agent.RescanInterval != cfg.Agent.RescanInterval
+	if rootsChanged {
+		if err := a.watches.replace(cfg); err != nil {
+			fail(fmt.Errorf("watch the new roots: %w", err))
+			return
+		}
+	}
+	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
+	a.sendAgentAlert(alert.KindReloaded, rules.SeverityLow,
+		fmt.Sprintf("config and rules reloaded: %d rules, %d roots", len(g.engine.Rules.Rules()), len(cfg.Watch)), a.rootList())
+}
+
+// sendAgentAlert raises one of the agent's own alerts.
+func (a *Agent) sendAgentAlert(kind alert.Kind, sev rules.Severity, msg, detail string) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	a.gen.send(alert.Alert{Kind: kind, Severity: sev, Message: msg, Detail: detail})
+}
+
+// spoolDropped hears from a webhook whose spool overflowed; the webhook
+// queued the news itself, the other sinks hear it from here.
+func (a *Agent) spoolDropped(al alert.Alert) {
+	a.log.Error("webhook spool full: alerts dropped", "message", al.Message, "count", al.Count)
+}
+
+func (a *Agent) statusLine() string {
+	ws := a.watches.stats()
+	return fmt.Sprintf("%d roots, %d watches; scanned %d, flagged %d, quarantined %d, quarantine failures %d, scan errors %d",
+		len(a.gen.cfg.Watch), ws.Watches, a.stats.scanned.Load(), a.stats.flagged.Load(),
+		a.stats.quarantined.Load(), a.stats.quarantineFailed.Load(), a.stats.scanErrors.Load())
+}
+
+func (a *Agent) rootList() string {
+	var s string
+	for i, w := range a.gen.cfg.Watch {
+		if i > 0 {
+			s += ", "
+		}
+		s += w.Path
+	}
+	return s
+}
+
+func firstLine(s string) string {
+	for i := range len(s) {
+		if s[i] == '\n' {
+			return s[:i] + " …"
+		}
+	}
+	return s
+}
+
+// watcherRoots turns the [[watch]] tables into watcher roots: real paths
+// (the watcher never follows a symlink, so a root given through one is
+// resolved once, here) with the global and per-root excludes.
+func watcherRoots(cfg config.Config) ([]watcher.Root, error) {
+	var roots []watcher.Root
+	for i, w := range cfg.Watch {
+		path := filepath.Clean(w.Path)
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			path = real
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("watch[%d].path %s: %w", i, w.Path, err)
+		}
+		ex, err := walk.New(append(append([]string{}, cfg.Scanner.Exclude...), w.Exclude...))
+		if err != nil {
+			return nil, fmt.Errorf("watch[%d].exclude: %w", i, err)
+		}
+		roots = append(roots, watcher.Root{Path: path, Exclude: ex})
+	}
+	return roots, nil
+}

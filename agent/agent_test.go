@@ -1,0 +1,472 @@
+package agent
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/internal/testenv"
+	"github.com/shellwatch/shellwatch/scanner"
+)
+
+// TestDrops drops webshells into a watched root every way an attacker
+// would, and checks each one end to end: a journald entry with the
+// documented fields, a signed webhook POST, the file in the vault and gone
+// from the root — or left in place where policy says so.
+func TestDrops(t *testing.T) {
+	j := testenv.Journald(t)
+	h := newHarness(t)
+	htaccess := h.write(".htaccess", "Options -Indexes\n")
+	var swapOnce sync.Once
+	swapTarget := filepath.Join(h.www, "swap", "shell.php")
+	swappedOut := filepath.Join(h.outside, "swapped-out.php")
+	h.hooks = func(a *Agent) {
+		// (g): between the scan of swapTarget and its move, the attacker
+		// swaps a harmless file in.
+		a.beforeMove = func(path string) {
+			if path != swapTarget {
+				return
+			}
+			swapOnce.Do(func() {
+				if err := os.Rename(path, swappedOut); err != nil {
+					t.Error(err)
+				}
+				if err := os.WriteFile(path, []byte(benignPHP), 0o644); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	h.start()
+
+	t.Run("a write in place", func(t *testing.T) {
+		p := h.write("a.php", evalShell)
+		a := h.recv.waitAlert(p, alert.KindDetection)
+		h.checkQuarantined(a, p, evalShell)
+		checkJournal(t, j, a)
+	})
+	t.Run("b write in chunks with pauses", func(t *testing.T) {
+		p := filepath.Join(h.www, "chunks.php")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts := []string{"<?php\n// harmless so far\n", "$f = $_GET['c'];\n", "echo system($f);\n"}
+		for _, part := range parts {
+			if _, err := f.WriteString(part); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(150 * time.Millisecond) // longer than the settle interval
+		}
+		f.Close()
+		a := h.recv.waitAlert(p, alert.KindDetection)
+		h.checkQuarantined(a, p, strings.Join(parts, ""))
+		checkJournal(t, j, a)
+	})
+	t.Run("c rename from outside the root", func(t *testing.T) {
+		src := filepath.Join(h.outside, "prepared.php")
+		if err := os.WriteFile(src, []byte(systemShell), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(h.www, "renamed.php")
+		if err := os.Rename(src, p); err != nil {
+			t.Fatal(err)
+		}
+		a := h.recv.waitAlert(p, alert.KindDetection)
+		h.checkQuarantined(a, p, systemShell)
+		checkJournal(t, j, a)
+	})
+	t.Run("d mkdir -p and a file inside at once", func(t *testing.T) {
+		p := filepath.Join(h.www, "a", "b", "c", "deep.php")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(evalShell), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a := h.recv.waitAlert(p, alert.KindDetection)
+		h.checkQuarantined(a, p, evalShell)
+		checkJournal(t, j, a)
+	})
+	t.Run("e hard link", func(t *testing.T) {
+		src := filepath.Join(h.outside, "linked-src.php")
+		if err := os.WriteFile(src, []byte(systemShell), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(h.www, "linked.php")
+		if err := os.Link(src, p); err != nil {
+			t.Fatal(err)
+		}
+		a := h.recv.waitAlert(p, alert.KindDetection)
+		h.checkQuarantined(a, p, systemShell)
+		checkJournal(t, j, a)
+	})
+	t.Run("f .htaccess change", func(t *testing.T) {
+		evil := "Options -Indexes\nAddType application/x-httpd-php .jpg\n"
+		if err := os.WriteFile(htaccess, []byte(evil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		a := h.recv.waitAlert(htaccess, alert.KindDetection)
+		// It was there before: alerted, left in place
+		// (quarantine_modified is false).
+		if a.Action == nil || a.Action.Taken != alert.ActionAlerted {
+			t.Errorf("action %+v, want alerted", a.Action)
+		}
+		if data, err := os.ReadFile(htaccess); err != nil || string(data) != evil {
+			t.Errorf(".htaccess after the alert: %q, %v", data, err)
+		}
+		checkJournal(t, j, a)
+	})
+	t.Run("g swap between scan and move", func(t *testing.T) {
+		p := h.write("swap/shell.php", evalShell)
+		a := h.recv.waitAlert(p, alert.KindQuarantineFailed)
+		if a.Action == nil || a.Action.Taken != alert.ActionQuarantineFailed || !strings.Contains(a.Action.Reason, "replaced") {
+			t.Errorf("action %+v, want quarantine_failed saying the file was replaced", a.Action)
+		}
+		sum := sha256.Sum256([]byte(evalShell))
+		if a.File.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("alert sha256 %s is not the scanned webshell's", a.File.SHA256)
+		}
+		checkJournal(t, j, a)
+		// The harmless file swapped in was rescanned, not trusted, and is
+		// not moved; nothing of that path is in the vault.
+		waitScanned(t, h, p, benignPHP)
+		if data, err := os.ReadFile(p); err != nil || string(data) != benignPHP {
+			t.Errorf("swapped-in file: %q, %v", data, err)
+		}
+		entries, err := h.vault().List()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Path == p {
+				t.Errorf("vault holds %s for the swapped path: %+v", e.ID, e)
+			}
+		}
+	})
+	if n := h.recv.badSignatures(); n != 0 {
+		t.Errorf("%d webhook posts had a bad HMAC signature", n)
+	}
+}
+
+// waitScanned waits until the agent has scanned path holding content.
+func waitScanned(t *testing.T, h *harness, path, content string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(content))
+	want := hex.EncodeToString(sum[:])
+	deadline := time.Now().Add(waitFor)
+	for time.Now().Before(deadline) {
+		h.agent.known.mu.Lock()
+		f := h.agent.known.files[path]
+		h.agent.known.mu.Unlock()
+		if f != nil && f.sha256 == want {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%q with the expected content was not scanned within %s", path, waitFor)
+}
+
+// TestNoAlertLost: the receiver is down while 200 webshells are dropped and
+// the agent is restarted halfway; once the receiver is back, every alert id
+// the agent raised (as the journal records them) arrives.
+func TestNoAlertLost(t *testing.T) {
+	j := testenv.Journald(t)
+	h := newHarness(t)
+	// A port nobody listens on: reserve one, then free it.
+	ln := h.recv.ln
+	addr := ln.Addr().String()
+	h.recv.close()
+	url := "http://" + addr + "/hook"
+
+	drop := func(from, to int) {
+		for i := from; i < to; i++ {
+			h.write(fmt.Sprintf("drop/%03d.php", i), fmt.Sprintf("%s// %d\n", evalShell, i))
+		}
+	}
+	waitQuarantined := func(n int) {
+		deadline := time.Now().Add(waitFor)
+		for h.agent.stats.quarantined.Load() < int64(n) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d quarantined, want %d", h.agent.stats.quarantined.Load(), n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	h.startWith(url)
+	drop(0, 100)
+	waitQuarantined(100)
+	h.stop()
+	h.startWith(url)
+	drop(100, 200)
+	waitQuarantined(100) // counters restart with the agent
+	recv := newReceiver(t, addr, h.secret)
+	h.recv = recv
+
+	// Every detection the agent raised is in the journal (journald is
+	// local and always up): the webhook must deliver each of those ids.
+	root := "SHELLWATCH_ROOT=" + h.www
+	entries := j.WaitEntries(t, waitFor, 200, "SHELLWATCH_KIND=detection", root)
+	want := map[string]bool{}
+	for _, e := range entries {
+		want[string(testenv.FieldBytes(e, "SHELLWATCH_ALERT_ID"))] = true
+	}
+	if len(want) != 200 {
+		t.Fatalf("journal holds %d detection ids, want 200", len(want))
+	}
+	deadline := time.Now().Add(2 * waitFor)
+	for {
+		got := map[string]bool{}
+		for _, a := range recv.all() {
+			got[a.ID] = true
+		}
+		missing := 0
+		for id := range want {
+			if !got[id] {
+				missing++
+			}
+		}
+		if missing == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 200 alert ids never reached the receiver", missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := recv.badSignatures(); n != 0 {
+		t.Errorf("%d posts with a bad signature", n)
+	}
+}
+
+// TestOverflowResync floods a root while the agent's pipeline is stalled,
+// until the kernel's inotify queue overflows and events are lost; a webshell
+// planted after that point is caught by the resync, and the overflow is
+// alerted.
+func TestOverflowResync(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.opts.pendingLimit = 256
+	gate := make(chan struct{})
+	var gateOnce sync.Once
+	release := func() { gateOnce.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	h.hooks = func(a *Agent) {
+		a.afterScan = func(v scanner.Verdict) {
+			if strings.Contains(v.Path, "/flood/") {
+				<-gate // a stalled consumer: the watcher's queues fill up
+			}
+		}
+	}
+	h.start()
+	dir := filepath.Join(h.www, "flood")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	queued := 16384
+	if data, err := os.ReadFile("/proc/sys/fs/inotify/max_queued_events"); err == nil {
+		fmt.Sscan(string(data), &queued)
+	}
+	// Two events a file; enough files to fill the kernel queue, fsnotify's
+	// buffers and the pending set, and then some.
+	n := max(5000, (queued+2048+1024+2*256)/2+2000)
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%06d.txt", i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	planted := filepath.Join(dir, "zz-planted.php")
+	if err := os.WriteFile(planted, []byte(evalShell), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("g%06d.txt", i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release()
+	h.recv.waitAlert("", alert.KindOverflowResync)
+	a := h.recv.waitAlert(planted, alert.KindDetection)
+	h.checkQuarantined(a, planted, evalShell)
+}
+
+// TestHostileNames: names with newlines and invalid UTF-8 are quarantined
+// and alerted byte-exact; symlinks to /etc and into the vault are not
+// followed; a FIFO does not block the agent.
+func TestHostileNames(t *testing.T) {
+	j := testenv.Journald(t)
+	h := newHarness(t)
+	h.start()
+	for _, name := range []string{"new\nline.php", "bad\xff\xfeutf8.php", "-rf --.php", "tab\there.php"} {
+		p := h.write(name, evalShell)
+		a := h.recv.waitAlert(p, alert.KindDetection)
+		h.checkQuarantined(a, p, evalShell)
+		checkJournal(t, j, a)
+	}
+	vaultDir := filepath.Join(h.state, "quarantine")
+	before, _ := os.ReadDir(vaultDir)
+	for name, target := range map[string]string{"shadow.php": "/etc/shadow", "vault": vaultDir, "passwd.php": "/etc/passwd"} {
+		if err := os.Symlink(target, filepath.Join(h.www, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(h.www, "pipe.php"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Whatever comes after is still caught: nothing blocked.
+	p := h.write("after.php", systemShell)
+	a := h.recv.waitAlert(p, alert.KindDetection)
+	h.checkQuarantined(a, p, systemShell)
+	for _, l := range []string{"shadow.php", "vault", "passwd.php"} {
+		if fi, err := os.Lstat(filepath.Join(h.www, l)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("symlink %s was touched: %v %v", l, fi, err)
+		}
+		if _, ok := h.recv.find(filepath.Join(h.www, l), alert.KindDetection, alert.KindQuarantineFailed); ok {
+			t.Errorf("symlink %s was scanned through", l)
+		}
+	}
+	after, _ := os.ReadDir(vaultDir)
+	if len(after) != len(before)+2 { // after.php and its metadata
+		t.Errorf("vault went from %d to %d entries, want +2", len(before), len(after))
+	}
+	if _, err := os.Stat("/etc/shadow"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("/etc/shadow: %v", err)
+	}
+}
+
+// TestBenignFlood: 10,000 harmless writes in about a second; the agent
+// stays up, its memory stays bounded, and a webshell dropped at the end is
+// caught.
+func TestBenignFlood(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.start()
+	for i := range 10000 {
+		h.write(fmt.Sprintf("cache/%02d/%05d.html", i%50, i), "<html>harmless</html>\n")
+	}
+	p := h.write("cache/late.php", evalShell)
+	a := h.recv.waitAlert(p, alert.KindDetection)
+	h.checkQuarantined(a, p, evalShell)
+	var flagged int
+	for _, a := range h.recv.all() {
+		if a.Kind == alert.KindDetection && a.Path() != p {
+			flagged++
+		}
+	}
+	if flagged != 0 {
+		t.Errorf("%d harmless files flagged", flagged)
+	}
+	if n := h.agent.known.len(); n > 10001+10 {
+		t.Errorf("agent knows %d files, want at most the root's", n)
+	}
+}
+
+// TestReload: SIGHUP with a broken rule file keeps the old rules running and
+// alerts; SIGHUP with a good one puts it to work.
+func TestReload(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	rulesDir := filepath.Join(h.dir, "rules")
+	if err := os.Mkdir(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	// A broken rule file: the reload fails and says where.
+	if err := os.WriteFile(filepath.Join(rulesDir, "broken.yar"), []byte("rule broken { condition: nosuchthing }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.extraConfig = ""
+	h.writeConfigRules(rulesDir)
+	h.reload()
+	failed := h.recv.waitAlert("", alert.KindReloadFailed)
+	if !strings.Contains(failed.Detail, "broken.yar:1") {
+		t.Errorf("reload failure %q does not name broken.yar:1", failed.Detail)
+	}
+	p := h.write("still.php", evalShell)
+	h.checkQuarantined(h.recv.waitAlert(p, alert.KindDetection), p, evalShell)
+
+	// A good rule file with a marker only it knows.
+	os.Remove(filepath.Join(rulesDir, "broken.yar"))
+	rule := "rule local_marker { meta: severity = \"critical\" strings: $m = \"SHELLWATCH-LOCAL-MARKER\" condition: $m }\n"
+	if err := os.WriteFile(filepath.Join(rulesDir, "local.yar"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.reload()
+	h.recv.waitAlert("", alert.KindReloaded)
+	p = h.write("marker.txt", "SHELLWATCH-LOCAL-MARKER\n")
+	a := h.recv.waitAlert(p, alert.KindDetection)
+	if names := a.RuleNames(); len(names) != 1 || names[0] != "local_marker" {
+		t.Errorf("rules %v, want local_marker", names)
+	}
+	h.checkQuarantined(a, p, "SHELLWATCH-LOCAL-MARKER\n")
+}
+
+func (h *harness) writeConfigRules(dir string) {
+	h.extraConfig = ""
+	h.writeConfig(h.recv.url())
+	f, err := os.OpenFile(h.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer f.Close()
+	// [rules] after [[webhook]] is still the top-level [rules] table.
+	fmt.Fprintf(f, "\n[rules]\npaths = [%q]\n", dir)
+}
+
+// TestLifecycle: READY, STATUS and WATCHDOG reach systemd; SIGTERM stops
+// with agent_started and agent_stopping alerts in the journal.
+func TestLifecycle(t *testing.T) {
+	j := testenv.Journald(t)
+	t.Setenv("WATCHDOG_USEC", "100000")
+	t.Setenv("WATCHDOG_PID", fmt.Sprint(os.Getpid()))
+	h := newHarness(t)
+	h.start()
+	started := h.recv.waitAlert("", alert.KindAgentStarted)
+	checkJournal(t, j, started)
+	deadline := time.Now().Add(waitFor)
+	for !hasNote(h.notifications(), "WATCHDOG=1") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no WATCHDOG=1 in %q", h.notifications())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	h.stop()
+	stopping, ok := findKind(h.recv.all(), alert.KindAgentStopping)
+	if !ok {
+		t.Fatal("no agent_stopping alert reached the webhook before the agent exited")
+	}
+	checkJournal(t, j, stopping)
+	notes := h.notifications()
+	for _, want := range []string{"READY=1", "STATUS=", "STOPPING=1"} {
+		if !hasNote(notes, want) {
+			t.Errorf("no %s in sd_notify states %q", want, notes)
+		}
+	}
+}
+
+func hasNote(notes []string, want string) bool {
+	for _, n := range notes {
+		if strings.Contains(n, want) {
+			return true
+		}
+	}
+	return false
+}
+
+func findKind(as []alert.Alert, k alert.Kind) (alert.Alert, bool) {
+	for _, a := range as {
+		if a.Kind == k {
+			return a, true
+		}
+	}
+	return alert.Alert{}, false
+}

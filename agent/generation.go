@@ -1,0 +1,216 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/quarantine"
+	"github.com/shellwatch/shellwatch/rules"
+)
+
+// generation is everything one configuration builds: the engine, the vault
+// and the alert sinks. Workers use it under the agent's read lock; a reload
+// swaps in a complete new one.
+type generation struct {
+	cfg      config.Config
+	engine   *Engine
+	vault    *quarantine.Vault
+	dispatch *alert.Dispatcher
+}
+
+func (g *generation) send(al alert.Alert) { g.dispatch.Send(al) }
+
+// sinkConfig is the part of a config the sinks are built from: when a reload
+// leaves it alone, the running sinks (and their spools) are kept.
+type sinkConfig struct {
+	StateDir string
+	Journald config.Journald
+	Webhook  []config.Webhook
+}
+
+func sinksOf(cfg config.Config) sinkConfig {
+	return sinkConfig{cfg.Agent.StateDir, cfg.Journald, cfg.Webhook}
+}
+
+// webhookSecrets are the files a [[webhook]] table names, read.
+type webhookSecrets struct {
+	secret, token []byte
+}
+
+// readWebhookSecrets reads every secret and token file, so that a missing or
+// unreadable one fails the build of a generation before anything is swapped.
+func readWebhookSecrets(cfg config.Config) ([]webhookSecrets, error) {
+	out := make([]webhookSecrets, len(cfg.Webhook))
+	for i, w := range cfg.Webhook {
+		var err error
+		if w.SecretFile != "" {
+			if out[i].secret, err = readSecretFile(w.SecretFile); err != nil {
+				return nil, fmt.Errorf("webhook[%d].secret_file: %w", i, err)
+			}
+		}
+		if w.BearerTokenFile != "" {
+			if out[i].token, err = readSecretFile(w.BearerTokenFile); err != nil {
+				return nil, fmt.Errorf("webhook[%d].bearer_token_file: %w", i, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// readSecretFile reads a key or token: trailing newlines trimmed, empty
+// refused. Its content is never logged.
+func readSecretFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > 1<<16 {
+		return nil, fmt.Errorf("%s: %d bytes, too large for a secret", path, fi.Size())
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	data = []byte(strings.TrimRight(string(data), "\r\n"))
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%s is empty", path)
+	}
+	return data, nil
+}
+
+// newDispatcher builds the sinks of cfg.
+func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*alert.Dispatcher, error) {
+	var routes []alert.Route
+	if cfg.Journald.Enabled {
+		routes = append(routes, alert.Route{
+			Sink:        alert.NewJournald(alert.JournaldOptions{Fallback: a.opts.Stderr}),
+			MinSeverity: cfg.Journald.MinSeverity.Severity(),
+			Rate:        cfg.Journald.Rate,
+			Burst:       cfg.Journald.Burst,
+		})
+	}
+	var webhooks []*alert.Webhook
+	closeAll := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		for _, w := range webhooks {
+			w.Close(ctx)
+		}
+	}
+	for i, w := range cfg.Webhook {
+		hook, err := alert.NewWebhook(alert.WebhookOptions{
+			URL:         w.URL,
+			Format:      w.Format,
+			Secret:      secrets[i].secret,
+			BearerToken: string(secrets[i].token),
+			Headers:     w.Headers,
+			CAFile:      w.CAFile,
+			ClientCert:  w.ClientCert,
+			ClientKey:   w.ClientKey,
+			Timeout:     w.Timeout.Std(),
+			SpoolDir:    cfg.SpoolDir(i),
+			MaxSpool:    w.MaxSpool,
+			MinBackoff:  a.opts.minBackoff,
+			MaxBackoff:  a.opts.maxBackoff,
+			Logger:      a.log,
+			OnDrop:      a.spoolDropped,
+		})
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("webhook[%d]: %w", i, err)
+		}
+		webhooks = append(webhooks, hook)
+		routes = append(routes, alert.Route{
+			Sink:        hook,
+			MinSeverity: w.MinSeverity.Severity(),
+			Rate:        w.Rate,
+			Burst:       w.Burst,
+		})
+	}
+	// A sink turned "off" is a route nothing reaches.
+	kept := routes[:0]
+	for _, r := range routes {
+		if r.MinSeverity != rules.SeverityNone {
+			kept = append(kept, r)
+		}
+	}
+	return alert.NewDispatcher(alert.DispatcherOptions{
+		Routes:  kept,
+		Host:    a.host,
+		Version: a.opts.Version,
+		Logger:  a.log,
+	}), nil
+}
+
+// buildGeneration builds everything cfg asks for except the sinks, which
+// are kept from old when their config did not change. Nothing of old is
+// touched: on error the caller keeps running old.
+func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation, bool, error) {
+	if len(cfg.Watch) == 0 {
+		return nil, false, fmt.Errorf("no [[watch]] root is configured: add one (see config.example.toml)")
+	}
+	if err := os.MkdirAll(cfg.Agent.StateDir, 0o700); err != nil {
+		return nil, false, fmt.Errorf("agent.state_dir: %w", err)
+	}
+	secrets, err := readWebhookSecrets(cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	eng, err := NewEngine(cfg)
+	if err != nil {
+		return nil, false, err
+	}
+	vault, err := quarantine.Open(cfg.VaultDir())
+	if err != nil {
+		eng.Close()
+		return nil, false, fmt.Errorf("quarantine.dir: %w", err)
+	}
+	g := &generation{cfg: cfg, engine: eng, vault: vault}
+	newSinks := old == nil || !reflect.DeepEqual(sinksOf(old.cfg), sinksOf(cfg))
+	if !newSinks {
+		g.dispatch = old.dispatch
+		return g, false, nil
+	}
+	if old != nil {
+		// Two sinks must not share one spool: the old ones let go first.
+		// Alerts raised meanwhile wait on the agent's lock.
+		a.closeDispatcher(old.dispatch, 2*time.Second)
+	}
+	g.dispatch, err = a.newDispatcher(cfg, secrets)
+	if err != nil {
+		if old != nil {
+			// Bring the old sinks back; their config worked before.
+			if d, err2 := a.newDispatcher(old.cfg, mustSecrets(old.cfg)); err2 == nil {
+				old.dispatch = d
+			} else {
+				a.log.Error("old alert sinks could not be rebuilt either", "err", err2)
+			}
+		}
+		vault.Close()
+		eng.Close()
+		return nil, false, err
+	}
+	return g, true, nil
+}
+
+func mustSecrets(cfg config.Config) []webhookSecrets {
+	s, err := readWebhookSecrets(cfg)
+	if err != nil {
+		return make([]webhookSecrets, len(cfg.Webhook))
+	}
+	return s
+}
+
+func (a *Agent) closeDispatcher(d *alert.Dispatcher, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		a.log.Warn("alert sinks did not flush in time; undelivered webhook alerts stay spooled for the next start", "err", err)
+	}
+}

@@ -1,0 +1,259 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os/user"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/quarantine"
+	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/scanner"
+	"github.com/shellwatch/shellwatch/walk"
+	"github.com/shellwatch/shellwatch/watcher"
+)
+
+// maxSwapRetries bounds how often a file that is swapped between its scan
+// and its move is scanned again: an attacker swapping in a loop must not
+// keep a worker forever, and each round is alerted.
+const maxSwapRetries = 3
+
+// handleChange scans the file a change names and acts on the verdict.
+func (a *Agent) handleChange(c watcher.Change) {
+	if c.Op == watcher.OpRemoved {
+		a.known.forget(c.Path)
+		return
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	g := a.gen
+	for attempt := 0; ; attempt++ {
+		v := g.engine.Scanner.ScanContext(a.ctx, c.Path)
+		a.stats.scanned.Add(1)
+		if a.afterScan != nil {
+			a.afterScan(v)
+		}
+		if !a.act(g, c, v, attempt) {
+			return
+		}
+		// The file was swapped between scan and move: what is at the
+		// path now is new and unscanned.
+		c.Op = watcher.OpCreated
+	}
+}
+
+// ignorable reports verdict errors that are no finding: the file vanished
+// (deleted or moved on before we looked), or is not a regular file (a
+// symlink, never followed; a FIFO or device, never opened).
+func ignorable(v scanner.Verdict) bool {
+	if errors.Is(v.Err, fs.ErrNotExist) || errors.Is(v.Err, walk.ErrSymlink) {
+		return true
+	}
+	return v.Mode != 0 && !v.Mode.IsRegular()
+}
+
+// act applies the policy to one verdict. It returns true when the file must
+// be scanned again because it was swapped before it could be moved.
+func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt int) (rescan bool) {
+	if v.Err != nil && !v.Flagged() {
+		if ignorable(v) || a.ctx.Err() != nil {
+			return false
+		}
+		a.stats.scanErrors.Add(1)
+		al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityMedium)
+		al.Detail = safetext.PathsIn(v.Err.Error(), v.Path)
+		al.Message = fmt.Sprintf("%s: %s: %s", al.Kind.Summary(), safetext.Path(v.Path), al.Detail)
+		g.send(al)
+		return false
+	}
+	born := a.known.isNew(c, v)
+	alreadyAlerted := a.known.record(v, born, v.Flagged() || v.TooLarge)
+	if !v.Flagged() {
+		if v.TooLarge && !alreadyAlerted {
+			al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityLow)
+			al.Detail = fmt.Sprintf("%d bytes, more than scanner.max_file_size %s: hashed and checked against the hash lists, not YARA-scanned", v.Size, g.cfg.Scanner.MaxFileSize)
+			al.Message = fmt.Sprintf("file too large to scan: %s (%d bytes)", safetext.Path(v.Path), v.Size)
+			g.send(al)
+		}
+		return false
+	}
+	if alreadyAlerted && attempt == 0 {
+		return false // the same flagged bytes, rewritten or touched again
+	}
+	a.stats.flagged.Add(1)
+	kind := alert.KindDetection
+	if onlyHashLists(v.Matches) {
+		kind = alert.KindIOCMatch
+	}
+	al := a.fileAlert(c, v, kind, v.Severity)
+	q := g.cfg.Quarantine
+	wanted := q.MinSeverity.Allows(v.Severity) && (born || q.QuarantineModified)
+	if !wanted {
+		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: notMovedReason(born, g)}
+		al.Message = detectionMessage(al, "left in place: "+al.Action.Reason)
+		g.send(al)
+		return false
+	}
+	if a.beforeMove != nil {
+		a.beforeMove(v.Path)
+	}
+	entry, err := g.vault.Move(quarantine.Request{
+		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, SHA256: v.SHA256,
+		Rules:  quarantineMatches(v.Matches),
+		Reason: string(kind),
+	})
+	switch {
+	case err == nil:
+		a.stats.quarantined.Add(1)
+		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID}
+		al.Message = detectionMessage(al, "quarantined as "+entry.ID)
+	case errors.Is(err, quarantine.ErrChanged):
+		// What was scanned is not what the path holds now. Alert what was
+		// seen, never trust what replaced it: scan the path again.
+		rescan = attempt < maxSwapRetries
+		al.Kind = alert.KindQuarantineFailed
+		reason := "the file was replaced between scan and move; the path is scanned again"
+		if entry.ID != "" {
+			reason = "the file was replaced during the move; the vault holds the replacement, unverified, as " + entry.ID + "; the path is scanned again"
+			al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, VaultID: entry.ID, Reason: reason}
+		} else {
+			al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: reason}
+		}
+		if !rescan {
+			al.Action.Reason = strings.TrimSuffix(reason, "; the path is scanned again") + "; gave up after repeated swaps"
+		}
+		al.Message = detectionMessage(al, "NOT quarantined: "+al.Action.Reason)
+		a.stats.quarantineFailed.Add(1)
+	default:
+		a.stats.quarantineFailed.Add(1)
+		al.Kind = alert.KindQuarantineFailed
+		al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: safetext.PathsIn(err.Error(), v.Path)}
+		al.Message = detectionMessage(al, "NOT quarantined, still in place: "+al.Action.Reason)
+	}
+	g.send(al)
+	return rescan
+}
+
+func notMovedReason(born bool, g *generation) string {
+	q := g.cfg.Quarantine
+	switch {
+	case q.MinSeverity.Off():
+		return "quarantine.min_severity is off"
+	case !born:
+		return "the file existed before it changed (quarantine.quarantine_modified is false)"
+	default:
+		return "below quarantine.min_severity " + q.MinSeverity.String()
+	}
+}
+
+// detectionMessage is the one human line of a file finding.
+func detectionMessage(al alert.Alert, outcome string) string {
+	names := al.RuleNames()
+	if len(names) > 5 {
+		names = append(names[:5], fmt.Sprintf("+%d more", len(al.RuleNames())-5))
+	}
+	return fmt.Sprintf("%s: %s [%s] rules %s; %s",
+		al.Kind.Summary(), safetext.Path(al.Path()), al.Severity, strings.Join(names, ","), outcome)
+}
+
+func onlyHashLists(ms []scanner.Match) bool {
+	for _, m := range ms {
+		if m.Namespace != scanner.HashListNamespace {
+			return false
+		}
+	}
+	return len(ms) > 0
+}
+
+func quarantineMatches(ms []scanner.Match) []quarantine.Match {
+	out := make([]quarantine.Match, len(ms))
+	for i, m := range ms {
+		out[i] = quarantine.Match{Rule: m.Rule, Severity: m.Severity.String(), Family: m.Family}
+	}
+	return out
+}
+
+// fileAlert builds the alert of a file finding, without action or message.
+func (a *Agent) fileAlert(c watcher.Change, v scanner.Verdict, kind alert.Kind, sev rules.Severity) alert.Alert {
+	f := &alert.File{
+		Path: v.Path, Root: c.Root, Size: v.Size,
+		Mode: fmt.Sprintf("%04o", uint32(v.Mode.Perm())|setBits(v.Mode)),
+		UID:  v.UID, GID: v.GID, MTime: v.ModTime.UTC(),
+		Dev: v.Dev, Inode: v.Inode, SHA256: v.SHA256, MD5: v.MD5,
+	}
+	if v.Inode != 0 {
+		f.User, f.Group = a.names.user(v.UID), a.names.group(v.GID)
+	}
+	al := alert.Alert{Kind: kind, Severity: sev, File: f}
+	for _, m := range v.Matches {
+		al.Rules = append(al.Rules, alert.Rule{
+			Name: m.Rule, Namespace: m.Namespace, Tags: m.Tags,
+			Severity: m.Severity, Family: m.Family, Description: m.Description,
+		})
+	}
+	return al
+}
+
+// setBits returns the setuid, setgid and sticky bits of m as Unix numbers.
+func setBits(m fs.FileMode) uint32 {
+	var b uint32
+	if m&fs.ModeSetuid != 0 {
+		b |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		b |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		b |= 0o1000
+	}
+	return b
+}
+
+// ownerNames caches uid and gid lookups: a flood of files by one owner must
+// not mean a flood of NSS lookups.
+type ownerNames struct {
+	mu     sync.Mutex
+	users  map[uint32]string
+	groups map[uint32]string
+}
+
+func newOwnerNames() *ownerNames {
+	return &ownerNames{users: map[uint32]string{}, groups: map[uint32]string{}}
+}
+
+func (o *ownerNames) user(uid uint32) string {
+	return o.lookup(o.users, uid, func(id string) string {
+		if u, err := user.LookupId(id); err == nil {
+			return u.Username
+		}
+		return ""
+	})
+}
+
+func (o *ownerNames) group(gid uint32) string {
+	return o.lookup(o.groups, gid, func(id string) string {
+		if g, err := user.LookupGroupId(id); err == nil {
+			return g.Name
+		}
+		return ""
+	})
+}
+
+func (o *ownerNames) lookup(cache map[uint32]string, id uint32, find func(string) string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if name, ok := cache[id]; ok {
+		return name
+	}
+	if len(cache) > 4096 {
+		clear(cache) // attacker-chosen ids must not grow it without bound
+	}
+	name := find(strconv.FormatUint(uint64(id), 10))
+	cache[id] = name
+	return name
+}

@@ -1,0 +1,48 @@
+package agent
+
+import (
+	"fmt"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/watcher"
+)
+
+// handleProblem turns what the watcher could not do into an alert: an agent
+// that is blind to part of a root must say so.
+func (a *Agent) handleProblem(p watcher.Problem) {
+	kind, sev := alert.KindWatchError, rules.SeverityMedium
+	switch p.Kind {
+	case watcher.ProblemOverflow:
+		kind, sev = alert.KindOverflowResync, rules.SeverityHigh
+	case watcher.ProblemWatchLimit:
+		kind, sev = alert.KindWatchLimit, rules.SeverityHigh
+	case watcher.ProblemRootMissing:
+		kind, sev = alert.KindRootMissing, rules.SeverityHigh
+	case watcher.ProblemRootRestored:
+		kind, sev = alert.KindRootRestored, rules.SeverityLow
+	}
+	detail := ""
+	if p.Err != nil {
+		detail = safetext.PathsIn(p.Err.Error(), p.Path)
+	}
+	where := p.Root
+	if p.Path != "" {
+		where = p.Path
+	}
+	if where == "" {
+		where = "all roots"
+	}
+	al := alert.Alert{Kind: kind, Severity: sev, Detail: detail,
+		Message: fmt.Sprintf("%s: %s", kind.Summary(), safetext.Path(where))}
+	if detail != "" {
+		al.Message += ": " + firstLine(detail)
+	}
+	if p.Path != "" || p.Root != "" {
+		al.File = &alert.File{Path: where, Root: p.Root}
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	a.gen.send(al)
+}

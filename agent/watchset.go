@@ -1,0 +1,124 @@
+package agent
+
+import (
+	"context"
+	"sync"
+
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/watcher"
+)
+
+// watchSet runs the watcher over the configured roots and forwards what it
+// reports into the agent's queues. A reload that changes the roots starts a
+// new watcher and stops the old one only once the new one is ready, so no
+// moment goes unwatched (files reported twice meanwhile are skipped as
+// unchanged).
+type watchSet struct {
+	a       *Agent
+	mu      sync.Mutex
+	current *runningWatcher
+}
+
+type runningWatcher struct {
+	w      *watcher.Watcher
+	cancel context.CancelFunc
+	done   sync.WaitGroup // Run and the forwarders
+}
+
+func newWatchSet(a *Agent) *watchSet { return &watchSet{a: a} }
+
+// start watches cfg's roots and returns a channel closed once every root is
+// watched (READY).
+func (s *watchSet) start(cfg config.Config) (<-chan struct{}, error) {
+	rw, err := s.launch(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.current = rw
+	s.mu.Unlock()
+	return rw.w.Ready(), nil
+}
+
+func (s *watchSet) launch(cfg config.Config) (*runningWatcher, error) {
+	roots, err := watcherRoots(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w, err := watcher.New(watcher.Options{
+		Roots:          roots,
+		Settle:         cfg.Agent.Settle.Std(),
+		RescanInterval: cfg.Agent.RescanInterval.Std(),
+		// Every file already in the roots is scanned at start.
+		InitialScan:  true,
+		PendingLimit: s.a.opts.pendingLimit,
+		Logger:       s.a.log.With("component", "watcher"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rw := &runningWatcher{w: w, cancel: cancel}
+	runErr := make(chan error, 1)
+	rw.done.Go(func() { runErr <- w.Run(ctx) })
+	rw.done.Go(func() {
+		for c := range w.Changes() {
+			s.a.changes <- c
+		}
+	})
+	rw.done.Go(func() {
+		for p := range w.Problems() {
+			s.a.problems <- p
+		}
+	})
+	select {
+	case err := <-runErr:
+		if err != nil {
+			cancel()
+			rw.done.Wait()
+			return nil, err
+		}
+	default:
+	}
+	return rw, nil
+}
+
+// replace swaps in a watcher over cfg's roots.
+func (s *watchSet) replace(cfg config.Config) error {
+	rw, err := s.launch(cfg)
+	if err != nil {
+		return err
+	}
+	<-rw.w.Ready()
+	s.mu.Lock()
+	old := s.current
+	s.current = rw
+	s.mu.Unlock()
+	if old != nil {
+		old.cancel()
+		old.done.Wait()
+	}
+	return nil
+}
+
+// stopAll stops watching; every change already reported has been handed to
+// the agent's queue when it returns.
+func (s *watchSet) stopAll() {
+	s.mu.Lock()
+	rw := s.current
+	s.current = nil
+	s.mu.Unlock()
+	if rw != nil {
+		rw.cancel()
+		rw.done.Wait()
+	}
+}
+
+func (s *watchSet) stats() watcher.Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current == nil {
+		return watcher.Stats{}
+	}
+	return s.current.w.Stats()
+}
