@@ -29,7 +29,7 @@ build: deps
 # Until the daemon exists, `make run` scans a demo web root holding a few
 # harmless files and copies of corpus webshells (in build/, never served).
 run: build
-	@scripts/demo.sh bin/shellwatch build/demo "$(WEBSHELLS)"
+	@scripts/demo.sh bin/shellwatch
 
 corpus: deps
 	@scripts/benign-corpus.sh $(BENIGN_DIR)

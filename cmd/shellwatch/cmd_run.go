@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/shellwatch/shellwatch/agent"
+	"github.com/shellwatch/shellwatch/config"
+)
+
+const runUsage = `Usage:
+  shellwatch run [--config F]
+      Run the daemon in the foreground: watch every [[watch]] root, scan
+      each file as it is written, move new flagged files into the vault
+      ([quarantine]) and alert through journald and the [[webhook]]s.
+      Every file already in the roots is scanned at start.
+
+      Signals: SIGHUP reloads the config and rules (a broken new config
+      keeps the old one running and raises a rules_reload_failed alert);
+      SIGTERM or SIGINT stops watching, scans what was queued, flushes the
+      alert sinks and exits 0. Under systemd (Type=notify) it reports
+      READY=1 once every root is watched, STATUS= with counters, and pings
+      the watchdog when WatchdogSec is set.
+
+Exit status: 0 stopped by a signal, 2 could not start (the error says why,
+naming the config key or file at fault).
+
+Flags:
+`
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("run", runUsage, stderr)
+	configPath := fs.String("config", config.DefaultPath, "the config `file`")
+	operands, stop, status := parseFlags(fs, args)
+	if stop {
+		if status == exitOK {
+			fmt.Fprint(stdout, runUsage)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
+		return status
+	}
+	if len(operands) > 0 {
+		fmt.Fprintf(stderr, "shellwatch run: unexpected argument %q (roots are set in the config's [[watch]] tables)\n", operands[0])
+		return exitError
+	}
+	// The level comes from the config; read it early so that startup is
+	// logged at the level the operator asked for.
+	level := new(slog.LevelVar)
+	if cfg, err := config.Load(*configPath); err == nil {
+		level.Set(cfg.Agent.SlogLevel())
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	err := agent.Run(context.Background(), agent.Options{
+		ConfigPath: *configPath,
+		Version:    version,
+		Logger:     logger,
+		Stderr:     stderr,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "shellwatch run: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
