@@ -1,0 +1,158 @@
+package testenv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// alertmanagerBinary is where Debian's prometheus-alertmanager package puts
+// Alertmanager.
+const alertmanagerBinary = "/usr/bin/prometheus-alertmanager"
+
+// alertmanagerConfig routes every alert to a receiver that notifies nobody:
+// the tests read alerts back through the API, not from notifications.
+const alertmanagerConfig = `route:
+  receiver: nobody
+receivers:
+  - name: nobody
+`
+
+// Alertmanager starts a real Alertmanager on a free loopback port, with its
+// configuration and storage in t.TempDir() and clustering off, waits until
+// it is ready and returns its base URL ("http://127.0.0.1:PORT"). It is
+// stopped, by its PID, when the test ends. When the binary is absent the
+// test is skipped, or fails under CI or SHELLWATCH_REQUIRE_CORPUS.
+func Alertmanager(t testing.TB) string {
+	t.Helper()
+	if _, err := os.Stat(alertmanagerBinary); err != nil {
+		msg := fmt.Sprintf("no Alertmanager at %s (install the Debian package prometheus-alertmanager): %v", alertmanagerBinary, err)
+		if os.Getenv("CI") != "" || os.Getenv("SHELLWATCH_REQUIRE_CORPUS") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	dir := t.TempDir()
+	configFile := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(configFile, []byte(alertmanagerConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The free port is found by binding and releasing it, so another
+	// process may take it before Alertmanager does: try a few ports.
+	var lastErr error
+	for range 5 {
+		baseURL, err := startAlertmanager(t, configFile, dir)
+		if err == nil {
+			return baseURL
+		}
+		lastErr = err
+	}
+	t.Fatalf("alertmanager: %v", lastErr)
+	return ""
+}
+
+// lockedBuffer collects a child's output while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startAlertmanager(t testing.TB, configFile, dir string) (string, error) {
+	port, err := freeLoopbackPort()
+	if err != nil {
+		return "", err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	storage, err := os.MkdirTemp(dir, "storage-")
+	if err != nil {
+		return "", err
+	}
+	out := &lockedBuffer{}
+	cmd := exec.Command(alertmanagerBinary,
+		"--config.file="+configFile,
+		"--storage.path="+storage,
+		"--web.listen-address="+addr,
+		"--cluster.listen-address=", // no gossip port, no peers
+		"--log.level=warn",
+	)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a killed test binary
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start %s: %w", alertmanagerBinary, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		// Only the process started here, by its PID.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+
+	baseURL := "http://" + addr
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			return "", fmt.Errorf("%s exited before it was ready (%v): %s", alertmanagerBinary, err, strings.TrimSpace(out.String()))
+		default:
+		}
+		resp, err := client.Get(baseURL + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", errors.Join(fmt.Errorf("%s not ready on %s after 30s: %s", alertmanagerBinary, addr, strings.TrimSpace(out.String())), err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("alertmanager output:\n%s", out.String())
+		}
+	})
+	return baseURL, nil
+}
+
+func freeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
