@@ -23,15 +23,15 @@ type dispatchRecorder struct {
 	release chan struct{}
 	fail    error
 
-	mu       sync.Mutex
-	alerts   []Alert
-	closed   int
-	entered  int // Deliver calls begun, held ones included
-	deliverd chan struct{}
+	mu        sync.Mutex
+	alerts    []Alert
+	closed    int
+	entered   int // Deliver calls begun, held ones included
+	delivered chan struct{}
 }
 
 func newDispatchRecorder(name string) *dispatchRecorder {
-	return &dispatchRecorder{name: name, deliverd: make(chan struct{}, 1)}
+	return &dispatchRecorder{name: name, delivered: make(chan struct{}, 1)}
 }
 
 func (r *dispatchRecorder) Name() string { return r.name }
@@ -50,7 +50,7 @@ func (r *dispatchRecorder) Deliver(a Alert) error {
 	defer r.mu.Unlock()
 	r.alerts = append(r.alerts, a)
 	select {
-	case r.deliverd <- struct{}{}:
+	case r.delivered <- struct{}{}:
 	default:
 	}
 	return nil
@@ -79,7 +79,7 @@ func (r *dispatchRecorder) waitFor(t *testing.T, n int) {
 			return
 		}
 		select {
-		case <-r.deliverd:
+		case <-r.delivered:
 		case <-deadline:
 			t.Fatalf("sink %s has %d alerts, want %d", r.name, len(r.got()), n)
 		}
