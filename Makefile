@@ -6,8 +6,10 @@ LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Debian packages: cgo build of go-yara (libyara-dev, pkg-config, gcc), the
-# yara CLI, yarac and GNU time for the benchmark (its reference run).
-DEB_DEPS := libyara-dev pkg-config gcc yara time
+# yara CLI, yarac and GNU time for the benchmark (its reference run), and the
+# real parts the tests talk to: systemd-journald and journalctl (systemd),
+# Alertmanager (prometheus-alertmanager).
+DEB_DEPS := libyara-dev pkg-config gcc yara time systemd prometheus-alertmanager
 
 # Test corpora: real webshells (read only, never served) and benign code from
 # Debian packages, unpacked under build/ by scripts/benign-corpus.sh.
@@ -26,8 +28,9 @@ deps:
 build: deps
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shellwatch ./cmd/shellwatch
 
-# Until the daemon exists, `make run` scans a demo web root holding a few
-# harmless files and copies of corpus webshells (in build/, never served).
+# `make run` runs the daemon in the foreground on demo/config.toml, watching
+# a demo web root of harmless files in build/demo (never served), and prints
+# how to drop a sample and see the alert and the vault.
 run: build
 	@scripts/demo.sh bin/shellwatch
 
