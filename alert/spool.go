@@ -146,7 +146,7 @@ func (s *spool) load() error {
 		final := strings.TrimPrefix(name, tmpPrefix)
 		m := spoolName.FindStringSubmatch(final)
 		if m == nil || !de.Type().IsRegular() {
-			s.setAside(name, errors.New("not a spool file"))
+			s.setAside(name, fmt.Errorf("%w: not a spool file", errCorruptRecord))
 			continue
 		}
 		seq, err := strconv.ParseUint(m[1], 10, 64)
@@ -154,9 +154,16 @@ func (s *spool) load() error {
 			s.setAside(name, err)
 			continue
 		}
+		s.nextSeq = max(s.nextSeq, seq+1) // even for a file skipped now: later alerts sort after it
 		a, err := s.readFile(name)
-		if err != nil {
+		if errors.Is(err, errCorruptRecord) {
 			s.setAside(name, err)
+			continue
+		}
+		if err != nil {
+			// Not the file's fault (out of file descriptors, I/O error):
+			// leave it for the next start rather than call it corrupt.
+			s.log.Error("webhook spool: cannot read a spooled alert; it is kept for the next start", "file", filepath.Join(s.dir, name), "error", err)
 			continue
 		}
 		if name != final {
@@ -167,7 +174,6 @@ func (s *spool) load() error {
 			}
 		}
 		s.entries = append(s.entries, newSpoolEntry(seq, final, &a))
-		s.nextSeq = max(s.nextSeq, seq+1)
 	}
 	slices.SortFunc(s.entries, func(a, b *spoolEntry) int { return cmpUint(a.seq, b.seq) })
 	if err := s.d.Sync(); err != nil {
@@ -227,9 +233,17 @@ func (s *spool) setAside(name string, why error) {
 	s.log.Error("webhook spool: unreadable file set aside", "file", src, "moved_to", dst, "reason", why.Error())
 }
 
+// errCorruptRecord marks a spool file that will never be readable: it is
+// set aside. Other read errors (no file descriptors left, I/O errors) may
+// pass, and the file is kept.
+var errCorruptRecord = errors.New("corrupt spool record")
+
 // readFile reads and decodes one spool file, without following symlinks.
 func (s *spool) readFile(name string) (Alert, error) {
 	f, err := os.OpenFile(filepath.Join(s.dir, name), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return Alert{}, fmt.Errorf("%w: a symlink", errCorruptRecord)
+	}
 	if err != nil {
 		return Alert{}, err
 	}
@@ -239,13 +253,17 @@ func (s *spool) readFile(name string) (Alert, error) {
 		return Alert{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return Alert{}, fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+		return Alert{}, fmt.Errorf("%w: not a regular file (%s)", errCorruptRecord, fi.Mode().Type())
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxSpoolRecord+1))
 	if err != nil {
 		return Alert{}, err
 	}
-	return decodeSpoolRecord(data)
+	a, err := decodeSpoolRecord(data)
+	if err != nil {
+		return Alert{}, fmt.Errorf("%w: %w", errCorruptRecord, err)
+	}
+	return a, nil
 }
 
 // decodeSpoolRecord parses the content of one spool file: one alert in its
@@ -268,7 +286,8 @@ func decodeSpoolRecord(data []byte) (Alert, error) {
 // name and the directory fsynced, so that it survives a crash once add
 // returns. Then, if the spool holds more than max alerts, it drops the
 // oldest low and medium ones (never high or critical ones, so a spool of
-// only high and critical alerts grows past max) and returns them.
+// only high and critical alerts grows past max) and returns them; a low
+// alert added to a spool full of high ones is so dropped at once.
 func (s *spool) add(a *Alert) ([]spoolEntry, error) {
 	data, err := json.Marshal(a)
 	if err != nil {

@@ -373,7 +373,7 @@ func (w *Webhook) noteDrops(dropped []spoolEntry) {
 		if len(t.samples) < maxDropSamples {
 			t.samples = append(t.samples, e.sample)
 		}
-		w.log.Warn("webhook spool full: alert dropped", "alert_id", e.sample.ID, "kind", e.sample.Kind, "severity", e.sample.Severity)
+		w.log.Debug("webhook spool full: alert dropped", "alert_id", e.sample.ID, "kind", e.sample.Kind, "severity", e.sample.Severity)
 	}
 	w.mu.Unlock()
 	select {
@@ -429,6 +429,7 @@ func (w *Webhook) flushDrops() {
 		Samples:      t.samples,
 		AgentVersion: version,
 	}
+	w.log.Warn("webhook spool full: low and medium alerts dropped", "count", t.count, "spool", w.spool.dir, "max_spool", w.spool.max, "alert_id", a.ID)
 	if err := w.enqueue(a); err != nil {
 		w.log.Error("webhook: cannot spool the alert on dropped alerts", "alert_id", a.ID, "error", err)
 	}
@@ -484,15 +485,20 @@ func (w *Webhook) waitBackoff() bool {
 // attempt POSTs one claimed alert and removes it from the spool on a 2xx.
 func (w *Webhook) attempt(e spoolEntry) {
 	a, err := w.spool.readFile(e.name)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			// Someone removed the file by hand: nothing left to deliver.
-			w.log.Error("webhook spool file vanished before delivery", "file", e.name, "alert_id", e.sample.ID)
-			w.spool.remove(e.seq, false)
-			return
-		}
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		// Someone removed the file by hand: nothing left to deliver.
+		w.log.Error("webhook spool file vanished before delivery", "file", e.name, "alert_id", e.sample.ID)
+		w.spool.remove(e.seq, false)
+		return
+	case errors.Is(err, errCorruptRecord):
 		w.spool.setAside(e.name, err)
 		w.spool.remove(e.seq, false)
+		return
+	case err != nil:
+		// Perhaps out of file descriptors: back off as after a failed
+		// attempt, and keep the alert.
+		w.fail(e, "", 0, 0, fmt.Errorf("read spooled alert: %w", err))
 		return
 	}
 	body, err := w.body(&a)
@@ -521,6 +527,12 @@ func (w *Webhook) attempt(e spoolEntry) {
 		w.spool.release(e.seq)
 		return
 	}
+	w.fail(e, a.ID, status, retryAfter, err)
+}
+
+// fail records a failed attempt: the entry goes back to the spool and every
+// worker waits out the backoff.
+func (w *Webhook) fail(e spoolEntry, alertID string, status int, retryAfter time.Duration, err error) {
 	w.retries.Add(1)
 	w.mu.Lock()
 	w.failures++
@@ -530,7 +542,10 @@ func (w *Webhook) attempt(e spoolEntry) {
 	failures := w.failures
 	w.mu.Unlock()
 	w.spool.release(e.seq)
-	args := []any{"url", w.endpointForLog(), "alert_id", a.ID, "error", err.Error(), "retry_in", delay.String(), "failed_attempts", failures}
+	if alertID == "" {
+		alertID = e.sample.ID
+	}
+	args := []any{"url", w.endpointForLog(), "alert_id", alertID, "error", err.Error(), "retry_in", delay.String(), "failed_attempts", failures}
 	if status != 0 {
 		args = append(args, "status", status)
 	}
