@@ -56,6 +56,7 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 	sc, err := scanner.New(set, known, scanner.Options{
 		Workers:     cfg.Scanner.Workers,
 		MaxFileSize: int64(cfg.Scanner.MaxFileSize),
+		MaxHashSize: int64(cfg.Scanner.MaxHashSize),
 		Timeout:     cfg.Scanner.Timeout.Std(),
 	})
 	if err != nil {

@@ -131,6 +131,10 @@ type Scanner struct {
 	// MaxFileSize is the most bytes read and YARA-scanned per file; larger
 	// files are still hashed and reported as too large to scan.
 	MaxFileSize ByteSize `toml:"max_file_size"`
+	// MaxHashSize is the most bytes of a file hashed; a larger one is
+	// reported as too large to hash (a sparse file of terabytes is cheap
+	// to make and would keep a worker busy for hours).
+	MaxHashSize ByteSize `toml:"max_hash_size"`
 	// Timeout bounds the YARA scan of one file.
 	Timeout Duration `toml:"timeout"`
 	// Exclude lists glob patterns of paths never scanned.
@@ -164,6 +168,7 @@ func Default() Config {
 		Scanner: Scanner{
 			Workers:     0,
 			MaxFileSize: 32 << 20,
+			MaxHashSize: 4 << 30,
 			Timeout:     Duration(10e9),
 			Exclude:     []string{},
 		},
@@ -336,6 +341,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Scanner.MaxFileSize > 1<<30 {
 		bad("scanner.max_file_size", "= %s, want at most 1GiB (each worker holds one file in memory)", c.Scanner.MaxFileSize)
+	}
+	if c.Scanner.MaxHashSize < c.Scanner.MaxFileSize {
+		bad("scanner.max_hash_size", "= %s, want at least scanner.max_file_size %s", c.Scanner.MaxHashSize, c.Scanner.MaxFileSize)
 	}
 	if c.Scanner.Timeout.Std() < 1e9 {
 		bad("scanner.timeout", "= %s, want at least 1s (YARA counts whole seconds)", c.Scanner.Timeout)

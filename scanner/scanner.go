@@ -24,6 +24,7 @@ import (
 // Defaults for the zero Options.
 const (
 	DefaultMaxFileSize = 32 << 20
+	DefaultMaxHashSize = 4 << 30
 	DefaultTimeout     = 10 * time.Second
 )
 
@@ -48,6 +49,12 @@ var ErrClosed = errors.New("scanner is closed")
 // time (Options.Timeout); the hashes are still filled.
 var ErrTimeout = errors.New("yara timeout")
 
+// ErrTooLargeToHash is wrapped by the Verdict error of a file larger than
+// Options.MaxHashSize: it is neither hashed in full nor scanned. A sparse
+// file of many terabytes costs nothing to make and would otherwise keep a
+// worker hashing zeros for hours.
+var ErrTooLargeToHash = errors.New("too large to hash")
+
 // yaraTimeout is libyara's ERROR_SCAN_TIMEOUT (yara/error.h), which go-yara
 // does not export.
 const yaraTimeout = yara.Error(26)
@@ -63,6 +70,10 @@ type Options struct {
 	// larger file is only hashed (and marked TooLarge). Zero or less means
 	// DefaultMaxFileSize.
 	MaxFileSize int64
+	// MaxHashSize is the most bytes of a file hashed; a larger file gets
+	// no hashes and an error wrapping ErrTooLargeToHash. Zero or less
+	// means DefaultMaxHashSize; it is never below MaxFileSize.
+	MaxHashSize int64
 	// Timeout bounds the YARA scan of one file. libyara counts whole
 	// seconds, so it is rounded up to the next second. Zero or less means
 	// DefaultTimeout.
@@ -75,6 +86,7 @@ type Scanner struct {
 	set     *rules.Set
 	known   *HashList
 	maxSize int64
+	maxHash int64
 	timeout time.Duration // whole seconds, as libyara applies it
 	all     []*worker
 	idle    chan *worker
@@ -105,6 +117,10 @@ func New(set *rules.Set, known *HashList, opts Options) (*Scanner, error) {
 		return nil, errors.New("new scanner: no rules and no known-bad hashes: nothing could be detected")
 	}
 	s := &Scanner{set: set, known: known, maxSize: opts.MaxFileSize, timeout: roundTimeout(opts.Timeout)}
+	s.maxHash = opts.MaxHashSize
+	if s.maxHash <= 0 {
+		s.maxHash = DefaultMaxHashSize
+	}
 	if s.maxSize <= 0 {
 		s.maxSize = DefaultMaxFileSize
 	}
@@ -250,7 +266,7 @@ func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict) {
 	size := int64(len(data))
 	if size > s.maxSize {
 		v.TooLarge = true
-		n, err := w.stream(ctx, f)
+		n, err := w.stream(ctx, f, s.maxHash-size)
 		size += n
 		if err != nil {
 			v.Err = err
@@ -311,13 +327,17 @@ func (w *worker) read(ctx context.Context, f *os.File, size, maxSize int64) ([]b
 }
 
 // stream hashes the rest of f, past what read returned, in small chunks so
-// that a huge (or sparse) file costs no memory. It returns the bytes hashed.
-func (w *worker) stream(ctx context.Context, f *os.File) (int64, error) {
+// that a huge (or sparse) file costs no memory. It returns the bytes hashed,
+// and an error wrapping ErrTooLargeToHash past limit bytes.
+func (w *worker) stream(ctx context.Context, f *os.File, limit int64) (int64, error) {
 	if w.chunk == nil {
 		w.chunk = make([]byte, streamChunk)
 	}
 	var total int64
 	for {
+		if total > limit {
+			return total, fmt.Errorf("hash %s: more than %d bytes: %w", f.Name(), limit, ErrTooLargeToHash)
+		}
 		n, err := f.Read(w.chunk)
 		w.sha256.Write(w.chunk[:n])
 		w.md5.Write(w.chunk[:n])

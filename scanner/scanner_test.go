@@ -312,6 +312,29 @@ func TestScanSparseTooLarge(t *testing.T) {
 	}
 }
 
+// TestScanSparseTooLargeToHash: a sparse file of 8 EiB (free to make) is
+// given up at MaxHashSize with an error saying so, not hashed for hours.
+func TestScanSparseTooLargeToHash(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "endless.php")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(1<<63 - 1); err != nil {
+		t.Skipf("filesystem refuses an 8 EiB sparse file: %v", err)
+	}
+	f.Close()
+	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 1, MaxFileSize: 1 << 20, MaxHashSize: 8 << 20})
+	v := s.Scan(p)
+	if !errors.Is(v.Err, ErrTooLargeToHash) || !strings.Contains(v.Err.Error(), p) {
+		t.Fatalf("error %v, want one naming %s and wrapping ErrTooLargeToHash", v.Err, p)
+	}
+	if v.SHA256 != "" || v.Flagged() || !v.TooLarge {
+		t.Errorf("verdict %+v: want no hashes, no matches, too large", v)
+	}
+}
+
 func TestScanGrowingFile(t *testing.T) {
 	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 1, MaxFileSize: 64 << 10})
 	dir := t.TempDir()
