@@ -762,3 +762,37 @@ func TestNewWebhookErrorsNameTheCulprit(t *testing.T) {
 		})
 	}
 }
+
+// TestWebhookConcurrentWorkers: with several workers every alert still
+// arrives, each accepted once.
+func TestWebhookConcurrentWorkers(t *testing.T) {
+	rc := newReceiver(nil)
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	log, _ := testLogger(t)
+	w, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: t.TempDir(), Concurrency: 4, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 100 {
+		a := testAlert(i, rules.SeverityMedium)
+		ids = append(ids, a.ID)
+		if err := w.Deliver(a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeWebhook(t, w)
+	count := map[string]int{}
+	for _, a := range rc.alertsReceived(t) {
+		count[a.ID]++
+	}
+	for i, id := range ids {
+		if count[id] != 1 {
+			t.Errorf("alert %d arrived %d times, want once", i, count[id])
+		}
+	}
+	if st := w.Stats(); st.Delivered != 100 || st.Spooled != 0 {
+		t.Errorf("stats %+v, want 100 delivered", st)
+	}
+}
