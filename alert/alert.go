@@ -171,9 +171,29 @@ type Sample struct {
 	Kind     Kind           `json:"kind"`
 	Severity rules.Severity `json:"severity"`
 	Path     string         `json:"path,omitempty"`
-	SHA256   string         `json:"sha256,omitempty"`
-	Rule     string         `json:"rule,omitempty"`
-	Action   string         `json:"action,omitempty"`
+	// PathBase64 holds the exact bytes of a Path that is not valid UTF-8.
+	PathBase64 string `json:"path_base64,omitempty"`
+	SHA256     string `json:"sha256,omitempty"`
+	Rule       string `json:"rule,omitempty"`
+	Action     string `json:"action,omitempty"`
+}
+
+// Sample returns what identifies a in an alert that folds it in.
+func (a *Alert) Sample() Sample {
+	s := Sample{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Path: a.Path()}
+	if !utf8.ValidString(s.Path) {
+		s.PathBase64 = base64.StdEncoding.EncodeToString([]byte(s.Path))
+	}
+	if a.File != nil {
+		s.SHA256 = a.File.SHA256
+	}
+	if len(a.Rules) > 0 {
+		s.Rule = a.Rules[0].Name
+	}
+	if a.Action != nil {
+		s.Action = a.Action.Taken
+	}
+	return s
 }
 
 // Alert is one thing on-call should hear about. Its JSON form (schema

@@ -359,7 +359,7 @@ type pendingGroup struct {
 func (g *pendingGroup) add(a Alert, maxSamples int) {
 	g.count++
 	g.byKind[a.Kind]++
-	s := sampleOf(a)
+	s := a.Sample()
 	inSamples := len(g.samples) < maxSamples
 	if inSamples {
 		g.samples = append(g.samples, s)
@@ -414,21 +414,6 @@ func (g *pendingGroup) alert(interval time.Duration) Alert {
 		CountByKind: g.byKind,
 		Samples:     samples,
 	}
-}
-
-// sampleOf keeps what identifies an alert in a grouped one.
-func sampleOf(a Alert) Sample {
-	s := Sample{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Path: a.Path()}
-	if a.File != nil {
-		s.SHA256 = a.File.SHA256
-	}
-	if len(a.Rules) > 0 {
-		s.Rule = a.Rules[0].Name
-	}
-	if a.Action != nil {
-		s.Action = a.Action.Taken
-	}
-	return s
 }
 
 // describeSample names a sample in a message line: kind, quoted path when

@@ -50,6 +50,10 @@ type spoolEntry struct {
 	time     time.Time // the alert's Time
 	sample   Sample
 	inflight bool // claimed by a delivery worker; never dropped meanwhile
+	// notBefore and rejections hold back an alert the receiver refused for
+	// its own sake (400, 413, 422): the alerts behind it go on meanwhile.
+	notBefore  time.Time
+	rejections int
 }
 
 // spool is a durable FIFO of alerts in one directory. Every alert is on disk
@@ -196,17 +200,7 @@ func cmpUint(a, b uint64) int {
 }
 
 func newSpoolEntry(seq uint64, name string, a *Alert) *spoolEntry {
-	sm := Sample{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Path: a.Path()}
-	if a.File != nil {
-		sm.SHA256 = a.File.SHA256
-	}
-	if len(a.Rules) > 0 {
-		sm.Rule = a.Rules[0].Name
-	}
-	if a.Action != nil {
-		sm.Action = a.Action.Taken
-	}
-	return &spoolEntry{seq: seq, name: name, time: a.Time, sample: sm}
+	return &spoolEntry{seq: seq, name: name, time: a.Time, sample: a.Sample()}
 }
 
 // setAside moves an unreadable spool file into corrupt/ so that a human can
@@ -383,8 +377,9 @@ func (s *spool) dropOverflowLocked() []spoolEntry {
 func (s *spool) claim() (spoolEntry, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := time.Now()
 	for i, e := range s.entries {
-		if !e.inflight {
+		if !e.inflight && !now.Before(e.notBefore) {
 			e.inflight = true
 			if slices.ContainsFunc(s.entries[i+1:], func(e *spoolEntry) bool { return !e.inflight }) {
 				s.signal(s.added) // wake another worker for the rest
@@ -405,6 +400,45 @@ func (s *spool) release(seq uint64) {
 	}
 	s.mu.Unlock()
 	s.signal(s.added)
+}
+
+// holdBack releases a claimed entry the receiver refused for its own sake
+// and keeps it from being claimed for a while, doubling each time (up to
+// max), so that one alert the receiver will not take does not block those
+// behind it. It returns the wait.
+func (s *spool) holdBack(seq uint64, min, max time.Duration) time.Duration {
+	s.mu.Lock()
+	var wait time.Duration
+	for _, e := range s.entries {
+		if e.seq == seq {
+			e.inflight = false
+			e.rejections++
+			wait = max
+			if e.rejections-1 < 40 {
+				if d := min << (e.rejections - 1); d > 0 && d < max {
+					wait = d
+				}
+			}
+			e.notBefore = time.Now().Add(wait)
+		}
+	}
+	s.mu.Unlock()
+	s.signal(s.added)
+	return wait
+}
+
+// nextDue returns when the earliest held-back entry may be claimed again;
+// zero when none is held back.
+func (s *spool) nextDue() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due time.Time
+	for _, e := range s.entries {
+		if !e.inflight && !e.notBefore.IsZero() && (due.IsZero() || e.notBefore.Before(due)) {
+			due = e.notBefore
+		}
+	}
+	return due
 }
 
 // remove deletes a delivered (or unreadable and set aside) entry.

@@ -448,10 +448,22 @@ func (w *Webhook) deliverSpooled() {
 		}
 		e, ok := w.spool.claim()
 		if !ok {
+			var due <-chan time.Time
+			var timer *time.Timer
+			if t := w.spool.nextDue(); !t.IsZero() {
+				timer = time.NewTimer(max(time.Until(t), 0))
+				due = timer.C
+			}
 			select {
 			case <-w.run.Done():
-				return
 			case <-w.spool.added:
+			case <-due:
+			}
+			if timer != nil {
+				timer.Stop()
+			}
+			if w.run.Err() != nil {
+				return
 			}
 			continue
 		}
@@ -527,7 +539,36 @@ func (w *Webhook) attempt(e spoolEntry) {
 		w.spool.release(e.seq)
 		return
 	}
+	if rejectsThisAlert(status) {
+		// The receiver is up and refuses this body: keep it and retry
+		// it later, but let the alerts behind it through.
+		wait := w.spool.holdBack(e.seq, w.minBackoff, w.maxBackoff)
+		w.retries.Add(1)
+		w.log.Error("webhook receiver refused an alert; it stays spooled and is retried while the others go on",
+			"url", w.endpointForLog(), "alert_id", a.ID, "status", status, "error", err.Error(), "retry_in", wait.String())
+		return
+	}
 	w.fail(e, a.ID, status, retryAfter, err)
+}
+
+// rejectsThisAlert reports statuses that refuse one request's body rather
+// than every request: a malformed or too large body, or one the receiver
+// cannot process. 401, 403 and 404 refuse everything (a wrong token or URL)
+// and back the whole sink off like a receiver that is down.
+func rejectsThisAlert(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
+}
+
+// failing reports whether the latest attempt failed (the sink is backing
+// off).
+func (w *Webhook) failing() (bool, chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failures > 0, w.backedOff
 }
 
 // fail records a failed attempt: the entry goes back to the spool and every
@@ -692,7 +733,7 @@ func (w *Webhook) Stats() WebhookStats {
 }
 
 // Close reports pending drops, then keeps delivering until the spool is
-// empty or ctx is done; then it stops the workers (aborting requests in
+// empty, the receiver fails, or ctx is done; then it stops the workers (aborting requests in
 // flight). What was not delivered stays in the spool for the next start,
 // and the returned error says how much.
 func (w *Webhook) Close(ctx context.Context) error {
@@ -708,10 +749,18 @@ func (w *Webhook) Close(ctx context.Context) error {
 	w.noticer.Wait()
 	w.flushDrops()
 
+	// Deliver what is queued while the receiver takes it; a receiver that
+	// is failing is not waited for (the alerts stay spooled), so a stop
+	// does not hang for the whole deadline when it is down.
 	for w.spool.len() > 0 && ctx.Err() == nil {
+		failing, changed := w.failing()
+		if failing {
+			break
+		}
 		select {
 		case <-ctx.Done():
 		case <-w.spool.removed:
+		case <-changed:
 		}
 	}
 	w.stop()

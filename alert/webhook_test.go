@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -794,5 +795,81 @@ func TestWebhookConcurrentWorkers(t *testing.T) {
 	}
 	if st := w.Stats(); st.Delivered != 100 || st.Spooled != 0 {
 		t.Errorf("stats %+v, want 100 delivered", st)
+	}
+}
+
+// TestWebhookRefusedAlertDoesNotBlockOthers: a receiver that refuses one
+// alert's body (400) while taking every other gets the others at once; the
+// refused alert stays spooled and is delivered when the receiver takes it.
+func TestWebhookRefusedAlertDoesNotBlockOthers(t *testing.T) {
+	poison := testAlert(0, rules.SeverityCritical)
+	var accept atomic.Bool
+	rc := newReceiver(nil)
+	rc.respond = func(int, http.Header) (int, string) { return http.StatusOK, "" }
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		if req.Header.Get(AlertIDHeader) == poison.ID && !accept.Load() {
+			http.Error(rw, "field too long", http.StatusBadRequest)
+			return
+		}
+		rc.ServeHTTP(rw, req)
+	}))
+	defer srv.Close()
+	log, _ := testLogger(t)
+	w, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: t.TempDir(),
+		MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Deliver(poison); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 20; i++ {
+		if err := w.Deliver(testAlert(i, rules.SeverityHigh)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the 20 alerts behind the refused one", func() bool { return w.Stats().Delivered == 20 })
+	if st := w.Stats(); st.Spooled != 1 {
+		t.Errorf("spool holds %d alerts, want the refused one only", st.Spooled)
+	}
+	accept.Store(true)
+	waitFor(t, "the refused alert once accepted", func() bool { return w.Stats().Spooled == 0 })
+	got := rc.alertsReceived(t)
+	if got[len(got)-1].ID != poison.ID {
+		t.Errorf("last delivered %s, want the once-refused %s", got[len(got)-1].ID, poison.ID)
+	}
+	closeWebhook(t, w)
+}
+
+// TestWebhookCloseDoesNotWaitForADownReceiver: Close with a generous
+// deadline returns once the receiver has failed, leaving the alerts spooled
+// and saying so, rather than waiting out the deadline.
+func TestWebhookCloseDoesNotWaitForADownReceiver(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	ln.Close() // nobody listens there now
+	spoolDir := t.TempDir()
+	log, _ := testLogger(t)
+	w, err := NewWebhook(WebhookOptions{URL: url, SpoolDir: spoolDir, MinBackoff: time.Hour, MaxBackoff: time.Hour, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := w.Deliver(testAlert(i, rules.SeverityCritical)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "a failed attempt", func() bool { return w.Stats().Retries > 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	err = w.Close(ctx) // a hang here is the failure
+	if err == nil || !strings.Contains(err.Error(), "3 alerts left in spool") {
+		t.Errorf("Close: %v, want it to say 3 alerts stay spooled", err)
+	}
+	if files := spoolFiles(t, spoolDir); len(files) != 3 {
+		t.Errorf("spool holds %v, want 3 files", files)
 	}
 }
