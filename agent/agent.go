@@ -68,6 +68,11 @@ type Agent struct {
 	known *knownFiles
 	names *ownerNames
 
+	// journal is the journald sink, shared by every generation (it holds
+	// no state); journaldOn says whether the current config enables it.
+	journal    *alert.Journald
+	journaldOn atomic.Bool
+
 	changes  chan watcher.Change
 	problems chan watcher.Problem
 	watches  *watchSet
@@ -115,6 +120,7 @@ func newAgent(opts Options) (*Agent, error) {
 		problems:  make(chan watcher.Problem, 64),
 	}
 	a.known = newKnownFiles(a.startedAt)
+	a.journal = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
 	cfg, err := config.Load(opts.ConfigPath)
 	if err != nil {
 		return nil, err
@@ -286,10 +292,18 @@ func (a *Agent) sendAgentAlert(kind alert.Kind, sev rules.Severity, msg, detail 
 	a.gen.send(alert.Alert{Kind: kind, Severity: sev, Message: msg, Detail: detail})
 }
 
-// spoolDropped hears from a webhook whose spool overflowed; the webhook
-// queued the news itself, the other sinks hear it from here.
+// spoolDropped hears from a webhook whose spool overflowed. The webhook
+// queued the news for its own receiver; journald, the local record, hears
+// it from here. It runs on the webhook's goroutine, possibly while a reload
+// holds the agent's lock, so it takes no lock and goes straight to the
+// journald sink.
 func (a *Agent) spoolDropped(al alert.Alert) {
-	a.log.Error("webhook spool full: alerts dropped", "message", al.Message, "count", al.Count)
+	if !a.journaldOn.Load() {
+		return
+	}
+	if err := a.journal.Deliver(al); err != nil {
+		a.log.Error("journald refused the alert on dropped webhook alerts", "alert_id", al.ID, "err", err)
+	}
 }
 
 func (a *Agent) statusLine() string {

@@ -87,9 +87,10 @@ func readSecretFile(path string) ([]byte, error) {
 // newDispatcher builds the sinks of cfg.
 func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*alert.Dispatcher, error) {
 	var routes []alert.Route
+	a.journaldOn.Store(cfg.Journald.Enabled)
 	if cfg.Journald.Enabled {
 		routes = append(routes, alert.Route{
-			Sink:        alert.NewJournald(alert.JournaldOptions{Fallback: a.opts.Stderr}),
+			Sink:        a.journal,
 			MinSeverity: cfg.Journald.MinSeverity.Severity(),
 			Rate:        cfg.Journald.Rate,
 			Burst:       cfg.Journald.Burst,
