@@ -16,6 +16,7 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/scanner"
+	"github.com/shellwatch/shellwatch/watcher"
 )
 
 // TestDrops drops webshells into a watched root every way an attacker
@@ -469,4 +470,71 @@ func findKind(as []alert.Alert, k alert.Kind) (alert.Alert, bool) {
 		}
 	}
 	return alert.Alert{}, false
+}
+
+// TestResyncSkipsUnchanged: a resync (after an overflow, say) does not scan
+// again a file the agent scanned as it is; one whose content or inode
+// changed is scanned.
+func TestResyncSkipsUnchanged(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	p := h.write("kept.php", benignPHP)
+	h.start()
+	waitScanned(t, h, p, benignPHP)
+	before := h.agent.stats.scanned.Load()
+	h.agent.handleChange(watcher.Change{Path: p, Op: watcher.OpResync, Root: h.www})
+	if n := h.agent.stats.scanned.Load(); n != before {
+		t.Errorf("an unchanged file was scanned again on resync (%d scans, was %d)", n, before)
+	}
+	// Same size, same mtime, other bytes: ctime still gives it away. (A
+	// file outside the root, so no event races the check.)
+	q := filepath.Join(h.outside, "q.php")
+	if err := os.WriteFile(q, []byte(benignPHP), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.agent.known.record(h.agent.gen.engine.Scanner.Scan(q), false, false)
+	if !h.agent.unchangedSinceScan(q) {
+		t.Fatal("a file just scanned counts as changed")
+	}
+	fi, err := os.Stat(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // let the clock move past the first ctime
+	evil := strings.Repeat(" ", len(benignPHP)-len(evalShell)) + evalShell
+	if err := os.WriteFile(q, []byte(evil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(q, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if h.agent.unchangedSinceScan(q) {
+		t.Error("a file rewritten with its size and mtime kept counts as unchanged")
+	}
+}
+
+// TestReloadNewRoot: a root added by SIGHUP is watched; the old one too.
+func TestReloadNewRoot(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.start()
+	second := filepath.Join(h.dir, "www2")
+	if err := os.Mkdir(second, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.extraConfig = fmt.Sprintf("\n[[watch]]\npath = %q\n", second)
+	h.writeConfig(h.recv.url())
+	h.reload()
+	h.recv.waitAlert("", alert.KindReloaded)
+	p := filepath.Join(second, "new-root.php")
+	if err := os.WriteFile(p, []byte(evalShell), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := h.recv.waitAlert(p, alert.KindDetection)
+	h.checkQuarantined(a, p, evalShell)
+	if a.File.Root != second {
+		t.Errorf("alert root %q, want %q", a.File.Root, second)
+	}
+	p = h.write("old-root.php", systemShell)
+	h.checkQuarantined(h.recv.waitAlert(p, alert.KindDetection), p, systemShell)
 }

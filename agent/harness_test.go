@@ -71,7 +71,7 @@ func (r *receiver) url() string { return "http://" + r.ln.Addr().String() + "/ho
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
-		http.Error(w, err.Error(), 400)
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	mac := hmac.New(sha256.New, r.secret)
@@ -83,12 +83,12 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	defer r.mu.Unlock()
 	if !hmac.Equal([]byte(req.Header.Get(alert.SignatureHeader)), []byte(want)) {
 		r.badSig++
-		http.Error(w, "bad signature", 401)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
 	if decodeErr != nil {
 		r.t.Errorf("webhook body does not decode: %v: %s", decodeErr, body)
-		http.Error(w, "bad body", 400)
+		http.Error(w, "bad body", http.StatusBadRequest)
 		return
 	}
 	r.alerts = append(r.alerts, a)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/internal/safetext"
@@ -16,6 +17,7 @@ import (
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
+	"golang.org/x/sys/unix"
 )
 
 // maxSwapRetries bounds how often a file that is swapped between its scan
@@ -28,6 +30,9 @@ func (a *Agent) handleChange(c watcher.Change) {
 	if c.Op == watcher.OpRemoved {
 		a.known.forget(c.Path)
 		return
+	}
+	if c.Op == watcher.OpResync && a.unchangedSinceScan(c.Path) {
+		return // a resync walk met a file we scanned as it is now
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -45,6 +50,19 @@ func (a *Agent) handleChange(c watcher.Change) {
 		// path now is new and unscanned.
 		c.Op = watcher.OpCreated
 	}
+}
+
+// unchangedSinceScan reports whether path is, by lstat, the very file the
+// agent last scanned there: same device, inode, size, mtime and ctime. A
+// write changes mtime, and anything that could keep mtime (utimes, chmod,
+// rename in) changes ctime, which no one can set back.
+func (a *Agent) unchangedSinceScan(path string) bool {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return false
+	}
+	return a.known.unchanged(path, uint64(st.Dev), st.Ino, st.Size,
+		time.Unix(st.Mtim.Unix()), time.Unix(st.Ctim.Unix()))
 }
 
 // ignorable reports verdict errors that are no finding: the file vanished
