@@ -32,6 +32,7 @@ type Config struct {
 	Quarantine Quarantine `toml:"quarantine"`
 	Journald   Journald   `toml:"journald"`
 	Webhook    []Webhook  `toml:"webhook"`
+	Deploy     Deploy     `toml:"deploy"`
 }
 
 // Agent tunes the daemon, `shellwatch run`.
@@ -47,12 +48,52 @@ type Agent struct {
 	RescanInterval Duration `toml:"rescan_interval"`
 	// LogLevel is the least level logged on stderr: debug, info, warn, error.
 	LogLevel string `toml:"log_level"`
+	// ControlSocket is where `shellwatch deploy`, `baseline` and `status`
+	// reach the daemon; only root may connect.
+	ControlSocket string `toml:"control_socket"`
 }
 
 // Watch is one web root the daemon watches.
 type Watch struct {
 	Path    string   `toml:"path"`
 	Exclude []string `toml:"exclude"`
+	// Mode is "monitor" (signatures only) or "protected" (any new or
+	// changed script outside a deploy window is an alert in itself).
+	Mode string `toml:"mode"`
+	// ScriptGlobs name the files that are code, in a protected root.
+	ScriptGlobs []string `toml:"script_globs"`
+	// NoScriptGlobs name the places no code belongs (uploads): any script
+	// there is critical and quarantined.
+	NoScriptGlobs []string `toml:"no_script_globs"`
+	// WebUser is the web server's user: a script it writes in a protected
+	// root is critical, since deploys do not write as the web server.
+	WebUser string `toml:"web_user"`
+}
+
+// Watch modes.
+const (
+	ModeMonitor   = "monitor"
+	ModeProtected = "protected"
+)
+
+// DefaultScriptGlobs are the files a protected root treats as code.
+func DefaultScriptGlobs() []string {
+	return []string{"*.php", "*.phtml", "*.phar", "*.inc", "*.jsp", "*.jspx", "*.asp", "*.aspx",
+		"*.ashx", "*.asmx", "*.cgi", "*.pl", "*.py", "*.sh", ".htaccess", ".user.ini"}
+}
+
+// DefaultWatch returns the values a [[watch]] table has for the keys it
+// leaves out.
+func DefaultWatch() Watch {
+	return Watch{Exclude: []string{}, Mode: ModeMonitor, ScriptGlobs: DefaultScriptGlobs(), NoScriptGlobs: []string{}}
+}
+
+// Deploy sets the limits of deploy windows.
+type Deploy struct {
+	// DefaultTTL is the length of a window `deploy begin` opens without --ttl.
+	DefaultTTL Duration `toml:"default_ttl"`
+	// MaxTTL bounds --ttl: a window left open is a blind spot.
+	MaxTTL Duration `toml:"max_ttl"`
 }
 
 // Quarantine is the policy of moving flagged files into the vault.
@@ -96,6 +137,9 @@ type Webhook struct {
 	Rate     float64 `toml:"rate"`
 	Burst    int     `toml:"burst"`
 }
+
+// StatePath returns the baseline database file.
+func (c *Config) StatePath() string { return filepath.Join(c.Agent.StateDir, "state.db") }
 
 // VaultDir returns the quarantine vault's folder.
 func (c *Config) VaultDir() string {
@@ -149,6 +193,11 @@ func Default() Config {
 			Settle:         Duration(250 * time.Millisecond),
 			RescanInterval: Duration(5 * time.Minute),
 			LogLevel:       "info",
+			ControlSocket:  "/run/shellwatch/control.sock",
+		},
+		Deploy: Deploy{
+			DefaultTTL: Duration(30 * time.Minute),
+			MaxTTL:     Duration(24 * time.Hour),
 		},
 		Watch: []Watch{},
 		Quarantine: Quarantine{
@@ -210,7 +259,7 @@ func Parse(text string) (Config, error) {
 	}
 	if _, err := toml.Decode(text, &shape); err == nil {
 		for range shape.Watch {
-			cfg.Watch = append(cfg.Watch, Watch{Exclude: []string{}})
+			cfg.Watch = append(cfg.Watch, DefaultWatch())
 		}
 		for range shape.Webhook {
 			cfg.Webhook = append(cfg.Webhook, DefaultWebhook())
@@ -298,6 +347,7 @@ func (c *Config) resolvePaths(dir string) {
 		*p = s[0]
 	}
 	one(&c.Agent.StateDir)
+	one(&c.Agent.ControlSocket)
 	one(&c.Quarantine.Dir)
 	for i := range c.Watch {
 		one(&c.Watch[i].Path)

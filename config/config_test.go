@@ -213,3 +213,30 @@ client_cert = "/c.pem"
 		t.Errorf("bad threshold: %v", err)
 	}
 }
+
+func TestWatchTablesStartFromDefaults(t *testing.T) {
+	cfg, err := Parse(`
+[[watch]]
+path = "/srv/shop"
+mode = "protected"
+no_script_globs = ["*/uploads/*"]
+[[watch]]
+path = "/srv/blog"
+mode = "guarded"
+script_globs = ["[php"]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultWatch()
+	want.Path, want.Mode, want.NoScriptGlobs = "/srv/shop", ModeProtected, []string{"*/uploads/*"}
+	if !reflect.DeepEqual(cfg.Watch[0], want) {
+		t.Errorf("watch[0] = %+v, want %+v", cfg.Watch[0], want)
+	}
+	err = cfg.Validate()
+	for _, w := range []string{"watch[1].mode", "guarded", "watch[1].script_globs[0]"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate: %v, want it to mention %q", err, w)
+		}
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os/user"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/shellwatch/shellwatch/rules"
 )
@@ -97,11 +99,33 @@ func (c *Config) validateDaemon(bad func(key, format string, args ...any)) {
 				bad(key, "= %q contains watch[%d].path %q; one root covers it", w.Path, j, other)
 			}
 		}
-		for k, g := range w.Exclude {
-			if _, err := filepath.Match(g, "x"); err != nil || g == "" {
-				bad(fmt.Sprintf("watch[%d].exclude[%d]", i, k), "= %q is not a valid glob", g)
+		for _, list := range []struct {
+			key   string
+			globs []string
+		}{{"exclude", w.Exclude}, {"script_globs", w.ScriptGlobs}, {"no_script_globs", w.NoScriptGlobs}} {
+			for k, g := range list.globs {
+				if _, err := filepath.Match(g, "x"); err != nil || g == "" {
+					bad(fmt.Sprintf("watch[%d].%s[%d]", i, list.key, k), "= %q is not a valid glob", g)
+				}
 			}
 		}
+		if w.Mode != ModeMonitor && w.Mode != ModeProtected {
+			bad(fmt.Sprintf("watch[%d].mode", i), "= %q, want \"monitor\" or \"protected\"", w.Mode)
+		}
+		if w.Mode == ModeProtected && len(w.ScriptGlobs) == 0 {
+			bad(fmt.Sprintf("watch[%d].script_globs", i), "is empty: a protected root needs to know which files are code")
+		}
+		if w.WebUser != "" {
+			if _, err := user.Lookup(w.WebUser); err != nil {
+				bad(fmt.Sprintf("watch[%d].web_user", i), "= %q: no such user on this host", w.WebUser)
+			}
+		}
+	}
+	if c.Agent.ControlSocket == "" || !filepath.IsAbs(c.Agent.ControlSocket) {
+		bad("agent.control_socket", "= %q, want an absolute path", c.Agent.ControlSocket)
+	}
+	if c.Deploy.DefaultTTL.Std() < time.Minute || c.Deploy.DefaultTTL > c.Deploy.MaxTTL {
+		bad("deploy.default_ttl", "= %s, want at least 1m and at most deploy.max_ttl %s", c.Deploy.DefaultTTL, c.Deploy.MaxTTL)
 	}
 	if c.Quarantine.Dir != "" && !filepath.IsAbs(c.Quarantine.Dir) {
 		bad("quarantine.dir", "= %q, want an absolute path", c.Quarantine.Dir)
