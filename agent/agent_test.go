@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -368,6 +369,14 @@ func TestBenignFlood(t *testing.T) {
 	}
 	if n := h.agent.known.len(); n > 10001+10 {
 		t.Errorf("agent knows %d files, want at most the root's", n)
+	}
+	// Memory stays bounded: what the agent holds is per file known, not
+	// per event, and the flood's events are gone.
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.HeapInuse > 256<<20 {
+		t.Errorf("heap in use after a 10,000-file flood: %d MiB", ms.HeapInuse>>20)
 	}
 }
 
