@@ -63,6 +63,24 @@ const (
 	// KindAlertsGrouped: more alerts came than a sink's rate allows; they
 	// are summed up in one alert with counts.
 	KindAlertsGrouped Kind = "alerts_grouped"
+	// KindChangedWhileDown: a file was added, modified, deleted, or had
+	// its mode or owner changed while the agent was not running.
+	KindChangedWhileDown Kind = "changed_while_down"
+	// KindUnexpectedChange: a script in a protected root was added or
+	// changed outside a deploy window, whatever the rules say of it.
+	KindUnexpectedChange Kind = "unexpected_change"
+	// KindDeployStarted: a deploy window opened.
+	KindDeployStarted Kind = "deploy_started"
+	// KindDeployFinished: a deploy window closed (ended or expired); what
+	// changed in it is accepted into the baseline and listed.
+	KindDeployFinished Kind = "deploy_finished"
+	// KindBaselineAccepted: an operator accepted files into the baseline
+	// (`shellwatch baseline accept`, a deploy manifest).
+	KindBaselineAccepted Kind = "baseline_accepted"
+	// KindStateReset: the state database was unreadable; it was set aside
+	// and a fresh baseline built, so changes made while the agent was
+	// down cannot be told.
+	KindStateReset Kind = "state_reset"
 	// KindAgentStarted: the agent watches every root.
 	KindAgentStarted Kind = "agent_started"
 	// KindAgentStopping: the agent was asked to stop.
@@ -88,6 +106,12 @@ var kinds = map[Kind]kindInfo{
 	KindReloaded:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60b", "config and rules reloaded"},
 	KindAlertsDropped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60c", "alerts dropped from a full webhook spool"},
 	KindAlertsGrouped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60d", "alert flood grouped"},
+	KindChangedWhileDown: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a610", "file changed while the agent was down"},
+	KindUnexpectedChange: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a611", "script changed outside a deploy window"},
+	KindDeployStarted:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a612", "deploy window opened"},
+	KindDeployFinished:   {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a613", "deploy window closed, changes accepted"},
+	KindBaselineAccepted: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a614", "files accepted into the baseline"},
+	KindStateReset:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a615", "state database reset, fresh baseline"},
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
 }

@@ -157,7 +157,7 @@ func (j *Journald) Close(context.Context) error { return nil }
 // news is info, findings by severity, an unranked alert a warning.
 func journalPriority(a Alert) journal.Priority {
 	switch a.Kind {
-	case KindAgentStarted, KindAgentStopping, KindReloaded, KindRootRestored:
+	case KindAgentStarted, KindAgentStopping, KindReloaded, KindRootRestored, KindDeployStarted:
 		return journal.PriInfo
 	}
 	switch a.Severity {
