@@ -18,7 +18,7 @@ BENIGN_DIR ?= $(CURDIR)/build/corpus
 export SHELLWATCH_WEBSHELLS := $(WEBSHELLS)
 export SHELLWATCH_BENIGN := $(BENIGN_DIR)/tree
 
-.PHONY: all deps build run test lint bench corpus report clean
+.PHONY: all deps build run test lint bench bench-latency corpus report clean
 
 all: build
 
@@ -54,6 +54,18 @@ report: deps corpus
 bench: build corpus
 	@scripts/bench.sh bin/shellwatch $(BENIGN_DIR)/tree "$(WEBSHELLS)"
 	$(GO) test -run '^$$' -bench . -benchmem ./scanner/
+	$(LATENCYBENCH)
+
+# Latency of the real daemon from a webshell's close() to its journald entry,
+# its webhook and its quarantine, and idle CPU and RSS over 10,000 watched
+# folders (about 2.5 minutes; root; starts systemd-journald if none runs).
+# Prints a table and writes build/bench/latency.json. Flags, e.g. a shorter
+# run: make bench-latency LATENCYBENCH_FLAGS='-drops 200 -idle 5s'
+LATENCYBENCH_FLAGS ?=
+LATENCYBENCH = $(GO) run ./internal/cmd/latencybench -bin bin/shellwatch -out build/bench/latency.json $(LATENCYBENCH_FLAGS)
+
+bench-latency: build
+	$(LATENCYBENCH)
 
 clean:
 	rm -rf bin build/demo build/eval* build/bench
