@@ -154,7 +154,7 @@ func TestJournaldMessageIDAndPriority(t *testing.T) {
 	} {
 		deliver(KindDetection, c.sev, c.priority)
 	}
-	info := map[Kind]bool{KindAgentStarted: true, KindAgentStopping: true, KindReloaded: true, KindRootRestored: true}
+	info := map[Kind]bool{KindAgentStarted: true, KindAgentStopping: true, KindReloaded: true, KindRootRestored: true, KindDeployStarted: true}
 	for _, kind := range Kinds() {
 		if info[kind] {
 			deliver(kind, rules.SeverityHigh, 6) // routine news stays info whatever its severity

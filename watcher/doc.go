@@ -8,9 +8,10 @@
 //   - A new directory gets its watch first and is then walked, and every
 //     file it already holds is reported: nothing created between mkdir and
 //     the watch landing is missed (mkdir -p a/b/c && touch a/b/c/x).
-//   - Writes are coalesced per path. A file is reported as soon as it appears
-//     and again when it changes, at most once per settle interval while writes
-//     continue, and always once more after its last write (fsnotify has no
+//   - Writes are coalesced per path. A file is reported as soon as it appears,
+//     at once again at its first change (a file is usually created empty and
+//     written a moment later), then at most once per settle interval while
+//     writes continue, and always once more after its last write (fsnotify has no
 //     close-write event, so the watcher cannot know when a file is complete):
 //     a steady stream of writes never postpones a report forever, and the
 //     final content is always reported.

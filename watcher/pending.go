@@ -15,14 +15,23 @@ import (
 //
 //	idle ──add──▶ ready (reported as soon as the flusher gets to it)
 //	ready ──taken──▶ cooling for settle
+//	cooling after the first report ──add──▶ ready again (the first change)
 //	cooling ──add──▶ cooling, dirty
 //	cooling ends, dirty ──taken──▶ cooling for settle again
 //	cooling ends, clean ──▶ idle (forgotten)
 //
-// So a path is reported at once when it first changes, at most once per
-// settle interval while changes continue, and always once after the last
-// change: a change that arrives after the path was taken marks it dirty, and
-// a dirty path is reported when its cooling ends.
+// So a path is reported at once when it first changes, at once again at the
+// change after that, then at most once per settle interval while changes
+// continue, and always once after the last change: a later change that
+// arrives after the path was taken marks it dirty, and a dirty path is
+// reported when its cooling ends.
+//
+// The second immediate report exists because a file is usually created
+// empty and written a moment later (open, write, close): the report of the
+// creation often reaches the scanner before the bytes do, and without it
+// the bytes — a webshell — would wait out a whole settle interval in the
+// web root. Two reports of a path are cheap; a stream of writes still
+// costs one per settle interval.
 type pendingSet struct {
 	settle time.Duration
 
@@ -38,6 +47,11 @@ type pendingEntry struct {
 	root  string
 	op    Op
 	dirty bool // has a change not yet taken
+	// taken counts the reports delivered since the path was idle; gen
+	// tells the current cooling item from a stale one (a path reported
+	// early gets a new one).
+	taken int
+	gen   uint64
 }
 
 type readyItem struct {
@@ -48,6 +62,7 @@ type readyItem struct {
 type coolItem struct {
 	path  string
 	until time.Time
+	gen   uint64
 }
 
 func newPendingSet(settle time.Duration) *pendingSet {
@@ -75,9 +90,17 @@ func (p *pendingSet) add(path, root string, op Op, now time.Time) {
 	e.root = root
 	if e.dirty {
 		e.op = mergeOp(e.op, op)
-	} else {
-		e.op = op
-		e.dirty = true
+		return
+	}
+	e.op = op
+	e.dirty = true
+	if e.taken == 1 {
+		// The first change after the first report: at once.
+		p.ready.push(readyItem{path: path, at: now})
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -115,11 +138,18 @@ func (p *pendingSet) next(now time.Time) (c Change, ok bool, wakeAt time.Time) {
 		dueCool := haveCool && !k.until.After(now)
 		if haveReady && (!dueCool || !k.until.Before(r.at)) {
 			p.ready.pop()
+			if e := p.entries[r.path]; e == nil || !e.dirty {
+				continue // taken meanwhile by its cooling's end
+			}
 			return p.take(r.path, now), true, time.Time{}
 		}
 		if dueCool {
 			p.cooling.pop()
-			if e := p.entries[k.path]; e.dirty {
+			e := p.entries[k.path]
+			if e == nil || e.gen != k.gen {
+				continue // superseded by an early report
+			}
+			if e.dirty {
 				return p.take(k.path, now), true, time.Time{}
 			}
 			delete(p.entries, k.path)
@@ -139,7 +169,9 @@ func (p *pendingSet) next(now time.Time) (c Change, ok bool, wakeAt time.Time) {
 func (p *pendingSet) take(path string, now time.Time) Change {
 	e := p.entries[path]
 	e.dirty = false
-	p.cooling.push(coolItem{path: path, until: now.Add(p.settle)})
+	e.taken++
+	e.gen++
+	p.cooling.push(coolItem{path: path, until: now.Add(p.settle), gen: e.gen})
 	return Change{Path: path, Op: e.op, Root: e.root}
 }
 
