@@ -109,6 +109,12 @@ func Open(path string, opts Options) (db *DB, err error) {
 		// empty file is a baseline lost (truncated), and the caller must
 		// know it starts from nothing.
 		return nil, fmt.Errorf("open state DB %s: empty file: %w", path, ErrCorrupt)
+	default:
+		if err := precheckFile(path, info.Size()); err != nil {
+			if err := confirmDamage(path, opts.LockTimeout); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	bdb, err := openBolt(path, opts.LockTimeout)
@@ -176,59 +182,6 @@ func guard(path string, errp *error, oldPanicOnFault bool) {
 // corrupt wraps a record decoding error with the file and ErrCorrupt.
 func (db *DB) corrupt(key []byte, err error) error {
 	return fmt.Errorf("state DB %s: record %q: %v: %w", db.path, key, err, ErrCorrupt)
-}
-
-// check reads the whole file: the size against bbolt's high-water mark (a
-// truncated file would fault when a missing page is touched), every page
-// reachable from the buckets by cursor (a damaged page panics or faults here,
-// under guard, rather than later), every record's checksum and key order,
-// then bbolt's tx.Check for pages referenced twice, reachable pages on the
-// freelist, and pages lost.
-func (db *DB) check() (err error) {
-	defer guard(db.path, &err, debug.SetPanicOnFault(true))
-	info, err := os.Stat(db.path)
-	if err != nil {
-		return fmt.Errorf("check state DB %s: %w", db.path, err)
-	}
-	return db.bolt.View(func(tx *bolt.Tx) error {
-		if need := tx.Size(); info.Size() < need {
-			return fmt.Errorf("state DB %s: truncated: %d bytes, the database needs %d: %w", db.path, info.Size(), need, ErrCorrupt)
-		}
-		err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			var prev []byte
-			c := b.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if prev != nil && bytes.Compare(prev, k) >= 0 {
-					return fmt.Errorf("state DB %s: bucket %q: keys out of order at %q: %w", db.path, name, k, ErrCorrupt)
-				}
-				prev = k
-				if v == nil {
-					return fmt.Errorf("state DB %s: bucket %q: unexpected nested bucket %q: %w", db.path, name, k, ErrCorrupt)
-				}
-				if bytes.Equal(name, filesBucket) {
-					if _, err := decodeFile(k, v); err != nil {
-						return db.corrupt(k, err)
-					}
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		var first error
-		for err := range tx.Check() {
-			// Read to the end so Check's goroutine finishes; the first
-			// error is enough to say what is wrong.
-			if first == nil {
-				first = err
-			}
-		}
-		if first != nil {
-			return fmt.Errorf("state DB %s: consistency check: %v: %w", db.path, first, ErrCorrupt)
-		}
-		return nil
-	})
 }
 
 // initFormat stamps a new file with the format and its buckets, and refuses a
