@@ -1,0 +1,276 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shellwatch/shellwatch/walk"
+)
+
+// baseline records every regular file under root as it is now.
+func baseline(t *testing.T, db *DB, root string) {
+	t.Helper()
+	var files []File
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		s, _ := StatOf(info)
+		files = append(files, File{Path: p, Dev: s.Dev, Inode: s.Inode, Size: s.Size, Mode: s.Mode, UID: s.UID, GID: s.GID, MTime: s.MTime, CTime: s.CTime, Accepted: true})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Put(files...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func reconcileAll(t *testing.T, db *DB, root string, ex *walk.Excluder) (map[string]Difference, ReconcileStats) {
+	t.Helper()
+	got := map[string]Difference{}
+	stats, err := Reconcile(context.Background(), db, root, ex, func(d Difference) {
+		if _, dup := got[d.Path]; dup {
+			t.Errorf("%q reported twice", d.Path)
+		}
+		got[d.Path] = d
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, stats
+}
+
+func kinds(diffs map[string]Difference, root string) string {
+	var lines []string
+	for p, d := range diffs {
+		lines = append(lines, d.Kind.String()+" "+strings.TrimPrefix(p, root))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func TestReconcile(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	hostile := "up/a\nb\xff.php"
+	for _, p := range []string{"same.php", "grow.php", "gone.php", "chmod.php", "touch.php", "becomes-dir", "becomes-link", "becomes-fifo", "moved.php", "cache/x.php", "sub/deep/same.php", hostile} {
+		write(t, filepath.Join(root, p), "<?php echo 1;")
+	}
+	db := openTemp(t)
+	baseline(t, db, root)
+	// A record of another root that sorts between this root's paths must
+	// not be touched.
+	if err := db.Put(File{Path: root + "-old/a.php"}, File{Path: root + "!x"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// File times come from a coarse kernel clock (a few milliseconds): wait
+	// until it has moved past the baseline's, so that the changes made now
+	// get a new ctime.
+	waitForNewCtime(t, filepath.Join(root, "sub", "deep", "same.php"))
+	write(t, filepath.Join(root, "new.php"), "<?php system($_GET[1]);")
+	write(t, filepath.Join(root, "new/dir/\nx.php"), "x")
+	write(t, filepath.Join(root, "grow.php"), "<?php echo 1; eval($_POST[0]);")
+	os.Remove(filepath.Join(root, "gone.php"))
+	if err := os.Chmod(filepath.Join(root, "chmod.php"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour)
+	os.Chtimes(filepath.Join(root, "touch.php"), future, future)
+	os.Remove(filepath.Join(root, "becomes-dir"))
+	write(t, filepath.Join(root, "becomes-dir", "inside.php"), "x")
+	os.Remove(filepath.Join(root, "becomes-link"))
+	os.Symlink("/etc/shadow", filepath.Join(root, "becomes-link"))
+	os.Symlink(filepath.Join(root, "sub"), filepath.Join(root, "link-to-dir"))
+	os.Remove(filepath.Join(root, "becomes-fifo"))
+	if err := syscall.Mkfifo(filepath.Join(root, "becomes-fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Renamed: a new path for the same inode, the old one gone.
+	os.Rename(filepath.Join(root, "moved.php"), filepath.Join(root, "moved2.php"))
+
+	ex, err := walk.New([]string{"*/cache/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, stats := reconcileAll(t, db, root, ex)
+	want := strings.Join([]string{
+		"added /becomes-dir/inside.php",
+		"added /moved2.php",
+		"added /new.php",
+		"added /new/dir/\nx.php",
+		"changed /chmod.php",
+		"changed /grow.php",
+		"changed /touch.php",
+		"deleted /becomes-dir",
+		"deleted /becomes-fifo",
+		"deleted /becomes-link",
+		"deleted /cache/x.php", // now excluded: no longer watched
+		"deleted /gone.php",
+		"deleted /moved.php",
+	}, "\n")
+	if got := kinds(diffs, root); got != want {
+		t.Errorf("differences:\n%s\nwant:\n%s", got, want)
+	}
+
+	chmod := diffs[filepath.Join(root, "chmod.php")]
+	if chmod.Stat.Mode&0o777 != 0o600 || chmod.Old == nil || chmod.Old.Mode&0o777 != 0o644 || !chmod.Old.Accepted {
+		t.Errorf("chmod.php: Stat.Mode %o, Old %+v", chmod.Stat.Mode, chmod.Old)
+	}
+	grow := diffs[filepath.Join(root, "grow.php")]
+	if grow.Stat.Size != int64(len("<?php echo 1; eval($_POST[0]);")) || grow.Old.Size != int64(len("<?php echo 1;")) {
+		t.Errorf("grow.php: sizes %d, old %d", grow.Stat.Size, grow.Old.Size)
+	}
+	if d := diffs[filepath.Join(root, "new.php")]; d.Old != nil || d.Stat.Inode == 0 {
+		t.Errorf("new.php: %+v", d)
+	}
+	if d := diffs[filepath.Join(root, "gone.php")]; d.Old == nil || d.Old.Path != d.Path {
+		t.Errorf("gone.php: %+v", d)
+	}
+	if stats.Symlinks != 2 || stats.Special != 1 || stats.Unchanged != 3 || stats.Added != 4 || stats.Changed != 3 || stats.Deleted != 6 || stats.Errors != 0 {
+		t.Errorf("stats %+v", stats)
+	}
+	if stats.Files != stats.Unchanged+stats.Added+stats.Changed {
+		t.Errorf("stats %+v: files do not add up", stats)
+	}
+
+	// Nothing changed since: nothing is reported and nothing is read.
+	for p, d := range diffs {
+		switch d.Kind {
+		case Deleted:
+			db.Delete(p)
+		case Added, Changed:
+			s := d.Stat
+			db.Put(File{Path: p, Dev: s.Dev, Inode: s.Inode, Size: s.Size, Mode: s.Mode, MTime: s.MTime, CTime: s.CTime})
+		}
+	}
+	diffs, stats = reconcileAll(t, db, root, ex)
+	if len(diffs) != 0 || stats.Unchanged != 10 {
+		t.Errorf("second pass: %q, %+v", kinds(diffs, root), stats)
+	}
+	for _, p := range []string{root + "-old/a.php", root + "!x"} {
+		if _, ok, _ := db.Get(p); !ok {
+			t.Errorf("record %q of another root lost", p)
+		}
+	}
+}
+
+// A folder that cannot be read is reported, and the records below it are
+// kept, not reported deleted.
+func TestReconcileUnreadableFolder(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads every folder; run as another user to test permission errors")
+	}
+	root := filepath.Join(t.TempDir(), "www")
+	write(t, filepath.Join(root, "locked", "a.php"), "x")
+	write(t, filepath.Join(root, "b.php"), "x")
+	db := openTemp(t)
+	baseline(t, db, root)
+	os.Chmod(filepath.Join(root, "locked"), 0)
+	defer os.Chmod(filepath.Join(root, "locked"), 0o755)
+	diffs, stats := reconcileAll(t, db, root, nil)
+	d, ok := diffs[filepath.Join(root, "locked")]
+	if len(diffs) != 1 || !ok || d.Kind != Unreadable || !errors.Is(d.Err, fs.ErrPermission) || stats.Kept != 1 || stats.Errors != 1 {
+		t.Errorf("differences %q, %+v", kinds(diffs, root), stats)
+	}
+}
+
+// A root that is missing or a symbolic link is an error, not a tree of
+// deletions; a root that is a file is compared itself.
+func TestReconcileRoots(t *testing.T) {
+	dir := t.TempDir()
+	db := openTemp(t)
+	write(t, filepath.Join(dir, "www", "a.php"), "x")
+	baseline(t, db, filepath.Join(dir, "www"))
+	os.Rename(filepath.Join(dir, "www"), filepath.Join(dir, "real"))
+	os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "www"))
+	called := false
+	fn := func(Difference) { called = true }
+	if _, err := Reconcile(context.Background(), db, filepath.Join(dir, "www"), nil, fn); !errors.Is(err, walk.ErrSymlink) || called {
+		t.Errorf("symlinked root: %v, called %v", err, called)
+	}
+	if _, err := Reconcile(context.Background(), db, filepath.Join(dir, "none"), nil, fn); !errors.Is(err, fs.ErrNotExist) || called {
+		t.Errorf("missing root: %v, called %v", err, called)
+	}
+
+	file := filepath.Join(dir, "real", "a.php")
+	baseline(t, db, file)
+	diffs, stats := reconcileAll(t, db, file, nil)
+	if len(diffs) != 0 || stats.Unchanged != 1 {
+		t.Errorf("file root: %q, %+v", kinds(diffs, dir), stats)
+	}
+	write(t, file, "changed")
+	diffs, _ = reconcileAll(t, db, file, nil)
+	if diffs[file].Kind != Changed {
+		t.Errorf("file root changed: %q", kinds(diffs, dir))
+	}
+}
+
+// A cancelled walk reports no deletions.
+func TestReconcileCancelled(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	write(t, filepath.Join(root, "a.php"), "x")
+	db := openTemp(t)
+	baseline(t, db, root)
+	if err := db.Put(File{Path: filepath.Join(root, "gone.php")}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Reconcile(ctx, db, root, nil, func(d Difference) {
+		if d.Kind == Deleted {
+			t.Errorf("deleted %q reported by a cancelled walk", d.Path)
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// waitForNewCtime returns once a file changed now gets a ctime later than
+// ref's, probing with a file of its own on the same file system.
+func waitForNewCtime(t *testing.T, ref string) {
+	t.Helper()
+	info, err := os.Lstat(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := StatOf(info)
+	probe := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(ref)))), "ctime-probe")
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		write(t, probe, "x")
+		info, err := os.Lstat(probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now, _ := StatOf(info); now.CTime.After(old.CTime) {
+			return
+		}
+		runtime.Gosched()
+	}
+	t.Fatal("the file system clock did not move")
+}
