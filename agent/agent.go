@@ -157,14 +157,28 @@ func (a *Agent) run(parent context.Context) error {
 		signals = ch
 	}
 
+	// Changes of one path are handled by one worker, in the order the
+	// watcher reported them: a file's creation and its first write arrive
+	// back to back, and the write must be judged knowing the creation
+	// (a new file is quarantined, an old one only alerted).
+	shards := make([]chan watcher.Change, max(2*a.gen.engine.Scanner.Workers(), 2))
 	var workers sync.WaitGroup
-	for range max(2*a.gen.engine.Scanner.Workers(), 2) {
+	for i := range shards {
+		shards[i] = make(chan watcher.Change, 64)
 		workers.Go(func() {
-			for c := range a.changes {
+			for c := range shards[i] {
 				a.handleChange(c)
 			}
 		})
 	}
+	workers.Go(func() {
+		for c := range a.changes {
+			shards[shardOf(c.Path, len(shards))] <- c
+		}
+		for _, sh := range shards {
+			close(sh)
+		}
+	})
 	var problemsDone sync.WaitGroup
 	problemsDone.Go(func() {
 		for p := range a.problems {
@@ -322,6 +336,16 @@ func (a *Agent) rootList() string {
 		s += w.Path
 	}
 	return s
+}
+
+// shardOf picks the worker of a path (FNV-1a).
+func shardOf(path string, n int) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(path); i++ {
+		h ^= uint32(path[i])
+		h *= 16777619
+	}
+	return int(h % uint32(n))
 }
 
 func firstLine(s string) string {

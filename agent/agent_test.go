@@ -547,3 +547,24 @@ func TestReloadNewRoot(t *testing.T) {
 	p = h.write("old-root.php", systemShell)
 	h.checkQuarantined(h.recv.waitAlert(p, alert.KindDetection), p, systemShell)
 }
+
+// TestNewFilesAlwaysCountAsNew: files dropped quickly one after another are
+// each reported at their creation and at once again at their first write;
+// whichever worker gets which report, every one is judged new and
+// quarantined, never "existed before it changed".
+func TestNewFilesAlwaysCountAsNew(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.start()
+	const n = 300
+	paths := make([]string, n)
+	for i := range n {
+		paths[i] = h.write(fmt.Sprintf("quick/%03d.php", i), fmt.Sprintf("%s// %d\n", evalShell, i))
+	}
+	for _, p := range paths {
+		a := h.recv.waitAlert(p, alert.KindDetection)
+		if a.Action == nil || a.Action.Taken != alert.ActionQuarantined {
+			t.Errorf("%s: action %+v, want quarantined", p, a.Action)
+		}
+	}
+}
