@@ -73,6 +73,11 @@ type Agent struct {
 	journal    *alert.Journald
 	journaldOn atomic.Bool
 
+	recent      recentAlerts
+	controlDone sync.WaitGroup // the control socket's server
+	ready       atomic.Bool    // every root is watched
+	deploys     deployWindows
+
 	changes  chan watcher.Change
 	problems chan watcher.Problem
 	watches  *watchSet
@@ -186,9 +191,16 @@ func (a *Agent) run(parent context.Context) error {
 		}
 	})
 
+	if err := a.startControl(ctx, &a.controlDone); err != nil {
+		a.stopPipeline(&workers, &problemsDone)
+		a.closeGeneration(a.gen)
+		return err
+	}
 	a.watches = newWatchSet(a)
 	ready, err := a.watches.start(a.gen.cfg)
 	if err != nil {
+		cancel()
+		a.controlDone.Wait()
 		a.stopPipeline(&workers, &problemsDone)
 		a.closeGeneration(a.gen)
 		return err
@@ -203,6 +215,7 @@ func (a *Agent) run(parent context.Context) error {
 		case <-ready:
 			ready = nil
 			readySent = true
+			a.ready.Store(true)
 			a.notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(a.gen.cfg.Watch), "watches", a.watches.stats().Watches)
 			a.sendAgentAlert(alert.KindAgentStarted, rules.SeverityLow,
@@ -238,6 +251,7 @@ func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.Cance
 	a.watches.stopAll()
 	a.stopPipeline(workers, problemsDone)
 	cancel()
+	a.controlDone.Wait()
 	a.closeGeneration(a.gen)
 	a.log.Info("stopped", "scanned", a.stats.scanned.Load(), "flagged", a.stats.flagged.Load(),
 		"quarantined", a.stats.quarantined.Load())
@@ -303,7 +317,7 @@ func (a *Agent) reload() {
 func (a *Agent) sendAgentAlert(kind alert.Kind, sev rules.Severity, msg, detail string) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	a.gen.send(alert.Alert{Kind: kind, Severity: sev, Message: msg, Detail: detail})
+	a.send(a.gen, alert.Alert{Kind: kind, Severity: sev, Message: msg, Detail: detail})
 }
 
 // spoolDropped hears from a webhook whose spool overflowed. The webhook

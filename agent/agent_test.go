@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/control"
 	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/watcher"
@@ -442,6 +444,18 @@ func TestLifecycle(t *testing.T) {
 	h.start()
 	started := h.recv.waitAlert("", alert.KindAgentStarted)
 	checkJournal(t, j, started)
+	var st Status
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if err := control.Call(ctx, h.controlSocket(), CmdStatus, nil, &st); err != nil {
+		t.Fatalf("status over the control socket: %v", err)
+	}
+	if !st.Ready || len(st.Roots) != 1 || st.Roots[0].Path != h.www || st.Watches < 1 || len(st.Webhooks) != 1 {
+		t.Errorf("status %+v: want ready, one root %s, watches, one webhook", st, h.www)
+	}
+	if len(st.LastAlerts) == 0 || st.LastAlerts[0].Kind != alert.KindAgentStarted {
+		t.Errorf("status last alerts %+v, want agent_started first", st.LastAlerts)
+	}
 	deadline := time.Now().Add(waitFor)
 	for !hasNote(h.notifications(), "WATCHDOG=1") {
 		if time.Now().After(deadline) {

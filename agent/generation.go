@@ -22,9 +22,19 @@ type generation struct {
 	engine   *Engine
 	vault    *quarantine.Vault
 	dispatch *alert.Dispatcher
+	webhooks []*alert.Webhook // the dispatcher's, for their spool figures
 }
 
-func (g *generation) send(al alert.Alert) { g.dispatch.Send(al) }
+// send raises one alert through g's sinks, and remembers it for
+// `shellwatch status`.
+func (a *Agent) send(g *generation, al alert.Alert) {
+	if al.ID == "" {
+		al.Time = time.Now().UTC()
+		al.ID = alert.NewID(al.Time)
+	}
+	a.recent.add(al)
+	g.dispatch.Send(al)
+}
 
 // sinkConfig is the part of a config the sinks are built from: when a reload
 // leaves it alone, the running sinks (and their spools) are kept.
@@ -85,7 +95,7 @@ func readSecretFile(path string) ([]byte, error) {
 }
 
 // newDispatcher builds the sinks of cfg.
-func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*alert.Dispatcher, error) {
+func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*alert.Dispatcher, []*alert.Webhook, error) {
 	var routes []alert.Route
 	a.journaldOn.Store(cfg.Journald.Enabled)
 	if cfg.Journald.Enabled {
@@ -124,7 +134,7 @@ func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*ale
 		})
 		if err != nil {
 			closeAll()
-			return nil, fmt.Errorf("webhook[%d]: %w", i, err)
+			return nil, nil, fmt.Errorf("webhook[%d]: %w", i, err)
 		}
 		webhooks = append(webhooks, hook)
 		routes = append(routes, alert.Route{
@@ -146,7 +156,7 @@ func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*ale
 		Host:    a.host,
 		Version: a.opts.Version,
 		Logger:  a.log,
-	}), nil
+	}), webhooks, nil
 }
 
 // buildGeneration builds everything cfg asks for except the sinks, which
@@ -175,7 +185,7 @@ func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation
 	g := &generation{cfg: cfg, engine: eng, vault: vault}
 	newSinks := old == nil || !reflect.DeepEqual(sinksOf(old.cfg), sinksOf(cfg))
 	if !newSinks {
-		g.dispatch = old.dispatch
+		g.dispatch, g.webhooks = old.dispatch, old.webhooks
 		return g, false, nil
 	}
 	if old != nil {
@@ -183,12 +193,12 @@ func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation
 		// Alerts raised meanwhile wait on the agent's lock.
 		a.closeDispatcher(old.dispatch, 2*time.Second)
 	}
-	g.dispatch, err = a.newDispatcher(cfg, secrets)
+	g.dispatch, g.webhooks, err = a.newDispatcher(cfg, secrets)
 	if err != nil {
 		if old != nil {
 			// Bring the old sinks back; their config worked before.
-			if d, err2 := a.newDispatcher(old.cfg, mustSecrets(old.cfg)); err2 == nil {
-				old.dispatch = d
+			if d, hooks, err2 := a.newDispatcher(old.cfg, mustSecrets(old.cfg)); err2 == nil {
+				old.dispatch, old.webhooks = d, hooks
 			} else {
 				a.log.Error("old alert sinks could not be rebuilt either", "err", err2)
 			}

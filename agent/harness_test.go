@@ -194,6 +194,7 @@ func (h *harness) writeConfig(webhookURL string) {
 state_dir = %q
 settle = "50ms"
 log_level = "debug"
+control_socket = %q
 
 [[watch]]
 path = %q
@@ -210,7 +211,7 @@ secret_file = "webhook.secret"
 min_severity = "low"
 rate = 0.0
 %s
-`, h.state, h.www, webhookURL, h.extraConfig)
+`, h.state, h.controlSocket(), h.www, webhookURL, h.extraConfig)
 	if err := os.WriteFile(h.cfgPath, []byte(cfg), 0o600); err != nil {
 		h.t.Fatal(err)
 	}
@@ -284,6 +285,8 @@ func (h *harness) stopIfRunning() {
 		h.stop()
 	}
 }
+
+func (h *harness) controlSocket() string { return filepath.Join(h.dir, "ctl", "control.sock") }
 
 func (h *harness) reload() {
 	h.signals <- syscall.SIGHUP

@@ -86,7 +86,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityMedium)
 		al.Detail = safetext.PathsIn(v.Err.Error(), v.Path)
 		al.Message = fmt.Sprintf("%s: %s: %s", al.Kind.Summary(), safetext.Path(v.Path), al.Detail)
-		g.send(al)
+		a.send(g, al)
 		return false
 	}
 	born := a.known.isNew(c, v)
@@ -96,7 +96,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 			al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityLow)
 			al.Detail = fmt.Sprintf("%d bytes, more than scanner.max_file_size %s: hashed and checked against the hash lists, not YARA-scanned", v.Size, g.cfg.Scanner.MaxFileSize)
 			al.Message = fmt.Sprintf("file too large to scan: %s (%d bytes)", safetext.Path(v.Path), v.Size)
-			g.send(al)
+			a.send(g, al)
 		}
 		return false
 	}
@@ -114,7 +114,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	if !wanted {
 		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: notMovedReason(born, g)}
 		al.Message = detectionMessage(al, "left in place: "+al.Action.Reason)
-		g.send(al)
+		a.send(g, al)
 		return false
 	}
 	if a.beforeMove != nil {
@@ -153,7 +153,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: safetext.PathsIn(err.Error(), v.Path)}
 		al.Message = detectionMessage(al, "NOT quarantined, still in place: "+al.Action.Reason)
 	}
-	g.send(al)
+	a.send(g, al)
 	return rescan
 }
 

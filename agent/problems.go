@@ -44,5 +44,5 @@ func (a *Agent) handleProblem(p watcher.Problem) {
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	a.gen.send(al)
+	a.send(a.gen, al)
 }

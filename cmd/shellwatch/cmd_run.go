@@ -33,18 +33,8 @@ Flags:
 func runRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("run", runUsage, stderr)
 	configPath := fs.String("config", config.DefaultPath, "the config `file`")
-	operands, stop, status := parseFlags(fs, args)
-	if stop {
-		if status == exitOK {
-			fmt.Fprint(stdout, runUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-		}
+	if status, ok := parseNoOperands(fs, args, stdout, stderr, runUsage); !ok {
 		return status
-	}
-	if len(operands) > 0 {
-		fmt.Fprintf(stderr, "shellwatch run: unexpected argument %q (roots are set in the config's [[watch]] tables)\n", operands[0])
-		return exitError
 	}
 	// The level comes from the config; read it early so that startup is
 	// logged at the level the operator asked for.

@@ -22,6 +22,7 @@ const (
 
 Usage:
   shellwatch run [--config F]
+  shellwatch status [--config F] [--json]
   shellwatch scan [--config F] [--json] [--rules PATH]… [--exclude GLOB]… PATH…
   shellwatch rules check [--config F] [PATH…]
   shellwatch rules list [--config F] [--json]
@@ -46,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run":
 		return runRun(args[1:], stdout, stderr)
+	case "status":
+		return runStatus(args[1:], stdout, stderr)
 	case "scan":
 		return runScan(args[1:], stdout, stderr)
 	case "rules":
