@@ -501,6 +501,9 @@ func (db *DB) submit(ops []writeOp) error {
 	return <-req.done
 }
 
+// fillPercent is how full bbolt fills a page it splits.
+const fillPercent = 0.9
+
 // maxGroup bounds how many calls share one transaction, so that one commit's
 // latency stays bounded under a flood.
 const maxGroup = 512
@@ -559,6 +562,9 @@ func (db *DB) commit(group []*writeRequest) (err error) {
 	}
 	err = db.bolt.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(filesBucket)
+		// Fuller pages than bbolt's default of half: a baseline is mostly
+		// read, and mostly written in key order (a walk, folder by folder).
+		b.FillPercent = fillPercent
 		for _, op := range ops {
 			var err error
 			if op.value == nil {
