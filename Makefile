@@ -9,7 +9,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # yara CLI, yarac and GNU time for the benchmark (its reference run), and the
 # real parts the tests talk to: systemd-journald and journalctl (systemd),
 # Alertmanager (prometheus-alertmanager).
-DEB_DEPS := libyara-dev pkg-config gcc yara time systemd prometheus-alertmanager
+DEB_DEPS := libyara-dev pkg-config gcc yara time systemd prometheus-alertmanager aide
 
 # Test corpora: real webshells (read only, never served) and benign code from
 # Debian packages, unpacked under build/ by scripts/benign-corpus.sh.
@@ -55,6 +55,7 @@ bench: build corpus
 	@scripts/bench.sh bin/shellwatch $(BENIGN_DIR)/tree "$(WEBSHELLS)"
 	$(GO) test -run '^$$' -bench . -benchmem ./scanner/
 	$(LATENCYBENCH)
+	$(STATEBENCH)
 
 # Latency of the real daemon from a webshell's close() to its journald entry,
 # its webhook and its quarantine, and idle CPU and RSS over 10,000 watched
@@ -66,6 +67,16 @@ LATENCYBENCH = $(GO) run ./internal/cmd/latencybench -bin bin/shellwatch -out bu
 
 bench-latency: build
 	$(LATENCYBENCH)
+
+# The baseline (state package) on 100,000 files in build/bench/state-tree
+# (the benign corpus plus synthetic files): our baseline build against
+# Debian's `aide --init` (sha256 and p+i+n+u+g+s+m+c), DB bytes per file,
+# and a restart's reconciliation with nothing changed. Page cache warm.
+STATEBENCH = $(GO) run ./internal/cmd/statebench -tree build/bench/state-tree -benign $(SHELLWATCH_BENIGN)
+
+.PHONY: bench-state
+bench-state: deps corpus
+	$(STATEBENCH)
 
 clean:
 	rm -rf bin build/demo build/eval* build/bench
