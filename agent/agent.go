@@ -19,7 +19,7 @@ import (
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
-	"github.com/shellwatch/shellwatch/walk"
+	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/watcher"
 )
 
@@ -72,6 +72,20 @@ type Agent struct {
 	// no state); journaldOn says whether the current config enables it.
 	journal    *alert.Journald
 	journaldOn atomic.Bool
+
+	db        *state.DB
+	dbReset   error // why the state DB was set aside at start, if it was
+	approvals approvals
+
+	shards       []chan task // per-path workers; see run
+	reconciledMu sync.Mutex
+	reconciled   map[string]bool // roots whose reconciliation this agent started
+	// reconcileFinished holds the roots whose reconciliation completed.
+	reconcileFinished map[string]bool
+	reconcileWG       sync.WaitGroup
+	// reconcileCtx ends reconciliation before the workers stop.
+	reconcileCtx    context.Context
+	reconcileCancel context.CancelFunc
 
 	recent      recentAlerts
 	controlDone sync.WaitGroup // the control socket's server
@@ -138,6 +152,16 @@ func newAgent(opts Options) (*Agent, error) {
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)
 	}
+	a.db, a.dbReset, err = state.OpenOrReset(cfg.StatePath(), state.Options{})
+	if err != nil {
+		a.closeGeneration(g)
+		return nil, fmt.Errorf("state %s: %w", cfg.StatePath(), err)
+	}
+	if a.dbReset != nil {
+		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", a.dbReset)
+	}
+	a.reconciled, a.reconcileFinished = map[string]bool{}, map[string]bool{}
+	a.loadDeployState()
 	return a, nil
 }
 
@@ -153,6 +177,8 @@ func (a *Agent) run(parent context.Context) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	a.ctx = ctx
+	a.reconcileCtx, a.reconcileCancel = context.WithCancel(ctx)
+	defer a.reconcileCancel()
 
 	signals := a.opts.Signals
 	if signals == nil {
@@ -166,21 +192,21 @@ func (a *Agent) run(parent context.Context) error {
 	// watcher reported them: a file's creation and its first write arrive
 	// back to back, and the write must be judged knowing the creation
 	// (a new file is quarantined, an old one only alerted).
-	shards := make([]chan watcher.Change, max(2*a.gen.engine.Scanner.Workers(), 2))
+	a.shards = make([]chan task, max(2*a.gen.engine.Scanner.Workers(), 2))
 	var workers sync.WaitGroup
-	for i := range shards {
-		shards[i] = make(chan watcher.Change, 64)
+	for i := range a.shards {
+		a.shards[i] = make(chan task, 64)
 		workers.Go(func() {
-			for c := range shards[i] {
-				a.handleChange(c)
+			for t := range a.shards[i] {
+				a.handleTask(t)
 			}
 		})
 	}
 	workers.Go(func() {
 		for c := range a.changes {
-			shards[shardOf(c.Path, len(shards))] <- c
+			a.enqueue(task{c: c})
 		}
-		for _, sh := range shards {
+		for _, sh := range a.shards {
 			close(sh)
 		}
 	})
@@ -194,6 +220,7 @@ func (a *Agent) run(parent context.Context) error {
 	if err := a.startControl(ctx, &a.controlDone); err != nil {
 		a.stopPipeline(&workers, &problemsDone)
 		a.closeGeneration(a.gen)
+		a.db.Close()
 		return err
 	}
 	a.watches = newWatchSet(a)
@@ -203,6 +230,7 @@ func (a *Agent) run(parent context.Context) error {
 		a.controlDone.Wait()
 		a.stopPipeline(&workers, &problemsDone)
 		a.closeGeneration(a.gen)
+		a.db.Close()
 		return err
 	}
 
@@ -216,6 +244,13 @@ func (a *Agent) run(parent context.Context) error {
 			ready = nil
 			readySent = true
 			a.ready.Store(true)
+			if a.dbReset != nil {
+				a.sendAgentAlert(alert.KindStateReset, rules.SeverityHigh,
+					"state database was unreadable: set aside and a fresh baseline built; changes made while the agent was down cannot be told this time",
+					a.dbReset.Error())
+			}
+			cfg := a.gen.cfg
+			a.reconcileWG.Go(func() { a.reconcile(a.reconcileCtx, cfg) })
 			a.notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(a.gen.cfg.Watch), "watches", a.watches.stats().Watches)
 			a.sendAgentAlert(alert.KindAgentStarted, rules.SeverityLow,
@@ -224,6 +259,7 @@ func (a *Agent) run(parent context.Context) error {
 			if readySent {
 				a.notify("STATUS=" + a.statusLine())
 			}
+			a.expireDeploys()
 		case <-watchdog.C():
 			a.notify("WATCHDOG=1")
 		case sig := <-signals:
@@ -249,10 +285,14 @@ func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.Cance
 	a.sendAgentAlert(alert.KindAgentStopping, rules.SeverityLow,
 		fmt.Sprintf("shellwatch %s stopping; files changed from now on are not watched", a.opts.Version), "")
 	a.watches.stopAll()
+	a.stopReconcile()
 	a.stopPipeline(workers, problemsDone)
 	cancel()
 	a.controlDone.Wait()
 	a.closeGeneration(a.gen)
+	if err := a.db.Close(); err != nil {
+		a.log.Error("state: close", "err", err)
+	}
 	a.log.Info("stopped", "scanned", a.stats.scanned.Load(), "flagged", a.stats.flagged.Load(),
 		"quarantined", a.stats.quarantined.Load())
 	return nil
@@ -307,6 +347,8 @@ func (a *Agent) reload() {
 			fail(fmt.Errorf("watch the new roots: %w", err))
 			return
 		}
+		// New roots get their baseline, or their reconciliation.
+		a.reconcileWG.Go(func() { a.reconcile(a.reconcileCtx, cfg) })
 	}
 	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
 	a.sendAgentAlert(alert.KindReloaded, rules.SeverityLow,
@@ -352,6 +394,18 @@ func (a *Agent) rootList() string {
 	return s
 }
 
+// enqueue hands t to the worker of its path.
+func (a *Agent) enqueue(t task) {
+	a.shards[shardOf(t.c.Path, len(a.shards))] <- t
+}
+
+// stopReconcile stops a reconciliation still running and waits for it; its
+// unfinished part is done at the next start.
+func (a *Agent) stopReconcile() {
+	a.reconcileCancel()
+	a.reconcileWG.Wait()
+}
+
 // shardOf picks the worker of a path (FNV-1a).
 func shardOf(path string, n int) int {
 	h := uint32(2166136261)
@@ -383,9 +437,9 @@ func watcherRoots(cfg config.Config) ([]watcher.Root, error) {
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("watch[%d].path %s: %w", i, w.Path, err)
 		}
-		ex, err := walk.New(append(append([]string{}, cfg.Scanner.Exclude...), w.Exclude...))
+		ex, err := rootExcluder(cfg, i)
 		if err != nil {
-			return nil, fmt.Errorf("watch[%d].exclude: %w", i, err)
+			return nil, err
 		}
 		roots = append(roots, watcher.Root{Path: path, Exclude: ex})
 	}

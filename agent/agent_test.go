@@ -505,7 +505,7 @@ func TestResyncSkipsUnchanged(t *testing.T) {
 	h.start()
 	waitScanned(t, h, p, benignPHP)
 	before := h.agent.stats.scanned.Load()
-	h.agent.handleChange(watcher.Change{Path: p, Op: watcher.OpResync, Root: h.www})
+	h.agent.handleChange(watcher.Change{Path: p, Op: watcher.OpResync, Root: h.www}, task{})
 	if n := h.agent.stats.scanned.Load(); n != before {
 		t.Errorf("an unchanged file was scanned again on resync (%d scans, was %d)", n, before)
 	}
@@ -515,7 +515,7 @@ func TestResyncSkipsUnchanged(t *testing.T) {
 	if err := os.WriteFile(q, []byte(benignPHP), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.agent.known.record(h.agent.gen.engine.Scanner.Scan(q), false, false)
+	h.agent.remember(h.agent.gen.engine.Scanner.Scan(q), nil, true)
 	if !h.agent.unchangedSinceScan(q) {
 		t.Fatal("a file just scanned counts as changed")
 	}

@@ -1,15 +1,91 @@
 package agent
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
 	"sync"
+	"time"
 
+	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
+	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/state"
 )
 
-// deployWindows holds the open deploy windows, by root.
+// Control commands for deploys and the baseline.
+const (
+	CmdDeployBegin    = "deploy.begin"
+	CmdDeployEnd      = "deploy.end"
+	CmdBaselineAccept = "baseline.accept"
+	CmdBaselineDiff   = "baseline.diff"
+)
+
+// Meta keys in the state database.
+const (
+	metaDeployWindows = "deploy_windows"
+	metaApprovals     = "approvals"
+	metaBaselinePre   = "baseline_built:" // + root: the root's first baseline is complete
+)
+
+// DeployStatus is one open deploy window.
+type DeployStatus struct {
+	Root    string    `json:"root"`
+	Started time.Time `json:"started"`
+	Until   time.Time `json:"until"`
+	By      string    `json:"by"`
+	// Removed lists the files removed during the window (what was added
+	// or changed is read back from the baseline when it closes).
+	Removed []string `json:"removed,omitempty"`
+}
+
+// deployWindows holds the open deploy windows by root, kept in the state
+// database so a restart inside a window keeps it.
 type deployWindows struct {
 	mu      sync.Mutex
 	windows map[string]*DeployStatus
+}
+
+// approval is a hash a deploy manifest announced for a path.
+type approval struct {
+	SHA256 string    `json:"sha256"`
+	Until  time.Time `json:"until"`
+}
+
+type approvals struct {
+	mu     sync.Mutex
+	byPath map[string]approval
+}
+
+// loadDeployState reads the open windows and pending approvals back.
+func (a *Agent) loadDeployState() {
+	a.deploys.windows = map[string]*DeployStatus{}
+	var ws []*DeployStatus
+	if _, err := a.db.GetMeta(metaDeployWindows, &ws); err != nil {
+		a.log.Error("state: read deploy windows", "err", err)
+	}
+	for _, w := range ws {
+		a.deploys.windows[w.Root] = w
+	}
+	a.approvals.byPath = map[string]approval{}
+	if _, err := a.db.GetMeta(metaApprovals, &a.approvals.byPath); err != nil {
+		a.log.Error("state: read manifest approvals", "err", err)
+	}
+}
+
+// saveWindowsLocked persists the windows; deploys.mu is held.
+func (a *Agent) saveWindowsLocked() {
+	ws := make([]*DeployStatus, 0, len(a.deploys.windows))
+	for _, w := range a.deploys.windows {
+		ws = append(ws, w)
+	}
+	if err := a.db.PutMeta(metaDeployWindows, ws); err != nil {
+		a.log.Error("state: store deploy windows", "err", err)
+	}
 }
 
 func (a *Agent) deployStatus() []DeployStatus {
@@ -19,10 +95,242 @@ func (a *Agent) deployStatus() []DeployStatus {
 	for _, w := range a.deploys.windows {
 		out = append(out, *w)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Root < out[j].Root })
 	return out
 }
 
-// addControlCommands adds the deploy and baseline commands.
-func (a *Agent) addControlCommands(control.Mux) {}
+// deployWindowFor returns the open window of root, or nil.
+func (a *Agent) deployWindowFor(root string) *DeployStatus {
+	a.deploys.mu.Lock()
+	defer a.deploys.mu.Unlock()
+	w := a.deploys.windows[root]
+	if w == nil || time.Now().After(w.Until) {
+		return nil
+	}
+	c := *w
+	return &c
+}
 
-func (a *Agent) filesKnown() int { return a.known.len() }
+func (a *Agent) noteRemovedInWindow(root string, paths []string) {
+	a.deploys.mu.Lock()
+	defer a.deploys.mu.Unlock()
+	if w := a.deploys.windows[root]; w != nil && time.Now().Before(w.Until) {
+		w.Removed = append(w.Removed, paths...)
+		a.saveWindowsLocked()
+	}
+}
+
+// consumeApproval reports whether a manifest announced this content for
+// path, and uses the announcement up.
+func (a *Agent) consumeApproval(path, sha256 string) bool {
+	a.approvals.mu.Lock()
+	defer a.approvals.mu.Unlock()
+	ap, ok := a.approvals.byPath[path]
+	if !ok || ap.SHA256 != sha256 || time.Now().After(ap.Until) {
+		return false
+	}
+	delete(a.approvals.byPath, path)
+	if err := a.db.PutMeta(metaApprovals, a.approvals.byPath); err != nil {
+		a.log.Error("state: store manifest approvals", "err", err)
+	}
+	return true
+}
+
+// DeployArgs are the arguments of deploy.begin and deploy.end.
+type DeployArgs struct {
+	Root string `json:"root,omitempty"` // empty: every root
+	TTL  string `json:"ttl,omitempty"`  // Go duration; empty: deploy.default_ttl
+}
+
+// DeployResult answers deploy.begin and deploy.end.
+type DeployResult struct {
+	Windows []DeployStatus  `json:"windows,omitempty"` // begin: the windows open now
+	Closed  []DeploySummary `json:"closed,omitempty"`  // end: what each window accepted
+}
+
+// DeploySummary is what a closed deploy window accepted into the baseline.
+type DeploySummary struct {
+	Root    string   `json:"root"`
+	Added   []string `json:"added"`
+	Changed []string `json:"changed"`
+	Removed []string `json:"removed"`
+}
+
+// rootsNamed returns the roots a command names: the one whose configured
+// or real path is name, or all of them for "".
+func (a *Agent) rootsNamed(g *generation, name string) ([]string, error) {
+	var all []string
+	for _, w := range g.cfg.Watch {
+		all = append(all, realRoot(w.Path))
+	}
+	if name == "" {
+		return all, nil
+	}
+	want := realRoot(name)
+	for i, w := range g.cfg.Watch {
+		if filepath.Clean(w.Path) == filepath.Clean(name) || all[i] == want {
+			return []string{all[i]}, nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not a watched root (roots: %s)", safetext.Path(name), strings.Join(all, ", "))
+}
+
+func (a *Agent) deployBegin(_ context.Context, peer control.Peer, req control.Request) (any, error) {
+	var args DeployArgs
+	if err := req.DecodeArgs(&args); err != nil {
+		return nil, err
+	}
+	a.mu.RLock()
+	g := a.gen
+	a.mu.RUnlock()
+	roots, err := a.rootsNamed(g, args.Root)
+	if err != nil {
+		return nil, err
+	}
+	ttl := g.cfg.Deploy.DefaultTTL.Std()
+	if args.TTL != "" {
+		if ttl, err = time.ParseDuration(args.TTL); err != nil || ttl <= 0 {
+			return nil, fmt.Errorf("--ttl %q is not a positive duration (30m, 2h)", args.TTL)
+		}
+	}
+	if max := g.cfg.Deploy.MaxTTL.Std(); ttl > max {
+		return nil, fmt.Errorf("--ttl %s is longer than deploy.max_ttl %s", ttl, max)
+	}
+	now := time.Now().UTC()
+	by := fmt.Sprintf("uid %d pid %d", peer.UID, peer.PID)
+	a.deploys.mu.Lock()
+	var res DeployResult
+	for _, root := range roots {
+		w := a.deploys.windows[root]
+		if w == nil || now.After(w.Until) {
+			w = &DeployStatus{Root: root, Started: now}
+			a.deploys.windows[root] = w
+		}
+		w.Until, w.By = now.Add(ttl), by
+		res.Windows = append(res.Windows, *w)
+	}
+	a.saveWindowsLocked()
+	a.deploys.mu.Unlock()
+	for _, w := range res.Windows {
+		a.sendAgentAlert(alert.KindDeployStarted, rules.SeverityLow,
+			fmt.Sprintf("deploy window opened on %s until %s by %s", safetext.Path(w.Root), w.Until.Format(time.RFC3339), by), "")
+	}
+	return res, nil
+}
+
+func (a *Agent) deployEnd(_ context.Context, peer control.Peer, req control.Request) (any, error) {
+	var args DeployArgs
+	if err := req.DecodeArgs(&args); err != nil {
+		return nil, err
+	}
+	a.mu.RLock()
+	g := a.gen
+	a.mu.RUnlock()
+	roots, err := a.rootsNamed(g, args.Root)
+	if err != nil {
+		return nil, err
+	}
+	var res DeployResult
+	for _, root := range roots {
+		if sum, ok := a.closeWindow(root, fmt.Sprintf("ended by uid %d pid %d", peer.UID, peer.PID)); ok {
+			res.Closed = append(res.Closed, sum)
+		}
+	}
+	if len(res.Closed) == 0 {
+		return nil, errors.New("no deploy window is open there")
+	}
+	return res, nil
+}
+
+// expireDeploys closes the windows whose TTL ran out.
+func (a *Agent) expireDeploys() {
+	a.deploys.mu.Lock()
+	var due []string
+	for root, w := range a.deploys.windows {
+		if time.Now().After(w.Until) {
+			due = append(due, root)
+		}
+	}
+	a.deploys.mu.Unlock()
+	for _, root := range due {
+		a.closeWindow(root, "its TTL ran out")
+	}
+}
+
+// closeWindow accepts what changed in root's window into the baseline and
+// raises the summary alert.
+func (a *Agent) closeWindow(root, how string) (DeploySummary, bool) {
+	a.deploys.mu.Lock()
+	w := a.deploys.windows[root]
+	delete(a.deploys.windows, root)
+	a.saveWindowsLocked()
+	a.deploys.mu.Unlock()
+	if w == nil {
+		return DeploySummary{}, false
+	}
+	sum := DeploySummary{Root: root, Added: []string{}, Changed: []string{}, Removed: w.Removed}
+	if sum.Removed == nil {
+		sum.Removed = []string{}
+	}
+	now := time.Now().UTC()
+	var accept []state.File
+	if err := a.db.ForEach(root, func(f state.File) error {
+		if f.Accepted || f.LastSeen.Before(w.Started) {
+			return nil
+		}
+		if f.FirstSeen.Before(w.Started) {
+			sum.Changed = append(sum.Changed, f.Path)
+		} else {
+			sum.Added = append(sum.Added, f.Path)
+		}
+		f.Accepted, f.AcceptedAt = true, now
+		accept = append(accept, f)
+		return nil
+	}); err != nil {
+		a.log.Error("state: read the window's changes", "root", root, "err", err)
+	}
+	if err := a.db.Put(accept...); err != nil {
+		a.log.Error("state: accept the window's changes", "root", root, "err", err)
+	}
+	msg := fmt.Sprintf("deploy window on %s closed (%s): %d added, %d changed, %d removed, accepted into the baseline",
+		safetext.Path(root), how, len(sum.Added), len(sum.Changed), len(sum.Removed))
+	a.mu.RLock()
+	a.send(a.gen, alert.Alert{Kind: alert.KindDeployFinished, Severity: rules.SeverityLow, Message: msg,
+		Detail: listDetail("added", sum.Added) + listDetail("changed", sum.Changed) + listDetail("removed", sum.Removed),
+		Count:  len(sum.Added) + len(sum.Changed) + len(sum.Removed)})
+	a.mu.RUnlock()
+	return sum, true
+}
+
+// listDetail lists paths for an alert's detail, the first 50 of them.
+func listDetail(what string, paths []string) string {
+	if len(paths) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%d):", what, len(paths))
+	for i, p := range paths {
+		if i == 50 {
+			fmt.Fprintf(&b, " … %d more", len(paths)-50)
+			break
+		}
+		b.WriteString(" " + safetext.Path(p))
+	}
+	return b.String() + "\n"
+}
+
+// addControlCommands adds the deploy and baseline commands.
+func (a *Agent) addControlCommands(m control.Mux) {
+	m[CmdDeployBegin] = a.deployBegin
+	m[CmdDeployEnd] = a.deployEnd
+	m[CmdBaselineAccept] = a.baselineAccept
+	m[CmdBaselineDiff] = a.baselineDiff
+}
+
+func (a *Agent) filesKnown() int {
+	n, err := a.db.Count()
+	if err != nil {
+		a.log.Error("state: count records", "err", err)
+	}
+	return n
+}

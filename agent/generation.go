@@ -23,6 +23,7 @@ type generation struct {
 	vault    *quarantine.Vault
 	dispatch *alert.Dispatcher
 	webhooks []*alert.Webhook // the dispatcher's, for their spool figures
+	roots    map[string]*rootPolicy
 }
 
 // send raises one alert through g's sinks, and remembers it for
@@ -177,12 +178,16 @@ func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation
 	if err != nil {
 		return nil, false, err
 	}
+	roots, err := newRootPolicies(cfg)
+	if err != nil {
+		return nil, false, err
+	}
 	vault, err := quarantine.Open(cfg.VaultDir())
 	if err != nil {
 		eng.Close()
 		return nil, false, fmt.Errorf("quarantine.dir: %w", err)
 	}
-	g := &generation{cfg: cfg, engine: eng, vault: vault}
+	g := &generation{cfg: cfg, engine: eng, vault: vault, roots: roots}
 	newSinks := old == nil || !reflect.DeepEqual(sinksOf(old.cfg), sinksOf(cfg))
 	if !newSinks {
 		g.dispatch, g.webhooks = old.dispatch, old.webhooks

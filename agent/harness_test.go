@@ -148,6 +148,7 @@ type harness struct {
 	recv    *receiver
 
 	extraConfig string
+	protected   string // extra keys of the [[watch]] table
 	opts        Options
 	hooks       func(a *Agent)
 
@@ -198,7 +199,7 @@ control_socket = %q
 
 [[watch]]
 path = %q
-
+%s
 [quarantine]
 min_severity = "high"
 
@@ -211,7 +212,7 @@ secret_file = "webhook.secret"
 min_severity = "low"
 rate = 0.0
 %s
-`, h.state, h.controlSocket(), h.www, webhookURL, h.extraConfig)
+`, h.state, h.controlSocket(), h.www, h.protected, webhookURL, h.extraConfig)
 	if err := os.WriteFile(h.cfgPath, []byte(cfg), 0o600); err != nil {
 		h.t.Fatal(err)
 	}
@@ -388,4 +389,9 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+func sha256hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

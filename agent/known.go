@@ -37,15 +37,6 @@ func newKnownFiles(start time.Time) *knownFiles {
 	return &knownFiles{files: make(map[string]*knownFile), start: start}
 }
 
-// unchanged reports whether path is known with exactly this identity and
-// times, so a resync need not scan it again.
-func (k *knownFiles) unchanged(path string, dev, inode uint64, size int64, mtime, ctime time.Time) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	f, ok := k.files[path]
-	return ok && f.dev == dev && f.inode == inode && f.size == size && f.mtime.Equal(mtime) && f.ctime.Equal(ctime)
-}
-
 // isNew decides whether the file of verdict v, reported by change c, is new
 // (quarantined when flagged) or was there before (only alerted, unless
 // quarantine_modified is set).

@@ -15,6 +15,7 @@ import (
 	"github.com/shellwatch/shellwatch/quarantine"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
+	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
 	"golang.org/x/sys/unix"
@@ -25,13 +26,38 @@ import (
 // keep a worker forever, and each round is alerted.
 const maxSwapRetries = 3
 
-// handleChange scans the file a change names and acts on the verdict.
-func (a *Agent) handleChange(c watcher.Change) {
-	if c.Op == watcher.OpRemoved {
-		a.known.forget(c.Path)
+// task is one unit of work for a path's worker: a change the watcher
+// reported, or a difference reconciliation found.
+type task struct {
+	c watcher.Change
+	// whileDown, for a difference found at start, says what changed while
+	// the agent was not running; baseline says the root has no baseline
+	// yet (its first start), when clean files raise nothing.
+	whileDown bool
+	deleted   *state.File
+	baseline  bool
+	done      func()
+}
+
+// handleTask runs one task.
+func (a *Agent) handleTask(t task) {
+	if t.done != nil {
+		defer t.done()
+	}
+	if t.deleted != nil {
+		a.deletedWhileDown(t)
 		return
 	}
-	if c.Op == watcher.OpResync && a.unchangedSinceScan(c.Path) {
+	a.handleChange(t.c, t)
+}
+
+// handleChange scans the file a change names and acts on the verdict.
+func (a *Agent) handleChange(c watcher.Change, t task) {
+	if c.Op == watcher.OpRemoved {
+		a.removed(c)
+		return
+	}
+	if c.Op == watcher.OpResync && !t.whileDown && a.unchangedSinceScan(c.Path) {
 		return // a resync walk met a file we scanned as it is now
 	}
 	a.mu.RLock()
@@ -43,12 +69,13 @@ func (a *Agent) handleChange(c watcher.Change) {
 		if a.afterScan != nil {
 			a.afterScan(v)
 		}
-		if !a.act(g, c, v, attempt) {
+		if !a.act(g, c, v, attempt, t) {
 			return
 		}
 		// The file was swapped between scan and move: what is at the
 		// path now is new and unscanned.
 		c.Op = watcher.OpCreated
+		t.whileDown = false
 	}
 }
 
@@ -61,8 +88,9 @@ func (a *Agent) unchangedSinceScan(path string) bool {
 	if err := unix.Lstat(path, &st); err != nil {
 		return false
 	}
-	return a.known.unchanged(path, uint64(st.Dev), st.Ino, st.Size,
-		time.Unix(st.Mtim.Unix()), time.Unix(st.Ctim.Unix()))
+	rec := a.record(path)
+	return rec != nil && rec.Stat().SameIdentity(state.Stat{Dev: uint64(st.Dev), Inode: st.Ino, Size: st.Size,
+		MTime: time.Unix(st.Mtim.Unix()), CTime: time.Unix(st.Ctim.Unix())})
 }
 
 // ignorable reports verdict errors that are no finding: the file vanished
@@ -77,7 +105,7 @@ func ignorable(v scanner.Verdict) bool {
 
 // act applies the policy to one verdict. It returns true when the file must
 // be scanned again because it was swapped before it could be moved.
-func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt int) (rescan bool) {
+func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt int, t task) (rescan bool) {
 	if v.Err != nil && !v.Flagged() {
 		if ignorable(v) || a.ctx.Err() != nil {
 			return false
@@ -89,32 +117,44 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		a.send(g, al)
 		return false
 	}
+	if t.whileDown && v.ChangeTime.After(a.startedAt) {
+		// Changed after the agent started: a live change that the
+		// start-up walk happened to meet before its event did.
+		t.whileDown, t.baseline = false, false
+	}
+	prev := a.record(v.Path)
 	born := a.known.isNew(c, v)
+	if t.whileDown {
+		// Created while the agent was down: new, unless this is the
+		// root's first baseline, where everything was there before.
+		born = prev == nil && !t.baseline
+	}
 	alreadyAlerted := a.known.record(v, born, v.Flagged() || v.TooLarge)
-	if !v.Flagged() {
+	j := a.judge(g, c, v, prev, born, t)
+	if !v.Flagged() && j.kind == "" {
 		if v.TooLarge && !alreadyAlerted {
 			al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityLow)
 			al.Detail = fmt.Sprintf("%d bytes, more than scanner.max_file_size %s: hashed and checked against the hash lists, not YARA-scanned", v.Size, g.cfg.Scanner.MaxFileSize)
 			al.Message = fmt.Sprintf("file too large to scan: %s (%d bytes)", safetext.Path(v.Path), v.Size)
 			a.send(g, al)
 		}
+		a.remember(v, prev, j.accepted)
 		return false
 	}
-	if alreadyAlerted && attempt == 0 {
+	if alreadyAlerted && attempt == 0 && j.kind == alert.KindDetection && !t.whileDown {
+		a.remember(v, prev, j.accepted)
 		return false // the same flagged bytes, rewritten or touched again
 	}
-	a.stats.flagged.Add(1)
-	kind := alert.KindDetection
-	if onlyHashLists(v.Matches) {
-		kind = alert.KindIOCMatch
+	if v.Flagged() {
+		a.stats.flagged.Add(1)
 	}
-	al := a.fileAlert(c, v, kind, v.Severity)
-	q := g.cfg.Quarantine
-	wanted := q.MinSeverity.Allows(v.Severity) && (born || q.QuarantineModified)
-	if !wanted {
-		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: notMovedReason(born, g)}
-		al.Message = detectionMessage(al, "left in place: "+al.Action.Reason)
+	al := a.fileAlert(c, v, j.kind, j.severity)
+	al.Detail = j.why
+	if !j.quarantine {
+		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: j.leftBecause}
+		al.Message = j.message(al, "left in place: "+al.Action.Reason)
 		a.send(g, al)
+		a.remember(v, prev, j.accepted)
 		return false
 	}
 	if a.beforeMove != nil {
@@ -123,13 +163,14 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	entry, err := g.vault.Move(quarantine.Request{
 		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, SHA256: v.SHA256,
 		Rules:  quarantineMatches(v.Matches),
-		Reason: string(kind),
+		Reason: string(j.kind),
 	})
 	switch {
 	case err == nil:
 		a.stats.quarantined.Add(1)
 		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID}
-		al.Message = detectionMessage(al, "quarantined as "+entry.ID)
+		al.Message = j.message(al, "quarantined as "+entry.ID)
+		a.forgetRecord(v.Path)
 	case errors.Is(err, quarantine.ErrChanged):
 		// What was scanned is not what the path holds now. Alert what was
 		// seen, never trust what replaced it: scan the path again.
@@ -145,38 +186,51 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		if !rescan {
 			al.Action.Reason = strings.TrimSuffix(reason, "; the path is scanned again") + "; gave up after repeated swaps"
 		}
-		al.Message = detectionMessage(al, "NOT quarantined: "+al.Action.Reason)
+		al.Message = j.message(al, "NOT quarantined: "+al.Action.Reason)
 		a.stats.quarantineFailed.Add(1)
 	default:
 		a.stats.quarantineFailed.Add(1)
 		al.Kind = alert.KindQuarantineFailed
 		al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: safetext.PathsIn(err.Error(), v.Path)}
-		al.Message = detectionMessage(al, "NOT quarantined, still in place: "+al.Action.Reason)
+		al.Message = j.message(al, "NOT quarantined, still in place: "+al.Action.Reason)
+		a.remember(v, prev, false)
 	}
 	a.send(g, al)
 	return rescan
 }
 
-func notMovedReason(born bool, g *generation) string {
+func notMovedReason(born bool, sev rules.Severity, g *generation) string {
 	q := g.cfg.Quarantine
 	switch {
 	case q.MinSeverity.Off():
 		return "quarantine.min_severity is off"
+	case !q.MinSeverity.Allows(sev):
+		return "below quarantine.min_severity " + q.MinSeverity.String()
 	case !born:
 		return "the file existed before it changed (quarantine.quarantine_modified is false)"
 	default:
-		return "below quarantine.min_severity " + q.MinSeverity.String()
+		return "policy"
 	}
 }
 
-// detectionMessage is the one human line of a file finding.
-func detectionMessage(al alert.Alert, outcome string) string {
+// detectionMessage is the one human line of a file finding: what, where,
+// how bad, why (the rules, or what changed), and what was done.
+func detectionMessage(al alert.Alert, why, outcome string) string {
 	names := al.RuleNames()
 	if len(names) > 5 {
 		names = append(names[:5], fmt.Sprintf("+%d more", len(al.RuleNames())-5))
 	}
-	return fmt.Sprintf("%s: %s [%s] rules %s; %s",
-		al.Kind.Summary(), safetext.Path(al.Path()), al.Severity, strings.Join(names, ","), outcome)
+	if len(names) > 0 {
+		why = "rules " + strings.Join(names, ",") + prefixed("; ", why)
+	}
+	return fmt.Sprintf("%s: %s [%s] %s; %s", al.Kind.Summary(), safetext.Path(al.Path()), al.Severity, why, outcome)
+}
+
+func prefixed(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
 }
 
 func onlyHashLists(ms []scanner.Match) bool {

@@ -58,14 +58,17 @@ func (r *recentAlerts) list() []RecentAlert {
 // Status is the answer to `shellwatch status`: a documented JSON object
 // (`status --json`); add fields, never rename them.
 type Status struct {
-	Version   string       `json:"version"`
-	Host      string       `json:"host"`
-	StartedAt time.Time    `json:"started_at"`
-	Config    string       `json:"config"`
-	Ready     bool         `json:"ready"`
-	Roots     []RootStatus `json:"roots"`
-	Watches   int64        `json:"watches"`
-	Overflows uint64       `json:"overflows"`
+	Version   string    `json:"version"`
+	Host      string    `json:"host"`
+	StartedAt time.Time `json:"started_at"`
+	Config    string    `json:"config"`
+	Ready     bool      `json:"ready"`
+	// Reconciled: every root was compared with the baseline (or got its
+	// first one) since the agent started.
+	Reconciled bool         `json:"reconciled"`
+	Roots      []RootStatus `json:"roots"`
+	Watches    int64        `json:"watches"`
+	Overflows  uint64       `json:"overflows"`
 	// FilesKnown is the number of files in the baseline.
 	FilesKnown       int             `json:"files_known"`
 	Scanned          int64           `json:"scanned"`
@@ -94,14 +97,6 @@ type WebhookStatus struct {
 	Dropped          uint64  `json:"dropped"`
 }
 
-// DeployStatus is one open deploy window.
-type DeployStatus struct {
-	Root    string    `json:"root"`
-	Started time.Time `json:"started"`
-	Until   time.Time `json:"until"`
-	By      string    `json:"by"`
-}
-
 // status gathers the figures of the running agent.
 func (a *Agent) status() Status {
 	a.mu.RLock()
@@ -110,7 +105,7 @@ func (a *Agent) status() Status {
 	ws := a.watches.stats()
 	st := Status{
 		Version: a.opts.Version, Host: a.host, StartedAt: a.startedAt.UTC(), Config: a.opts.ConfigPath,
-		Ready: a.ready.Load(), Watches: ws.Watches, Overflows: ws.Overflows,
+		Ready: a.ready.Load(), Reconciled: a.allReconciled(g), Watches: ws.Watches, Overflows: ws.Overflows,
 		FilesKnown: a.filesKnown(),
 		Scanned:    a.stats.scanned.Load(), Flagged: a.stats.flagged.Load(),
 		Quarantined: a.stats.quarantined.Load(), QuarantineFailed: a.stats.quarantineFailed.Load(),
@@ -127,4 +122,16 @@ func (a *Agent) status() Status {
 			OldestAgeSeconds: s.OldestAge.Seconds(), Delivered: s.Delivered, Retries: s.Retries, Dropped: s.Dropped})
 	}
 	return st
+}
+
+// allReconciled reports whether every root of g was reconciled.
+func (a *Agent) allReconciled(g *generation) bool {
+	a.reconciledMu.Lock()
+	defer a.reconciledMu.Unlock()
+	for root := range g.roots {
+		if !a.reconcileFinished[root] {
+			return false
+		}
+	}
+	return true
 }

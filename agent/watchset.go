@@ -49,8 +49,9 @@ func (s *watchSet) launch(cfg config.Config) (*runningWatcher, error) {
 		Roots:          roots,
 		Settle:         cfg.Agent.Settle.Std(),
 		RescanInterval: cfg.Agent.RescanInterval.Std(),
-		// Every file already in the roots is scanned at start.
-		InitialScan:  true,
+		// What the roots hold at start is compared with the baseline by
+		// Agent.reconcile once they are watched.
+		InitialScan:  false,
 		PendingLimit: s.a.opts.pendingLimit,
 		Logger:       s.a.log.With("component", "watcher"),
 	})

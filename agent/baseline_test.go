@@ -1,0 +1,380 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/control"
+	"github.com/shellwatch/shellwatch/internal/testenv"
+)
+
+// childConfigEnv makes the test binary run an agent (see TestMain): the
+// tests that kill -9 an agent need it in another process.
+const childConfigEnv = "SHELLWATCH_TEST_AGENT_CONFIG"
+
+func TestMain(m *testing.M) {
+	if cfg := os.Getenv(childConfigEnv); cfg != "" {
+		err := Run(context.Background(), Options{
+			ConfigPath: cfg, Version: "test-child",
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// childAgent is an agent in its own process, started from the test binary,
+// which reports READY over a real sd_notify socket.
+type childAgent struct {
+	cmd    *exec.Cmd
+	notify *net.UnixConn
+	log    *os.File
+}
+
+func (h *harness) startChild() *childAgent {
+	h.t.Helper()
+	h.writeConfig(h.recv.url())
+	sock := filepath.Join(h.dir, fmt.Sprintf("notify-%d.sock", time.Now().UnixNano()))
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	logf, err := os.CreateTemp(h.dir, "child-*.log")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childConfigEnv+"="+h.cfgPath, "NOTIFY_SOCKET="+sock)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	c := &childAgent{cmd: cmd, notify: conn, log: logf}
+	h.t.Cleanup(func() {
+		if c.cmd.ProcessState == nil {
+			c.cmd.Process.Kill()
+			c.cmd.Wait()
+		}
+		conn.Close()
+	})
+	buf := make([]byte, 4096)
+	conn.SetReadDeadline(time.Now().Add(waitFor))
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			data, _ := os.ReadFile(logf.Name())
+			h.t.Fatalf("no READY=1 from the child agent: %v\n%s", err, data)
+		}
+		if strings.Contains(string(buf[:n]), "READY=1") {
+			return c
+		}
+	}
+}
+
+// kill9 kills the child the hard way.
+func (c *childAgent) kill9(t *testing.T) {
+	t.Helper()
+	if err := c.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.cmd.Wait()
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (c *childAgent) stop(t *testing.T) {
+	t.Helper()
+	c.cmd.Process.Signal(syscall.SIGTERM)
+	if err := c.cmd.Wait(); err != nil {
+		data, _ := os.ReadFile(c.log.Name())
+		t.Errorf("child agent: %v\n%s", err, data)
+	}
+}
+
+// waitReconciled waits until the agent answering on the control socket has
+// compared every root with the baseline and its queue is idle.
+func (h *harness) waitReconciled() Status {
+	h.t.Helper()
+	deadline := time.Now().Add(waitFor)
+	for {
+		var st Status
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := control.Call(ctx, h.controlSocket(), CmdStatus, nil, &st)
+		cancel()
+		if err == nil && st.Reconciled {
+			return st
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the agent did not finish reconciling: %v %+v", err, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *harness) call(command string, args, result any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	return control.Call(ctx, h.controlSocket(), command, args, result)
+}
+
+// fileAlerts returns the alerts of the given kinds, sorted by path.
+func fileAlerts(as []alert.Alert, kinds ...alert.Kind) []alert.Alert {
+	var out []alert.Alert
+	for _, a := range as {
+		for _, k := range kinds {
+			if a.Kind == k {
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path() < out[j].Path() })
+	return out
+}
+
+// TestChangesWhileDown: the agent is killed with SIGKILL; files are added,
+// modified, deleted and chmodded; at the next start each change is alerted
+// exactly once as changed_while_down, saying what changed, and nothing else
+// is. A third start alerts nothing.
+func TestChangesWhileDown(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	for _, name := range []string{"keep.php", "modify.php", "delete.php", "chmod.php", "img/logo.png"} {
+		h.write(name, benignPHP+"// "+name+"\n")
+	}
+	child := h.startChild()
+	st := h.waitReconciled()
+	if st.FilesKnown != 5 {
+		t.Fatalf("baseline holds %d files, want 5", st.FilesKnown)
+	}
+	child.kill9(t)
+	firstRun := len(h.recv.all())
+
+	added := h.write("added.php", benignPHP+"// new\n")
+	modified := h.write("modify.php", benignPHP+"// modified while down\n")
+	deleted := filepath.Join(h.www, "delete.php")
+	if err := os.Remove(deleted); err != nil {
+		t.Fatal(err)
+	}
+	chmodded := filepath.Join(h.www, "chmod.php")
+	if err := os.Chmod(chmodded, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	touched := filepath.Join(h.www, "keep.php")
+	if err := os.Chtimes(touched, time.Now(), time.Now()); err != nil { // a touch is no change
+		t.Fatal(err)
+	}
+
+	child = h.startChild()
+	h.waitReconciled()
+	child.stop(t)
+	got := h.recv.all()[firstRun:]
+	cwd := fileAlerts(got, alert.KindChangedWhileDown)
+	want := map[string]string{added: "added", chmodded: "mode 0644 → 0777", deleted: "deleted", modified: "content modified"}
+	if len(cwd) != len(want) {
+		for _, a := range cwd {
+			t.Logf("got %s", a.Message)
+		}
+		t.Fatalf("%d changed_while_down alerts, want %d (one per change)", len(cwd), len(want))
+	}
+	for _, a := range cwd {
+		w, ok := want[a.Path()]
+		if !ok || !strings.Contains(a.Message, w) {
+			t.Errorf("alert %q: want one for each of %v saying what changed", a.Message, want)
+		}
+		delete(want, a.Path())
+	}
+	if others := fileAlerts(got, alert.KindDetection, alert.KindUnexpectedChange, alert.KindScanFailed, alert.KindQuarantineFailed); len(others) != 0 {
+		t.Errorf("unexpected alerts: %v", others)
+	}
+
+	// Nothing changed since: nothing is alerted again.
+	mark := len(h.recv.all())
+	child = h.startChild()
+	h.waitReconciled()
+	child.stop(t)
+	if again := fileAlerts(h.recv.all()[mark:], alert.KindChangedWhileDown); len(again) != 0 {
+		t.Errorf("a third start alerted again: %v", again)
+	}
+}
+
+// TestCorruptStateStartsFresh: a state file cut short or overwritten is set
+// aside, a fresh baseline is built and a state_reset alert says so; the
+// agent runs as usual.
+func TestCorruptStateStartsFresh(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	if err := os.MkdirAll(h.state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	junk := []byte(strings.Repeat("not a bbolt file ", 1000))
+	if err := os.WriteFile(filepath.Join(h.state, "state.db"), junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.write("old.php", benignPHP)
+	h.start()
+	reset := h.recv.waitAlert("", alert.KindStateReset)
+	if !strings.Contains(reset.Detail, "state.db") {
+		t.Errorf("state_reset detail %q does not name the file", reset.Detail)
+	}
+	aside, _ := filepath.Glob(filepath.Join(h.state, "state.db.corrupt-*"))
+	if len(aside) != 1 {
+		t.Errorf("corrupt file set aside as %v, want one", aside)
+	}
+	h.waitReconciled()
+	p := h.write("shell.php", evalShell)
+	h.checkQuarantined(h.recv.waitAlert(p, alert.KindDetection), p, evalShell)
+}
+
+// TestProtectedRootAndDeployWindow: in a protected root a new script is an
+// unexpected_change even when harmless; inside a deploy window changes raise
+// nothing but the summary, while a webshell is still caught; after the
+// window the same kind of change alerts again.
+func TestProtectedRootAndDeployWindow(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.extraConfig = ""
+	h.write("index.php", benignPHP)
+	h.write("wp-content/uploads/2026/photo.jpg", "JFIF")
+	h.protected = `mode = "protected"
+no_script_globs = ["*/uploads/*"]
+web_user = "www-data"
+`
+	h.start()
+	h.waitReconciled()
+
+	before := h.write("before.php", benignPHP+"// hotfix without a deploy\n")
+	a := h.recv.waitAlert(before, alert.KindUnexpectedChange)
+	if a.Severity.String() != "high" || a.Action.Taken != alert.ActionAlerted {
+		t.Errorf("unexpected_change: severity %s action %+v, want high, alerted", a.Severity, a.Action)
+	}
+	if _, err := os.Stat(before); err != nil {
+		t.Errorf("a harmless unexpected script was moved: %v", err)
+	}
+
+	// No code in uploads, window or not: critical and quarantined.
+	upload := h.write("wp-content/uploads/2026/cache.php", benignPHP)
+	a = h.recv.waitAlert(upload, alert.KindUnexpectedChange)
+	if a.Severity.String() != "critical" || a.Action.Taken != alert.ActionQuarantined {
+		t.Errorf("script in uploads: severity %s action %+v, want critical, quarantined", a.Severity, a.Action)
+	}
+
+	// Written by the web server's user: critical, and new, so moved.
+	byWeb := filepath.Join(h.www, "by-www-data.php")
+	if err := os.WriteFile(filepath.Join(h.outside, "w.php"), []byte(benignPHP), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(filepath.Join(h.outside, "w.php"), 33, 33); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(h.outside, "w.php"), byWeb); err != nil {
+		t.Fatal(err)
+	}
+	a = h.recv.waitAlert(byWeb, alert.KindUnexpectedChange)
+	if a.Severity.String() != "critical" || !strings.Contains(a.Message, "www-data") || a.Action.Taken != alert.ActionQuarantined {
+		t.Errorf("script by www-data: %q action %+v, want critical naming www-data, quarantined", a.Message, a.Action)
+	}
+
+	var res DeployResult
+	if err := h.call(CmdDeployBegin, DeployArgs{TTL: "10m"}, &res); err != nil || len(res.Windows) != 1 {
+		t.Fatalf("deploy begin: %v %+v", err, res)
+	}
+	mark := len(h.recv.all())
+	deployed := h.write("deployed.php", benignPHP+"// release 2\n")
+	changed := h.write("index.php", benignPHP+"// release 2\n")
+	shell := h.write("release-shell.php", evalShell)
+	caught := h.recv.waitAlert(shell, alert.KindDetection)
+	h.checkQuarantined(caught, shell, evalShell)
+	waitScanned(t, h, deployed, benignPHP+"// release 2\n")
+	waitScanned(t, h, changed, benignPHP+"// release 2\n")
+	if err := h.call(CmdDeployEnd, DeployArgs{}, &res); err != nil || len(res.Closed) != 1 {
+		t.Fatalf("deploy end: %v %+v", err, res)
+	}
+	sum := res.Closed[0]
+	if !contains(sum.Added, deployed) || !contains(sum.Changed, changed) {
+		t.Errorf("deploy summary %+v, want %s added and %s changed", sum, deployed, changed)
+	}
+	fin := h.recv.waitAlert("", alert.KindDeployFinished)
+	if !strings.Contains(fin.Message, "1 added, 1 changed") {
+		t.Errorf("deploy_finished %q", fin.Message)
+	}
+	for _, a := range h.recv.all()[mark:] {
+		if a.Kind == alert.KindUnexpectedChange {
+			t.Errorf("unexpected_change inside the deploy window: %s", a.Message)
+		}
+	}
+
+	// After the window, the same kind of change alerts again.
+	after := h.write("after.php", benignPHP+"// after the window\n")
+	h.recv.waitAlert(after, alert.KindUnexpectedChange)
+
+	// What differs from the baseline now: the unaccepted changes.
+	var diff DiffResult
+	if err := h.call(CmdBaselineDiff, nil, &diff); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, e := range diff.Entries {
+		kinds[e.Path] = e.Kind
+	}
+	if kinds[after] != "unaccepted" || kinds[before] != "unaccepted" || kinds[deployed] != "" {
+		t.Errorf("baseline diff %+v: want before.php and after.php unaccepted, deployed.php not listed", diff.Entries)
+	}
+	var acc AcceptResult
+	if err := h.call(CmdBaselineAccept, AcceptArgs{Paths: []string{after, before}}, &acc); err != nil || len(acc.Accepted) != 2 {
+		t.Fatalf("baseline accept: %v %+v", err, acc)
+	}
+	if err := h.call(CmdBaselineDiff, nil, &diff); err != nil || len(diff.Entries) != 0 {
+		t.Errorf("baseline diff after accept: %v %+v, want nothing", err, diff.Entries)
+	}
+}
+
+// TestManifestAcceptsAnnouncedFiles: a deploy manifest accepts files that
+// arrive with the announced hash, without a window; another content at the
+// same path still alerts.
+func TestManifestAcceptsAnnouncedFiles(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.protected = "mode = \"protected\"\n"
+	h.start()
+	h.waitReconciled()
+	good := filepath.Join(h.www, "release.php")
+	other := filepath.Join(h.www, "other.php")
+	content := benignPHP + "// release 3\n"
+	var acc AcceptResult
+	err := h.call(CmdBaselineAccept, AcceptArgs{Manifest: []ManifestEntry{
+		{SHA256: sha256hex(content), Path: good}, {SHA256: sha256hex(content), Path: other},
+	}}, &acc)
+	if err != nil || len(acc.Pending) != 2 {
+		t.Fatalf("manifest: %v %+v, want both pending", err, acc)
+	}
+	h.write("release.php", content)
+	h.write("other.php", content+"// not what CI built\n")
+	h.recv.waitAlert(other, alert.KindUnexpectedChange)
+	waitScanned(t, h, good, content)
+	if _, ok := h.recv.find(good, alert.KindUnexpectedChange); ok {
+		t.Errorf("a file announced by the manifest raised unexpected_change")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

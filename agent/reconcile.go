@@ -1,0 +1,88 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/state"
+	"github.com/shellwatch/shellwatch/walk"
+	"github.com/shellwatch/shellwatch/watcher"
+)
+
+// rootExcluder returns the excludes of cfg.Watch[i]: scanner.exclude and
+// the root's own.
+func rootExcluder(cfg config.Config, i int) (*walk.Excluder, error) {
+	ex, err := walk.New(append(append([]string{}, cfg.Scanner.Exclude...), cfg.Watch[i].Exclude...))
+	if err != nil {
+		return nil, fmt.Errorf("watch[%d].exclude: %w", i, err)
+	}
+	return ex, nil
+}
+
+// reconcile compares the roots with the baseline once they are watched:
+// what changed while the agent was down is scanned and alerted once as
+// changed_while_down; a root seen for the first time gets its baseline,
+// where clean files raise nothing. Roots already reconciled by this agent
+// are skipped (a reload only adds the new ones).
+func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
+	for i, w := range cfg.Watch {
+		root := realRoot(w.Path)
+		a.reconciledMu.Lock()
+		done := a.reconciled[root]
+		a.reconciled[root] = true
+		a.reconciledMu.Unlock()
+		if done {
+			continue
+		}
+		ex, err := rootExcluder(cfg, i)
+		if err != nil {
+			a.log.Error("reconcile", "root", root, "err", err)
+			continue
+		}
+		var built bool
+		if _, err := a.db.GetMeta(metaBaselinePre+root, &built); err != nil {
+			a.log.Error("state: read baseline flag", "root", root, "err", err)
+		}
+		start := time.Now()
+		var pending sync.WaitGroup
+		stats, err := state.Reconcile(ctx, a.db, root, ex, func(d state.Difference) {
+			t := task{c: watcher.Change{Path: d.Path, Op: watcher.OpResync, Root: root}, whileDown: true, baseline: !built}
+			switch d.Kind {
+			case state.Added, state.Changed:
+			case state.Deleted:
+				t.deleted = d.Old
+			default:
+				a.log.Warn("reconcile: cannot read", "path", safetext.Path(d.Path), "err", d.Err)
+				return
+			}
+			pending.Add(1)
+			t.done = pending.Done
+			a.enqueue(t)
+		})
+		pending.Wait()
+		if err != nil {
+			// A missing root is the watcher's to report (root_missing);
+			// it is reconciled when a later start finds it.
+			a.reconciledMu.Lock()
+			delete(a.reconciled, root)
+			a.reconciledMu.Unlock()
+			a.log.Warn("reconcile incomplete", "root", root, "err", err)
+			continue
+		}
+		if !built {
+			if err := a.db.PutMeta(metaBaselinePre+root, true); err != nil {
+				a.log.Error("state: store baseline flag", "root", root, "err", err)
+			}
+		}
+		a.reconciledMu.Lock()
+		a.reconcileFinished[root] = true
+		a.reconciledMu.Unlock()
+		a.log.Info("reconciled", "root", root, "first_baseline", !built, "files", stats.Files,
+			"unchanged", stats.Unchanged, "added", stats.Added, "changed", stats.Changed, "deleted", stats.Deleted,
+			"seconds", time.Since(start).Seconds())
+	}
+}
