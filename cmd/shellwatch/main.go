@@ -23,6 +23,8 @@ const (
 Usage:
   shellwatch run [--config F]
   shellwatch status [--config F] [--json]
+  shellwatch deploy begin [--root R] [--ttl DUR] | end [--root R]
+  shellwatch baseline accept [--manifest F] [PATH…] | diff [--json]
   shellwatch scan [--config F] [--json] [--rules PATH]… [--exclude GLOB]… PATH…
   shellwatch rules check [--config F] [PATH…]
   shellwatch rules list [--config F] [--json]
@@ -49,6 +51,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRun(args[1:], stdout, stderr)
 	case "status":
 		return runStatus(args[1:], stdout, stderr)
+	case "deploy":
+		return runDeploy(args[1:], stdout, stderr)
+	case "baseline":
+		return runBaseline(args[1:], stdout, stderr)
 	case "scan":
 		return runScan(args[1:], stdout, stderr)
 	case "rules":
