@@ -87,6 +87,7 @@ type Agent struct {
 	reconcileCtx    context.Context
 	reconcileCancel context.CancelFunc
 
+	inflight    atomic.Int64 // tasks queued or running
 	recent      recentAlerts
 	controlDone sync.WaitGroup // the control socket's server
 	ready       atomic.Bool    // every root is watched
@@ -396,6 +397,7 @@ func (a *Agent) rootList() string {
 
 // enqueue hands t to the worker of its path.
 func (a *Agent) enqueue(t task) {
+	a.inflight.Add(1)
 	a.shards[shardOf(t.c.Path, len(a.shards))] <- t
 }
 

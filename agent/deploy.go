@@ -48,7 +48,14 @@ type DeployStatus struct {
 type deployWindows struct {
 	mu      sync.Mutex
 	windows map[string]*DeployStatus
+	// closed keeps recently closed windows: a change made inside a window
+	// but scanned after it closed (a long queue) still counts as deployed.
+	closed []DeployStatus
 }
+
+// closedWindowMemory is how long a closed window still covers changes
+// made while it was open.
+const closedWindowMemory = 10 * time.Minute
 
 // approval is a hash a deploy manifest announced for a path.
 type approval struct {
@@ -109,6 +116,42 @@ func (a *Agent) deployWindowFor(root string) *DeployStatus {
 	}
 	c := *w
 	return &c
+}
+
+// deployedAt reports whether a change of root at time t (a file's ctime)
+// was made inside a deploy window, open or recently closed.
+func (a *Agent) deployedAt(root string, t time.Time) bool {
+	a.deploys.mu.Lock()
+	defer a.deploys.mu.Unlock()
+	if w := a.deploys.windows[root]; w != nil && time.Now().Before(w.Until) && !t.Before(w.Started) {
+		return true
+	}
+	for _, w := range a.deploys.closed {
+		if w.Root == root && !t.Before(w.Started) && !t.After(w.Until) {
+			return true
+		}
+	}
+	return false
+}
+
+// drain waits until every change the watcher saw before the call has been
+// scanned and judged — the queue empty twice a settle interval apart — or
+// until ctx is done. deploy end calls it so that the files a deploy just
+// copied are accepted by it, not alerted after it.
+func (a *Agent) drain(ctx context.Context, settle time.Duration) {
+	quiet := 0
+	for quiet < 2 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(settle + 20*time.Millisecond):
+		}
+		if a.inflight.Load() == 0 && len(a.changes) == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
 }
 
 func (a *Agent) noteRemovedInWindow(root string, paths []string) {
@@ -218,7 +261,7 @@ func (a *Agent) deployBegin(_ context.Context, peer control.Peer, req control.Re
 	return res, nil
 }
 
-func (a *Agent) deployEnd(_ context.Context, peer control.Peer, req control.Request) (any, error) {
+func (a *Agent) deployEnd(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
 	var args DeployArgs
 	if err := req.DecodeArgs(&args); err != nil {
 		return nil, err
@@ -230,6 +273,7 @@ func (a *Agent) deployEnd(_ context.Context, peer control.Peer, req control.Requ
 	if err != nil {
 		return nil, err
 	}
+	a.drain(ctx, g.cfg.Agent.Settle.Std())
 	var res DeployResult
 	for _, root := range roots {
 		if sum, ok := a.closeWindow(root, fmt.Sprintf("ended by uid %d pid %d", peer.UID, peer.PID)); ok {
@@ -264,6 +308,19 @@ func (a *Agent) closeWindow(root, how string) (DeploySummary, bool) {
 	w := a.deploys.windows[root]
 	delete(a.deploys.windows, root)
 	a.saveWindowsLocked()
+	if w != nil {
+		closed := *w
+		if now := time.Now().UTC(); now.Before(closed.Until) {
+			closed.Until = now
+		}
+		kept := a.deploys.closed[:0]
+		for _, c := range a.deploys.closed {
+			if time.Since(c.Until) < closedWindowMemory {
+				kept = append(kept, c)
+			}
+		}
+		a.deploys.closed = append(kept, closed)
+	}
 	a.deploys.mu.Unlock()
 	if w == nil {
 		return DeploySummary{}, false

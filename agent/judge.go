@@ -39,7 +39,7 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 	sum := digest(v.SHA256)
 	contentChanged := prev == nil || prev.SHA256 != sum
 	protectedScript := rp != nil && rp.protected && rp.isScript(v.Path)
-	window := a.deployWindowFor(c.Root)
+	deployed := a.deployWindowFor(c.Root) != nil || a.deployedAt(c.Root, v.ChangeTime)
 	approved := !t.baseline && contentChanged && a.consumeApproval(v.Path, v.SHA256)
 
 	j := judgement{severity: v.Severity}
@@ -50,6 +50,8 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 		j.accepted = true
 	case !contentChanged && prev != nil:
 		j.accepted = prev.Accepted
+	case deployed && a.deployWindowFor(c.Root) == nil:
+		j.accepted = true // made in a window that closed before this scan
 	}
 	if v.Flagged() {
 		j.kind = alert.KindDetection
@@ -59,7 +61,7 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 	}
 	var why []string
 	noScript := protectedScript && rp.inNoScriptZone(v.Path)
-	unexpected := protectedScript && contentChanged && !t.baseline && window == nil && !approved
+	unexpected := protectedScript && contentChanged && !t.baseline && !deployed && !approved
 	if unexpected || noScript {
 		sev, reason := rules.SeverityHigh, "script added outside a deploy window"
 		if prev != nil {

@@ -41,6 +41,7 @@ type task struct {
 
 // handleTask runs one task.
 func (a *Agent) handleTask(t task) {
+	defer a.inflight.Add(-1)
 	if t.done != nil {
 		defer t.done()
 	}

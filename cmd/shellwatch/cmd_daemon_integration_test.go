@@ -85,34 +85,24 @@ func TestDaemonCommands(t *testing.T) {
 	if r = runCmd(t, "deploy", "begin", "--config", cfg, "--root", "/nowhere"); r.status != exitError || !strings.Contains(r.stderr, "not a watched root") {
 		t.Errorf("deploy begin on another root: %+v", r)
 	}
+	// A release of 200 files, and deploy end at once, as a deploy script
+	// does: the daemon finishes scanning what was copied before it closes
+	// the window, so all of it is accepted and none of it alerted later.
 	p := filepath.Join(root, "release.php")
-	write(t, p, "<?php echo 2;\n")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r = runCmd(t, "deploy", "end", "--config", cfg)
-		if r.status != exitOK {
-			t.Fatalf("deploy end: %+v", r)
-		}
-		if strings.Contains(r.stdout, "A "+p) || time.Now().After(deadline) {
-			break
-		}
-		// The daemon had not scanned the file yet: open a window again.
-		runCmd(t, "deploy", "begin", "--config", cfg)
-		time.Sleep(20 * time.Millisecond)
+	for i := range 199 {
+		write(t, filepath.Join(root, "lib", fmt.Sprintf("m%03d.php", i)), fmt.Sprintf("<?php echo %d;\n", i))
 	}
-	if !strings.Contains(r.stdout, "1 added") || !strings.Contains(r.stdout, "A "+p) {
-		t.Errorf("deploy end: %+v", r)
+	write(t, p, "<?php echo 2;\n")
+	if r = runCmd(t, "deploy", "end", "--config", cfg); r.status != exitOK {
+		t.Fatalf("deploy end: %+v", r)
+	}
+	if !strings.Contains(r.stdout, "200 added") || !strings.Contains(r.stdout, "A "+p) {
+		t.Errorf("deploy end: %.300q", r.stdout)
 	}
 
 	hotfix := filepath.Join(root, "hotfix.php")
 	write(t, hotfix, "<?php echo 3;\n")
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		r = runCmd(t, "baseline", "diff", "--config", cfg)
-		if strings.Contains(r.stdout, "U "+hotfix) || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	r = waitDiff(t, cfg, "U "+hotfix)
 	if r.status != exitFlagged || !strings.Contains(r.stdout, "U "+hotfix) {
 		t.Errorf("baseline diff: %+v", r)
 	}
@@ -142,5 +132,22 @@ func TestReadManifest(t *testing.T) {
 		if _, err := readManifest(f); err == nil || !strings.Contains(err.Error(), f+":2") {
 			t.Errorf("manifest %q: %v, want an error naming %s:2", bad, err, f)
 		}
+	}
+}
+
+// waitDiff waits until `baseline diff` lists want: the daemon has scanned
+// the change (this bounds a hang, it does not time anything).
+func waitDiff(t *testing.T, cfg, want string) result {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := runCmd(t, "baseline", "diff", "--config", cfg)
+		if strings.Contains(r.stdout, want) {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("baseline diff never listed %q: %+v", want, r)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
