@@ -162,17 +162,14 @@ func TestDrops(t *testing.T) {
 	}
 }
 
-// waitScanned waits until the agent has scanned path holding content.
+// waitScanned waits until the agent has scanned path holding content and
+// recorded it in the baseline.
 func waitScanned(t *testing.T, h *harness, path, content string) {
 	t.Helper()
-	sum := sha256.Sum256([]byte(content))
-	want := hex.EncodeToString(sum[:])
+	want := digest(sha256hex(content))
 	deadline := time.Now().Add(waitFor)
 	for time.Now().Before(deadline) {
-		h.agent.known.mu.Lock()
-		f := h.agent.known.files[path]
-		h.agent.known.mu.Unlock()
-		if f != nil && f.sha256 == want {
+		if rec := h.agent.record(path); rec != nil && rec.SHA256 == want {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)

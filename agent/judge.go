@@ -60,8 +60,11 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 		}
 	}
 	var why []string
-	noScript := protectedScript && rp.inNoScriptZone(v.Path)
-	unexpected := protectedScript && contentChanged && !t.baseline && !deployed && !approved
+	// An empty file runs nothing; and a new file is often seen empty, an
+	// instant before its bytes land: judge it when they do.
+	hasCode := v.Size > 0
+	noScript := protectedScript && hasCode && rp.inNoScriptZone(v.Path)
+	unexpected := protectedScript && hasCode && contentChanged && !t.baseline && !deployed && !approved
 	if unexpected || noScript {
 		sev, reason := rules.SeverityHigh, "script added outside a deploy window"
 		if prev != nil {
