@@ -33,6 +33,7 @@ type Config struct {
 	Journald   Journald   `toml:"journald"`
 	Webhook    []Webhook  `toml:"webhook"`
 	Deploy     Deploy     `toml:"deploy"`
+	Metrics    Metrics    `toml:"metrics"`
 }
 
 // Agent tunes the daemon, `shellwatch run`.
@@ -94,6 +95,14 @@ type Deploy struct {
 	DefaultTTL Duration `toml:"default_ttl"`
 	// MaxTTL bounds --ttl: a window left open is a blind spot.
 	MaxTTL Duration `toml:"max_ttl"`
+}
+
+// Metrics is the Prometheus endpoint of the daemon.
+type Metrics struct {
+	// Listen is the host:port /metrics is served on; empty (the default)
+	// serves nothing. Loopback is recommended: the figures say what the
+	// agent sees, though never which files.
+	Listen string `toml:"listen"`
 }
 
 // Quarantine is the policy of moving flagged files into the vault.

@@ -240,3 +240,41 @@ script_globs = ["[php"]
 		}
 	}
 }
+
+func TestMetricsListen(t *testing.T) {
+	tests := []struct {
+		listen   string
+		ok       bool
+		loopback bool
+	}{
+		{"", true, false},
+		{"127.0.0.1:9787", true, true},
+		{"[::1]:9787", true, true},
+		{"localhost:9787", true, true},
+		{"127.0.0.2:9787", true, true},
+		{"0.0.0.0:9787", true, false},
+		{":9787", true, false},
+		{"10.1.2.3:9787", true, false},
+		{"metrics.internal:9787", true, false},
+		{"127.0.0.1", false, false},
+		{"127.0.0.1:0", false, true},
+		{"127.0.0.1:65536", false, true},
+		{"127.0.0.1:http", false, true},
+		{"::1:9787", false, false},
+		{"http://127.0.0.1:9787", false, false},
+	}
+	for _, tt := range tests {
+		cfg := Default()
+		cfg.Metrics.Listen = tt.listen
+		err := cfg.Validate()
+		if tt.ok && err != nil {
+			t.Errorf("listen %q: %v", tt.listen, err)
+		}
+		if !tt.ok && (err == nil || !strings.Contains(err.Error(), "metrics.listen")) {
+			t.Errorf("listen %q: error %v, want one naming metrics.listen", tt.listen, err)
+		}
+		if got := cfg.Metrics.IsLoopback(); got != tt.loopback {
+			t.Errorf("listen %q: IsLoopback() = %v, want %v", tt.listen, got, tt.loopback)
+		}
+	}
+}

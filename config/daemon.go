@@ -3,9 +3,12 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"net/url"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,6 +139,11 @@ func (c *Config) validateDaemon(bad func(key, format string, args ...any)) {
 			bad("quarantine.dir", "= %q is inside watch[%d].path %q: quarantined webshells would be served", vault, i, w.Path)
 		}
 	}
+	if c.Metrics.Listen != "" {
+		if err := checkListen(c.Metrics.Listen); err != nil {
+			bad("metrics.listen", "= %q: %v", c.Metrics.Listen, err)
+		}
+	}
 	if c.Journald.Rate < 0 || c.Journald.Burst < 0 {
 		bad("journald.rate", "and journald.burst must not be negative")
 	}
@@ -169,6 +177,36 @@ func (c *Config) validateDaemon(bad func(key, format string, args ...any)) {
 			}
 		}
 	}
+}
+
+// checkListen accepts host:port with a port from 1 to 65535; the host may be
+// empty (every interface), an IP address or a name.
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port, such as \"127.0.0.1:9787\"")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("port %q, want 1 to 65535", port)
+	}
+	if strings.ContainsAny(host, " \t\r\n/") {
+		return fmt.Errorf("host %q is neither an address nor a name", host)
+	}
+	return nil
+}
+
+// IsLoopback reports whether metrics.listen serves on the loopback interface
+// only: a loopback address, or "localhost".
+func (m Metrics) IsLoopback() bool {
+	host, _, err := net.SplitHostPort(m.Listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // isBelow reports whether path is strictly below dir (both clean).
