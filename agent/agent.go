@@ -74,7 +74,8 @@ type Agent struct {
 	journaldOn atomic.Bool
 
 	db        *state.DB
-	dbReset   error // why the state DB was set aside at start, if it was
+	records   *recordWriter // writes db records behind the workers
+	dbReset   error         // why the state DB was set aside at start, if it was
 	approvals approvals
 
 	shards       []chan task // per-path workers; see run
@@ -162,6 +163,7 @@ func newAgent(opts Options) (*Agent, error) {
 		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", a.dbReset)
 	}
 	a.reconciled, a.reconcileFinished = map[string]bool{}, map[string]bool{}
+	a.records = newRecordWriter(a.db, a.log)
 	a.loadDeployState()
 	return a, nil
 }
@@ -218,19 +220,21 @@ func (a *Agent) run(parent context.Context) error {
 		}
 	})
 
+	a.watches = newWatchSet(a) // before the control socket, whose status reads it
 	if err := a.startControl(ctx, &a.controlDone); err != nil {
 		a.stopPipeline(&workers, &problemsDone)
 		a.closeGeneration(a.gen)
+		a.records.close()
 		a.db.Close()
 		return err
 	}
-	a.watches = newWatchSet(a)
 	ready, err := a.watches.start(a.gen.cfg)
 	if err != nil {
 		cancel()
 		a.controlDone.Wait()
 		a.stopPipeline(&workers, &problemsDone)
 		a.closeGeneration(a.gen)
+		a.records.close()
 		a.db.Close()
 		return err
 	}
@@ -291,6 +295,7 @@ func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.Cance
 	cancel()
 	a.controlDone.Wait()
 	a.closeGeneration(a.gen)
+	a.records.close()
 	if err := a.db.Close(); err != nil {
 		a.log.Error("state: close", "err", err)
 	}

@@ -165,6 +165,7 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 	g := a.gen
 	a.mu.RUnlock()
 	res := DiffResult{Entries: []DiffEntry{}, Errors: []string{}}
+	a.records.flush()
 	for i, w := range g.cfg.Watch {
 		root := realRoot(w.Path)
 		ex, err := rootExcluder(g.cfg, i)

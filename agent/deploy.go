@@ -331,6 +331,7 @@ func (a *Agent) closeWindow(root, how string) (DeploySummary, bool) {
 	}
 	now := time.Now().UTC()
 	var accept []state.File
+	a.records.flush()
 	if err := a.db.ForEach(root, func(f state.File) error {
 		if f.Accepted || f.LastSeen.Before(w.Started) {
 			return nil
@@ -385,6 +386,7 @@ func (a *Agent) addControlCommands(m control.Mux) {
 }
 
 func (a *Agent) filesKnown() int {
+	a.records.flush()
 	n, err := a.db.Count()
 	if err != nil {
 		a.log.Error("state: count records", "err", err)

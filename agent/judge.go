@@ -159,6 +159,9 @@ func unixMode(m fs.FileMode) uint32 {
 
 // record returns the baseline record of path, or nil.
 func (a *Agent) record(path string) *state.File {
+	if f, pending := a.records.get(path); pending {
+		return f
+	}
 	f, ok, err := a.db.Get(path)
 	if err != nil {
 		a.log.Error("state: read a record", "path", safetext.Path(path), "err", err)
@@ -191,22 +194,19 @@ func (a *Agent) remember(v scanner.Verdict, prev *state.File, accepted bool) {
 	if accepted && f.AcceptedAt.IsZero() {
 		f.AcceptedAt = now
 	}
-	if err := a.db.Put(f); err != nil {
-		a.log.Error("state: store a record", "path", safetext.Path(v.Path), "err", err)
-	}
+	a.records.put(f)
 }
 
 // forgetRecord drops path from the baseline (it left the root).
 func (a *Agent) forgetRecord(path string) {
-	if err := a.db.Delete(path); err != nil {
-		a.log.Error("state: delete a record", "path", safetext.Path(path), "err", err)
-	}
+	a.records.delete(path)
 }
 
 // removed handles a path that is gone: a file, or a folder and all below.
 func (a *Agent) removed(c watcher.Change) {
 	a.known.forget(c.Path)
 	paths := []string{c.Path}
+	a.records.flush() // a folder's records may still be pending
 	if err := a.db.ForEach(c.Path, func(f state.File) error {
 		if f.Path != c.Path {
 			paths = append(paths, f.Path)
@@ -216,9 +216,7 @@ func (a *Agent) removed(c watcher.Change) {
 		a.log.Error("state: list records below a removed path", "path", safetext.Path(c.Path), "err", err)
 	}
 	a.noteRemovedInWindow(c.Root, paths)
-	if err := a.db.Delete(paths...); err != nil {
-		a.log.Error("state: delete records", "path", safetext.Path(c.Path), "err", err)
-	}
+	a.records.delete(paths...)
 }
 
 // deletedWhileDown alerts a file that was in the baseline and is gone.

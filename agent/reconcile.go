@@ -64,6 +64,7 @@ func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
 			a.enqueue(t)
 		})
 		pending.Wait()
+		a.records.flush()
 		if err != nil {
 			// A missing root is the watcher's to report (root_missing);
 			// it is reconciled when a later start finds it.

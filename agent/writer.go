@@ -1,0 +1,154 @@
+package agent
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/shellwatch/shellwatch/state"
+)
+
+// recordWriter writes baseline records behind the scan workers. A worker
+// must never wait for an fsync: during a flood of harmless writes, a
+// webshell queued behind them would wait for every commit before it. The
+// writer gathers records for at most writeBehind and commits them in one
+// transaction; reads see pending records first, so the agent reads its own
+// writes.
+//
+// A crash loses at most the records of the last writeBehind: at the next
+// start those files differ from the baseline and are looked at again
+// (alerted once more if they are findings) — at least once, never silence.
+type recordWriter struct {
+	db  *state.DB
+	log *slog.Logger
+
+	mu       sync.Mutex
+	pending  map[string]*state.File // nil: delete
+	inflight map[string]*state.File // the batch being committed
+	kick     chan struct{}
+	flushed  *sync.Cond // signalled after each commit
+	commits  uint64
+	stop     chan struct{}
+	done     chan struct{}
+}
+
+// writeBehind bounds how long a record waits before it is committed.
+const writeBehind = 50 * time.Millisecond
+
+func newRecordWriter(db *state.DB, log *slog.Logger) *recordWriter {
+	w := &recordWriter{db: db, log: log, pending: map[string]*state.File{},
+		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	w.flushed = sync.NewCond(&w.mu)
+	go w.run()
+	return w
+}
+
+func (w *recordWriter) put(f state.File) {
+	w.mu.Lock()
+	w.pending[f.Path] = &f
+	w.mu.Unlock()
+	w.nudge()
+}
+
+func (w *recordWriter) delete(paths ...string) {
+	w.mu.Lock()
+	for _, p := range paths {
+		w.pending[p] = nil
+	}
+	w.mu.Unlock()
+	w.nudge()
+}
+
+func (w *recordWriter) nudge() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// get returns the pending record of path: found says whether one is
+// pending (f nil: a pending delete).
+func (w *recordWriter) get(path string) (f *state.File, found bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if f, ok := w.pending[path]; ok {
+		return f, true
+	}
+	f, ok := w.inflight[path]
+	return f, ok
+}
+
+// flush returns once everything written before the call is committed.
+func (w *recordWriter) flush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending) == 0 && len(w.inflight) == 0 {
+		return
+	}
+	// Two commits: the one running now may predate the call.
+	target := w.commits + 2
+	if len(w.inflight) == 0 {
+		target = w.commits + 1
+	}
+	w.nudge()
+	for w.commits < target {
+		w.flushed.Wait()
+	}
+}
+
+// close commits what is pending and stops the writer.
+func (w *recordWriter) close() {
+	close(w.stop)
+	<-w.done
+}
+
+func (w *recordWriter) run() {
+	defer close(w.done)
+	for {
+		select {
+		case <-w.kick:
+		case <-w.stop:
+			w.commit()
+			w.commit() // a record put while the first ran
+			return
+		}
+		select {
+		case <-time.After(writeBehind):
+		case <-w.stop:
+		}
+		w.commit()
+	}
+}
+
+// commit writes the pending batch.
+func (w *recordWriter) commit() {
+	w.mu.Lock()
+	batch := w.pending
+	w.pending = map[string]*state.File{}
+	w.inflight = batch
+	w.mu.Unlock()
+	var puts []state.File
+	var dels []string
+	for p, f := range batch {
+		if f == nil {
+			dels = append(dels, p)
+		} else {
+			puts = append(puts, *f)
+		}
+	}
+	if len(puts) > 0 {
+		if err := w.db.Put(puts...); err != nil {
+			w.log.Error("state: store records", "records", len(puts), "err", err)
+		}
+	}
+	if len(dels) > 0 {
+		if err := w.db.Delete(dels...); err != nil {
+			w.log.Error("state: delete records", "records", len(dels), "err", err)
+		}
+	}
+	w.mu.Lock()
+	w.inflight = nil
+	w.commits++
+	w.flushed.Broadcast()
+	w.mu.Unlock()
+}
