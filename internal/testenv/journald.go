@@ -6,27 +6,15 @@ package testenv
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-)
 
-// Where journald lives. The socket path is fixed: go-systemd's journal
-// package sends to it and cannot be pointed elsewhere at run time.
-const (
-	journaldBinary = "/lib/systemd/systemd-journald"
-	journalSocket  = "/run/systemd/journal/socket"
-	// journaldLockPath serialises test processes that use journald: `go
-	// test ./...` runs packages in parallel processes, and one of them must
-	// not stop the journald another is reading from.
-	journaldLockPath = "/run/shellwatch-test-journald.lock"
+	"github.com/shellwatch/shellwatch/internal/journaldlease"
 )
 
 // journaldUsers is shared by the tests of one process: the first user takes
@@ -34,12 +22,9 @@ const (
 // stops it (if it was started here) and releases the lock. Tests of one
 // process that call Journald in parallel so share one journald.
 var journaldUsers struct {
-	mu      sync.Mutex
-	count   int
-	lock    *os.File
-	started *exec.Cmd     // nil when journald was already running
-	exited  chan struct{} // closed when started has exited
-	waitErr *error        // started's exit status, valid once exited is closed
+	mu    sync.Mutex
+	count int
+	lease *journaldlease.Lease
 }
 
 // JournalReader reads back what tests sent to the journal, through the real
@@ -61,7 +46,7 @@ func Journald(t testing.TB) *JournalReader {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: starts systemd-journald and reads the system journal")
 	}
-	for _, bin := range []string{journaldBinary, "journalctl"} {
+	for _, bin := range []string{journaldlease.Binary, "journalctl"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			msg := fmt.Sprintf("%s not found (install the Debian package systemd): %v", bin, err)
 			if os.Getenv("CI") != "" || os.Getenv("SHELLWATCH_REQUIRE_CORPUS") != "" {
@@ -93,116 +78,26 @@ func Journald(t testing.TB) *JournalReader {
 	return &JournalReader{}
 }
 
-// acquireJournald takes the cross-process lock and starts journald unless
-// one already answers on its socket. Called with journaldUsers.mu held.
+// acquireJournald takes the lease: the cross-process lock, and journald
+// started unless one runs. Called with journaldUsers.mu held.
 func acquireJournald() error {
-	u := &journaldUsers
-	lock, err := os.OpenFile(journaldLockPath, os.O_RDWR|os.O_CREATE, 0o600)
+	lease, err := journaldlease.Acquire(os.Stderr)
 	if err != nil {
-		return fmt.Errorf("open journald test lock: %w", err)
+		return err
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		lock.Close()
-		return fmt.Errorf("lock %s: %w", journaldLockPath, err)
-	}
-	u.lock = lock
-	if journaldAnswers() {
-		return nil
-	}
-	if err := os.MkdirAll("/run/systemd/journal", 0o755); err != nil {
-		releaseLock()
-		return fmt.Errorf("create journald's runtime dir: %w", err)
-	}
-	cmd := exec.Command(journaldBinary)
-	// journald logs its own start-up to the journal; nothing of interest
-	// reaches its stderr except failures, which the test should show.
-	cmd.Stderr = os.Stderr
-	// A test binary killed by a timeout runs no Cleanup: let the kernel
-	// stop its journald too (the flock goes with the process anyway).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		releaseLock()
-		return fmt.Errorf("start %s: %w", journaldBinary, err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
-	u.started, u.exited, u.waitErr = cmd, exited, &waitErr
-
-	// Wait for the socket to answer, not for a fixed time; the deadline
-	// only bounds a journald that never comes up.
-	deadline := time.Now().Add(30 * time.Second)
-	for !journaldAnswers() {
-		select {
-		case <-exited:
-			u.started = nil
-			releaseLock()
-			return fmt.Errorf("%s exited before opening %s: %v", journaldBinary, journalSocket, waitErr)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stopErr := stopJournald()
-			releaseLock()
-			return fmt.Errorf("%s started but %s did not answer within 30s (stop: %v)", journaldBinary, journalSocket, stopErr)
-		}
-	}
+	journaldUsers.lease = lease
 	return nil
 }
 
 // releaseJournald stops the journald this process started, if any, and
 // lets the next test process have it. Called with journaldUsers.mu held.
 func releaseJournald() error {
-	err := stopJournald()
-	releaseLock()
-	return err
-}
-
-// stopJournald sends SIGTERM to the journald this process started (by its
-// PID, never by name) and waits for it to exit.
-func stopJournald() error {
-	u := &journaldUsers
-	cmd := u.started
-	if cmd == nil {
+	lease := journaldUsers.lease
+	journaldUsers.lease = nil
+	if lease == nil {
 		return nil
 	}
-	u.started = nil
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("stop systemd-journald pid %d: %w", cmd.Process.Pid, err)
-	}
-	select {
-	case <-u.exited:
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
-		<-u.exited
-		return fmt.Errorf("systemd-journald pid %d ignored SIGTERM for 30s and was killed", cmd.Process.Pid)
-	}
-	// SIGTERM is how journald is meant to stop: its exit status then
-	// says nothing of interest.
-	return nil
-}
-
-func releaseLock() {
-	u := &journaldUsers
-	if u.lock != nil {
-		_ = syscall.Flock(int(u.lock.Fd()), syscall.LOCK_UN)
-		u.lock.Close()
-		u.lock = nil
-	}
-}
-
-// journaldAnswers reports whether something listens on the journal socket.
-// A socket file alone proves nothing: a stopped journald leaves it behind,
-// and connecting to it then fails with ECONNREFUSED.
-func journaldAnswers() bool {
-	conn, err := net.Dial("unixgram", journalSocket)
-	if err != nil {
-		return false
-	}
-	conn.Close()
-	return true
+	return lease.Release()
 }
 
 // Entries returns the journal entries that satisfy every match

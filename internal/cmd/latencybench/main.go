@@ -32,6 +32,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/journaldlease"
 )
 
 func main() {
@@ -115,16 +117,16 @@ func run() error {
 	}
 	fmt.Printf("latencybench: %s\n", res.Command)
 
-	jd, err := acquireJournald(os.Stderr)
+	jd, err := journaldlease.Acquire(os.Stderr)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := jd.release(); err != nil {
+		if err := jd.Release(); err != nil {
 			fmt.Fprintf(os.Stderr, "latencybench: %v\n", err)
 		}
 	}()
-	res.JournaldStartedHere = jd.startedHere()
+	res.JournaldStartedHere = jd.StartedHere()
 
 	if err := os.MkdirAll(o.workParent, 0o755); err != nil {
 		return err
