@@ -218,15 +218,22 @@ func (a *Agent) rootsNamed(g *generation, name string) ([]string, error) {
 	return nil, fmt.Errorf("%s is not a watched root (roots: %s)", safetext.Path(name), strings.Join(all, ", "))
 }
 
-func (a *Agent) deployBegin(_ context.Context, peer control.Peer, req control.Request) (any, error) {
+// deployRequest decodes the arguments of a deploy command and finds the
+// roots it names.
+func (a *Agent) deployRequest(req control.Request) (DeployArgs, *generation, []string, error) {
 	var args DeployArgs
 	if err := req.DecodeArgs(&args); err != nil {
-		return nil, err
+		return args, nil, nil, err
 	}
 	a.mu.RLock()
 	g := a.gen
 	a.mu.RUnlock()
 	roots, err := a.rootsNamed(g, args.Root)
+	return args, g, roots, err
+}
+
+func (a *Agent) deployBegin(_ context.Context, peer control.Peer, req control.Request) (any, error) {
+	args, g, roots, err := a.deployRequest(req)
 	if err != nil {
 		return nil, err
 	}
@@ -262,14 +269,7 @@ func (a *Agent) deployBegin(_ context.Context, peer control.Peer, req control.Re
 }
 
 func (a *Agent) deployEnd(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
-	var args DeployArgs
-	if err := req.DecodeArgs(&args); err != nil {
-		return nil, err
-	}
-	a.mu.RLock()
-	g := a.gen
-	a.mu.RUnlock()
-	roots, err := a.rootsNamed(g, args.Root)
+	_, g, roots, err := a.deployRequest(req)
 	if err != nil {
 		return nil, err
 	}
