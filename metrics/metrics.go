@@ -1,0 +1,291 @@
+// Package metrics exposes the daemon's figures to Prometheus: a collector
+// that reads a snapshot of the agent's counters at scrape time, the few
+// metrics that must see each event (scan latency, detections by severity,
+// alerts by kind), and an HTTP server for /metrics on a private registry.
+//
+// No metric carries a file path, a rule name or a webhook URL: paths are
+// chosen by the attacker and unbounded, and URLs may hold credentials.
+// Labels take values from fixed sets only (severity, alert kind, reload
+// result, a webhook's index in the config); anything else is counted under
+// "other".
+package metrics
+
+import (
+	"net/http"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Namespace prefixes every metric of shellwatch.
+const Namespace = "shellwatch"
+
+// other is the label value of anything outside a label's fixed set.
+const other = "other"
+
+// ScanBuckets are the upper bounds, in seconds, of the scan latency
+// histogram: from a small cached file to a file at the YARA timeout.
+var ScanBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// Snapshot is what the agent reports at one moment. Counters only grow for
+// as long as the process lives (webhook counters restart when a reload
+// rebuilds the sinks, which Prometheus reads as a counter reset).
+type Snapshot struct {
+	Ready bool // every root is watched
+
+	// From the watcher.
+	Events    uint64 // events read from inotify
+	Watches   int64  // inotify watches held now
+	Overflows uint64 // inotify queue overflows
+	Resyncs   uint64 // walks of a root after an overflow or a new folder
+	Rescans   uint64 // periodic walks of roots past the watch limit
+
+	// From the agent's workers.
+	Changes          uint64 // changes handled (one per task a worker ran)
+	Scanned          uint64 // files scanned
+	ScannedBytes     uint64 // bytes read and hashed by those scans
+	Quarantined      uint64 // files moved into the vault
+	QuarantineFailed uint64 // flagged files that could not be moved
+	ScanErrors       uint64 // files that could not be scanned
+	QueueDepth       int64  // changes queued or being handled
+
+	ReloadsOK, ReloadsFailed uint64
+
+	FilesKnown    int // records in the baseline; negative when unknown
+	DeployWindows int // deploy windows open now
+
+	Webhooks []Webhook
+}
+
+// Webhook is the delivery state of one webhook sink.
+type Webhook struct {
+	// Sink identifies the webhook without its URL: its index among the
+	// [[webhook]] tables, "0", "1", ...
+	Sink      string
+	Spooled   int           // alerts on disk, not yet accepted
+	OldestAge time.Duration // age of the oldest spooled alert; 0 when none
+	Delivered uint64
+	Retries   uint64
+	Dropped   uint64
+}
+
+// Options configure [New].
+type Options struct {
+	// Snapshot is called at each scrape; it must be safe to call from any
+	// goroutine and should be cheap.
+	Snapshot func() Snapshot
+	// Version is the agent's version, the label of shellwatch_build_info.
+	Version string
+	// Started is when the agent started.
+	Started time.Time
+	// Severities and Kinds are the label values detections and alerts may
+	// carry; each is exported from the start with a count of zero.
+	Severities []string
+	Kinds      []string
+}
+
+// Metrics is the daemon's metric registry.
+type Metrics struct {
+	reg         *prometheus.Registry
+	scanLatency prometheus.Histogram
+	detections  *prometheus.CounterVec
+	alerts      *prometheus.CounterVec
+	severities  []string
+	kinds       []string
+}
+
+// New builds the registry: the snapshot collector, the event metrics, and
+// Go runtime and process metrics.
+func New(opts Options) *Metrics {
+	m := &Metrics{
+		reg:        prometheus.NewRegistry(),
+		severities: slices.Clone(opts.Severities),
+		kinds:      slices.Clone(opts.Kinds),
+		scanLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "scan_duration_seconds",
+			Help:    "Time to read, hash and YARA-scan one file.",
+			Buckets: ScanBuckets,
+		}),
+		detections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "detections_total",
+			Help: "Files a rule or hash list flagged, by the highest severity matched (a rewrite of the same flagged bytes is not counted again).",
+		}, []string{"severity"}),
+		alerts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "alerts_total",
+			Help: "Alerts raised, by kind (before per-sink severity thresholds and rate limits).",
+		}, []string{"kind"}),
+	}
+	for _, s := range m.severities {
+		m.detections.WithLabelValues(s)
+	}
+	for _, k := range m.kinds {
+		m.alerts.WithLabelValues(k)
+	}
+	m.reg.MustRegister(
+		m.scanLatency, m.detections, m.alerts,
+		newSnapshotCollector(opts),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// ObserveScan records the duration of one scan.
+func (m *Metrics) ObserveScan(d time.Duration) { m.scanLatency.Observe(d.Seconds()) }
+
+// Detection counts one flagged file of the given severity.
+func (m *Metrics) Detection(severity string) {
+	m.detections.WithLabelValues(bounded(severity, m.severities)).Inc()
+}
+
+// Alert counts one alert of the given kind.
+func (m *Metrics) Alert(kind string) {
+	m.alerts.WithLabelValues(bounded(kind, m.kinds)).Inc()
+}
+
+// Gatherer returns the registry, for tests and other exporters.
+func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
+
+// Handler serves the registry in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 4,
+		Timeout:             10 * time.Second,
+	})
+}
+
+// bounded returns v when it is one of the allowed values, else "other".
+func bounded(v string, allowed []string) string {
+	if slices.Contains(allowed, v) {
+		return v
+	}
+	return other
+}
+
+// desc builds the description of a metric of the shellwatch namespace.
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(Namespace, "", name), help, labels, nil)
+}
+
+// snapshotCollector turns a Snapshot into metrics at each scrape.
+type snapshotCollector struct {
+	snapshot func() Snapshot
+	version  string
+	started  time.Time
+
+	buildInfo, startTime, ready                              *prometheus.Desc
+	events, watches, overflows, resyncs, rescans             *prometheus.Desc
+	changes, scanned, scannedBytes                           *prometheus.Desc
+	quarantined, quarantineFailed, scanErrors, queueDepth    *prometheus.Desc
+	reloads, filesKnown, deployWindows                       *prometheus.Desc
+	spoolDepth, spoolAge, delivered, retries, webhookDropped *prometheus.Desc
+}
+
+func newSnapshotCollector(opts Options) *snapshotCollector {
+	return &snapshotCollector{
+		snapshot: opts.Snapshot,
+		version:  opts.Version,
+		started:  opts.Started,
+
+		buildInfo: desc("build_info", "Always 1; the labels tell the agent's version and the Go version it was built with.", "version", "goversion"),
+		startTime: desc("start_time_seconds", "When the agent started, in seconds since the Unix epoch."),
+		ready:     desc("ready", "1 once every configured root is watched, else 0."),
+
+		events:    desc("inotify_events_total", "Events read from inotify."),
+		watches:   desc("inotify_watches", "inotify watches held now (one per watched folder)."),
+		overflows: desc("inotify_overflows_total", "inotify queue overflows; each makes the watcher walk the roots again."),
+		resyncs:   desc("resyncs_total", "Walks that reported every file of a root: after an overflow, or of a folder that appeared."),
+		rescans:   desc("rescans_total", "Periodic walks of roots that cannot be fully watched (agent.rescan_interval)."),
+
+		changes:          desc("changes_handled_total", "Changes handled by the workers: reported by the watcher or found by reconciliation at start."),
+		scanned:          desc("files_scanned_total", "Files scanned."),
+		scannedBytes:     desc("scanned_bytes_total", "Bytes read and hashed by scans (YARA-scanned up to scanner.max_file_size)."),
+		quarantined:      desc("quarantined_total", "Files moved into the quarantine vault."),
+		quarantineFailed: desc("quarantine_failures_total", "Flagged files that could not be moved into the vault."),
+		scanErrors:       desc("scan_errors_total", "Files that could not be scanned (each raises a scan_failed alert)."),
+		queueDepth:       desc("queue_depth", "Changes queued for the workers or being handled now."),
+
+		reloads:       desc("reloads_total", "Reloads (SIGHUP), by result: ok, or failed with the previous config kept.", "result"),
+		filesKnown:    desc("baseline_files", "Files recorded in the baseline (refreshed at most every few seconds)."),
+		deployWindows: desc("deploy_windows_open", "Deploy windows open now."),
+
+		spoolDepth:     desc("webhook_spool_depth", "Alerts spooled on disk for a webhook, not yet accepted by its receiver. sink is the index of the [[webhook]] table.", "sink"),
+		spoolAge:       desc("webhook_spool_oldest_age_seconds", "Age of the oldest alert spooled for a webhook; 0 when the spool is empty.", "sink"),
+		delivered:      desc("webhook_deliveries_total", "Alerts a webhook receiver accepted with a 2xx.", "sink"),
+		retries:        desc("webhook_retries_total", "Failed webhook delivery attempts, each followed by a backoff.", "sink"),
+		webhookDropped: desc("webhook_dropped_total", "Low and medium alerts dropped from a full webhook spool.", "sink"),
+	}
+}
+
+// Describe sends every description.
+func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.buildInfo, c.startTime, c.ready,
+		c.events, c.watches, c.overflows, c.resyncs, c.rescans,
+		c.changes, c.scanned, c.scannedBytes,
+		c.quarantined, c.quarantineFailed, c.scanErrors, c.queueDepth,
+		c.reloads, c.filesKnown, c.deployWindows,
+		c.spoolDepth, c.spoolAge, c.delivered, c.retries, c.webhookDropped,
+	} {
+		ch <- d
+	}
+}
+
+// Collect takes one snapshot and sends its metrics.
+func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.snapshot()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(c.buildInfo, 1, c.version, runtime.Version())
+	gauge(c.startTime, float64(c.started.UnixNano())/1e9)
+	gauge(c.ready, boolValue(s.Ready))
+
+	counter(c.events, s.Events)
+	gauge(c.watches, float64(s.Watches))
+	counter(c.overflows, s.Overflows)
+	counter(c.resyncs, s.Resyncs)
+	counter(c.rescans, s.Rescans)
+
+	counter(c.changes, s.Changes)
+	counter(c.scanned, s.Scanned)
+	counter(c.scannedBytes, s.ScannedBytes)
+	counter(c.quarantined, s.Quarantined)
+	counter(c.quarantineFailed, s.QuarantineFailed)
+	counter(c.scanErrors, s.ScanErrors)
+	gauge(c.queueDepth, float64(s.QueueDepth))
+
+	counter(c.reloads, s.ReloadsOK, "ok")
+	counter(c.reloads, s.ReloadsFailed, "failed")
+	if s.FilesKnown >= 0 {
+		gauge(c.filesKnown, float64(s.FilesKnown))
+	}
+	gauge(c.deployWindows, float64(s.DeployWindows))
+
+	for _, w := range s.Webhooks {
+		gauge(c.spoolDepth, float64(w.Spooled), w.Sink)
+		gauge(c.spoolAge, w.OldestAge.Seconds(), w.Sink)
+		counter(c.delivered, w.Delivered, w.Sink)
+		counter(c.retries, w.Retries, w.Sink)
+		counter(c.webhookDropped, w.Dropped, w.Sink)
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// SinkID is the sink label of the webhook at index i of the config.
+func SinkID(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,229 @@
+package metrics
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+func fakeSnapshot() Snapshot {
+	return Snapshot{
+		Ready: true, Events: 10, Watches: 3, Overflows: 1, Resyncs: 2, Rescans: 4,
+		Changes: 7, Scanned: 6, ScannedBytes: 600, Quarantined: 2, QuarantineFailed: 1, ScanErrors: 5,
+		QueueDepth: 8, ReloadsOK: 3, ReloadsFailed: 1, FilesKnown: 42, DeployWindows: 1,
+		Webhooks: []Webhook{
+			{Sink: "0", Spooled: 2, OldestAge: 1500 * time.Millisecond, Delivered: 9, Retries: 4, Dropped: 1},
+			{Sink: "1"},
+		},
+	}
+}
+
+func newTestMetrics(snap func() Snapshot) *Metrics {
+	return New(Options{
+		Snapshot: snap, Version: "1.2.3", Started: time.Unix(1700000000, 0),
+		Severities: []string{"low", "medium", "high", "critical"},
+		Kinds:      []string{"detection", "reloaded"},
+	})
+}
+
+// gather returns the registry's families by name.
+func gather(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
+	t.Helper()
+	mfs, err := m.Gatherer().Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	out := map[string]*dto.MetricFamily{}
+	for _, mf := range mfs {
+		out[mf.GetName()] = mf
+	}
+	return out
+}
+
+// value returns the value of the series of family name whose labels
+// include want (label, value pairs), and whether there is one.
+func value(fams map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
+	mf := fams[name]
+	if mf == nil {
+		return 0, false
+	}
+next:
+	for _, m := range mf.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		for i := 0; i+1 < len(want); i += 2 {
+			if labels[want[i]] != want[i+1] {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount()), true
+		}
+	}
+	return 0, false
+}
+
+func TestCollectorReadsTheSnapshot(t *testing.T) {
+	m := newTestMetrics(fakeSnapshot)
+	m.ObserveScan(3 * time.Millisecond)
+	m.ObserveScan(2 * time.Second)
+	m.Detection("critical")
+	m.Detection("critical")
+	m.Detection("/var/www/shell.php") // not a severity: counted as other
+	m.Alert("detection")
+	m.Alert("made_up_kind")
+
+	fams := gather(t, m)
+	tests := []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"shellwatch_build_info", []string{"version", "1.2.3"}, 1},
+		{"shellwatch_start_time_seconds", nil, 1700000000},
+		{"shellwatch_ready", nil, 1},
+		{"shellwatch_inotify_events_total", nil, 10},
+		{"shellwatch_inotify_watches", nil, 3},
+		{"shellwatch_inotify_overflows_total", nil, 1},
+		{"shellwatch_resyncs_total", nil, 2},
+		{"shellwatch_rescans_total", nil, 4},
+		{"shellwatch_changes_handled_total", nil, 7},
+		{"shellwatch_files_scanned_total", nil, 6},
+		{"shellwatch_scanned_bytes_total", nil, 600},
+		{"shellwatch_quarantined_total", nil, 2},
+		{"shellwatch_quarantine_failures_total", nil, 1},
+		{"shellwatch_scan_errors_total", nil, 5},
+		{"shellwatch_queue_depth", nil, 8},
+		{"shellwatch_reloads_total", []string{"result", "ok"}, 3},
+		{"shellwatch_reloads_total", []string{"result", "failed"}, 1},
+		{"shellwatch_baseline_files", nil, 42},
+		{"shellwatch_deploy_windows_open", nil, 1},
+		{"shellwatch_webhook_spool_depth", []string{"sink", "0"}, 2},
+		{"shellwatch_webhook_spool_depth", []string{"sink", "1"}, 0},
+		{"shellwatch_webhook_spool_oldest_age_seconds", []string{"sink", "0"}, 1.5},
+		{"shellwatch_webhook_deliveries_total", []string{"sink", "0"}, 9},
+		{"shellwatch_webhook_retries_total", []string{"sink", "0"}, 4},
+		{"shellwatch_webhook_dropped_total", []string{"sink", "0"}, 1},
+		{"shellwatch_scan_duration_seconds", nil, 2},
+		{"shellwatch_detections_total", []string{"severity", "critical"}, 2},
+		{"shellwatch_detections_total", []string{"severity", "low"}, 0},
+		{"shellwatch_detections_total", []string{"severity", "other"}, 1},
+		{"shellwatch_alerts_total", []string{"kind", "detection"}, 1},
+		{"shellwatch_alerts_total", []string{"kind", "reloaded"}, 0},
+		{"shellwatch_alerts_total", []string{"kind", "other"}, 1},
+	}
+	for _, tt := range tests {
+		got, ok := value(fams, tt.name, tt.labels...)
+		if !ok {
+			t.Errorf("%s%v missing", tt.name, tt.labels)
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("%s%v = %v, want %v", tt.name, tt.labels, got, tt.want)
+		}
+	}
+	if got := fams["shellwatch_inotify_events_total"].GetType(); got != dto.MetricType_COUNTER {
+		t.Errorf("inotify_events_total is a %v, want a counter", got)
+	}
+	if got := fams["shellwatch_queue_depth"].GetType(); got != dto.MetricType_GAUGE {
+		t.Errorf("queue_depth is a %v, want a gauge", got)
+	}
+	// The 2s scan lands in the 2.5s bucket, not below.
+	for _, b := range fams["shellwatch_scan_duration_seconds"].GetMetric()[0].GetHistogram().GetBucket() {
+		want := uint64(0)
+		if b.GetUpperBound() >= 0.005 {
+			want = 1
+		}
+		if b.GetUpperBound() >= 2.5 {
+			want = 2
+		}
+		if b.GetCumulativeCount() != want {
+			t.Errorf("bucket le=%v holds %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), want)
+		}
+	}
+}
+
+func TestUnknownBaselineSizeIsLeftOut(t *testing.T) {
+	m := newTestMetrics(func() Snapshot { s := fakeSnapshot(); s.FilesKnown = -1; return s })
+	if _, ok := value(gather(t, m), "shellwatch_baseline_files"); ok {
+		t.Error("shellwatch_baseline_files exported while unknown")
+	}
+}
+
+func TestServerServesMetricsOnly(t *testing.T) {
+	m := newTestMetrics(fakeSnapshot)
+	srv, err := Listen("127.0.0.1:0", m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}()
+	base := "http://" + srv.Addr()
+
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/metrics: %s", resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics does not parse: %v", err)
+	}
+	if v, ok := value(fams, "shellwatch_files_scanned_total"); !ok || v != 6 {
+		t.Errorf("files_scanned_total over HTTP = %v, %v", v, ok)
+	}
+	if _, ok := fams["go_goroutines"]; !ok {
+		t.Error("no Go runtime metrics")
+	}
+
+	for path, want := range map[string]int{"/": 200, "/debug/pprof/": 404, "/metrics/x": 404} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+		if path == "/" && !strings.Contains(string(body), "/metrics") {
+			t.Errorf("GET /: %q does not point to /metrics", body)
+		}
+	}
+}
+
+func TestListenReportsABusyAddress(t *testing.T) {
+	m := newTestMetrics(fakeSnapshot)
+	srv, err := Listen("127.0.0.1:0", m, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	if _, err := Listen(srv.Addr(), m, slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("Listen on an address in use succeeded")
+	}
+}
