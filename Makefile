@@ -18,7 +18,7 @@ BENIGN_DIR ?= $(CURDIR)/build/corpus
 export SHELLWATCH_WEBSHELLS := $(WEBSHELLS)
 export SHELLWATCH_BENIGN := $(BENIGN_DIR)/tree
 
-.PHONY: all deps build run test lint bench bench-latency corpus report clean
+.PHONY: all deps build run test lint bench bench-latency corpus report clean deb deb-package
 
 all: build
 
@@ -78,5 +78,26 @@ STATEBENCH = $(GO) run ./internal/cmd/statebench -tree build/bench/state-tree -b
 bench-state: deps corpus
 	$(STATEBENCH)
 
+# The Debian package build/shellwatch_<version>_amd64.deb (packaging/nfpm.yaml:
+# the binary, the hardened unit, the journald catalog, the conffile, the
+# state and vault folders), made by nfpm, pinned and run with go run. The
+# version comes from git describe (packaging/version.sh). deb-package is the
+# nfpm step alone, for packaging/deb_test.go: it packages DEB_BIN into DEB_DIR.
+NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+DEB_VERSION ?= $(shell packaging/version.sh)
+DEB_BIN ?= bin/shellwatch
+DEB_DIR ?= build
+DEB_PACKAGE = mkdir -p '$(DEB_DIR)' && \
+	SHELLWATCH_BIN='$(abspath $(DEB_BIN))' SHELLWATCH_DEB_VERSION='$(DEB_VERSION)' \
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct 2>/dev/null || date +%s) \
+	$(GO) run $(NFPM) package --config packaging/nfpm.yaml --packager deb \
+	  --target '$(DEB_DIR)/shellwatch_$(DEB_VERSION)_amd64.deb'
+
+deb: build
+	$(DEB_PACKAGE)
+
+deb-package:
+	$(DEB_PACKAGE)
+
 clean:
-	rm -rf bin build/demo build/eval* build/bench
+	rm -rf bin build/demo build/eval* build/bench build/shellwatch_*.deb
