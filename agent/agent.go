@@ -97,6 +97,7 @@ type Agent struct {
 	changes  chan watcher.Change
 	problems chan watcher.Problem
 	watches  *watchSet
+	metrics  *agentMetrics
 
 	stats struct {
 		scanned, flagged, quarantined, quarantineFailed, scanErrors, reloads atomic.Int64
@@ -141,6 +142,7 @@ func newAgent(opts Options) (*Agent, error) {
 		problems:  make(chan watcher.Problem, 64),
 	}
 	a.known = newKnownFiles(a.startedAt)
+	a.metrics = newAgentMetrics(a)
 	a.journal = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
 	cfg, err := config.Load(opts.ConfigPath)
 	if err != nil {
@@ -228,7 +230,13 @@ func (a *Agent) run(parent context.Context) error {
 		a.db.Close()
 		return err
 	}
-	ready, err := a.watches.start(a.gen.cfg)
+	err := a.startMetrics(a.gen.cfg)
+	var ready <-chan struct{}
+	if err == nil {
+		if ready, err = a.watches.start(a.gen.cfg); err != nil {
+			a.stopMetrics()
+		}
+	}
 	if err != nil {
 		cancel()
 		a.controlDone.Wait()
@@ -289,6 +297,7 @@ func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.Cance
 	a.notify("STOPPING=1")
 	a.sendAgentAlert(alert.KindAgentStopping, rules.SeverityLow,
 		fmt.Sprintf("shellwatch %s stopping; files changed from now on are not watched", a.opts.Version), "")
+	a.stopMetrics()
 	a.watches.stopAll()
 	a.stopReconcile()
 	a.stopPipeline(workers, problemsDone)
@@ -322,6 +331,7 @@ func (a *Agent) closeGeneration(g *generation) {
 func (a *Agent) reload() {
 	a.stats.reloads.Add(1)
 	fail := func(err error) {
+		a.metrics.reloadsFailed.Add(1)
 		a.log.Error("reload failed; the previous config and rules keep running", "config", a.opts.ConfigPath, "err", err)
 		a.sendAgentAlert(alert.KindReloadFailed, rules.SeverityHigh,
 			"reload failed, previous config and rules keep running: "+firstLine(err.Error()), err.Error())
@@ -331,16 +341,23 @@ func (a *Agent) reload() {
 		fail(err)
 		return
 	}
+	metricsReload, err := a.prepareMetricsReload(cfg)
+	if err != nil {
+		fail(err)
+		return
+	}
 	a.mu.Lock()
 	old := a.gen
 	g, _, err := a.buildGeneration(cfg, old)
 	if err != nil {
 		a.mu.Unlock()
+		metricsReload.abort()
 		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
 		return
 	}
 	a.gen = g
 	a.mu.Unlock()
+	metricsReload.commit()
 	old.engine.Close()
 	old.vault.Close()
 	for _, w := range g.engine.Warnings {
@@ -356,6 +373,7 @@ func (a *Agent) reload() {
 		// New roots get their baseline, or their reconciliation.
 		a.reconcileWG.Go(func() { a.reconcile(a.reconcileCtx, cfg) })
 	}
+	a.metrics.reloadsOK.Add(1)
 	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
 	a.sendAgentAlert(alert.KindReloaded, rules.SeverityLow,
 		fmt.Sprintf("config and rules reloaded: %d rules, %d roots", len(g.engine.Rules.Rules()), len(cfg.Watch)), a.rootList())
@@ -374,6 +392,7 @@ func (a *Agent) sendAgentAlert(kind alert.Kind, sev rules.Severity, msg, detail 
 // holds the agent's lock, so it takes no lock and goes straight to the
 // journald sink.
 func (a *Agent) spoolDropped(al alert.Alert) {
+	a.metrics.m.Alert(string(al.Kind))
 	if !a.journaldOn.Load() {
 		return
 	}

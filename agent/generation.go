@@ -34,6 +34,7 @@ func (a *Agent) send(g *generation, al alert.Alert) {
 		al.ID = alert.NewID(al.Time)
 	}
 	a.recent.add(al)
+	a.metrics.m.Alert(string(al.Kind))
 	g.dispatch.Send(al)
 }
 

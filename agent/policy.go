@@ -42,6 +42,7 @@ type task struct {
 // handleTask runs one task.
 func (a *Agent) handleTask(t task) {
 	defer a.inflight.Add(-1)
+	defer a.metrics.handled.Add(1)
 	if t.done != nil {
 		defer t.done()
 	}
@@ -65,8 +66,9 @@ func (a *Agent) handleChange(c watcher.Change, t task) {
 	defer a.mu.RUnlock()
 	g := a.gen
 	for attempt := 0; ; attempt++ {
+		start := time.Now()
 		v := g.engine.Scanner.ScanContext(a.ctx, c.Path)
-		a.stats.scanned.Add(1)
+		a.countScan(v, time.Since(start))
 		if a.afterScan != nil {
 			a.afterScan(v)
 		}
@@ -148,6 +150,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	}
 	if v.Flagged() {
 		a.stats.flagged.Add(1)
+		a.metrics.m.Detection(v.Severity.String())
 	}
 	al := a.fileAlert(c, v, j.kind, j.severity)
 	al.Detail = j.why

@@ -17,6 +17,10 @@ type watchSet struct {
 	a       *Agent
 	mu      sync.Mutex
 	current *runningWatcher
+	// stopping is the watcher a replace is stopping, retired the counters
+	// of those it stopped: totals stay monotonic across reloads.
+	stopping *runningWatcher
+	retired  watcher.Stats
 }
 
 type runningWatcher struct {
@@ -93,11 +97,14 @@ func (s *watchSet) replace(cfg config.Config) error {
 	<-rw.w.Ready()
 	s.mu.Lock()
 	old := s.current
-	s.current = rw
+	s.current, s.stopping = rw, old
 	s.mu.Unlock()
 	if old != nil {
 		old.cancel()
 		old.done.Wait()
+		s.mu.Lock()
+		s.retired, s.stopping = addCounts(s.retired, old.w.Stats()), nil
+		s.mu.Unlock()
 	}
 	return nil
 }
@@ -122,4 +129,21 @@ func (s *watchSet) stats() watcher.Stats {
 		return watcher.Stats{}
 	}
 	return s.current.w.Stats()
+}
+
+// totals returns the counters of every watcher this set ran, and the
+// watches of the current one.
+func (s *watchSet) totals() watcher.Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.retired
+	if s.stopping != nil {
+		t = addCounts(t, s.stopping.w.Stats())
+	}
+	if s.current != nil {
+		cur := s.current.w.Stats()
+		t = addCounts(t, cur)
+		t.Watches = cur.Watches
+	}
+	return t
 }
