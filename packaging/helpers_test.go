@@ -23,6 +23,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if args := os.Getenv(mdweExecEnv); args != "" {
+		execUnderMDWE(strings.Split(args, "\x1f"))
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
