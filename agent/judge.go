@@ -205,18 +205,27 @@ func (a *Agent) forgetRecord(path string) {
 // removed handles a path that is gone: a file, or a folder and all below.
 func (a *Agent) removed(c watcher.Change) {
 	a.known.forget(c.Path)
-	paths := []string{c.Path}
-	a.records.flush() // a folder's records may still be pending
-	if err := a.db.ForEach(c.Path, func(f state.File) error {
-		if f.Path != c.Path {
-			paths = append(paths, f.Path)
+	// The common case, a file (a quarantined one among them), costs no
+	// database scan and never waits for the writer.
+	if f, pending := a.records.get(c.Path); pending || a.record(c.Path) != nil {
+		if f != nil || !pending {
+			a.noteRemovedInWindow(c.Root, []string{c.Path})
 		}
+		a.records.delete(c.Path)
+		return
+	}
+	// Perhaps a folder: its files go with it, pending or stored.
+	paths := a.records.pendingBelow(c.Path)
+	if err := a.db.ForEach(c.Path, func(f state.File) error {
+		paths = append(paths, f.Path)
 		return nil
 	}); err != nil {
 		a.log.Error("state: list records below a removed path", "path", safetext.Path(c.Path), "err", err)
 	}
-	a.noteRemovedInWindow(c.Root, paths)
-	a.records.delete(paths...)
+	if len(paths) > 0 {
+		a.noteRemovedInWindow(c.Root, paths)
+		a.records.delete(paths...)
+	}
 }
 
 // deletedWhileDown alerts a file that was in the baseline and is gone.

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,6 +77,22 @@ func (w *recordWriter) get(path string) (f *state.File, found bool) {
 	}
 	f, ok := w.inflight[path]
 	return f, ok
+}
+
+// pendingBelow returns the paths below dir with a pending record.
+func (w *recordWriter) pendingBelow(dir string) []string {
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for _, m := range []map[string]*state.File{w.pending, w.inflight} {
+		for p, f := range m {
+			if f != nil && strings.HasPrefix(p, prefix) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // flush returns once everything written before the call is committed.
