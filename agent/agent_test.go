@@ -579,3 +579,31 @@ func TestNewFilesAlwaysCountAsNew(t *testing.T) {
 		}
 	}
 }
+
+// TestNewFolderFileWrittenLater: a file created in a new folder before the
+// folder's watch lands is found by the folder's walk and then written to;
+// its report says "modified", yet it is new and is quarantined.
+func TestNewFolderFileWrittenLater(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.start()
+	h.waitReconciled()
+	for i := range 50 {
+		dir := filepath.Join(h.www, fmt.Sprintf("d%02d", i))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "x.php")
+		f, err := os.Create(p) // likely before the folder is watched
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // the walk finds it empty
+		f.WriteString(evalShell)
+		f.Close()
+		a := h.recv.waitAlert(p, alert.KindDetection, alert.KindQuarantineFailed)
+		if a.Action == nil || a.Action.Taken != alert.ActionQuarantined {
+			t.Fatalf("%s: action %+v, want quarantined", p, a.Action)
+		}
+	}
+}

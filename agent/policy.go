@@ -96,6 +96,18 @@ func (a *Agent) unchangedSinceScan(path string) bool {
 		MTime: time.Unix(st.Mtim.Unix()), CTime: time.Unix(st.Ctim.Unix())})
 }
 
+// bornSinceStart reports whether the file of v was created after the agent
+// started, by its birth time (statx), or by its ctime where the filesystem
+// keeps no birth time.
+func (a *Agent) bornSinceStart(v scanner.Verdict) bool {
+	var stx unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, v.Path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME|unix.STATX_INO, &stx)
+	if err == nil && stx.Mask&unix.STATX_BTIME != 0 && stx.Ino == v.Inode {
+		return time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec)).After(a.startedAt)
+	}
+	return v.ChangeTime.After(a.startedAt)
+}
+
 // ignorable reports verdict errors that are no finding: the file vanished
 // (deleted or moved on before we looked), or is not a regular file (a
 // symlink, never followed; a FIFO or device, never opened).
@@ -127,6 +139,12 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	}
 	prev := a.record(v.Path)
 	born := a.known.isNew(c, v)
+	if !born && prev == nil && !t.whileDown && a.bornSinceStart(v) {
+		// Neither seen appearing nor in the baseline, and born after the
+		// agent started: a file found by the walk of a new folder and
+		// written to since (its report says "modified") is new.
+		born = true
+	}
 	if t.whileDown {
 		// Created while the agent was down: new, unless this is the
 		// root's first baseline, where everything was there before.
