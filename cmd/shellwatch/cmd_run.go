@@ -15,7 +15,10 @@ const runUsage = `Usage:
       Run the daemon in the foreground: watch every [[watch]] root, scan
       each file as it is written, move new flagged files into the vault
       ([quarantine]) and alert through journald and the [[webhook]]s.
-      Every file already in the roots is scanned at start.
+      At start the roots are compared with the baseline in
+      agent.state_dir: the first start scans every file and builds it
+      (clean files raise nothing); later starts scan and alert what
+      changed while the agent was down (changed_while_down).
 
       Signals: SIGHUP reloads the config and rules (a broken new config
       keeps the old one running and raises a rules_reload_failed alert);

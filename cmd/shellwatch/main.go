@@ -32,7 +32,8 @@ Usage:
   shellwatch version
 
 Run "shellwatch COMMAND --help" for a command's flags.
-Exit status: 0 nothing flagged or success, 1 something flagged, 2 error.
+Exit status: 0 nothing flagged or success, 1 something flagged, 2 error,
+3 the daemon is not running (status, deploy, baseline).
 `
 )
 
