@@ -18,6 +18,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/internal/testenv"
+	"github.com/shellwatch/shellwatch/metrics/metricstest"
 )
 
 // freeAddr returns a loopback address no one listens on now.
@@ -51,36 +52,6 @@ func scrape(t *testing.T, addr string) ([]byte, map[string]*dto.MetricFamily) {
 		t.Fatalf("scrape %s does not parse: %v\n%s", addr, err, body)
 	}
 	return body, fams
-}
-
-// metricValue returns the value of the series of family name whose labels
-// include want (label, value pairs); a histogram gives its sample count.
-func metricValue(fams map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
-	mf := fams[name]
-	if mf == nil {
-		return 0, false
-	}
-next:
-	for _, m := range mf.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(want); i += 2 {
-			if labels[want[i]] != want[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount()), true
-		}
-	}
-	return 0, false
 }
 
 // TestMetrics scrapes the real endpoint after a webshell drop: the figures
@@ -123,7 +94,7 @@ func TestMetrics(t *testing.T) {
 		{"shellwatch_deploy_windows_open", nil, 0},
 	}
 	for _, m := range atLeast {
-		v, ok := metricValue(fams, m.name, m.labels...)
+		v, ok := metricstest.Value(fams, m.name, m.labels...)
 		if !ok {
 			t.Errorf("%s%v missing from the scrape", m.name, m.labels)
 		} else if v < m.min {
@@ -147,10 +118,10 @@ func TestMetrics(t *testing.T) {
 	h.reload()
 	h.recv.waitAlert("", alert.KindReloaded)
 	_, fams = scrape(t, addr2)
-	if v, _ := metricValue(fams, "shellwatch_reloads_total", "result", "ok"); v != 1 {
+	if v, _ := metricstest.Value(fams, "shellwatch_reloads_total", "result", "ok"); v != 1 {
 		t.Errorf("reloads_total{result=ok} = %v after one reload, want 1", v)
 	}
-	if v, _ := metricValue(fams, "shellwatch_files_scanned_total"); v < 1 {
+	if v, _ := metricstest.Value(fams, "shellwatch_files_scanned_total"); v < 1 {
 		t.Errorf("files_scanned_total = %v after the reload, want the count kept", v)
 	}
 	if resp, err := http.Get("http://" + addr + "/metrics"); err == nil {
@@ -173,7 +144,7 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("reload failure %q does not name metrics.listen", failed.Detail)
 	}
 	_, fams = scrape(t, addr2)
-	if v, _ := metricValue(fams, "shellwatch_reloads_total", "result", "failed"); v != 1 {
+	if v, _ := metricstest.Value(fams, "shellwatch_reloads_total", "result", "failed"); v != 1 {
 		t.Errorf("reloads_total{result=failed} = %v, want 1", v)
 	}
 

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/shellwatch/shellwatch/metrics/metricstest"
 )
 
 func fakeSnapshot() Snapshot {
@@ -46,36 +47,6 @@ func gather(t *testing.T, m *Metrics) map[string]*dto.MetricFamily {
 		out[mf.GetName()] = mf
 	}
 	return out
-}
-
-// value returns the value of the series of family name whose labels
-// include want (label, value pairs), and whether there is one.
-func value(fams map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
-	mf := fams[name]
-	if mf == nil {
-		return 0, false
-	}
-next:
-	for _, m := range mf.GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(want); i += 2 {
-			if labels[want[i]] != want[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount()), true
-		}
-	}
-	return 0, false
 }
 
 func TestCollectorReadsTheSnapshot(t *testing.T) {
@@ -128,7 +99,7 @@ func TestCollectorReadsTheSnapshot(t *testing.T) {
 		{"shellwatch_alerts_total", []string{"kind", "other"}, 1},
 	}
 	for _, tt := range tests {
-		got, ok := value(fams, tt.name, tt.labels...)
+		got, ok := metricstest.Value(fams, tt.name, tt.labels...)
 		if !ok {
 			t.Errorf("%s%v missing", tt.name, tt.labels)
 			continue
@@ -160,7 +131,7 @@ func TestCollectorReadsTheSnapshot(t *testing.T) {
 
 func TestUnknownBaselineSizeIsLeftOut(t *testing.T) {
 	m := newTestMetrics(func() Snapshot { s := fakeSnapshot(); s.FilesKnown = -1; return s })
-	if _, ok := value(gather(t, m), "shellwatch_baseline_files"); ok {
+	if _, ok := metricstest.Value(gather(t, m), "shellwatch_baseline_files"); ok {
 		t.Error("shellwatch_baseline_files exported while unknown")
 	}
 }
@@ -193,7 +164,7 @@ func TestServerServesMetricsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("/metrics does not parse: %v", err)
 	}
-	if v, ok := value(fams, "shellwatch_files_scanned_total"); !ok || v != 6 {
+	if v, ok := metricstest.Value(fams, "shellwatch_files_scanned_total"); !ok || v != 6 {
 		t.Errorf("files_scanned_total over HTTP = %v, %v", v, ok)
 	}
 	if _, ok := fams["go_goroutines"]; !ok {
