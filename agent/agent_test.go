@@ -607,3 +607,61 @@ func TestNewFolderFileWrittenLater(t *testing.T) {
 		}
 	}
 }
+
+// TestFloodIsGrouped: 300 webshells dropped at once reach a webhook limited
+// to 10 alerts a second (burst 20) as a bounded number of posts whose counts
+// add up to every detection, while every file is quarantined and journald
+// (unlimited) records each one.
+func TestFloodIsGrouped(t *testing.T) {
+	j := testenv.Journald(t)
+	h := newHarness(t)
+	h.webhookRate = "rate = 10.0\nburst = 20"
+	h.start()
+	h.waitReconciled()
+	start := time.Now()
+	const n = 300
+	for i := range n {
+		h.write(fmt.Sprintf("flood/%03d.php", i), fmt.Sprintf("%s// %d\n", evalShell, i))
+	}
+	deadline := time.Now().Add(waitFor)
+	for h.agent.stats.quarantined.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d quarantined", h.agent.stats.quarantined.Load(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Every detection is in the journal, one entry each.
+	entries := j.WaitEntries(t, waitFor, n, "SHELLWATCH_KIND=detection", "SHELLWATCH_ROOT="+h.www)
+	if len(entries) != n {
+		t.Errorf("journal holds %d detections, want %d", len(entries), n)
+	}
+	// The webhook: single detections plus grouped ones must count n.
+	var counted int
+	for deadline := time.Now().Add(waitFor); ; {
+		counted = 0
+		for _, a := range h.recv.all() {
+			switch a.Kind {
+			case alert.KindDetection:
+				counted++
+			case alert.KindAlertsGrouped:
+				counted += a.CountByKind[alert.KindDetection]
+			}
+		}
+		if counted >= n || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if counted != n {
+		t.Errorf("webhook counts %d detections, want %d", counted, n)
+	}
+	posts := len(h.recv.all())
+	elapsed := time.Since(start).Seconds()
+	// burst + rate × time + one group a second, and the agent's own alerts.
+	if limit := 20 + int(10*elapsed) + int(elapsed) + 5; posts > limit {
+		t.Errorf("webhook got %d posts in %.1fs, more than the %d the rate allows", posts, elapsed, limit)
+	}
+	if _, ok := findKind(h.recv.all(), alert.KindAlertsGrouped); !ok {
+		t.Error("no alerts_grouped alert reached the webhook")
+	}
+}

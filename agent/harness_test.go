@@ -149,6 +149,7 @@ type harness struct {
 
 	extraConfig string
 	protected   string // extra keys of the [[watch]] table
+	webhookRate string // rate keys of the [[webhook]] table
 	opts        Options
 	hooks       func(a *Agent)
 
@@ -175,6 +176,8 @@ func newHarness(t *testing.T) *harness {
 		state:   filepath.Join(dir, "state"),
 		cfgPath: filepath.Join(dir, "shellwatch.toml"),
 		secret:  []byte("test-hmac-key-" + t.Name()),
+		// Every alert on its own unless a test floods on purpose.
+		webhookRate: "rate = 0.0",
 	}
 	for _, d := range []string{h.www, h.outside} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -210,9 +213,9 @@ enabled = true
 url = %q
 secret_file = "webhook.secret"
 min_severity = "low"
-rate = 0.0
 %s
-`, h.state, h.controlSocket(), h.www, h.protected, webhookURL, h.extraConfig)
+%s
+`, h.state, h.controlSocket(), h.www, h.protected, webhookURL, h.webhookRate, h.extraConfig)
 	if err := os.WriteFile(h.cfgPath, []byte(cfg), 0o600); err != nil {
 		h.t.Fatal(err)
 	}
