@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -663,5 +665,35 @@ func TestFloodIsGrouped(t *testing.T) {
 	}
 	if _, ok := findKind(h.recv.all(), alert.KindAlertsGrouped); !ok {
 		t.Error("no alerts_grouped alert reached the webhook")
+	}
+}
+
+// TestSecretFileChecks: a missing secret file stops the start with an error
+// naming the key and the file; a group-readable one is warned about.
+func TestSecretFileChecks(t *testing.T) {
+	h := newHarness(t)
+	secret := filepath.Join(h.dir, "webhook.secret")
+	if err := os.Chmod(secret, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	h.writeConfig(h.recv.url())
+	a, err := newAgent(Options{ConfigPath: h.cfgPath, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.closeGeneration(a.gen)
+	a.records.close()
+	a.db.Close()
+	if !strings.Contains(logs.String(), "readable by group or others") || !strings.Contains(logs.String(), secret) {
+		t.Errorf("no warning naming the group-readable secret file:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), string(h.secret)) {
+		t.Error("the secret itself was logged")
+	}
+	os.Remove(secret)
+	_, err = newAgent(Options{ConfigPath: h.cfgPath, Logger: slog.New(slog.DiscardHandler), Stderr: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "webhook[0].secret_file") || !strings.Contains(err.Error(), secret) {
+		t.Errorf("start without the secret file: %v, want an error naming webhook[0].secret_file and %s", err, secret)
 	}
 }

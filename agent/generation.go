@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"reflect"
 	"strings"
@@ -57,17 +58,17 @@ type webhookSecrets struct {
 
 // readWebhookSecrets reads every secret and token file, so that a missing or
 // unreadable one fails the build of a generation before anything is swapped.
-func readWebhookSecrets(cfg config.Config) ([]webhookSecrets, error) {
+func readWebhookSecrets(cfg config.Config, log *slog.Logger) ([]webhookSecrets, error) {
 	out := make([]webhookSecrets, len(cfg.Webhook))
 	for i, w := range cfg.Webhook {
 		var err error
 		if w.SecretFile != "" {
-			if out[i].secret, err = readSecretFile(w.SecretFile); err != nil {
+			if out[i].secret, err = readSecretFile(w.SecretFile, log); err != nil {
 				return nil, fmt.Errorf("webhook[%d].secret_file: %w", i, err)
 			}
 		}
 		if w.BearerTokenFile != "" {
-			if out[i].token, err = readSecretFile(w.BearerTokenFile); err != nil {
+			if out[i].token, err = readSecretFile(w.BearerTokenFile, log); err != nil {
 				return nil, fmt.Errorf("webhook[%d].bearer_token_file: %w", i, err)
 			}
 		}
@@ -77,10 +78,14 @@ func readWebhookSecrets(cfg config.Config) ([]webhookSecrets, error) {
 
 // readSecretFile reads a key or token: trailing newlines trimmed, empty
 // refused. Its content is never logged.
-func readSecretFile(path string) ([]byte, error) {
+func readSecretFile(path string, log *slog.Logger) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		// Anyone who reads the key can sign alerts the receiver trusts.
+		log.Warn("secret file is readable by group or others: chmod 600 it", "file", path, "mode", fmt.Sprintf("%04o", perm))
 	}
 	if fi.Size() > 1<<16 {
 		return nil, fmt.Errorf("%s: %d bytes, too large for a secret", path, fi.Size())
@@ -171,7 +176,7 @@ func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation
 	if err := os.MkdirAll(cfg.Agent.StateDir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("agent.state_dir: %w", err)
 	}
-	secrets, err := readWebhookSecrets(cfg)
+	secrets, err := readWebhookSecrets(cfg, a.log)
 	if err != nil {
 		return nil, false, err
 	}
@@ -203,7 +208,7 @@ func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation
 	if err != nil {
 		if old != nil {
 			// Bring the old sinks back; their config worked before.
-			if d, hooks, err2 := a.newDispatcher(old.cfg, mustSecrets(old.cfg)); err2 == nil {
+			if d, hooks, err2 := a.newDispatcher(old.cfg, a.mustSecrets(old.cfg)); err2 == nil {
 				old.dispatch, old.webhooks = d, hooks
 			} else {
 				a.log.Error("old alert sinks could not be rebuilt either", "err", err2)
@@ -216,8 +221,8 @@ func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation
 	return g, true, nil
 }
 
-func mustSecrets(cfg config.Config) []webhookSecrets {
-	s, err := readWebhookSecrets(cfg)
+func (a *Agent) mustSecrets(cfg config.Config) []webhookSecrets {
+	s, err := readWebhookSecrets(cfg, a.log)
 	if err != nil {
 		return make([]webhookSecrets, len(cfg.Webhook))
 	}
