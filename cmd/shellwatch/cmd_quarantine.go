@@ -30,7 +30,10 @@ const quarantineUsage = `Usage:
   shellwatch quarantine [--vault DIR] restore ID [--to PATH]
       Put the file back at its original path, or at PATH, with its owner,
       mode and times, and remove it from the vault. An existing file is
-      never overwritten, and no symbolic link is followed.
+      never overwritten, and no symbolic link is followed. A running
+      daemon scans the restored file like any new one: while a rule still
+      matches it, it is quarantined again (exclude it or fix the rule
+      first).
   shellwatch quarantine [--vault DIR] purge --older-than DURATION
       Delete the entries quarantined longer ago than DURATION: a Go
       duration (12h, 90m) or a number of days (30d).
