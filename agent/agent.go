@@ -263,6 +263,7 @@ func (a *Agent) run(parent context.Context) error {
 					a.dbReset.Error())
 			}
 			cfg := a.gen.cfg
+			a.checkRootsWritable(cfg)
 			a.reconcileWG.Go(func() { a.reconcile(a.reconcileCtx, cfg) })
 			a.notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(a.gen.cfg.Watch), "watches", a.watches.stats().Watches)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -695,5 +696,25 @@ func TestSecretFileChecks(t *testing.T) {
 	_, err = newAgent(Options{ConfigPath: h.cfgPath, Logger: slog.New(slog.DiscardHandler), Stderr: io.Discard})
 	if err == nil || !strings.Contains(err.Error(), "webhook[0].secret_file") || !strings.Contains(err.Error(), secret) {
 		t.Errorf("start without the secret file: %v, want an error naming webhook[0].secret_file and %s", err, secret)
+	}
+}
+
+// TestReadOnlyRootIsAlerted: a root mounted read-only for the agent (as a
+// unit without ReadWritePaths makes it) is alerted at start: webshells there
+// could not be moved out.
+func TestReadOnlyRootIsAlerted(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	if out, err := exec.Command("mount", "--bind", h.www, h.www).CombinedOutput(); err != nil {
+		t.Skipf("cannot bind-mount here (needs CAP_SYS_ADMIN): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", h.www).Run() })
+	if out, err := exec.Command("mount", "-o", "remount,ro,bind", h.www).CombinedOutput(); err != nil {
+		t.Fatalf("remount read-only: %v %s", err, out)
+	}
+	h.start()
+	a := h.recv.waitAlert(h.www, alert.KindRootReadOnly)
+	if a.Severity.String() != "high" || !strings.Contains(a.Message, "ReadWritePaths") {
+		t.Errorf("root_read_only alert %q (%s)", a.Message, a.Severity)
 	}
 }

@@ -2,15 +2,19 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
+	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
+	"golang.org/x/sys/unix"
 )
 
 // rootExcluder returns the excludes of cfg.Watch[i]: scanner.exclude and
@@ -85,5 +89,28 @@ func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
 		a.log.Info("reconciled", "root", root, "first_baseline", !built, "files", stats.Files,
 			"unchanged", stats.Unchanged, "added", stats.Added, "changed", stats.Changed, "deleted", stats.Deleted,
 			"seconds", time.Since(start).Seconds())
+	}
+}
+
+// checkRootsWritable alerts every root the agent cannot move files out of
+// because its mount is read-only to it — under the packaged unit, a root
+// left out of ReadWritePaths. Found at start, not at the first webshell.
+func (a *Agent) checkRootsWritable(cfg config.Config) {
+	if cfg.Quarantine.MinSeverity.Off() {
+		return
+	}
+	for _, w := range cfg.Watch {
+		root := realRoot(w.Path)
+		err := unix.Faccessat(unix.AT_FDCWD, root, unix.W_OK, 0)
+		if !errors.Is(err, unix.EROFS) {
+			continue
+		}
+		a.log.Error("watched root is read-only: flagged files cannot be quarantined", "root", root)
+		a.mu.RLock()
+		a.send(a.gen, alert.Alert{Kind: alert.KindRootReadOnly, Severity: rules.SeverityHigh,
+			Message: fmt.Sprintf("%s: %s: add it to ReadWritePaths of the unit (systemctl edit shellwatch), or set quarantine.min_severity = \"off\"",
+				alert.KindRootReadOnly.Summary(), safetext.Path(root)),
+			File: &alert.File{Path: root, Root: root}, Detail: err.Error()})
+		a.mu.RUnlock()
 	}
 }

@@ -81,6 +81,10 @@ const (
 	// and a fresh baseline built, so changes made while the agent was
 	// down cannot be told.
 	KindStateReset Kind = "state_reset"
+	// KindRootReadOnly: a watched root is on a read-only mount for the
+	// agent (a systemd unit without ReadWritePaths for it, say): flagged
+	// files there cannot be moved out.
+	KindRootReadOnly Kind = "root_read_only"
 	// KindAgentStarted: the agent watches every root.
 	KindAgentStarted Kind = "agent_started"
 	// KindAgentStopping: the agent was asked to stop.
@@ -112,6 +116,7 @@ var kinds = map[Kind]kindInfo{
 	KindDeployFinished:   {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a613", "deploy window closed, changes accepted"},
 	KindBaselineAccepted: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a614", "files accepted into the baseline"},
 	KindStateReset:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a615", "state database reset, fresh baseline"},
+	KindRootReadOnly:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a616", "watched root is read-only, quarantine impossible"},
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
 }
