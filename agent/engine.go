@@ -53,10 +53,16 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 		set.Destroy()
 		return nil, err
 	}
+	allow, err := scanner.LoadHashLists(cfg.Rules.AllowLists...)
+	if err != nil {
+		set.Destroy()
+		return nil, fmt.Errorf("rules.allow_lists: %w", err)
+	}
 	sc, err := scanner.New(set, known, scanner.Options{
 		Workers:     cfg.Scanner.Workers,
 		MaxFileSize: int64(cfg.Scanner.MaxFileSize),
 		MaxHashSize: int64(cfg.Scanner.MaxHashSize),
+		Allow:       allow,
 		Timeout:     cfg.Scanner.Timeout.Std(),
 	})
 	if err != nil {

@@ -173,6 +173,9 @@ type Rules struct {
 	Paths []string `toml:"paths"`
 	// HashLists are files of known-bad sha256 or md5 hashes, one a line.
 	HashLists []string `toml:"hash_lists"`
+	// AllowLists are files of sha256 or md5 hashes of harmless files the
+	// rules match (checked false positives): such files are not scanned.
+	AllowLists []string `toml:"allow_lists"`
 	// DefaultSeverity is given to matches of rules without a severity meta.
 	DefaultSeverity rules.Severity `toml:"default_severity"`
 }
@@ -221,6 +224,7 @@ func Default() Config {
 			Bundled:         true,
 			Paths:           []string{},
 			HashLists:       []string{},
+			AllowLists:      []string{},
 			DefaultSeverity: rules.SeverityHigh,
 		},
 		Scanner: Scanner{
@@ -350,6 +354,7 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	resolve(c.Rules.Paths)
 	resolve(c.Rules.HashLists)
+	resolve(c.Rules.AllowLists)
 	one := func(p *string) {
 		s := []string{*p}
 		resolve(s)
@@ -387,6 +392,11 @@ func (c *Config) Validate() error {
 	for i, p := range c.Rules.HashLists {
 		if strings.TrimSpace(p) == "" {
 			bad(fmt.Sprintf("rules.hash_lists[%d]", i), "is empty")
+		}
+	}
+	for i, p := range c.Rules.AllowLists {
+		if strings.TrimSpace(p) == "" {
+			bad(fmt.Sprintf("rules.allow_lists[%d]", i), "is empty")
 		}
 	}
 	if c.Rules.DefaultSeverity == rules.SeverityNone {

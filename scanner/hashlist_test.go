@@ -2,6 +2,8 @@ package scanner
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -141,5 +143,34 @@ func TestScanKnownHash(t *testing.T) {
 		if v.Err != nil || len(v.Matches) != 1 || v.Matches[0].Description != "md5 listed in "+list+":1 (family=test)" || v.Severity != rules.SeverityCritical {
 			t.Errorf("rules %v: %+v", set != nil, v)
 		}
+	}
+}
+
+// TestAllowList: a checked false positive on the allow list is not flagged
+// by the rules (and not YARA-scanned), while the same content on a
+// known-bad list is still flagged, and other content still is scanned.
+func TestAllowList(t *testing.T) {
+	dir := t.TempDir()
+	fp := writeFile(t, filepath.Join(dir, "docs.php"), "<?php // the manual shows: eval($_POST['x']);\n")
+	other := writeFile(t, filepath.Join(dir, "shell.php"), "<?php eval($_POST['y']);\n")
+	sum := sha256.Sum256([]byte("<?php // the manual shows: eval($_POST['x']);\n"))
+	allow, err := LoadHashLists(writeFile(t, filepath.Join(dir, "allow.sha256"), hex.EncodeToString(sum[:])+"  docs.php\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 1, Allow: allow})
+	if v := s.Scan(fp); v.Flagged() || !v.Allowed || v.Err != nil {
+		t.Errorf("allowed file: flagged %v allowed %v err %v", v.Matches, v.Allowed, v.Err)
+	}
+	if v := s.Scan(other); !v.Flagged() || v.Allowed {
+		t.Errorf("other file: matches %v allowed %v, want flagged", v.Matches, v.Allowed)
+	}
+	known, err := LoadHashLists(writeFile(t, filepath.Join(dir, "bad.sha256"), hex.EncodeToString(sum[:])+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := newScanner(t, compile(t, testRules), known, Options{Workers: 1, Allow: allow})
+	if v := s2.Scan(fp); len(v.Matches) != 1 || v.Matches[0].Rule != HashListRule {
+		t.Errorf("allowed but known-bad: matches %+v, want only the hash list", v.Matches)
 	}
 }

@@ -74,6 +74,11 @@ type Options struct {
 	// no hashes and an error wrapping ErrTooLargeToHash. Zero or less
 	// means DefaultMaxHashSize; it is never below MaxFileSize.
 	MaxHashSize int64
+	// Allow lists content known to be harmless (false positives an operator
+	// checked): a file whose sha256 or md5 is on it is not YARA-scanned
+	// and its Verdict has Allowed set. A known-bad hash list still flags
+	// it. Nil allows nothing.
+	Allow *HashList
 	// Timeout bounds the YARA scan of one file. libyara counts whole
 	// seconds, so it is rounded up to the next second. Zero or less means
 	// DefaultTimeout.
@@ -85,6 +90,7 @@ type Options struct {
 type Scanner struct {
 	set     *rules.Set
 	known   *HashList
+	allow   *HashList
 	maxSize int64
 	maxHash int64
 	timeout time.Duration // whole seconds, as libyara applies it
@@ -116,7 +122,7 @@ func New(set *rules.Set, known *HashList, opts Options) (*Scanner, error) {
 	if set == nil && known.Len() == 0 {
 		return nil, errors.New("new scanner: no rules and no known-bad hashes: nothing could be detected")
 	}
-	s := &Scanner{set: set, known: known, maxSize: opts.MaxFileSize, timeout: roundTimeout(opts.Timeout)}
+	s := &Scanner{set: set, known: known, allow: opts.Allow, maxSize: opts.MaxFileSize, timeout: roundTimeout(opts.Timeout)}
 	s.maxHash = opts.MaxHashSize
 	if s.maxHash <= 0 {
 		s.maxHash = DefaultMaxHashSize
@@ -277,7 +283,9 @@ func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict) {
 	v.SHA256 = hex.EncodeToString(w.sha256.Sum(nil))
 	v.MD5 = hex.EncodeToString(w.md5.Sum(nil))
 
-	if !v.TooLarge && w.yara != nil {
+	if _, ok := s.allow.Lookup(v.SHA256, v.MD5); ok {
+		v.Allowed = true
+	} else if !v.TooLarge && w.yara != nil {
 		v.Matches, v.Err = s.yaraScan(w, path, data)
 	}
 	if e, ok := s.known.Lookup(v.SHA256, v.MD5); ok {

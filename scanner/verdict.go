@@ -35,6 +35,9 @@ type Verdict struct {
 	// TooLarge is set when the file is larger than Options.MaxFileSize: it
 	// was hashed, checked against the hash lists, but not YARA-scanned.
 	TooLarge bool
+	// Allowed is set when the file's hash is on the allow list: it was not
+	// YARA-scanned (known-bad hash lists still apply).
+	Allowed bool
 	// Err says why the file could not be opened, read or fully scanned; it
 	// names the path. After a YARA error (a timeout, say) the hashes and the
 	// metadata are still filled.

@@ -32,8 +32,8 @@ const quarantineUsage = `Usage:
       mode and times, and remove it from the vault. An existing file is
       never overwritten, and no symbolic link is followed. A running
       daemon scans the restored file like any new one: while a rule still
-      matches it, it is quarantined again (exclude it or fix the rule
-      first).
+      matches it, it is quarantined again — add its sha256 (show ID prints
+      it) to a rules.allow_lists file and reload first.
   shellwatch quarantine [--vault DIR] purge --older-than DURATION
       Delete the entries quarantined longer ago than DURATION: a Go
       duration (12h, 90m) or a number of days (30d).
