@@ -65,7 +65,7 @@ type Agent struct {
 	mu  sync.RWMutex // scans hold it shared; a reload swaps gen holding it
 	gen *generation
 
-	known *knownFiles
+	born  *bornFiles // files seen appearing lately
 	names *ownerNames
 
 	// journal is the journald sink, shared by every generation (it holds
@@ -141,7 +141,7 @@ func newAgent(opts Options) (*Agent, error) {
 		changes:   make(chan watcher.Change, 256),
 		problems:  make(chan watcher.Problem, 64),
 	}
-	a.known = newKnownFiles(a.startedAt)
+	a.born = newBornFiles()
 	a.metrics = newAgentMetrics(a)
 	a.journal = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
 	cfg, err := config.Load(opts.ConfigPath)

@@ -369,8 +369,8 @@ func TestBenignFlood(t *testing.T) {
 	if flagged != 0 {
 		t.Errorf("%d harmless files flagged", flagged)
 	}
-	if n := h.agent.known.len(); n > 10001+10 {
-		t.Errorf("agent knows %d files, want at most the root's", n)
+	if n := h.agent.born.len(); n > 10001+10 {
+		t.Errorf("agent remembers %d files as new, want at most the root's", n)
 	}
 	// Memory stays bounded: what the agent holds is per file known, not
 	// per event, and the flood's events are gone.

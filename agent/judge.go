@@ -204,7 +204,7 @@ func (a *Agent) forgetRecord(path string) {
 
 // removed handles a path that is gone: a file, or a folder and all below.
 func (a *Agent) removed(c watcher.Change) {
-	a.known.forget(c.Path)
+	a.born.drop(c.Path)
 	// The common case, a file (a quarantined one among them), costs no
 	// database scan and never waits for the writer.
 	if f, pending := a.records.get(c.Path); pending || a.record(c.Path) != nil {

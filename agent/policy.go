@@ -138,11 +138,12 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		t.whileDown, t.baseline = false, false
 	}
 	prev := a.record(v.Path)
-	born := a.known.isNew(c, v)
+	now := time.Now()
+	born := c.Op == watcher.OpCreated || a.born.has(v.Path, v.Dev, v.Inode, now)
 	if !born && prev == nil && !t.whileDown && a.bornSinceStart(v) {
 		// Neither seen appearing nor in the baseline, and born after the
-		// agent started: a file found by the walk of a new folder and
-		// written to since (its report says "modified") is new.
+		// agent started: a file found by the walk of a new folder (or a
+		// resync after lost events) and written to since is new.
 		born = true
 	}
 	if t.whileDown {
@@ -150,7 +151,15 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		// root's first baseline, where everything was there before.
 		born = prev == nil && !t.baseline
 	}
-	alreadyAlerted := a.known.record(v, born, v.Flagged() || v.TooLarge)
+	if born {
+		a.born.add(v.Path, v.Dev, v.Inode, now)
+	} else {
+		a.born.drop(v.Path)
+	}
+	// These very bytes, as this inode, were judged before (and alerted if
+	// anything matched, or if too large to scan): the baseline says so.
+	alreadyAlerted := prev != nil && v.SHA256 != "" && prev.Dev == v.Dev && prev.Inode == v.Inode &&
+		prev.SHA256 == digest(v.SHA256) && (prev.Severity != rules.SeverityNone || v.TooLarge)
 	j := a.judge(g, c, v, prev, born, t)
 	if !v.Flagged() && j.kind == "" {
 		if v.TooLarge && !alreadyAlerted {
