@@ -274,6 +274,7 @@ func (a *Agent) run(parent context.Context) error {
 				a.notify("STATUS=" + a.statusLine())
 			}
 			a.expireDeploys()
+			a.saveDeployState()
 		case <-watchdog.C():
 			a.notify("WATCHDOG=1")
 		case sig := <-signals:
@@ -305,6 +306,7 @@ func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.Cance
 	cancel()
 	a.controlDone.Wait()
 	a.closeGeneration(a.gen)
+	a.saveDeployState()
 	a.records.close()
 	if err := a.db.Close(); err != nil {
 		a.log.Error("state: close", "err", err)

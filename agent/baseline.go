@@ -56,6 +56,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 	defer a.mu.RUnlock()
 	g := a.gen
 	res := AcceptResult{Accepted: []string{}, Pending: []string{}, Refused: []string{}, Flagged: []string{}}
+	announced := map[string]string{} // path → sha256, stored once at the end
 	accept := func(path, wantSHA string) {
 		if _, ok := a.rootOf(g, path); !ok {
 			res.Refused = append(res.Refused, safetext.Path(path)+": not under a watched root")
@@ -65,14 +66,14 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 		switch {
 		case v.Err != nil && (ignorable(v) || v.SHA256 == ""):
 			if wantSHA != "" && errors.Is(v.Err, fs.ErrNotExist) {
-				a.addApproval(g, path, wantSHA)
+				announced[path] = wantSHA
 				res.Pending = append(res.Pending, path)
 				return
 			}
 			res.Refused = append(res.Refused, safetext.PathsIn(v.Err.Error(), path))
 			return
 		case wantSHA != "" && v.SHA256 != wantSHA:
-			a.addApproval(g, path, wantSHA)
+			announced[path] = wantSHA
 			res.Pending = append(res.Pending, path)
 			return
 		}
@@ -108,6 +109,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 		}
 		accept(p, strings.ToLower(e.SHA256))
 	}
+	a.addApprovals(g, announced)
 	if n := len(res.Accepted) + len(res.Pending); n > 0 {
 		msg := fmt.Sprintf("%d files accepted into the baseline, %d announced by a manifest and not there yet, by uid %d pid %d",
 			len(res.Accepted), len(res.Pending), peer.UID, peer.PID)
@@ -118,19 +120,24 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 	return res, nil
 }
 
-// addApproval remembers that path may arrive with sha256.
-func (a *Agent) addApproval(g *generation, path, sha256 string) {
+// addApprovals remembers that each path may arrive with its sha256, until
+// deploy.max_ttl from now, and stores them all at once.
+func (a *Agent) addApprovals(g *generation, announced map[string]string) {
+	if len(announced) == 0 {
+		return
+	}
+	now := time.Now().UTC()
 	a.approvals.mu.Lock()
 	defer a.approvals.mu.Unlock()
-	a.approvals.byPath[path] = approval{SHA256: sha256, Until: time.Now().UTC().Add(g.cfg.Deploy.MaxTTL.Std())}
 	for p, ap := range a.approvals.byPath {
-		if time.Now().After(ap.Until) {
+		if now.After(ap.Until) {
 			delete(a.approvals.byPath, p)
 		}
 	}
-	if err := a.db.PutMeta(metaApprovals, a.approvals.byPath); err != nil {
-		a.log.Error("state: store manifest approvals", "err", err)
+	for p, sum := range announced {
+		a.approvals.byPath[p] = approval{SHA256: sum, Until: now.Add(g.cfg.Deploy.MaxTTL.Std())}
 	}
+	a.saveApprovalsLocked()
 }
 
 // rootOf returns the watched root path is under.

@@ -51,6 +51,10 @@ type deployWindows struct {
 	// closed keeps recently closed windows: a change made inside a window
 	// but scanned after it closed (a long queue) still counts as deployed.
 	closed []DeployStatus
+	// dirty says Removed grew since the windows were last stored: removals
+	// are stored every few seconds, not one fsync each (an rsync --delete
+	// of thousands of files must not stall the workers).
+	dirty bool
 }
 
 // closedWindowMemory is how long a closed window still covers changes
@@ -66,6 +70,7 @@ type approval struct {
 type approvals struct {
 	mu     sync.Mutex
 	byPath map[string]approval
+	dirty  bool // consumed since last stored
 }
 
 // loadDeployState reads the open windows and pending approvals back.
@@ -86,6 +91,7 @@ func (a *Agent) loadDeployState() {
 
 // saveWindowsLocked persists the windows; deploys.mu is held.
 func (a *Agent) saveWindowsLocked() {
+	a.deploys.dirty = false
 	ws := make([]*DeployStatus, 0, len(a.deploys.windows))
 	for _, w := range a.deploys.windows {
 		ws = append(ws, w)
@@ -159,7 +165,32 @@ func (a *Agent) noteRemovedInWindow(root string, paths []string) {
 	defer a.deploys.mu.Unlock()
 	if w := a.deploys.windows[root]; w != nil && time.Now().Before(w.Until) {
 		w.Removed = append(w.Removed, paths...)
+		a.deploys.dirty = true
+	}
+}
+
+// saveDeployState stores what changed in the windows and approvals since
+// they were last stored. The status ticker calls it, and stop. A crash in
+// between loses at most a few seconds of it: removals missing from a
+// deploy summary, or an announcement used once more.
+func (a *Agent) saveDeployState() {
+	a.deploys.mu.Lock()
+	if a.deploys.dirty {
 		a.saveWindowsLocked()
+	}
+	a.deploys.mu.Unlock()
+	a.approvals.mu.Lock()
+	if a.approvals.dirty {
+		a.saveApprovalsLocked()
+	}
+	a.approvals.mu.Unlock()
+}
+
+// saveApprovalsLocked stores the approvals; approvals.mu is held.
+func (a *Agent) saveApprovalsLocked() {
+	a.approvals.dirty = false
+	if err := a.db.PutMeta(metaApprovals, a.approvals.byPath); err != nil {
+		a.log.Error("state: store manifest approvals", "err", err)
 	}
 }
 
@@ -173,9 +204,7 @@ func (a *Agent) consumeApproval(path, sha256 string) bool {
 		return false
 	}
 	delete(a.approvals.byPath, path)
-	if err := a.db.PutMeta(metaApprovals, a.approvals.byPath); err != nil {
-		a.log.Error("state: store manifest approvals", "err", err)
-	}
+	a.approvals.dirty = true
 	return true
 }
 

@@ -93,11 +93,16 @@ func TestDaemonCommands(t *testing.T) {
 		write(t, filepath.Join(root, "lib", fmt.Sprintf("m%03d.php", i)), fmt.Sprintf("<?php echo %d;\n", i))
 	}
 	write(t, p, "<?php echo 2;\n")
+	old := filepath.Join(root, "index.php")
+	if err := os.Remove(old); err != nil {
+		t.Fatal(err)
+	}
 	if r = runCmd(t, "deploy", "end", "--config", cfg); r.status != exitOK {
 		t.Fatalf("deploy end: %+v", r)
 	}
-	if !strings.Contains(r.stdout, "200 added") || !strings.Contains(r.stdout, "A "+p) {
-		t.Errorf("deploy end: %.300q", r.stdout)
+	if !strings.Contains(r.stdout, "200 added") || !strings.Contains(r.stdout, "A "+p) ||
+		!strings.Contains(r.stdout, "1 removed") || !strings.Contains(r.stdout, "D "+old) {
+		t.Errorf("deploy end: %.300q … %.200q", r.stdout, r.stdout[max(0, len(r.stdout)-200):])
 	}
 
 	hotfix := filepath.Join(root, "hotfix.php")
