@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"os"
@@ -100,7 +101,7 @@ type Agent struct {
 	metrics  *agentMetrics
 
 	stats struct {
-		scanned, flagged, quarantined, quarantineFailed, scanErrors, reloads atomic.Int64
+		scanned, flagged, quarantined, quarantineFailed, scanErrors atomic.Int64
 	}
 
 	// Test hooks: afterScan sees every verdict; beforeMove runs between the
@@ -332,7 +333,6 @@ func (a *Agent) closeGeneration(g *generation) {
 // reload reads the config file again and swaps in what it builds, or keeps
 // everything as it is and alerts when anything fails.
 func (a *Agent) reload() {
-	a.stats.reloads.Add(1)
 	fail := func(err error) {
 		a.metrics.reloadsFailed.Add(1)
 		a.log.Error("reload failed; the previous config and rules keep running", "config", a.opts.ConfigPath, "err", err)
@@ -435,14 +435,13 @@ func (a *Agent) stopReconcile() {
 	a.reconcileWG.Wait()
 }
 
-// shardOf picks the worker of a path (FNV-1a).
+// shardSeed makes shardOf's hashes; one per process is enough, since only
+// the same path must land on the same worker.
+var shardSeed = maphash.MakeSeed()
+
+// shardOf picks the worker of a path.
 func shardOf(path string, n int) int {
-	h := uint32(2166136261)
-	for i := 0; i < len(path); i++ {
-		h ^= uint32(path[i])
-		h *= 16777619
-	}
-	return int(h % uint32(n))
+	return int(maphash.String(shardSeed, path) % uint64(n))
 }
 
 func firstLine(s string) string {
