@@ -253,7 +253,7 @@ func journaldAbsentError(t *testing.T) error {
 // interleave.
 func TestJournaldFallsBackToJSONLines(t *testing.T) {
 	absent := journaldAbsentError(t)
-	var out lockedBuffer
+	var out testenv.Buffer
 	sink := NewJournald(JournaldOptions{Fallback: &out})
 	sink.send = func(string, journal.Priority, map[string]string) error { return absent }
 
@@ -310,7 +310,7 @@ func TestJournaldFallsBackToJSONLines(t *testing.T) {
 // A journald that runs but refuses an alert is reported, and the alert is
 // still written to the fallback stream.
 func TestJournaldSendErrorStillWritesFallback(t *testing.T) {
-	var out lockedBuffer
+	var out testenv.Buffer
 	sink := NewJournald(JournaldOptions{Fallback: &out})
 	sink.send = func(string, journal.Priority, map[string]string) error { return fmt.Errorf("sendmsg: no buffer space") }
 	if err := sink.Deliver(fullAlert()); err == nil || !strings.Contains(err.Error(), "no buffer space") {
@@ -319,21 +319,4 @@ func TestJournaldSendErrorStillWritesFallback(t *testing.T) {
 	if !bytes.HasSuffix(out.Bytes(), []byte("}\n")) {
 		t.Errorf("fallback got %q, want one JSON line", out.Bytes())
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
 }

@@ -1,7 +1,6 @@
 package control
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // Environment of the helper mode: the test binary re-executed as another
@@ -47,29 +48,11 @@ func runHelper(mode string) int {
 	return 0
 }
 
-// syncBuffer is a log destination shared by the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testServer is a running server on a socket in the test's temp dir.
 type testServer struct {
 	*Server
 	path string
-	logs *syncBuffer
+	logs *testenv.Buffer
 	stop func() error // cancels Serve and returns its error
 }
 
@@ -90,7 +73,7 @@ func socketPath(t *testing.T) string {
 
 func startServer(t *testing.T, path string, opts Options, h Handler) *testServer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testenv.Buffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -62,24 +60,6 @@ func Alertmanager(t testing.TB) string {
 	return ""
 }
 
-// lockedBuffer collects a child's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func startAlertmanager(t testing.TB, configFile, dir string) (string, error) {
 	port, err := freeLoopbackPort()
 	if err != nil {
@@ -90,7 +70,7 @@ func startAlertmanager(t testing.TB, configFile, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out := &lockedBuffer{}
+	out := &Buffer{}
 	cmd := exec.Command(alertmanagerBinary,
 		"--config.file="+configFile,
 		"--storage.path="+storage,
