@@ -20,28 +20,30 @@ import (
 // ManifestEntry is one line of a deploy manifest: the SHA-256 a file will
 // have when it lands at Path.
 type ManifestEntry struct {
-	SHA256 string `json:"sha256"`
-	Path   string `json:"path"`
+	SHA256 string            `json:"sha256"`
+	Path   safetext.JSONPath `json:"path"`
 }
 
 // AcceptArgs are the arguments of baseline.accept.
 type AcceptArgs struct {
-	Paths    []string        `json:"paths,omitempty"`
+	Paths    safetext.Paths  `json:"paths,omitempty"`
 	Manifest []ManifestEntry `json:"manifest,omitempty"`
 }
 
-// AcceptResult answers baseline.accept.
+// AcceptResult answers baseline.accept. Paths that are not valid UTF-8
+// travel as "base64:…" (safetext.ExactPath), as in every answer of the
+// control socket.
 type AcceptResult struct {
-	Accepted []string `json:"accepted"`
+	Accepted safetext.Paths `json:"accepted"`
 	// Pending lists manifest paths whose file is not (yet) there with the
 	// announced hash: it is accepted when it arrives so, until
 	// deploy.max_ttl from now.
-	Pending []string `json:"pending"`
+	Pending safetext.Paths `json:"pending"`
 	// Refused lists what could not be accepted, with why.
 	Refused []string `json:"refused"`
 	// Flagged lists accepted files that rules or hash lists flag: the
 	// baseline does not silence them.
-	Flagged []string `json:"flagged"`
+	Flagged safetext.Paths `json:"flagged"`
 }
 
 func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
@@ -55,7 +57,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	g := a.gen
-	res := AcceptResult{Accepted: []string{}, Pending: []string{}, Refused: []string{}, Flagged: []string{}}
+	res := AcceptResult{Accepted: safetext.Paths{}, Pending: safetext.Paths{}, Refused: []string{}, Flagged: safetext.Paths{}}
 	announced := map[string]string{} // path → sha256, stored once at the end
 	accept := func(path, wantSHA string) {
 		if _, ok := a.rootOf(g, path); !ok {
@@ -102,9 +104,9 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 		}
 	}
 	for _, e := range args.Manifest {
-		p := filepath.Clean(e.Path)
+		p := filepath.Clean(string(e.Path))
 		if !filepath.IsAbs(p) || len(e.SHA256) != 64 {
-			res.Refused = append(res.Refused, fmt.Sprintf("manifest line %s %s: want a sha256 and an absolute path", e.SHA256, safetext.Path(e.Path)))
+			res.Refused = append(res.Refused, fmt.Sprintf("manifest line %s %s: want a sha256 and an absolute path", e.SHA256, safetext.Path(string(e.Path))))
 			continue
 		}
 		accept(p, strings.ToLower(e.SHA256))
@@ -155,10 +157,10 @@ type DiffEntry struct {
 	// Kind is "added", "changed" or "deleted" (the file differs from its
 	// record now), or "unaccepted" (recorded, but changed since it was
 	// last accepted: an unexpected change nobody accepted yet).
-	Kind   string    `json:"kind"`
-	Path   string    `json:"path"`
-	Since  time.Time `json:"since,omitempty"`
-	Detail string    `json:"detail,omitempty"`
+	Kind   string            `json:"kind"`
+	Path   safetext.JSONPath `json:"path"`
+	Since  time.Time         `json:"since,omitempty"`
+	Detail string            `json:"detail,omitempty"`
 }
 
 // DiffResult answers baseline.diff.
@@ -180,7 +182,7 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 			return nil, err
 		}
 		_, err = state.Reconcile(ctx, a.db, root, ex, func(d state.Difference) {
-			e := DiffEntry{Kind: d.Kind.String(), Path: d.Path}
+			e := DiffEntry{Kind: d.Kind.String(), Path: safetext.JSONPath(d.Path)}
 			switch d.Kind {
 			case state.Added:
 				e.Kind = "added"
@@ -199,7 +201,7 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 		}
 		if err := a.db.ForEach(root, func(f state.File) error {
 			if !f.Accepted {
-				res.Entries = append(res.Entries, DiffEntry{Kind: "unaccepted", Path: f.Path, Since: f.LastSeen,
+				res.Entries = append(res.Entries, DiffEntry{Kind: "unaccepted", Path: safetext.JSONPath(f.Path), Since: f.LastSeen,
 					Detail: fmt.Sprintf("sha256 %x, first seen %s", f.SHA256[:8], f.FirstSeen.Format(time.RFC3339))})
 			}
 			return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
+	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
@@ -328,7 +329,7 @@ web_user = "www-data"
 	}
 	kinds := map[string]string{}
 	for _, e := range diff.Entries {
-		kinds[e.Path] = e.Kind
+		kinds[string(e.Path)] = e.Kind
 	}
 	if kinds[after] != "unaccepted" || kinds[before] != "unaccepted" || kinds[deployed] != "" {
 		t.Errorf("baseline diff %+v: want before.php and after.php unaccepted, deployed.php not listed", diff.Entries)
@@ -343,8 +344,9 @@ web_user = "www-data"
 }
 
 // TestManifestAcceptsAnnouncedFiles: a deploy manifest accepts files that
-// arrive with the announced hash, without a window; another content at the
-// same path still alerts.
+// arrive with the announced hash, without a window — a name that is not
+// valid UTF-8 included, and across a restart; another content at the same
+// path still alerts.
 func TestManifestAcceptsAnnouncedFiles(t *testing.T) {
 	testenv.Journald(t)
 	h := newHarness(t)
@@ -352,21 +354,32 @@ func TestManifestAcceptsAnnouncedFiles(t *testing.T) {
 	h.start()
 	h.waitReconciled()
 	good := filepath.Join(h.www, "release.php")
+	odd := filepath.Join(h.www, "r\xff\xfelease.php")
 	other := filepath.Join(h.www, "other.php")
 	content := benignPHP + "// release 3\n"
 	var acc AcceptResult
 	err := h.call(CmdBaselineAccept, AcceptArgs{Manifest: []ManifestEntry{
-		{SHA256: sha256hex(content), Path: good}, {SHA256: sha256hex(content), Path: other},
+		{SHA256: sha256hex(content), Path: safetext.JSONPath(good)},
+		{SHA256: sha256hex(content), Path: safetext.JSONPath(odd)},
+		{SHA256: sha256hex(content), Path: safetext.JSONPath(other)},
 	}}, &acc)
-	if err != nil || len(acc.Pending) != 2 {
-		t.Fatalf("manifest: %v %+v, want both pending", err, acc)
+	if err != nil || len(acc.Pending) != 3 || !contains(acc.Pending, odd) {
+		t.Fatalf("manifest: %v %+v, want all three pending, exactly named", err, acc)
 	}
+	// The announcements are kept in the state database.
+	h.stop()
+	h.start()
+	h.waitReconciled()
 	h.write("release.php", content)
+	h.write("r\xff\xfelease.php", content)
 	h.write("other.php", content+"// not what CI built\n")
 	h.recv.waitAlert(other, alert.KindUnexpectedChange)
 	waitScanned(t, h, good, content)
-	if _, ok := h.recv.find(good, alert.KindUnexpectedChange); ok {
-		t.Errorf("a file announced by the manifest raised unexpected_change")
+	waitScanned(t, h, odd, content)
+	for _, p := range []string{good, odd} {
+		if _, ok := h.recv.find(p, alert.KindUnexpectedChange); ok {
+			t.Errorf("%q, announced by the manifest, raised unexpected_change", p)
+		}
 	}
 }
 

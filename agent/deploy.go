@@ -40,7 +40,7 @@ type DeployStatus struct {
 	By      string    `json:"by"`
 	// Removed lists the files removed during the window (what was added
 	// or changed is read back from the baseline when it closes).
-	Removed []string `json:"removed,omitempty"`
+	Removed safetext.Paths `json:"removed,omitempty"`
 }
 
 // deployWindows holds the open deploy windows by root, kept in the state
@@ -67,6 +67,13 @@ type approval struct {
 	Until  time.Time `json:"until"`
 }
 
+// storedApproval is an approval as the state database keeps it: a list,
+// since JSON map keys could not carry every path exactly.
+type storedApproval struct {
+	Path safetext.JSONPath `json:"path"`
+	approval
+}
+
 type approvals struct {
 	mu     sync.Mutex
 	byPath map[string]approval
@@ -84,8 +91,12 @@ func (a *Agent) loadDeployState() {
 		a.deploys.windows[w.Root] = w
 	}
 	a.approvals.byPath = map[string]approval{}
-	if _, err := a.db.GetMeta(metaApprovals, &a.approvals.byPath); err != nil {
+	var stored []storedApproval
+	if _, err := a.db.GetMeta(metaApprovals, &stored); err != nil {
 		a.log.Error("state: read manifest approvals", "err", err)
+	}
+	for _, s := range stored {
+		a.approvals.byPath[string(s.Path)] = s.approval
 	}
 }
 
@@ -189,7 +200,11 @@ func (a *Agent) saveDeployState() {
 // saveApprovalsLocked stores the approvals; approvals.mu is held.
 func (a *Agent) saveApprovalsLocked() {
 	a.approvals.dirty = false
-	if err := a.db.PutMeta(metaApprovals, a.approvals.byPath); err != nil {
+	stored := make([]storedApproval, 0, len(a.approvals.byPath))
+	for p, ap := range a.approvals.byPath {
+		stored = append(stored, storedApproval{Path: safetext.JSONPath(p), approval: ap})
+	}
+	if err := a.db.PutMeta(metaApprovals, stored); err != nil {
 		a.log.Error("state: store manifest approvals", "err", err)
 	}
 }
@@ -222,10 +237,10 @@ type DeployResult struct {
 
 // DeploySummary is what a closed deploy window accepted into the baseline.
 type DeploySummary struct {
-	Root    string   `json:"root"`
-	Added   []string `json:"added"`
-	Changed []string `json:"changed"`
-	Removed []string `json:"removed"`
+	Root    string         `json:"root"`
+	Added   safetext.Paths `json:"added"`
+	Changed safetext.Paths `json:"changed"`
+	Removed safetext.Paths `json:"removed"`
 }
 
 // rootsNamed returns the roots a command names: the one whose configured
@@ -354,9 +369,9 @@ func (a *Agent) closeWindow(root, how string) (DeploySummary, bool) {
 	if w == nil {
 		return DeploySummary{}, false
 	}
-	sum := DeploySummary{Root: root, Added: []string{}, Changed: []string{}, Removed: w.Removed}
+	sum := DeploySummary{Root: root, Added: safetext.Paths{}, Changed: safetext.Paths{}, Removed: w.Removed}
 	if sum.Removed == nil {
-		sum.Removed = []string{}
+		sum.Removed = safetext.Paths{}
 	}
 	now := time.Now().UTC()
 	var accept []state.File

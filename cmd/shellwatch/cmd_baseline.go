@@ -117,7 +117,7 @@ func baselineDiff(configPath string, asJSON bool, stdout, stderr io.Writer) int 
 	} else {
 		marks := map[string]string{"added": "A", "changed": "M", "deleted": "D", "unaccepted": "U"}
 		for _, e := range res.Entries {
-			line := marks[e.Kind] + " " + safetext.Path(e.Path)
+			line := marks[e.Kind] + " " + safetext.Path(string(e.Path))
 			if e.Detail != "" {
 				line += "  (" + e.Detail + ")"
 			}
@@ -157,7 +157,7 @@ func readManifest(name string) ([]agent.ManifestEntry, error) {
 		if !ok || len(sum) != 64 || strings.Trim(strings.ToLower(sum), "0123456789abcdef") != "" || !filepath.IsAbs(path) {
 			return nil, fmt.Errorf("manifest %s:%d: want \"<sha256>  /absolute/path\", got %q", name, n, line)
 		}
-		out = append(out, agent.ManifestEntry{SHA256: strings.ToLower(sum), Path: path})
+		out = append(out, agent.ManifestEntry{SHA256: strings.ToLower(sum), Path: safetext.JSONPath(path)})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", name, err)
