@@ -11,7 +11,7 @@ import (
 func TestExactPathsRoundTripJSON(t *testing.T) {
 	paths := Paths{"/var/www/ok.php", "/var/www/bad\xff\xfe.php", "/var/www/new\nline.php", "base64:AAAA", ""}
 	type doc struct {
-		List Paths   `json:"list"`
+		List Paths    `json:"list"`
 		One  JSONPath `json:"one"`
 	}
 	in := doc{List: paths, One: JSONPath(paths[1])}
