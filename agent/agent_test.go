@@ -718,3 +718,52 @@ func TestReadOnlyRootIsAlerted(t *testing.T) {
 		t.Errorf("root_read_only alert %q (%s)", a.Message, a.Severity)
 	}
 }
+
+// TestGrowingHugeFileAlertedOnce: a file past the scan and hash limits that
+// keeps growing (a backup written into the root) is alerted once per inode,
+// not at every write.
+func TestGrowingHugeFileAlertedOnce(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.extraConfig = "\n[scanner]\nmax_file_size = \"1KiB\"\nmax_hash_size = \"4KiB\"\n"
+	h.start()
+	h.waitReconciled()
+	p := filepath.Join(h.www, "backup.tar")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := []byte(strings.Repeat("x", 512))
+	for range 24 { // past 1 KiB, then past 4 KiB, in pauses longer than settle
+		if _, err := f.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(60 * time.Millisecond)
+	}
+	// Wait until the last size was judged: the record holds it.
+	deadline := time.Now().Add(waitFor)
+	for {
+		if rec := h.agent.record(p); rec != nil && rec.Size == 24*512 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the final size was never scanned")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var tooLarge, tooLargeToHash int
+	for _, a := range h.recv.all() {
+		if a.Kind != alert.KindScanFailed || a.Path() != p {
+			continue
+		}
+		if strings.Contains(a.Detail, "too large to hash") {
+			tooLargeToHash++
+		} else {
+			tooLarge++
+		}
+	}
+	if tooLarge != 1 || tooLargeToHash != 1 {
+		t.Errorf("%d too-large and %d too-large-to-hash alerts for one growing file, want one each", tooLarge, tooLargeToHash)
+	}
+}

@@ -125,6 +125,17 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		if ignorable(v) || a.ctx.Err() != nil {
 			return false
 		}
+		if errors.Is(v.Err, scanner.ErrTooLargeToHash) {
+			// A huge file that keeps growing (a backup written into
+			// the root) is alerted once, not at every write: its record
+			// says it was already too large to hash as this inode.
+			prev := a.record(v.Path)
+			again := prev != nil && prev.Dev == v.Dev && prev.Inode == v.Inode && prev.Size > int64(g.cfg.Scanner.MaxHashSize)
+			a.remember(v, prev, prev != nil && prev.Accepted)
+			if again {
+				return false
+			}
+		}
 		a.stats.scanErrors.Add(1)
 		al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityMedium)
 		al.Detail = safetext.PathsIn(v.Err.Error(), v.Path)
@@ -162,7 +173,9 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		prev.SHA256 == digest(v.SHA256) && (prev.Severity != rules.SeverityNone || v.TooLarge)
 	j := a.judge(g, c, v, prev, born, t)
 	if !v.Flagged() && j.kind == "" {
-		if v.TooLarge && !alreadyAlerted {
+		// Too large to scan: alerted once for this inode, however it grows.
+		tooLargeBefore := prev != nil && prev.Dev == v.Dev && prev.Inode == v.Inode && prev.Size > int64(g.cfg.Scanner.MaxFileSize)
+		if v.TooLarge && !alreadyAlerted && !tooLargeBefore {
 			al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityLow)
 			al.Detail = fmt.Sprintf("%d bytes, more than scanner.max_file_size %s: hashed and checked against the hash lists, not YARA-scanned", v.Size, g.cfg.Scanner.MaxFileSize)
 			al.Message = fmt.Sprintf("file too large to scan: %s (%d bytes)", safetext.Path(v.Path), v.Size)
