@@ -11,12 +11,24 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Alertmanager (prometheus-alertmanager).
 DEB_DEPS := libyara-dev pkg-config gcc yara time systemd prometheus-alertmanager aide
 
-# Test corpora: real webshells (read only, never served) and benign code from
-# Debian packages, unpacked under build/ by scripts/benign-corpus.sh.
-WEBSHELLS ?= $(abspath $(CURDIR)/../shared/corpus/webshells)
+# Test corpora: real webshells (read only, never served, never copied out of
+# a test's temp dir) and benign code: ../shared/corpus when it is beside the
+# clone (its benign-web.tar.xz unpacked under build/), and real web code from
+# Debian packages unpacked under build/corpus by scripts/benign-corpus.sh.
+# Without ../shared/corpus the webshell and benign-web checks do not run, and
+# `make test` says so.
+SHARED_CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
+WEBSHELLS ?= $(SHARED_CORPUS)/webshells
+WEBSHELLS_NEW ?= $(SHARED_CORPUS)/webshells-new
 BENIGN_DIR ?= $(CURDIR)/build/corpus
-export SHELLWATCH_WEBSHELLS := $(WEBSHELLS)
+BENIGN_WEB ?= $(CURDIR)/build/benign-web
 export SHELLWATCH_BENIGN := $(BENIGN_DIR)/tree
+ifneq ($(wildcard $(SHARED_CORPUS)/webshells/MANIFEST.tsv),)
+export SHELLWATCH_WEBSHELLS := $(WEBSHELLS)
+export SHELLWATCH_WEBSHELLS_NEW := $(WEBSHELLS_NEW)
+export SHELLWATCH_BENIGN_WEB := $(BENIGN_WEB)
+HAVE_SHARED_CORPUS := 1
+endif
 
 .PHONY: all deps build run test lint bench bench-latency corpus report clean deb deb-package
 
@@ -36,10 +48,20 @@ run: build
 
 corpus: deps
 	@scripts/benign-corpus.sh $(BENIGN_DIR)
+ifdef HAVE_SHARED_CORPUS
+	@if [ ! -f '$(BENIGN_WEB)/MANIFEST.tsv' ]; then \
+	  mkdir -p '$(dir $(BENIGN_WEB))' && tar -xJf '$(SHARED_CORPUS)/benign-web.tar.xz' -C '$(dir $(BENIGN_WEB))' && \
+	  echo "benign-web: unpacked into $(BENIGN_WEB)"; fi
+else
+	@echo "corpus: $(SHARED_CORPUS) is absent: the webshell detection and benign-web checks will NOT run (CI has it)"
+endif
 
 # The corpus tests fail (instead of skipping) when run from here.
 test: deps corpus lint
-	SHELLWATCH_REQUIRE_CORPUS=1 $(GO) test -race -count=1 ./...
+	SHELLWATCH_REQUIRE_CORPUS=$(if $(HAVE_SHARED_CORPUS),1,0) $(GO) test -race -count=1 ./...
+ifndef HAVE_SHARED_CORPUS
+	@echo "make test: $(SHARED_CORPUS) is absent: the webshell detection and benign-web checks did NOT run"
+endif
 
 lint: deps
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './build/*')); \
@@ -49,7 +71,7 @@ lint: deps
 
 # Detection per language family and false positives, from the corpus test.
 report: deps corpus
-	SHELLWATCH_REQUIRE_CORPUS=1 SHELLWATCH_REPORT=1 $(GO) test -count=1 -run 'TestCorpus' -v ./rules/ | grep -v '^=== RUN'
+	SHELLWATCH_REQUIRE_CORPUS=$(if $(HAVE_SHARED_CORPUS),1,0) SHELLWATCH_REPORT=1 $(GO) test -count=1 -run 'TestCorpus' -v ./internal/corpus/ | grep -v '^=== RUN'
 
 bench: build corpus
 	@scripts/bench.sh bin/shellwatch $(BENIGN_DIR)/tree "$(WEBSHELLS)"

@@ -7,7 +7,23 @@ import (
 	"testing"
 
 	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/scanner"
 )
+
+func newBundledScanner(t *testing.T) *scanner.Scanner {
+	t.Helper()
+	set, err := rules.Compile(rules.Options{Bundled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(set.Destroy)
+	sc, err := scanner.New(set, nil, scanner.Options{MaxFileSize: 32 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sc.Close)
+	return sc
+}
 
 // deployedName is the name a fixture has on a server: the web-config rules
 // look at the file name (".htaccess", ".user.ini", "web.config").
