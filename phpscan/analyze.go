@@ -1,0 +1,271 @@
+package phpscan
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/VKCOM/php-parser/pkg/ast"
+)
+
+// Options bound an analysis. The zero Options means the defaults.
+type Options struct {
+	// MaxSteps is the most expressions and statements interpreted per
+	// file (decoded payloads included). Default 1,500,000.
+	MaxSteps int
+	// Timeout is the most time spent per file. Default 2 s.
+	Timeout time.Duration
+	// MaxString is the longest string the analyzer computes (a decoded
+	// payload, a folded name). Default 4 MiB.
+	MaxString int
+	// MaxDepth is how many decoded payloads inside one another are
+	// parsed and analysed. Default 6.
+	MaxDepth int
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxSteps <= 0 {
+		o.MaxSteps = 1_500_000
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.MaxString <= 0 {
+		o.MaxString = 4 << 20
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = 6
+	}
+	return o
+}
+
+// Result is what the analysis of one file found.
+type Result struct {
+	// Findings, ordered by line then rule name.
+	Findings []Finding
+	// Folded lists strings computed on the way that explain a finding:
+	// names built at run time, payloads decoded.
+	Folded []Folded
+	// Parsed is false when no syntax tree could be had; ParseNote says
+	// how the tree was had when the file needed help (old grammar,
+	// braces closed at the end).
+	Parsed    bool
+	ParseNote string
+	// SyntaxErrors counts the errors the parser recovered from.
+	SyntaxErrors int
+	// Incomplete says why the analysis stopped early (its budget), ""
+	// when it went to the end.
+	Incomplete string
+	// Skipped is set when the file holds nothing the analysis follows
+	// (no request input, decoder, URL or shell command text) and was not
+	// parsed: no rule can find anything in it.
+	Skipped bool
+	// Steps is the work done, for benchmarks.
+	Steps int
+}
+
+// Analyze analyses the PHP source src. It never panics on hostile input
+// and stops at its budget.
+func Analyze(src []byte, opts Options) (res Result) {
+	opts = opts.withDefaults()
+	a := &analyzer{
+		opts:      opts,
+		res:       &res,
+		seen:      map[string]bool{},
+		funcs:     map[string]*ast.StmtFunction{},
+		classes:   map[string]*classInfo{},
+		consts:    map[string]Value{},
+		props:     map[string]Value{},
+		memo:      map[string]Value{},
+		ids:       map[ast.Vertex]int{},
+		active:    map[ast.Vertex]bool{},
+		entered:   map[ast.Vertex]bool{},
+		invokes:   map[ast.Vertex]int{},
+		relevance: map[ast.Vertex]int{},
+		src:       src,
+	}
+	a.deadline = time.Now().Add(opts.Timeout)
+	a.global = newScope("")
+	a.propOwner = newScope("properties")
+	defer func() {
+		if r := recover(); r != nil {
+			if r == errBudget { //nolint:errorlint // the sentinel itself is panicked
+				res.Incomplete = fmt.Sprintf("stopped after %d steps (budget %d steps, %s)", a.steps, opts.MaxSteps, opts.Timeout)
+			} else {
+				res.Incomplete = fmt.Sprintf("analyzer failed: %v", r)
+			}
+		}
+		res.Steps = a.steps
+		sort.SliceStable(res.Findings, func(i, j int) bool {
+			if res.Findings[i].Line != res.Findings[j].Line {
+				return res.Findings[i].Line < res.Findings[j].Line
+			}
+			return res.Findings[i].Name < res.Findings[j].Name
+		})
+	}()
+	if !relevant(src) {
+		res.Skipped = true
+		return res
+	}
+	p, err := parse(src)
+	if err != nil || p.root == nil {
+		return res
+	}
+	res.Parsed, res.ParseNote, res.SyntaxErrors = true, p.note, p.errors
+	a.run(p.root.Stmts)
+	return res
+}
+
+// run analyses a file's statements: the top level, then every function,
+// method and magic method no call reached, as entry points of their own
+// (a class's __destruct runs without being called; a function may be
+// called through a name the analysis could not fold). Properties are
+// followed without regard to order, so the top level runs again when a
+// method stored request input in one.
+func (a *analyzer) run(stmts []ast.Vertex) {
+	decls := a.collect(stmts)
+	a.execList(stmts, a.global)
+	before := len(a.props)
+	a.entries(decls)
+	if len(a.props) != before || a.propsTainted() {
+		a.execList(stmts, a.global.clone())
+		a.entries(decls)
+	}
+}
+
+func (a *analyzer) propsTainted() bool {
+	for _, v := range a.props {
+		if v.deepTaint() != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// entries interprets each function and method of decls not entered yet,
+// with parameters that are not known: those whose body holds something to
+// follow, and, once request input sits in a property or a global, all.
+func (a *analyzer) entries(decls []ast.Vertex) {
+	all := a.propsTainted() || a.globalsTainted()
+	for _, d := range decls {
+		switch d := d.(type) {
+		case *ast.StmtFunction:
+			if !a.entered[d] && (all || a.isRelevant(d)) {
+				a.invoke(a.line(d), d, identName(d.Name), d.Params, d.Stmts, nil, a.global, nil, nil)
+			}
+		case *ast.StmtClass, *ast.StmtTrait:
+			c := a.classOf(d)
+			if c == nil {
+				continue
+			}
+			names := make([]string, 0, len(c.methods))
+			for n := range c.methods {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				if m := c.methods[n]; !a.entered[m] && (all || a.isRelevant(m)) {
+					a.invokeMethod(a.line(m), m, c, nil, a.global)
+				}
+			}
+		}
+	}
+}
+
+func (a *analyzer) globalsTainted() bool {
+	for _, v := range a.global.vars {
+		if v.deepTaint() != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// classOf finds the class recorded for a declaration.
+func (a *analyzer) classOf(decl ast.Vertex) *classInfo {
+	var name string
+	switch d := decl.(type) {
+	case *ast.StmtClass:
+		name = identName(d.Name)
+	case *ast.StmtTrait:
+		name = identName(d.Name)
+	}
+	if c := a.classes[strings.ToLower(name)]; c != nil && c.decl == decl {
+		return c
+	}
+	return nil
+}
+
+// nested parses and analyses a payload found at line: code given to eval
+// (no open tag) or a file's content (written, included). Its findings are
+// reported at line. Functions and classes it declares join the file's.
+func (a *analyzer) nested(line int, code string, isCode bool, sc *scope) {
+	if a.nest >= a.opts.MaxDepth || len(code) < 8 || len(code) > a.opts.MaxString {
+		return
+	}
+	src := code
+	if isCode {
+		src = "<?php " + code
+	} else if !looksLikePHPCode(code) {
+		return
+	}
+	key := "nested\x00" + src
+	if a.seen[key] {
+		return
+	}
+	a.seen[key] = true
+	p, err := parse([]byte(src))
+	if err != nil || p.root == nil {
+		return
+	}
+	a.nest++
+	outer, outerSrc := a.lineBase, a.src
+	if outer == 0 {
+		a.lineBase = line
+	}
+	a.src = []byte(src)
+	defer func() {
+		a.nest--
+		a.lineBase, a.src = outer, outerSrc
+	}()
+	decls := a.collect(p.root.Stmts)
+	inner := sc
+	if inner == nil {
+		inner = a.global
+	}
+	inner = inner.clone()
+	a.execList(p.root.Stmts, inner)
+	a.entries(decls)
+}
+
+// LooksLikePHP reports whether a file is PHP the web server may run or
+// include: by its name, or by an open tag anywhere in it (PHP hidden in an
+// image, a .txt included by a shell).
+func LooksLikePHP(name string, data []byte) bool {
+	lname := strings.ToLower(name)
+	for _, ext := range []string{".php", ".phtml", ".php3", ".php4", ".php5", ".php7", ".php8", ".pht", ".phps", ".inc", ".module", ".phar"} {
+		if strings.HasSuffix(lname, ext) {
+			return true
+		}
+	}
+	return hasOpenTag(data)
+}
+
+// hasOpenTag finds "<?php" (any case) or "<?=" in data.
+func hasOpenTag(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("<?"))
+		if j < 0 {
+			return false
+		}
+		i += j + 2
+		if i < len(data) && data[i] == '=' {
+			return true
+		}
+		if i+3 <= len(data) && (data[i]|0x20) == 'p' && (data[i+1]|0x20) == 'h' && (data[i+2]|0x20) == 'p' {
+			return true
+		}
+	}
+}

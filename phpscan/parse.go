@@ -1,0 +1,88 @@
+package phpscan
+
+import (
+	"fmt"
+
+	"github.com/VKCOM/php-parser/pkg/ast"
+	"github.com/VKCOM/php-parser/pkg/conf"
+	perrors "github.com/VKCOM/php-parser/pkg/errors"
+	"github.com/VKCOM/php-parser/pkg/parser"
+	"github.com/VKCOM/php-parser/pkg/version"
+)
+
+// versions are tried in this order: PHP 8 for today's code, then 7.4 and
+// 5.6, whose grammars still take what shells written for old servers use
+// ($s{0} offsets, `<?` code written for PHP 5).
+var versions = []version.Version{{Major: 8, Minor: 0}, {Major: 7, Minor: 4}, {Major: 5, Minor: 6}}
+
+// parsed is the tree of a file and what parsing it cost.
+type parsed struct {
+	root   *ast.Root
+	errors int    // syntax errors the parser recovered from
+	note   string // how the tree was had, when not at the first try
+}
+
+// parse parses src, tolerating broken code: the grammar with the fewest
+// syntax errors wins; a file the parser gives up on (an unterminated block
+// at the end) is tried again with the braces closed. The parser is never
+// trusted not to panic on hostile bytes: a panic is a failed try.
+func parse(src []byte) (parsed, error) {
+	best := parsed{errors: -1}
+	var lastErr error
+	try := func(b []byte, v version.Version, note string) {
+		root, n, err := parseOnce(b, v)
+		if err != nil {
+			lastErr = err
+			return
+		}
+		if root == nil {
+			return
+		}
+		if best.root == nil || n < best.errors {
+			best = parsed{root: root, errors: n, note: note}
+		}
+	}
+	for _, v := range versions {
+		try(src, v, "")
+		if best.root != nil && best.errors == 0 {
+			return best, nil
+		}
+	}
+	if best.root != nil {
+		return best, nil
+	}
+	// The parser gives up at an unexpected end of file: close what may be
+	// open (a trailing newline first: the lexer trips on a final CR).
+	for _, tail := range []string{"\n", "\n;}}}", "\n;}}}}}}}}}}", "\n'\";}}}}}}}}}}"} {
+		b := make([]byte, 0, len(src)+len(tail))
+		b = append(append(b, src...), tail...)
+		for _, v := range versions[:2] {
+			try(b, v, fmt.Sprintf("parsed with %q appended", tail))
+			if best.root != nil {
+				return best, nil
+			}
+		}
+	}
+	if lastErr != nil {
+		return best, lastErr
+	}
+	return best, fmt.Errorf("php parser found no usable syntax tree")
+}
+
+func parseOnce(src []byte, v version.Version) (root *ast.Root, nerr int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			root, err = nil, fmt.Errorf("php parser failed: %v", r)
+		}
+	}()
+	vv := v
+	node, perr := parser.Parse(src, conf.Config{
+		Version:          &vv,
+		ErrorHandlerFunc: func(*perrors.Error) { nerr++ },
+	})
+	if perr != nil {
+		return nil, nerr, perr
+	}
+	r, _ := node.(*ast.Root)
+	return r, nerr, nil
+}

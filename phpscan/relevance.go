@@ -1,0 +1,123 @@
+package phpscan
+
+import (
+	"bytes"
+)
+
+// The analysis is costly; most PHP cannot give a finding at all. Code with
+// none of these tokens has no request input, nothing decoded, nothing
+// fetched and no dangerous command text, so every rule is silent on it:
+// such a file (and such a function) is not interpreted. The tokens are
+// looked up without regard to case.
+var relevantTokens = tokens(
+	// request input, and the ways to name it indirectly
+	"$_get", "$_post", "$_request", "$_cookie", "$_files", "$http_", "globals['_", `globals["_`, "${", "$$",
+	"$_server['http_", `$_server["http_`, "$_server['query", `$_server["query`, "$_server['request_uri",
+	`$_server["request_uri`, "$_server['path_info", `$_server["path_info`, "$_server['php_self", `$_server["php_self`,
+	"$_server[$", "getallheaders", "request_headers", "php:", "getenv('http", `getenv("http`, "getenv($",
+	"filter_input", "get_defined_vars", "import_request",
+	// decoders and transforms that hide code or names
+	"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "zlib_decode", "bzdecompress", "str_rot13",
+	"strrev", "hex2bin", "uudecode", "pack(", "chr(", "urldecode", "strtr", "entity_decode", "_decrypt",
+	"create_function", "eval(", "assert(",
+	// code fetched from the network: a URL in a string (not a comment)
+	"'http", `"http`, "'ftp:", `"ftp:`,
+	// command text a shell runs as is
+	"/dev/tcp", "/dev/udp", "wget", "mkfifo", "bash -i", "sh -i", "nc -", "/bin/sh", "/bin/bash", "cmd.exe",
+)
+
+func tokens(s ...string) [][]byte {
+	out := make([][]byte, len(s))
+	for i, t := range s {
+		out[i] = []byte(t)
+	}
+	return out
+}
+
+// relevant reports whether src holds any of relevantTokens.
+func relevant(src []byte) bool {
+	return relevantSet.find(src) >= 0
+}
+
+var relevantSet = newTokenSet(relevantTokens)
+
+// tokenSet finds any of a few dozen lower-case tokens in a text, ignoring
+// its case, in one pass: a trie walked from each position, with the root's
+// children in a table so that most positions cost one lookup.
+type tokenSet struct {
+	root  [256]int32 // child of the root by byte, 0 for none
+	nodes []trieNode
+}
+
+type trieNode struct {
+	next  []trieEdge
+	final bool
+}
+
+type trieEdge struct {
+	c    byte
+	node int32
+}
+
+func newTokenSet(tokens [][]byte) *tokenSet {
+	t := &tokenSet{nodes: []trieNode{{}}}
+	child := func(n int32, c byte) int32 {
+		for _, e := range t.nodes[n].next {
+			if e.c == c {
+				return e.node
+			}
+		}
+		t.nodes = append(t.nodes, trieNode{})
+		id := int32(len(t.nodes) - 1)
+		t.nodes[n].next = append(t.nodes[n].next, trieEdge{c, id})
+		return id
+	}
+	for _, tok := range tokens {
+		n := int32(0)
+		for _, c := range bytes.ToLower(tok) {
+			n = child(n, c)
+		}
+		t.nodes[n].final = true
+	}
+	for _, e := range t.nodes[0].next {
+		t.root[e.c] = e.node
+		if e.c >= 'a' && e.c <= 'z' {
+			t.root[e.c-32] = e.node
+		}
+	}
+	return t
+}
+
+// find returns the position of the first token in s, -1 when none.
+func (t *tokenSet) find(s []byte) int {
+	for i := 0; i < len(s); i++ {
+		n := t.root[s[i]]
+		if n == 0 {
+			continue
+		}
+		for j := i + 1; ; j++ {
+			if t.nodes[n].final {
+				return i
+			}
+			if j >= len(s) {
+				break
+			}
+			c := s[j]
+			if c >= 'A' && c <= 'Z' {
+				c += 32
+			}
+			next := int32(0)
+			for _, e := range t.nodes[n].next {
+				if e.c == c {
+					next = e.node
+					break
+				}
+			}
+			if next == 0 {
+				break
+			}
+			n = next
+		}
+	}
+	return -1
+}
