@@ -78,6 +78,7 @@ func Analyze(src []byte, opts Options) (res Result) {
 		classes:   map[string]*classInfo{},
 		consts:    map[string]Value{},
 		props:     map[string]Value{},
+		fields:    map[string]Value{},
 		memo:      map[string]Value{},
 		ids:       map[ast.Vertex]int{},
 		active:    map[ast.Vertex]bool{},

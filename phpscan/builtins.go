@@ -152,7 +152,6 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 		return Value{}
 	case "curl_init":
 		u := argAt(args, 0)
-		a.connectSink(line, name, u)
 		a.sendSink(line, name, u, u)
 		return Value{k: kObject, cls: "curl", fn: &callable{target: &u}, flags: u.flags & (fDecoded | fChars)}
 	case "curl_setopt":
@@ -337,7 +336,7 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 		return v
 	}
 	a.runClosureArgs(line, args, sc)
-	return mix(vals...)
+	return mixFirst(vals)
 }
 
 func isURL(s string) bool {
@@ -354,7 +353,7 @@ func (a *analyzer) openStream(line int, p, mode Value) Value {
 	for _, s := range p.strings() {
 		l := strings.ToLower(strings.TrimSpace(s))
 		switch {
-		case strings.HasPrefix(l, "php://input"), strings.HasPrefix(l, "php://stdin"):
+		case strings.HasPrefix(l, "php://input"):
 			v.taint = newSource(line, "php://input")
 		case isURL(l):
 			v.flags |= fRemote
@@ -363,7 +362,6 @@ func (a *analyzer) openStream(line int, p, mode Value) Value {
 	}
 	if p.pre != "" && isURL(p.pre) {
 		v.flags |= fRemote
-		a.connectSink(line, "a URL opened", p)
 		a.sendSink(line, "a URL opened", p, p)
 	}
 	if p.taint != nil {
@@ -378,7 +376,6 @@ func (a *analyzer) curlOption(line int, h, opt, v Value, args []arg, sc *scope) 
 	o, _ := opt.toInt()
 	switch o {
 	case 10002: // CURLOPT_URL
-		a.connectSink(line, "curl_setopt(CURLOPT_URL)", v)
 		a.sendSink(line, "curl_setopt(CURLOPT_URL)", v, v)
 		if len(args) > 0 && args[0].node != nil && h.k == kObject {
 			h.flags |= v.flags & (fDecoded | fChars)
@@ -508,11 +505,6 @@ func (a *analyzer) pregReplace(line int, name string, args []arg, sc *scope) Val
 			a.report(RuleRequestCodeExec, line, name, t.step(line, "the pattern of %s", name), "")
 		}
 		return Value{}
-	}
-	if t := pat.deepTaint(); t != nil && pat.pre == "" && rep.deepTaint() != nil {
-		// preg_replace($_POST['p'], $_POST['r'], …): the request may
-		// pass /e on old PHP.
-		a.report(RuleRequestCodeExec, line, name, t.step(line, "the pattern of %s, which may carry /e", name), "")
 	}
 	if pat.k == kStr && rep.k == kStr && subj.k == kStr {
 		if out, ok := pregReplaceString(pat.s, rep.s, subj.s, a.opts.MaxString); ok {

@@ -409,10 +409,9 @@ func (a *analyzer) methodCall(objNode, methNode ast.Vertex, argNodes []ast.Verte
 	obj := a.eval(objNode, sc)
 	name := identName(methNode)
 	if name == "" {
+		// $obj->$name(): the request choosing a method of an object is
+		// how routers dispatch, not a shell's call.
 		mv := a.eval(methNode, sc)
-		if mv.taint != nil && mv.pre == "" {
-			a.report(RuleRequestDynamicCall, line, "a method call", mv.taint.step(line, "names the method called"), "")
-		}
 		if s, ok := mv.toStr(); ok {
 			name = s
 		}
@@ -457,7 +456,7 @@ func (a *analyzer) methodCall(objNode, methNode ast.Vertex, argNodes []ast.Verte
 		}
 	}
 	a.runClosureArgs(line, args, sc)
-	return mix(append(values(args), obj)...)
+	return mixFirst(values(args))
 }
 
 func (a *analyzer) staticCall(n *ast.ExprStaticCall, sc *scope) Value {
@@ -473,9 +472,6 @@ func (a *analyzer) staticCall(n *ast.ExprStaticCall, sc *scope) Value {
 		}
 	case "":
 		cv := a.eval(n.Class, sc)
-		if cv.taint != nil && cv.pre == "" {
-			a.report(RuleRequestDynamicCall, line, "a static call", cv.taint.step(line, "names the class called"), "")
-		}
 		if s, ok := cv.toStr(); ok {
 			cname = strings.ToLower(s)
 		}
@@ -486,9 +482,6 @@ func (a *analyzer) staticCall(n *ast.ExprStaticCall, sc *scope) Value {
 	name := identName(n.Call)
 	if name == "" {
 		mv := a.eval(n.Call, sc)
-		if mv.taint != nil && mv.pre == "" {
-			a.report(RuleRequestDynamicCall, line, "a static call", mv.taint.step(line, "names the method called"), "")
-		}
 		name, _ = mv.toStr()
 	}
 	args := a.evalArgs(n.Args, sc)
@@ -514,10 +507,10 @@ func (a *analyzer) newObject(n *ast.ExprNew, sc *scope) Value {
 		a.addClass("class@anonymous", nameOf(cl.Extends), cl.Stmts, cl)
 		cname = "class@anonymous"
 	default:
+		// new $class: the request picking a class (a plugin's walker, a
+		// handler) is how frameworks dispatch; a constructor alone runs
+		// no request-chosen code.
 		cv := a.eval(n.Class, sc)
-		if cv.taint != nil && cv.pre == "" {
-			a.report(RuleRequestDynamicCall, line, "new", cv.taint.step(line, "names the class instantiated"), "")
-		}
 		if s, ok := cv.toStr(); ok {
 			cname = s
 		}

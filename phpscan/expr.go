@@ -499,6 +499,10 @@ func (a *analyzer) stringify(v Value) Value {
 	return mix(v)
 }
 
+// unknownPrefix stands for a start of a string that is not known but is
+// not the request's.
+const unknownPrefix = "\x00"
+
 // concat is the string concatenation of l and r.
 func (a *analyzer) concat(l, r Value, line int) Value {
 	ls, lok := l.toStr()
@@ -512,10 +516,16 @@ func (a *analyzer) concat(l, r Value, line int) Value {
 	}
 	// Both sides with a few possible strings: keep the combinations.
 	out := Value{taint: taint, flags: flags}
-	if lok {
+	switch {
+	case lok:
 		out.pre = ls
-	} else {
+	case l.pre != "":
 		out.pre = l.pre
+	case l.deepTaint() == nil && r.deepTaint() != nil:
+		// Something the request does not choose comes first (a
+		// folder in a constant): the request does not choose the
+		// start of the string.
+		out.pre = unknownPrefix
 	}
 	if rok {
 		out.suf = rs
@@ -585,6 +595,20 @@ func (a *analyzer) binary(op string, l, r Value, line int) Value {
 		v := str(string(b)).with(fDecoded | fBuilt | l.flags | r.flags)
 		v.taint = firstTaint(l.taint, r.taint)
 		return v
+	}
+	if op == "+" && l.k == kArray && r.k == kArray {
+		// Array union: the left's keys win.
+		out := l.arr.clone()
+		out.owner = nil
+		for _, k := range r.arr.keys {
+			if _, ok := out.vals[k]; !ok {
+				out.set(k, r.arr.vals[k])
+			}
+		}
+		if out.rest == nil {
+			out.rest = r.arr.rest
+		}
+		return Value{k: kArray, arr: out, taint: firstTaint(l.taint, r.taint)}
 	}
 	x, xok := l.toInt()
 	y, yok := r.toInt()

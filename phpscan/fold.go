@@ -808,7 +808,7 @@ func (a *analyzer) implode(v0, v1 Value, n int) Value {
 func (a *analyzer) sprintf(format Value, args []Value) Value {
 	f, ok := format.toStr()
 	if !ok {
-		return mix(append(args, format)...).with(fBuilt)
+		return a.sprintfUnknown(format, args)
 	}
 	var b strings.Builder
 	var flags flag = fBuilt
@@ -855,7 +855,7 @@ func (a *analyzer) sprintf(format Value, args []Value) Value {
 			next++
 		}
 		if idx >= len(args) {
-			return mix(append(args, format)...).with(fBuilt)
+			return a.sprintfUnknown(format, args)
 		}
 		v := args[idx]
 		flags |= v.flags
@@ -899,8 +899,19 @@ func (a *analyzer) sprintf(format Value, args []Value) Value {
 	return v
 }
 
+// sprintfUnknown is a sprintf whose result is not known: it starts with
+// the format's text before its first verb.
 func (a *analyzer) sprintfUnknown(format Value, args []Value) Value {
-	return mix(append(args, format)...).with(fBuilt)
+	v := mix(append(args, format)...).with(fBuilt)
+	if f, ok := format.toStr(); ok {
+		if i := strings.IndexByte(f, '%'); i != 0 {
+			if i < 0 {
+				i = len(f)
+			}
+			v.pre = f[:i]
+		}
+	}
+	return v
 }
 
 // pack handles the formats obfuscators use: H* and h* (hex), C* and c*

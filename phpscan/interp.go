@@ -137,6 +137,7 @@ type analyzer struct {
 	// $this->a[] = … writes it in place.
 	propOwner *scope
 	global    *scope
+	fields    map[string]Value // request array fields the file sets: "_SERVER\x00SCRIPT_NAME"
 
 	callDepth int
 	exprDepth int
@@ -517,24 +518,34 @@ func (a *analyzer) execIf(n *ast.StmtIf, sc *scope) flow {
 	if e, ok := n.Else.(*ast.StmtElse); ok {
 		elseBody = e.Stmt
 	}
-	// Conditions known at once pick their branch.
 	var outs []*scope
-	returned := 0
+	exits := flowNormal // the strongest way a path left: continue < return
+	exit := func(f flow) bool {
+		switch f {
+		case flowReturn:
+			exits = flowReturn
+		case flowBreak, flowContinue:
+			if exits == flowNormal {
+				exits = flowContinue
+			}
+		default:
+			return false
+		}
+		return true
+	}
+	// cur is the path on which every condition so far was false.
 	cur := sc
 	for _, b := range branches {
 		c := a.eval(b.cond, cur)
 		t, ok := c.truthy()
 		if ok && t {
-			if len(outs) == 0 && returned == 0 {
+			if cur == sc {
 				// Every condition before was known false: this
 				// branch is the only path, on sc itself.
 				return a.exec(b.body, sc)
 			}
 			bs := cur.clone()
-			f := a.exec(b.body, bs)
-			if f == flowReturn {
-				returned++
-			} else {
+			if f := a.exec(b.body, bs); !exit(f) {
 				outs = append(outs, bs)
 			}
 			cur = nil
@@ -545,25 +556,24 @@ func (a *analyzer) execIf(n *ast.StmtIf, sc *scope) flow {
 		}
 		a.branches++
 		bs := cur.clone()
-		if f := a.exec(b.body, bs); f == flowReturn {
-			returned++
-		} else {
+		a.guard(b.cond, true, bs)
+		if f := a.exec(b.body, bs); !exit(f) {
 			outs = append(outs, bs)
 		}
+		next := cur.clone()
+		a.guard(b.cond, false, next)
+		cur = next
 	}
 	if cur != nil {
-		if len(outs) == 0 && returned == 0 {
+		if cur == sc {
 			return a.exec(elseBody, sc)
 		}
-		bs := cur.clone()
-		if f := a.exec(elseBody, bs); f == flowReturn {
-			returned++
-		} else {
-			outs = append(outs, bs)
+		if f := a.exec(elseBody, cur); !exit(f) {
+			outs = append(outs, cur)
 		}
 	}
 	if len(outs) == 0 {
-		return flowReturn
+		return exits
 	}
 	sc.merge(outs...)
 	return flowNormal

@@ -65,12 +65,6 @@ func (a *analyzer) builtinMethod(line int, obj Value, name string, args []arg, s
 			}
 			return a.callValue(line, target, cbArgs, sc, "ReflectionFunction::invokeArgs")
 		}
-	case "reflectionclass":
-		if lname == "newinstance" || lname == "newinstanceargs" {
-			if t := target.deepTaint(); t != nil && target.pre == "" {
-				a.report(RuleRequestDynamicCall, line, "ReflectionClass::"+name, t.step(line, "names the class instantiated"), "")
-			}
-		}
 	case "splfileobject":
 		if lname == "fwrite" {
 			a.fileWrite(line, "SplFileObject::fwrite", target, argAt(args, 0), sc)
@@ -79,5 +73,5 @@ func (a *analyzer) builtinMethod(line int, obj Value, name string, args []arg, s
 	case "closure":
 	}
 	a.runClosureArgs(line, args, sc)
-	return mix(append(values(args), obj)...)
+	return mixFirst(values(args))
 }

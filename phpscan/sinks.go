@@ -184,10 +184,14 @@ func (a *analyzer) fileWrite(line int, sink string, path, data Value, sc *scope)
 	if data.k == kArray {
 		dataFlags |= data.arr.flags()
 	}
+	// The request must choose the whole content (not a value inside a
+	// template an installer or a logger writes) and, unless the path is a
+	// script, the whole path (not a file name under a fixed folder).
+	wholeData := dt != nil && data.pre == ""
 	switch {
-	case pt != nil && dt != nil && path.pre == "":
+	case wholeData && pt != nil && path.pre == "":
 		a.report(RuleRequestFileWrite, line, sink, dt.step(line, "written by %s to a path the request chooses", sink), "")
-	case dt != nil && path.pre == "" && anyString(path, phpExtension):
+	case wholeData && anyString(path, phpExtension):
 		a.report(RuleRequestFileWrite, line, sink, dt.step(line, "written by %s to a script", sink), "")
 	}
 	if dataFlags&fCard != 0 && dt != nil {

@@ -249,13 +249,33 @@ func appendCands(cands []string, v Value) ([]string, bool) {
 
 // mix is the value of an operation on several inputs that the interpreter
 // does not compute: unknown, carrying the taint and flags of every input.
+//
+// What an input was made of (fBuilt, fChars, fDecoded) says nothing of
+// an output computed from it, so those flags are not carried; where the
+// data came from (the request, the network, a card field) is.
 func mix(vs ...Value) Value {
 	var out Value
 	for _, v := range vs {
 		out.taint = firstTaint(out.taint, v.deepTaint())
-		out.flags |= v.flags &^ (fBuilt | fHidden)
+		out.flags |= v.flags & carried
 	}
 	return out
+}
+
+// carried are the flags that follow data through computations the
+// analyzer does not model.
+const carried = fRemote | fCard | fSecret | fUpload | fParam
+
+// mixFirst is the value of an unknown function or method: it carries what
+// its first argument carries (the data a helper such as wp_unslash() or
+// sanitize_text_field() returns), not the taint of the other arguments
+// (apply_filters('hook', $default, $_POST['x']) returns what a filter
+// makes of $default).
+func mixFirst(vs []Value) Value {
+	if len(vs) == 0 {
+		return Value{}
+	}
+	return mix(vs[0])
 }
 
 // deepTaint is v's taint, or that of any element when v is an array.

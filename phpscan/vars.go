@@ -20,7 +20,7 @@ var superglobals = map[string]bool{
 func serverKeyTainted(key string) bool {
 	k := strings.ToUpper(key)
 	switch k {
-	case "QUERY_STRING", "REQUEST_URI", "PATH_INFO", "ORIG_PATH_INFO", "PATH_TRANSLATED", "PHP_SELF", "ARGV", "REDIRECT_QUERY_STRING", "REDIRECT_URL":
+	case "QUERY_STRING", "REQUEST_URI", "PATH_INFO", "ORIG_PATH_INFO", "PATH_TRANSLATED", "PHP_SELF", "REDIRECT_QUERY_STRING", "REDIRECT_URL":
 		return true
 	}
 	return strings.HasPrefix(k, "HTTP_")
@@ -167,6 +167,11 @@ func (a *analyzer) requestField(name string, dim ast.Vertex, sc *scope, line int
 		key = a.eval(dim, sc)
 	}
 	k, known := key.toStr()
+	if known {
+		if v, set := a.fields[name+"\x00"+k]; set {
+			return v
+		}
+	}
 	if name == "_SERVER" || name == "HTTP_SERVER_VARS" {
 		if known && !serverKeyTainted(k) {
 			return Value{}
@@ -203,11 +208,13 @@ func (a *analyzer) element(base, key Value, n ast.Vertex, line int) Value {
 			}
 			return null()
 		}
+		// An element the request picks out of the file's own array is
+		// one of those elements, not request data.
 		out, ok := base.arr.any()
 		if !ok {
-			return mix(base, key)
+			return mix(base)
 		}
-		return out.withTaint(firstTaint(base.taint, key.taint))
+		return out.withTaint(base.taint)
 	case kStr:
 		if i, ok := key.toInt(); ok && (key.k == kInt || key.k == kStr && isNumeric(key.s)) {
 			if i < 0 {
@@ -253,6 +260,16 @@ func (a *analyzer) assign(lhs ast.Vertex, v Value, sc *scope, line int) {
 				a.setVar(a.global, k, v)
 			}
 			return
+		}
+		// $_SERVER['SCRIPT_NAME'] = …: one field of a request array
+		// set by the file; the others stay what they are.
+		if bv, ok := n.Var.(*ast.ExprVariable); ok && n.Dim != nil {
+			if name := varName(bv); name != "" && a.isSuperglobal(name) {
+				if k, ok := a.eval(n.Dim, sc).toStr(); ok {
+					a.fields[name+"\x00"+k] = v
+					return
+				}
+			}
 		}
 		base := a.eval(n.Var, sc)
 		var key *Value
