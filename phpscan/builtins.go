@@ -506,6 +506,11 @@ func (a *analyzer) pregReplace(line int, name string, args []arg, sc *scope) Val
 		}
 		return Value{}
 	}
+	// preg_replace('/[^a-z0-9_.-]/i', '', $x) keeps only safe
+	// characters: what is left is no longer code or a path.
+	if p, ok := pat.toStr(); ok && pat.k == kStr && rep.k == kStr && rep.s == "" && strippingPattern(p) && subj.k != kStr {
+		return Value{}
+	}
 	if pat.k == kStr && rep.k == kStr && subj.k == kStr {
 		if out, ok := pregReplaceString(pat.s, rep.s, subj.s, a.opts.MaxString); ok {
 			return str(out).with(fBuilt | fChars | subj.flags | rep.flags)

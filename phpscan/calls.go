@@ -292,6 +292,10 @@ func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts [
 			if v.taint != nil {
 				v.taint = v.taint.step(line, "passed to $%s of %s()", pname, name)
 			}
+		case args == nil:
+			// Entered on its own (analyzeEntries): its caller, and so
+			// its arguments, are not known.
+			v = Value{}
 		case p.DefaultValue != nil:
 			v = a.eval(p.DefaultValue, sc)
 		default:

@@ -117,13 +117,15 @@ func (a *analyzer) foldBuiltin(line int, name string, vals []Value) (Value, bool
 		}
 		return mix(v0).with(fDecoded | fChars)
 	}
+	// A transform of a literal builds a string piece by piece (a
+	// name being hidden); of a run-time value it is just data.
 	transformed := func(f func(string) string) Value {
 		if ok0 {
 			if out := f(s0); len(out) <= max {
 				return str(out).with(v0.flags | fBuilt | fChars).withTaint(v0.taint)
 			}
 		}
-		return mix(v0).with(fChars)
+		return mix(v0).with(v0.flags & (fChars | fDecoded))
 	}
 	same := func(f func(string) string) Value {
 		if ok0 {
@@ -278,7 +280,7 @@ func (a *analyzer) foldBuiltin(line int, name string, vals []Value) (Value, bool
 		if i, ok := v0.toInt(); ok {
 			return str(string([]byte{byte(((i % 256) + 256) % 256)})).with(fBuilt | fChars), true
 		}
-		return mix(v0).with(fChars), true
+		return mix(v0).with(v0.flags & (fChars | fDecoded)), true
 	case "ord":
 		if ok0 && len(s0) > 0 {
 			return integer(int64(s0[0])), true
@@ -288,20 +290,20 @@ func (a *analyzer) foldBuiltin(line int, name string, vals []Value) (Value, bool
 		if ok0 {
 			start, ok1 := v1.toInt()
 			if !ok1 {
-				return mix(v0).with(fChars), true
+				return mix(v0).with(v0.flags & (fChars | fDecoded)), true
 			}
 			length := int64(len(s0))
 			hasLen := len(vals) > 2 && v2.k != kNull
 			if hasLen {
 				l, ok := v2.toInt()
 				if !ok {
-					return mix(v0).with(fChars), true
+					return mix(v0).with(v0.flags & (fChars | fDecoded)), true
 				}
 				length = l
 			}
 			return str(substr(s0, start, length, hasLen)).with(v0.flags | fBuilt | fChars).withTaint(v0.taint), true
 		}
-		return mix(v0).with(fChars), true
+		return mix(v0).with(v0.flags & (fChars | fDecoded)), true
 	case "str_repeat":
 		if n, ok := v1.toInt(); ok && ok0 && n >= 0 && int64(len(s0))*n <= int64(max) {
 			return str(strings.Repeat(s0, int(n))).with(v0.flags).withTaint(v0.taint), true
@@ -356,7 +358,7 @@ func (a *analyzer) foldBuiltin(line int, name string, vals []Value) (Value, bool
 			}
 			return Value{k: kArray, arr: arr}, true
 		}
-		return arrayOf(mix(v0).with(fChars)), true
+		return arrayOf(mix(v0).with(v0.flags & (fChars | fDecoded))), true
 	case "sprintf", "vsprintf":
 		var rest []Value
 		if name == "vsprintf" {
@@ -431,7 +433,7 @@ func (a *analyzer) foldBuiltin(line int, name string, vals []Value) (Value, bool
 				return str(strconv.FormatUint(n, int(to))).with(fChars | fDecoded), true
 			}
 		}
-		return mix(v0).with(fChars), true
+		return mix(v0).with(v0.flags & (fChars | fDecoded)), true
 	case "range":
 		return a.rangeOf(v0, v1, v2, len(vals) > 2), true
 	case "array_reverse":
@@ -648,7 +650,7 @@ func (a *analyzer) strReplace(name string, search, rep, subj Value) Value {
 	}
 	s, ok := subj.toStr()
 	if !ok {
-		return mix(subj, rep).with(fChars)
+		return mix(subj, rep).with(subj.flags & (fChars | fDecoded))
 	}
 	var pairs [][2]string
 	switch {
@@ -657,14 +659,14 @@ func (a *analyzer) strReplace(name string, search, rep, subj Value) Value {
 		var rv []Value
 		if rep.k == kArray {
 			if rep.arr.rest != nil {
-				return mix(subj, rep).with(fChars)
+				return mix(subj, rep).with(subj.flags & (fChars | fDecoded))
 			}
 			rv = rep.arr.values()
 		}
 		for i, x := range sv {
 			xs, ok := x.toStr()
 			if !ok {
-				return mix(subj, rep).with(fChars)
+				return mix(subj, rep).with(subj.flags & (fChars | fDecoded))
 			}
 			r := ""
 			if rep.k == kArray {
@@ -675,7 +677,7 @@ func (a *analyzer) strReplace(name string, search, rep, subj Value) Value {
 				r, ok = rep.toStr()
 			}
 			if !ok {
-				return mix(subj, rep).with(fChars)
+				return mix(subj, rep).with(subj.flags & (fChars | fDecoded))
 			}
 			pairs = append(pairs, [2]string{xs, r})
 		}
@@ -683,7 +685,7 @@ func (a *analyzer) strReplace(name string, search, rep, subj Value) Value {
 		xs, ok1 := search.toStr()
 		r, ok2 := rep.toStr()
 		if !ok1 || !ok2 {
-			return mix(subj, rep).with(fChars)
+			return mix(subj, rep).with(subj.flags & (fChars | fDecoded))
 		}
 		pairs = append(pairs, [2]string{xs, r})
 	}
@@ -723,17 +725,17 @@ func replaceFold(s, old, repl string) string {
 func (a *analyzer) strtr(v0, v1, v2 Value, n int) Value {
 	s, ok := v0.toStr()
 	if !ok {
-		return mix(v0, v1, v2).with(fChars)
+		return mix(v0, v1, v2).with(v0.flags & (fChars | fDecoded))
 	}
 	if n == 2 {
 		if v1.k != kArray || v1.arr.rest != nil {
-			return mix(v0, v1).with(fChars)
+			return mix(v0, v1).with(v0.flags & (fChars | fDecoded))
 		}
 		var oldnew []string
 		for _, k := range v1.arr.keys {
 			r, ok := v1.arr.vals[k].toStr()
 			if !ok || k == "" {
-				return mix(v0, v1).with(fChars)
+				return mix(v0, v1).with(v0.flags & (fChars | fDecoded))
 			}
 			oldnew = append(oldnew, k, r)
 		}
@@ -746,7 +748,7 @@ func (a *analyzer) strtr(v0, v1, v2 Value, n int) Value {
 	from, ok1 := v1.toStr()
 	to, ok2 := v2.toStr()
 	if !ok1 || !ok2 {
-		return mix(v0, v1, v2).with(fChars)
+		return mix(v0, v1, v2).with(v0.flags & (fChars | fDecoded))
 	}
 	l := min(len(from), len(to))
 	var table [256]byte

@@ -204,3 +204,34 @@ func safePattern(p string) bool {
 	}
 	return true
 }
+
+// strippingPattern reports whether a pattern matches every character
+// outside a class of safe ones ("/[^a-z0-9_.-]/i", "/[^\\w-]+/"): replaced
+// with nothing, it leaves no "/", quote, "$", ";", "(" or space.
+func strippingPattern(p string) bool {
+	p = strings.TrimSpace(p)
+	if len(p) < 6 {
+		return false
+	}
+	mods := pregModifiers(p)
+	body := p[1 : len(p)-len(mods)-1]
+	body = strings.TrimSuffix(strings.TrimSuffix(body, "+"), "*")
+	if !strings.HasPrefix(body, "[^") || !strings.HasSuffix(body, "]") {
+		return false
+	}
+	class := body[2 : len(body)-1]
+	for i := 0; i < len(class); i++ {
+		c := class[i]
+		switch {
+		case c == '\\':
+			if i+1 < len(class) && strings.IndexByte("wd.-_", class[i+1]) < 0 {
+				return false
+			}
+			i++
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -2,6 +2,7 @@ package phpscan
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"time"
 
@@ -118,6 +119,9 @@ type classInfo struct {
 	consts  map[string]ast.Vertex
 	props   map[string]ast.Vertex // default values
 	decl    ast.Vertex
+	// assigned names the properties some method of the class writes:
+	// their declared default is only one of the values they may have.
+	assigned map[string]bool
 }
 
 // analyzer is the state of one file's analysis.
@@ -250,7 +254,12 @@ func (a *analyzer) addClass(name, parent string, stmts []ast.Vertex, decl ast.Ve
 		return nil
 	}
 	c := &classInfo{name: name, parent: strings.ToLower(parent), methods: map[string]*ast.StmtClassMethod{},
-		consts: map[string]ast.Vertex{}, props: map[string]ast.Vertex{}, decl: decl}
+		consts: map[string]ast.Vertex{}, props: map[string]ast.Vertex{}, decl: decl, assigned: map[string]bool{}}
+	if p := decl.GetPosition(); p != nil && p.StartPos >= 0 && p.EndPos <= len(a.src) && p.StartPos <= p.EndPos {
+		for _, m := range propWrite.FindAllSubmatch(a.src[p.StartPos:p.EndPos], -1) {
+			c.assigned[string(m[1])] = true
+		}
+	}
 	for _, s := range stmts {
 		switch s := s.(type) {
 		case *ast.StmtClassMethod:
@@ -310,6 +319,9 @@ func (a *analyzer) bodySize(n ast.Vertex) int {
 	}
 	return 1 << 30
 }
+
+// propWrite finds writes to $this->name (=, .=, +=, [..] =, []=).
+var propWrite = regexp.MustCompile(`\$this\s*->\s*(\w+)\s*(?:\[[^\]\n]{0,80}\]\s*)*(?:[.+\-*/|&^]|\?\?)?=[^=>]`)
 
 // method finds a method by name in class c or its parents.
 func (a *analyzer) method(c *classInfo, name string) (*ast.StmtClassMethod, *classInfo) {

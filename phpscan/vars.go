@@ -431,6 +431,9 @@ func (a *analyzer) readProperty(obj, prop ast.Vertex, sc *scope) Value {
 		return v
 	}
 	if c := a.classes[cls]; c != nil {
+		if c.assigned[name] {
+			return Value{} // written somewhere: not only its default
+		}
 		for i := 0; c != nil && i < 16; i++ {
 			if d, has := c.props[name]; has {
 				if d == nil {
