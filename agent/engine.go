@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"github.com/shellwatch/shellwatch/phpscan"
 
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/rules"
@@ -58,12 +59,17 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 		set.Destroy()
 		return nil, fmt.Errorf("rules.allow_lists: %w", err)
 	}
+	var php *phpscan.Options
+	if cfg.Scanner.PHPAnalyzer {
+		php = &phpscan.Options{Timeout: cfg.Scanner.PHPTimeout.Std()}
+	}
 	sc, err := scanner.New(set, known, scanner.Options{
 		Workers:     cfg.Scanner.Workers,
 		MaxFileSize: int64(cfg.Scanner.MaxFileSize),
 		MaxHashSize: int64(cfg.Scanner.MaxHashSize),
 		Allow:       allow,
 		Timeout:     cfg.Scanner.Timeout.Std(),
+		PHP:         php,
 	})
 	if err != nil {
 		set.Destroy()

@@ -193,6 +193,12 @@ type Scanner struct {
 	MaxHashSize ByteSize `toml:"max_hash_size"`
 	// Timeout bounds the YARA scan of one file.
 	Timeout Duration `toml:"timeout"`
+	// PHPAnalyzer runs the PHP analyzer (package phpscan) beside YARA on
+	// PHP files and on any file holding a PHP open tag.
+	PHPAnalyzer bool `toml:"php_analyzer"`
+	// PHPTimeout bounds the PHP analysis of one file; a file over it is
+	// reported as analysed in part, with what was found so far.
+	PHPTimeout Duration `toml:"php_timeout"`
 	// Exclude lists glob patterns of paths never scanned.
 	Exclude []string `toml:"exclude"`
 }
@@ -232,6 +238,8 @@ func Default() Config {
 			MaxFileSize: 32 << 20,
 			MaxHashSize: 4 << 30,
 			Timeout:     Duration(10e9),
+			PHPAnalyzer: true,
+			PHPTimeout:  Duration(1e9),
 			Exclude:     []string{},
 		},
 	}
@@ -413,6 +421,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Scanner.MaxHashSize < c.Scanner.MaxFileSize {
 		bad("scanner.max_hash_size", "= %s, want at least scanner.max_file_size %s", c.Scanner.MaxHashSize, c.Scanner.MaxFileSize)
+	}
+	if c.Scanner.PHPTimeout.Std() < 10e6 || c.Scanner.PHPTimeout.Std() > 60e9 {
+		bad("scanner.php_timeout", "= %s, want 10ms to 60s", c.Scanner.PHPTimeout)
 	}
 	if c.Scanner.Timeout.Std() < 1e9 {
 		bad("scanner.timeout", "= %s, want at least 1s (YARA counts whole seconds)", c.Scanner.Timeout)

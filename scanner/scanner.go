@@ -17,6 +17,7 @@ import (
 	"github.com/hillu/go-yara/v4"
 	"golang.org/x/sys/unix"
 
+	"github.com/shellwatch/shellwatch/phpscan"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/walk"
 )
@@ -83,6 +84,10 @@ type Options struct {
 	// seconds, so it is rounded up to the next second. Zero or less means
 	// DefaultTimeout.
 	Timeout time.Duration
+	// PHP, when set, runs the PHP analyzer with these bounds on PHP files
+	// and on any file holding a PHP open tag, beside YARA, on the same
+	// bytes. Nil leaves it out.
+	PHP *phpscan.Options
 }
 
 // Scanner hashes and scans files with a pool of workers. Its methods are
@@ -94,6 +99,7 @@ type Scanner struct {
 	maxSize int64
 	maxHash int64
 	timeout time.Duration // whole seconds, as libyara applies it
+	php     *phpscan.Options
 	all     []*worker
 	idle    chan *worker
 	closed  chan struct{}
@@ -119,10 +125,10 @@ type worker struct {
 // up, without a hash list only YARA-scanned. The set must outlive the
 // Scanner; Close releases what New allocated.
 func New(set *rules.Set, known *HashList, opts Options) (*Scanner, error) {
-	if set == nil && known.Len() == 0 {
+	if set == nil && known.Len() == 0 && opts.PHP == nil {
 		return nil, errors.New("new scanner: no rules and no known-bad hashes: nothing could be detected")
 	}
-	s := &Scanner{set: set, known: known, allow: opts.Allow, maxSize: opts.MaxFileSize, timeout: roundTimeout(opts.Timeout)}
+	s := &Scanner{set: set, known: known, allow: opts.Allow, maxSize: opts.MaxFileSize, timeout: roundTimeout(opts.Timeout), php: opts.PHP}
 	s.maxHash = opts.MaxHashSize
 	if s.maxHash <= 0 {
 		s.maxHash = DefaultMaxHashSize
@@ -285,8 +291,15 @@ func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict) {
 
 	if _, ok := s.allow.Lookup(v.SHA256, v.MD5); ok {
 		v.Allowed = true
-	} else if !v.TooLarge && w.yara != nil {
-		v.Matches, v.Err = s.yaraScan(w, path, data)
+	} else if !v.TooLarge {
+		if w.yara != nil {
+			v.Matches, v.Err = s.yaraScan(w, path, data)
+		}
+		if s.php != nil && phpscan.LooksLikePHP(path, data) {
+			var found []Match
+			found, v.Incomplete = analyzePHP(data, *s.php)
+			v.Matches = append(v.Matches, found...)
+		}
 	}
 	if e, ok := s.known.Lookup(v.SHA256, v.MD5); ok {
 		v.Matches = append(v.Matches, e.match())

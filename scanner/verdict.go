@@ -38,6 +38,9 @@ type Verdict struct {
 	// Allowed is set when the file's hash is on the allow list: it was not
 	// YARA-scanned (known-bad hash lists still apply).
 	Allowed bool
+	// Incomplete says why the PHP analysis of the file stopped before its
+	// end (its time or step budget); its findings so far are in Matches.
+	Incomplete string
 	// Err says why the file could not be opened, read or fully scanned; it
 	// names the path. After a YARA error (a timeout, say) the hashes and the
 	// metadata are still filled.
@@ -55,6 +58,9 @@ type Match struct {
 	Severity    rules.Severity `json:"severity"`
 	Family      string         `json:"family,omitempty"`
 	Description string         `json:"description,omitempty"`
+	// Line is where an analyzer finding is (its first line when the rule
+	// was found at several); 0 for YARA and hash-list matches.
+	Line int `json:"line,omitempty"`
 }
 
 // Stats counts what a scan of trees met.

@@ -137,6 +137,9 @@ func (p *scanPrinter) report(v scanner.Verdict) {
 		fmt.Fprintf(p.stderr, "shellwatch: %s: too large to scan (%d bytes, scanner.max_file_size is %s): hashed only, sha256 %s\n",
 			safetext.Path(v.Path), v.Size, p.maxSize, v.SHA256)
 	}
+	if v.Incomplete != "" {
+		fmt.Fprintf(p.stderr, "shellwatch: %s: PHP analysis incomplete (%s): findings so far are reported\n", safetext.Path(v.Path), v.Incomplete)
+	}
 	if !v.Flagged() || p.writeErr != nil {
 		return
 	}

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shellwatch/shellwatch/agent"
+	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/corpus"
-	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
 )
 
@@ -81,19 +82,16 @@ func corpusDir(t *testing.T, env string) string {
 	return real
 }
 
+// newScanner builds the scanner `shellwatch scan` uses with the default
+// configuration: the bundled rules and the PHP analyzer.
 func newScanner(t *testing.T) *scanner.Scanner {
 	t.Helper()
-	set, err := rules.Compile(rules.Options{Bundled: true})
+	eng, err := agent.NewEngine(config.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(set.Destroy)
-	sc, err := scanner.New(set, nil, scanner.Options{MaxFileSize: 32 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sc.Close)
-	return sc
+	t.Cleanup(eng.Close)
+	return eng.Scanner
 }
 
 // scanTree returns the verdicts of every file under root, by path.
