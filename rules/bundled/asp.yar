@@ -48,7 +48,7 @@ rule asp_eval_request_indirect
     strings:
         $r = /=\s*request\s*(\.item|\.form|\.querystring)?\s*[(\[]/ nocase ascii wide
         $e = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(eval|execute|executeglobal)([ \t]+|[ \t]*\([ \t]*)(strreverse\s*\(\s*)?[a-z_][a-z0-9_]{0,30}[ \t]*(\(|\)?[ \t]*(\r|\n|%>|:))/ nocase ascii wide
-        $e2 = /[\s>)](eval|execute|executeglobal)[ \t]*\([ \t]*(strreverse[ \t]*\([ \t]*)?[a-z_][a-z0-9_]{0,30}[ \t]*\)/ nocase ascii wide
+        $e2 = /[\s>)](execute|executeglobal)[ \t]*\([ \t]*(strreverse[ \t]*\([ \t]*)?[a-z_][a-z0-9_]{0,30}[ \t]*\)/ nocase ascii wide
     condition:
         filesize < 8KB and $r and ($e or $e2)
 }
@@ -70,7 +70,7 @@ rule asp_execute_hidden_string
         description = "ASP executes a string built from hidden pieces (Chr lists, char-code arrays, StrReverse, split fragments)"
     strings:
         $e1 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal|eval)([ \t]+|[ \t]*\([ \t]*)[a-z_][a-z0-9_.]{0,40}[ \t]*([&(]|\)?[ \t]*(\r|\n|%>|:|'))/ nocase ascii wide
-        $e2 = /(^|[\r\n:]|<%)[ \t]*(execute|executeglobal|eval)[ \t(]{1,6}(""|"[^"\r\n]{1,3}")[ \t]*&/ nocase ascii wide
+        $e2 = /(^|[\r\n:]|<%)[ \t]*(execute|executeglobal|eval)[ \t(]{1,6}(""[ \t]*&[ \t]*\(|"[^" \r\n]{1,3}"[ \t]*&[ \t]*"[^" \r\n]{1,3}"[ \t]*&)/ nocase ascii wide
         $e3 = /(^|[\r\n:]|<%)[ \t]*(execute|executeglobal|eval)[ \t(]{1,6}(eval[ \t(]{1,4})?chr[bw]?\s*\(\s*\d/ nocase ascii wide
         $h1 = /chr[bw]?\s*\(\s*\d{2,3}\s*\)\s*[&+]\s*chr[bw]?\s*\(\s*\d{2,3}\s*\)\s*[&+]\s*chr[bw]?\s*\(\s*\d{2,3}\s*\)/ nocase ascii wide
         $h2 = /array\s*\(\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,/ nocase ascii wide
@@ -79,7 +79,7 @@ rule asp_execute_hidden_string
         $h5 = /"[^"\r\n]{1,2}"&"[^"\r\n]{1,2}"&"[^"\r\n]{1,2}"&"/ nocase ascii wide
         $h5b = /"[^"\r\n]{1,2}" & "[^"\r\n]{1,2}" & "[^"\r\n]{1,2}" & "/ nocase ascii wide
         $h6 = /"\s*\(?\s*request\s*(\.\w+\s*)?\(\s*""/ nocase ascii wide
-        $h7 = /join\s*\(\s*split\s*\(/ nocase ascii wide
+        $h7 = /join\s*\(\s*split\s*\([^()\r\n]{1,40}\)\s*,\s*""\s*\)/ nocase ascii wide
         $h7b = /join\s*\(\s*[a-z_]\w{0,30}\s*,\s*""\s*\)/ nocase ascii wide
         $h8 = /\)\s*xor\s+(asc|cint|clng|&h)/ nocase ascii wide
         $h9 = /chr[bw]?\s*\(\s*\(?\s*(asc[bw]?\s*\(|"&h"|[a-z_]\w{0,20}\s*\(\s*[a-z_]\w{0,10}\s*\)\s*(-|\+|\*|\\|\/|xor))/ nocase ascii wide

@@ -1,0 +1,149 @@
+/*
+ * shellwatch bundled rules: attacker tools dropped as ASP/ASP.NET pages that are not command
+ * shells but are never part of an application: SEO relays and cloakers that serve a remote
+ * server's content on the victim's site, local privilege-escalation pages (Serv-U), credential
+ * loggers, writable-folder scanners and file-time forgers.
+ */
+
+/* SEO relay ("doorway") pages: the page builds its own full address ("http://" & HTTP_HOST &
+ * SCRIPT_NAME) or takes its query string and passes it to a hard-coded remote server, whose
+ * answer (spam built for that page) is written to the visitor. Applications that call a vendor
+ * (version or licence checks) pass at most the host name or a version, and do not forward the
+ * visitor's page and query; scrapers fetch pages they name themselves. */
+rule asp_seo_remote_relay
+{
+    meta:
+        severity = "high"
+        family = "asp_seo_spam"
+        description = "ASP/ASPX SEO relay: serves content fetched from a remote server for the visitor's page and query"
+    strings:
+        $h1 = "XMLHTTP" nocase ascii wide
+        $h2 = "WinHttpRequest" nocase ascii wide
+        $h3 = "HttpWebRequest" ascii wide
+        $h4 = "WebClient" ascii wide
+        $lit = /"https?:\/\/[a-z0-9][a-z0-9.-]{3,60}(:\d{2,5})?\/?[^"\r\n]{0,60}"/ nocase ascii wide
+        $self = /"https?:\/\/"\s*[&+]\s*request\.servervariables\s*[(\[]\s*"(http_host|server_name)"\s*[)\]]\s*[&+]\s*request\.servervariables\s*[(\[]\s*"(script_name|url|path_info)"/ nocase ascii wide
+        $par = /"[?&](host|url|domain|h|u|site|ref|referer|uri|page)="\s*[&+]/ nocase ascii wide
+        $f2 = /[&+]\s*"\?"\s*[&+]\s*request\.querystring/ nocase ascii wide
+        $f3 = /"https?:\/\/[^"\r\n]{4,80}"\s*[&+]\s*request\.querystring/ nocase ascii wide
+        $f4 = /\(\s*[a-z_]\w{0,30}\s*&\s*request\.querystring\s*\)/ nocase ascii wide
+        $f5 = /"https?:\/\/[^"\r\n]{4,80}\?"\s*[&+]\s*[a-z_]/ nocase ascii wide
+        $out1 = /response\.write[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t)]*[\r\n%;]/ nocase ascii wide
+        $out2 = /response\.write[ \t(]{1,3}(get\w{0,20}|bytes2bstr|bytestobstr)\s*\(/ nocase ascii wide
+    condition:
+        filesize < 300KB and any of ($h*) and $lit and (($self and $par) or any of ($f*)) and any of ($out*)
+}
+
+/* Search-engine cloaking: the page (often global.asa, run for every session) tests the
+ * visitor's user agent or referrer for search-engine names and then serves content fetched
+ * from a remote server, or sends the visitor to a remote site; some also hide their own file
+ * (attributes 7 = read-only, hidden, system). Analytics snippets that only report the user
+ * agent to their collector do not test it for spider names. */
+rule asp_seo_spider_cloaker
+{
+    meta:
+        severity = "high"
+        family = "asp_seo_spam"
+        description = "ASP/ASPX cloaker: serves remote content or redirects when the visitor is a search-engine spider or comes from a search"
+    strings:
+        $sp1 = /instr\s*\([^\r\n]{0,60}(http_user_agent|http_referer|agent|referer|ua)[^\r\n]{0,10},\s*"[^"\r\n]{0,12}(baidu|googlebot|google|sogou|soso|360spider|yisou|bingbot|spider|sm\.cn|so\.com|yahoo)/ nocase ascii wide
+        $sp2 = /\.(Contains|IndexOf)\s*\(\s*"[^"\r\n]{0,12}(baidu|googlebot|sogou|360spider|yisou|bingbot|spider)/ nocase ascii wide
+        $h1 = "XMLHTTP" nocase ascii wide
+        $h2 = "HttpWebRequest" ascii wide
+        $h3 = "WebClient" ascii wide
+        $h4 = "WinHttpRequest" nocase ascii wide
+        $red = /redirect[ \t(]{1,3}"https?:\/\// nocase ascii wide
+        $lit = /"https?:\/\/[a-z0-9][a-z0-9.-]{3,60}(:\d{2,5})?\/[^"\r\n]{0,60}"/ nocase ascii wide
+        $hide = /\.attributes\s*=\s*(7|6|39|38)\b/ nocase ascii wide
+    condition:
+        filesize < 300KB and any of ($sp*) and $lit and (any of ($h*) or $hide or $red)
+}
+
+/* Serv-U local privilege escalation: the page talks to Serv-U's local admin port on 127.0.0.1
+ * with the SITE MAINTENANCE / -SETUSERSETUP admin protocol or logs in and runs SITE EXEC, to add
+ * a system-level FTP user or run commands as SYSTEM. */
+rule asp_servu_privesc
+{
+    meta:
+        severity = "critical"
+        family = "asp_privesc"
+        description = "ASP/ASPX page drives Serv-U's local admin interface (SITE MAINTENANCE / SITE EXEC) to escalate privileges"
+    strings:
+        $a1 = "SITE MAINTENANCE" nocase ascii wide
+        $a2 = "-SETUSERSETUP" nocase ascii wide
+        $a3 = /site exec [^\r\n]{0,40}(cmd|command)/ nocase ascii wide
+        $a4 = "-Maintenance=System" nocase ascii wide
+        $l = "127.0.0.1" ascii wide
+        $h1 = "XMLHTTP" nocase ascii wide
+        $h2 = "Socket" ascii wide
+        $h3 = "TcpClient" ascii wide
+    condition:
+        filesize < 1MB and any of ($a*) and $l and any of ($h*)
+}
+
+/* Credential logger dropped next to a login page: appends the user name and password posted
+ * to it, with the visitor's IP, to a text file. */
+rule asp_credential_logger
+{
+    meta:
+        severity = "high"
+        family = "asp_recon"
+        description = "Small ASP page appends posted user names and passwords with the client IP to a file"
+    strings:
+        $p = /=\s*(trim\s*\(\s*)?request\s*(\.form|\.querystring)?\s*\(\s*"(pass|password|pwd|passwd|pw)"/ nocase ascii wide
+        $o = /OpenTextFile\s*\([^\r\n]{1,120},\s*8\s*,\s*true/ nocase ascii wide
+        $w = ".writeline" nocase ascii wide
+        $ip = "REMOTE_ADDR" nocase ascii wide
+    condition:
+        filesize < 5KB and all of them
+}
+
+/* Writable-folder scanner: walks the sub-folders of a request-given root and, in each, creates
+ * and deletes a temporary file to learn where a shell could be written. */
+rule asp_writable_dir_scanner
+{
+    meta:
+        severity = "high"
+        family = "asp_recon"
+        description = "ASP page probes folders for write access by creating and deleting a test file in each"
+    strings:
+        $c = /CreateTextFile\s*\(\s*[a-z_]\w{0,30}\s*&\s*"\\[^"\r\n]{1,30}"/ nocase ascii wide
+        $d = /DeleteFile\s*\(?\s*[a-z_]\w{0,30}\s*&\s*"\\[^"\r\n]{1,30}"/ nocase ascii wide
+        $s = ".subfolders" nocase ascii wide
+        $r = "request" nocase ascii wide
+    condition:
+        filesize < 200KB and all of them
+}
+
+/* File-time and attribute forger: sets a file's attributes and its modification date (through
+ * Shell.Application's ParseName(..).ModifyDate) to values posted to the page, so a planted file
+ * blends in with its neighbours. */
+rule asp_file_time_forger
+{
+    meta:
+        severity = "high"
+        family = "asp_file_writer"
+        description = "ASP page forges file modification times / attributes from request input (hides planted files)"
+    strings:
+        $sa = "shell.application" nocase ascii wide
+        $m = /\.modifydate\s*=\s*[a-z_]\w{0,30}/ nocase ascii wide
+        $a = /\.attributes\s*=\s*[a-z_]\w{0,30}/ nocase ascii wide
+        $r = /request\s*(\.form|\.querystring)?\s*\(/ nocase ascii wide
+    condition:
+        filesize < 200KB and $sa and $m and $r and ($a or #m >= 1)
+}
+
+/* FileSystemObject operations on a path taken raw from the request (no Server.MapPath of an
+ * application folder): GetFolder(Request("path")), OpenTextFile(Request("f")). That is a browser
+ * of the whole disk. Server variables (APPL_PHYSICAL_PATH) are not request input here. */
+rule asp_fso_raw_request_path
+{
+    meta:
+        severity = "high"
+        family = "asp_filemanager"
+        description = "ASP opens, lists or writes a file system path taken as-is from the request"
+    strings:
+        $a = /\.(GetFolder|GetFile|OpenTextFile|CreateTextFile|LoadFromFile|SaveToFile|CopyFile|MoveFile)[ \t(]{1,3}(trim\s*\(\s*)?request\s*(\.form|\.querystring|\.item)?\s*\(\s*"/ nocase ascii wide
+    condition:
+        filesize < 2MB and $a
+}
