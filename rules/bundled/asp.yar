@@ -70,7 +70,7 @@ rule asp_execute_hidden_string
         description = "ASP executes a string built from hidden pieces (Chr lists, char-code arrays, StrReverse, split fragments)"
     strings:
         $e1 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal|eval)([ \t]+|[ \t]*\([ \t]*)[a-z_][a-z0-9_.]{0,40}[ \t]*([&(]|\)?[ \t]*(\r|\n|%>|:|'))/ nocase ascii wide
-        $e2 = /(^|[\r\n:]|<%)[ \t]*(execute|executeglobal|eval)[ \t(]{1,6}(""[ \t]*&[ \t]*\(|"[^" \r\n]{1,3}"[ \t]*&[ \t]*"[^" \r\n]{1,3}"[ \t]*&)/ nocase ascii wide
+        $e2 = /(^|[\r\n:]|<%)[ \t]*(execute|executeglobal|eval)[ \t(]{0,6}(""[ \t]*&[ \t]*\(|"[^" \r\n]{1,3}"[ \t]*&[ \t]*"[^" \r\n]{1,3}"[ \t]*&)/ nocase ascii wide
         $e3 = /(^|[\r\n:]|<%)[ \t]*(execute|executeglobal|eval)[ \t(]{1,6}(eval[ \t(]{1,4})?chr[bw]?\s*\(\s*\d/ nocase ascii wide
         $h1 = /chr[bw]?\s*\(\s*\d{2,3}\s*\)\s*[&+]\s*chr[bw]?\s*\(\s*\d{2,3}\s*\)\s*[&+]\s*chr[bw]?\s*\(\s*\d{2,3}\s*\)/ nocase ascii wide
         $h2 = /array\s*\(\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,/ nocase ascii wide
@@ -79,7 +79,7 @@ rule asp_execute_hidden_string
         $h5 = /"[^"\r\n]{1,2}"&"[^"\r\n]{1,2}"&"[^"\r\n]{1,2}"&"/ nocase ascii wide
         $h5b = /"[^"\r\n]{1,2}" & "[^"\r\n]{1,2}" & "[^"\r\n]{1,2}" & "/ nocase ascii wide
         $h6 = /"\s*\(?\s*request\s*(\.\w+\s*)?\(\s*""/ nocase ascii wide
-        $h7 = /join\s*\(\s*split\s*\([^()\r\n]{1,40}\)\s*,\s*""\s*\)/ nocase ascii wide
+        $h7 = /join\s*\(\s*split\s*\([^\r\n]{1,60}\)\s*,\s*""\s*\)/ nocase ascii wide
         $h7b = /join\s*\(\s*[a-z_]\w{0,30}\s*,\s*""\s*\)/ nocase ascii wide
         $h8 = /\)\s*xor\s+(asc|cint|clng|&h)/ nocase ascii wide
         $h9 = /chr[bw]?\s*\(\s*\(?\s*(asc[bw]?\s*\(|"&h"|[a-z_]\w{0,20}\s*\(\s*[a-z_]\w{0,10}\s*\)\s*(-|\+|\*|\\|\/|xor))/ nocase ascii wide
@@ -236,6 +236,7 @@ rule asp_wscript_shell_request
         $x3 = /"(cmd(\.exe)?|%comspec%)[ \t]*\/[ck][ \t]*"[ \t]*&[ \t]*(trim[ \t]*\([ \t]*)?request/ nocase ascii wide
         $c1 = /"(cmd(\.exe)?|%comspec%|command\.com)[ \t]*(\/\w[ \t]*){0,3}\/[ck][ \t]*"[ \t]*[&+]/ nocase ascii wide
         $c2 = /\w\.(run|exec|shellexecute)\b[ \t]*[ (]/ nocase ascii wide
+        $x5 = /\w\.shellexecute[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t]*,[ \t]*[a-z_][a-z0-9_]{0,30}[ \t]*,/ nocase ascii wide
         $x4 = /\w\.(run|exec)\b[ \t(]{1,5}[a-z_][a-z0-9_]{0,30}[ \t]*(&[ \t]*"[ \t]*>|,[ \t]*0[ \t]*,[ \t]*(true|false))/ nocase ascii wide
         $r = /request\s*(\.form|\.querystring|\.item)?\s*[(\[]/ nocase ascii wide
         $ctx1 = "<%" ascii wide
@@ -512,4 +513,20 @@ rule asp_fso_drive_browser
         $r = /=\s*(trim\s*\(\s*)?request\s*(\.form|\.querystring|\.item)?\s*\(/ nocase ascii wide
     condition:
         filesize < 500KB and $fso and any of ($g*) and $root and $r
+}
+
+/* ADODB.Stream writer: the text posted to the page is put straight into a stream and saved
+ * under a path assembled from request variables (folder and file name). A CMS saves edited
+ * text to a file it names itself. */
+rule asp_stream_write_request_text
+{
+    meta:
+        severity = "high"
+        family = "asp_file_writer"
+        description = "ASP saves request text with ADODB.Stream to a path built from request variables"
+    strings:
+        $t = /\.WriteText[ \t(=]{1,4}(trim\s*\(\s*)?request\s*(\.form|\.item)?\s*\(/ nocase ascii wide
+        $s = /\.SaveToFile[ \t(]{1,3}[^\r\n]{0,40}&\s*[a-z_]\w{0,30}\s*&\s*"\\"\s*&\s*[a-z_]\w{0,30}/ nocase ascii wide
+    condition:
+        filesize < 100KB and $t and $s
 }

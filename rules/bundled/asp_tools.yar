@@ -23,7 +23,7 @@ rule asp_seo_remote_relay
         $h4 = "WebClient" ascii wide
         $lit = /"https?:\/\/[a-z0-9][a-z0-9.-]{3,60}(:\d{2,5})?\/?[^"\r\n]{0,60}"/ nocase ascii wide
         $self = /"https?:\/\/"\s*[&+]\s*request\.servervariables\s*[(\[]\s*"(http_host|server_name)"\s*[)\]]\s*[&+]\s*request\.servervariables\s*[(\[]\s*"(script_name|url|path_info)"/ nocase ascii wide
-        $par = /"[?&](host|url|domain|h|u|site|ref|referer|uri|page)="\s*[&+]/ nocase ascii wide
+        $par = /[?&](host|url|domain|h|u|site|ref|referer|uri|page)="\s*[&+]/ nocase ascii wide
         $f2 = /[&+]\s*"\?"\s*[&+]\s*request\.querystring/ nocase ascii wide
         $f3 = /"https?:\/\/[^"\r\n]{4,80}"\s*[&+]\s*request\.querystring/ nocase ascii wide
         $f4 = /\(\s*[a-z_]\w{0,30}\s*&\s*request\.querystring\s*\)/ nocase ascii wide
