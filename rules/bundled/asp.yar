@@ -236,6 +236,7 @@ rule asp_wscript_shell_request
         $x3 = /"(cmd(\.exe)?|%comspec%)[ \t]*\/[ck][ \t]*"[ \t]*&[ \t]*(trim[ \t]*\([ \t]*)?request/ nocase ascii wide
         $c1 = /"(cmd(\.exe)?|%comspec%|command\.com)[ \t]*(\/\w[ \t]*){0,3}\/[ck][ \t]*"[ \t]*[&+]/ nocase ascii wide
         $c2 = /\w\.(run|exec|shellexecute)\b[ \t]*[ (]/ nocase ascii wide
+        $x6 = /\w\.(run|exec)\b[ \t(]{1,5}[a-z_][a-z0-9_]{0,30}[ \t]*&[ \t]*"[ \t]*\/[ck][ \t]*"[ \t]*&/ nocase ascii wide
         $x5 = /\w\.shellexecute[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t]*,[ \t]*[a-z_][a-z0-9_]{0,30}[ \t]*,/ nocase ascii wide
         $x4 = /\w\.(run|exec)\b[ \t(]{1,5}[a-z_][a-z0-9_]{0,30}[ \t]*(&[ \t]*"[ \t]*>|,[ \t]*0[ \t]*,[ \t]*(true|false))/ nocase ascii wide
         $r = /request\s*(\.form|\.querystring|\.item)?\s*[(\[]/ nocase ascii wide

@@ -280,3 +280,22 @@ rule aspx_raw_socket_sniffer
     condition:
         filesize < 2MB and $a and ($b or $c or $d)
 }
+
+/* Folder-permission scanner: walks directories below paths typed into the page and prints
+ * each access rule (who may write where) to find writable folders on the server. */
+rule aspx_acl_scanner
+{
+    meta:
+        severity = "high"
+        family = "asp_recon"
+        description = "ASP.NET page walks directories from user input and lists their access rules (writable-folder finder)"
+    strings:
+        $a = "GetAccessControl(" ascii wide
+        $g = "GetDirectories(" ascii wide
+        $i = "IdentityReference" ascii wide
+        $r1 = /\w\.Text\b/ ascii wide
+        $r2 = /Request(\.Form|\.QueryString)?\s*\[/ ascii wide
+        $o = "Response.Write" ascii wide
+    condition:
+        filesize < 500KB and $a and $g and $i and $o and any of ($r*)
+}

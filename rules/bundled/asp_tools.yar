@@ -147,3 +147,38 @@ rule asp_fso_raw_request_path
     condition:
         filesize < 2MB and $a
 }
+
+/* Reads the Remote Desktop port from the registry (WScript.Shell RegRead of the RDP-Tcp
+ * PortNumber): the first thing a shell shows its operator before pivoting to RDP. Server
+ * probes in the benign set do not read it. */
+rule asp_rdp_port_recon
+{
+    meta:
+        severity = "medium"
+        family = "asp_recon"
+        description = "ASP reads the Remote Desktop (RDP-Tcp) port number from the registry"
+    strings:
+        $r = /regread[ \t(]{1,3}/ nocase ascii wide
+        $k = /WinStations\\RDP-Tcp/ nocase ascii wide
+        $p = "PortNumber" nocase ascii wide
+    condition:
+        filesize < 2MB and all of them
+}
+
+/* Uploader that offers an absolute drive path ("C:\") as the place to store the upload and
+ * parses the raw request body itself: the target folder is the visitor's choice. Application
+ * uploaders store under their own upload folder. */
+rule asp_upload_any_path
+{
+    meta:
+        severity = "high"
+        family = "asp_file_writer"
+        description = "ASP uploader stores the posted file under an absolute path typed into the form"
+    strings:
+        $b = "BinaryRead" nocase ascii wide
+        $w1 = /CreateTextFile\s*\(\s*[a-z_]\w{0,30}\s*[,)]/ nocase ascii wide
+        $w2 = /SaveToFile\s*\(?\s*[a-z_]\w{0,30}\s*[,)\r\n]/ nocase ascii wide
+        $v = /<input[^>\r\n]{1,100}value\s*=\s*["']?[a-z]:\\/ nocase ascii wide
+    condition:
+        filesize < 200KB and $b and any of ($w*) and $v
+}
