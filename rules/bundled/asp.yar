@@ -492,7 +492,7 @@ rule asp_small_request_file_writer
         $fso = "filesystemobject" nocase ascii wide
         $w1 = /CreateTextFile\s*\(\s*(server\.mappath\s*\(\s*)?[a-z_][a-z0-9_]{0,30}\s*\)?\s*[,)]/ nocase ascii wide
         $w2 = /OpenTextFile\s*\(\s*(server\.mappath\s*\(\s*)?[a-z_][a-z0-9_]{0,30}\s*\)?\s*,\s*[28]\s*,\s*true/ nocase ascii wide
-        $wr = /\.write(line)?[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t)]*[\r\n:%]/ nocase ascii wide
+        $wr = /\.write(line)?[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t)]*[\r\n:%']/ nocase ascii wide
         $r = /=\s*(trim\s*\(\s*)?request\s*(\.form|\.querystring|\.item)?\s*\(/ nocase ascii wide
     condition:
         filesize < 6KB and $fso and ($w1 or $w2) and $wr and #r >= 2
@@ -530,4 +530,22 @@ rule asp_stream_write_request_text
         $s = /\.SaveToFile[ \t(]{1,3}[^\r\n]{0,40}&\s*[a-z_]\w{0,30}\s*&\s*"\\"\s*&\s*[a-z_]\w{0,30}/ nocase ascii wide
     condition:
         filesize < 100KB and $t and $s
+}
+
+/* A page that appends posted text to its own script file (OpenTextFile(Server.MapPath(<its
+ * SCRIPT_NAME>), 8)): whatever is posted, <% code %> included, becomes part of the page and runs
+ * on the next request. Guestbooks append to a data file, never to the .asp that serves them. */
+rule asp_append_request_to_self
+{
+    meta:
+        severity = "high"
+        family = "asp_file_writer"
+        description = "ASP appends request text to its own script file (posted code becomes executable)"
+    strings:
+        $n = /=\s*request\.servervariables\s*\(\s*"(script_name|path_info|url)"\s*\)/ nocase ascii wide
+        $o = /OpenTextFile\s*\(\s*server\.mappath\s*\(\s*[a-z_]\w{0,30}\s*\)\s*,\s*8/ nocase ascii wide
+        $r = /request\s*\.form\s*\(/ nocase ascii wide
+        $w = /\.write(line)?[ \t(]/ nocase ascii wide
+    condition:
+        filesize < 50KB and all of them
 }

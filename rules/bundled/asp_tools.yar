@@ -24,8 +24,8 @@ rule asp_seo_remote_relay
         $lit = /"https?:\/\/[a-z0-9][a-z0-9.-]{3,60}(:\d{2,5})?\/?[^"\r\n]{0,60}"/ nocase ascii wide
         $self = /"https?:\/\/"\s*[&+]\s*request\.servervariables\s*[(\[]\s*"(http_host|server_name)"\s*[)\]]\s*[&+]\s*request\.servervariables\s*[(\[]\s*"(script_name|url|path_info)"/ nocase ascii wide
         $par = /[?&](host|url|domain|h|u|site|ref|referer|uri|page)="\s*[&+]/ nocase ascii wide
-        $f2 = /[&+]\s*"\?"\s*[&+]\s*request\.querystring/ nocase ascii wide
-        $f3 = /"https?:\/\/[^"\r\n]{4,80}"\s*[&+]\s*request\.querystring/ nocase ascii wide
+        $f2 = /[a-z0-9_][ \t]*[&+][ \t]*"\?"[ \t]*[&+][ \t]*request\.querystring[ \t]*([&,)\r\n]|$)/ nocase ascii wide
+        $f3 = /"https?:\/\/[^"\r\n]{4,80}"[ \t]*[&+][ \t]*request\.querystring[ \t]*([&,)\r\n]|$)/ nocase ascii wide
         $f4 = /\(\s*[a-z_]\w{0,30}\s*&\s*request\.querystring\s*\)/ nocase ascii wide
         $f5 = /"https?:\/\/[^"\r\n]{4,80}\?"\s*[&+]\s*[a-z_]/ nocase ascii wide
         $out1 = /response\.write[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t)]*[\r\n%;]/ nocase ascii wide
@@ -109,10 +109,13 @@ rule asp_writable_dir_scanner
     strings:
         $c = /CreateTextFile\s*\(\s*[a-z_]\w{0,30}\s*&\s*"\\[^"\r\n]{1,30}"/ nocase ascii wide
         $d = /DeleteFile\s*\(?\s*[a-z_]\w{0,30}\s*&\s*"\\[^"\r\n]{1,30}"/ nocase ascii wide
+        $t = /=\s*[^\r\n]{0,60}&\s*\w{1,20}\.GetTempName/ nocase ascii wide
+        $c2 = /CreateTextFile\s*\(?\s*[a-z_]\w{0,30}\s*\)?\s*[\r\n']/ nocase ascii wide
+        $d2 = /DeleteFile\s*\(?\s*[a-z_]\w{0,30}\s*\)?\s*[\r\n']/ nocase ascii wide
         $s = ".subfolders" nocase ascii wide
         $r = "request" nocase ascii wide
     condition:
-        filesize < 200KB and all of them
+        filesize < 200KB and $s and $r and (($c and $d) or ($t and $c2 and $d2))
 }
 
 /* File-time and attribute forger: sets a file's attributes and its modification date (through
