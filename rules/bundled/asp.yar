@@ -277,7 +277,7 @@ rule asp_stream_copy_request_file
         family = "asp_file_writer"
         description = "ASP loads a request-chosen file with ADODB.Stream and saves it under a new name"
     strings:
-        $l = /LoadFromFile\s*\(?\s*[a-z_][a-z0-9_]{0,30}/ nocase ascii wide
+        $l = /LoadFromFile[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t)]*[\r\n:']/ nocase ascii wide
         $s = /SaveToFile\s*\(?\s*(server\.mappath\s*\(\s*)?[^\r\n]{0,40}\.(asp|asa|cer|cdx|aspx)\b/ nocase ascii wide
         $r = /=\s*request\s*(\.form|\.querystring|\.item)?\s*\(/ nocase ascii wide
     condition:

@@ -165,7 +165,7 @@ rule aspx_db_dumper
     strings:
         $c1 = "SqlConnection" ascii
         $c2 = "OleDbConnection" ascii
-        $c3 = "ADODB.Connection" nocase ascii
+        $t = /\w\.Text\b/ ascii
         $sel = /select \*? ?from [^\r\n]{0,3}\s*[+&]\s*\w/ nocase ascii
         $w1 = "StreamWriter(" ascii
         $w2 = "new FileStream(" ascii
@@ -174,7 +174,7 @@ rule aspx_db_dumper
         $w5 = "CreateDirectory(" ascii
         $u = /(server|uid|pwd|user id|password)=[^\r\n]{0,3}\s*[+&]\s*\w{1,30}/ nocase ascii
     condition:
-        filesize < 1MB and any of ($c*) and $sel and any of ($w*) and #u >= 2
+        filesize < 1MB and any of ($c*) and $t and $sel and any of ($w*) and #u >= 2
 }
 
 /* web.config secrets handed out by name: ConfigurationManager.ConnectionStrings[x] where x is

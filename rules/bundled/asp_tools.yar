@@ -114,8 +114,9 @@ rule asp_writable_dir_scanner
         $d2 = /DeleteFile\s*\(?\s*[a-z_]\w{0,30}\s*\)?\s*[\r\n']/ nocase ascii wide
         $s = ".subfolders" nocase ascii wide
         $r = "request" nocase ascii wide
+        $lock = /\.lock"/ nocase ascii wide
     condition:
-        filesize < 200KB and $s and $r and (($c and $d) or ($t and $c2 and $d2))
+        filesize < 200KB and $s and $r and not $lock and (($c and $d) or ($t and $c2 and $d2))
 }
 
 /* File-time and attribute forger: sets a file's attributes and its modification date (through
