@@ -549,3 +549,20 @@ rule asp_append_request_to_self
     condition:
         filesize < 50KB and all of them
 }
+
+/* An encoded page (VBScript.Encode hides its server code) that also plants an invisible iframe
+ * to a remote site: hidden code plus a hidden malware/traffic iframe. Encoded application pages
+ * in the benign set carry no zero-size remote iframes. */
+rule asp_encoded_hidden_iframe
+{
+    meta:
+        severity = "high"
+        family = "asp_obfuscated_eval"
+        description = "VBScript.Encode'd ASP page that also embeds a zero-size iframe to a remote site"
+    strings:
+        $l = /language\s*=\s*"?\s*(vbscript|jscript)\.encode/ nocase ascii wide
+        $m = "#@~^" ascii wide
+        $i = /<iframe\s+src\s*=\s*["']?https?:\/\/[^>\r\n]{1,120}(width|height)\s*=\s*["']?0\b/ nocase ascii wide
+    condition:
+        filesize < 2MB and all of them
+}

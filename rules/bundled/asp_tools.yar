@@ -186,3 +186,43 @@ rule asp_upload_any_path
     condition:
         filesize < 200KB and $b and any of ($w*) and $v
 }
+
+/* Site packer: walks every folder and file, copies each file's bytes into one pack stream
+ * (stream.Write otherStream.Read(...)) and saves the pack, and can unpack one elsewhere. Used
+ * to carry a site's source (and its configuration secrets) away in one download. Application
+ * backups dump their database, not every file of the site. */
+rule asp_site_packer
+{
+    meta:
+        severity = "medium"
+        family = "asp_filemanager"
+        description = "ASP packs every file of a folder tree into one archive stream (source theft tool)"
+    strings:
+        $l = "LoadFromFile" nocase ascii wide
+        $s = "SaveToFile" nocase ascii wide
+        $sf = ".SubFolders" nocase ascii wide
+        $f = ".Files" nocase ascii wide
+        $c = /\.write[ \t(]{1,3}[a-z_]\w{0,30}\.read\s*\(/ nocase ascii wide
+    condition:
+        filesize < 500KB and all of them
+}
+
+/* Login brute-forcer: reads a password list from a file, posts each entry to a login URL with
+ * a server-side HTTP client and looks for the failure text in the answer. */
+rule asp_login_bruteforcer
+{
+    meta:
+        severity = "medium"
+        family = "asp_recon"
+        description = "ASP posts each line of a password list to a login URL (brute-forcer)"
+    strings:
+        $h1 = "XMLHTTP" nocase ascii wide
+        $h2 = "WinHttpRequest" nocase ascii wide
+        $p = /\.open[ \t(]{1,3}"POST"/ nocase ascii wide
+        $rd = /\.(readall|readline)\b/ nocase ascii wide
+        $sp = /split\s*\(\s*[a-z_]\w{0,30}\s*,\s*(chr\s*\(\s*1[03]\s*\)|vbcrlf|vblf|vbcr)\s*\)/ nocase ascii wide
+        $lp = /for\s+[a-z_]\w{0,20}\s*=[^\r\n]{1,60}ubound\s*\(/ nocase ascii wide
+        $ck = /instr\s*\(\s*[a-z_]\w{0,30}\s*,\s*[a-z_]\w{0,30}\s*\)\s*<\s*1/ nocase ascii wide
+    condition:
+        filesize < 100KB and any of ($h*) and $p and $rd and $sp and $lp and $ck
+}
