@@ -226,3 +226,38 @@ rule asp_login_bruteforcer
     condition:
         filesize < 100KB and any of ($h*) and $p and $rd and $sp and $lp and $ck
 }
+
+/* Hidden SEO link farm injected into a page: dozens of links to outside sites in a block that
+ * the page hides from visitors, either with a script that sets the block's display to none
+ * right before the block, or by placing the block far off screen (top/left: -999px). The
+ * search engine sees the links, the site owner does not. Not ASP-specific: the same injection
+ * is found in .html and .php files. Checked on the benign ASP, PHP and JSP pages and the Debian
+ * tree: menus and tab panels hidden with display:none are not written this way. */
+rule seo_hidden_link_farm
+{
+    meta:
+        severity = "medium"
+        family = "asp_seo_spam"
+        description = "Page carries a hidden block of many outside links (SEO link-farm injection)"
+    strings:
+        $a = /<a\s+href\s*=\s*["']?https?:\/\/[a-z0-9.-]{4,60}/ nocase ascii wide
+        $h1 = /getElementById\s*\(\s*["'][^"']{1,30}["']\s*\)\s*\.style\.display\s*=\s*["']none["'];?\s*<\/script>\s*<div\s+id\s*=/ nocase ascii wide
+        $h2 = /<div[^>]{0,40}style\s*=\s*["'][^"']{0,40}(top|left)\s*:\s*-\d{3,}px[^>]{0,60}>\s*<a\s+href/ nocase ascii wide
+    condition:
+        filesize < 200KB and #a >= 30 and any of ($h*)
+}
+
+/* A page whose only job is to print every server variable (paths, accounts, headers): recon
+ * dropped to learn the server. Server probes print them among much else; this wants a small
+ * page. */
+rule asp_server_variables_dump
+{
+    meta:
+        severity = "medium"
+        family = "asp_recon"
+        description = "Small ASP page lists every server variable (recon)"
+    strings:
+        $f = /for\s+each\s+\w+\s+in\s+request\.servervariables/ nocase ascii wide
+    condition:
+        filesize < 4KB and $f
+}
