@@ -21,24 +21,26 @@ rule asp_seo_remote_relay
         $h2 = "WinHttpRequest" nocase ascii wide
         $h3 = "HttpWebRequest" ascii wide
         $h4 = "WebClient" ascii wide
-        $lit = /"https?:\/\/[a-z0-9][a-z0-9.-]{3,60}(:\d{2,5})?\/?[^"\r\n]{0,60}"/ nocase ascii wide
+        $l1 = "\"http://" nocase ascii
+        $l2 = "\"https://" nocase ascii
         $self = /"https?:\/\/"\s*[&+]\s*request\.servervariables\s*[(\[]\s*"(http_host|server_name)"\s*[)\]]\s*[&+]\s*request\.servervariables\s*[(\[]\s*"(script_name|url|path_info)"/ nocase ascii wide
         $par = /[?&](host|url|domain|h|u|site|ref|referer|uri|page)="\s*[&+]/ nocase ascii wide
         $f2 = /[a-z0-9_][ \t]*[&+][ \t]*"\?"[ \t]*[&+][ \t]*request\.querystring[ \t]*([&,)\r\n]|$)/ nocase ascii wide
-        $f3 = /"https?:\/\/[^"\r\n]{4,80}"[ \t]*[&+][ \t]*request\.querystring[ \t]*([&,)\r\n]|$)/ nocase ascii wide
+        $f3 = /"https?:\/\/[a-z0-9.:\/_-]{4,80}"[ \t]*[&+][ \t]*request\.querystring[ \t]*([&,)\r\n]|$)/ nocase ascii
         $f4 = /\(\s*[a-z_]\w{0,30}\s*&\s*request\.querystring\s*\)/ nocase ascii wide
-        $f5 = /"https?:\/\/[^"\r\n]{4,80}\?"\s*[&+]\s*[a-z_]/ nocase ascii wide
+        $f5 = /"https?:\/\/[a-z0-9.:\/_-]{4,80}\?"[ \t]*[&+][ \t]*[a-z_]/ nocase ascii
         $out1 = /response\.write[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t)]*[\r\n%;]/ nocase ascii wide
         $out2 = /response\.write[ \t(]{1,3}(get\w{0,20}|bytes2bstr|bytestobstr)\s*\(/ nocase ascii wide
     condition:
-        filesize < 300KB and any of ($h*) and $lit and (($self and $par) or any of ($f*)) and any of ($out*)
+        filesize < 300KB and any of ($h*) and any of ($l*) and (($self and $par) or any of ($f*)) and any of ($out*)
 }
 
 /* Search-engine cloaking: the page (often global.asa, run for every session) tests the
  * visitor's user agent or referrer for search-engine names and then serves content fetched
  * from a remote server, or sends the visitor to a remote site; some also hide their own file
- * (attributes 7 = read-only, hidden, system). Analytics snippets that only report the user
- * agent to their collector do not test it for spider names. */
+ * (attributes 7 = read-only, hidden, system). The fetch, redirect or hiding must follow the
+ * spider test within 2 KB: CMSs that log which bot visited and, elsewhere, fetch remote images
+ * do not match; analytics snippets do not test the user agent for spider names. */
 rule asp_seo_spider_cloaker
 {
     meta:
@@ -47,16 +49,24 @@ rule asp_seo_spider_cloaker
         description = "ASP/ASPX cloaker: serves remote content or redirects when the visitor is a search-engine spider or comes from a search"
     strings:
         $sp1 = /instr\s*\([^\r\n]{0,60}(http_user_agent|http_referer|agent|referer|ua)[^\r\n]{0,10},\s*"[^"\r\n]{0,12}(baidu|googlebot|google|sogou|soso|360spider|yisou|bingbot|spider|sm\.cn|so\.com|yahoo)/ nocase ascii wide
-        $sp2 = /\.(Contains|IndexOf)\s*\(\s*"[^"\r\n]{0,12}(baidu|googlebot|sogou|360spider|yisou|bingbot|spider)/ nocase ascii wide
+        $sp2 = /\.(Contains|IndexOf)\s*\(\s*"[^"\r\n]{0,12}(baidu|googlebot|sogou|360spider|yisou|bingbot|spider)/ nocase ascii
         $h1 = "XMLHTTP" nocase ascii wide
         $h2 = "HttpWebRequest" ascii wide
         $h3 = "WebClient" ascii wide
         $h4 = "WinHttpRequest" nocase ascii wide
         $red = /redirect[ \t(]{1,3}"https?:\/\// nocase ascii wide
-        $lit = /"https?:\/\/[a-z0-9][a-z0-9.-]{3,60}(:\d{2,5})?\/[^"\r\n]{0,60}"/ nocase ascii wide
+        $l1 = "\"http://" nocase ascii
+        $l2 = "\"https://" nocase ascii
         $hide = /\.attributes\s*=\s*(7|6|39|38)\b/ nocase ascii wide
     condition:
-        filesize < 300KB and any of ($sp*) and $lit and (any of ($h*) or $hide or $red)
+        filesize < 300KB and any of ($l*) and (
+            for any i in (1..#sp1) : (
+                for any of ($h*, $red, $hide) : ($ in (@sp1[i] .. @sp1[i] + 2000))
+            ) or
+            for any i in (1..#sp2) : (
+                for any of ($h*, $red, $hide) : ($ in (@sp2[i] .. @sp2[i] + 2000))
+            )
+        )
 }
 
 /* Serv-U local privilege escalation: the page talks to Serv-U's local admin port on 127.0.0.1
@@ -90,7 +100,7 @@ rule asp_credential_logger
         family = "asp_recon"
         description = "Small ASP page appends posted user names and passwords with the client IP to a file"
     strings:
-        $p = /=\s*(trim\s*\(\s*)?request\s*(\.form|\.querystring)?\s*\(\s*"(pass|password|pwd|passwd|pw)"/ nocase ascii wide
+        $p = /request\s*(\.form|\.querystring)?\s*\(\s*"(pass|password|pwd|passwd|pw)"\s*\)/ nocase ascii wide
         $o = /OpenTextFile\s*\([^\r\n]{1,120},\s*8\s*,\s*true/ nocase ascii wide
         $w = ".writeline" nocase ascii wide
         $ip = "REMOTE_ADDR" nocase ascii wide
