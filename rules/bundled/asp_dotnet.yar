@@ -59,8 +59,10 @@ rule aspx_process_start_webroot_exe
  * request body (or a request field) is decrypted or decoded and loaded as an assembly, then an
  * instance is made or a method invoked. The load may be written plainly (Assembly.Load,
  * AppDomain.CurrentDomain.Load) or through reflection with the names hidden
- * (GetMethod(<hidden "Load">, new Type[]{typeof(byte[])}).Invoke(null, ...)). Applications load
- * plug-ins by name from their bin folder, not from request bytes. */
+ * (GetMethod(<hidden "Load">, new Type[]{typeof(byte[])}).Invoke(null, ...)). The bytes must come
+ * from the raw body or a base64 field, or a request field must be decrypted: applications load
+ * plug-ins by name (Assembly.Load("Site.Plugins") with a type named in Request["plugin"]), not
+ * from request bytes. */
 rule aspx_assembly_loader
 {
     meta:
@@ -85,7 +87,7 @@ rule aspx_assembly_loader
         $i1 = "CreateInstance" nocase ascii wide
         $i2 = ".Invoke(" nocase ascii wide
     condition:
-        filesize < 2MB and any of ($l*) and any of ($r*) and (any of ($c*) or any of ($i*))
+        filesize < 2MB and any of ($l*) and (any of ($r1, $r2, $r4) or ($r3 and any of ($c*))) and (any of ($c*) or any of ($i*))
 }
 
 /* ASP.NET file writer: the path and the text both come from posted server controls or the
