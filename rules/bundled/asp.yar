@@ -218,7 +218,9 @@ rule asp_utf7_codepage
 /* Command execution through WScript.Shell / Shell.Application where the request reaches the
  * command: on the same statement as .Run/.Exec/.ShellExecute, or through a "cmd /c " & x string.
  * Server probes that test objects with Execute 'runstr & ".exec()"' and media converters that
- * .Run a fixed ffmpeg command line do not match. */
+ * .Run a fixed ffmpeg command line do not match. (In $x1, "re[q]u[e]st" keeps YARA from
+ * choosing the very common word "request" as the atom and matching 120 bytes backwards from
+ * each of them.) */
 rule asp_wscript_shell_request
 {
     meta:
@@ -231,7 +233,7 @@ rule asp_wscript_shell_request
         $o4 = "72C24DD5-D70A-438B-8A42-98424B88AFB8" nocase ascii wide
         $o5 = "13709620-C279-11CE-A49E-444553540000" nocase ascii wide
         $o6 = /"wscr"\s*&|"wscript\."\s*&|"shell\."\s*&|&\s*"ipt\.shell"|&\s*"\.shell"/ nocase ascii wide
-        $x1 = /\w\.(run|exec|shellexecute)\b[ \t(]{1,5}[^\r\n]{0,120}request\s*(\.form|\.querystring|\.item)?\s*[(\[]/ nocase ascii wide
+        $x1 = /\w\.(run|exec|shellexecute)\b[ \t(]{1,5}[^\r\n]{0,120}re[q]u[e]st\s*(\.form|\.querystring|\.item)?\s*[(\[]/ nocase ascii wide
         $x2 = /\w\.(run|exec|shellexecute)\b[ \t(]{1,5}[^\r\n]{0,60}(cmd(\.exe)?|command\.com|%comspec%)[ \t]*\/[ck][^\r\n]{0,20}"[ \t]*&/ nocase ascii wide
         $x3 = /"(cmd(\.exe)?|%comspec%)[ \t]*\/[ck][ \t]*"[ \t]*&[ \t]*(trim[ \t]*\([ \t]*)?request/ nocase ascii wide
         $c1 = /"(cmd(\.exe)?|%comspec%|command\.com)[ \t]*(\/\w[ \t]*){0,3}\/[ck][ \t]*"[ \t]*[&+]/ nocase ascii wide
