@@ -1,15 +1,25 @@
 /*
- * shellwatch bundled rules: classic ASP (VBScript/JScript) and ASP.NET (ASPX/ASHX/ASMX)
- * webshells and backdoors.
+ * shellwatch bundled rules: classic ASP (VBScript/JScript) webshells and backdoors.
+ * ASP.NET (ASPX/ASHX/ASMX) is in asp_dotnet.yar; droppers, SEO relays and privilege-escalation
+ * pages common to both are in asp_tools.yar.
  *
  * VBScript is case-insensitive, so most strings are nocase. The rules look for what makes a
- * page a shell: request input handed to a code evaluator (eval/Execute/ExecuteGlobal, JScript
- * eval(..,"unsafe")), to a command interpreter (WScript.Shell, Shell.Application,
- * Process.Start), to a .NET assembly loader, or to file-system / database primitives.
+ * page a shell: request input handed to a code evaluator (Execute/ExecuteGlobal/Eval), to a
+ * command interpreter (WScript.Shell, Shell.Application), to file or database primitives with
+ * a path or connection chosen by the request, or code that is hidden on purpose and then
+ * executed. They are measured against 9,434 real classic-ASP application pages (CMSs, admin
+ * panels, installers, server probes): writing fixed-path files, CMS uploaders, template
+ * editors, database access with fixed connection strings, ProgIDs split against antivirus
+ * false alarms and VBScript.Encode'd pages are all common there and are not, alone, a shell.
+ *
+ * "Statement start" below means the keyword begins a VBScript statement: at a line start,
+ * after ':' or '<%', or after Then/Else. That keeps out obj.Execute(sql) (ADO), client-side
+ * JavaScript eval(x).style..., and eval() used inside an If condition.
  */
 
-/* China Chopper and friends: <%eval request("x")%>, execute request(...), ExecuteGlobal.
- * The keyword must start a statement (not obj.Execute(sql), which is ADO). */
+/* China Chopper and friends: <%eval request("x")%>, execute request(...), ExecuteGlobal, and
+ * the same through a session variable that was filled from the request. Request input as the
+ * direct argument of the evaluator: no application does that. */
 rule asp_eval_request
 {
     meta:
@@ -17,14 +27,18 @@ rule asp_eval_request
         family = "china_chopper"
         description = "ASP evaluates request input as code (eval/Execute/ExecuteGlobal of Request)"
     strings:
-        $a = /(^|[\s:%>(;])(eval|execute|executeglobal)[\s(]{1,5}request\s*(\.item|\.form|\.querystring)?\s*[(\[]/ nocase ascii wide
+        $a = /(^|[\s:%>(;])(eval|execute|executeglobal)[\s(]{1,5}request\s*(\.item|\.form|\.querystring|\.cookies)?\s*[(\[]/ nocase ascii wide
         $b = /(^|[\s:%>(;])(eval|execute|executeglobal)[\s(]{1,5}session\s*\(/ nocase ascii wide
     condition:
         filesize < 2MB and any of them
 }
 
-/* The request value is first copied into a variable, then evaluated:
- *   x1 = request("h") ... eval x2      or    a=request(chr(97)) ExecuteGlobal(StrReverse(a)) */
+/* The request value is first copied into a variable, then a variable is evaluated:
+ *   x1 = request("h") ... eval x2   or   a=request(chr(97)) : ExecuteGlobal(StrReverse(a))
+ *   k = Request(key) : Execute(check(k))
+ * Small pages only (one-liners and their obfuscated variants), and the evaluator must start a
+ * statement. Dreamweaver pages ("' execute the update" comments, MM_editCmd.Execute) and
+ * Z-Blog plugin hooks ("Call Execute(sAction_...)") were checked and do not match. */
 rule asp_eval_request_indirect
 {
     meta:
@@ -32,10 +46,64 @@ rule asp_eval_request_indirect
         family = "china_chopper"
         description = "Small ASP page reads request input into a variable and evaluates a variable with eval/Execute"
     strings:
-        $r = /\w{1,20}\s*=\s*request\s*(\.item|\.form|\.querystring)?\s*[(\[]/ nocase ascii wide
-        $e = /(^|[\s:%>;])(eval|execute|executeglobal)[\s(]{1,5}(strreverse\s*\(\s*)?[a-z_][a-z0-9_]{0,20}\s*\)?\s*(%>|[\r\n:])/ nocase ascii wide
+        $r = /=\s*request\s*(\.item|\.form|\.querystring)?\s*[(\[]/ nocase ascii wide
+        $e = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(eval|execute|executeglobal)([ \t]+|[ \t]*\([ \t]*)(strreverse\s*\(\s*)?[a-z_][a-z0-9_]{0,30}[ \t]*(\(|\)?[ \t]*(\r|\n|%>|:))/ nocase ascii wide
+        $e2 = /[\s>)](execute|executeglobal)[ \t]*\([ \t]*(strreverse[ \t]*\([ \t]*)?[a-z_][a-z0-9_]{0,30}[ \t]*\)/ nocase ascii wide
     condition:
-        filesize < 20KB and $r and $e
+        filesize < 8KB and $r and ($e or $e2)
+}
+
+/* Execute/ExecuteGlobal/Eval of a string the page assembles at run time from pieces that hide
+ * what it is: Chr(101)&Chr(118).., Array(101,118,97,108) decoded in a loop, StrReverse("lave"),
+ * Join(Array("e","v","a","l")), "e|v|a|l" split on a filler, "ev"&"a"&"l", a literal that
+ * carries request(" inside a code string, XOR decoders. That is how one-line shells are
+ * re-written to pass signature scanners; the evaluated string is code, and hiding the words
+ * eval/request/WScript.Shell from a reader has no use in an application.
+ * Benign look-alikes checked: CMS admin pages that test "localhost" with Chr() lists inside an
+ * If condition (eval is not at statement start there), probe pages that Execute
+ * 'runstr & ".exec()"' (counted: 2 of 9,434), an ad-injector that Executes a Chr() array. */
+rule asp_execute_hidden_string
+{
+    meta:
+        severity = "high"
+        family = "asp_obfuscated_eval"
+        description = "ASP executes a string built from hidden pieces (Chr lists, char-code arrays, StrReverse, split fragments)"
+    strings:
+        $e1 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal|eval)([ \t]+|[ \t]*\([ \t]*)[a-z_][a-z0-9_.]{0,40}[ \t]*([&(]|\)?[ \t]*(\r|\n|%>|:|'))/ nocase ascii wide
+        $e2 = /(^|[\r\n:]|<%)[ \t]*(execute|executeglobal|eval)[ \t(]{0,6}(""[ \t]*&[ \t]*\(|"[^" \r\n]{1,3}"[ \t]*&[ \t]*"[^" \r\n]{1,3}"[ \t]*&)/ nocase ascii wide
+        $e3 = /(^|[\r\n:]|<%)[ \t]*(execute|executeglobal|eval)[ \t(]{1,6}(eval[ \t(]{1,4})?chr[bw]?\s*\(\s*\d/ nocase ascii wide
+        $h1 = /chr[bw]?\s*\(\s*\d{2,3}\s*\)\s*[&+]\s*chr[bw]?\s*\(\s*\d{2,3}\s*\)\s*[&+]\s*chr[bw]?\s*\(\s*\d{2,3}\s*\)/ nocase ascii wide
+        $h2 = /array\s*\(\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,\s*(3[2-9]|[4-9]\d|1[01]\d|12[0-6])\s*,/ nocase ascii wide
+        $h3 = /strreverse\s*\(/ nocase ascii wide
+        $h4 = /array\s*\(\s*"[^"\r\n]{1,3}"\s*,\s*"[^"\r\n]{1,3}"\s*,\s*"[^"\r\n]{1,3}"/ nocase ascii wide
+        $h5 = /"[^"\r\n]{1,2}"&"[^"\r\n]{1,2}"&"[^"\r\n]{1,2}"&"/ nocase ascii wide
+        $h5b = /"[^"\r\n]{1,2}" & "[^"\r\n]{1,2}" & "[^"\r\n]{1,2}" & "/ nocase ascii wide
+        $h6 = /"\s*\(?\s*request\s*(\.\w+\s*)?\(\s*""/ nocase ascii wide
+        $h7 = /join\s*\(\s*split\s*\([^\r\n]{1,60}\)\s*,\s*""\s*\)/ nocase ascii wide
+        $h7b = /join\s*\(\s*[a-z_]\w{0,30}\s*,\s*""\s*\)/ nocase ascii wide
+        $h8 = /\)\s*xor\s+(asc|cint|clng|&h)/ nocase ascii wide
+        $h9 = /chr[bw]?\s*\(\s*\(?\s*(asc[bw]?\s*\(|"&h"|[a-z_]\w{0,20}\s*\(\s*[a-z_]\w{0,10}\s*\)\s*(-|\+|\*|\\|\/|xor))/ nocase ascii wide
+        $e4 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal|eval)[ \t(]{1,5}(unescape|strreverse)\s*\(/ nocase ascii wide
+    condition:
+        filesize < 1MB and ($e2 or $e3 or $e4 or ($e1 and any of ($h*)))
+}
+
+/* Classic Godzilla/Behinder-style ASP: the request body is base64- and XOR-decoded, kept in the
+ * session and executed on later requests (Execute of a session or dictionary value). */
+rule asp_decrypt_session_execute
+{
+    meta:
+        severity = "critical"
+        family = "godzilla"
+        description = "ASP decodes (base64/XOR) request data, stores it in the session and executes it"
+    strings:
+        $req = /request\s*(\.form|\.item)?\s*\(/ nocase ascii wide
+        $b64 = "bin.base64" nocase ascii wide
+        $xor = /\bxor\s/ nocase ascii wide
+        $ses = /session\s*\(\s*"[^"\r\n]{1,30}"\s*\)\s*=/ nocase ascii wide
+        $ex = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal)[ \t(]/ nocase ascii wide
+    condition:
+        filesize < 200KB and all of them
 }
 
 /* JScript(.NET) eval with the "unsafe" flag: <%@ Page Language="Jscript"%><%eval(Request.Item["x"],"unsafe");%>
@@ -58,35 +126,6 @@ rule aspx_jscript_eval_unsafe
         $b64 = "FromBase64String" nocase ascii wide
     condition:
         filesize < 1MB and $lang1 and $eval and (any of ($u*) or $req or $b64)
-}
-
-/* Decode-then-execute: Execute/Eval applied to the result of a decoding function built on
- * Chr()/Asc()/Mid()/StrReverse/Xor/unescape (classic ASP obfuscation and WAF bypasses). */
-rule asp_execute_decoded
-{
-    meta:
-        severity = "high"
-        family = "asp_obfuscated_eval"
-        description = "ASP executes the output of a string decoder (Chr/Mid/StrReverse/Xor/unescape): obfuscated code runner"
-    strings:
-        $e = /(^|[\s:%>;(])(eval|execute|executeglobal)[\s(]{1,5}[a-z_][a-z0-9_]{0,30}\s*\(/ nocase ascii wide
-        $e2 = /(^|[\s:%>;(])(eval|execute|executeglobal)[\s(]{1,5}[a-z_][a-z0-9_]{0,30}\s*\)?\s*(%>|[\r\n:])/ nocase ascii wide
-        $d1 = /\bchr[bw]?\s*\(/ nocase ascii wide
-        $d2 = "strreverse" nocase ascii wide
-        $d3 = "unescape" nocase ascii wide
-        $d4 = /\)\s*xor\s/ nocase ascii wide
-        $d5 = "binaryread" nocase ascii wide
-        $d6 = /\bmid\s*\(/ nocase ascii wide
-        $d7 = /session\s*\(\s*"[^"]{1,20}"\s*\)\s*=\s*[a-z_]\w{0,30}\s*\(/ nocase ascii wide
-        $fn = /function\s+\w{1,30}\s*\(/ nocase ascii wide
-        $ctx1 = "<%" ascii wide
-        $ctx2 = /runat\s*=\s*"?server/ nocase ascii wide
-    condition:
-        filesize < 200KB and any of ($ctx*) and (
-            ($e and any of ($d*) and ($fn or $d2 or $d3))
-            or ($e2 and $d5 and ($d1 or $d4))
-            or ($e2 and $fn and ($d1 or $d6) and $d7)
-        )
 }
 
 /* Script Control / XSLT script hosts used to run VBScript/JScript passed in by the request. */
@@ -125,19 +164,42 @@ rule asp_xslt_script_exec
         filesize < 500KB and $x and $t and any of ($s*)
 }
 
-/* Encoded or charset tricks that hide ASP source: VBScript.Encode (#@~^ blobs) and UTF-7
- * code page 65000 pages. */
-rule asp_encoded_script
+/* VBScript.Encode'd source. Encoding a page is common in Chinese CMSs (120 of the 9,434 benign
+ * pages), always in small blocks or short files. Packed webshells ship as one encoded block of
+ * tens of kilobytes (the whole shell). The block length is the distance between the #@~^ start
+ * and the ^#~@ end marker of the same block. */
+rule asp_encoded_large_block
 {
     meta:
-        severity = "medium"
+        severity = "high"
         family = "asp_obfuscated_eval"
-        description = "ASP page uses VBScript.Encode/JScript.Encode encoded source (hides code from review)"
+        description = "ASP page hides a large program (30 KB or more) in one VBScript.Encode block, as packed webshells do"
+    strings:
+        $l = /language\s*=\s*"?\s*(vbscript|jscript)\.encode/ nocase ascii wide
+        $s = "#@~^" ascii wide
+        $e = "^#~@" ascii wide
+    condition:
+        filesize < 4MB and $l and #s < 6 and for any i in (1..#e) : (@e[i] - @s[i] > 30000)
+}
+
+/* An encoded page whose plain-text prologue is a shell's settings block: the login password
+ * variable and an unlimited script timeout, or the WScript.Shell/Shell.Application objects
+ * declared by class id. */
+rule asp_encoded_shell_prologue
+{
+    meta:
+        severity = "high"
+        family = "asp_obfuscated_eval"
+        description = "VBScript.Encode'd ASP page with a webshell prologue (password variable, unlimited timeout, shell objects by class id)"
     strings:
         $l = /language\s*=\s*"?\s*(vbscript|jscript)\.encode/ nocase ascii wide
         $m = "#@~^" ascii wide
+        $p = /\b(userpass|password|pass|pwd)\s*=\s*"[^"\r\n]{1,40}"/ nocase ascii wide
+        $t = /scripttimeout\s*=\s*\d{6,}/ nocase ascii wide
+        $c1 = "72C24DD5-D70A-438B-8A42-98424B88AFB8" nocase ascii wide
+        $c2 = "13709620-C279-11CE-A49E-444553540000" nocase ascii wide
     condition:
-        filesize < 2MB and $l and $m
+        filesize < 2MB and $l and $m and (($p and $t) or any of ($c*))
 }
 
 rule asp_utf7_codepage
@@ -153,7 +215,12 @@ rule asp_utf7_codepage
         filesize < 500KB and $cp and $u
 }
 
-/* Command execution through WScript.Shell / Shell.Application with request input. */
+/* Command execution through WScript.Shell / Shell.Application where the request reaches the
+ * command: on the same statement as .Run/.Exec/.ShellExecute, or through a "cmd /c " & x string.
+ * Server probes that test objects with Execute 'runstr & ".exec()"' and media converters that
+ * .Run a fixed ffmpeg command line do not match. (In $x1, "re[q]u[e]st" keeps YARA from
+ * choosing the very common word "request" as the atom and matching 120 bytes backwards from
+ * each of them.) */
 rule asp_wscript_shell_request
 {
     meta:
@@ -163,79 +230,29 @@ rule asp_wscript_shell_request
     strings:
         $o1 = "wscript.shell" nocase ascii wide
         $o2 = "shell.application" nocase ascii wide
-        $o3 = "wscript.network" nocase ascii wide
         $o4 = "72C24DD5-D70A-438B-8A42-98424B88AFB8" nocase ascii wide
         $o5 = "13709620-C279-11CE-A49E-444553540000" nocase ascii wide
-        $x1 = /\.(run|exec)\s*[\s(]/ nocase ascii wide
-        $x2 = ".shellexecute" nocase ascii wide
-        $x3 = "cmd.exe" nocase ascii wide
-        $x4 = "cmd /c" nocase ascii wide
+        $o6 = /"wscr"\s*&|"wscript\."\s*&|"shell\."\s*&|&\s*"ipt\.shell"|&\s*"\.shell"/ nocase ascii wide
+        $x1 = /\w\.(run|exec|shellexecute)\b[ \t(]{1,5}[^\r\n]{0,120}re[q]u[e]st\s*(\.form|\.querystring|\.item)?\s*[(\[]/ nocase ascii wide
+        $x2 = /\w\.(run|exec|shellexecute)\b[ \t(]{1,5}[^\r\n]{0,60}(cmd(\.exe)?|command\.com|%comspec%)[ \t]*\/[ck][^\r\n]{0,20}"[ \t]*&/ nocase ascii wide
+        $x3 = /"(cmd(\.exe)?|%comspec%)[ \t]*\/[ck][ \t]*"[ \t]*&[ \t]*(trim[ \t]*\([ \t]*)?request/ nocase ascii wide
+        $c1 = /"(cmd(\.exe)?|%comspec%|command\.com)[ \t]*(\/\w[ \t]*){0,3}\/[ck][ \t]*"[ \t]*[&+]/ nocase ascii wide
+        $c2 = /\w\.(run|exec|shellexecute)\b[ \t]*[ (]/ nocase ascii wide
+        $x6 = /\w\.(run|exec)\b[ \t(]{1,5}[a-z_][a-z0-9_]{0,30}[ \t]*&[ \t]*"[ \t]*\/[ck][ \t]*"[ \t]*&/ nocase ascii wide
+        $x5 = /\w\.shellexecute[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t]*,[ \t]*[a-z_][a-z0-9_]{0,30}[ \t]*,/ nocase ascii wide
+        $x4 = /\w\.(run|exec)\b[ \t(]{1,5}[a-z_][a-z0-9_]{0,30}[ \t]*(&[ \t]*"[ \t]*>|,[ \t]*0[ \t]*,[ \t]*(true|false))/ nocase ascii wide
         $r = /request\s*(\.form|\.querystring|\.item)?\s*[(\[]/ nocase ascii wide
         $ctx1 = "<%" ascii wide
         $ctx2 = /runat\s*=\s*"?server/ nocase ascii wide
     condition:
-        filesize < 2MB and any of ($ctx*) and any of ($o*) and any of ($x*) and $r
+        filesize < 2MB and any of ($ctx*) and any of ($o*) and $r and (any of ($x*) or ($c1 and $c2))
 }
 
-/* ASP.NET command execution: Process.Start / ProcessStartInfo with request input. */
-rule aspx_process_start_request
-{
-    meta:
-        severity = "critical"
-        family = "asp_cmd_exec"
-        description = "ASP.NET page/handler starts OS processes (cmd.exe, Process.Start) with request input"
-    strings:
-        $p1 = "ProcessStartInfo" nocase ascii wide
-        $p2 = "Process.Start" nocase ascii wide
-        $p3 = /new\s+Process\s*\(\s*\)/ nocase ascii wide
-        $p4 = ".StartInfo.FileName" nocase ascii wide
-        $p5 = "System.Diagnostics.Process" nocase ascii wide
-        $r1 = /Request(\.Form|\.QueryString|\.Item|\.Params)?\s*[(\[]/ nocase ascii wide
-        $r2 = /\w\.text\b/ nocase ascii wide
-        $r3 = "Request.BinaryRead" nocase ascii wide
-        $r4 = "Request.InputStream" nocase ascii wide
-        $s1 = "cmd.exe" nocase ascii wide
-        $s2 = "cmd /c" nocase ascii wide
-        $s3 = "/bin/sh" ascii wide
-        $s4 = "/bin/bash" ascii wide
-        $s5 = "powershell" nocase ascii wide
-        $s6 = ".FileName" nocase ascii wide
-        $direct = /(Process\.Start|ProcessStartInfo)\s*\(\s*(HttpContext\.Current\.|context\.|Context\.|this\.)?Request(\.Form|\.QueryString|\.Item|\.Params)?\s*[(\[]/ nocase ascii wide
-        $ctx1 = "<%@" ascii wide
-        $ctx2 = "runat=\"server\"" nocase ascii wide
-        $ctx3 = "IHttpHandler" ascii wide
-        $ctx4 = "WebService" ascii wide
-    condition:
-        filesize < 2MB and ($direct or (any of ($ctx*) and any of ($p*) and any of ($r*) and any of ($s*)))
-}
-
-/* .NET in-memory loaders (Behinder/Godzilla/AntSword for ASP.NET): decrypt the request body
- * and load it as an assembly. */
-rule aspx_assembly_loader
-{
-    meta:
-        severity = "critical"
-        family = "aspx_assembly_loader"
-        description = "ASP.NET loads an assembly from request bytes (Behinder/Godzilla .NET payload loader)"
-    strings:
-        $l1 = /Assembly\s*\.\s*Load\s*\(/ nocase ascii wide
-        $l2 = "System.Reflection.Assembly" nocase ascii wide
-        $l3 = /\.GetMethod\s*\(\s*"Load"/ nocase ascii wide
-        $r1 = "Request.BinaryRead" nocase ascii wide
-        $r2 = "Request.InputStream" nocase ascii wide
-        $r3 = /Request(\.Form|\.Item|\.Params)?\s*\[/ nocase ascii wide
-        $r4 = "FromBase64String" nocase ascii wide
-        $c1 = "RijndaelManaged" nocase ascii wide
-        $c2 = "CreateDecryptor" nocase ascii wide
-        $c3 = "TransformFinalBlock" nocase ascii wide
-        $i1 = "CreateInstance" nocase ascii wide
-        $i2 = ".Invoke(" nocase ascii wide
-    condition:
-        filesize < 2MB and any of ($l*) and any of ($r*) and (any of ($c*) or any of ($i*))
-}
-
-/* Uploaders: Request.Files[0].SaveAs(Server.MapPath(Request["f"])), StreamWriter on a
- * request-chosen path, ADODB.Stream SaveToFile with request input. */
+/* Uploaders and writers whose target path comes straight from the request:
+ * Request.Files[0].SaveAs(Server.MapPath(Request["f"])), StreamWriter on a request-chosen path,
+ * ADODB.Stream SaveToFile / FSO CreateTextFile of Request(...). A CMS builds the path from its
+ * upload folder and a generated name; only a writer meant to drop files anywhere hands the
+ * request to the file API directly. */
 rule asp_upload_to_request_path
 {
     meta:
@@ -245,32 +262,113 @@ rule asp_upload_to_request_path
     strings:
         $a = /\.SaveAs\s*\(\s*(Server\.MapPath\s*\(\s*)?(this\.)?(Request|\w{1,30}\.Text\b)/ nocase ascii wide
         $b = /StreamWriter\s*\(\s*(this\.)?(Request|\w{1,30}\.Text\b)/ nocase ascii wide
-        $c = /SaveToFile\s*\(?\s*(Server\.MapPath\s*\(\s*)?Request/ nocase ascii wide
-        $d = /CreateTextFile\s*\(\s*(Server\.MapPath\s*\(\s*)?Request/ nocase ascii wide
+        $c = /SaveToFile\s*\(?\s*(Server\.MapPath\s*\(\s*)?(trim\s*\(\s*)?Request/ nocase ascii wide
+        $d = /CreateTextFile\s*\(\s*(Server\.MapPath\s*\(\s*)?(trim\s*\(\s*)?Request/ nocase ascii wide
         $e = /File\.WriteAll(Text|Bytes)\s*\(\s*(Server\.MapPath\s*\(\s*)?Request/ nocase ascii wide
+        $f = /OpenTextFile\s*\(\s*(Server\.MapPath\s*\(\s*)?(trim\s*\(\s*)?Request[^\r\n]{0,60},\s*[28]\s*,\s*true/ nocase ascii wide
     condition:
         filesize < 2MB and any of them
 }
 
-/* Remote downloader: fetch a file over HTTP with XMLHTTP and write it to disk with ADODB.Stream. */
+/* File copy into the web root: ADODB.Stream LoadFromFile of a request-chosen file, then
+ * SaveToFile (how shells are planted from an upload elsewhere, or renamed to .asp). */
+rule asp_stream_copy_request_file
+{
+    meta:
+        severity = "high"
+        family = "asp_file_writer"
+        description = "ASP loads a request-chosen file with ADODB.Stream and saves it under a new name"
+    strings:
+        $l = /LoadFromFile[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t)]*[\r\n:']/ nocase ascii wide
+        $s = /SaveToFile\s*\(?\s*(server\.mappath\s*\(\s*)?[^\r\n]{0,40}\.(asp|asa|cer|cdx|aspx)\b/ nocase ascii wide
+        $r = /=\s*request\s*(\.form|\.querystring|\.item)?\s*\(/ nocase ascii wide
+    condition:
+        filesize < 50KB and all of them
+}
+
+/* FSO file writer of a shell: a file opened for writing on a path that is a bare variable (not
+ * a Server.MapPath of a fixed folder), text written from the request, and the browsing context
+ * of a shell (absolute drive paths or the drive list). CMS template editors write under
+ * Server.MapPath(their template folder) and do not list drives. */
+rule asp_fso_writer_form
+{
+    meta:
+        severity = "high"
+        family = "asp_file_writer"
+        description = "ASP writes posted text to a request-chosen file with Scripting.FileSystemObject"
+    strings:
+        $fso = "filesystemobject" nocase ascii wide
+        $w1 = /CreateTextFile\s*\(\s*[a-z_][a-z0-9_]{0,30}\s*[,)]/ nocase ascii wide
+        $w2 = /OpenTextFile\s*\(\s*[a-z_][a-z0-9_]{0,30}\s*,\s*[28]\s*,\s*true/ nocase ascii wide
+        $wr = /\.write(line)?[ \t(]{1,3}(trim\s*\(\s*)?request\s*(\.form)?\s*\(/ nocase ascii wide
+        $p1 = /"[a-z]:\\[^"\r\n]{0,60}"/ nocase ascii wide
+        $p2 = /\.Drives\b/ nocase ascii wide
+        $p3 = "GetSpecialFolder" nocase ascii wide
+    condition:
+        filesize < 300KB and $fso and ($w1 or $w2) and $wr and any of ($p*)
+}
+
+/* Classic ASP file manager of a shell: FSO folder browsing from request input, operations that
+ * change files, and what a CMS file manager never has: the server's drive list or system
+ * folders, absolute drive-letter paths, Shell.Application or WScript.Network.
+ * Server probes (ASP探针) list drives but only read; CMS file managers stay under
+ * Server.MapPath of their upload folder. */
+rule asp_fso_file_manager
+{
+    meta:
+        severity = "high"
+        family = "asp_filemanager"
+        description = "ASP file manager: browses any folder or drive from request input and deletes/moves/writes files via FileSystemObject"
+    strings:
+        $fso = "filesystemobject" nocase ascii wide
+        $fso2 = "CONST_FSO" nocase ascii wide
+        $g = ".GetFolder(" nocase ascii wide
+        $req = /request\s*(\.form|\.querystring)?\s*\(/ nocase ascii wide
+        $o1 = ".DeleteFile" nocase ascii wide
+        $o2 = ".DeleteFolder" nocase ascii wide
+        $o3 = ".CopyFile" nocase ascii wide
+        $o4 = ".MoveFile" nocase ascii wide
+        $o5 = ".CreateTextFile" nocase ascii wide
+        $o6 = ".CreateFolder" nocase ascii wide
+        $o7 = ".MoveFolder" nocase ascii wide
+        $o8 = ".CopyFolder" nocase ascii wide
+        $o9 = /\.attributes\s*=/ nocase ascii wide
+        $s1 = /\.Drives\b/ nocase ascii wide
+        $s2 = "GetSpecialFolder" nocase ascii wide
+        $s3 = /"[a-z]:\\"/ nocase ascii wide
+        $s4 = "shell.application" nocase ascii wide
+        $s5 = "wscript.network" nocase ascii wide
+        $s6 = /\.Namespace\s*\(/ nocase ascii wide
+    condition:
+        filesize < 2MB and ($fso or $fso2) and $g and $req and 3 of ($o*) and 2 of ($s*)
+}
+
+/* Remote downloader / dropper: fetch a file over HTTP and write it to disk as a script or
+ * program, to an absolute drive path, or to a place or from a URL chosen by the request.
+ * CMSs that save remote pictures or data files write them under their own folders with data
+ * extensions, and installers fetch fixed data files; neither matches. */
 rule asp_http_download_to_file
 {
     meta:
         severity = "high"
         family = "asp_file_writer"
-        description = "ASP downloads remote content (XMLHTTP) and saves it to disk with ADODB.Stream (dropper)"
+        description = "ASP downloads remote content (XMLHTTP) and saves it to disk as a script/program or to a request-chosen path (dropper)"
     strings:
-        $h1 = "Microsoft.XMLHTTP" nocase ascii wide
-        $h2 = "MSXML2.ServerXMLHTTP" nocase ascii wide
-        $h3 = "WinHttp.WinHttpRequest" nocase ascii wide
-        $s = "ADODB.Stream" nocase ascii wide
+        $h1 = "XMLHTTP" nocase ascii wide
+        $h2 = "WinHttp.WinHttpRequest" nocase ascii wide
         $w = "SaveToFile" nocase ascii wide
         $b = "responseBody" nocase ascii wide
+        $t1 = /SaveToFile[ \t(]{1,3}(server\.mappath\s*\(\s*)?""?[^"\r\n]{0,120}\.(asp|aspx|asa|cer|cdx|ashx|asmx|php\d?|jsp|exe|vbs|bat|dll|com|scr)""?/ nocase ascii wide
+        $t2 = /SaveToFile[ \t(]{1,3}""?[a-z]:\\/ nocase ascii wide
+        $t3 = /\.open[ \t(]{1,3}"(get|post)"\s*,\s*(trim\s*\(\s*)?request/ nocase ascii wide
+        $t4 = /SaveToFile[ \t(]{1,3}(server\.mappath\s*\(\s*)?(trim\s*\(\s*)?request/ nocase ascii wide
     condition:
-        filesize < 500KB and any of ($h*) and $s and $w and $b
+        filesize < 500KB and any of ($h*) and $w and $b and any of ($t*)
 }
 
-/* SQL Server command execution from a page: xp_cmdshell / sp_oacreate. */
+/* SQL Server command execution from a page: xp_cmdshell / sp_oacreate issued through a
+ * connection, in a statement (exec master..xp_cmdshell '...' & x) and not in the SQL-injection
+ * blacklists of CMS filters ("xp_cmdshell" as a forbidden word). */
 rule asp_mssql_cmdshell
 {
     meta:
@@ -278,9 +376,10 @@ rule asp_mssql_cmdshell
         family = "asp_sql_browser"
         description = "ASP/ASPX page issues xp_cmdshell/sp_oacreate through a database connection"
     strings:
-        $x1 = "xp_cmdshell" nocase ascii wide
-        $x2 = "sp_oacreate" nocase ascii wide
-        $x3 = "sp_addextendedproc" nocase ascii wide
+        $x1 = /(exec(ute)?\s+)?(master\s*\.\s*(dbo)?\s*\.\s*)?xp_cmdshell\s+'/ nocase ascii wide
+        $x2 = /sp_oacreate\s+'/ nocase ascii wide
+        $x3 = /sp_addextendedproc\s+'?xp_cmdshell/ nocase ascii wide
+        $x4 = /xp_cmdshell[ \t]*'?[ \t]*"[ \t]*[&+]/ nocase ascii wide
         $c1 = "ADODB.Connection" nocase ascii wide
         $c2 = "SqlConnection" nocase ascii wide
         $c3 = "OleDbConnection" nocase ascii wide
@@ -289,7 +388,10 @@ rule asp_mssql_cmdshell
         filesize < 2MB and any of ($x*) and any of ($c*) and $r
 }
 
-/* Remote code runner: the page fetches code over HTTP (XMLHTTP) and runs it with Execute. */
+/* Remote code runner: the page fetches code over HTTP (XMLHTTP) and runs it with Execute. The
+ * fetched text must reach the evaluator in the same statement or through the response
+ * variable. CMS template engines that Execute their own compiled templates do not fetch them
+ * over HTTP. */
 rule asp_remote_code_execute
 {
     meta:
@@ -299,31 +401,10 @@ rule asp_remote_code_execute
     strings:
         $h1 = "XMLHTTP" nocase ascii wide
         $h2 = "WinHttpRequest" nocase ascii wide
-        $b1 = "responseBody" nocase ascii wide
-        $b2 = "responseText" nocase ascii wide
-        $e = /(^|[\s:%>;])(execute|executeglobal|eval)[\s(]{1,5}[a-z_][a-z0-9_]{0,30}\s*\)?\s*(%>|[\r\n:])/ nocase ascii wide
-        $co = "createobject" nocase ascii wide
-        $ctx = "<%" ascii wide
+        $e1 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal|eval)[ \t(]{1,5}[a-z_][a-z0-9_]{0,30}\.(responsetext|responsebody)/ nocase ascii wide
+        $e2 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal|eval)[ \t(]{1,5}(bytes2bstr|bytestobstr|gethttppage|getbody|gethtml|geturl|getpage)\s*\(/ nocase ascii wide
     condition:
-        filesize < 500KB and $ctx and $co and any of ($h*) and any of ($b*) and $e
-}
-
-/* ProgIDs assembled from fragments ("Scri"&"pting.FileSyste"&"mObject", "WScr"&"ipt.Shell",
- * chr() inside CreateObject): signature evasion that legitimate code has no reason for. */
-rule asp_split_progid
-{
-    meta:
-        severity = "high"
-        family = "asp_obfuscated_eval"
-        description = "ASP builds COM ProgIDs (FileSystemObject, WScript.Shell, ScriptControl, ADODB.Stream) from string fragments"
-    strings:
-        $a = /"(scri|scrip|script|scripti|wscr|wscri|wscrip|wscript|shel|she|adod|adodb|msscr|mssc)"\s*&/ nocase ascii wide
-        $b = /(Fil"\s*&|"ing\.F|eSyst|emObject"|"ipt\.Sh|"ell\.Appl|"hell"|"Stre"|odb\.St)/ nocase ascii wide
-        $c = /createobject\s*\(\s*"[^"\r\n]{1,20}"\s*&\s*(chr|")/ nocase ascii wide
-        $d = /CONST_FSO\s*=\s*"[^"]{1,12}"\s*&/ nocase ascii wide
-        $co = "createobject" nocase ascii wide
-    condition:
-        filesize < 2MB and $co and (($a and $b) or $c or $d)
+        filesize < 500KB and any of ($h*) and any of ($e*)
 }
 
 /* Server-side JScript pages that evaluate request input or decode-and-eval blobs (AntSword
@@ -338,111 +419,12 @@ rule asp_jscript_server_eval
         $rs = /runat\s*=\s*"?server"?/ nocase ascii wide
         $lang = /language\s*=\s*"?(javascript|jscript)/ nocase ascii wide
         $e1 = /[:=(,\s]eval\s*[,})\]]/ ascii wide
-        $e2 = /\beval\s*\(/ ascii wide
+        $e2 = /\beval\s*\(\s*(unescape|Request|[a-z_]\w{0,20}\s*\(\s*Request)/ ascii wide
         $req = /Request(\.form|\.item|\.querystring)?\s*[(\[]/ nocase ascii wide
         $d1 = "unescape(" ascii wide
         $d2 = "FromBase64String" ascii wide
     condition:
         filesize < 1MB and $rs and $lang and ($e1 or $e2) and $req and any of ($d*)
-}
-
-/* FSO writer: a text file whose *path* is a variable (not a literal) is created or opened for
- * writing, in a page that offers a textarea and reads request input. */
-rule asp_fso_writer_form
-{
-    meta:
-        severity = "high"
-        family = "asp_file_writer"
-        description = "ASP writes posted text to a request-chosen file with Scripting.FileSystemObject"
-    strings:
-        $fso = "filesystemobject" nocase ascii wide
-        $w1 = /CreateTextFile\s*\(\s*(server\.mappath\s*\(\s*)?[a-z_][a-z0-9_]{0,30}\s*[,)]/ nocase ascii wide
-        $w2 = /OpenTextFile\s*\(\s*(server\.mappath\s*\(\s*)?[a-z_][a-z0-9_]{0,30}\s*\)?\s*,\s*[28]\s*,\s*true/ nocase ascii wide
-        $wr = /\.write(line)?[\s(]/ nocase ascii wide
-        $req = /request\s*(\.form|\.querystring)?\s*\(/ nocase ascii wide
-        $ta = "<textarea" nocase ascii wide
-        $mp = "server.mappath" nocase ascii wide
-    condition:
-        filesize < 100KB and $fso and any of ($w*) and $wr and #req >= 2 and ($ta or $mp)
-}
-
-/* Classic ASP file manager: FileSystemObject browsing of folders named by the request plus
- * file operations or drive/root access. */
-rule asp_fso_file_manager
-{
-    meta:
-        severity = "high"
-        family = "asp_filemanager"
-        description = "ASP file manager: browses folders from request input and reads/deletes/moves files via FileSystemObject"
-    strings:
-        $fso = "filesystemobject" nocase ascii wide
-        $fso2 = "CONST_FSO" nocase ascii wide
-        $g = ".GetFolder(" nocase ascii wide
-        $sf = ".SubFolders" nocase ascii wide
-        $req = /request\s*(\.form|\.querystring)?\s*\(/ nocase ascii wide
-        $o1 = ".DeleteFile" nocase ascii wide
-        $o2 = ".DeleteFolder" nocase ascii wide
-        $o3 = ".CopyFile" nocase ascii wide
-        $o4 = ".MoveFile" nocase ascii wide
-        $o5 = ".CreateTextFile" nocase ascii wide
-        $o6 = ".OpenTextFile" nocase ascii wide
-        $o7 = ".Drives" nocase ascii wide
-        $o8 = "\"c:\\\"" nocase ascii wide
-        $o9 = ".attributes" nocase ascii wide
-        $o10 = ".ReadAll" nocase ascii wide
-        $o11 = "shell.application" nocase ascii wide
-        $o12 = ".CreateFolder" nocase ascii wide
-    condition:
-        filesize < 2MB and ($fso or $fso2) and $g and $sf and $req and 3 of ($o*)
-}
-
-/* ASP.NET file managers and China Chopper .NET servers: enumerate drives/directories and
- * read/write/delete files according to request input. */
-rule aspx_file_manager
-{
-    meta:
-        severity = "high"
-        family = "asp_filemanager"
-        description = "ASP.NET file manager: enumerates drives/directories and modifies files based on request input"
-    strings:
-        $d1 = "GetLogicalDrives" nocase ascii wide
-        $d2 = "DriveInfo.GetDrives" nocase ascii wide
-        $d3 = "Directory.GetParent" nocase ascii wide
-        $l1 = ".GetDirectories(" nocase ascii wide
-        $l2 = ".GetFiles(" nocase ascii wide
-        $m1 = "File.Delete(" nocase ascii wide
-        $m2 = "Directory.Delete(" nocase ascii wide
-        $m3 = "File.Move(" nocase ascii wide
-        $m4 = "File.Copy(" nocase ascii wide
-        $m5 = "WriteAllText(" nocase ascii wide
-        $m6 = "new FileStream(" nocase ascii wide
-        $m7 = "new StreamWriter(" nocase ascii wide
-        $m8 = "Response.WriteFile(" nocase ascii wide
-        $m9 = "TransmitFile(" nocase ascii wide
-        $m10 = "SetLastWriteTime(" nocase ascii wide
-        $m11 = "WriteAllBytes(" nocase ascii wide
-        $r1 = /Request(\.Form|\.QueryString|\.Item|\.Params)?\s*\[/ nocase ascii wide
-        $r2 = /\w\.text\b/ nocase ascii wide
-    condition:
-        filesize < 2MB and any of ($d*) and any of ($l*) and any of ($m*) and any of ($r*)
-}
-
-/* SQL consoles: the connection string and the SQL text both come from the user. */
-rule aspx_sql_console
-{
-    meta:
-        severity = "high"
-        family = "asp_sql_browser"
-        description = "ASP.NET SQL console: connection string and command text taken from request/form input"
-    strings:
-        $c1 = /ConnectionString\s*=\s*("[^"\r\n]{0,40}"\s*\+\s*)?(\w{1,30}\.Text|Request)/ nocase ascii wide
-        $c2 = /new\s+(Sql|OleDb|Odbc)Connection\s*\(\s*(\w{1,30}\.Text|Request)/ nocase ascii wide
-        $q1 = /new\s+(Sql|OleDb|Odbc)Command\s*\(\s*(\w{1,30}\.Text|Request)/ nocase ascii wide
-        $q2 = /CommandText\s*=\s*(\w{1,30}\.Text|Request)/ nocase ascii wide
-        $q3 = "CommandType.StoredProcedure" ascii wide
-        $q4 = /\.SelectedItem\.(Value|Text)/ ascii wide
-    condition:
-        filesize < 2MB and any of ($c*) and (any of ($q1, $q2) or ($q3 and $q4))
 }
 
 /* Classic ASP SQL consoles: ADODB connection opened from request input and arbitrary SQL
@@ -463,62 +445,6 @@ rule asp_adodb_sql_console
         filesize < 2MB and $c and ($o or $o2) and ($x or $x2)
 }
 
-/* Writable-path finders: enumerate every registry hive looking for directory paths (used by
- * ASPX shells to find folders to drop tools into). */
-rule aspx_registry_path_scanner
-{
-    meta:
-        severity = "high"
-        family = "asp_recon"
-        description = "ASP.NET page walks all registry hives collecting directory paths (writable-dir finder)"
-    strings:
-        $r1 = "Registry.ClassesRoot" ascii wide
-        $r2 = "Registry.LocalMachine" ascii wide
-        $r3 = "Registry.Users" ascii wide
-        $r4 = "Registry.CurrentConfig" ascii wide
-        $v = "GetValueNames" ascii wide
-        $ctx = "<%@" ascii wide
-    condition:
-        filesize < 2MB and $ctx and 3 of ($r*) and $v
-}
-
-/* Self-dropping uploader: the uploaded file is stored next to the page itself under its own
- * name (so an attacker can drop .aspx next to it). */
-rule aspx_upload_next_to_self
-{
-    meta:
-        severity = "medium"
-        family = "asp_file_writer"
-        description = "ASP.NET uploader stores posted files in the page's own directory under the client-supplied name"
-    strings:
-        $a = "Request.PhysicalPath" ascii wide
-        $b = "HttpPostedFile" ascii wide
-        $c = "DirectoryName" ascii wide
-        $d = /GetFileName\s*\(\s*\w{1,30}\.FileName/ ascii wide
-    condition:
-        filesize < 200KB and all of them
-}
-
-/* Table dumpers: every table is read with "select * from "+name and written to files. */
-rule aspx_db_dumper
-{
-    meta:
-        severity = "medium"
-        family = "asp_sql_browser"
-        description = "ASP.NET page dumps database tables to files on the server (data theft tool)"
-    strings:
-        $c1 = "SqlConnection" ascii
-        $c2 = "OleDbConnection" ascii
-        $c3 = "ADODB.Connection" nocase ascii
-        $sel = /"select \* from "\s*[+&]/ nocase ascii
-        $w1 = "StreamWriter(" ascii
-        $w2 = "new FileStream(" ascii
-        $w3 = "CreateTextFile" nocase ascii
-        $w4 = "SaveToFile" nocase ascii
-    condition:
-        filesize < 1MB and any of ($c*) and $sel and any of ($w*)
-}
-
 /* Classic ASP database managers: ADODB connection, schema enumeration and a free-form SQL box. */
 rule asp_db_manager
 {
@@ -535,35 +461,110 @@ rule asp_db_manager
         filesize < 2MB and $c and $s and $r and $ex
 }
 
-/* Writable-directory probes: recursively create and delete a test file in every directory
- * below a user-given root to find where a shell can be dropped. */
-rule aspx_writable_dir_scanner
+/* A SQL Server client whose server, user and password all come from the request (cookies or
+ * form): a page for logging into any database server. Installers do the same but check their
+ * install lock file and run the application's own SQL script; this rule wants no lock-file
+ * check on the page. */
+rule asp_remote_db_login
 {
     meta:
-        severity = "high"
-        family = "asp_recon"
-        description = "ASP.NET page probes directories for write access by creating and deleting test files"
+        severity = "medium"
+        family = "asp_sql_browser"
+        description = "ASP opens a database connection to a server, user and password taken from the request"
     strings:
-        $g = ".GetDirectories(" ascii wide
-        $c = "File.Create(" ascii wide
-        $d = "File.Delete(" ascii wide
-        $di = /new\s+DirectoryInfo\s*\(\s*(\w{1,30}\.Text|Request)/ nocase ascii wide
+        $c = "ADODB.Connection" nocase ascii wide
+        $s1 = /(data source|server)\s*=\s*"\s*&\s*(trim\s*\(\s*)?request\s*(\.form|\.cookies|\.querystring)?\s*\(/ nocase ascii wide
+        $s2 = /(user id|uid)\s*=\s*"\s*&\s*(trim\s*\(\s*)?request\s*(\.form|\.cookies|\.querystring)?\s*\(/ nocase ascii wide
+        $s3 = /(password|pwd)\s*=\s*"\s*&\s*(trim\s*\(\s*)?request\s*(\.form|\.cookies|\.querystring)?\s*\(/ nocase ascii wide
+        $lock = /\.lock"/ nocase ascii wide
     condition:
-        filesize < 500KB and all of them
+        filesize < 500KB and $c and all of ($s*) and not $lock
 }
 
-/* Packet sniffers in a page: raw IP socket switched to promiscuous receive-all mode. */
-rule aspx_raw_socket_sniffer
+/* Small file writer ("小马"): a short page that takes a file name and the file's text from the
+ * request and writes one into the other with FileSystemObject. CMS template editors are longer
+ * pages that build the path from their template folder. */
+rule asp_small_request_file_writer
 {
     meta:
         severity = "high"
-        family = "asp_recon"
-        description = "ASP.NET page opens a raw IP socket in receive-all mode (network sniffer)"
+        family = "asp_file_writer"
+        description = "Small ASP page writes request text to a file whose name comes from the request (FSO writer)"
     strings:
-        $a = "SocketType.Raw" ascii wide
-        $b = "IOControlCode.ReceiveAll" ascii wide
-        $c = "SIO_RCVALL" ascii wide
-        $d = ".IOControl(" ascii wide
+        $fso = "filesystemobject" nocase ascii wide
+        $w1 = /CreateTextFile\s*\(\s*(server\.mappath\s*\(\s*)?[a-z_][a-z0-9_]{0,30}\s*\)?\s*[,)]/ nocase ascii wide
+        $w2 = /OpenTextFile\s*\(\s*(server\.mappath\s*\(\s*)?[a-z_][a-z0-9_]{0,30}\s*\)?\s*,\s*[28]\s*,\s*true/ nocase ascii wide
+        $wr = /\.write(line)?[ \t(]{1,3}[a-z_][a-z0-9_]{0,30}[ \t)]*[\r\n:%']/ nocase ascii wide
+        $r = /=\s*(trim\s*\(\s*)?request\s*(\.form|\.querystring|\.item)?\s*\(/ nocase ascii wide
     condition:
-        filesize < 2MB and $a and ($b or $c or $d)
+        filesize < 6KB and $fso and ($w1 or $w2) and $wr and #r >= 2
+}
+
+/* File browser that starts at a drive root ("c:\") and opens or lists whatever path the
+ * request names. Application file managers start at their own folder under Server.MapPath. */
+rule asp_fso_drive_browser
+{
+    meta:
+        severity = "high"
+        family = "asp_filemanager"
+        description = "ASP file browser: lists or reads any request-chosen path, starting from a drive root"
+    strings:
+        $fso = "filesystemobject" nocase ascii wide
+        $g1 = /\.GetFolder\s*\(\s*[a-z_][a-z0-9_]{0,30}\s*\)/ nocase ascii wide
+        $g2 = /\.OpenTextFile\s*\(\s*[a-z_][a-z0-9_]{0,30}\s*[,)]/ nocase ascii wide
+        $root = /=\s*"[a-z]:\\"/ nocase ascii wide
+        $r = /=\s*(trim\s*\(\s*)?request\s*(\.form|\.querystring|\.item)?\s*\(/ nocase ascii wide
+    condition:
+        filesize < 500KB and $fso and any of ($g*) and $root and $r
+}
+
+/* ADODB.Stream writer: the text posted to the page is put straight into a stream and saved
+ * under a path assembled from request variables (folder and file name). A CMS saves edited
+ * text to a file it names itself. */
+rule asp_stream_write_request_text
+{
+    meta:
+        severity = "high"
+        family = "asp_file_writer"
+        description = "ASP saves request text with ADODB.Stream to a path built from request variables"
+    strings:
+        $t = /\.WriteText[ \t(=]{1,4}(trim\s*\(\s*)?request\s*(\.form|\.item)?\s*\(/ nocase ascii wide
+        $s = /\.SaveToFile[ \t(]{1,3}[^\r\n]{0,40}&\s*[a-z_]\w{0,30}\s*&\s*"\\"\s*&\s*[a-z_]\w{0,30}/ nocase ascii wide
+    condition:
+        filesize < 100KB and $t and $s
+}
+
+/* A page that appends posted text to its own script file (OpenTextFile(Server.MapPath(<its
+ * SCRIPT_NAME>), 8)): whatever is posted, <% code %> included, becomes part of the page and runs
+ * on the next request. Guestbooks append to a data file, never to the .asp that serves them. */
+rule asp_append_request_to_self
+{
+    meta:
+        severity = "high"
+        family = "asp_file_writer"
+        description = "ASP appends request text to its own script file (posted code becomes executable)"
+    strings:
+        $n = /=\s*request\.servervariables\s*\(\s*"(script_name|path_info|url)"\s*\)/ nocase ascii wide
+        $o = /OpenTextFile\s*\(\s*server\.mappath\s*\(\s*[a-z_]\w{0,30}\s*\)\s*,\s*8/ nocase ascii wide
+        $r = /request\s*\.form\s*\(/ nocase ascii wide
+        $w = /\.write(line)?[ \t(]/ nocase ascii wide
+    condition:
+        filesize < 50KB and all of them
+}
+
+/* An encoded page (VBScript.Encode hides its server code) that also plants an invisible iframe
+ * to a remote site: hidden code plus a hidden malware/traffic iframe. Encoded application pages
+ * in the benign set carry no zero-size remote iframes. */
+rule asp_encoded_hidden_iframe
+{
+    meta:
+        severity = "high"
+        family = "asp_obfuscated_eval"
+        description = "VBScript.Encode'd ASP page that also embeds a zero-size iframe to a remote site"
+    strings:
+        $l = /language\s*=\s*"?\s*(vbscript|jscript)\.encode/ nocase ascii wide
+        $m = "#@~^" ascii wide
+        $i = /<iframe\s+src\s*=\s*["']?https?:\/\/[^>\r\n]{1,120}(width|height)\s*=\s*["']?0\b/ nocase ascii wide
+    condition:
+        filesize < 2MB and all of them
 }
