@@ -130,7 +130,11 @@ func (a *analyzer) run(stmts []ast.Vertex) {
 	a.execList(stmts, a.global)
 	before := len(a.props)
 	a.entries(decls)
-	if len(a.props) != before || a.propsTainted() {
+	// Request input a method stored in a property, a global or the
+	// session may reach a sink that ran before it was stored: run again
+	// with what the first pass stored (and nothing remembered of calls).
+	if len(a.props) != before || a.propsTainted() || a.globalsTainted() {
+		a.memo = map[string]Value{}
 		a.execList(stmts, a.global.clone())
 		a.entries(decls)
 	}

@@ -105,8 +105,14 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 			v.flags |= fRemote
 		}
 		return v
+	case "unlink", "rmdir", "chmod", "chown", "chgrp", "touch", "highlight_file", "show_source":
+		a.fileAccess(line, name, argAt(args, 0))
+		return Value{}
 	case "file_get_contents", "file", "readfile", "gzfile", "fpassthru":
 		p := argAt(args, 0)
+		if name != "fpassthru" {
+			a.fileAccess(line, name, p)
+		}
 		st := a.openStream(line, p, str("r"))
 		v := mix(st)
 		if name == "file_get_contents" && len(args) > 2 {
@@ -120,12 +126,17 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 		dest := argAt(args, 1)
 		if t := dest.deepTaint(); t != nil && dest.pre == "" {
 			a.report(RuleUploadToRequestPath, line, name, t.step(line, "the destination of move_uploaded_file"), "")
+		} else if t != nil && dest.has(fFileName) && dest.suf == "" && !a.checksUploads() {
+			a.report(RuleUploadKeepsName, line, name, t.step(line, "the end of the destination of move_uploaded_file"), "")
 		} else if anyString(dest, phpExtension) && argAt(args, 0).deepTaint() != nil {
 			a.report(RuleRequestFileWrite, line, name, argAt(args, 0).deepTaint().step(line, "an uploaded file moved to a script path"), "")
 		}
 		return Value{}
 	case "copy", "rename":
 		src, dest := argAt(args, 0), argAt(args, 1)
+		if name == "rename" {
+			a.fileAccess(line, name, src)
+		}
 		remote := anyString(src, isURL)
 		switch {
 		case remote && (dest.deepTaint() != nil || anyString(dest, phpExtension)):
@@ -133,6 +144,8 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 		case src.deepTaint() != nil && dest.deepTaint() != nil && src.pre == "" && dest.pre == "" && name == "copy":
 			if src.has(fUpload) {
 				a.report(RuleUploadToRequestPath, line, name, dest.deepTaint().step(line, "the destination of copy"), "")
+			} else if dest.has(fFileName) && dest.suf == "" && src.has(fUpload) && !a.checksUploads() {
+				a.report(RuleUploadKeepsName, line, name, dest.deepTaint().step(line, "the end of the destination of copy"), "")
 			} else if anyString(src, isURL) || src.has(fRemote) {
 				a.report(RuleRemoteFileDrop, line, name, nil, "")
 			}
@@ -153,7 +166,11 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 	case "curl_init":
 		u := argAt(args, 0)
 		a.sendSink(line, name, u, u)
-		return Value{k: kObject, cls: "curl", fn: &callable{target: &u}, flags: u.flags & (fDecoded | fChars)}
+		h := Value{k: kObject, cls: "curl", fn: &callable{target: &u}, flags: u.flags & (fDecoded | fChars)}
+		if u.has(fIdentity) && (isURL(u.pre) || u.k == kStr && isURL(u.s)) {
+			h.flags |= fRelay
+		}
+		return h
 	case "curl_setopt":
 		h, opt, v := argAt(args, 0), argAt(args, 1), argAt(args, 2)
 		a.curlOption(line, h, opt, v, args, sc)
@@ -167,7 +184,11 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 		}
 		return boolean(true)
 	case "curl_exec", "curl_multi_getcontent":
-		return Value{flags: fRemote}
+		v := Value{flags: fRemote}
+		if h := argAt(args, 0); h.has(fRelay) {
+			v.flags |= fRelay
+		}
+		return v
 	case "stream_context_create":
 		v := mix(vals...)
 		v.k = kObject
@@ -319,6 +340,19 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 			a.assign(args[2].node, Value{k: kArray, arr: out}, sc, line)
 		}
 		return Value{}
+	case "ereg_replace", "eregi_replace":
+		return mix(argAt(args, 1), argAt(args, 2))
+	case "preg_split", "preg_grep":
+		return arrayOf(mix(argAt(args, 1)))
+	case "array_fill":
+		return arrayOf(argAt(args, 2))
+	case "printf", "vprintf":
+		out := a.sprintf(argAt(args, 0), vals[min(1, len(vals)):])
+		if name == "vprintf" {
+			out = mix(vals...)
+		}
+		a.echo(mix(vals...), line)
+		return out
 	case "function_exists", "is_callable", "method_exists", "class_exists", "is_file", "file_exists", "is_dir",
 		"is_writable", "is_readable", "in_array", "is_array", "is_string", "is_numeric", "isset", "strcmp", "strcasecmp",
 		"is_uploaded_file", "ctype_digit", "ctype_alpha", "ctype_alnum", "hash_equals", "password_verify", "preg_quote",
@@ -326,7 +360,7 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 		"microtime", "rand", "mt_rand", "uniqid", "date", "filesize", "filemtime", "fileperms", "count", "sizeof",
 		"strlen", "mb_strlen", "md5_file", "sha1_file", "basename_safe", "array_key_exists", "key_exists":
 		return a.fold1(name, vals)
-	case "unlink", "rmdir", "mkdir", "chmod", "touch", "header", "setcookie", "session_start", "error_reporting",
+	case "mkdir", "header", "setcookie", "session_start", "error_reporting",
 		"set_time_limit", "ignore_user_abort", "ini_set", "ini_get", "flush", "ob_end_clean", "ob_get_clean",
 		"fclose", "closedir", "opendir", "readdir", "scandir", "glob", "chdir", "getcwd", "phpinfo", "php_uname",
 		"posix_getpwuid", "posix_geteuid", "disk_free_space", "sleep", "usleep":
@@ -360,6 +394,9 @@ func (a *analyzer) openStream(line int, p, mode Value) Value {
 			a.sendSink(line, "a URL opened", p, p)
 		}
 	}
+	if p.has(fIdentity) && (isURL(p.pre) || p.k == kStr && isURL(p.s)) {
+		v.flags |= fRemote | fRelay
+	}
 	if p.pre != "" && isURL(p.pre) {
 		v.flags |= fRemote
 		a.sendSink(line, "a URL opened", p, p)
@@ -379,6 +416,9 @@ func (a *analyzer) curlOption(line int, h, opt, v Value, args []arg, sc *scope) 
 		a.sendSink(line, "curl_setopt(CURLOPT_URL)", v, v)
 		if len(args) > 0 && args[0].node != nil && h.k == kObject {
 			h.flags |= v.flags & (fDecoded | fChars)
+			if v.has(fIdentity) && (isURL(v.pre) || v.k == kStr && isURL(v.s)) {
+				h.flags |= fRelay
+			}
 			a.assign(args[0].node, h, sc, line)
 		}
 	case 10015: // CURLOPT_POSTFIELDS

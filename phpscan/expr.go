@@ -353,11 +353,11 @@ func (a *analyzer) eval(n ast.Vertex, sc *scope) Value {
 		return mix(v)
 	case *ast.ExprExit:
 		if n.Expr != nil {
-			a.eval(n.Expr, sc)
+			a.echo(a.eval(n.Expr, sc), line)
 		}
 		return Value{}
 	case *ast.ExprPrint:
-		a.eval(n.Expr, sc)
+		a.echo(a.eval(n.Expr, sc), line)
 		return integer(1)
 	case *ast.ExprClone:
 		return a.eval(n.Expr, sc)

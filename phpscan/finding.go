@@ -88,6 +88,12 @@ var (
 		"an operating-system command decoded at run time is run"}
 	RuleCardExfilFile = Rule{"php_card_capture_file", High, "php_skimmer",
 		"payment card fields from the request are written to a file"}
+	RuleRemoteRelay = Rule{"php_remote_content_relay", Medium, "php_seo_relay",
+		"prints content fetched from a server fixed in the file, after telling it which page and which visitor asked (SEO spam relay, cloaking)"}
+	RuleUploadKeepsName = Rule{"php_upload_keeps_client_name", Medium, "php_uploader",
+		"an uploaded file is saved under the name the client gave it, and nothing in the file checks its extension or type"}
+	RuleRequestFileAccess = Rule{"php_request_file_access", Medium, "php_filemanager",
+		"the request names, from its first character, a file that is read out, deleted, renamed or has its mode changed (file manager)"}
 	RuleCardSend = Rule{"php_card_send", Medium, "php_skimmer",
 		"payment card fields from the request are sent over the network (a payment gateway does this too; a skimmer does it to its own address)"}
 )
@@ -98,7 +104,8 @@ func Rules() []Rule {
 		RuleRemoteCodeExec, RuleHiddenFunctionName, RuleHiddenDecoderName, RuleDynamicCallHidden,
 		RuleRequestFileWrite, RuleUploadToRequestPath, RuleRemoteFileDrop, RuleDecodedFileDrop, RuleCardExfil,
 		RuleCredentialExfil, RuleRequestMailer, RuleRequestSocket, RuleRequestSQL, RuleReverseShell,
-		RuleDownloadAndRun, RuleDecodedCommand, RuleCardExfilFile, RuleCardSend}
+		RuleDownloadAndRun, RuleDecodedCommand, RuleCardExfilFile, RuleCardSend, RuleRemoteRelay, RuleUploadKeepsName,
+		RuleRequestFileAccess}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
 }

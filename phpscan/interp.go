@@ -796,5 +796,9 @@ func (a *analyzer) execSwitch(n *ast.StmtSwitch, sc *scope) flow {
 	return flowNormal
 }
 
-// echo is where printed values go; output is not a sink of its own.
-func (a *analyzer) echo(Value, int) {}
+// echo is what a page prints: content relayed from a spam server.
+func (a *analyzer) echo(v Value, line int) {
+	if v.has(fRelay) {
+		a.report(RuleRemoteRelay, line, "echo", nil, "")
+	}
+}

@@ -126,6 +126,8 @@ func (a *analyzer) includeSink(line int, v Value, sc *scope) {
 	}
 }
 
+var schemeOnly = regexp.MustCompile(`^[a-zA-Z]+://$`)
+
 // Commands that fetch and run code, or hand a shell to the network.
 var (
 	downloadAndRun = regexp.MustCompile(`(?i)\b(wget|curl|fetch|lwp-download|lynx\s+-source|GET)\b[^\n]{0,200}?(\|\s*(ba|z|k|da)?sh\b|\|\s*perl\b|\|\s*python|\|\s*php\b|;\s*(perl|python\d?|php|sh|bash)\s+\S|&&\s*(perl|python\d?|php|sh|bash)\s+\S|chmod\s+\+?[0-7]*x?\S*\s)`)
@@ -271,9 +273,27 @@ func (a *analyzer) sendSink(line int, sink string, data, dest Value) {
 	a.report(RuleCardSend, line, sink, data.deepTaint().step(line, "sent by %s", sink), "")
 }
 
-// connectSink is a connection to host v.
+// connectSink is a connection to host v ("udp://" before it fixes no host).
 func (a *analyzer) connectSink(line int, sink string, v Value) {
-	if t := v.deepTaint(); t != nil && v.pre == "" {
+	if t := v.deepTaint(); t != nil && (v.pre == "" || schemeOnly.MatchString(v.pre)) {
 		a.report(RuleRequestSocket, line, sink, t.step(line, "the host %s connects to", sink), "")
 	}
+}
+
+// fileAccess is a file read out, deleted, renamed or changed by path v.
+func (a *analyzer) fileAccess(line int, sink string, v Value) {
+	if t := v.deepTaint(); t != nil && v.pre == "" && !v.has(fUpload) {
+		a.report(RuleRequestFileAccess, line, sink, t.step(line, "the file %s works on", sink), "")
+	}
+}
+
+// uploadChecks are signs that a file checks what it is sent: its
+// extension, its type, an allowed list.
+var uploadChecks = newTokenSet(tokens("pathinfo", "getimagesize", "finfo", "mime_content_type", "exif_imagetype",
+	"strrchr", "allowed", "extension", "'jpg'", `"jpg"`, ".jpg", "image/", "explode('.'", `explode(".`))
+
+// checksUploads reports whether the file being analysed holds any
+// uploadChecks.
+func (a *analyzer) checksUploads() bool {
+	return uploadChecks.find(a.src) >= 0
 }

@@ -47,6 +47,14 @@ const (
 	// fChars: made character by character or by a string transform (chr,
 	// a string offset, substr of a literal, strtoupper, …).
 	fChars
+	// fIdentity: carries the page's identity (its host, URL, script
+	// name) or the visitor's (user agent, referer, address).
+	fIdentity
+	// fRelay: content fetched from a fixed server that was told which
+	// page, and which visitor, asked (an SEO spam relay).
+	fRelay
+	// fFileName: the name a client gave an uploaded file.
+	fFileName
 )
 
 // Value is what the interpreter knows of a PHP value.
@@ -264,7 +272,7 @@ func mix(vs ...Value) Value {
 
 // carried are the flags that follow data through computations the
 // analyzer does not model.
-const carried = fRemote | fCard | fSecret | fUpload | fParam
+const carried = fRemote | fCard | fSecret | fUpload | fParam | fIdentity | fRelay | fFileName
 
 // mixFirst is the value of an unknown function or method: it carries what
 // its first argument carries (the data a helper such as wp_unslash() or

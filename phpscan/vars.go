@@ -26,11 +26,22 @@ func serverKeyTainted(key string) bool {
 	return strings.HasPrefix(k, "HTTP_")
 }
 
+// identityKey says whether $_SERVER[key] names the page or the visitor.
+func identityKey(key string) bool {
+	switch strings.ToUpper(key) {
+	case "HTTP_HOST", "SERVER_NAME", "PHP_SELF", "REQUEST_URI", "SCRIPT_NAME", "HTTP_USER_AGENT", "HTTP_REFERER",
+		"QUERY_STRING", "REMOTE_ADDR", "HTTP_ACCEPT_LANGUAGE", "SCRIPT_URI", "SCRIPT_URL":
+		return true
+	}
+	return false
+}
+
 // Request fields named like payment card or secret fields: a skimmer or a
 // phishing page copies exactly these.
 var (
-	cardField   = regexp.MustCompile(`(?i)(^|[^a-z])(cc|card|cvv2?|cvc2?|ccv|cid|pan|credit)([^a-z]|num|no|number|$)|card_?(num|no|number|holder|code|exp)|cc_?(num|no|number|exp|cid|ccv|owner|type)|cvv|expir|exp_?(month|year|date|mm|yy)`)
-	secretField = regexp.MustCompile(`(?i)pass(wd|word)?([^a-z]|$)|passwd|pwd|^pin$|ssn|otp|secret|security_?answer`)
+	cardField = regexp.MustCompile(`(?i)(^|[^a-z])(cc|card|cvv2?|cvc2?|ccv|cid|pan|credit)([^a-z]|num|no|number|$)|card_?(num|no|number|holder|code|exp)|cc_?(num|no|number|exp|cid|ccv|owner|type)|cvv|expir|exp_?(month|year|date|mm|yy)`)
+	// Password fields as phishing kits in several languages name them.
+	secretField = regexp.MustCompile(`(?i)pass(wd|word|wort|e)?([^a-z]|$)|passwd|pwd|^pin$|ssn|otp|secret|security_?answer|senha|contras(e|e\x{00f1})a|clave|kennwort|wachtwoord|^mdp$|mot_?de_?passe|parola|has(l|\x{0142})o|(s|\x{015f})ifre|\x{043f}\x{0430}\x{0440}\x{043e}\x{043b}\x{044c}|\x{5bc6}\x{7801}`)
 )
 
 func keyFlags(key string) flag {
@@ -174,6 +185,9 @@ func (a *analyzer) requestField(name string, dim ast.Vertex, sc *scope, line int
 	}
 	if name == "_SERVER" || name == "HTTP_SERVER_VARS" {
 		if known && !serverKeyTainted(k) {
+			if identityKey(k) {
+				return Value{flags: fIdentity}
+			}
 			return Value{}
 		}
 	}
@@ -184,6 +198,9 @@ func (a *analyzer) requestField(name string, dim ast.Vertex, sc *scope, line int
 	v := tainted(newSource(line, what))
 	if known {
 		v.flags |= keyFlags(k)
+		if (name == "_SERVER" || name == "HTTP_SERVER_VARS") && identityKey(k) {
+			v.flags |= fIdentity
+		}
 	}
 	if key.taint != nil {
 		v.flags |= fParam
@@ -231,6 +248,9 @@ func (a *analyzer) element(base, key Value, n ast.Vertex, line int) Value {
 		v := tainted(base.taint.step(line, "%s", describe(n)))
 		if known {
 			v.flags |= keyFlags(k)
+			if k == "name" && strings.HasPrefix(base.taint.source(), "$_FILES") {
+				v.flags |= fFileName
+			}
 		}
 		v.flags |= base.flags & (fCard | fSecret | fRemote)
 		return v
