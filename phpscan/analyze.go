@@ -135,19 +135,14 @@ func (a *analyzer) run(stmts []ast.Vertex) {
 	// with what the first pass stored (and nothing remembered of calls).
 	if len(a.props) != before || a.propsTainted() || a.globalsTainted() {
 		a.memo = map[string]Value{}
+		a.entered = map[ast.Vertex]bool{}
 		a.execList(stmts, a.global.clone())
 		a.entries(decls)
 	}
 }
 
-func (a *analyzer) propsTainted() bool {
-	for _, v := range a.props {
-		if v.deepTaint() != nil {
-			return true
-		}
-	}
-	return false
-}
+// propsTainted reports whether request input was stored in a property.
+func (a *analyzer) propsTainted() bool { return a.propTaint }
 
 // entries interprets each function and method of decls not entered yet,
 // with parameters that are not known: those whose body holds something to

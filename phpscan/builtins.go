@@ -57,6 +57,11 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 	}
 	if commandSinks[name] {
 		cmd := argAt(args, 0)
+		if name == "pcntl_exec" || cmd.k == kArray {
+			// pcntl_exec($path, $args) and proc_open([$prog, …]): any
+			// part of the command line.
+			cmd = mix(vals...)
+		}
 		a.commandSink(line, name, cmd)
 		if name == "proc_open" || name == "popen" {
 			a.reverseShellSpec(line, name, argAt(args, 1), cmd)

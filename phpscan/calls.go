@@ -226,7 +226,7 @@ func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts [
 	// A body with nothing to follow is entered only when an argument
 	// brings something: request input, a decoded or built string, or a
 	// literal a small function may decode.
-	if !a.isRelevant(key) && !worthEntering(args, a.bodySize(key)) {
+	if !a.isRelevant(key) && !worthEntering(args, a.bodySize(key)) && !capturesData(captured) && !(class != nil && a.propsTainted()) {
 		a.runClosureArgs(line, args, caller)
 		return mix(values(args)...)
 	}
@@ -323,6 +323,19 @@ func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts [
 		a.memo[memoKey] = ret
 	}
 	return ret
+}
+
+// capturesData reports whether a closure's captured variables bring
+// request input or a decoded string.
+func capturesData(sc *scope) bool {
+	for c := sc; c != nil; c = c.parent {
+		for _, v := range c.vars {
+			if v.deepTaint() != nil || v.has(fDecoded|fChars|fRemote) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maxFoldBody is the largest body entered only to fold literals through it
@@ -540,7 +553,7 @@ func (a *analyzer) newObject(n *ast.ExprNew, sc *scope) Value {
 // objectToString runs __toString of a file's class when one of its
 // objects is used as a string.
 func (a *analyzer) objectToString(v Value) {
-	if m, c := a.method(a.classes[strings.ToLower(v.cls)], "__tostring"); m != nil && !a.entered[m] {
+	if m, c := a.method(a.classes[strings.ToLower(v.cls)], "__tostring"); m != nil {
 		a.invokeMethod(0, m, c, nil, a.global)
 	}
 }

@@ -137,6 +137,8 @@ type analyzer struct {
 	classes map[string]*classInfo
 	consts  map[string]Value
 	props   map[string]Value // "class::prop" → every value assigned
+	// propTaint is set once request input is stored in a property.
+	propTaint bool
 	// propOwner marks an array held by a property (array.owner), so that
 	// $this->a[] = … writes it in place.
 	propOwner *scope
@@ -352,7 +354,7 @@ func (a *analyzer) methodAnywhere(name string) (*ast.StmtClassMethod, *classInfo
 }
 
 const (
-	maxNest      = 400 // statements and expressions nested deeper are not followed
+	maxNest      = 1500 // statements and expressions nested deeper are not followed
 	maxCallDepth = 8
 	maxInvokes   = 12 // interpretations of one body with distinct literals
 	// maxConcreteRounds is how many loop turns a file may run for real
@@ -362,12 +364,41 @@ const (
 	abstractTurns     = 2
 )
 
-// execList runs statements in order.
+// execList runs statements in order. Code scrambled with goto (labels
+// in the list) is run twice, and a label after an exit is where running
+// goes on: any label may be jumped to.
 func (a *analyzer) execList(stmts []ast.Vertex, sc *scope) flow {
+	turns := 1
 	for _, s := range stmts {
-		if f := a.exec(s, sc); f != flowNormal {
+		if _, ok := s.(*ast.StmtGoto); ok {
+			turns = 2
+			break
+		}
+	}
+	var f flow
+	for turn := 0; turn < turns; turn++ {
+		f = a.execFrom(stmts, sc)
+	}
+	return f
+}
+
+func (a *analyzer) execFrom(stmts []ast.Vertex, sc *scope) flow {
+	for i := 0; i < len(stmts); i++ {
+		f := a.exec(stmts[i], sc)
+		if f == flowNormal {
+			continue
+		}
+		next := -1
+		for j := i + 1; j < len(stmts); j++ {
+			if _, ok := stmts[j].(*ast.StmtLabel); ok {
+				next = j
+				break
+			}
+		}
+		if next < 0 {
 			return f
 		}
+		i = next
 	}
 	return flowNormal
 }

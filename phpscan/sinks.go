@@ -282,7 +282,7 @@ func (a *analyzer) connectSink(line int, sink string, v Value) {
 
 // fileAccess is a file read out, deleted, renamed or changed by path v.
 func (a *analyzer) fileAccess(line int, sink string, v Value) {
-	if t := v.deepTaint(); t != nil && v.pre == "" && !v.has(fUpload) {
+	if t := v.deepTaint(); t != nil && v.pre == "" && !v.has(fUpload|fStored) && !strings.HasPrefix(t.source(), "$_FILES") {
 		a.report(RuleRequestFileAccess, line, sink, t.step(line, "the file %s works on", sink), "")
 	}
 }

@@ -55,6 +55,9 @@ const (
 	fRelay
 	// fFileName: the name a client gave an uploaded file.
 	fFileName
+	// fStored: went through a property, whose values are followed
+	// without regard to order: what it holds is less certain.
+	fStored
 )
 
 // Value is what the interpreter knows of a PHP value.
@@ -266,13 +269,16 @@ func mix(vs ...Value) Value {
 	for _, v := range vs {
 		out.taint = firstTaint(out.taint, v.deepTaint())
 		out.flags |= v.flags & carried
+		if v.k == kArray {
+			out.flags |= v.arr.flags() & carried
+		}
 	}
 	return out
 }
 
 // carried are the flags that follow data through computations the
 // analyzer does not model.
-const carried = fRemote | fCard | fSecret | fUpload | fParam | fIdentity | fRelay | fFileName
+const carried = fRemote | fCard | fSecret | fUpload | fParam | fIdentity | fRelay | fFileName | fStored
 
 // mixFirst is the value of an unknown function or method: it carries what
 // its first argument carries (the data a helper such as wp_unslash() or

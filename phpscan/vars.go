@@ -319,6 +319,9 @@ func (a *analyzer) assign(lhs ast.Vertex, v Value, sc *scope, line int) {
 			// The new array holds the old one's elements: it replaces
 			// it rather than joining it.
 			a.props[ownerName] = nb
+			if nb.deepTaint() != nil {
+				a.propTaint = true
+			}
 			return
 		}
 		a.assign(n.Var, nb, sc, line)
@@ -428,6 +431,12 @@ func (a *analyzer) staticPropKey(class, prop ast.Vertex, sc *scope) string {
 // after the method that reads).
 func (a *analyzer) storeProp(key string, v Value) {
 	v = share(v)
+	if v.taint != nil {
+		v.flags |= fStored
+	}
+	if v.deepTaint() != nil {
+		a.propTaint = true
+	}
 	if old, ok := a.props[key]; ok {
 		v = join(old, v)
 	}

