@@ -8,11 +8,11 @@ import (
 // PHPNamespace is the namespace of the PHP analyzer's matches.
 const PHPNamespace = "php"
 
-// analyzePHP runs the PHP analyzer on data and turns its findings into
-// matches, one per rule (at the rule's first line), so that alerts, JSON
-// output, allow lists and metrics treat them like YARA's.
-func analyzePHP(data []byte, opts phpscan.Options) (matches []Match, incomplete string) {
-	res := phpscan.Analyze(data, opts)
+// phpMatches turns the PHP analyzer's findings into matches, one per rule
+// (at the rule's first line), so that alerts, JSON output, allow lists and
+// metrics treat them like YARA's.
+func phpMatches(res phpscan.Result) []Match {
+	var matches []Match
 	seen := make(map[string]bool, len(res.Findings))
 	for _, f := range res.Findings {
 		if seen[f.Name] {
@@ -32,5 +32,5 @@ func analyzePHP(data []byte, opts phpscan.Options) (matches []Match, incomplete 
 			Line:        f.Line,
 		})
 	}
-	return matches, res.Incomplete
+	return matches
 }

@@ -231,12 +231,13 @@ func (s *Scanner) ScanContext(ctx context.Context, path string) Verdict {
 		}
 		s.idle <- w
 	}()
-	s.scanFile(ctx, w, &v)
+	s.scanFile(ctx, w, &v, nil)
 	return v
 }
 
-// scanFile fills v for the file at v.Path using worker w.
-func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict) {
+// scanFile fills v for the file at v.Path using worker w; when ex is set,
+// it also keeps what explains the matches there.
+func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict, ex *Explanation) {
 	path := v.Path
 	// A cheap look first, so that a device node or FIFO is not even
 	// opened (opening some devices has effects); the fstat below decides.
@@ -293,12 +294,19 @@ func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict) {
 		v.Allowed = true
 	} else if !v.TooLarge {
 		if w.yara != nil {
-			v.Matches, v.Err = s.yaraScan(w, path, data)
+			var hits yara.MatchRules
+			hits, v.Matches, v.Err = s.yaraScan(w, path, data)
+			if ex != nil {
+				ex.YARA = yaraHits(hits, data)
+			}
 		}
 		if s.php != nil && phpscan.LooksLikePHP(path, data) {
-			var found []Match
-			found, v.Incomplete = analyzePHP(data, *s.php)
-			v.Matches = append(v.Matches, found...)
+			res := phpscan.Analyze(data, *s.php)
+			v.Matches = append(v.Matches, phpMatches(res)...)
+			v.Incomplete = res.Incomplete
+			if ex != nil {
+				ex.PHP = &res
+			}
 		}
 	}
 	if e, ok := s.known.Lookup(v.SHA256, v.MD5); ok {
@@ -376,7 +384,7 @@ func (w *worker) stream(ctx context.Context, f *os.File, limit int64) (int64, er
 }
 
 // yaraScan runs the rules over data with the externals of path.
-func (s *Scanner) yaraScan(w *worker, path string, data []byte) ([]Match, error) {
+func (s *Scanner) yaraScan(w *worker, path string, data []byte) (yara.MatchRules, []Match, error) {
 	filename, fullPath, ext := rules.Externals(path)
 	for _, def := range [...]struct{ name, value string }{
 		{rules.ExternalFilename, filename},
@@ -384,7 +392,7 @@ func (s *Scanner) yaraScan(w *worker, path string, data []byte) ([]Match, error)
 		{rules.ExternalExtension, ext},
 	} {
 		if err := w.yara.DefineVariable(def.name, def.value); err != nil {
-			return nil, fmt.Errorf("yara scan %s: define %s: %w", path, def.name, err)
+			return nil, nil, fmt.Errorf("yara scan %s: define %s: %w", path, def.name, err)
 		}
 	}
 	var found yara.MatchRules
@@ -404,10 +412,10 @@ func (s *Scanner) yaraScan(w *worker, path string, data []byte) ([]Match, error)
 	}
 	switch {
 	case err == nil:
-		return matches, nil
+		return found, matches, nil
 	case errors.Is(err, yaraTimeout):
-		return matches, fmt.Errorf("yara scan %s: %w after %s", path, ErrTimeout, s.timeout)
+		return found, matches, fmt.Errorf("yara scan %s: %w after %s", path, ErrTimeout, s.timeout)
 	default:
-		return matches, fmt.Errorf("yara scan %s: %w", path, err)
+		return found, matches, fmt.Errorf("yara scan %s: %w", path, err)
 	}
 }

@@ -26,6 +26,7 @@ Usage:
   shellwatch deploy begin [--root R] [--ttl DUR] | end [--root R]
   shellwatch baseline accept [--manifest F] [PATH…] | diff [--json]
   shellwatch scan [--config F] [--json] [--rules PATH]… [--exclude GLOB]… PATH…
+  shellwatch explain [--config F] [--json] [--rules PATH]… FILE…
   shellwatch rules check [--config F] [PATH…]
   shellwatch rules list [--config F] [--json]
   shellwatch quarantine [--vault DIR] list [--json] | show ID | restore ID [--to PATH] | purge --older-than DUR
@@ -58,6 +59,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBaseline(args[1:], stdout, stderr)
 	case "scan":
 		return runScan(args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr)
 	case "rules":
 		return runRules(args[1:], stdout, stderr)
 	case "quarantine":
