@@ -121,6 +121,12 @@ func ignorable(v scanner.Verdict) bool {
 // act applies the policy to one verdict. It returns true when the file must
 // be scanned again because it was swapped before it could be moved.
 func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt int, t task) (rescan bool) {
+	if v.Incomplete != "" {
+		// Judged on what the PHP analysis found before its budget ran
+		// out, and on YARA; said in the log so an operator can raise
+		// scanner.php_timeout.
+		a.log.Warn("PHP analysis incomplete", "path", safetext.Path(v.Path), "reason", v.Incomplete)
+	}
 	if v.Err != nil && !v.Flagged() {
 		if ignorable(v) || a.ctx.Err() != nil {
 			return false
