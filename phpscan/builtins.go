@@ -110,7 +110,7 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 			v.flags |= fRemote
 		}
 		return v
-	case "unlink", "rmdir", "chmod", "chown", "chgrp", "touch", "highlight_file", "show_source":
+	case "unlink", "rmdir", "chmod", "chown", "chgrp", "touch", "highlight_file", "show_source", "symlink", "link":
 		a.fileAccess(line, name, argAt(args, 0))
 		return Value{}
 	case "file_get_contents", "file", "readfile", "gzfile", "fpassthru":
@@ -386,6 +386,9 @@ func isURL(s string) bool {
 // openStream is what fopen(path) gives: request input for php://input,
 // network input for a URL, a file handle that remembers its path.
 func (a *analyzer) openStream(line int, p, mode Value) Value {
+	if m, ok := mode.toStr(); ok && strings.HasPrefix(m, "r") && !strings.Contains(m, "+") {
+		a.fileAccess(line, "fopen", p)
+	}
 	v := Value{k: kObject, cls: "stream"}
 	target := p
 	v.fn = &callable{target: &target}

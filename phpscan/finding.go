@@ -94,6 +94,10 @@ var (
 		"an uploaded file is saved under the name the client gave it, and nothing in the file checks its extension or type"}
 	RuleRequestFileAccess = Rule{"php_request_file_access", Medium, "php_filemanager",
 		"the request names, from its first character, a file that is read out, deleted, renamed or has its mode changed (file manager)"}
+	RuleBinaryDrop = Rule{"php_native_program_drop", High, "php_dropper",
+		"writes a native program (an ELF or PE executable) carried in the file to disk"}
+	RulePersistence = Rule{"php_persistence_command", High, "php_persistence",
+		"runs a command that makes code run again later or in every process (a crontab fed from a pipe, at now, LD_PRELOAD, chattr +i)"}
 	RuleCardSend = Rule{"php_card_send", Medium, "php_skimmer",
 		"payment card fields from the request are sent over the network (a payment gateway does this too; a skimmer does it to its own address)"}
 )
@@ -105,7 +109,7 @@ func Rules() []Rule {
 		RuleRequestFileWrite, RuleUploadToRequestPath, RuleRemoteFileDrop, RuleDecodedFileDrop, RuleCardExfil,
 		RuleCredentialExfil, RuleRequestMailer, RuleRequestSocket, RuleRequestSQL, RuleReverseShell,
 		RuleDownloadAndRun, RuleDecodedCommand, RuleCardExfilFile, RuleCardSend, RuleRemoteRelay, RuleUploadKeepsName,
-		RuleRequestFileAccess}
+		RuleRequestFileAccess, RuleBinaryDrop, RulePersistence}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
 }

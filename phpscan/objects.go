@@ -25,6 +25,12 @@ func (a *analyzer) builtinNew(line int, cname string, obj Value, args []arg, sc 
 		}
 		obj.cls = cname
 		return obj
+	case "com", "variant", "dotnet":
+		// new COM('WScript.Shell'): PHP on Windows runs commands through it.
+		t := a0
+		obj.fn = &callable{target: &t}
+		obj.cls = "com"
+		return obj
 	case "mysqli", "pdo":
 		for _, x := range args[:min(len(args), 3)] {
 			if t := x.v.deepTaint(); t != nil && x.v.pre == "" {
@@ -70,7 +76,16 @@ func (a *analyzer) builtinMethod(line int, obj Value, name string, args []arg, s
 			a.fileWrite(line, "SplFileObject::fwrite", target, argAt(args, 0), sc)
 			return Value{}
 		}
-	case "closure":
+	case "com":
+		switch lname {
+		case "exec", "run", "shellexecute":
+			cmd := argAt(args, 0)
+			if lname == "shellexecute" {
+				cmd = mix(values(args)...)
+			}
+			a.commandSink(line, "COM "+name, cmd)
+			return mix(cmd)
+		}
 	}
 	a.runClosureArgs(line, args, sc)
 	return mixFirst(values(args))

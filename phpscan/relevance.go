@@ -20,10 +20,13 @@ var relevantTokens = tokens(
 	"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "zlib_decode", "bzdecompress", "str_rot13",
 	"strrev", "hex2bin", "uudecode", "pack(", "chr(", "urldecode", "strtr", "entity_decode", "_decrypt",
 	"create_function", "eval(", "assert(",
+	// names split into pieces with empty strings between ('n'.''.'o')
+	"''.''", `"".""`,
 	// code fetched from the network: a URL in a string (not a comment)
 	"'http", `"http`, "'ftp:", `"ftp:`,
-	// command text a shell runs as is
+	// command text a shell runs as is, and programs dropped
 	"/dev/tcp", "/dev/udp", "wget", "mkfifo", "bash -i", "sh -i", "nc -", "/bin/sh", "/bin/bash", "cmd.exe",
+	"crontab", "ld_preload", "\\x7felf", "\\x7f\\x45\\x4c\\x46", "wscript.shell",
 )
 
 func tokens(s ...string) [][]byte {
@@ -34,9 +37,31 @@ func tokens(s ...string) [][]byte {
 	return out
 }
 
-// relevant reports whether src holds any of relevantTokens.
+// relevant reports whether src holds any of relevantTokens, or a long
+// run of base64 (a payload an obfuscator decodes with functions whose
+// names it builds, so that no token above appears).
 func relevant(src []byte) bool {
-	return relevantSet.find(src) >= 0
+	return relevantSet.find(src) >= 0 || hasBase64Run(src, minPayloadRun)
+}
+
+// minPayloadRun is the shortest run of base64 characters taken for an
+// encoded payload.
+const minPayloadRun = 400
+
+// hasBase64Run reports whether s holds n base64 characters in a row.
+func hasBase64Run(s []byte, n int) bool {
+	run := 0
+	for _, c := range s {
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' {
+			run++
+			if run >= n {
+				return true
+			}
+			continue
+		}
+		run = 0
+	}
+	return false
 }
 
 var relevantSet = newTokenSet(relevantTokens)

@@ -131,6 +131,7 @@ var schemeOnly = regexp.MustCompile(`^[a-zA-Z]+://$`)
 // Commands that fetch and run code, or hand a shell to the network.
 var (
 	downloadAndRun = regexp.MustCompile(`(?i)\b(wget|curl|fetch|lwp-download|lynx\s+-source|GET)\b[^\n]{0,200}?(\|\s*(ba|z|k|da)?sh\b|\|\s*perl\b|\|\s*python|\|\s*php\b|;\s*(perl|python\d?|php|sh|bash)\s+\S|&&\s*(perl|python\d?|php|sh|bash)\s+\S|chmod\s+\+?[0-7]*x?\S*\s)`)
+	persistence    = regexp.MustCompile(`(?i)\|\s*crontab\b|\bLD_PRELOAD\s*=|\bat\s+now\b|\bchattr\s+\+i\b`)
 	reverseShell   = regexp.MustCompile(`(?i)/dev/(tcp|udp)/|\bnc(at)?\b[^\n|;]{0,60}\s-[a-z]*[ec]\b|mkfifo[^\n]{0,80}\bnc\b|socat\b[^\n]{0,80}exec:|\bsh\s+-i\b[^\n]{0,40}[<>]&\s*\d|<&\s*\d+\s*>&\s*\d+`)
 )
 
@@ -145,6 +146,9 @@ func (a *analyzer) commandSink(line int, sink string, v Value) {
 		case reverseShell.MatchString(cmd):
 			a.fold(line, "command run by "+sink, cmd)
 			a.report(RuleReverseShell, line, sink, nil, "runs "+strconv.Quote(shorten(cmd, 100)))
+		case persistence.MatchString(cmd):
+			a.fold(line, "command run by "+sink, cmd)
+			a.report(RulePersistence, line, sink, nil, "runs "+strconv.Quote(shorten(cmd, 100)))
 		case downloadAndRun.MatchString(cmd):
 			a.fold(line, "command run by "+sink, cmd)
 			a.report(RuleDownloadAndRun, line, sink, nil, "runs "+strconv.Quote(shorten(cmd, 100)))
@@ -203,6 +207,9 @@ func (a *analyzer) fileWrite(line int, sink string, path, data Value, sc *scope)
 		a.report(RuleRemoteFileDrop, line, sink, nil, "")
 	}
 	for _, s := range data.strings() {
+		if nativeProgram(s) {
+			a.report(RuleBinaryDrop, line, sink, nil, "")
+		}
 		if looksLikePHPCode(s) {
 			if data.has(fDecoded | fChars) {
 				a.fold(line, "PHP written by "+sink, s)
@@ -296,4 +303,16 @@ var uploadChecks = newTokenSet(tokens("pathinfo", "getimagesize", "finfo", "mime
 // uploadChecks.
 func (a *analyzer) checksUploads() bool {
 	return uploadChecks.find(a.src) >= 0
+}
+
+// nativeProgram reports whether s is an ELF or a PE executable.
+func nativeProgram(s string) bool {
+	if strings.HasPrefix(s, "\x7fELF") {
+		return true
+	}
+	if strings.HasPrefix(s, "MZ") && len(s) > 0x40 {
+		off := int(s[0x3c]) | int(s[0x3d])<<8 | int(s[0x3e])<<16 | int(s[0x3f])<<24
+		return off > 0 && off+4 <= len(s) && s[off:off+4] == "PE\x00\x00"
+	}
+	return false
 }

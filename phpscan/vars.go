@@ -275,7 +275,13 @@ func (a *analyzer) assign(lhs ast.Vertex, v Value, sc *scope, line int) {
 			sc.havoc = v.deepTaint().step(line, "written to a variable the request names")
 		}
 	case *ast.ExprArrayDimFetch:
-		if bv, ok := n.Var.(*ast.ExprVariable); ok && varName(bv) == "GLOBALS" {
+		// $GLOBALS['x'] = … (also written ${"GL\x4fBALS"}['x']) is the
+		// top-level variable $x.
+		bname := ""
+		if bv, ok := n.Var.(*ast.ExprVariable); ok {
+			bname, _ = a.variableName(bv, sc)
+		}
+		if bname == "GLOBALS" {
 			if k, ok := a.eval(n.Dim, sc).toStr(); ok {
 				a.setVar(a.global, k, v)
 			}
@@ -283,8 +289,8 @@ func (a *analyzer) assign(lhs ast.Vertex, v Value, sc *scope, line int) {
 		}
 		// $_SERVER['SCRIPT_NAME'] = …: one field of a request array
 		// set by the file; the others stay what they are.
-		if bv, ok := n.Var.(*ast.ExprVariable); ok && n.Dim != nil {
-			if name := varName(bv); name != "" && a.isSuperglobal(name) {
+		if n.Dim != nil {
+			if name := bname; name != "" && a.isSuperglobal(name) {
 				if k, ok := a.eval(n.Dim, sc).toStr(); ok {
 					a.fields[name+"\x00"+k] = v
 					return
@@ -356,6 +362,18 @@ func (a *analyzer) destructure(items []ast.Vertex, v Value, sc *scope, line int)
 
 // setElement is base with base[key] = v (key nil: base[] = v).
 func setElement(base Value, key *Value, v Value) Value {
+	if base.k == kUnknown && len(base.cands) > 0 && key != nil {
+		// $s[7] = 'x' on a string that is one of a few: each of them.
+		out := Value{flags: base.flags | v.flags | fBuilt, taint: base.taint}
+		for _, c := range base.cands {
+			nv := setElement(str(c), key, v)
+			if nv.k != kStr {
+				return mix(base, v)
+			}
+			out.cands = append(out.cands, nv.s)
+		}
+		return out
+	}
 	if base.k == kStr && key != nil {
 		if i, ok := key.toInt(); ok && i >= 0 && i < 1<<20 && v.k == kStr && v.s != "" {
 			b := []byte(base.s)
