@@ -317,7 +317,15 @@ func (a *analyzer) assign(lhs ast.Vertex, v Value, sc *scope, line int) {
 			writeElement(base.arr, key, share(v))
 			return
 		}
-		nb := setElement(base, key, share(v))
+		var nb Value
+		if base.k == kArray && len(base.arr.keys) > maxCopiedArray {
+			// A large array written on a path that does not own it (a
+			// branch inside a loop followed abstractly): what any of its
+			// elements may be, rather than a copy at every write.
+			nb = widen(base, share(v))
+		} else {
+			nb = setElement(base, key, share(v))
+		}
 		if ownerName != "" && nb.k == kArray {
 			nb.arr.owner, nb.arr.ownerName = owner, ownerName
 		}
@@ -396,6 +404,21 @@ func setElement(base Value, key *Value, v Value) Value {
 	}
 	writeElement(arr, key, v)
 	return Value{k: kArray, arr: arr}
+}
+
+// maxCopiedArray is the largest array copied for a write on a path that
+// does not own it; a larger one is widened.
+const maxCopiedArray = 64
+
+// widen is base with one more element v, kept as what any element may be.
+func widen(base, v Value) Value {
+	all, ok := base.arr.any()
+	if ok {
+		all = join(all, v)
+	} else {
+		all = v
+	}
+	return Value{k: kArray, arr: &array{vals: map[string]Value{}, rest: &all, partial: true}, taint: base.taint}
 }
 
 // writeElement stores v at key in arr (key nil: appends).
