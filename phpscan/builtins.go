@@ -142,18 +142,28 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 		if name == "rename" {
 			a.fileAccess(line, name, src)
 		}
-		remote := anyString(src, isURL)
 		switch {
-		case remote && (dest.deepTaint() != nil || anyString(dest, phpExtension)):
-			a.report(RuleRemoteFileDrop, line, name, nil, "copies "+strconv.Quote(shorten(strings.Join(src.strings(), " "), 80)))
-		case src.deepTaint() != nil && dest.deepTaint() != nil && src.pre == "" && dest.pre == "" && name == "copy":
-			if src.has(fUpload) {
-				a.report(RuleUploadToRequestPath, line, name, dest.deepTaint().step(line, "the destination of copy"), "")
-			} else if dest.has(fFileName) && dest.suf == "" && src.has(fUpload) && !a.checksUploads() {
-				a.report(RuleUploadKeepsName, line, name, dest.deepTaint().step(line, "the end of the destination of copy"), "")
-			} else if anyString(src, isURL) || src.has(fRemote) {
-				a.report(RuleRemoteFileDrop, line, name, nil, "")
+		case src.has(fUpload):
+			// An uploaded file copied into place.
+			if t := dest.deepTaint(); t != nil && dest.pre == "" {
+				a.report(RuleUploadToRequestPath, line, name, t.step(line, "the destination of %s", name), "")
+			} else if t != nil && dest.has(fFileName) && dest.suf == "" && !a.checksUploads() {
+				a.report(RuleUploadKeepsName, line, name, t.step(line, "the end of the destination of %s", name), "")
 			}
+		case name == "copy":
+			// copy() writes what its source holds: a URL's content, or
+			// a file the request names.
+			content := Value{taint: src.deepTaint(), flags: src.flags & carried}
+			if anyString(src, isURL) || isURL(src.pre) {
+				content.flags |= fRemote
+				if dest.deepTaint() != nil || anyString(dest, phpExtension) {
+					a.report(RuleRemoteFileDrop, line, name, nil, "copies "+strconv.Quote(shorten(strings.Join(src.strings(), " "), 80)))
+				}
+			}
+			if content.taint != nil && src.pre != "" {
+				content.pre = src.pre
+			}
+			a.fileWrite(line, name, dest, content, sc)
 		}
 		return Value{}
 	case "fsockopen", "pfsockopen", "stream_socket_client":
@@ -345,6 +355,10 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 			a.assign(args[2].node, Value{k: kArray, arr: out}, sc, line)
 		}
 		return Value{}
+	case "scandir", "glob":
+		return arrayOf(Value{flags: fListed})
+	case "readdir":
+		return Value{flags: fListed}
 	case "ereg_replace", "eregi_replace":
 		return mix(argAt(args, 1), argAt(args, 2))
 	case "preg_split", "preg_grep":
@@ -367,7 +381,7 @@ func (a *analyzer) builtin(line int, name string, args []arg, sc *scope, dyn *Va
 		return a.fold1(name, vals)
 	case "mkdir", "header", "setcookie", "session_start", "error_reporting",
 		"set_time_limit", "ignore_user_abort", "ini_set", "ini_get", "flush", "ob_end_clean", "ob_get_clean",
-		"fclose", "closedir", "opendir", "readdir", "scandir", "glob", "chdir", "getcwd", "phpinfo", "php_uname",
+		"fclose", "closedir", "opendir", "chdir", "getcwd", "phpinfo", "php_uname",
 		"posix_getpwuid", "posix_geteuid", "disk_free_space", "sleep", "usleep":
 		return Value{}
 	}

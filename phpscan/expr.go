@@ -1,6 +1,7 @@
 package phpscan
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -499,6 +500,21 @@ func (a *analyzer) stringify(v Value) Value {
 	return mix(v)
 }
 
+// recipientHeader ends a mail header line that names recipients.
+var recipientHeader = regexp.MustCompile(`(?i)(^|[\r\n])\s*(bcc|cc|to)\s*:\s*$`)
+
+// lastLine is the known text at the end of l: its value, or the end of its
+// known prefix when its value is not known.
+func lastLine(ls string, l Value) string {
+	if l.k != kStr {
+		ls = l.suf
+	}
+	if len(ls) > 40 {
+		ls = ls[len(ls)-40:]
+	}
+	return ls
+}
+
 // unknownPrefix stands for a start of a string that is not known but is
 // not the request's.
 const unknownPrefix = "\x00"
@@ -516,6 +532,9 @@ func (a *analyzer) concat(l, r Value, line int) Value {
 	}
 	// Both sides with a few possible strings: keep the combinations.
 	out := Value{taint: taint, flags: flags}
+	if r.deepTaint() != nil && recipientHeader.MatchString(lastLine(ls, l)) {
+		out.flags |= fRecipients // "Bcc: " . $_POST['list']
+	}
 	switch {
 	case lok:
 		out.pre = ls

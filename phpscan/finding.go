@@ -98,6 +98,10 @@ var (
 		"writes a native program (an ELF or PE executable) carried in the file to disk"}
 	RulePersistence = Rule{"php_persistence_command", High, "php_persistence",
 		"runs a command that makes code run again later or in every process (a crontab fed from a pipe, at now, LD_PRELOAD, chattr +i)"}
+	RuleCredentialLog = Rule{"php_credential_log", Medium, "php_phishing",
+		"password or card fields from the request are written to a text file (a phishing kit's log)"}
+	RuleMassWrite = Rule{"php_mass_file_write", Medium, "php_mass_defacer",
+		"writes into every folder or file a directory walk finds (a mass defacer or infector)"}
 	RuleCardSend = Rule{"php_card_send", Medium, "php_skimmer",
 		"payment card fields from the request are sent over the network (a payment gateway does this too; a skimmer does it to its own address)"}
 )
@@ -109,7 +113,7 @@ func Rules() []Rule {
 		RuleRequestFileWrite, RuleUploadToRequestPath, RuleRemoteFileDrop, RuleDecodedFileDrop, RuleCardExfil,
 		RuleCredentialExfil, RuleRequestMailer, RuleRequestSocket, RuleRequestSQL, RuleReverseShell,
 		RuleDownloadAndRun, RuleDecodedCommand, RuleCardExfilFile, RuleCardSend, RuleRemoteRelay, RuleUploadKeepsName,
-		RuleRequestFileAccess, RuleBinaryDrop, RulePersistence}
+		RuleRequestFileAccess, RuleBinaryDrop, RulePersistence, RuleCredentialLog, RuleMassWrite}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
 }

@@ -204,10 +204,18 @@ func (a *analyzer) foldBuiltin(line int, name string, vals []Value) (Value, bool
 		return same(func(s string) string { return hex.EncodeToString([]byte(s)) }), true
 	case "urlencode", "rawurlencode":
 		return same(url.QueryEscape), true
-	case "md5":
-		return same(func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }), true
-	case "sha1":
-		return same(func(s string) string { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) }), true
+	case "md5", "sha1":
+		// A digest keeps nothing of a password or a card number.
+		v := same(func(s string) string {
+			if name == "md5" {
+				h := md5.Sum([]byte(s))
+				return hex.EncodeToString(h[:])
+			}
+			h := sha1.Sum([]byte(s))
+			return hex.EncodeToString(h[:])
+		})
+		v.flags &^= fSecret | fCard
+		return v, true
 	case "crc32":
 		if ok0 {
 			return integer(int64(crc32.ChecksumIEEE([]byte(s0)))), true
@@ -477,7 +485,11 @@ func (a *analyzer) foldBuiltin(line int, name string, vals []Value) (Value, bool
 		return mix(v0), true
 	case "openssl_decrypt", "mcrypt_decrypt", "mcrypt_cbc", "mcrypt_ecb", "sodium_crypto_secretbox_open", "openssl_private_decrypt", "openssl_public_decrypt":
 		return mix(vals...).with(fDecoded | fChars), true
-	case "gzcompress", "gzdeflate", "gzencode", "str_shuffle", "crypt", "hash", "hash_hmac", "password_hash", "uniqid":
+	case "crypt", "hash", "hash_hmac", "password_hash", "sodium_crypto_pwhash_str":
+		v := mix(vals...)
+		v.flags &^= fSecret | fCard
+		return v, true
+	case "gzcompress", "gzdeflate", "gzencode", "str_shuffle", "uniqid":
 		return mix(vals...), true
 	case "sprintf_safe":
 		return Value{}, true

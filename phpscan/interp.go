@@ -155,6 +155,7 @@ type analyzer struct {
 	entered   map[ast.Vertex]bool // bodies interpreted at least once
 	branches  int                 // paths split on an unknown condition so far
 	rounds    int                 // loop turns run for real so far
+	loops     int                 // loops the statement being run is in
 	invokes   map[ast.Vertex]int  // interpretations of each function body
 	src       []byte              // the source being analysed (a payload's, inside nested)
 	relevance map[ast.Vertex]int  // per body: 1 holds relevantTokens, 0 not, and its size
@@ -626,6 +627,8 @@ func (a *analyzer) execIf(n *ast.StmtIf, sc *scope) flow {
 // known (a decoder's loop over a literal), else as a few abstract turns
 // whose variables are joined.
 func (a *analyzer) loop(sc *scope, _ ast.Vertex, cond ast.Vertex, post []ast.Vertex, body ast.Vertex, doFirst bool) flow {
+	a.loops++
+	defer func() { a.loops-- }()
 	branchesBefore := a.branches
 	for round := 0; a.rounds < maxConcreteRounds; round++ {
 		a.rounds++
@@ -678,6 +681,8 @@ func (a *analyzer) abstractLoop(sc *scope, cond ast.Vertex, post []ast.Vertex, b
 }
 
 func (a *analyzer) foreach(n *ast.StmtForeach, sc *scope) flow {
+	a.loops++
+	defer func() { a.loops-- }()
 	over := a.eval(n.Expr, sc)
 	line := a.line(n)
 	if over.k == kArray && over.arr.rest == nil && !over.arr.partial && over.taint == nil && a.rounds+len(over.arr.keys) <= maxConcreteRounds {

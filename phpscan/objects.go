@@ -25,6 +25,10 @@ func (a *analyzer) builtinNew(line int, cname string, obj Value, args []arg, sc 
 		}
 		obj.cls = cname
 		return obj
+	case "directoryiterator", "recursivedirectoryiterator", "filesystemiterator", "globiterator", "recursiveiteratoriterator":
+		obj.cls = cname
+		obj.flags |= fListed
+		return obj
 	case "com", "variant", "dotnet":
 		// new COM('WScript.Shell'): PHP on Windows runs commands through it.
 		t := a0
@@ -88,5 +92,7 @@ func (a *analyzer) builtinMethod(line int, obj Value, name string, args []arg, s
 		}
 	}
 	a.runClosureArgs(line, args, sc)
-	return mixFirst(values(args))
+	out := mixFirst(values(args))
+	out.flags |= obj.flags & fListed // $file->getPathname() of a directory walk
+	return out
 }

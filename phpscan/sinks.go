@@ -202,6 +202,11 @@ func (a *analyzer) fileWrite(line int, sink string, path, data Value, sc *scope)
 	}
 	if dataFlags&fCard != 0 && dt != nil {
 		a.report(RuleCardExfilFile, line, sink, dt.step(line, "written to a file by %s", sink), "")
+	} else if dataFlags&fSecret != 0 && dt != nil && anyString(path, logExtension) {
+		a.report(RuleCredentialLog, line, sink, dt.step(line, "written to a file by %s", sink), "")
+	}
+	if path.has(fListed) && !data.has(fListed) {
+		a.report(RuleMassWrite, line, sink, nil, "")
 	}
 	if data.has(fRemote) && (pt != nil || anyString(path, phpExtension)) {
 		a.report(RuleRemoteFileDrop, line, sink, nil, "")
@@ -258,8 +263,21 @@ func (a *analyzer) mailSink(line int, args []arg) {
 	case secret != nil && fixedTo:
 		a.report(RuleCredentialExfil, line, "mail", secret.step(line, "mailed to %s", strings.Join(to.strings(), ", ")), "")
 	}
-	if to.deepTaint() != nil && msg.deepTaint() != nil && subj.deepTaint() != nil {
-		a.report(RuleRequestMailer, line, "mail", to.deepTaint().step(line, "the recipient of mail()"), "")
+	// A mailer: the request gives the recipients (a list it loops over)
+	// and some of the message, or all of it.
+	others := 0
+	for _, v := range []Value{subj, msg, hdr} {
+		if v.deepTaint() != nil {
+			others++
+		}
+	}
+	t := to.deepTaint()
+	if t == nil && hdr.has(fRecipients) {
+		t = hdr.deepTaint() // Bcc: chosen by the request
+		others--
+	}
+	if t != nil && (others == 3 || others > 0 && a.loops > 0 || msg.deepTaint() != nil && subj.deepTaint() != nil || hdr.has(fRecipients) && others > 0) {
+		a.report(RuleRequestMailer, line, "mail", t.step(line, "the recipient of mail()"), "")
 	}
 }
 
@@ -313,6 +331,18 @@ func nativeProgram(s string) bool {
 	if strings.HasPrefix(s, "MZ") && len(s) > 0x40 {
 		off := int(s[0x3c]) | int(s[0x3d])<<8 | int(s[0x3e])<<16 | int(s[0x3f])<<24
 		return off > 0 && off+4 <= len(s) && s[off:off+4] == "PE\x00\x00"
+	}
+	return false
+}
+
+// logExtension reports whether a path names a text log, where a phishing
+// kit keeps what it caught (not a script or a configuration file).
+func logExtension(p string) bool {
+	p = strings.ToLower(p)
+	for _, ext := range []string{".txt", ".log", ".htm", ".html", ".csv", ".dat"} {
+		if strings.HasSuffix(p, ext) {
+			return true
+		}
 	}
 	return false
 }

@@ -58,6 +58,11 @@ const (
 	// fStored: went through a property, whose values are followed
 	// without regard to order: what it holds is less certain.
 	fStored
+	// fListed: a name a directory walk found (scandir, glob, readdir, a
+	// directory iterator).
+	fListed
+	// fRecipients: mail headers naming recipients the request chose.
+	fRecipients
 )
 
 // Value is what the interpreter knows of a PHP value.
@@ -278,7 +283,7 @@ func mix(vs ...Value) Value {
 
 // carried are the flags that follow data through computations the
 // analyzer does not model.
-const carried = fRemote | fCard | fSecret | fUpload | fParam | fIdentity | fRelay | fFileName | fStored
+const carried = fRemote | fCard | fSecret | fUpload | fParam | fIdentity | fRelay | fFileName | fStored | fListed | fRecipients
 
 // mixFirst is the value of an unknown function or method: it carries what
 // its first argument carries (the data a helper such as wp_unslash() or

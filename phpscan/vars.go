@@ -475,8 +475,8 @@ func (a *analyzer) storeProp(key string, v Value) {
 	if v.taint != nil {
 		v.flags |= fStored
 	}
-	if v.deepTaint() != nil {
-		a.propTaint = true
+	if v.deepTaint() != nil || v.has(fRemote) {
+		a.propTaint = true // request or network data: every method may meet it
 	}
 	if old, ok := a.props[key]; ok {
 		v = join(old, v)
