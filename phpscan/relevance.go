@@ -22,8 +22,9 @@ var relevantTokens = tokens(
 	"create_function", "eval(", "assert(",
 	// names split into pieces with empty strings between ('n'.''.'o')
 	"''.''", `"".""`,
-	// code fetched from the network: a URL in a string (not a comment)
-	"'http", `"http`, "'ftp:", `"ftp:`,
+	// code fetched from the network: a URL in a string (not a comment),
+	// a socket (an IRC bot's commands), curl
+	"'http", `"http`, "'ftp:", `"ftp:`, "sockopen", "socket_create", "stream_socket_client", "curl_exec",
 	// command text a shell runs as is, and programs dropped
 	"/dev/tcp", "/dev/udp", "wget", "mkfifo", "bash -i", "sh -i", "nc -", "/bin/sh", "/bin/bash", "cmd.exe",
 	"crontab", "ld_preload", "\\x7felf", "\\x7f\\x45\\x4c\\x46", "wscript.shell",

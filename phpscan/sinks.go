@@ -141,7 +141,17 @@ func (a *analyzer) commandSink(line int, sink string, v Value) {
 		a.report(RuleRequestCommandExec, line, sink, t.step(line, "run as a command by %s", sink), "")
 		return
 	}
-	for _, cmd := range v.strings() {
+	// The command's text: what it is, or the parts known of it (the
+	// start and end around a value the file computes).
+	texts := v.strings()
+	if len(texts) == 0 {
+		for _, part := range []string{v.pre, v.suf} {
+			if part != "" && part != unknownPrefix {
+				texts = append(texts, part)
+			}
+		}
+	}
+	for _, cmd := range texts {
 		switch {
 		case reverseShell.MatchString(cmd):
 			a.fold(line, "command run by "+sink, cmd)
