@@ -156,10 +156,13 @@ type analyzer struct {
 	branches  int                 // paths split on an unknown condition so far
 	rounds    int                 // loop turns run for real so far
 	loops     int                 // loops the statement being run is in
-	invokes   map[ast.Vertex]int  // interpretations of each function body
-	src       []byte              // the source being analysed (a payload's, inside nested)
-	relevance map[ast.Vertex]int  // per body: 1 holds relevantTokens, 0 not, and its size
-	bodies    int                 // function bodies interpreted, for the budget
+	// abstractDepth counts the loops being followed abstractly around
+	// the statement being run.
+	abstractDepth int
+	invokes       map[ast.Vertex]int // interpretations of each function body
+	src           []byte             // the source being analysed (a payload's, inside nested)
+	relevance     map[ast.Vertex]int // per body: 1 holds relevantTokens, 0 not, and its size
+	bodies        int                // function bodies interpreted, for the budget
 }
 
 // tick counts one step and stops the analysis past the budget.
@@ -629,6 +632,12 @@ func (a *analyzer) execIf(n *ast.StmtIf, sc *scope) flow {
 func (a *analyzer) loop(sc *scope, _ ast.Vertex, cond ast.Vertex, post []ast.Vertex, body ast.Vertex, doFirst bool) flow {
 	a.loops++
 	defer func() { a.loops-- }()
+	// A loop that never ends by its condition and has no break (a
+	// flooder, a daemon's main loop) is no decoder: followed abstractly
+	// from the start.
+	if alwaysTrue(cond) && !hasBreak(body) {
+		return a.abstractLoop(sc, cond, post, body)
+	}
 	branchesBefore := a.branches
 	for round := 0; a.rounds < maxConcreteRounds; round++ {
 		a.rounds++
@@ -665,8 +674,94 @@ func (a *analyzer) loop(sc *scope, _ ast.Vertex, cond ast.Vertex, post []ast.Ver
 	return a.abstractLoop(sc, cond, post, body)
 }
 
+// alwaysTrue reports a loop condition written to hold forever: none,
+// true, or a non-zero number.
+func alwaysTrue(cond ast.Vertex) bool {
+	switch c := cond.(type) {
+	case nil:
+		return true
+	case *ast.ExprConstFetch:
+		return strings.EqualFold(nameOf(c.Const), "true")
+	case *ast.ScalarLnumber:
+		return string(c.Value) != "0"
+	case *ast.ExprBrackets:
+		return alwaysTrue(c.Expr)
+	}
+	return false
+}
+
+// hasBreak reports whether a loop body holds a break, return or exit
+// that may end the loop (nested loops' own breaks count too: cheap and
+// on the safe side).
+func hasBreak(n ast.Vertex) bool {
+	found := false
+	var walk func(n ast.Vertex, depth int)
+	walk = func(n ast.Vertex, depth int) {
+		if n == nil || found || depth > maxNest {
+			return
+		}
+		switch n := n.(type) {
+		case *ast.StmtBreak, *ast.StmtReturn, *ast.ExprExit, *ast.StmtGoto, *ast.StmtThrow:
+			found = true
+		case *ast.StmtStmtList:
+			for _, s := range n.Stmts {
+				walk(s, depth+1)
+			}
+		case *ast.StmtIf:
+			walk(n.Stmt, depth+1)
+			for _, e := range n.ElseIf {
+				walk(e, depth+1)
+			}
+			walk(n.Else, depth+1)
+		case *ast.StmtElseIf:
+			walk(n.Stmt, depth+1)
+		case *ast.StmtElse:
+			walk(n.Stmt, depth+1)
+		case *ast.StmtExpression:
+			walk(n.Expr, depth+1)
+		case *ast.ExprErrorSuppress:
+			walk(n.Expr, depth+1)
+		case *ast.StmtSwitch:
+			for _, c := range n.Cases {
+				walk(c, depth+1)
+			}
+		case *ast.StmtCase:
+			for _, s := range n.Stmts {
+				walk(s, depth+1)
+			}
+		case *ast.StmtDefault:
+			for _, s := range n.Stmts {
+				walk(s, depth+1)
+			}
+		case *ast.StmtWhile:
+			walk(n.Stmt, depth+1)
+		case *ast.StmtFor:
+			walk(n.Stmt, depth+1)
+		case *ast.StmtForeach:
+			walk(n.Stmt, depth+1)
+		case *ast.StmtDo:
+			walk(n.Stmt, depth+1)
+		case *ast.StmtTry:
+			for _, s := range n.Stmts {
+				walk(s, depth+1)
+			}
+		}
+	}
+	walk(n, 0)
+	return found
+}
+
 func (a *analyzer) abstractLoop(sc *scope, cond ast.Vertex, post []ast.Vertex, body ast.Vertex) flow {
-	for turn := 0; turn < abstractTurns; turn++ {
+	// The outermost abstract loop takes two turns, so that what a turn
+	// stores reaches what the next one reads; loops inside it take one
+	// (the outer turns repeat them), so nesting does not multiply.
+	turns := abstractTurns
+	if a.abstractDepth > 0 {
+		turns = 1
+	}
+	a.abstractDepth++
+	defer func() { a.abstractDepth-- }()
+	for turn := 0; turn < turns; turn++ {
 		bs := sc.clone()
 		a.exec(body, bs)
 		for _, e := range post {
@@ -735,7 +830,13 @@ func (a *analyzer) foreach(n *ast.StmtForeach, sc *scope) flow {
 	if elem.taint != nil {
 		elem.taint = elem.taint.step(line, "an element of %s", describe(n.Expr))
 	}
-	for turn := 0; turn < abstractTurns; turn++ {
+	turns := abstractTurns
+	if a.abstractDepth > 0 {
+		turns = 1
+	}
+	a.abstractDepth++
+	defer func() { a.abstractDepth-- }()
+	for turn := 0; turn < turns; turn++ {
 		bs := sc.clone()
 		if n.Key != nil {
 			a.assign(n.Key, key, bs, line)

@@ -328,11 +328,27 @@ type array struct {
 	// joined caches the join of every element (what $a[$unknown] is);
 	// nil when not computed since the last write.
 	joined *Value
+
+	// base is the array this one was copied from before elements were
+	// set or added: it holds base's keys, so joining the two is this
+	// one (elements that may or may not be there are fine to keep).
+	base *array
 }
 
 const maxArray = 4096
 
 func newArray() *array { return &array{vals: map[string]Value{}} }
+
+// derives reports whether a was copied, through a few generations, from
+// base and only added to or overwritten since.
+func (a *array) derives(base *array) bool {
+	for i, x := 0, a.base; x != nil && i < 8; i, x = i+1, x.base {
+		if x == base {
+			return true
+		}
+	}
+	return false
+}
 
 // share marks v's array as held in more than one place.
 func share(v Value) Value {
@@ -440,6 +456,12 @@ func (a *array) flags() flag {
 }
 
 func joinArrays(a, b *array) *array {
+	if b.derives(a) && b.rest == nil == (a.rest == nil) {
+		return b
+	}
+	if a.derives(b) && a.rest == nil == (b.rest == nil) {
+		return a
+	}
 	out := a.clone()
 	for _, k := range b.keys {
 		bv := b.vals[k]

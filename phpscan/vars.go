@@ -395,6 +395,7 @@ func setElement(base Value, key *Value, v Value) Value {
 	var arr *array
 	if base.k == kArray {
 		arr = base.arr.clone()
+		arr.base = base.arr
 	} else {
 		arr = newArray()
 		if base.taint != nil {

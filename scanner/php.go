@@ -34,3 +34,13 @@ func phpMatches(res phpscan.Result) []Match {
 	}
 	return matches
 }
+
+// yaraCritical reports whether a YARA match is critical already.
+func yaraCritical(ms []Match) bool {
+	for _, m := range ms {
+		if m.Severity >= rules.SeverityCritical {
+			return true
+		}
+	}
+	return false
+}

@@ -300,7 +300,10 @@ func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict, ex *Expla
 				ex.YARA = yaraHits(hits, data)
 			}
 		}
-		if s.php != nil && phpscan.LooksLikePHP(path, data) {
+		// The analyzer is the costly part of a scan; a file YARA already
+		// found critical cannot be judged worse, so only explain runs it
+		// there (for the path the data took).
+		if s.php != nil && (ex != nil || !yaraCritical(v.Matches)) && phpscan.LooksLikePHP(path, data) {
 			res := phpscan.Analyze(data, *s.php)
 			v.Matches = append(v.Matches, phpMatches(res)...)
 			v.Incomplete = res.Incomplete

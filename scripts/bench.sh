@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# `make bench`: one tree (the benign corpus plus the webshell corpus), three
+# `make bench`: one tree (the benign corpus plus the webshell corpus), the
 # tools at the same parallelism, interleaved rounds, the median of each:
-#   shellwatch scan       hashes (SHA-256 + MD5) and YARA-scans every file
+#   shellwatch scan       hashes (SHA-256 + MD5), YARA-scans every file and
+#                         runs the PHP analyzer on PHP files (the default)
+#   shellwatch no PHP     the same with scanner.php_analyzer = false
 #   yara -r -p N          YARA alone, same bundled rules compiled by yarac
 #                         (default matching and fast matching mode, -f)
 #   sha256sum             hashing alone, N parallel processes
@@ -24,6 +26,7 @@ fi
 files=$(find "$tree" -type f | wc -l)
 bytes=$(find "$tree" -type f -printf '%s\n' | awk '{s+=$1} END{print s}')
 yarac -d filename= -d filepath= -d extension= rules/bundled/*.yar "$work/bundled.yarc"
+printf '[scanner]\nphp_analyzer = false\n' > "$work/nophp.toml"
 # Warm the page cache so every tool reads from memory.
 find "$tree" -type f -print0 | xargs -0 cat > /dev/null
 
@@ -39,6 +42,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END{print a[int((NR+
 
 for ((r = 1; r <= rounds; r++)); do
   measure shellwatch "$bin" scan --workers "$n" "$tree"
+  measure sw_no_php  "$bin" scan --config "$work/nophp.toml" --workers "$n" "$tree"
   measure yara        yara -C -r -p "$n" -d filename= -d filepath= -d extension= "$work/bundled.yarc" "$tree"
   measure yara_fast   yara -C -f -r -p "$n" -d filename= -d filepath= -d extension= "$work/bundled.yarc" "$tree"
   measure sha256sum   bash -c "find '$tree' -type f -print0 | xargs -0 -n 200 -P $n sha256sum"
@@ -48,12 +52,16 @@ calc() { awk "BEGIN{print $*}"; }
 printf 'tree: %d files, %.1f MB; %d workers; %d rounds, median shown\n\n' "$files" "$(calc "$bytes/1000000")" "$n" "$rounds"
 printf '%-12s %9s %10s %9s %10s\n' tool seconds files/s MB/s peak_RSS_MB
 sw=$(echo "${secs[shellwatch]}" | median)
-for t in shellwatch yara yara_fast sha256sum; do
+for t in shellwatch sw_no_php yara yara_fast sha256sum; do
   s=$(echo "${secs[$t]}" | median); m=$(echo "${rss[$t]}" | median)
   printf '%-12s %9.2f %10.0f %9.1f %10.1f\n' "$t" "$s" "$(calc "$files/$s")" "$(calc "$bytes/1000000/$s")" "$(calc "$m/1024")"
 done
 echo
-for t in yara yara_fast sha256sum; do
+for t in sw_no_php yara yara_fast sha256sum; do
   s=$(echo "${secs[$t]}" | median)
   printf 'shellwatch speed / %-10s = %.2fx\n' "$t" "$(calc "$s/$sw")"
 done
+y=$(echo "${secs[yara]}" | median)
+np=$(echo "${secs[sw_no_php]}" | median)
+printf '\nwhole scan time / yara -p %d alone: with the PHP analyzer %.2fx (bar 1.25x), without it %.2fx\n' \
+  "$n" "$(calc "$sw/$y")" "$(calc "$np/$y")"

@@ -245,12 +245,21 @@ func TestRulesCheckAndList(t *testing.T) {
 	}
 }
 
-// The --json record is a documented interface: a golden file pins it.
+// The --json record is a documented interface: a golden file pins it, for
+// a YARA match and for the PHP analyzer's (with its line).
 func TestScanJSONGolden(t *testing.T) {
+	testScanJSONGolden(t, chopper, "scan-json.golden")
+}
+
+func TestScanJSONGoldenPHP(t *testing.T) {
+	testScanJSONGolden(t, "<?php\n$c = $_GET['c'];\n$f = 'sys' . 'tem';\n$f($c);\n", "scan-json-php.golden")
+}
+
+func testScanJSONGolden(t *testing.T, content, goldenName string) {
 	root := t.TempDir()
 	rulesDir := t.TempDir()
 	write(t, filepath.Join(rulesDir, "test.yar"), testRule)
-	shell := write(t, filepath.Join(root, "up", "shell.php"), chopper)
+	shell := write(t, filepath.Join(root, "up", "shell.php"), content)
 	if err := os.Chmod(shell, 0o644); err != nil { // whatever the umask
 		t.Fatal(err)
 	}
@@ -272,7 +281,7 @@ func TestScanJSONGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "scan-json.golden")
+	golden := filepath.Join("testdata", goldenName)
 	if *update {
 		if err := os.WriteFile(golden, append(norm, '\n'), 0o644); err != nil {
 			t.Fatal(err)
