@@ -14,20 +14,34 @@ var relevantTokens = tokens(
 	"$_get", "$_post", "$_request", "$_cookie", "$_files", "$http_", "globals['_", `globals["_`, "${", "$$",
 	"$_server['http_", `$_server["http_`, "$_server['query", `$_server["query`, "$_server['request_uri",
 	`$_server["request_uri`, "$_server['path_info", `$_server["path_info`, "$_server['php_self", `$_server["php_self`,
-	"$_server[$", "getallheaders", "request_headers", "php:", "getenv('http", `getenv("http`, "getenv($",
-	"filter_input", "get_defined_vars", "import_request",
-	// decoders and transforms that hide code or names
-	"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "zlib_decode", "bzdecompress", "str_rot13",
-	"strrev", "hex2bin", "uudecode", "pack(", "chr(", "urldecode", "strtr", "entity_decode", "_decrypt",
-	"create_function", "eval(", "assert(",
-	// names split into pieces with empty strings between ('n'.''.'o')
-	"''.''", `"".""`,
-	// code fetched from the network: a URL in a string (not a comment),
-	// a socket (an IRC bot's commands), curl
-	"'http", `"http`, "'ftp:", `"ftp:`, "sockopen", "socket_create", "stream_socket_client", "curl_exec",
+	"$_server[$", "getallheaders", "request_headers", "php://input", "'php:'", `"php:"`, "getenv('http",
+	`getenv("http`, "getenv($", "filter_input", "get_defined_vars", "import_request",
+	// code run from a string, and names split into pieces with empty
+	// strings between ('n'.''.'o')
+	"create_function", "''.''", `"".""`,
+	// network input: a socket (an IRC bot's commands), curl
+	"sockopen", "socket_create", "stream_socket_client", "curl_exec",
 	// command text a shell runs as is, and programs dropped
 	"/dev/tcp", "/dev/udp", "wget", "mkfifo", "bash -i", "sh -i", "nc -", "/bin/sh", "/bin/bash", "cmd.exe",
 	"crontab", "ld_preload", "\\x7felf", "\\x7f\\x45\\x4c\\x46", "wscript.shell",
+)
+
+// weakTokens matter only with something that acts on what they give:
+// decoders and transforms (what they decode must be run, written or
+// called), URLs (what they fetch must be run or written).
+var weakTokens = tokens(
+	"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "zlib_decode", "bzdecompress", "str_rot13",
+	"strrev", "hex2bin", "uudecode", "pack(", "chr(", "urldecode", "strtr", "entity_decode", "_decrypt",
+	"'http", `"http`, "'ftp:", `"ftp:`,
+)
+
+// actionTokens run, write or call what weakTokens give; a call through a
+// variable ($f(…)) counts too.
+var actionTokens = tokens(
+	"system", "exec(", "passthru", "popen", "proc_open", "pcntl_exec", "`", "include", "require",
+	"call_user_func", "preg_replace", "file_put_contents", "fwrite", "fputs", "copy(", "array_map",
+	"array_filter", "array_walk", "usort", "uasort", "uksort", "register_shutdown_function", "ob_start",
+	"invoke", "reflectionfunction", "mail(", "eval", "assert",
 )
 
 func tokens(s ...string) [][]byte {
@@ -42,7 +56,87 @@ func tokens(s ...string) [][]byte {
 // run of base64 (a payload an obfuscator decodes with functions whose
 // names it builds, so that no token above appears).
 func relevant(src []byte) bool {
-	return relevantSet.find(src) >= 0 || hasBase64Run(src, minPayloadRun)
+	if relevantSet.find(src) >= 0 || hasBase64Run(src, minPayloadRun) || callsEval(src) {
+		return true
+	}
+	return weakSet.find(src) >= 0 && (actionSet.find(src) >= 0 || hasVariableCall(src))
+}
+
+// callsEval finds eval or assert called: the name on its own, then
+// spaces, line breaks or comments, then "(" (eval /* x */ (…) counts).
+func callsEval(s []byte) bool {
+	for from := 0; from < len(s); {
+		i := evalSet.find(s[from:])
+		if i < 0 {
+			return false
+		}
+		i += from
+		from = i + 1
+		if i > 0 && isIdentByte(s[i-1]) {
+			continue
+		}
+		j := i
+		for j < len(s) && isIdentByte(s[j]) {
+			j++
+		}
+		if n := j - i; n != 4 && n != 6 { // "eval", "assert"
+			continue
+		}
+		j = skipSpaceAndComments(s, j)
+		if j < len(s) && s[j] == '(' {
+			return true
+		}
+	}
+	return false
+}
+
+var evalSet = newTokenSet(tokens("eval", "assert"))
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+// skipSpaceAndComments skips white space and /* */ comments from i.
+func skipSpaceAndComments(s []byte, i int) int {
+	for i < len(s) {
+		switch {
+		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r':
+			i++
+		case s[i] == '/' && i+1 < len(s) && s[i+1] == '*':
+			end := bytes.Index(s[i+2:], []byte("*/"))
+			if end < 0 {
+				return len(s)
+			}
+			i += end + 4
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// hasVariableCall finds a call through a variable: $name(.
+func hasVariableCall(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9' || s[j] >= 0x80) {
+			j++
+		}
+		if j == i+1 {
+			continue
+		}
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+			j++
+		}
+		if j < len(s) && s[j] == '(' {
+			return true
+		}
+		i = j - 1
+	}
+	return false
 }
 
 // minPayloadRun is the shortest run of base64 characters taken for an
@@ -65,7 +159,11 @@ func hasBase64Run(s []byte, n int) bool {
 	return false
 }
 
-var relevantSet = newTokenSet(relevantTokens)
+var (
+	relevantSet = newTokenSet(relevantTokens)
+	weakSet     = newTokenSet(weakTokens)
+	actionSet   = newTokenSet(actionTokens)
+)
 
 // tokenSet finds any of a few dozen lower-case tokens in a text, ignoring
 // its case, in one pass: a trie walked from each position, with the root's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/base64"
+	"strings"
 	"testing"
 )
 
@@ -104,10 +105,25 @@ func TestRelevantTokens(t *testing.T) {
 	if relevant([]byte("<?php class A { function b() { return 1; } } // see http://example.org")) {
 		t.Error("plain code with a URL in a comment is relevant")
 	}
-	for _, s := range []string{"$_GET", "$_Post", "BASE64_decode", "'https://x'", "${'x'}", "/dev/tcp"} {
+	for _, s := range []string{"$_GET", "$_Post", "${'x'}", "/dev/tcp", "eval($x)", "'n'.''.''.'o'"} {
 		if !relevant([]byte("<?php " + s)) {
 			t.Errorf("%s is not relevant", s)
 		}
+	}
+	// A decoder or a URL matters with something that runs, writes or
+	// calls what it gives.
+	for _, s := range []string{"BASE64_decode($x)", "f('https://x')"} {
+		if relevant([]byte("<?php " + s)) {
+			t.Errorf("%s alone is relevant", s)
+		}
+		for _, act := range []string{"; include $y;", "; $f($y);", "; file_put_contents($a, $b);"} {
+			if !relevant([]byte("<?php " + s + act)) {
+				t.Errorf("%s with %s is not relevant", s, act)
+			}
+		}
+	}
+	if !relevant([]byte("<?php $p = '" + strings.Repeat("QUJD", 120) + "';")) {
+		t.Error("a long base64 run is not relevant")
 	}
 }
 
