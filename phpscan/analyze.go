@@ -106,10 +106,12 @@ func Analyze(src []byte, opts Options) (res Result) {
 			return res.Findings[i].Name < res.Findings[j].Name
 		})
 	}()
-	if !relevant(src) {
+	mask, hits := prefilter.scan(src, true)
+	if !relevantMask(mask) {
 		res.Skipped = true
 		return res
 	}
+	a.hits = hits
 	p, err := parse(src)
 	if err != nil || p.root == nil {
 		return res
@@ -225,10 +227,12 @@ func (a *analyzer) nested(line int, code string, isCode bool, sc *scope) {
 	if outer == 0 {
 		a.lineBase = line
 	}
+	outerHits := a.hits
 	a.src = []byte(src)
+	_, a.hits = prefilter.scan(a.src, true)
 	defer func() {
 		a.nest--
-		a.lineBase, a.src = outer, outerSrc
+		a.lineBase, a.src, a.hits = outer, outerSrc, outerHits
 	}()
 	decls := a.collect(p.root.Stmts)
 	inner := sc

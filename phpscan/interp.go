@@ -161,6 +161,7 @@ type analyzer struct {
 	abstractDepth int
 	invokes       map[ast.Vertex]int // interpretations of each function body
 	src           []byte             // the source being analysed (a payload's, inside nested)
+	hits          []tokenHit         // the prefilter's tokens in src, by position
 	relevance     map[ast.Vertex]int // per body: 1 holds relevantTokens, 0 not, and its size
 	bodies        int                // function bodies interpreted, for the budget
 }
@@ -305,7 +306,7 @@ func (a *analyzer) noteRelevance(n ast.Vertex) {
 		return
 	}
 	r := 0
-	if relevant(a.src[p.StartPos:p.EndPos]) {
+	if relevantMask(maskIn(a.hits, p.StartPos, p.EndPos)) {
 		r = 1
 	}
 	a.relevance[n] = (p.EndPos-p.StartPos)<<1 | r

@@ -2,6 +2,7 @@ package phpscan
 
 import (
 	"bytes"
+	"sort"
 )
 
 // The analysis is costly; most PHP cannot give a finding at all. Code with
@@ -52,45 +53,158 @@ func tokens(s ...string) [][]byte {
 	return out
 }
 
-// relevant reports whether src holds any of relevantTokens, or a long
-// run of base64 (a payload an obfuscator decodes with functions whose
-// names it builds, so that no token above appears).
+// Token classes the prefilter records.
+const (
+	clsSource uint8 = 1 << iota // relevantTokens, a base64 run, eval( or assert(
+	clsWeak                     // weakTokens
+	clsAction                   // actionTokens, or a call through a variable
+	clsEval                     // "eval" or "assert": a call when "(" follows
+)
+
+// relevant reports whether src holds any of relevantTokens, eval or
+// assert called, a long run of base64 (a payload an obfuscator decodes with
+// functions whose names it builds, so that no token appears), or a weak
+// token with an action.
 func relevant(src []byte) bool {
-	if relevantSet.find(src) >= 0 || hasBase64Run(src, minPayloadRun) || callsEval(src) {
-		return true
-	}
-	return weakSet.find(src) >= 0 && (actionSet.find(src) >= 0 || hasVariableCall(src))
+	mask, _ := prefilter.scan(src, false)
+	return relevantMask(mask)
 }
 
-// callsEval finds eval or assert called: the name on its own, then
-// spaces, line breaks or comments, then "(" (eval /* x */ (…) counts).
-func callsEval(s []byte) bool {
-	for from := 0; from < len(s); {
-		i := evalSet.find(s[from:])
-		if i < 0 {
-			return false
-		}
-		i += from
-		from = i + 1
-		if i > 0 && isIdentByte(s[i-1]) {
-			continue
-		}
-		j := i
-		for j < len(s) && isIdentByte(s[j]) {
-			j++
-		}
-		if n := j - i; n != 4 && n != 6 { // "eval", "assert"
-			continue
-		}
-		j = skipSpaceAndComments(s, j)
-		if j < len(s) && s[j] == '(' {
-			return true
-		}
-	}
-	return false
+func relevantMask(mask uint8) bool {
+	return mask&clsSource != 0 || mask&clsWeak != 0 && mask&clsAction != 0
 }
 
-var evalSet = newTokenSet(tokens("eval", "assert"))
+// tokenHit is one token found, for the relevance of a function's body.
+type tokenHit struct {
+	pos   int
+	class uint8
+}
+
+// prefilterSet is every token of the prefilter with its classes.
+type prefilterSet struct {
+	*tokenSet
+	class []uint8 // by trie node
+}
+
+var prefilter = newPrefilter()
+
+func newPrefilter() *prefilterSet {
+	var all [][]byte
+	classOf := map[string]uint8{}
+	add := func(toks [][]byte, c uint8) {
+		for _, t := range toks {
+			k := string(bytes.ToLower(t))
+			if classOf[k] == 0 {
+				all = append(all, t)
+			}
+			classOf[k] |= c
+		}
+	}
+	add(relevantTokens, clsSource)
+	add(weakTokens, clsWeak)
+	add(actionTokens, clsAction)
+	add(tokens("eval", "assert"), clsEval)
+	ts := newTokenSet(all)
+	p := &prefilterSet{tokenSet: ts, class: make([]uint8, len(ts.nodes))}
+	for k, c := range classOf {
+		n := int32(0)
+		for _, b := range []byte(k) {
+			n = ts.child(n, b)
+		}
+		p.class[n] = c
+	}
+	return p
+}
+
+// scan runs over src once and returns the classes of the tokens found,
+// and, with keep, every hit with its position.
+func (p *prefilterSet) scan(src []byte, keep bool) (mask uint8, hits []tokenHit) {
+	hit := func(pos int, c uint8) {
+		mask |= c
+		if keep {
+			hits = append(hits, tokenHit{pos, c})
+		}
+	}
+	run := 0
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if isBase64Byte(c) {
+			run++
+			if run == minPayloadRun {
+				hit(i, clsSource)
+			}
+		} else {
+			run = 0
+		}
+		if c == '$' && mask&clsAction == 0 || c == '$' && keep {
+			if j := variableCallEnd(src, i); j > 0 {
+				hit(i, clsAction)
+			}
+		}
+		n := p.root[c]
+		if n == 0 {
+			continue
+		}
+		for j := i + 1; ; j++ {
+			if cl := p.class[n]; cl != 0 {
+				if cl&clsEval != 0 && callFollows(src, i, j) {
+					cl |= clsSource
+				}
+				hit(i, cl&^clsEval)
+			}
+			if j >= len(src) {
+				break
+			}
+			b := src[j]
+			if b >= 'A' && b <= 'Z' {
+				b += 32
+			}
+			next := int32(0)
+			for _, e := range p.nodes[n].next {
+				if e.c == b {
+					next = e.node
+					break
+				}
+			}
+			if next == 0 {
+				break
+			}
+			n = next
+		}
+		if !keep && mask&clsSource != 0 {
+			return mask, nil // relevant: the rest does not matter
+		}
+	}
+	return mask, hits
+}
+
+// maskIn is the classes of the hits within [from, to).
+func maskIn(hits []tokenHit, from, to int) uint8 {
+	i := sort.Search(len(hits), func(i int) bool { return hits[i].pos >= from })
+	var mask uint8
+	for ; i < len(hits) && hits[i].pos < to; i++ {
+		mask |= hits[i].class
+	}
+	return mask
+}
+
+// callFollows reports whether the name src[i:j] ("eval", "assert") stands
+// alone and is called: spaces, line breaks or comments, then "(".
+func callFollows(src []byte, i, j int) bool {
+	if i > 0 && isIdentByte(src[i-1]) || j < len(src) && isIdentByte(src[j]) {
+		return false
+	}
+	k := skipSpaceAndComments(src, j)
+	return k < len(src) && src[k] == '('
+}
+
+func isBase64Byte(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/'
+}
+
+// minPayloadRun is the shortest run of base64 characters taken for an
+// encoded payload.
+const minPayloadRun = 400
 
 func isIdentByte(c byte) bool {
 	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
@@ -115,55 +229,23 @@ func skipSpaceAndComments(s []byte, i int) int {
 	return i
 }
 
-// hasVariableCall finds a call through a variable: $name(.
-func hasVariableCall(s []byte) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' {
-			continue
-		}
-		j := i + 1
-		for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9' || s[j] >= 0x80) {
-			j++
-		}
-		if j == i+1 {
-			continue
-		}
-		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
-			j++
-		}
-		if j < len(s) && s[j] == '(' {
-			return true
-		}
-		i = j - 1
+// variableCallEnd is the position after "$name(" starting at i, or 0.
+func variableCallEnd(s []byte, i int) int {
+	j := i + 1
+	for j < len(s) && isIdentByte(s[j]) {
+		j++
 	}
-	return false
-}
-
-// minPayloadRun is the shortest run of base64 characters taken for an
-// encoded payload.
-const minPayloadRun = 400
-
-// hasBase64Run reports whether s holds n base64 characters in a row.
-func hasBase64Run(s []byte, n int) bool {
-	run := 0
-	for _, c := range s {
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' {
-			run++
-			if run >= n {
-				return true
-			}
-			continue
-		}
-		run = 0
+	if j == i+1 {
+		return 0
 	}
-	return false
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	if j < len(s) && s[j] == '(' {
+		return j + 1
+	}
+	return 0
 }
-
-var (
-	relevantSet = newTokenSet(relevantTokens)
-	weakSet     = newTokenSet(weakTokens)
-	actionSet   = newTokenSet(actionTokens)
-)
 
 // tokenSet finds any of a few dozen lower-case tokens in a text, ignoring
 // its case, in one pass: a trie walked from each position, with the root's
@@ -185,21 +267,10 @@ type trieEdge struct {
 
 func newTokenSet(tokens [][]byte) *tokenSet {
 	t := &tokenSet{nodes: []trieNode{{}}}
-	child := func(n int32, c byte) int32 {
-		for _, e := range t.nodes[n].next {
-			if e.c == c {
-				return e.node
-			}
-		}
-		t.nodes = append(t.nodes, trieNode{})
-		id := int32(len(t.nodes) - 1)
-		t.nodes[n].next = append(t.nodes[n].next, trieEdge{c, id})
-		return id
-	}
 	for _, tok := range tokens {
 		n := int32(0)
 		for _, c := range bytes.ToLower(tok) {
-			n = child(n, c)
+			n = t.child(n, c)
 		}
 		t.nodes[n].final = true
 	}
@@ -210,6 +281,19 @@ func newTokenSet(tokens [][]byte) *tokenSet {
 		}
 	}
 	return t
+}
+
+// child is the node below n by byte c, made when missing.
+func (t *tokenSet) child(n int32, c byte) int32 {
+	for _, e := range t.nodes[n].next {
+		if e.c == c {
+			return e.node
+		}
+	}
+	t.nodes = append(t.nodes, trieNode{})
+	id := int32(len(t.nodes) - 1)
+	t.nodes[n].next = append(t.nodes[n].next, trieEdge{c, id})
+	return id
 }
 
 // find returns the position of the first token in s, -1 when none.

@@ -24,6 +24,7 @@ func main() {
 	showSkipped := flag.Bool("skipped", false, "list files skipped as holding nothing to follow")
 	slow := flag.Int("slow", 0, "list the N slowest files")
 	prof := flag.String("cpuprofile", "", "write a CPU profile")
+	memprof := flag.String("memprofile", "", "write an allocation profile at the end")
 	flag.Parse()
 	if *prof != "" {
 		f, err := os.Create(*prof)
@@ -49,7 +50,8 @@ func main() {
 	var times []timing
 	sevs := map[string]phpscan.Severity{"low": phpscan.Low, "medium": phpscan.Medium, "high": phpscan.High, "critical": phpscan.Critical}
 	least := sevs[*minSev]
-	var total, slowest time.Duration
+	var total, slowest, skippedTime time.Duration
+	var parsedBytes, skippedBytes int
 	var slowFile string
 	analysed, flagged, unparsed, incomplete := 0, 0, 0, 0
 	byRule := map[string]int{}
@@ -72,6 +74,12 @@ func main() {
 		}
 		if !r.Parsed {
 			unparsed++
+		}
+		if r.Skipped {
+			skippedTime += d
+			skippedBytes += len(b)
+		} else {
+			parsedBytes += len(b)
 		}
 		if r.Incomplete != "" {
 			incomplete++
@@ -106,8 +114,16 @@ func main() {
 			fmt.Printf("%s\t%s\t%s\n", top, p, strings.Join(names, ","))
 		}
 	}
+	if *memprof != "" {
+		f, err := os.Create(*memprof)
+		if err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
 	if *sum {
 		fmt.Printf("# analysed %d, flagged %d, unparsed %d, incomplete %d, total %s, slowest %s (%s)\n", analysed, flagged, unparsed, incomplete, total, slowest, slowFile)
+		fmt.Printf("# skipped %d bytes in %s; parsed %d bytes in %s\n", skippedBytes, skippedTime, parsedBytes, total-skippedTime)
 		sort.Slice(times, func(i, j int) bool { return times[i].d > times[j].d })
 		for _, t := range times[:min(*slow, len(times))] {
 			fmt.Printf("# slow %s %s\n", t.d, t.p)
