@@ -13,7 +13,7 @@ import (
 // Options bound an analysis. The zero Options means the defaults.
 type Options struct {
 	// MaxSteps is the most expressions and statements interpreted per
-	// file (decoded payloads included). Default 1,500,000.
+	// file (decoded payloads included). Default 400,000.
 	MaxSteps int
 	// Timeout is the most time spent per file. Default 2 s.
 	Timeout time.Duration
@@ -27,7 +27,7 @@ type Options struct {
 
 func (o Options) withDefaults() Options {
 	if o.MaxSteps <= 0 {
-		o.MaxSteps = 1_500_000
+		o.MaxSteps = 400_000
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Second

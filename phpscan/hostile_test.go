@@ -48,7 +48,7 @@ func TestHostileInput(t *testing.T) {
 			if res.Incomplete != "" && !strings.Contains(res.Incomplete, "budget") {
 				t.Errorf("analysis failed: %s", res.Incomplete)
 			}
-			if res.Steps > 1_500_000+1 {
+			if res.Steps > 400_000+1 {
 				t.Errorf("%d steps, over the default budget", res.Steps)
 			}
 		})

@@ -365,7 +365,7 @@ const (
 	// maxConcreteRounds is how many loop turns a file may run for real
 	// (to decode a payload with the file's own loop); past it, loops are
 	// followed abstractly.
-	maxConcreteRounds = 20000
+	maxConcreteRounds = 5000
 	abstractTurns     = 2
 )
 

@@ -507,10 +507,14 @@ func (a *analyzer) readProperty(obj, prop ast.Vertex, sc *scope) Value {
 		}
 		for i := 0; c != nil && i < 16; i++ {
 			if d, has := c.props[name]; has {
-				if d == nil {
-					return null()
+				// Never written: the default is the value, computed
+				// once (an S-box table is read in every loop turn).
+				v := null()
+				if d != nil {
+					v = a.eval(d, sc)
 				}
-				return a.eval(d, sc)
+				a.props[key] = share(v)
+				return v
 			}
 			c = a.classes[c.parent]
 		}

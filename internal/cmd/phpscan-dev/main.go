@@ -24,6 +24,7 @@ func main() {
 	showSkipped := flag.Bool("skipped", false, "list files skipped as holding nothing to follow")
 	slow := flag.Int("slow", 0, "list the N slowest files")
 	prof := flag.String("cpuprofile", "", "write a CPU profile")
+	steps := flag.Int("steps", 0, "step budget per file (0: the default)")
 	memprof := flag.String("memprofile", "", "write an allocation profile at the end")
 	flag.Parse()
 	if *prof != "" {
@@ -62,7 +63,7 @@ func main() {
 		}
 		analysed++
 		start := time.Now()
-		r := phpscan.Analyze(b, phpscan.Options{})
+		r := phpscan.Analyze(b, phpscan.Options{MaxSteps: *steps})
 		d := time.Since(start)
 		total += d
 		times = append(times, timing{d, p})
