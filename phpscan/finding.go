@@ -102,6 +102,8 @@ var (
 		"password or card fields from the request are written to a text file (a phishing kit's log)"}
 	RuleMassWrite = Rule{"php_mass_file_write", Medium, "php_mass_defacer",
 		"writes into every folder or file a directory walk finds (a mass defacer or infector)"}
+	RuleRegisterGlobals = Rule{"php_register_globals_exec", High, "php_request_exec",
+		"runs as a command or as code a variable the file reads and never sets: request input where register_globals is on (an old shell's way)"}
 	RuleCardSend = Rule{"php_card_send", Medium, "php_skimmer",
 		"payment card fields from the request are sent over the network (a payment gateway does this too; a skimmer does it to its own address)"}
 )
@@ -113,7 +115,7 @@ func Rules() []Rule {
 		RuleRequestFileWrite, RuleUploadToRequestPath, RuleRemoteFileDrop, RuleDecodedFileDrop, RuleCardExfil,
 		RuleCredentialExfil, RuleRequestMailer, RuleRequestSocket, RuleRequestSQL, RuleReverseShell,
 		RuleDownloadAndRun, RuleDecodedCommand, RuleCardExfilFile, RuleCardSend, RuleRemoteRelay, RuleUploadKeepsName,
-		RuleRequestFileAccess, RuleBinaryDrop, RulePersistence, RuleCredentialLog, RuleMassWrite}
+		RuleRequestFileAccess, RuleBinaryDrop, RulePersistence, RuleCredentialLog, RuleMassWrite, RuleRegisterGlobals}
 	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	return all
 }

@@ -162,6 +162,7 @@ type analyzer struct {
 	invokes       map[ast.Vertex]int // interpretations of each function body
 	src           []byte             // the source being analysed (a payload's, inside nested)
 	hits          []tokenHit         // the prefilter's tokens in src, by position
+	assignedNames map[string]bool    // assignedInFile's answers
 	relevance     map[ast.Vertex]int // per body: 1 holds relevantTokens, 0 not, and its size
 	bodies        int                // function bodies interpreted, for the budget
 }

@@ -72,6 +72,9 @@ func (a *analyzer) codeSink(line int, sink string, v Value, sc *scope) {
 		a.report(RuleRequestCodeExec, line, sink, t.step(line, "executed as PHP code by %s", sink), "")
 		return
 	}
+	if v.has(fUnset) {
+		a.report(RuleRegisterGlobals, line, sink, nil, "")
+	}
 	hidden := v.has(fDecoded | fChars)
 	for _, code := range v.strings() {
 		if hidden {
@@ -140,6 +143,9 @@ func (a *analyzer) commandSink(line int, sink string, v Value) {
 	if t := v.deepTaint(); t != nil {
 		a.report(RuleRequestCommandExec, line, sink, t.step(line, "run as a command by %s", sink), "")
 		return
+	}
+	if v.has(fUnset) {
+		a.report(RuleRegisterGlobals, line, sink, nil, "")
 	}
 	// The command's text: what it is, or the parts known of it (the
 	// start and end around a value the file computes).

@@ -63,6 +63,9 @@ const (
 	fListed
 	// fRecipients: mail headers naming recipients the request chose.
 	fRecipients
+	// fUnset: a variable the file reads at its top level and never sets
+	// (the request's, with register_globals on old PHP).
+	fUnset
 )
 
 // Value is what the interpreter knows of a PHP value.
@@ -283,7 +286,7 @@ func mix(vs ...Value) Value {
 
 // carried are the flags that follow data through computations the
 // analyzer does not model.
-const carried = fRemote | fCard | fSecret | fUpload | fParam | fIdentity | fRelay | fFileName | fStored | fListed | fRecipients
+const carried = fRemote | fCard | fSecret | fUpload | fParam | fIdentity | fRelay | fFileName | fStored | fListed | fRecipients | fUnset
 
 // mixFirst is the value of an unknown function or method: it carries what
 // its first argument carries (the data a helper such as wp_unslash() or

@@ -111,7 +111,31 @@ func (a *analyzer) readVar(name string, sc *scope, line int) Value {
 	if sc.havoc != nil {
 		return tainted(sc.havoc.step(line, "$%s, set from the request by extract() or the like", name))
 	}
+	if sc.frame == a.global.frame && a.nest == 0 && !predefined[name] && !a.assignedInFile(name) {
+		// Read at the top level and set nowhere in the file: on PHP 4
+		// with register_globals the request sets it (old shells rely on
+		// it); an included template's variables are set by its includer.
+		return Value{flags: fUnset}
+	}
 	return Value{}
+}
+
+// predefined are variables PHP itself sets (the CLI's arguments, the last
+// error, the last HTTP response's headers).
+var predefined = map[string]bool{"argv": true, "argc": true, "php_errormsg": true, "http_response_header": true, "this": true}
+
+// assignedInFile reports whether the file writes $name anywhere (=, .=,
+// [..] =, foreach … as $name, list(), global, static, a parameter).
+func (a *analyzer) assignedInFile(name string) bool {
+	if v, ok := a.assignedNames[name]; ok {
+		return v
+	}
+	re, err := regexp.Compile(`\$` + regexp.QuoteMeta(name) + `\b\s*(?:\[[^\]\n]{0,80}\]\s*)*(?:[.+\-*/|&^%]|\?\?|<<|>>)?=[^=]|(?i:as|global|static|list|function)\b[^;{]{0,200}\$` + regexp.QuoteMeta(name) + `\b|&\s*\$` + regexp.QuoteMeta(name) + `\b`)
+	v := err != nil || re.Match(a.src)
+	if len(a.assignedNames) < 1000 {
+		a.assignedNames[name] = v
+	}
+	return v
 }
 
 func (a *analyzer) readGlobal(name string) Value {
