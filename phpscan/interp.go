@@ -222,26 +222,8 @@ func (a *analyzer) collect(stmts []ast.Vertex) (decls []ast.Vertex) {
 			if c := a.addClass(identName(n.Name), "", n.Stmts, n); c != nil {
 				decls = append(decls, n)
 			}
-		case *ast.StmtNamespace:
-			for _, s := range n.Stmts {
-				walk(s, depth+1)
-			}
-		case *ast.StmtIf:
-			walk(n.Stmt, depth+1)
-			for _, e := range n.ElseIf {
-				walk(e, depth+1)
-			}
-			walk(n.Else, depth+1)
-		case *ast.StmtElseIf:
-			walk(n.Stmt, depth+1)
-		case *ast.StmtElse:
-			walk(n.Stmt, depth+1)
-		case *ast.StmtStmtList:
-			for _, s := range n.Stmts {
-				walk(s, depth+1)
-			}
-		case *ast.StmtTry:
-			for _, s := range n.Stmts {
+		default:
+			for _, s := range nestedStatements(n) {
 				walk(s, depth+1)
 			}
 		}
@@ -705,52 +687,54 @@ func hasBreak(n ast.Vertex) bool {
 		switch n := n.(type) {
 		case *ast.StmtBreak, *ast.StmtReturn, *ast.ExprExit, *ast.StmtGoto, *ast.StmtThrow:
 			found = true
-		case *ast.StmtStmtList:
-			for _, s := range n.Stmts {
-				walk(s, depth+1)
-			}
-		case *ast.StmtIf:
-			walk(n.Stmt, depth+1)
-			for _, e := range n.ElseIf {
-				walk(e, depth+1)
-			}
-			walk(n.Else, depth+1)
-		case *ast.StmtElseIf:
-			walk(n.Stmt, depth+1)
-		case *ast.StmtElse:
-			walk(n.Stmt, depth+1)
 		case *ast.StmtExpression:
 			walk(n.Expr, depth+1)
 		case *ast.ExprErrorSuppress:
 			walk(n.Expr, depth+1)
-		case *ast.StmtSwitch:
-			for _, c := range n.Cases {
-				walk(c, depth+1)
-			}
-		case *ast.StmtCase:
-			for _, s := range n.Stmts {
-				walk(s, depth+1)
-			}
-		case *ast.StmtDefault:
-			for _, s := range n.Stmts {
-				walk(s, depth+1)
-			}
-		case *ast.StmtWhile:
-			walk(n.Stmt, depth+1)
-		case *ast.StmtFor:
-			walk(n.Stmt, depth+1)
-		case *ast.StmtForeach:
-			walk(n.Stmt, depth+1)
-		case *ast.StmtDo:
-			walk(n.Stmt, depth+1)
-		case *ast.StmtTry:
-			for _, s := range n.Stmts {
+		default:
+			for _, s := range nestedStatements(n) {
 				walk(s, depth+1)
 			}
 		}
 	}
 	walk(n, 0)
 	return found
+}
+
+// nestedStatements lists the statements a control statement holds (the
+// bodies of if, else, loops, switch cases, try, namespace and block), for
+// walks over a body that need no interpretation.
+func nestedStatements(n ast.Vertex) []ast.Vertex {
+	switch n := n.(type) {
+	case *ast.StmtStmtList:
+		return n.Stmts
+	case *ast.StmtNamespace:
+		return n.Stmts
+	case *ast.StmtIf:
+		out := append([]ast.Vertex{n.Stmt}, n.ElseIf...)
+		return append(out, n.Else)
+	case *ast.StmtElseIf:
+		return []ast.Vertex{n.Stmt}
+	case *ast.StmtElse:
+		return []ast.Vertex{n.Stmt}
+	case *ast.StmtSwitch:
+		return n.Cases
+	case *ast.StmtCase:
+		return n.Stmts
+	case *ast.StmtDefault:
+		return n.Stmts
+	case *ast.StmtWhile:
+		return []ast.Vertex{n.Stmt}
+	case *ast.StmtDo:
+		return []ast.Vertex{n.Stmt}
+	case *ast.StmtFor:
+		return []ast.Vertex{n.Stmt}
+	case *ast.StmtForeach:
+		return []ast.Vertex{n.Stmt}
+	case *ast.StmtTry:
+		return n.Stmts
+	}
+	return nil
 }
 
 func (a *analyzer) abstractLoop(sc *scope, cond ast.Vertex, post []ast.Vertex, body ast.Vertex) flow {

@@ -155,21 +155,9 @@ func (p *prefilterSet) scan(src []byte, keep bool) (mask uint8, hits []tokenHit)
 			if j >= len(src) {
 				break
 			}
-			b := src[j]
-			if b >= 'A' && b <= 'Z' {
-				b += 32
-			}
-			next := int32(0)
-			for _, e := range p.nodes[n].next {
-				if e.c == b {
-					next = e.node
-					break
-				}
-			}
-			if next == 0 {
+			if n = p.step(n, src[j]); n == 0 {
 				break
 			}
-			n = next
 		}
 		if !keep && mask&clsSource != 0 {
 			return mask, nil // relevant: the rest does not matter
@@ -296,6 +284,19 @@ func (t *tokenSet) child(n int32, c byte) int32 {
 	return id
 }
 
+// step is the node below n by byte b (any case), 0 for none.
+func (t *tokenSet) step(n int32, b byte) int32 {
+	if b >= 'A' && b <= 'Z' {
+		b += 32
+	}
+	for _, e := range t.nodes[n].next {
+		if e.c == b {
+			return e.node
+		}
+	}
+	return 0
+}
+
 // find returns the position of the first token in s, -1 when none.
 func (t *tokenSet) find(s []byte) int {
 	for i := 0; i < len(s); i++ {
@@ -310,21 +311,9 @@ func (t *tokenSet) find(s []byte) int {
 			if j >= len(s) {
 				break
 			}
-			c := s[j]
-			if c >= 'A' && c <= 'Z' {
-				c += 32
-			}
-			next := int32(0)
-			for _, e := range t.nodes[n].next {
-				if e.c == c {
-					next = e.node
-					break
-				}
-			}
-			if next == 0 {
+			if n = t.step(n, s[j]); n == 0 {
 				break
 			}
-			n = next
 		}
 	}
 	return -1

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/phpscan"
 	"github.com/shellwatch/shellwatch/scanner"
@@ -56,21 +55,13 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	cfg.Rules.Paths = append(cfg.Rules.Paths, rulePaths...)
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
-		return exitError
-	}
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
-	eng, err := agent.NewEngine(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+	eng, ok := startEngine(cfg, stderr)
+	if !ok {
 		return exitError
 	}
 	defer eng.Close()
-	for _, w := range eng.Warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
-	}
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
 
 	flagged, failed := false, false
 	for _, f := range files {

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/scanner"
@@ -77,22 +76,13 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	if *workers >= 0 {
 		cfg.Scanner.Workers = *workers
 	}
-	if err := cfg.Validate(); err != nil {
-		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
-		return exitError
-	}
-
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
-	eng, err := agent.NewEngine(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+	eng, ok := startEngine(cfg, stderr)
+	if !ok {
 		return exitError
 	}
 	defer eng.Close()
-	for _, w := range eng.Warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
-	}
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
 	sc := eng.Scanner
 
 	out := &scanPrinter{stdout: stdout, stderr: stderr, json: *asJSON, maxSize: cfg.Scanner.MaxFileSize}

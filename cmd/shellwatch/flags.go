@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
 )
 
@@ -65,4 +66,23 @@ func loadConfig(path string) (config.Config, error) {
 		return config.Default(), nil
 	}
 	return config.Load(path)
+}
+
+// startEngine validates cfg and builds the scanner the one-shot commands
+// use (scan, explain), printing what is wrong, or the rules' warnings, on
+// stderr. The caller closes the engine.
+func startEngine(cfg config.Config, stderr io.Writer) (*agent.Engine, bool) {
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return nil, false
+	}
+	eng, err := agent.NewEngine(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
+		return nil, false
+	}
+	for _, w := range eng.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	return eng, true
 }

@@ -197,18 +197,19 @@ func (t *Tally) Language(lang string) Count {
 func (t *Tally) Write(w io.Writer, title string) {
 	fmt.Fprintf(w, "%s: %s\n", title, t.All)
 	fmt.Fprintln(w, "  by language:")
-	for _, k := range sortedKeys(t.ByLanguage) {
+	for _, k := range SortedKeys(t.ByLanguage) {
 		fmt.Fprintf(w, "    %-8s %s\n", k, *t.ByLanguage[k])
 	}
 	if len(t.BySource) > 1 {
 		fmt.Fprintln(w, "  by source:")
-		for _, k := range sortedKeys(t.BySource) {
+		for _, k := range SortedKeys(t.BySource) {
 			fmt.Fprintf(w, "    %-34s %s\n", k, *t.BySource[k])
 		}
 	}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+// SortedKeys lists the keys of m in order.
+func SortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -150,7 +150,7 @@ func TestCorpusWebshellsDetected(t *testing.T) {
 			tally.Write(report, "webshells "+filepath.Base(dir))
 			if verbose() {
 				fmt.Fprintln(report, "  flagged files by family of their first match:")
-				for _, k := range sortedKeys(byFamily) {
+				for _, k := range corpus.SortedKeys(byFamily) {
 					fmt.Fprintf(report, "    %-30s %4d\n", k, byFamily[k])
 				}
 				sort.Strings(missed)
@@ -164,7 +164,7 @@ func TestCorpusWebshellsDetected(t *testing.T) {
 			if r := tally.All.Rate(); r < bar.all {
 				t.Errorf("%.1f%% of %s flagged, want at least %.0f%%", 100*r, dir, 100*bar.all)
 			}
-			for _, lang := range sortedKeys(tally.ByLanguage) {
+			for _, lang := range corpus.SortedKeys(tally.ByLanguage) {
 				c := tally.Language(lang)
 				if c.Total >= minFamily && c.Rate() < bar.language {
 					t.Errorf("%s: %.1f%% of %d flagged, want at least %.0f%%", lang, 100*c.Rate(), c.Total, 100*bar.language)
@@ -231,7 +231,7 @@ func TestCorpusBenignNotFlagged(t *testing.T) {
 				fmt.Fprintf(report, "    false positive: %s\n", f)
 			}
 			t.Log("\n" + report.String())
-			for _, lang := range sortedKeys(tally.ByLanguage) {
+			for _, lang := range corpus.SortedKeys(tally.ByLanguage) {
 				c := tally.Language(lang)
 				oneIn, ok := bar.oneIn[lang]
 				if !ok {
@@ -274,13 +274,4 @@ func readReviewed(t *testing.T, name string) map[string]string {
 		out[file] = why
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
