@@ -149,13 +149,15 @@ func (a *analyzer) propsTainted() bool { return a.propTaint }
 
 // entries interprets each function and method of decls not entered yet,
 // with parameters that are not known: those whose body holds something to
-// follow, and, once request input sits in a property or a global, all.
+// follow; once request input sits in a property, every method; once it
+// sits in a global, every function too.
 func (a *analyzer) entries(decls []ast.Vertex) {
-	all := a.propsTainted() || a.globalsTainted()
+	globals := a.globalsTainted()
+	props := globals || a.propsTainted()
 	for _, d := range decls {
 		switch d := d.(type) {
 		case *ast.StmtFunction:
-			if !a.entered[d] && (all || a.isRelevant(d)) {
+			if !a.entered[d] && (globals || a.isRelevant(d)) {
 				a.invoke(a.line(d), d, identName(d.Name), d.Params, d.Stmts, nil, a.global, nil, nil)
 			}
 		case *ast.StmtClass, *ast.StmtTrait:
@@ -169,7 +171,7 @@ func (a *analyzer) entries(decls []ast.Vertex) {
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				if m := c.methods[n]; !a.entered[m] && (all || a.isRelevant(m)) {
+				if m := c.methods[n]; !a.entered[m] && (props || a.isRelevant(m)) {
 					a.invokeMethod(a.line(m), m, c, nil, a.global)
 				}
 			}

