@@ -21,7 +21,9 @@ import (
 const scanUsage = `Usage: shellwatch scan [--config F] [--json] [--rules PATH]… [--exclude GLOB]… PATH…
 
 Scan files and folders (recursively, never following symbolic links) with the
-bundled rules, the config's rules and hash lists, and any --rules given.
+bundled rules, the config's rules and hash lists, any --rules given, and the
+PHP analyzer (scanner.php_analyzer) on PHP files and files holding "<?php".
+"shellwatch explain FILE" shows why a file is flagged.
 Prints one line per flagged file on stdout:
 
   SEVERITY<TAB>PATH<TAB>RULE,RULE…
