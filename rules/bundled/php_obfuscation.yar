@@ -6,7 +6,11 @@
  * strrev, rot13, base64) and non-alphanumeric shells.
  */
 
-/* eval/assert/create_function of a decoder's output: eval(gzinflate(base64_decode(...))) */
+/* eval/assert/create_function of a decoder's output: eval(gzinflate(base64_decode(...))).
+   $c11 (eval of any function applied to a long base64 literal) skips the
+   JavaScript eval(atob("...")) idiom, found as an XSS test vector inside a
+   PHP string in Grav's UriTest (benign-web php/src0/90d71153aa80-499.php),
+   unless the file defines its own PHP atob(). */
 rule php_obf_decode_eval_chain
 {
     meta:
@@ -28,8 +32,17 @@ rule php_obf_decode_eval_chain
         $dz = /\$[a-zA-Z_][a-zA-Z0-9_]{0,20}\s*=\s*@?\s*(gzinflate|gzuncompress|gzdecode)\s*\(/ nocase
         $c13 = /(gzinflate|gzuncompress|gzdecode|str_rot13|convert_uudecode)\s*\(\s*@?\s*\$[a-zA-Z_0-9]{1,30}\s*\)\s*;\s*@?\s*(eval|assert)\s*\(\s*@?\s*\$/ nocase
         $c10 = /\b(eval|assert)\s*\/\*[^*]{0,60}\*\/\s*\(/ nocase
+        // JavaScript eval(atob("...")) held in a PHP string (XSS payloads
+        // in test data, e.g. Grav's UriTest) is not PHP code execution,
+        // unless the file defines a PHP function atob itself.
+        $js = /\beval\s*\(\s*atob\s*\(/
+        $atob = /function\s+atob\s*\(/ nocase
     condition:
-        filesize < 5MB and (any of ($c1, $c2, $c3, $c4, $c5, $c6, $c7, $c8, $c9, $c10, $c11, $c13) or ($c12 and $dz))
+        filesize < 5MB and (
+            any of ($c1, $c2, $c3, $c4, $c5, $c6, $c7, $c8, $c9, $c10, $c13) or
+            ($c12 and $dz) or
+            (#c11 < 100 and for any i in (1..#c11) : ($atob or not $js at @c11[i]))
+        )
 }
 
 /* Long encoded payloads (base64/hex) next to an execution sink. */
@@ -421,3 +434,4 @@ rule php_obf_xor_keyed_loader
     condition:
         filesize < 2MB and any of ($x*) and $k and any of ($e*) and $b
 }
+
