@@ -485,7 +485,8 @@ rule php_credential_harvester
         $o2 = "fwrite(" nocase
         $o3 = "fputs(" nocase
         $o4 = "file_put_contents(" nocase
-        $l = /(senha|password|passwd|passwort|contrase|mot de passe|cvv|card ?number|num_card|recovery[a-z ]{0,12}|login)\s{0,3}:?\s{0,3}(<\/b>)?["']\s*\.\s*\$/ nocase
+        // a labelled value: "Password: " . $p  or  "<b>Senha: </b>$senha"
+        $l = /(senha|password|passwd|passwort|contrase|mot de passe|cvv|card ?number|num_card|recovery[a-z ]{0,12}|login)[a-z\x80-\xff]{0,4}\s{0,3}:?\s{0,3}(<\/b>)?\s{0,3}(["']\s*\.\s*)?\$[a-z_]/ nocase
         $r1 = /location(\.href)?\s*=\s*\\?["']https?:\/\/[a-z0-9]/
         $r2 = /location\.replace\s*\(\s*\\?["']https?:\/\/[a-z0-9]/
         $r3 = /header\s*\(\s*["']Location:\s*https?:\/\/[a-z0-9]/ nocase
