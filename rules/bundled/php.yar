@@ -191,6 +191,32 @@ rule php_godzilla_loader
         or (filesize < 100KB and $xor1 and $ev and any of ($in*) and $gz)
 }
 
+/* Godzilla protocol however the loader is dressed (class methods,
+   create_function instead of eval, $_POST copied to a variable): the key
+   XOR with key[(i+1)&15], the payload kept in $_SESSION, and the reply
+   framed by the two halves of an md5 of password and key.
+   Benign: the (i+1)&15 key walk is Godzilla's wire format; no Debian or
+   benign-web file has it, let alone with $_SESSION, md5 and eval. */
+rule php_godzilla_protocol
+{
+    meta:
+        severity = "critical"
+        family = "godzilla"
+        description = "Godzilla wire format: key[(i+1)&15] XOR, payload in $_SESSION, md5-framed reply, code run by eval/assert/create_function"
+    strings:
+        $xor1 = "1&15]"
+        $xor2 = "1)&15]"
+        $xor3 = "1 & 15]"
+        $xor4 = "1) & 15]"
+        $m = "md5(" nocase
+        $sess = "$_SESSION["
+        $run1 = "eval(" nocase
+        $run2 = "assert(" nocase
+        $run3 = "create_function(" nocase
+    condition:
+        filesize < 100KB and any of ($xor*) and $m and $sess and any of ($run*)
+}
+
 /* Generic: raw body or request param decrypted with openssl/mcrypt and
    evaluated. */
 rule php_decrypt_request_eval
@@ -591,6 +617,26 @@ rule php_request_file_browser
         $cl = /\bclass\s+[A-Za-z_]/
     condition:
         filesize < 8KB and $d1 and $d2 and $r1 and $o1 and not $ns and not $cl
+}
+
+/* One-screen file manager: lists a folder, shows a file's content in a
+   textarea for editing, changes permissions, all on paths taken from the
+   request, in a few kilobytes without any application around it.
+   Benign look-alikes checked: CMS media managers and elFinder connectors
+   (tens of kilobytes, and chmod never takes a request value directly). */
+rule php_compact_file_manager
+{
+    meta:
+        severity = "medium"
+        family = "php_filemanager"
+        description = "tiny standalone file manager: directory listing, file content in a textarea and chmod on request-chosen paths"
+    strings:
+        $d = /(scandir|opendir|glob)\(/ nocase
+        $r = /(file_get_contents|readfile|highlight_file|fread)\(/ nocase
+        $c = /\bchmod\s*\([^;]{0,40}\$_(GET|POST|REQUEST)\s*\[/ nocase
+        $t = "<textarea" nocase
+    condition:
+        filesize < 10KB and $d and $r and $c and $t
 }
 
 /* Host credential / config harvesters: walk /etc/passwd users' home

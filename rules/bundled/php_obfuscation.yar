@@ -6,7 +6,11 @@
  * strrev, rot13, base64) and non-alphanumeric shells.
  */
 
-/* eval/assert/create_function of a decoder's output: eval(gzinflate(base64_decode(...))) */
+/* eval/assert/create_function of a decoder's output: eval(gzinflate(base64_decode(...))).
+   $c11 (eval of any function applied to a long base64 literal) skips the
+   JavaScript eval(atob("...")) idiom, found as an XSS test vector inside a
+   PHP string in Grav's UriTest (benign-web php/src0/90d71153aa80-499.php),
+   unless the file defines its own PHP atob(). */
 rule php_obf_decode_eval_chain
 {
     meta:
@@ -28,8 +32,17 @@ rule php_obf_decode_eval_chain
         $dz = /\$[a-zA-Z_][a-zA-Z0-9_]{0,20}\s*=\s*@?\s*(gzinflate|gzuncompress|gzdecode)\s*\(/ nocase
         $c13 = /(gzinflate|gzuncompress|gzdecode|str_rot13|convert_uudecode)\s*\(\s*@?\s*\$[a-zA-Z_0-9]{1,30}\s*\)\s*;\s*@?\s*(eval|assert)\s*\(\s*@?\s*\$/ nocase
         $c10 = /\b(eval|assert)\s*\/\*[^*]{0,60}\*\/\s*\(/ nocase
+        // JavaScript eval(atob("...")) held in a PHP string (XSS payloads
+        // in test data, e.g. Grav's UriTest) is not PHP code execution,
+        // unless the file defines a PHP function atob itself.
+        $js = /\beval\s*\(\s*atob\s*\(/
+        $atob = /function\s+atob\s*\(/ nocase
     condition:
-        filesize < 5MB and (any of ($c1, $c2, $c3, $c4, $c5, $c6, $c7, $c8, $c9, $c10, $c11, $c13) or ($c12 and $dz))
+        filesize < 5MB and (
+            any of ($c1, $c2, $c3, $c4, $c5, $c6, $c7, $c8, $c9, $c10, $c13) or
+            ($c12 and $dz) or
+            (#c11 < 100 and for any i in (1..#c11) : ($atob or not $js at @c11[i]))
+        )
 }
 
 /* Long encoded payloads (base64/hex) next to an execution sink. */
@@ -420,4 +433,58 @@ rule php_obf_xor_keyed_loader
         $b = /(base64_decode|str_rot13|gzinflate)\s*\(/ nocase
     condition:
         filesize < 2MB and any of ($x*) and $k and any of ($e*) and $b
+}
+
+/* Variable-variable names written in \x escapes: ${"\x47L\x4f\x42..."}
+   ["x"] (GLOBALS and other names hidden by the "GLOBALS" obfuscators that
+   wrap whole shells). Benign code writes $GLOBALS['x'] or ${'name'}; no
+   Debian or benign-web file escapes the characters of a variable name. */
+rule php_obf_escaped_variable_names
+{
+    meta:
+        severity = "high"
+        family = "php_obfuscated_eval"
+        description = "variable-variable names (${\"GLOBALS\"} ...) written with \\x escapes throughout the file: obfuscated shell"
+    strings:
+        $v = /\$\{\s*"[A-Za-z_]{0,12}\\x[0-9a-fA-F]{2}(\\x[0-9a-fA-F]{2}|[A-Za-z_0-9]){0,16}"\s*\}/
+    condition:
+        filesize < 5MB and #v >= 5
+}
+
+/* Function names assembled by indexing an alphabet string with a fixed
+   list of positions: foreach([21,29,2,4,...] as $p) { $f .= $abc[$p]; },
+   then called through the variable: two such loops (function name and
+   argument decoder), or one loop next to names padded with runs of empty
+   literals ('n'.'o'.''.''.'i'...). Benign code does not spell names out
+   of index lists nor concatenate runs of empty strings. */
+rule php_obf_index_list_name
+{
+    meta:
+        severity = "high"
+        family = "php_obfuscated_eval"
+        description = "function names spelled by indexing an alphabet with a fixed position list (foreach([..] as $i) $f .= $abc[$i]) and called dynamically"
+    strings:
+        $l = /foreach\s*\(\s*(\[|array\s*\()\s*[0-9]{1,3}\s*(,\s*[0-9]{1,3}\s*){4,}(\]|\))\s*as\s*\$[a-zA-Z_0-9]{1,30}\s*\)\s*\{?\s*\$[a-zA-Z_0-9]{1,30}\s*\.=\s*\$[a-zA-Z_0-9]{1,30}\s*\[\s*\$[a-zA-Z_0-9]{1,30}\s*\]/
+        $e1 = "''.''.''"
+        $e2 = "\"\".\"\".\"\""
+        $e3 = "'' . '' . ''"
+    condition:
+        filesize < 5MB and $l and (#l >= 2 or any of ($e*))
+}
+
+/* Identifiers renamed to runs of O, o and 0 (OOO0O0o0O0(), $o0O0o0O0o...):
+   the output of the "O0" PHP obfuscators used on shells and DDoS panels.
+   Benign: no real identifier mixes letter O and digit 0 ten times; the
+   long zero runs of dates/hashes in data files start with a digit. */
+rule php_obf_o0_identifiers
+{
+    meta:
+        severity = "high"
+        family = "php_obfuscated_eval"
+        description = "functions and variables renamed to O/o/0 runs (OOO0O0o0O0...): O0-obfuscated PHP"
+    strings:
+        $f = /(O0O0|0O0O|o0o0|0o0o|O0o0|o0O0|0O0o|0o0O|OO0O|O0OO|oo0o|o0oo)[O0o]{4,50}\s*\(/
+        $v = /\$[Oo][O0o]{0,20}(O0O0|0O0O|o0o0|0o0o|O0o0|o0O0|0O0o|0o0O|OO0O|O0OO|oo0o|o0oo)[O0o]{2,50}/
+    condition:
+        filesize < 5MB and (#f + #v) >= 10 and #f >= 2
 }

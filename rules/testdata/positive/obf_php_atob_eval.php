@@ -1,0 +1,3 @@
+<?php
+function atob($s){return base64_decode($s);}
+eval(atob("ZWNobyAnaGVsbG8nOyBlY2hvICdoZWxsbyc7IGVjaG8gJ2hlbGxvJzsgZWNobyAnaGVsbG8nOyBlY2hvICdoZWxsbyc7IGVjaG8gJ2hlbGxvJzsgZWNobyAnaGVsbG8nOyBlY2hvICdoZWxsbyc7IGVjaG8gJ2hlbGxvJzsgZWNobyAnaGVsbG8nOyBlY2hvICdoZWxsbyc7IGVjaG8gJ2hlbGxvJzsgZWNobyAnaGVsbG8nOyA="));
