@@ -174,7 +174,9 @@ rule jsp_urlclassloader_request
 }
 
 /* Script engines / REPLs fed by request input: javax.script eval, JShell, EL processors,
- * Groovy shells. */
+ * Groovy shells. The call string is $call, not $e-something: the engine wildcard any of ($e*)
+ * used to include it, so any page calling .getValue( with request input matched (five
+ * benign-web pages did). */
 rule jsp_script_engine_eval
 {
     meta:
@@ -189,13 +191,13 @@ rule jsp_script_engine_eval
         $e3 = "ELProcessor" ascii
         $e4 = "groovy.lang.GroovyShell" ascii
         $e5 = "createValueExpression" ascii
-        $ev = /\.(eval|evaluate|getValue)\s*\(/ ascii
+        $call = /\.(eval|evaluate|getValue)\s*\(/ ascii
         $req1 = "request.getParameter" ascii
         $req2 = "request.getInputStream" ascii
         $req3 = "request.getReader" ascii
         $req4 = "request.getHeader" ascii
     condition:
-        filesize < 2MB and any of ($ctx*) and any of ($e*) and $ev and any of ($req*)
+        filesize < 2MB and any of ($ctx*) and any of ($e*) and $call and any of ($req*)
 }
 
 /* Java reflection used to reach Runtime/ProcessBuilder with the class or method names hidden
