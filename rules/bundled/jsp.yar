@@ -366,8 +366,11 @@ rule jsp_jndi_lookup_request
  * (as is \uuuu0052: Java allows any number of u's), so shells use escaped ASCII to hide
  * Runtime/exec/request from text matching. Matched: one long run of escaped ASCII, at least
  * two runs of four escaped letters, or any escape with more than one u (JavaScript and JSON
- * have no such form). JavaScript in benign pages escapes markup characters
- * (\u003c, \u0026, \u0027), not letters; no benign-web or Debian JSP page has either shape. */
+ * have no such form). A run counts only where code goes on, after a dot, bracket, brace,
+ * operator, %, ; or white space: JavaScript string literals start after a quote, and CMSs
+ * that escape every character of a UI string (a benign-web ASP page writes "SDCMS" as
+ * \u0053\u0044\u0043\u004d\u0053 right after the quote) are not code. Benign pages
+ * otherwise escape markup characters (\u003c, \u0026), not letters. */
 rule jsp_unicode_escaped_code
 {
     meta:
@@ -375,8 +378,8 @@ rule jsp_unicode_escaped_code
         family = "jsp_obfuscation"
         description = "JSP with runs of \\u00XX-escaped ASCII code (compiler-decoded obfuscation)"
     strings:
-        $u = /(\\u00[2-7][0-9a-fA-F]){16}/ ascii
-        $l = /(\\u00([46][1-9a-fA-F]|[57][0-9aA])){4}/ ascii
+        $u = /[%;.(){}=\s](\\u00[2-7][0-9a-fA-F]){16}/ ascii
+        $l = /[%;.(){}=\s](\\u00([46][1-9a-fA-F]|[57][0-9aA])){4}/ ascii
         $uu = /\\uu+00[2-7][0-9a-fA-F]/ ascii
     condition:
         filesize < 2MB and jsp_code and ($u or #l >= 2 or $uu)
