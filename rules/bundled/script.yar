@@ -1,6 +1,7 @@
 /*
  * shellwatch bundled rules: Perl / Python / shell CGI webshells, reverse and bind shells,
- * IRC bots, and ColdFusion (CFML) webshells.
+ * IRC bots, downloaders and droppers, attack tools dropped on servers (scanners, mass
+ * defacers, root-shell droppers, backdoor clients), and ColdFusion (CFML) webshells.
  *
  * CGI shells combine a CGI input source (QUERY_STRING, param(), cgi.FieldStorage, form
  * parsing of STDIN) with command execution (backticks, qx, system, exec, pipe open,
@@ -28,7 +29,7 @@ rule perl_cgi_cmd_exec
         $x5 = /open\s*\(?\s*["']?\w{1,30}["']?\s*,\s*"[^"\n]{0,40}\$[^"\n]{1,60}\|\s*"/ ascii
         $x7 = /open3\s*\([^;]{0,80}["']\/bin\/(ba)?sh/ ascii
         $x8 = /(`|\bsystem\s*\(?|\bexec\s*\(?|\bqx\s*[\/({])\s*\$\w{1,20}->param\s*\(/ ascii
-        $x6 = /`[^`\n]{0,40}\$(param|FORM|in|cmd|command|req)\b/ ascii
+        $x6 = /`[^`\n]{0,40}\$(param\b|FORM\b|in\{|cmd\b|command\b|req\b)/ ascii
         $p1 = "#!/usr/bin/perl" ascii
         $p2 = "#!/usr/local/bin/perl" ascii
         $p3 = "#!/usr/bin/env perl" ascii
@@ -219,9 +220,10 @@ rule cfm_cfexecute
         $i1 = /<cfexecute[^>]{0,200}#(form|url|attributes)\./ nocase ascii
         $i2 = /<cfexecute[^>]{0,80}name\s*=\s*["'][^"']{0,60}(cmd\.exe|\/bin\/(ba)?sh|powershell)/ nocase ascii
         $i3 = /<cfexecute[^>]{0,200}#\w{1,30}#/ nocase ascii
-        $f = /#(form|url)\./ nocase ascii
+        $f1 = "#form." nocase ascii
+        $f2 = "#url." nocase ascii
     condition:
-        filesize < 2MB and $e and ($i1 or $i2 or ($i3 and $f))
+        filesize < 2MB and $e and ($i1 or $i2 or ($i3 and any of ($f1, $f2)))
 }
 
 /* ColdFusion: cffile / cfdirectory operations on paths that come from the request. */
@@ -279,7 +281,10 @@ rule cfm_encrypted_template
         $m at 0
 }
 
-/* Perl that evaluates a decoded blob: eval(b64decode($shell_code)), eval(unpack(...)). */
+/* Perl that evaluates a decoded blob: eval(b64decode($shell_code)), eval(unpack(...)); or,
+ * with nothing else in the file, eval(decode_base64('<long literal>')) (the whole program is the
+ * blob: packed IRC bots and shells). decode_base64 is Perl's MIME::Base64 name (PHP's is
+ * base64_decode). */
 rule perl_eval_decoded
 {
     meta:
@@ -289,8 +294,9 @@ rule perl_eval_decoded
     strings:
         $a = /\beval\s*\(?\s*(\w{0,20}decode\w{0,20}|unpack|pack|uncompress|inflate)\s*\(/ ascii
         $s = /\bsub\s+\w{1,30}\s*\{/ ascii
+        $b = /\beval\s*\(?\s*(MIME::Base64::)?decode_base64\s*\(\s*["'][A-Za-z0-9+\/]{100}/ ascii
     condition:
-        filesize < 1MB and $a and $s
+        filesize < 1MB and (($a and $s) or $b)
 }
 
 /* Perl CGI file browser: directory listing and file reads of paths taken from the query. */
@@ -323,12 +329,328 @@ rule python_webshell_client
         $py1 = "import " ascii
         $py2 = "sys.argv" ascii
         $py3 = "def " ascii
-        $e1 = /(system|shell_exec|passthru|exec|eval|assert)\s*\(\s*['"]?%s/ ascii
+        $e1_1 = "system('%s" ascii
+        $e1_2 = "system(\"%s" ascii
+        $e1_3 = "system(%s" ascii
+        $e1_4 = "shell_exec('%s" ascii
+        $e1_5 = "shell_exec(\"%s" ascii
+        $e1_6 = "shell_exec(%s" ascii
+        $e1_7 = "passthru('%s" ascii
+        $e1_8 = "passthru(\"%s" ascii
+        $e1_9 = "passthru(%s" ascii
+        $e1_10 = "exec('%s" ascii
+        $e1_11 = "exec(\"%s" ascii
+        $e1_12 = "exec(%s" ascii
+        $e1_13 = "eval('%s" ascii
+        $e1_14 = "eval(\"%s" ascii
+        $e1_15 = "eval(%s" ascii
+        $e1_16 = "assert('%s" ascii
+        $e1_17 = "assert(\"%s" ascii
+        $e1_18 = "assert(%s" ascii
         $e2 = "@eval(" ascii
         $php = "<?php" ascii
         $h1 = "requests." ascii
         $h2 = "urllib" ascii
         $h3 = "random" ascii
     condition:
-        filesize < 200KB and $py1 and ($py2 or $py3) and any of ($h*) and ($e1 or ($php and $e2))
+        filesize < 200KB and $py1 and ($py2 or $py3) and any of ($h*) and (any of ($e1_*) or ($php and $e2))
+}
+
+/* Shell-level reverse and bind shells, in a script or as a one-liner saved in any file:
+ * bash -i >& /dev/tcp/host/port, exec 5<>/dev/tcp/..., netcat/ncat with -e /bin/sh or
+ * cmd.exe (bind: nc -l -p N -e /bin/sh), the mkfifo/mknod pipe relayed through nc or telnet,
+ * socat EXEC:, telnet | /bin/sh | telnet, Ruby/Perl format strings "/bin/sh -i <&%d", and the
+ * PowerShell TCPClient loop that pipes the stream into Invoke-Expression. Each of these only
+ * exists to hand a shell to the other end of a connection; documentation of /dev/tcp
+ * (host/port placeholders, no interactive shell or fd redirection) does not match. */
+rule shell_reverse_shell_oneliner
+{
+    meta:
+        severity = "critical"
+        family = "reverse_shell"
+        description = "Reverse/bind shell one-liner: /dev/tcp redirection, nc -e /bin/sh, mkfifo|nc, socat exec, PowerShell TCPClient|iex"
+    strings:
+        $t1 = /sh\s+-i\s+[0-9]?>&\s*\/dev\/(tcp|udp)\// ascii
+        $t2 = /[0-9]<>\s*\/dev\/(tcp|udp)\// ascii
+        $t3 = /\/dev\/(tcp|udp)\/[^\s\/]{1,80}\/[^\s<>&|;]{1,12}\s*0>&1/ ascii
+        $nc1 = /(nc|ncat|netcat)(\.exe|\.traditional|\.openbsd)?\s[^\n]{0,60}-[a-z]{0,4}e\s*\/bin\/(ba|da|z|k)?sh/ ascii
+        $nc2 = /(nc|ncat|netcat)(\.exe)?\s[^\n]{0,60}-[a-z]{0,4}e\s*cmd\.exe/ ascii nocase
+        $nc3 = /(nc|ncat|netcat)(\.traditional|\.openbsd)?\s[^\n]{0,60}\s-c\s*["']?\/bin\/(ba|da|z|k)?sh\b/ ascii
+        $ff1 = /mkfifo\s[^\n]{0,120}\|\s*(nc|ncat|netcat|telnet|openssl)\s/ ascii
+        $ff2 = /mknod\s+\S{1,60}\s+p\b[^\n]{0,120}(nc|ncat|netcat|telnet)\s/ ascii
+        $so = /socat\s[^\n]{0,120}exec:[^\n]{0,40}(sh|bash|cmd)/ ascii nocase
+        $tn = /telnet\s[^\n|]{1,80}\|\s*\/bin\/(ba)?sh\s[^\n]{0,20}\|\s*telnet\s/ ascii
+        $fmt = /\/bin\/(ba)?sh -i <&%d/ ascii
+        $ps1 = "Net.Sockets.TCPClient" ascii nocase
+        $ps2 = "GetStream()" ascii nocase
+        $ps3 = /\b(iex|Invoke-Expression)\b/ ascii nocase
+    condition:
+        filesize < 1MB and (any of ($t*, $nc*, $ff*, $so, $tn, $fmt) or all of ($ps*))
+}
+
+/* Downloaders and cron droppers in shell: fetch a URL with wget/curl/fetch and run it (pipe into
+ * a shell, or chmod +x / an interpreter on the fetched file) while hiding the traces (rm -rf
+ * after the run, /tmp or /dev/shm as the drop place, nohup). Only in shell scripts (a #!
+ * line) or files of a few lines, and for a pipe-to-shell also in crontab lines: install
+ * instructions in README/Markdown files say "curl ... | sh" too. Deployment scripts that
+ * download and run a tool (composer, a PHP build) neither delete it nor run from /tmp, and
+ * usually name the URL in a variable: checked on the Debian tree's 46 shell scripts. */
+rule shell_downloader_exec
+{
+    meta:
+        severity = "high"
+        family = "downloader"
+        description = "Shell dropper: downloads a file with wget/curl and runs it (pipe to a shell or chmod +x and execute), hiding traces"
+    strings:
+        $sb = /^#!\s*\/(usr\/)?(local\/)?bin\/(env\s+)?(ba|da|z|k)?sh\b/ ascii
+        $dl = /\b(wget|curl|fetch|lwp-download)\s[^\n]{0,120}(https?|ftp):\/\// ascii
+        $pipe = /\b(wget|curl|fetch)\s[^\n|;]{0,200}\|\s*(sudo\s+)?(ba|da|z|k)?sh\b/ ascii
+        $cron = "crontab" ascii
+        $chmod = /chmod\s+(a?\+x|[0-7]?7[0-7][0-7])\s/ ascii
+        $run1 = /\b(perl|python[23]?|bash)\s+[\w.\/-]{1,60}/ ascii
+        $run2 = "; ./" ascii
+        $run3 = "&& ./" ascii
+        $run4 = "\n./" ascii
+        $run5 = "sh /tmp/" ascii
+        $run6 = "sh /dev/shm/" ascii
+        $run7 = "sh /var/tmp/" ascii
+        $hide1 = "rm -rf " ascii
+        $hide6 = "rm -f " ascii
+        $hide7 = "rm -fr " ascii
+        $hide2 = "/tmp/" ascii
+        $hide3 = "/dev/shm" ascii
+        $hide4 = "/var/tmp" ascii
+        $hide5 = "nohup " ascii
+    condition:
+        filesize < 100KB and (
+            ($pipe and ($sb at 0 or filesize < 1KB or $cron))
+            or ($dl and $chmod and any of ($run*) and any of ($hide*) and ($sb at 0 or filesize < 1KB))
+        )
+}
+
+/* Network sweep drivers of scanning kits: a shell loop over the last octet (.. 254/255) that
+ * starts a program on every address built from the argument ("sh go $1.$x",
+ * "./pscan $1.$i 22"). Administrators' ping sweeps run ping, which is not matched. Medium: it
+ * scans others, it does not take the server. */
+rule shell_subnet_sweep
+{
+    meta:
+        severity = "medium"
+        family = "scanner"
+        description = "Shell script loops over a /24 and runs a program against every address (mass-scanner driver)"
+    strings:
+        $l1 = /-l[te]\s+25[45]\b/ ascii
+        $l2 = /seq\s+[01]\s+25[45]\b/ ascii
+        $l3 = /\{[01]\.\.25[45]\}/ ascii
+        $run1 = /(sh|bash|perl|python[23]?|\.\/[\w.-]{1,30})\s+([\w.-]{1,30}\s+)?"?\$1\.\$/ ascii
+        $run2 = /(sh|bash|perl|python[23]?|\.\/[\w.-]{1,30})\s+([\w.-]{1,30}\s+)?"?\$\{1\}\.\$/ ascii
+    condition:
+        filesize < 20KB and any of ($l*) and any of ($run*)
+}
+
+/* IRC-controlled attack bots: an IRC client (NICK/JOIN/PRIVMSG on a raw socket) that takes
+ * "!command" lines from the channel and runs web attacks for them (Google-dork crawling for
+ * SQL injection / LFI / RFI targets, injection payloads) or floods. The command-executing
+ * kind is perl_irc_bot; this one catches the scanner bots. Benign IRC bots (titles of URLs,
+ * logging) carry no injection payloads or dork crawls. */
+rule irc_bot_web_attack
+{
+    meta:
+        severity = "high"
+        family = "irc_bot"
+        description = "IRC bot that runs web attacks (dork crawling, SQLi/LFI/RFI scanning) or floods on channel commands"
+    strings:
+        $i1 = "PRIVMSG" ascii
+        $i2 = /["']NICK / ascii
+        $i3 = /["']JOIN / ascii
+        $cmd = /PRIVMSG[^\n]{0,40}:[!.@][a-z]/ ascii
+        $a1 = /union(\+|%20|\/\*\*\/)+(all(\+|%20|\/\*\*\/)+)?select/ ascii nocase
+        $a2 = "../../etc/passwd" ascii
+        $a3 = "inurl:" ascii nocase
+        $a4 = /google\.[a-z.]{2,10}\/search\?/ ascii
+        $a5 = "SOCK_DGRAM" ascii
+        $a6 = /udp.?flood/ ascii nocase
+        $a7 = "/proc/self/environ" ascii
+    condition:
+        filesize < 500KB and all of ($i*) and $cmd and 2 of ($a*)
+}
+
+/* SQL-injection / vulnerability-scanner tools in Perl or Python: an HTTP client whose URLs
+ * carry injection payloads (union+select, concat(0x...), information_schema extraction, LFI
+ * traversal to /etc/passwd) or that crawls search engines for targets. Attack tooling dropped
+ * on servers; benign code that knows SQL keywords (ORM introspection, WAF filters) neither
+ * URL-encodes "union+select" nor sends it with an HTTP client. Medium: nothing on this
+ * server runs because of it. */
+rule web_attack_tool_script
+{
+    meta:
+        severity = "medium"
+        family = "attack_tool"
+        description = "Perl/Python tool that sends SQL-injection / LFI payloads with an HTTP client (injection scanner or exploiter)"
+    strings:
+        $h1 = "LWP::UserAgent" ascii
+        $h2 = "HTTP::Request" ascii
+        $h3 = "LWP::Simple" ascii
+        $h4 = "import requests" ascii
+        $h5 = "import urllib" ascii
+        $h6 = "from urllib" ascii
+        $h7 = "import httplib" ascii
+        $h8 = "import http.client" ascii
+        $h9 = "from requests" ascii
+        $u = /union(\+|%20|\/\*\*\/)+(all(\+|%20|\/\*\*\/)+)?select(\+|%20|\/\*\*\/)/ ascii nocase
+        $c = /concat(_ws)?\(0x[0-9a-f]{2}/ ascii nocase
+        $s = /from(\+|%20|\/\*\*\/|'\s*\.\s*\$\w{1,10}\s*\.\s*')information_schema/ ascii nocase
+        $l = "../../../etc/passwd" ascii
+    condition:
+        filesize < 1MB and any of ($h*) and ($u or ($c and ($s or $l)) or ($l and $c))
+}
+
+/* Python/Perl clients that push PHP code to a planted backdoor: the script posts with an HTTP
+ * client a PHP payload that writes a file (fopen/fwrite, file_put_contents of a decoded blob)
+ * or runs commands (a PHP-only function such as file_put_contents, fwrite, passthru or
+ * base64_decode within 300 bytes after <?php; Python's own os.system/eval do not count), or it
+ * loops
+ * over the PHP command functions (system, passthru, exec, shell_exec) to find the one the
+ * backdoor allows. Scripts that generate PHP source files (MediaWiki's zhtable Makefile.py)
+ * write data arrays, not such calls. */
+rule script_php_backdoor_client
+{
+    meta:
+        severity = "medium"
+        family = "webshell_client"
+        description = "Perl/Python client that sends PHP code-execution or file-writing payloads to a planted backdoor"
+    strings:
+        $h1 = "LWP::UserAgent" ascii
+        $h2 = "LWP::Simple" ascii
+        $h3 = "HTTP::Request" ascii
+        $h4 = "import requests" ascii
+        $h5 = "import urllib" ascii
+        $h6 = "from urllib" ascii
+        $h7 = "import httplib" ascii
+        $h8 = "import http.client" ascii
+        $h9 = "from requests" ascii
+        $php = "<?php" ascii
+        $pw1 = "file_put_contents(" ascii
+        $pw2 = "fwrite(" ascii
+        $pw3 = "fputs(" ascii
+        $pw4 = "passthru(" ascii
+        $pw5 = "shell_exec(" ascii
+        $pw6 = "base64_decode(" ascii
+        $pw7 = "proc_open(" ascii
+        $fl1 = "\"passthru\"" ascii
+        $fl2 = "'passthru'" ascii
+        $fl3 = "\"shell_exec\"" ascii
+        $fl4 = "'shell_exec'" ascii
+        $fo1 = "\"system\"" ascii
+        $fo2 = "'system'" ascii
+        $fo3 = "\"exec\"" ascii
+        $fo4 = "'exec'" ascii
+        $fo5 = "\"proc_open\"" ascii
+        $fo6 = "'proc_open'" ascii
+    condition:
+        filesize < 200KB and not ($php at 0) and any of ($h*) and (
+            (any of ($fl*) and 2 of ($fl*, $fo*))
+            or for any i in (1..#php) : (for any of ($pw*) : ($ in (@php[i] .. @php[i] + 300)))
+        )
+}
+
+/* Local root exploits that drop a set-uid shell: C source calling setuid(0) and exec of
+ * /bin/sh, compiled on the spot and/or made set-uid (chmod +s / 4755). Any language: the
+ * same dropper is written in Perl, shell, Python or PHP. */
+rule suid_rootshell_dropper
+{
+    meta:
+        severity = "high"
+        family = "privesc"
+        description = "Script writes, compiles and/or sets the set-uid bit on a setuid(0) + /bin/sh program (local root shell dropper)"
+    strings:
+        $uid = /setuid\s*\(\s*0\s*\)/ ascii
+        $sh = /exec(l|lp|le|v|vp|ve)\s*\(\s*\\?["']\/bin\/(ba)?sh/ ascii
+        $cc = /\b(gcc|cc)\s+[^\n]{0,80}-o\s/ ascii
+        $suid = /chmod\s+([ugoa]{0,3}\+s|[0-7]?[46][0-7]{3})\s/ ascii
+    condition:
+        filesize < 500KB and $uid and $sh and ($cc or $suid)
+}
+
+/* Mass defacers: walk the directory tree and overwrite every site's index page with the
+ * attacker's page. Recognised by a directory walk plus a write/copy, together with either a
+ * list of index page names of several platforms (index.html, index.php, default.asp, ...)
+ * or the tool's own "mass deface" wording. Benign code lists several index names only in
+ * server configuration (DirectoryIndex, web.config default documents), which has no
+ * directory walk and writes nothing. */
+rule script_mass_defacer
+{
+    meta:
+        severity = "high"
+        family = "defacer"
+        description = "Script walks directories and overwrites index pages with its own (mass defacer)"
+    strings:
+        $i1 = "index.html" ascii nocase
+        $i2 = "index.htm\"" ascii nocase
+        $i3 = "index.htm'" ascii nocase
+        $i4 = "index.php" ascii nocase
+        $i5 = "index.asp" ascii nocase
+        $i6 = "default.asp" ascii nocase
+        $i7 = "index.cfm" ascii nocase
+        $i8 = "default.htm" ascii nocase
+        $i9 = "index.jsp" ascii nocase
+        $i10 = "index.shtml" ascii nocase
+        $d1 = /mass[ _-]?defac/ ascii nocase
+        $d2 = "defacer" ascii nocase
+        $w1 = "opendir" ascii
+        $w2 = "readdir" ascii
+        $w3 = "os.walk(" ascii
+        $w4 = "os.listdir(" ascii
+        $w5 = "File::Find" ascii
+        $c1 = "File::Copy" ascii
+        $c2 = /open\s*\(\s*\w{1,20}\s*,\s*["']>\s*\$/ ascii
+        $c3 = "shutil.copy" ascii
+        $c4 = ", 'w')" ascii
+        $c5 = ", \"w\")" ascii
+        $c6 = ", 'wb')" ascii
+        $c7 = ", \"wb\")" ascii
+        $s1 = /(^|\n)#!\s*\/\S{0,30}(perl|python)/ ascii
+        $s2 = "use strict" ascii
+        $s3 = "use Getopt" ascii
+        $s4 = "use File::" ascii
+        $s5 = "import os" ascii
+        $s6 = "import sys" ascii
+        $s7 = "import shutil" ascii
+    condition:
+        filesize < 500KB and any of ($s*) and any of ($w*) and any of ($c*) and (4 of ($i*) or any of ($d*))
+}
+
+/* Perl/Python CGI uploaders: store a file posted in a multipart form under the client's file
+ * name, with no check of who posts. The dropper behind most web compromises; also what an old
+ * site's upload.cgi does, hence medium. Perl: CGI.pm upload handle read in chunks into a file
+ * opened for writing from a variable; Python: cgi.FieldStorage item .filename and .file.read()
+ * written with open(..., 'wb'). */
+rule script_cgi_uploader
+{
+    meta:
+        severity = "medium"
+        family = "cgi_uploader"
+        description = "Perl/Python CGI stores an uploaded file under its client-supplied name"
+    strings:
+        $pc1 = "use CGI" ascii
+        $pc2 = "CGI->new" ascii
+        $pc3 = "new CGI" ascii
+        $pu1 = /->upload\s*\(/ ascii
+        $pu2 = /\bread\s*\(\s*\$\w{1,30}\s*,\s*\$\w{1,30}\s*,\s*\d{3,6}\s*\)/ ascii
+        $pw = /open\s*\(\s*\w{1,20}\s*,\s*["']>\s*\$\w/ ascii
+        $pb = "binmode" ascii
+        $yc = "cgi.FieldStorage" ascii
+        $yf = ".filename" ascii
+        $yr = ".file.read(" ascii
+        $yw1 = ", 'wb')" ascii
+        $yw2 = ", \"wb\")" ascii
+        $yw3 = ",'wb')" ascii
+        $yw4 = ",\"wb\")" ascii
+        $form = "multipart/form-data" ascii nocase
+        $form2 = "start_multipart_form" ascii
+    condition:
+        filesize < 200KB and ($form or $form2) and (
+            (any of ($pc*) and any of ($pu*) and $pw and $pb)
+            or ($yc and $yf and $yr and any of ($yw*))
+        )
 }
