@@ -253,7 +253,8 @@ rule jsp_script_engine_eval
 }
 
 /* Java reflection used to reach Runtime/ProcessBuilder with the class or method names hidden
- * in byte arrays, base64 or string splits ("java.lang." + "untime"). */
+ * in byte or char arrays, base64, string splits ("java.lang." + "untime"), or a name literal
+ * written in octal / unicode escapes (getMethod("\145\170\145\143")). */
 rule jsp_reflect_hidden_runtime
 {
     meta:
@@ -269,8 +270,10 @@ rule jsp_reflect_hidden_runtime
         $o4 = /getMethod\s*\(\s*new\s+String\s*\(\s*new\s+byte/ ascii
         $o5 = "\"java.lang.Runtime\"" ascii
         $o6 = "\"java.lang.ProcessBuilder\"" ascii
+        $o7 = /(forName|getMethod|getDeclaredMethod)\s*\(\s*new\s+String\s*\(\s*new\s+char\s*\[\s*\]\s*\{/ ascii
+        $o8 = /(forName|getMethod|getDeclaredMethod)\s*\(\s*"(\\[0-7]{3}|\\u00[2-7][0-9a-fA-F]){3}/ ascii
     condition:
-        filesize < 2MB and jsp_code and $fn and $inv and any of ($o*) and jsp_request_input
+        filesize < 2MB and jsp_code and ($fn or $o7 or $o8) and $inv and any of ($o*) and jsp_request_input
 }
 
 /* Reflection that names the dangerous method in a string: getMethod("exec", ...),
@@ -360,6 +363,87 @@ rule jsp_jndi_lookup_request
         $ctx = "InitialContext" ascii wide
     condition:
         filesize < 2MB and jsp_code and $ctx and (any of ($l*) or (any of ($u*) and jsp_request_input))
+}
+
+/* Java agent injection from a page: the JSP attaches to the running JVM
+ * (com.sun.tools.attach.VirtualMachine) and loads an agent, or redefines loaded classes
+ * through Instrumentation: the way agent memory shells patch the servlet engine. No
+ * application page attaches agents to its own server. */
+rule jsp_agent_attach
+{
+    meta:
+        severity = "high"
+        family = "jsp_memory_shell"
+        description = "JSP attaches a Java agent to the running JVM or redefines loaded classes (agent memory shell)"
+    strings:
+        $vm = "VirtualMachine" ascii wide
+        $a1 = ".loadAgent(" ascii wide
+        $a2 = ".loadAgentPath(" ascii wide
+        $a3 = ".loadAgentLibrary(" ascii wide
+        $r1 = ".redefineClasses(" ascii wide
+        $r2 = ".retransformClasses(" ascii wide
+    condition:
+        filesize < 2MB and jsp_code and (($vm and any of ($a*)) or any of ($r*))
+}
+
+/* Deserialisation of the request body in a page: ObjectInputStream / XMLDecoder / XStream
+ * over request input is a gadget-chain trigger planted as a backdoor (the payload arrives as
+ * a serialized object, no shell code in the page). */
+rule jsp_deserialize_request
+{
+    meta:
+        severity = "high"
+        family = "jsp_class_loader"
+        description = "JSP deserialises request data with ObjectInputStream / XMLDecoder / XStream (gadget-chain backdoor)"
+    strings:
+        $o1 = "ObjectInputStream(request.getInputStream()" ascii wide
+        $o2 = "ObjectInputStream(req.getInputStream()" ascii wide
+        $x1 = "XMLDecoder(request.getInputStream()" ascii wide
+        $x2 = "XMLDecoder(req.getInputStream()" ascii wide
+        $x3 = /XMLDecoder\s*\(\s*new\s+(java\.io\.)?ByteArrayInputStream\s*\([^;]{0,80}request\.getParameter/ ascii wide
+        $x4 = /fromXML\s*\(\s*request\.(getParameter|getInputStream|getReader)/ ascii wide
+        $rd = /\.readObject\s*\(/ ascii wide
+        $dec = "XMLDecoder" ascii wide
+        $xs = "XStream" ascii wide
+    condition:
+        filesize < 2MB and jsp_code and ((any of ($o*) and $rd) or (any of ($x1, $x2, $x3) and $dec) or ($x4 and $xs))
+}
+
+/* Native code loaded by a page: System.load / loadLibrary / Runtime.load in a JSP that reads
+ * the request (JNI shells drop a .so/.dll and load it, so the command runner is native code
+ * no Java-level rule sees). */
+rule jsp_native_library_load
+{
+    meta:
+        severity = "high"
+        family = "jsp_cmd_exec"
+        description = "JSP loads a native library (System.load/loadLibrary) and reads request input (JNI shell)"
+    strings:
+        $l1 = "System.load(" ascii wide
+        $l2 = "System.loadLibrary(" ascii wide
+        $l3 = /getRuntime\(\)\s*\.\s*load(Library)?\s*\(/ ascii wide
+    condition:
+        filesize < 2MB and jsp_code and any of ($l*) and jsp_request_input
+}
+
+/* A page that writes other JSP pages: a file sink opened on a name ending in .jsp/.jspx in
+ * a page that reads the request (a second-stage dropper or a "clone myself" shell).
+ * Applications do not generate server pages at run time. */
+rule jsp_writes_jsp_file
+{
+    meta:
+        severity = "high"
+        family = "jsp_file_writer"
+        description = "JSP writes a .jsp/.jspx file and reads request input (drops server pages)"
+    strings:
+        $w = /(FileOutputStream|FileWriter|RandomAccessFile|PrintWriter|Files\.write|Paths\.get|new\s+File)\s*\([^;]{0,160}\.jspx?["']/ ascii wide
+        $o1 = "FileOutputStream(" ascii wide
+        $o2 = "FileWriter(" ascii wide
+        $o3 = "Files.write(" ascii wide
+        $o4 = "RandomAccessFile(" ascii wide
+        $o5 = "PrintWriter(" ascii wide
+    condition:
+        filesize < 2MB and jsp_code and $w and any of ($o*) and jsp_request_input
 }
 
 /* Unicode-escaped Java source: \u0052\u0075... is decoded by the JSP compiler before parsing
