@@ -118,8 +118,84 @@ rule python_cgi_cmd_exec
         $x3 = /commands\.getoutput\s*\(\s*[a-zA-Z_]/ ascii
         $x4 = /popen2\.popen[234]\s*\(\s*[a-zA-Z_]/ ascii
         $x5 = /subprocess\.getoutput\s*\(\s*[a-zA-Z_]/ ascii
+        $x6 = /subprocess\.(Popen|call|check_output|run)\s*\(\s*\[\s*["'](\/bin\/)?(ba|da|z)?sh["']\s*,\s*["']-c["']/ ascii
+        $x7 = /\b(exec|eval)\s*\(\s*[a-zA-Z_]\w{0,20}\.(getvalue|getfirst)\s*\(/ ascii
+        $x8 = /\b(exec|eval)\s*\(\s*[a-zA-Z_]\w{0,20}\[["'][^"'\n]{1,30}["']\]\.value/ ascii
     condition:
         filesize < 500KB and any of ($in*) and any of ($x*)
+}
+
+/* Python web-framework backdoors (Flask, Django, Bottle, Tornado handlers): the request's
+ * arguments go straight into os.system/os.popen/subprocess/eval/exec. Written as one nested
+ * call, the shape of a planted route; a view that happens to call subprocess elsewhere in
+ * the file is not matched. (No white space inside the call: "sink( request" would leave only
+ * the sink name as a search atom, several times dearer to scan for.) */
+rule python_web_request_exec
+{
+    meta:
+        severity = "critical"
+        family = "python_cgi_shell"
+        description = "Python web handler passes request arguments straight to os.system/popen/subprocess/eval/exec"
+    strings:
+        $a = /(os\.(system|popen)|subprocess\.(Popen|call|check_output|run|getoutput)|commands\.getoutput|eval|exec)\(request\.(args|form|values|GET|POST|data|json|cookies|headers)/ ascii
+        $b = /(os\.(system|popen)|subprocess\.(Popen|call|check_output|run|getoutput)|eval|exec)\(self\.get_(argument|body_argument|query_argument)\(/ ascii
+    condition:
+        filesize < 500KB and ($a or $b)
+}
+
+/* Node.js backdoors: an Express/http handler passes req.query/body/params to child_process
+ * (exec, execSync, spawn, execFile) or to eval / Function. Browser JavaScript has neither
+ * child_process nor a req object. */
+rule node_request_exec
+{
+    meta:
+        severity = "critical"
+        family = "node_shell"
+        description = "Node.js handler runs request input through child_process or eval"
+    strings:
+        $cp = "child_process" ascii
+        $x1 = /(exec|execSync|spawn|spawnSync|execFile|execFileSync)\(req(uest)?\.(query|body|params|headers|cookies)\b/ ascii
+        $x2 = /\b(exec|execSync|spawn|spawnSync)\s*\(\s*[\w.]{0,40}\.query\.\w{1,30}/ ascii
+        $e1 = /(eval|Function)\(req(uest)?\.(query|body|params|headers|cookies)\b/ ascii
+    condition:
+        filesize < 1MB and (($cp and any of ($x*)) or $e1)
+}
+
+/* Ruby (Rails/Sinatra/ERB) backdoors: params[...] passed to system/exec/spawn/IO.popen/Open3,
+ * interpolated into backticks or %x{}, or evaluated. */
+rule ruby_params_exec
+{
+    meta:
+        severity = "critical"
+        family = "ruby_shell"
+        description = "Ruby code runs request params as a command or evaluates them"
+    strings:
+        $a = /(system|exec|spawn|IO\.popen|Open3\.(popen3|popen2e?|capture2e?|capture3)|eval|instance_eval|class_eval)[( ]params\[/ ascii
+        $b = /`[^`\n]{0,40}#\{params\[/ ascii
+        $c = /%x[({\[][^\n]{0,40}#\{params\[/ ascii
+    condition:
+        filesize < 1MB and any of them
+}
+
+/* OpenResty / nginx Lua backdoors: request arguments (ngx.req.get_uri_args, get_post_args,
+ * ngx.var.arg_*) and io.popen / os.execute / loadstring in the same handler. */
+rule lua_ngx_request_exec
+{
+    meta:
+        severity = "critical"
+        family = "lua_shell"
+        description = "nginx Lua handler runs request arguments through io.popen/os.execute/loadstring"
+    strings:
+        $i1 = "ngx.req.get_uri_args" ascii
+        $i2 = "ngx.req.get_post_args" ascii
+        $i3 = "ngx.var.arg_" ascii
+        $i4 = "ngx.req.get_body_data" ascii
+        $x1 = "io.popen(" ascii
+        $x2 = "os.execute(" ascii
+        $x3 = "loadstring(" ascii
+        $x4 = /\bload\s*\(\s*ngx\./ ascii
+    condition:
+        filesize < 500KB and any of ($i*) and any of ($x*)
 }
 
 /* Python reverse / bind shells: socket file descriptors dup2'ed onto 0/1/2 and a shell
