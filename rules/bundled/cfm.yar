@@ -65,8 +65,8 @@ rule cfm_upload_any_type
         filesize < 2MB and for any i in (1..#up) : (not ($acc in (@up[i] .. @up[i] + !up[i])))
 }
 
-/* Evaluate()/PrecisionEvaluate()/IIf()/DE() of a raw form/url/cookie value: the request
- * supplies CFML expressions to run. Applications call Evaluate on strings they build
+/* Evaluate() / PrecisionEvaluate() of a raw form/url/cookie/cgi value: the request supplies
+ * CFML expressions to run. Applications call Evaluate on strings they build
  * ("form.qty_#i#"), which start with a quote and are not matched. */
 rule cfm_evaluate_request
 {
@@ -75,9 +75,12 @@ rule cfm_evaluate_request
         family = "cfm_code_eval"
         description = "ColdFusion evaluates a form/url/cookie value as a CFML expression"
     strings:
-        $a = /\b(Evaluate|PrecisionEvaluate|IIf|DE)\s*\(\s*(form|url|cookie)\.\w/ nocase ascii
+        $a1 = "Evaluate(form." nocase ascii
+        $a2 = "Evaluate(url." nocase ascii
+        $a3 = "Evaluate(cookie." nocase ascii
+        $a4 = "Evaluate(cgi." nocase ascii
     condition:
-        filesize < 2MB and $a
+        filesize < 2MB and any of them
 }
 
 /* ColdFusion driving Windows' shell objects: createObject("com", "WScript.Shell" |
@@ -90,10 +93,15 @@ rule cfm_com_shell
         family = "cfm_cmd_exec"
         description = "ColdFusion creates WScript.Shell / Shell.Application COM objects (command execution)"
     strings:
-        $a = /createObject\s*\(\s*["']com["']\s*,\s*["'](WScript\.Shell|Shell\.Application)/ nocase ascii
-        $b = /<cfobject[^>]{0,200}class\s*=\s*["'](WScript\.Shell|Shell\.Application)/ nocase ascii
+        $c1 = "createObject(\"com\"" nocase ascii
+        $c2 = "createObject('com'" nocase ascii
+        $c3 = "<cfobject" nocase ascii
+        $w1 = "\"WScript.Shell\"" nocase ascii
+        $w2 = "'WScript.Shell'" nocase ascii
+        $w3 = "\"Shell.Application\"" nocase ascii
+        $w4 = "'Shell.Application'" nocase ascii
     condition:
-        filesize < 2MB and ($a or $b)
+        filesize < 2MB and any of ($c*) and any of ($w*)
 }
 
 /* <cfhttp> that fetches a request-chosen URL into a file on the server (path= / file=):
@@ -121,7 +129,7 @@ rule cfm_datasource_password_theft
         family = "cfm_credential_theft"
         description = "ColdFusion page decrypts data source passwords through coldfusion.server.ServiceFactory"
     strings:
-        $f = "coldfusion.server.ServiceFactory" nocase ascii
+        $f = "coldfusion.server.ServiceFactory" ascii
         $d = "getDatasources" nocase ascii
         $p = /Decrypt\s*\([^)]{0,80}password/ nocase ascii
     condition:
