@@ -391,7 +391,8 @@ rule shell_reverse_shell_oneliner
 }
 
 /* Downloaders and cron droppers in shell: fetch a URL with wget/curl/fetch and run it (pipe into
- * a shell, or chmod +x / an interpreter on the fetched file) while hiding the traces (rm -rf
+ * a shell or perl -- not php or python, which install guides pipe into -- or chmod +x / an
+ * interpreter on the fetched file) while hiding the traces (rm -rf
  * after the run, /tmp or /dev/shm as the drop place, nohup). Only in shell scripts (a #!
  * line) or files of a few lines, and for a pipe-to-shell also in crontab lines: install
  * instructions in README/Markdown files say "curl ... | sh" too. Deployment scripts that
@@ -406,7 +407,7 @@ rule shell_downloader_exec
     strings:
         $sb = /^#!\s*\/(usr\/)?(local\/)?bin\/(env\s+)?(ba|da|z|k)?sh\b/ ascii
         $dl = /\b(wget|curl|fetch|lwp-download)\s[^\n]{0,120}(https?|ftp):\/\// ascii
-        $pipe = /\b(wget|curl|fetch)\s[^\n|;]{0,200}\|\s*(sudo\s+)?(ba|da|z|k)?sh\b/ ascii
+        $pipe = /\b(wget|curl|fetch)\s[^\n|;]{0,200}\|\s*(sudo\s+)?((ba|da|z|k)?sh|perl)\b/ ascii
         $cron = "crontab" ascii
         $chmod = /chmod\s+(a?\+x|[0-7]?7[0-7][0-7])\s/ ascii
         $run1 = /\b(perl|python[23]?|bash)\s+[\w.\/-]{1,60}/ ascii
@@ -417,12 +418,12 @@ rule shell_downloader_exec
         $run6 = "sh /dev/shm/" ascii
         $run7 = "sh /var/tmp/" ascii
         $hide1 = "rm -rf " ascii
-        $hide6 = "rm -f " ascii
-        $hide7 = "rm -fr " ascii
-        $hide2 = "/tmp/" ascii
-        $hide3 = "/dev/shm" ascii
-        $hide4 = "/var/tmp" ascii
-        $hide5 = "nohup " ascii
+        $hide2 = "rm -f " ascii
+        $hide3 = "rm -fr " ascii
+        $hide4 = "/tmp/" ascii
+        $hide5 = "/dev/shm" ascii
+        $hide6 = "/var/tmp" ascii
+        $hide7 = "nohup " ascii
     condition:
         filesize < 100KB and (
             ($pipe and ($sb at 0 or filesize < 1KB or $cron))
