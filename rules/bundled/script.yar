@@ -30,6 +30,7 @@ rule perl_cgi_cmd_exec
         $x7 = /open3\s*\([^;]{0,80}["']\/bin\/(ba)?sh/ ascii
         $x8 = /(`|\bsystem\s*\(?|\bexec\s*\(?|\bqx\s*[\/({])\s*\$\w{1,20}->param\s*\(/ ascii
         $x6 = /`[^`\n]{0,40}\$(param\b|FORM\b|in\{|cmd\b|command\b|req\b)/ ascii
+        $x9 = /\b(system|exec)\s*\(?\s*param\s*\(/ ascii
         $p1 = "#!/usr/bin/perl" ascii
         $p2 = "#!/usr/local/bin/perl" ascii
         $p3 = "#!/usr/bin/env perl" ascii
@@ -42,7 +43,9 @@ rule perl_cgi_cmd_exec
         filesize < 500KB and any of ($p*) and any of ($in*) and any of ($x*) and ($html or $ct or $ct2)
 }
 
-/* Perl reverse / bind shell: socket dup'ed onto STDIN/STDOUT and a shell exec'ed. */
+/* Perl reverse / bind shell: socket dup'ed onto STDIN/STDOUT and a shell exec'ed, or the
+ * socket fdopen'ed as STDIN and STDOUT and every line passed to system (no shell path needed:
+ * system runs one). */
 rule perl_reverse_shell
 {
     meta:
@@ -57,9 +60,15 @@ rule perl_reverse_shell
         $sh1 = "/bin/sh" ascii
         $sh2 = "/bin/bash" ascii
         $sh3 = "cmd.exe" ascii nocase
-        $e1 = /\b(exec|system)\s*[\s(]/ ascii
+        $e1 = /\b(exec|system)\s*[\s($]/ ascii
+        $f1 = /STDIN\s*->\s*fdopen\s*\(/ ascii
+        $f2 = /\$~\s*->\s*fdopen\s*\(/ ascii
+        $f3 = /STDOUT\s*->\s*fdopen\s*\(/ ascii
     condition:
-        filesize < 500KB and any of ($s*) and any of ($d*) and any of ($sh*) and $e1
+        filesize < 500KB and any of ($s*) and $e1 and (
+            (any of ($d*) and any of ($sh*))
+            or ($f1 and ($f2 or $f3))
+        )
 }
 
 /* Perl bind shell / telnetd: a listening socket whose clients get a shell. */
@@ -198,8 +207,9 @@ rule lua_ngx_request_exec
         filesize < 500KB and any of ($i*) and any of ($x*)
 }
 
-/* Python reverse / bind shells: socket file descriptors dup2'ed onto 0/1/2 and a shell
- * spawned, or a receive loop feeding subprocess/os.popen. */
+/* Python reverse / bind shells: socket file descriptors dup2'ed onto 0/1/2 (or handed to
+ * Popen as stdin=s.fileno()) and a shell spawned, or a receive loop feeding
+ * subprocess/os.popen. */
 rule python_reverse_shell
 {
     meta:
@@ -211,6 +221,7 @@ rule python_reverse_shell
         $s2 = /\bsocket\s*\(\s*(socket\.)?AF_INET/ ascii
         $s3 = "sctp" ascii
         $d = /os\.dup2\s*\(\s*\w{1,20}\.fileno\(\)\s*,\s*[012]\s*\)/ ascii
+        $d2 = /stdin\s*=\s*\w{1,20}\.fileno\s*\(\s*\)/ ascii
         $sh1 = "/bin/sh" ascii
         $sh2 = "/bin/bash" ascii
         $sh3 = "cmd.exe" ascii nocase
@@ -221,7 +232,7 @@ rule python_reverse_shell
         $f = "os.fork()" ascii
     condition:
         filesize < 500KB and any of ($s*) and (
-            ($d and (any of ($sh*) or any of ($x*)))
+            (($d or $d2) and (any of ($sh*) or any of ($x*)))
             or (any of ($x*) and $r and (any of ($sh*) or $f))
         )
 }
@@ -361,8 +372,9 @@ rule python_webshell_client
 /* Shell-level reverse and bind shells, in a script or as a one-liner saved in any file:
  * bash -i >& /dev/tcp/host/port, exec 5<>/dev/tcp/..., netcat/ncat with -e /bin/sh or
  * cmd.exe (bind: nc -l -p N -e /bin/sh), the mkfifo/mknod pipe relayed through nc or telnet,
- * socat EXEC:, telnet | /bin/sh | telnet, Ruby/Perl format strings "/bin/sh -i <&%d", and the
- * PowerShell TCPClient loop that pipes the stream into Invoke-Expression. Each of these only
+ * socat EXEC:, telnet | /bin/sh | telnet, an interactive shell with fds redirected
+ * ("/bin/sh -i <&3 >&3 2>&3", or "<&%d" format strings), ncat --exec, gawk's /inet/tcp/
+ * coprocess, and the PowerShell TCPClient loop that pipes the stream into Invoke-Expression. Each of these only
  * exists to hand a shell to the other end of a connection; documentation of /dev/tcp
  * (host/port placeholders, no interactive shell or fd redirection) does not match. */
 rule shell_reverse_shell_oneliner
@@ -383,11 +395,15 @@ rule shell_reverse_shell_oneliner
         $so = /socat\s[^\n]{0,120}exec:[^\n]{0,40}(sh|bash|cmd)/ ascii nocase
         $tn = /telnet\s[^\n|]{1,80}\|\s*\/bin\/(ba)?sh\s[^\n]{0,20}\|\s*telnet\s/ ascii
         $fmt = /\/bin\/(ba)?sh -i <&%d/ ascii
+        $fd = /sh -i <&\s?[0-9] >&\s?[0-9] 2>&\s?[0-9]/ ascii
+        $nx = /(ncat|nc)\s[^\n]{0,60}--(exec|sh-exec)\s*[="']{0,2}(\/bin\/|cmd)/ ascii
+        $aw1 = "/inet/tcp/" ascii
+        $aw2 = "|&" ascii
         $ps1 = "Net.Sockets.TCPClient" ascii nocase
         $ps2 = "GetStream()" ascii nocase
         $ps3 = /\b(iex|Invoke-Expression)\b/ ascii nocase
     condition:
-        filesize < 1MB and (any of ($t*, $nc*, $ff*, $so, $tn, $fmt) or all of ($ps*))
+        filesize < 1MB and (any of ($t*, $nc*, $ff*, $so, $tn, $fmt, $fd, $nx) or all of ($ps*) or all of ($aw*))
 }
 
 /* Downloaders and cron droppers in shell: fetch a URL with wget/curl/fetch and run it (pipe into
