@@ -253,8 +253,10 @@ rule jsp_script_engine_eval
 }
 
 /* Java reflection used to reach Runtime/ProcessBuilder with the class or method names hidden
- * in byte or char arrays, base64, string splits ("java.lang." + "untime"), or a name literal
- * written in octal / unicode escapes (getMethod("\145\170\145\143")). */
+ * in byte or char arrays, base64, string splits ("java.lang." + "untime",
+ * getDeclaredMethod("define" + "Class")), or a name literal written in octal / unicode escapes
+ * (getMethod("\145\170\145\143")). A method name split into literals has no other use than
+ * hiding it from readers. */
 rule jsp_reflect_hidden_runtime
 {
     meta:
@@ -272,8 +274,9 @@ rule jsp_reflect_hidden_runtime
         $o6 = "\"java.lang.ProcessBuilder\"" ascii
         $o7 = /(forName|getMethod|getDeclaredMethod)\s*\(\s*new\s+String\s*\(\s*new\s+char\s*\[\s*\]\s*\{/ ascii
         $o8 = /(forName|getMethod|getDeclaredMethod)\s*\(\s*"(\\[0-7]{3}|\\u00[2-7][0-9a-fA-F]){3}/ ascii
+        $o9 = /(getMethod|getDeclaredMethod|getDeclaredField)\s*\(\s*"[A-Za-z0-9_]{1,20}"\s*\+\s*"[A-Za-z0-9_]{1,20}"/ ascii
     condition:
-        filesize < 2MB and jsp_code and ($fn or $o7 or $o8) and $inv and any of ($o*) and jsp_request_input
+        filesize < 2MB and jsp_code and $inv and jsp_request_input and (($fn and any of ($o1, $o2, $o3, $o4, $o5, $o6)) or $o7 or $o8 or $o9)
 }
 
 /* Reflection that names the dangerous method in a string: getMethod("exec", ...),
@@ -651,9 +654,9 @@ rule jsp_reverse_shell
 }
 
 /* TCP tunnels through the web server (reGeorg / Neo-reGeorg / suo5 style): the page opens a
- * socket to a host and port taken from the request, keeps it in the session or the
- * application between requests, and relays the request body into it. Benign pages do not
- * open raw sockets to client-chosen addresses, let alone park them in the session. */
+ * socket to a host and port taken from the request, keeps it between requests (session,
+ * application, or a static map), and relays the request body into it. Benign pages do not
+ * open raw sockets to client-chosen addresses, let alone park them across requests. */
 rule jsp_socket_tunnel
 {
     meta:
@@ -665,10 +668,9 @@ rule jsp_socket_tunnel
         $s2 = "new Socket(" ascii wide
         $s3 = "new java.net.Socket(" ascii wide
         $addr = "InetSocketAddress(" ascii wide
-        $keep1 = "session.setAttribute(" ascii wide
-        $keep2 = "session.putValue(" ascii wide
-        $keep3 = "application.setAttribute(" ascii wide
-        $keep4 = "getServletContext().setAttribute(" ascii wide
+        $keep1 = ".setAttribute(" ascii wide
+        $keep2 = ".putValue(" ascii wide
+        $keep3 = ".put(" ascii wide
         $body1 = "request.getInputStream(" ascii wide
         $body2 = "request.getReader(" ascii wide
         $body3 = "req.getInputStream(" ascii wide
