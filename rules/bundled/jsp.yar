@@ -59,9 +59,12 @@ private rule jsp_request_input
  * by Java-only shapes that survive splitting the call: the result assigned to a Process
  * variable, or exec(...) chained to getInputStream/waitFor. (A bare ".exec(" is not enough:
  * JavaScript regexes in the page's HTML have one, and benign pages call
- * Runtime.getRuntime().maxMemory().) Benign JSP pages practically never start OS processes;
- * the benign JSP pages that do (a file browser with a command box, an admin console) are
- * shells by behaviour and listed as reviewed. */
+ * Runtime.getRuntime().maxMemory().) A page whose every exec() runs a fixed command
+ * (exec("df -h")) and that has no ProcessBuilder is a status page, not a command runner: the
+ * request cannot reach the command, so it is not matched -- unless the fixed command is a
+ * bare shell (exec("cmd"), exec("/bin/sh")), whose stdin the page then feeds. Benign JSP pages practically never
+ * start OS processes; the benign JSP pages that do (a file browser with a command box, an
+ * admin console) are shells by behaviour and listed as reviewed. */
 rule jsp_runtime_exec_request
 {
     meta:
@@ -78,8 +81,12 @@ rule jsp_runtime_exec_request
         $exec7 = /\.exec\s*\([^;\n]{1,200}\)\s*\.\s*(getInputStream|getOutputStream|getErrorStream|waitFor)\s*\(/ ascii wide
         $exec8 = "java.lang.UNIXProcess" ascii wide
         $exec9 = "forkAndExec" ascii wide
+        $exec10 = /\.exec\s*\(\s*"(cmd(\.exe)?|\/bin\/(ba|da|z)?sh|(ba|z)?sh|powershell(\.exe)?)"\s*\)/ ascii wide
+        $xany = /\.exec\s*\(/ ascii wide
+        $xlit = /\.exec\s*\(\s*"[^"\n]{0,200}"\s*\)/ ascii wide
     condition:
         filesize < 2MB and jsp_code and jsp_request_input and any of ($exec*)
+        and not (#xlit == #xany and not any of ($exec3, $exec4, $exec5, $exec8, $exec9, $exec10))
 }
 
 /* The request value goes straight into exec(): one-liners such as
@@ -431,7 +438,8 @@ rule jsp_native_library_load
 
 /* A page that writes other JSP pages: a file sink opened on a name ending in .jsp/.jspx in
  * a page that reads the request (a second-stage dropper or a "clone myself" shell).
- * Applications do not generate server pages at run time. */
+ * Applications do not generate server pages at run time, except CMS template editors, which
+ * sit behind a login: pages with a session/login check are not matched by this rule. */
 rule jsp_writes_jsp_file
 {
     meta:
@@ -445,8 +453,13 @@ rule jsp_writes_jsp_file
         $o3 = "Files.write(" ascii wide
         $o4 = "RandomAccessFile(" ascii wide
         $o5 = "PrintWriter(" ascii wide
+        $auth1 = "session.getAttribute(" ascii wide
+        $auth2 = "session.getValue(" ascii wide
+        $auth3 = ".getRemoteUser(" ascii wide
+        $auth4 = ".getUserPrincipal(" ascii wide
+        $auth5 = ".isUserInRole(" ascii wide
     condition:
-        filesize < 2MB and jsp_code and $w and any of ($o*) and jsp_request_input
+        filesize < 2MB and jsp_code and $w and any of ($o*) and jsp_request_input and not any of ($auth*)
 }
 
 /* Unicode-escaped Java source: \u0052\u0075... is decoded by the JSP compiler before parsing
@@ -527,7 +540,8 @@ rule jsp_file_write_request
  * part's filename= and writes the bytes to a file under that client-chosen name. Benign JSP
  * upload pages hand the body to a library (commons-fileupload, SmartUpload, Part.write) and
  * check a login first; none of the benign-web pages reads the raw body and writes a file.
- * Pages with a session/login check are left to jsp_raw_multipart_upload_auth (medium). */
+ * Pages with a session/login check, or that name the file types they accept (".jpg",
+ * "pdf"), are left to jsp_raw_multipart_upload_auth (medium). */
 rule jsp_raw_multipart_upload
 {
     meta:
@@ -549,13 +563,14 @@ rule jsp_raw_multipart_upload
         $auth3 = ".getRemoteUser(" ascii wide
         $auth4 = ".getUserPrincipal(" ascii wide
         $auth5 = ".isUserInRole(" ascii wide
+        $ext = /["']\.?(jpe?g|png|gif|bmp|pdf|docx?|xlsx?|txt|csv|zip|rar)["']/ nocase ascii wide
     condition:
-        filesize < 500KB and jsp_code and any of ($body*) and $fn and any of ($w*) and not any of ($auth*)
+        filesize < 500KB and jsp_code and any of ($body*) and $fn and any of ($w*) and not any of ($auth*) and not $ext
 }
 
-/* The same raw-body uploader behind a session check: still a page that stores arbitrary files
- * under client-chosen names, but an application may do that for its users. Alerted, not
- * quarantined. */
+/* The same raw-body uploader behind a session check or a file-type list: still a page that
+ * stores files under client-chosen names, but an application may do that for its users.
+ * Alerted, not quarantined. */
 rule jsp_raw_multipart_upload_auth
 {
     meta:
@@ -676,8 +691,10 @@ rule jsp_socket_tunnel
         $body3 = "req.getInputStream(" ascii wide
         $body4 = "req.getReader(" ascii wide
         $body5 = "getRequest().getInputStream(" ascii wide
+        $relay1 = "getOutputStream().write(" ascii wide
+        $relay2 = "ByteBuffer.wrap(" ascii wide
     condition:
-        filesize < 2MB and jsp_code and any of ($s*) and $addr and any of ($keep*) and any of ($body*) and jsp_request_input
+        filesize < 2MB and jsp_code and any of ($s*) and $addr and any of ($keep*) and any of ($body*) and any of ($relay*) and jsp_request_input
 }
 
 /* Database browsers: JDBC connection built from request parameters and arbitrary SQL from
@@ -757,7 +774,8 @@ rule jsp_embedded_class_bytes
  * registration method, or force ServletContext.addFilter/addServlet/addListener to work after
  * start-up by resetting the context state (LifecycleState). Legitimate applications register
  * components at deploy time in web.xml / annotations / initialisers, never from a page; no
- * benign-web or Tomcat example page touches these internals. */
+ * benign-web or Tomcat example page touches these internals. Reading them (filterConfigs,
+ * as memory-shell scanners do) is not registration and does not count. */
 rule jsp_runtime_endpoint_registration
 {
     meta:
@@ -778,8 +796,6 @@ rule jsp_runtime_endpoint_registration
         $b8 = "getPipeline().addValve(" ascii wide
         $b9 = "createWrapper(" ascii wide
         $b10 = ".registerMapping(" ascii wide
-        $b11 = "filterConfigs" ascii wide
-        $b12 = "ApplicationFilterConfig" ascii wide
         $i1 = "StandardContext" ascii wide
         $i2 = "ApplicationContextFacade" ascii wide
         $i3 = "org.apache.catalina.core" ascii wide
