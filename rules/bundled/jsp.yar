@@ -540,8 +540,8 @@ rule jsp_file_write_request
  * part's filename= and writes the bytes to a file under that client-chosen name. Benign JSP
  * upload pages hand the body to a library (commons-fileupload, SmartUpload, Part.write) and
  * check a login first; none of the benign-web pages reads the raw body and writes a file.
- * Pages with a session/login check, or that name the file types they accept (".jpg",
- * "pdf"), are left to jsp_raw_multipart_upload_auth (medium). */
+ * Pages with a session/login check, or that test the file type (endsWith(".jpg"),
+ * equalsIgnoreCase("pdf")), are left to jsp_raw_multipart_upload_auth (medium). */
 rule jsp_raw_multipart_upload
 {
     meta:
@@ -563,7 +563,7 @@ rule jsp_raw_multipart_upload
         $auth3 = ".getRemoteUser(" ascii wide
         $auth4 = ".getUserPrincipal(" ascii wide
         $auth5 = ".isUserInRole(" ascii wide
-        $ext = /["']\.?(jpe?g|png|gif|bmp|pdf|docx?|xlsx?|txt|csv|zip|rar)["']/ nocase ascii wide
+        $ext = /(endsWith|equalsIgnoreCase)\("\.?(jpg|jpeg|png|gif|bmp|pdf|doc|docx|xls|xlsx|txt|zip|rar)"/ nocase ascii
     condition:
         filesize < 500KB and jsp_code and any of ($body*) and $fn and any of ($w*) and not any of ($auth*) and not $ext
 }
