@@ -342,31 +342,14 @@ rule python_webshell_client
         $py1 = "import " ascii
         $py2 = "sys.argv" ascii
         $py3 = "def " ascii
-        $e1_1 = "system('%s" ascii
-        $e1_2 = "system(\"%s" ascii
-        $e1_3 = "system(%s" ascii
-        $e1_4 = "shell_exec('%s" ascii
-        $e1_5 = "shell_exec(\"%s" ascii
-        $e1_6 = "shell_exec(%s" ascii
-        $e1_7 = "passthru('%s" ascii
-        $e1_8 = "passthru(\"%s" ascii
-        $e1_9 = "passthru(%s" ascii
-        $e1_10 = "exec('%s" ascii
-        $e1_11 = "exec(\"%s" ascii
-        $e1_12 = "exec(%s" ascii
-        $e1_13 = "eval('%s" ascii
-        $e1_14 = "eval(\"%s" ascii
-        $e1_15 = "eval(%s" ascii
-        $e1_16 = "assert('%s" ascii
-        $e1_17 = "assert(\"%s" ascii
-        $e1_18 = "assert(%s" ascii
+        $e1 = /(system|shell_exec|passthru|exec|eval|assert)\s*\(\s*['"]?%s/ ascii
         $e2 = "@eval(" ascii
         $php = "<?php" ascii
         $h1 = "requests." ascii
         $h2 = "urllib" ascii
         $h3 = "random" ascii
     condition:
-        filesize < 200KB and $py1 and ($py2 or $py3) and any of ($h*) and (any of ($e1_*) or ($php and $e2))
+        filesize < 200KB and $py1 and ($py2 or $py3) and any of ($h*) and ($e1 or ($php and $e2))
 }
 
 /* Shell-level reverse and bind shells, in a script or as a one-liner saved in any file:
@@ -374,9 +357,11 @@ rule python_webshell_client
  * cmd.exe (bind: nc -l -p N -e /bin/sh), the mkfifo/mknod pipe relayed through nc or telnet,
  * socat EXEC:, telnet | /bin/sh | telnet, an interactive shell with fds redirected
  * ("/bin/sh -i <&3 >&3 2>&3", or "<&%d" format strings), ncat --exec, gawk's /inet/tcp/
- * coprocess, and the PowerShell TCPClient loop that pipes the stream into Invoke-Expression. Each of these only
- * exists to hand a shell to the other end of a connection; documentation of /dev/tcp
- * (host/port placeholders, no interactive shell or fd redirection) does not match. */
+ * coprocess, and the PowerShell TCPClient loop that pipes the stream into iex /
+ * Invoke-Expression. Each of these only exists to hand a shell to the other end of a
+ * connection; documentation of /dev/tcp (host/port placeholders, no interactive shell or fd
+ * redirection) does not match. Literals rather than regexes where a regex's best search atom
+ * would be a common fragment ("sh -", "am()"). */
 rule shell_reverse_shell_oneliner
 {
     meta:
@@ -388,22 +373,30 @@ rule shell_reverse_shell_oneliner
         $t2 = /[0-9]<>\s*\/dev\/(tcp|udp)\// ascii
         $t3 = /\/dev\/(tcp|udp)\/[^\s\/]{1,80}\/[^\s<>&|;]{1,12}\s*0>&1/ ascii
         $nc1 = /(nc|ncat|netcat)(\.exe|\.traditional|\.openbsd)?\s[^\n]{0,60}-[a-z]{0,4}e\s*\/bin\/(ba|da|z|k)?sh/ ascii
-        $nc2 = /(nc|ncat|netcat)(\.exe)?\s[^\n]{0,60}-[a-z]{0,4}e\s*cmd\.exe/ ascii nocase
+        $nc2 = /(nc|ncat|netcat)(\.exe)?\s[^\n]{0,60}-[a-z]{0,4}e\s*cmd\.exe/ ascii
         $nc3 = /(nc|ncat|netcat)(\.traditional|\.openbsd)?\s[^\n]{0,60}\s-c\s*["']?\/bin\/(ba|da|z|k)?sh\b/ ascii
         $ff1 = /mkfifo\s[^\n]{0,120}\|\s*(nc|ncat|netcat|telnet|openssl)\s/ ascii
         $ff2 = /mknod\s+\S{1,60}\s+p\b[^\n]{0,120}(nc|ncat|netcat|telnet)\s/ ascii
         $so = /socat\s[^\n]{0,120}exec:[^\n]{0,40}(sh|bash|cmd)/ ascii nocase
         $tn = /telnet\s[^\n|]{1,80}\|\s*\/bin\/(ba)?sh\s[^\n]{0,20}\|\s*telnet\s/ ascii
         $fmt = /\/bin\/(ba)?sh -i <&%d/ ascii
-        $fd = /sh -i <&\s?[0-9] >&\s?[0-9] 2>&\s?[0-9]/ ascii
-        $nx = /(ncat|nc)\s[^\n]{0,60}--(exec|sh-exec)\s*[="']{0,2}(\/bin\/|cmd)/ ascii
+        $fd3 = "-i <&3 >&3 2>&3" ascii
+        $fd4 = "-i <&4 >&4 2>&4" ascii
+        $fd5 = "-i <&5 >&5 2>&5" ascii
+        $fd6 = "-i <&6 >&6 2>&6" ascii
+        $nx1 = "--sh-exec" ascii
+        $nx2 = "--exec /bin/" ascii
+        $nx3 = "--exec cmd" ascii
+        $nx4 = "--exec=/bin/" ascii
         $aw1 = "/inet/tcp/" ascii
         $aw2 = "|&" ascii
         $ps1 = "Net.Sockets.TCPClient" ascii nocase
-        $ps2 = "GetStream()" ascii nocase
-        $ps3 = /\b(iex|Invoke-Expression)\b/ ascii nocase
+        $ps2 = "Invoke-Expression" ascii nocase
+        $ps3 = "(iex " ascii nocase
+        $ps4 = "| iex" ascii nocase
+        $ps5 = "|iex" ascii nocase
     condition:
-        filesize < 1MB and (any of ($t*, $nc*, $ff*, $so, $tn, $fmt, $fd, $nx) or all of ($ps*) or all of ($aw*))
+        filesize < 1MB and (any of ($t*, $nc*, $ff*, $so, $tn, $fmt, $fd*, $nx*) or ($ps1 and any of ($ps2, $ps3, $ps4, $ps5)) or all of ($aw*))
 }
 
 /* Downloaders and cron droppers in shell: fetch a URL with wget/curl/fetch and run it (pipe into
@@ -604,17 +597,17 @@ rule script_mass_defacer
         family = "defacer"
         description = "Script walks directories and overwrites index pages with its own (mass defacer)"
     strings:
-        $i1 = "index.html" ascii nocase
-        $i2 = "index.htm\"" ascii nocase
-        $i3 = "index.htm'" ascii nocase
-        $i4 = "index.php" ascii nocase
-        $i5 = "index.asp" ascii nocase
-        $i6 = "default.asp" ascii nocase
-        $i7 = "index.cfm" ascii nocase
-        $i8 = "default.htm" ascii nocase
-        $i9 = "index.jsp" ascii nocase
-        $i10 = "index.shtml" ascii nocase
-        $d1 = /mass[ _-]?defac/ ascii nocase
+        $i1 = "index.html" ascii
+        $i2 = "index.htm\"" ascii
+        $i3 = "index.htm'" ascii
+        $i4 = "index.php" ascii
+        $i5 = "index.asp" ascii
+        $i6 = "default.asp" ascii
+        $i7 = "index.cfm" ascii
+        $i8 = "default.htm" ascii
+        $i9 = "index.jsp" ascii
+        $i10 = "index.shtml" ascii
+        $d1 = "mass deface" ascii nocase
         $d2 = "defacer" ascii nocase
         $w1 = "opendir" ascii
         $w2 = "readdir" ascii
@@ -659,17 +652,14 @@ rule script_cgi_uploader
         $pw = /open\s*\(\s*\w{1,20}\s*,\s*["']>\s*\$\w/ ascii
         $pb = "binmode" ascii
         $yc = "cgi.FieldStorage" ascii
-        $yf = ".filename" ascii
         $yr = ".file.read(" ascii
         $yw1 = ", 'wb')" ascii
         $yw2 = ", \"wb\")" ascii
-        $yw3 = ",'wb')" ascii
-        $yw4 = ",\"wb\")" ascii
-        $form = "multipart/form-data" ascii nocase
+        $form = "multipart/form-data" ascii
         $form2 = "start_multipart_form" ascii
     condition:
         filesize < 200KB and ($form or $form2) and (
             (any of ($pc*) and any of ($pu*) and $pw and $pb)
-            or ($yc and $yf and $yr and any of ($yw*))
+            or ($yc and $yr and any of ($yw*))
         )
 }
