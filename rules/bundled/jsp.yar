@@ -410,13 +410,13 @@ rule jsp_deserialize_request
         $o2 = "ObjectInputStream(req.getInputStream()" ascii wide
         $x1 = "XMLDecoder(request.getInputStream()" ascii wide
         $x2 = "XMLDecoder(req.getInputStream()" ascii wide
-        $x3 = /XMLDecoder\s*\(\s*new\s+(java\.io\.)?ByteArrayInputStream\s*\([^;]{0,80}request\.getParameter/ ascii wide
-        $x4 = /fromXML\s*\(\s*request\.(getParameter|getInputStream|getReader)/ ascii wide
+        $x3 = "XMLDecoder(new ByteArrayInputStream(" ascii wide
+        $x4 = "fromXML(request." ascii wide
         $rd = /\.readObject\s*\(/ ascii wide
         $dec = "XMLDecoder" ascii wide
         $xs = "XStream" ascii wide
     condition:
-        filesize < 2MB and jsp_code and ((any of ($o*) and $rd) or (any of ($x1, $x2, $x3) and $dec) or ($x4 and $xs))
+        filesize < 2MB and jsp_code and ((any of ($o*) and $rd) or (any of ($x1, $x2) and $dec) or ($x3 and jsp_request_input) or ($x4 and $xs))
 }
 
 /* Native code loaded by a page: System.load / loadLibrary / Runtime.load in a JSP that reads
