@@ -68,3 +68,21 @@ rule polyglot_image_metadata_payload
     condition:
         polyglot_image_magic and filesize < 20MB and ($a or $b)
 }
+
+/* ASP or JSP server code saved under an image name (x.asp;.jpg and x.asp/x.jpg tricks on
+ * IIS, or a page waiting to be renamed): the file starts with a page directive or an
+ * encoded script block. A real image never starts with "<%". (Text names are left out:
+ * collections store samples as .txt, and a rule must not learn that.) */
+rule server_page_image_name
+{
+    meta:
+        severity = "high"
+        family = "image_polyglot"
+        description = "A file named as an image starts with ASP/JSP server code (<%@ directive or encoded script)"
+    strings:
+        $d = /^(\xEF\xBB\xBF)?\s{0,8}<%\s{0,5}@\s{0,5}(page|language|webhandler)\b/ nocase ascii
+        $e = /^(\xEF\xBB\xBF)?\s{0,8}<%#@~\^/ ascii
+    condition:
+        (extension == ".jpg" or extension == ".jpeg" or extension == ".gif" or extension == ".png" or
+         extension == ".bmp" or extension == ".ico") and ($d or $e)
+}

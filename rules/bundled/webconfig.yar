@@ -150,7 +150,13 @@ rule htaccess_php_engine_reenabled
         filesize < 20KB and (any of ($a, $b, $c) or ($d and filename == ".user.ini"))
 }
 
-/* Options +ExecCGI together with a CGI handler for non-CGI extensions or all files. */
+/* Options +ExecCGI together with a CGI handler for non-CGI extensions or all files.
+ * Besides the data extensions listed in $h1, any extension that is not one CGI scripts
+ * use ($cgi: .cgi .pl .py .sh .rb .fcgi .tcl .lua) counts: a dropped .htaccess makes
+ * ".cin" run as CGI, then a Perl shell named x.cin follows. An AddHandler or AddType line
+ * ($any) that is not made only of conventional CGI extensions ($cgi) is the sign.
+ * Benign look-alikes checked: "AddHandler cgi-script .cgi .pl" with ExecCGI (Debian's
+ * awstats, nagios, munin trees: none flagged). */
 rule htaccess_execcgi_handler
 {
     meta:
@@ -161,8 +167,30 @@ rule htaccess_execcgi_handler
         $o = /Options\s+[^\r\n]{0,60}\+?ExecCGI/ nocase ascii
         $h1 = /AddHandler\s+cgi-script\s+[^\r\n]{0,200}\.(jpe?g|png|gif|txt|log|css|js|htaccess|ini|php\d?|phtml|html?|ico|bmp|xml|json)\b/ nocase ascii
         $h2 = /SetHandler\s+cgi-script/ nocase ascii
+        $any = /(AddHandler\s+cgi-script|AddType\s+application\/x-httpd-cgi)[ \t]+\.?\w/ nocase ascii
+        $cgi = /(AddHandler\s+cgi-script|AddType\s+application\/x-httpd-cgi)([ \t]+\.?(cgi|pl|py|sh|rb|fcgi|tcl|lua))+[ \t]*(\r?\n|$)/ nocase ascii
     condition:
-        filesize < 200KB and $o and ($h1 or $h2)
+        filesize < 200KB and $o and ($h1 or $h2 or #any > #cgi)
+}
+
+/* A phishing kit's visitor filter: everyone is denied but a few address blocks (the
+ * victims' country, "allow from 177."), and a rewrite sends some visitors (by user agent
+ * or Accept header) to an outside host. Sites restrict admin areas by address, and old
+ * sites sent phones to an m. host, but not both with whole-number address blocks.
+ * Medium: alerted, not moved. */
+rule htaccess_visitor_filter_redirect
+{
+    meta:
+        severity = "medium"
+        family = "phishing_kit"
+        description = ".htaccess admits only a few address blocks and rewrites some visitors to an outside host (a phishing kit's filter)"
+    strings:
+        $deny = /deny\s+from\s+all/ nocase ascii
+        $allow = /allow\s+from\s+\d{1,3}\.[ \t]*(\r?\n|$)/ nocase ascii
+        $cond = /RewriteCond\s+%\{HTTP_(USER_AGENT|ACCEPT|REFERER)\}/ nocase ascii
+        $rule = /RewriteRule\s+\S+\s+https?:\/\/[^\s\/]{3,80}/ nocase ascii
+    condition:
+        filesize < 200KB and $deny and #allow >= 3 and $cond and $rule
 }
 
 /* IIS web.config handler that sends images/text/.config through ASP, ASP.NET or CGI. */
