@@ -71,22 +71,22 @@ type Result struct {
 func Analyze(src []byte, opts Options) (res Result) {
 	opts = opts.withDefaults()
 	a := &analyzer{
-		opts:          opts,
-		res:           &res,
-		seen:          map[string]bool{},
-		funcs:         map[string]*ast.StmtFunction{},
-		classes:       map[string]*classInfo{},
-		consts:        map[string]Value{},
-		props:         map[string]Value{},
-		fields:        map[string]Value{},
-		assignedNames: map[string]bool{},
-		memo:          map[string]Value{},
-		ids:           map[ast.Vertex]int{},
-		active:        map[ast.Vertex]bool{},
-		entered:       map[ast.Vertex]bool{},
-		invokes:       map[ast.Vertex]int{},
-		relevance:     map[ast.Vertex]int{},
-		src:           src,
+		opts:       opts,
+		res:        &res,
+		seen:       map[string]bool{},
+		funcs:      map[string]*ast.StmtFunction{},
+		classes:    map[string]*classInfo{},
+		consts:     map[string]Value{},
+		props:      map[string]Value{},
+		fields:     map[string]Value{},
+		unsetReads: map[string]bool{},
+		memo:       map[string]Value{},
+		ids:        map[ast.Vertex]int{},
+		active:     map[ast.Vertex]bool{},
+		entered:    map[ast.Vertex]bool{},
+		invokes:    map[ast.Vertex]int{},
+		relevance:  map[ast.Vertex]int{},
+		src:        src,
 	}
 	a.deadline = time.Now().Add(opts.Timeout)
 	a.global = newScope("")
@@ -215,6 +215,9 @@ func (a *analyzer) nested(line int, code string, isCode bool, sc *scope) {
 		src = "<?php " + code
 	} else if !looksLikePHPCode(code) {
 		return
+	}
+	if !relevant([]byte(src)) {
+		return // a template's own code, an array export: nothing to follow
 	}
 	key := "nested\x00" + src
 	if a.seen[key] {

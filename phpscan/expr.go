@@ -762,9 +762,19 @@ func looseEqual(l, r Value) bool {
 
 func (a *analyzer) arrayLiteral(items []ast.Vertex, sc *scope) Value {
 	arr := newArray()
-	for _, it := range items {
+	for i, it := range items {
 		item, ok := it.(*ast.ExprArrayItem)
 		if !ok || item.Val == nil {
+			continue
+		}
+		if i >= maxArray && isScalarLiteral(item.Key) && isScalarLiteral(item.Val) {
+			// A data table past the size kept (100,000 domain names):
+			// its literals carry nothing; the rest stays unknown.
+			if arr.rest == nil {
+				arr.partial = true
+				r := Value{}
+				arr.rest = &r
+			}
 			continue
 		}
 		v := a.eval(item.Val, sc)
@@ -795,6 +805,16 @@ func (a *analyzer) arrayLiteral(items []ast.Vertex, sc *scope) Value {
 		}
 	}
 	return Value{k: kArray, arr: arr}
+}
+
+// isScalarLiteral reports a number, a plain string or a constant (or
+// nothing).
+func isScalarLiteral(n ast.Vertex) bool {
+	switch n.(type) {
+	case nil, *ast.ScalarString, *ast.ScalarLnumber, *ast.ScalarDnumber, *ast.ExprConstFetch:
+		return true
+	}
+	return false
 }
 
 // constant is the value of a named constant: define()d or const in the

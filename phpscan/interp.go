@@ -163,6 +163,7 @@ type analyzer struct {
 	src           []byte             // the source being analysed (a payload's, inside nested)
 	hits          []tokenHit         // the prefilter's tokens in src, by position
 	assignedNames map[string]bool    // assignedInFile's answers
+	unsetReads    map[string]bool    // variables read at the top level before any write
 	relevance     map[ast.Vertex]int // per body: 1 holds relevantTokens, 0 not, and its size
 	bodies        int                // function bodies interpreted, for the budget
 }

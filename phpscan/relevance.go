@@ -84,6 +84,9 @@ type tokenHit struct {
 type prefilterSet struct {
 	*tokenSet
 	class []uint8 // by trie node
+	// second maps the first two bytes (any case) straight to the node
+	// below them, 0 for none: most positions of a file end there.
+	second []int32
 }
 
 var prefilter = newPrefilter()
@@ -113,8 +116,26 @@ func newPrefilter() *prefilterSet {
 		}
 		p.class[n] = c
 	}
+	p.second = make([]int32, 1<<16)
+	for b0 := 0; b0 < 256; b0++ {
+		n1 := ts.root[b0]
+		if n1 == 0 {
+			continue
+		}
+		for b1 := 0; b1 < 256; b1++ {
+			p.second[b0<<8|b1] = ts.step(n1, byte(b1))
+		}
+	}
 	return p
 }
+
+// base64Byte is the alphabet of a base64 run.
+var base64Byte = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isBase64Byte(byte(c))
+	}
+	return t
+}()
 
 // scan runs over src once and returns the classes of the tokens found,
 // and, with keep, every hit with its position.
@@ -128,7 +149,7 @@ func (p *prefilterSet) scan(src []byte, keep bool) (mask uint8, hits []tokenHit)
 	run := 0
 	for i := 0; i < len(src); i++ {
 		c := src[i]
-		if isBase64Byte(c) {
+		if base64Byte[c] {
 			run++
 			if run == minPayloadRun {
 				hit(i, clsSource)
@@ -136,7 +157,7 @@ func (p *prefilterSet) scan(src []byte, keep bool) (mask uint8, hits []tokenHit)
 		} else {
 			run = 0
 		}
-		if c == '$' && mask&clsAction == 0 || c == '$' && keep {
+		if c == '$' && (keep || mask&clsAction == 0) {
 			if j := variableCallEnd(src, i); j > 0 {
 				hit(i, clsAction)
 			}
@@ -145,7 +166,16 @@ func (p *prefilterSet) scan(src []byte, keep bool) (mask uint8, hits []tokenHit)
 		if n == 0 {
 			continue
 		}
-		for j := i + 1; ; j++ {
+		if cl := p.class[n]; cl != 0 { // a one-byte token
+			hit(i, cl&^clsEval)
+		}
+		if i+1 >= len(src) {
+			continue
+		}
+		if n = p.second[int(c)<<8|int(src[i+1])]; n == 0 {
+			continue
+		}
+		for j := i + 2; ; j++ {
 			if cl := p.class[n]; cl != 0 {
 				if cl&clsEval != 0 && callFollows(src, i, j) {
 					cl |= clsSource

@@ -72,7 +72,7 @@ func (a *analyzer) codeSink(line int, sink string, v Value, sc *scope) {
 		a.report(RuleRequestCodeExec, line, sink, t.step(line, "executed as PHP code by %s", sink), "")
 		return
 	}
-	if v.has(fUnset) {
+	if a.unsetReachesSink(v) {
 		a.report(RuleRegisterGlobals, line, sink, nil, "")
 	}
 	hidden := v.has(fDecoded | fChars)
@@ -144,7 +144,7 @@ func (a *analyzer) commandSink(line int, sink string, v Value) {
 		a.report(RuleRequestCommandExec, line, sink, t.step(line, "run as a command by %s", sink), "")
 		return
 	}
-	if v.has(fUnset) {
+	if a.unsetReachesSink(v) {
 		a.report(RuleRegisterGlobals, line, sink, nil, "")
 	}
 	// The command's text: what it is, or the parts known of it (the

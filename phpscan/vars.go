@@ -111,13 +111,32 @@ func (a *analyzer) readVar(name string, sc *scope, line int) Value {
 	if sc.havoc != nil {
 		return tainted(sc.havoc.step(line, "$%s, set from the request by extract() or the like", name))
 	}
-	if sc.frame == a.global.frame && a.nest == 0 && !predefined[name] && !a.assignedInFile(name) {
-		// Read at the top level and set nowhere in the file: on PHP 4
-		// with register_globals the request sets it (old shells rely on
-		// it); an included template's variables are set by its includer.
+	if sc.frame == a.global.frame && a.nest == 0 && !predefined[name] {
+		// Read at the top level before any write: on PHP 4 with
+		// register_globals the request sets it (old shells rely on it).
+		// Whether the file writes it anywhere is asked only if such a
+		// value reaches a sink (unsetReachesSink).
+		if len(a.unsetReads) < 256 {
+			a.unsetReads[name] = true
+		}
 		return Value{flags: fUnset}
 	}
 	return Value{}
+}
+
+// unsetReachesSink reports whether a value read from a variable unset at
+// the top level may be one the file sets nowhere: an included template's
+// variables are set by its includer, an old shell's by register_globals.
+func (a *analyzer) unsetReachesSink(v Value) bool {
+	if !v.has(fUnset) {
+		return false
+	}
+	for name := range a.unsetReads {
+		if !a.assignedInFile(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // predefined are variables PHP itself sets (the CLI's arguments, the last
@@ -125,17 +144,40 @@ func (a *analyzer) readVar(name string, sc *scope, line int) Value {
 var predefined = map[string]bool{"argv": true, "argc": true, "php_errormsg": true, "http_response_header": true, "this": true}
 
 // assignedInFile reports whether the file writes $name anywhere (=, .=,
-// [..] =, foreach … as $name, list(), global, static, a parameter).
+// [..] =, foreach … as $name, list(), global, static, a parameter, a
+// reference). The names are read from the text once per file.
 func (a *analyzer) assignedInFile(name string) bool {
-	if v, ok := a.assignedNames[name]; ok {
-		return v
+	if a.assignedNames == nil {
+		a.assignedNames = assignedNames(a.src)
 	}
-	re, err := regexp.Compile(`\$` + regexp.QuoteMeta(name) + `\b\s*(?:\[[^\]\n]{0,80}\]\s*)*(?:[.+\-*/|&^%]|\?\?|<<|>>)?=[^=]|(?i:as|global|static|list|function)\b[^;{]{0,200}\$` + regexp.QuoteMeta(name) + `\b|&\s*\$` + regexp.QuoteMeta(name) + `\b`)
-	v := err != nil || re.Match(a.src)
-	if len(a.assignedNames) < 1000 {
-		a.assignedNames[name] = v
+	return a.assignedNames[name]
+}
+
+var (
+	// $x = …, $x[..] .= …
+	assignRE = regexp.MustCompile(`\$([A-Za-z_\x80-\xff][\w\x80-\xff]*)\s*(?:\[[^\]\n]{0,80}\]\s*)*(?:[.+\-*/|&^%]|\?\?|<<|>>)?=[^=]`)
+	// as $v, => $v, &$v
+	boundRE = regexp.MustCompile(`(?i:\bas\s+|=>\s*|&\s*)\$([A-Za-z_\x80-\xff][\w\x80-\xff]*)`)
+	// global $a, $b; static $a; list($a, $b); function f($a, $b)
+	listRE = regexp.MustCompile(`(?i:\b(?:global|static|list|function)\b)[^;{]{0,300}`)
+	nameRE = regexp.MustCompile(`\$([A-Za-z_\x80-\xff][\w\x80-\xff]*)`)
+)
+
+// assignedNames lists every variable name src writes, in one pass per
+// pattern.
+func assignedNames(src []byte) map[string]bool {
+	out := map[string]bool{}
+	for _, re := range []*regexp.Regexp{assignRE, boundRE} {
+		for _, m := range re.FindAllSubmatch(src, -1) {
+			out[string(m[1])] = true
+		}
 	}
-	return v
+	for _, m := range listRE.FindAll(src, -1) {
+		for _, n := range nameRE.FindAllSubmatch(m, -1) {
+			out[string(n[1])] = true
+		}
+	}
+	return out
 }
 
 func (a *analyzer) readGlobal(name string) Value {
