@@ -3,6 +3,7 @@ package phpscan
 import (
 	"bytes"
 	"sort"
+	"strings"
 )
 
 // The analysis is costly; most PHP cannot give a finding at all. Code with
@@ -11,38 +12,57 @@ import (
 // such a file (and such a function) is not interpreted. The tokens are
 // looked up without regard to case.
 var relevantTokens = tokens(
-	// request input, and the ways to name it indirectly
-	"$_get", "$_post", "$_request", "$_cookie", "$_files", "$http_", "globals['_", `globals["_`, "${", "$$",
-	"$_server['http_", `$_server["http_`, "$_server['query", `$_server["query`, "$_server['request_uri",
-	`$_server["request_uri`, "$_server['path_info", `$_server["path_info`, "$_server['php_self", `$_server["php_self`,
-	"$_server[$", "getallheaders", "request_headers", "php://input", "'php:'", `"php:"`, "getenv('http",
-	`getenv("http`, "getenv($", "filter_input", "get_defined_vars", "import_request",
-	// code run from a string, and names split into pieces with empty
-	// strings between ('n'.''.'o')
-	"create_function", "''.''", `"".""`,
+	// code run from a string (preg_replace's /e modifier), and names
+	// split into pieces with empty strings between ('n'.''.'o')
+	"create_function", "''.''", `"".""`, "${'", `${"`, "${$",
+	// request input named another way
+	"getallheaders(", "apache_request_headers(", "php://input", "'php:'", `"php:"`, "getenv('http", `getenv("http`,
+	"getenv($", "filter_input", "get_defined_vars(", "import_request_variables",
+	// a remote include
+	"include 'http", `include "http`, "include('http", `include("http`, "include ('http", `include ("http`,
+	"include_once 'http", `include_once "http`, "include_once('http", `include_once("http`,
+	"require 'http", `require "http`, "require('http", `require("http`, "require ('http", `require ("http`,
+	"require_once 'http", `require_once "http`, "require_once('http", `require_once("http`,
 	// network input: a socket (an IRC bot's commands), curl
-	"sockopen", "socket_create", "stream_socket_client", "curl_exec",
+	"fsockopen(", "socket_create(", "stream_socket_client(", "curl_exec(",
 	// command text a shell runs as is, and programs dropped
-	"/dev/tcp", "/dev/udp", "wget", "mkfifo", "bash -i", "sh -i", "nc -", "/bin/sh", "/bin/bash", "cmd.exe",
-	"crontab", "ld_preload", "\\x7felf", "\\x7f\\x45\\x4c\\x46", "wscript.shell",
+	"/dev/tcp", "/dev/udp", "wget ", "mkfifo", "bash -i", "sh -i", "nc -", "/bin/sh", "/bin/bash", "cmd.exe /c",
+	"cmd /c", "crontab", "ld_preload", "\\x7felf", "\\x7f\\x45\\x4c\\x46", "wscript.shell",
+)
+
+// requestTokens name the request arrays. PHP's variable names and array
+// keys are case-sensitive, so these match only as written: $_post is a
+// variable of its own (WordPress has one), $HTTP_TEST_X a constant-like
+// name.
+var requestTokens = tokens(
+	"$_GET", "$_POST", "$_REQUEST", "$_COOKIE", "$_FILES", "$HTTP_GET_VARS", "$HTTP_POST_VARS",
+	"$HTTP_COOKIE_VARS", "$HTTP_POST_FILES", "$HTTP_SERVER_VARS", "$HTTP_RAW_POST_DATA",
+	"$_SERVER['HTTP_", `$_SERVER["HTTP_`, "$_SERVER['QUERY_STRING", `$_SERVER["QUERY_STRING`,
+	"$_SERVER['PATH_INFO", `$_SERVER["PATH_INFO`, "$_SERVER[$", "GLOBALS['_", `GLOBALS["_`,
 )
 
 // weakTokens matter only with something that acts on what they give:
 // decoders and transforms (what they decode must be run, written or
 // called), URLs (what they fetch must be run or written).
 var weakTokens = tokens(
+	"$$", // a variable variable: $$name
 	"base64_decode", "gzinflate", "gzuncompress", "gzdecode", "zlib_decode", "bzdecompress", "str_rot13",
 	"strrev", "hex2bin", "uudecode", "pack(", "chr(", "urldecode", "strtr", "entity_decode", "_decrypt",
 	"'http", `"http`, "'ftp:", `"ftp:`,
 )
 
 // actionTokens run, write or call what weakTokens give; a call through a
-// variable ($f(…)) counts too.
+// variable ($f(…)) counts too. Not include, require or a bare "eval": real
+// libraries with a base64_decode() or a URL include their files, and the
+// words appear in comments (eval and assert called are relevant on their
+// own, see callFollows). Not backticks either: SQL quotes names with them.
 var actionTokens = tokens(
-	"system", "exec(", "passthru", "popen", "proc_open", "pcntl_exec", "`", "include", "require",
-	"call_user_func", "preg_replace", "file_put_contents", "fwrite", "fputs", "copy(", "array_map",
-	"array_filter", "array_walk", "usort", "uasort", "uksort", "register_shutdown_function", "ob_start",
-	"invoke", "reflectionfunction", "mail(", "eval", "assert",
+	"system(", "shell_exec", "passthru", "popen(", "proc_open", "pcntl_exec", "create_function",
+	"call_user_func", "register_shutdown_function", "ob_start", "reflectionfunction", "file_put_contents",
+	"fwrite", "fputs", "copy(",
+	// the page's identity, which an SEO relay sends to the URL it fetches
+	"$_server['server_name", `$_server["server_name`, "$_server['php_self", `$_server["php_self`,
+	"$_server['request_uri", `$_server["request_uri`, "$_server['http_host", `$_server["http_host`,
 )
 
 func tokens(s ...string) [][]byte {
@@ -59,6 +79,8 @@ const (
 	clsWeak                     // weakTokens
 	clsAction                   // actionTokens, or a call through a variable
 	clsEval                     // "eval" or "assert": a call when "(" follows
+	clsPreg                     // "preg_replace": code run when its pattern has /e
+	clsExact                    // a requestToken: a source only as written
 )
 
 // relevant reports whether src holds any of relevantTokens, eval or
@@ -87,6 +109,9 @@ type prefilterSet struct {
 	// second maps the first two bytes (any case) straight to the node
 	// below them, 0 for none: most positions of a file end there.
 	second []int32
+	// exact is, for a requestToken's node, the token as it must be
+	// written.
+	exact [][]byte
 }
 
 var prefilter = newPrefilter()
@@ -104,17 +129,26 @@ func newPrefilter() *prefilterSet {
 		}
 	}
 	add(relevantTokens, clsSource)
+	add(requestTokens, clsExact)
 	add(weakTokens, clsWeak)
 	add(actionTokens, clsAction)
 	add(tokens("eval", "assert"), clsEval)
+	add(tokens("preg_replace"), clsPreg)
 	ts := newTokenSet(all)
-	p := &prefilterSet{tokenSet: ts, class: make([]uint8, len(ts.nodes))}
+	p := &prefilterSet{tokenSet: ts, class: make([]uint8, len(ts.nodes)), exact: make([][]byte, len(ts.nodes))}
 	for k, c := range classOf {
 		n := int32(0)
 		for _, b := range []byte(k) {
 			n = ts.child(n, b)
 		}
 		p.class[n] = c
+	}
+	for _, t := range requestTokens {
+		n := int32(0)
+		for _, b := range t {
+			n = ts.step(n, b)
+		}
+		p.exact[n] = t
 	}
 	p.second = make([]int32, 1<<16)
 	for b0 := 0; b0 < 256; b0++ {
@@ -166,8 +200,8 @@ func (p *prefilterSet) scan(src []byte, keep bool) (mask uint8, hits []tokenHit)
 		if n == 0 {
 			continue
 		}
-		if cl := p.class[n]; cl != 0 { // a one-byte token
-			hit(i, cl&^clsEval)
+		if cl := p.class[n] &^ (clsEval | clsPreg | clsExact); cl != 0 { // a one-byte token
+			hit(i, cl)
 		}
 		if i+1 >= len(src) {
 			continue
@@ -177,10 +211,22 @@ func (p *prefilterSet) scan(src []byte, keep bool) (mask uint8, hits []tokenHit)
 		}
 		for j := i + 2; ; j++ {
 			if cl := p.class[n]; cl != 0 {
-				if cl&clsEval != 0 && callFollows(src, i, j) {
+				if cl&clsExact != 0 && bytes.Equal(src[i:j], p.exact[n]) {
 					cl |= clsSource
 				}
-				hit(i, cl&^clsEval)
+				if cl&clsEval != 0 && callFollows(src, i, j) {
+					if j-i == 4 { // eval(
+						cl |= clsSource
+					} else { // assert(: real code asserts, a shell asserts a payload
+						cl |= clsAction
+					}
+				}
+				if cl&clsPreg != 0 && evalModifierFollows(src, j) {
+					cl |= clsSource
+				}
+				if cl &^= clsEval | clsPreg | clsExact; cl != 0 {
+					hit(i, cl)
+				}
 			}
 			if j >= len(src) {
 				break
@@ -204,6 +250,26 @@ func maskIn(hits []tokenHit, from, to int) uint8 {
 		mask |= hits[i].class
 	}
 	return mask
+}
+
+// evalModifierFollows reports whether the call after "preg_replace" at j
+// starts with a literal pattern whose modifiers hold "e" (code run for
+// each match: preg_replace("~(.*)~ies", $code, …)).
+func evalModifierFollows(src []byte, j int) bool {
+	k := skipSpaceAndComments(src, j)
+	if k >= len(src) || src[k] != '(' {
+		return false
+	}
+	k = skipSpaceAndComments(src, k+1)
+	if k+2 >= len(src) || src[k] != '\'' && src[k] != '"' {
+		return false
+	}
+	quote := src[k]
+	end := bytes.IndexByte(src[k+1:min(len(src), k+1+512)], quote)
+	if end < 2 {
+		return false
+	}
+	return strings.Contains(pregModifiers(string(src[k+1:k+1+end])), "e")
 }
 
 // callFollows reports whether the name src[i:j] ("eval", "assert") stands

@@ -105,7 +105,7 @@ func TestRelevantTokens(t *testing.T) {
 	if relevant([]byte("<?php class A { function b() { return 1; } } // see http://example.org")) {
 		t.Error("plain code with a URL in a comment is relevant")
 	}
-	for _, s := range []string{"$_GET", "$_Post", "${'x'}", "/dev/tcp", "eval($x)", "'n'.''.''.'o'"} {
+	for _, s := range []string{"$_GET", "$_POST['x']", "${'x'}", "/dev/tcp", "eval($x)", "'n'.''.''.'o'"} {
 		if !relevant([]byte("<?php " + s)) {
 			t.Errorf("%s is not relevant", s)
 		}
@@ -116,11 +116,22 @@ func TestRelevantTokens(t *testing.T) {
 		if relevant([]byte("<?php " + s)) {
 			t.Errorf("%s alone is relevant", s)
 		}
-		for _, act := range []string{"; include $y;", "; $f($y);", "; file_put_contents($a, $b);"} {
+		for _, act := range []string{"; system($y);", "; $f($y);", "; file_put_contents($a, $b);"} {
 			if !relevant([]byte("<?php " + s + act)) {
 				t.Errorf("%s with %s is not relevant", s, act)
 			}
 		}
+	}
+	for _, s := range []string{"include 'http://x/a.txt';", `require_once("http://x/a.txt");`, "preg_replace('/x/e', $a, $b);"} {
+		if !relevant([]byte("<?php " + s)) {
+			t.Errorf("%s is not relevant", s)
+		}
+	}
+	if relevant([]byte("<?php $_post = get_post(); $_Get = 1;")) {
+		t.Error("variables named like the request arrays in another case are relevant")
+	}
+	if relevant([]byte("<?php base64_decode($x); include 'lib.php'; // eval the result")) {
+		t.Error("a decoder with an include and the word eval in a comment is relevant")
 	}
 	if !relevant([]byte("<?php $p = '" + strings.Repeat("QUJD", 120) + "';")) {
 		t.Error("a long base64 run is not relevant")
