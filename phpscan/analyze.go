@@ -108,7 +108,7 @@ func Analyze(src []byte, opts Options) (res Result) {
 		})
 	}()
 	mask, hits := prefilter.scan(src, true)
-	if !relevantMask(mask) {
+	if !fileRelevant(mask) {
 		res.Skipped = true
 		return res
 	}

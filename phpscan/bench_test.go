@@ -44,3 +44,34 @@ func BenchmarkSkipped(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrefilterTree runs the prefilter alone over the PHP files of
+// the benign tree (SHELLWATCH_BENIGN, which make bench sets), up to 32
+// MiB of them: the cost every PHP file pays.
+func BenchmarkPrefilterTree(b *testing.B) {
+	root := os.Getenv("SHELLWATCH_BENIGN")
+	if root == "" {
+		b.Skip("SHELLWATCH_BENIGN is not set")
+	}
+	var srcs [][]byte
+	total := 0
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || total > 32<<20 || !d.Type().IsRegular() || filepath.Ext(p) != ".php" {
+			return nil
+		}
+		if src, err := os.ReadFile(p); err == nil {
+			srcs = append(srcs, src)
+			total += len(src)
+		}
+		return nil
+	})
+	if total == 0 {
+		b.Skipf("no PHP files under %s", root)
+	}
+	b.SetBytes(int64(total))
+	for b.Loop() {
+		for _, src := range srcs {
+			prefilter.scan(src, true)
+		}
+	}
+}

@@ -330,13 +330,13 @@ func (a *analyzer) fileAccess(line int, sink string, v Value) {
 
 // uploadChecks are signs that a file checks what it is sent: its
 // extension, its type, an allowed list.
-var uploadChecks = newTokenSet(tokens("pathinfo", "getimagesize", "finfo", "mime_content_type", "exif_imagetype",
+var uploadChecks = newMatcher(tokens("pathinfo", "getimagesize", "finfo", "mime_content_type", "exif_imagetype",
 	"strrchr", "allowed", "extension", "'jpg'", `"jpg"`, ".jpg", "image/", "explode('.'", `explode(".`))
 
 // checksUploads reports whether the file being analysed holds any
 // uploadChecks.
 func (a *analyzer) checksUploads() bool {
-	return uploadChecks.find(a.src) >= 0
+	return uploadChecks.contains(a.src)
 }
 
 // nativeProgram reports whether s is an ELF or a PE executable.

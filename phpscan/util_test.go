@@ -120,6 +120,14 @@ func TestRelevantTokens(t *testing.T) {
 			if !relevant([]byte("<?php " + s + act)) {
 				t.Errorf("%s with %s is not relevant", s, act)
 			}
+			// Far apart, in a file with no source, they are not.
+			far := "<?php " + s + "; /*" + strings.Repeat(" ", nearWindow) + "*/" + act
+			if relevant([]byte(far)) {
+				t.Errorf("%s with %s %d bytes away is relevant", s, act, nearWindow)
+			}
+			if relevant([]byte("<?php " + act[2:] + "/*" + strings.Repeat(" ", nearWindow) + "*/" + s)) {
+				t.Errorf("%s then %s %d bytes away is relevant", act, s, nearWindow)
+			}
 		}
 	}
 	for _, s := range []string{"include 'http://x/a.txt';", `require_once("http://x/a.txt");`, "preg_replace('/x/e', $a, $b);"} {
