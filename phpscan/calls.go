@@ -221,6 +221,7 @@ func (a *analyzer) invokeCallable(line int, fn *callable, args []arg, caller *sc
 // is known without entering.
 func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts []ast.Vertex, args []arg, caller *scope, class *classInfo, captured *scope) Value {
 	if a.callDepth >= maxCallDepth || a.active[key] {
+		a.unknownRefs(line, params, args, caller)
 		return mix(values(args)...)
 	}
 	// A body with nothing to follow is entered only when an argument
@@ -228,6 +229,7 @@ func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts [
 	// literal a small function may decode.
 	if !a.isRelevant(key) && !worthEntering(args, a.bodySize(key)) && !capturesData(captured) && !(class != nil && a.propsTainted()) {
 		a.runClosureArgs(line, args, caller)
+		a.unknownRefs(line, params, args, caller)
 		return mix(values(args)...)
 	}
 	// A function called many times with different literals (a print
@@ -244,6 +246,7 @@ func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts [
 		args = general
 	}
 	memoKey, cacheable := a.memoKey(key, args, class)
+	cacheable = cacheable && !hasRefParam(params) // what it wrote through them is not remembered
 	if cacheable {
 		if v, ok := a.memo[memoKey]; ok {
 			return v
@@ -323,6 +326,27 @@ func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts [
 		a.memo[memoKey] = ret
 	}
 	return ret
+}
+
+// unknownRefs makes the arguments passed by reference to a body that is
+// not interpreted unknown: what it wrote there is not known (and a loop
+// that waits for it to change must not take the old value for ever).
+func (a *analyzer) unknownRefs(line int, params []ast.Vertex, args []arg, caller *scope) {
+	for i, p := range params {
+		if p, ok := p.(*ast.Parameter); ok && p.AmpersandTkn != nil && i < len(args) && args[i].node != nil {
+			a.assign(args[i].node, mix(args[i].v), caller, line)
+		}
+	}
+}
+
+// hasRefParam reports whether any parameter is taken by reference.
+func hasRefParam(params []ast.Vertex) bool {
+	for _, p := range params {
+		if p, ok := p.(*ast.Parameter); ok && p.AmpersandTkn != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // capturesData reports whether a closure's captured variables bring
