@@ -24,7 +24,7 @@ var relevantTokens = tokens(
 	"require 'http", `require "http`, "require('http", `require("http`, "require ('http", `require ("http`,
 	"require_once 'http", `require_once "http`, "require_once('http", `require_once("http`,
 	// network input: a socket (an IRC bot's commands), curl
-	"fsockopen(", "socket_create(", "stream_socket_client(", "curl_exec(",
+	"fsockopen(", "pfsockopen(", "socket_create(", "stream_socket_client(", "curl_exec(",
 	// command text a shell runs as is, and programs dropped
 	"/dev/tcp", "/dev/udp", "wget ", "mkfifo", "bash -i", "sh -i", "nc -", "/bin/sh", "/bin/bash", "cmd.exe /c",
 	"cmd /c", "crontab", "ld_preload", "\\x7felf", "\\x7f\\x45\\x4c\\x46", "wscript.shell",
@@ -125,7 +125,15 @@ type prefilterSet struct {
 	class []uint8 // by token
 	// exact is, for a requestToken, the token as it must be written.
 	exact [][]byte
+	// word is set for a token that names a function: it counts only as
+	// a word of its own, and not as a method (mycopy(), $x->copy() and
+	// $this->assert() are not copy() or assert()).
+	word []bool
 }
+
+// fragments are tokens that name the end of functions as well:
+// html_entity_decode, rawurldecode, convert_uudecode.
+var fragments = map[string]bool{"entity_decode": true, "urldecode": true, "uudecode": true}
 
 var prefilter = newPrefilter()
 
@@ -143,6 +151,7 @@ func newPrefilter() *prefilterSet {
 				all = append(all, t)
 				p.class = append(p.class, 0)
 				p.exact = append(p.exact, nil)
+				p.word = append(p.word, t[0] >= 'a' && t[0] <= 'z' && !fragments[k])
 			}
 			p.class[i] |= c
 			if c == clsExact {
@@ -212,6 +221,9 @@ func (p *prefilterSet) scan(src []byte, keep bool) (mask uint8, hits []tokenHit)
 		for _, t := range m.outs[st/m.width] {
 			end := i + 1
 			start := end - m.lens[t]
+			if p.word[t] && !wordStart(src, start) {
+				continue
+			}
 			cl := p.class[t]
 			if cl&clsExact != 0 && bytes.Equal(src[start:end], p.exact[t]) {
 				cl |= clsSource
@@ -249,6 +261,20 @@ func maskIn(hits []tokenHit, from, to int) uint8 {
 		mask |= hits[i].class
 	}
 	return mask
+}
+
+// wordStart reports whether a name starting at i is a word of its own and
+// not a method or a static method: no identifier byte, "->" or "::"
+// before it (spaces between allowed).
+func wordStart(src []byte, i int) bool {
+	if i > 0 && isIdentByte(src[i-1]) {
+		return false
+	}
+	j := i - 1
+	for j >= 0 && (src[j] == ' ' || src[j] == '\t' || src[j] == '\n' || src[j] == '\r') {
+		j--
+	}
+	return j < 1 || !(src[j] == '>' && src[j-1] == '-' || src[j] == ':' && src[j-1] == ':')
 }
 
 // evalModifierFollows reports whether the call after "preg_replace" at j

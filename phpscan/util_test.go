@@ -141,6 +141,20 @@ func TestRelevantTokens(t *testing.T) {
 	if relevant([]byte("<?php base64_decode($x); include 'lib.php'; // eval the result")) {
 		t.Error("a decoder with an include and the word eval in a comment is relevant")
 	}
+	// Names of functions count as words of their own, not as methods or
+	// parts of other names.
+	for _, s := range []string{"$this->assert($x); base64_decode($y);", "$n->copy(); chr(0);", "$f = filesystem($a); pack('N', 1);",
+		"Assert::assert($x); urlencode($y);"} {
+		if relevant([]byte("<?php " + s)) {
+			t.Errorf("%s is relevant", s)
+		}
+	}
+	for _, s := range []string{"assert (base64_decode($x));", "@copy($a, $b); chr(0);", "\\system($c); hex2bin($d);", "$s = rawurldecode($x); fwrite($f, $s);",
+		"$s = convert_uudecode($x); fwrite($f, $s);", "$h = pfsockopen($a, 80);"} {
+		if !relevant([]byte("<?php " + s)) {
+			t.Errorf("%s is not relevant", s)
+		}
+	}
 	if !relevant([]byte("<?php $p = '" + strings.Repeat("QUJD", 120) + "';")) {
 		t.Error("a long base64 run is not relevant")
 	}

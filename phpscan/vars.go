@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/VKCOM/php-parser/pkg/ast"
 )
@@ -44,7 +46,29 @@ var (
 	secretField = regexp.MustCompile(`(?i)pass(wd|word|wort|e)?([^a-z]|$)|passwd|pwd|^pin$|ssn|otp|secret|security_?answer|senha|contras(e|e\x{00f1})a|clave|kennwort|wachtwoord|^mdp$|mot_?de_?passe|parola|has(l|\x{0142})o|(s|\x{015f})ifre|\x{043f}\x{0430}\x{0440}\x{043e}\x{043b}\x{044c}|\x{5bc6}\x{7801}`)
 )
 
+// keyFlags is what the name of a request field says it holds: a card
+// number, a secret, an uploaded file. The same few names come back in
+// every form of an application; the answers for short names are kept.
 func keyFlags(key string) flag {
+	if len(key) > 64 {
+		return keyFlagsOf(key)
+	}
+	if f, ok := keyFlagCache.Load(key); ok {
+		return f.(flag)
+	}
+	f := keyFlagsOf(key)
+	if keyFlagCount.Add(1) <= 1<<14 {
+		keyFlagCache.Store(key, f)
+	}
+	return f
+}
+
+var (
+	keyFlagCache sync.Map // string → flag
+	keyFlagCount atomic.Int64
+)
+
+func keyFlagsOf(key string) flag {
 	var f flag
 	if cardField.MatchString(key) {
 		f |= fCard
