@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/base64"
+	"math/rand/v2"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -194,5 +197,43 @@ class Log {
 	}
 	if res.Steps > 5000 {
 		t.Errorf("%d steps: a loop ran on a value its callee changed", res.Steps)
+	}
+}
+
+// eachPropWrite does by hand what this expression finds.
+var propWriteRE = regexp.MustCompile(`\$this\s*->\s*(\w+)\s*(?:\[[^\]\n]{0,80}\]\s*)*(?:[.+\-*/|&^]|\?\?)?=[^=>]`)
+
+func TestEachPropWriteAsTheRegexp(t *testing.T) {
+	names := func(src []byte) (byHand, byRE []string) {
+		eachPropWrite(src, func(n []byte) { byHand = append(byHand, string(n)) })
+		for _, m := range propWriteRE.FindAllSubmatch(src, -1) {
+			byRE = append(byRE, string(m[1]))
+		}
+		slices.Sort(byHand)
+		byHand = slices.Compact(byHand)
+		slices.Sort(byRE)
+		byRE = slices.Compact(byRE)
+		return byHand, byRE
+	}
+	fixed := []string{
+		"$this->a = 1; $this->b .= 'x'; $this->c['k'] = 2; $this->d[] = 3; $this->e ??= 4;",
+		"$this -> f\n = $x; $this->g == 1; $this->h => 2; $this->i[\n] = 1; $this->j[" + strings.Repeat("x", 81) + "] = 1;",
+		"$this->k[1][2] = 3; $this->l <<= 1; $this->m[$this->n] = 1; $this->", "$this->o =", "$thisx->p = 1; $this->é = 1;",
+	}
+	for _, s := range fixed {
+		if h, r := names([]byte(s)); !slices.Equal(h, r) {
+			t.Errorf("%q: by hand %v, regexp %v", s, h, r)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	parts := []string{"$this", "->", "-", ">", " ", "\n", "a", "b_1", "[", "]", "=", "==", "=>", ".", "?", "??", "+", "x"}
+	for n := 0; n < 20000; n++ {
+		var b strings.Builder
+		for k := rng.IntN(14); k >= 0; k-- {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		if h, r := names([]byte(b.String())); !slices.Equal(h, r) {
+			t.Fatalf("%q: by hand %v, regexp %v", b.String(), h, r)
+		}
 	}
 }
