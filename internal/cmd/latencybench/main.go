@@ -30,6 +30,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -69,7 +70,8 @@ func parseFlags() options {
 	flag.StringVar(&o.workParent, "workdir", "build/bench", "make the temp dir (web roots, state, config) below this `dir`")
 	flag.StringVar(&o.settle, "settle", "250ms", "agent.settle in the daemon's config (250ms is the default)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temp dir (agent logs, configs) instead of removing it")
-	flag.StringVar(&payloadKind, "payload", "yara", "webshell dropped: yara (a one-line eval the YARA rules flag critical) or php (a 40 KB page whose shell only the PHP analyzer finds)")
+	flag.StringVar(&payloadKind, "payload", "yara", "webshell dropped: yara (a one-line eval the YARA rules flag critical) or php (a page whose shell only the PHP analyzer finds, -php-kb in size)")
+	flag.IntVar(&phpKB, "php-kb", 40, "size in KB of the -payload php page: ordinary functions, then the shell")
 	flag.IntVar(&o.drops, "drops", 1000, "webshells dropped one at a time")
 	flag.IntVar(&o.renames, "rename-drops", 200, "webshells written outside the root and renamed in, one at a time (0: none)")
 	flag.IntVar(&o.warmup, "warmup", 10, "drops before those, not counted")
@@ -456,27 +458,31 @@ rate = 0.0
 	return p, nil
 }
 
-// payloadKind chooses the webshell dropped (-payload).
-var payloadKind = "yara"
+// payloadKind chooses the webshell dropped (-payload), phpKB the size of
+// the php one (-php-kb).
+var (
+	payloadKind = "yara"
+	phpKB       = 40
+)
 
 // webshell is a PHP webshell with a comment that makes every copy's hash
 // unique: a one-liner the bundled YARA rules flag as critical, or (-payload
-// php) a 40 KB page of ordinary functions ending in a class whose
+// php) a page of ordinary functions (40 KB by default) ending in a class whose
 // destructor runs a command from the request through a name built from a
 // literal's letters, which only the PHP analyzer finds: the whole file is
 // parsed and followed on the alert's path.
 func webshell(phase string, i int) []byte {
 	if payloadKind == "php" {
 		b := fmt.Appendf(nil, "<?php\n// latencybench %s %d %d\n", phase, i, time.Now().UnixNano())
-		b = append(b, phpPayload...)
+		b = append(b, phpPayload()...)
 		return b
 	}
 	return fmt.Appendf(nil, "<?php @eval($_POST[\"x\"]); ?>\n<!-- latencybench %s %d %d -->\n", phase, i, time.Now().UnixNano())
 }
 
-var phpPayload = func() []byte {
+var phpPayload = sync.OnceValue(func() []byte {
 	var b []byte
-	for i := range 300 {
+	for i := 0; len(b) < phpKB*1000-300; i++ {
 		b = fmt.Appendf(b, "function helper_%d($a, $b) {\n    $r = array_map('trim', explode(',', $a));\n    return count($r) > %d ? implode('-', $r) . $b : $b;\n}\n", i, i%7)
 	}
 	return append(b, `class Page {
@@ -490,7 +496,7 @@ var phpPayload = func() []byte {
 }
 new Page($_REQUEST);
 `...)
-}()
+})
 
 // benignFile returns the name and content of the i-th harmless file.
 func benignFile(i int) (string, []byte) {
