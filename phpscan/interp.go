@@ -165,7 +165,6 @@ type analyzer struct {
 	assignedNames map[string]bool    // assignedInFile's answers
 	unsetReads    map[string]bool    // variables read at the top level before any write
 	relevance     map[ast.Vertex]int // per body: 1 holds relevantTokens, 0 not, and its size
-	bodies        int                // function bodies interpreted, for the budget
 }
 
 // tick counts one step and stops the analysis past the budget.

@@ -93,8 +93,6 @@ func null() Value                 { return Value{k: kNull} }
 func tainted(t *taint) Value      { return Value{taint: t} }
 func (v Value) with(f flag) Value { v.flags |= f; return v }
 func (v Value) has(f flag) bool   { return v.flags&f != 0 }
-func (v Value) isConstStr() bool  { return v.k == kStr }
-func (v Value) isTainted() bool   { return v.taint != nil }
 func (v Value) withTaint(t *taint) Value {
 	if t != nil && v.taint == nil {
 		v.taint = t

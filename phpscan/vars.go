@@ -2,7 +2,6 @@ package phpscan
 
 import (
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -614,10 +613,4 @@ func (a *analyzer) readProperty(obj, prop ast.Vertex, sc *scope) Value {
 		return tainted(ov.taint.step(a.line(prop), "->%s", name))
 	}
 	return Value{}
-}
-
-// atoi is strconv.Atoi for values that must be small.
-func atoi(s string) (int, bool) {
-	n, err := strconv.Atoi(s)
-	return n, err == nil
 }
