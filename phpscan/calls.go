@@ -227,7 +227,7 @@ func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts [
 	// A body with nothing to follow is entered only when an argument
 	// brings something: request input, a decoded or built string, or a
 	// literal a small function may decode.
-	if !a.isRelevant(key) && !worthEntering(args, a.bodySize(key)) && !capturesData(captured) && !(class != nil && a.propsTainted()) {
+	if !a.isRelevant(key) && !worthEntering(args, a.bodySize(key)) && !capturesData(captured) && !(class != nil && a.propsTainted()) && !(a.readsGlobals(key) && a.globalsTainted()) {
 		a.runClosureArgs(line, args, caller)
 		a.unknownRefs(line, params, args, caller)
 		return mix(values(args)...)
@@ -347,6 +347,47 @@ func hasRefParam(params []ast.Vertex) bool {
 		}
 	}
 	return false
+}
+
+// readsGlobals reports whether a body names the global scope ("global
+// $x;", $GLOBALS), from its source text.
+func (a *analyzer) readsGlobals(n ast.Vertex) bool {
+	r, ok := a.globalsRead[n]
+	if !ok {
+		p := n.GetPosition()
+		r = p == nil || p.StartPos < 0 || p.EndPos > len(a.src) || p.StartPos > p.EndPos ||
+			indexFold(a.src[p.StartPos:p.EndPos], "global") >= 0
+		if a.globalsRead == nil {
+			a.globalsRead = map[ast.Vertex]bool{}
+		}
+		a.globalsRead[n] = r
+	}
+	return r
+}
+
+// indexFold is bytes.Index without regard to ASCII case, for a lower-case
+// word.
+func indexFold(b []byte, w string) int {
+	for i := 0; i+len(w) <= len(b); i++ {
+		if hasPrefixFold(b[i:], w) {
+			return i
+		}
+	}
+	return -1
+}
+
+// hasPrefixFold is bytes.HasPrefix without regard to ASCII case, for a
+// lower-case prefix.
+func hasPrefixFold(b []byte, prefix string) bool {
+	if len(b) < len(prefix) {
+		return false
+	}
+	for i := 0; i < len(prefix); i++ {
+		if c := b[i]; c != prefix[i] && c|0x20 != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // capturesData reports whether a closure's captured variables bring

@@ -159,12 +159,13 @@ type analyzer struct {
 	// abstractDepth counts the loops being followed abstractly around
 	// the statement being run.
 	abstractDepth int
-	invokes       map[ast.Vertex]int // interpretations of each function body
-	src           []byte             // the source being analysed (a payload's, inside nested)
-	hits          []tokenHit         // the prefilter's tokens in src, by position
-	assignedNames map[string]bool    // assignedInFile's answers
-	unsetReads    map[string]bool    // variables read at the top level before any write
-	relevance     map[ast.Vertex]int // per body: 1 holds relevantTokens, 0 not, and its size
+	invokes       map[ast.Vertex]int  // interpretations of each function body
+	src           []byte              // the source being analysed (a payload's, inside nested)
+	hits          []tokenHit          // the prefilter's tokens in src, by position
+	assignedNames map[string]bool     // assignedInFile's answers
+	unsetReads    map[string]bool     // variables read at the top level before any write
+	relevance     map[ast.Vertex]int  // per body: 1 holds relevantTokens, 0 not, and its size
+	globalsRead   map[ast.Vertex]bool // readsGlobals's answers
 }
 
 // tick counts one step and stops the analysis past the budget.
