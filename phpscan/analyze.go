@@ -68,8 +68,22 @@ type Result struct {
 
 // Analyze analyses the PHP source src. It never panics on hostile input
 // and stops at its budget.
-func Analyze(src []byte, opts Options) (res Result) {
+func Analyze(src []byte, opts Options) Result {
 	opts = opts.withDefaults()
+	deadline := time.Now().Add(opts.Timeout)
+	res, whole := analyze(src, opts, deadline, true)
+	if whole {
+		// A body blanked for the first parse was to be entered: the
+		// whole file, parsed whole (see blankBodies).
+		res, _ = analyze(src, opts, deadline, false)
+	}
+	return res
+}
+
+// analyze is one analysis of src; with blank, a first parse with the
+// bodies nothing uses blanked, when there are any. whole is set when that
+// parse was not enough.
+func analyze(src []byte, opts Options, deadline time.Time, blank bool) (res Result, whole bool) {
 	a := &analyzer{
 		opts:       opts,
 		res:        &res,
@@ -88,11 +102,15 @@ func Analyze(src []byte, opts Options) (res Result) {
 		relevance:  map[ast.Vertex]int{},
 		src:        src,
 	}
-	a.deadline = time.Now().Add(opts.Timeout)
+	a.deadline = deadline
 	a.global = newScope("")
 	a.propOwner = newScope("properties")
 	defer func() {
 		if r := recover(); r != nil {
+			if r == errReparse { //nolint:errorlint // the sentinel itself is panicked
+				whole = true
+				return
+			}
 			if r == errBudget { //nolint:errorlint // the sentinel itself is panicked
 				res.Incomplete = fmt.Sprintf("stopped after %d steps (budget %d steps, %s)", a.steps, opts.MaxSteps, opts.Timeout)
 			} else {
@@ -110,16 +128,29 @@ func Analyze(src []byte, opts Options) (res Result) {
 	mask, hits := prefilter.scan(src, true)
 	if !fileRelevant(mask) {
 		res.Skipped = true
-		return res
+		return res, false
 	}
 	a.hits = hits
+	if blank && len(src) >= minBlankFile {
+		if b := blankBodies(src, hits); b != nil {
+			// Only a clean parse of the blanked file stands for the
+			// file: syntax errors are counted, and the grammar chosen,
+			// on the whole file.
+			if p, err := parse(b.src); err == nil && p.root != nil && p.errors == 0 && p.note == "" {
+				a.blank = b.ends
+				res.Parsed = true
+				a.run(p.root.Stmts)
+				return res, false
+			}
+		}
+	}
 	p, err := parse(src)
 	if err != nil || p.root == nil {
-		return res
+		return res, false
 	}
 	res.Parsed, res.ParseNote, res.SyntaxErrors = true, p.note, p.errors
 	a.run(p.root.Stmts)
-	return res
+	return res, false
 }
 
 // run analyses a file's statements: the top level, then every function,
@@ -157,7 +188,7 @@ func (a *analyzer) entries(decls []ast.Vertex) {
 	for _, d := range decls {
 		switch d := d.(type) {
 		case *ast.StmtFunction:
-			if !a.entered[d] && (globals || a.isRelevant(d)) {
+			if !a.entered[d] && (globals || a.isRelevant(d)) && !a.blankIsolated(d) {
 				a.invoke(a.line(d), d, identName(d.Name), d.Params, d.Stmts, nil, a.global, nil, nil)
 			}
 		case *ast.StmtClass, *ast.StmtTrait:
@@ -171,12 +202,23 @@ func (a *analyzer) entries(decls []ast.Vertex) {
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				if m := c.methods[n]; !a.entered[m] && (props || a.isRelevant(m)) {
+				if m := c.methods[n]; !a.entered[m] && (props || a.isRelevant(m)) && !a.blankIsolated(m) {
 					a.invokeMethod(a.line(m), m, c, nil, a.global)
 				}
 			}
 		}
 	}
+}
+
+// blankIsolated reports whether a declaration's body was blanked for the
+// first parse and reads no global state: entered with parameters that are
+// not known, it has nothing to follow.
+func (a *analyzer) blankIsolated(d ast.Vertex) bool {
+	if a.blank == nil {
+		return false
+	}
+	p := d.GetPosition()
+	return p != nil && a.blank[p.EndPos]
 }
 
 func (a *analyzer) globalsTainted() bool {

@@ -245,6 +245,13 @@ func (a *analyzer) invoke(line int, key ast.Vertex, name string, params, stmts [
 		}
 		args = general
 	}
+	if a.blank != nil {
+		if p := key.GetPosition(); p != nil {
+			if _, blanked := a.blank[p.EndPos]; blanked {
+				panic(errReparse)
+			}
+		}
+	}
 	memoKey, cacheable := a.memoKey(key, args, class)
 	cacheable = cacheable && !hasRefParam(params) // what it wrote through them is not remembered
 	if cacheable {
@@ -363,31 +370,6 @@ func (a *analyzer) readsGlobals(n ast.Vertex) bool {
 		a.globalsRead[n] = r
 	}
 	return r
-}
-
-// indexFold is bytes.Index without regard to ASCII case, for a lower-case
-// word.
-func indexFold(b []byte, w string) int {
-	for i := 0; i+len(w) <= len(b); i++ {
-		if hasPrefixFold(b[i:], w) {
-			return i
-		}
-	}
-	return -1
-}
-
-// hasPrefixFold is bytes.HasPrefix without regard to ASCII case, for a
-// lower-case prefix.
-func hasPrefixFold(b []byte, prefix string) bool {
-	if len(b) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		if c := b[i]; c != prefix[i] && c|0x20 != prefix[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // capturesData reports whether a closure's captured variables bring

@@ -12,6 +12,10 @@ import (
 // errBudget stops the interpreter when a file has used its budget.
 var errBudget = errors.New("analysis budget exhausted")
 
+// errReparse stops the interpreter when it is to enter a body blanked for
+// the first parse: the file is analysed again, parsed whole.
+var errReparse = errors.New("blanked body entered")
+
 // flow is how a statement ended.
 type flow uint8
 
@@ -166,6 +170,10 @@ type analyzer struct {
 	unsetReads    map[string]bool     // variables read at the top level before any write
 	relevance     map[ast.Vertex]int  // per body: 1 holds relevantTokens, 0 not, and its size
 	globalsRead   map[ast.Vertex]bool // readsGlobals's answers
+	// blank holds the bodies blanked for the first parse, by end
+	// position, and whether each is isolated (blanked.ends); nil when
+	// the file was parsed whole.
+	blank map[int]bool
 }
 
 // tick counts one step and stops the analysis past the budget.
