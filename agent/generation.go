@@ -11,8 +11,8 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/quarantine"
-	"github.com/shellwatch/shellwatch/rules"
 )
 
 // generation is everything one configuration builds: the engine, the vault
@@ -154,7 +154,7 @@ func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*ale
 	// A sink turned "off" is a route nothing reaches.
 	kept := routes[:0]
 	for _, r := range routes {
-		if r.MinSeverity != rules.SeverityNone {
+		if r.MinSeverity != finding.SeverityNone {
 			kept = append(kept, r)
 		}
 	}

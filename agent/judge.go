@@ -7,19 +7,20 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
-	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/watcher"
-	"golang.org/x/sys/unix"
 )
 
 // judgement is what policy makes of one scanned file.
 type judgement struct {
 	kind     alert.Kind // "": nothing to alert
-	severity rules.Severity
+	severity finding.Severity
 	// why says what is wrong beyond the rules: an unexpected change, what
 	// changed while the agent was down.
 	why         string
@@ -66,15 +67,15 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 	noScript := protectedScript && hasCode && rp.inNoScriptZone(v.Path)
 	unexpected := protectedScript && hasCode && contentChanged && !t.baseline && !deployed && !approved
 	if unexpected || noScript {
-		sev, reason := rules.SeverityHigh, "script added outside a deploy window"
+		sev, reason := finding.SeverityHigh, "script added outside a deploy window"
 		if prev != nil {
 			reason = "script changed outside a deploy window"
 		}
 		if noScript {
-			sev, reason = rules.SeverityCritical, "script where no code belongs (no_script_globs)"
+			sev, reason = finding.SeverityCritical, "script where no code belongs (no_script_globs)"
 		}
 		if rp.writtenByWebUser(v.UID) {
-			sev = rules.SeverityCritical
+			sev = finding.SeverityCritical
 			reason += "; written by the web server's user " + rp.webUser
 		}
 		if j.kind == "" {
@@ -87,9 +88,9 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 		if what := changedWhileDown(prev, v, sum); what != "" {
 			if j.kind == "" {
 				j.kind = alert.KindChangedWhileDown
-				j.severity = max(j.severity, rules.SeverityMedium)
+				j.severity = max(j.severity, finding.SeverityMedium)
 				if protectedScript {
-					j.severity = max(j.severity, rules.SeverityHigh)
+					j.severity = max(j.severity, finding.SeverityHigh)
 				}
 			}
 			why = append(why, "while the agent was down: "+what)
@@ -111,7 +112,7 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 		if !j.quarantine {
 			j.leftBecause = notMovedReason(born, j.severity, g)
 		}
-	case j.kind == alert.KindUnexpectedChange && j.severity == rules.SeverityCritical && born:
+	case j.kind == alert.KindUnexpectedChange && j.severity == finding.SeverityCritical && born:
 		j.quarantine = true // a new script written by the web server
 	case j.kind == alert.KindUnexpectedChange:
 		j.leftBecause = "an unexpected change is alerted, not moved (accept it with `shellwatch baseline accept`)"
@@ -238,9 +239,9 @@ func (a *Agent) deletedWhileDown(t task) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	g := a.gen
-	sev := rules.SeverityMedium
+	sev := finding.SeverityMedium
 	if rp := g.roots[t.c.Root]; rp != nil && rp.protected && rp.isScript(old.Path) {
-		sev = rules.SeverityHigh
+		sev = finding.SeverityHigh
 	}
 	if w := a.deployWindowFor(t.c.Root); w != nil {
 		a.noteRemovedInWindow(t.c.Root, []string{old.Path})

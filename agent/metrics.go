@@ -9,8 +9,8 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/metrics"
-	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/watcher"
 )
@@ -43,7 +43,7 @@ type agentMetrics struct {
 
 func newAgentMetrics(a *Agent) *agentMetrics {
 	sevs := []string{}
-	for s := rules.SeverityLow; s <= rules.SeverityCritical; s++ {
+	for s := finding.SeverityLow; s <= finding.SeverityCritical; s++ {
 		sevs = append(sevs, s.String())
 	}
 	kinds := []string{}

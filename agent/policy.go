@@ -10,15 +10,16 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/quarantine"
-	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
-	"golang.org/x/sys/unix"
 )
 
 // maxSwapRetries bounds how often a file that is swapped between its scan
@@ -143,7 +144,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 			}
 		}
 		a.stats.scanErrors.Add(1)
-		al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityMedium)
+		al := a.fileAlert(c, v, alert.KindScanFailed, finding.SeverityMedium)
 		al.Detail = safetext.PathsIn(v.Err.Error(), v.Path)
 		al.Message = fmt.Sprintf("%s: %s: %s", al.Kind.Summary(), safetext.Path(v.Path), al.Detail)
 		a.send(g, al)
@@ -176,13 +177,13 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	// These very bytes, as this inode, were judged before (and alerted if
 	// anything matched, or if too large to scan): the baseline says so.
 	alreadyAlerted := prev != nil && v.SHA256 != "" && prev.Dev == v.Dev && prev.Inode == v.Inode &&
-		prev.SHA256 == digest(v.SHA256) && (prev.Severity != rules.SeverityNone || v.TooLarge)
+		prev.SHA256 == digest(v.SHA256) && (prev.Severity != finding.SeverityNone || v.TooLarge)
 	j := a.judge(g, c, v, prev, born, t)
 	if !v.Flagged() && j.kind == "" {
 		// Too large to scan: alerted once for this inode, however it grows.
 		tooLargeBefore := prev != nil && prev.Dev == v.Dev && prev.Inode == v.Inode && prev.Size > int64(g.cfg.Scanner.MaxFileSize)
 		if v.TooLarge && !alreadyAlerted && !tooLargeBefore {
-			al := a.fileAlert(c, v, alert.KindScanFailed, rules.SeverityLow)
+			al := a.fileAlert(c, v, alert.KindScanFailed, finding.SeverityLow)
 			al.Detail = fmt.Sprintf("%d bytes, more than scanner.max_file_size %s: hashed and checked against the hash lists, not YARA-scanned", v.Size, g.cfg.Scanner.MaxFileSize)
 			al.Message = fmt.Sprintf("file too large to scan: %s (%d bytes)", safetext.Path(v.Path), v.Size)
 			a.send(g, al)
@@ -249,7 +250,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	return rescan
 }
 
-func notMovedReason(born bool, sev rules.Severity, g *generation) string {
+func notMovedReason(born bool, sev finding.Severity, g *generation) string {
 	q := g.cfg.Quarantine
 	switch {
 	case q.MinSeverity.Off():
@@ -283,7 +284,7 @@ func prefixed(sep, s string) string {
 	return sep + s
 }
 
-func onlyHashLists(ms []scanner.Match) bool {
+func onlyHashLists(ms []finding.Match) bool {
 	for _, m := range ms {
 		if m.Namespace != scanner.HashListNamespace {
 			return false
@@ -292,7 +293,7 @@ func onlyHashLists(ms []scanner.Match) bool {
 	return len(ms) > 0
 }
 
-func quarantineMatches(ms []scanner.Match) []quarantine.Match {
+func quarantineMatches(ms []finding.Match) []quarantine.Match {
 	out := make([]quarantine.Match, len(ms))
 	for i, m := range ms {
 		out[i] = quarantine.Match{Rule: m.Rule, Severity: m.Severity.String(), Family: m.Family}
@@ -301,7 +302,7 @@ func quarantineMatches(ms []scanner.Match) []quarantine.Match {
 }
 
 // fileAlert builds the alert of a file finding, without action or message.
-func (a *Agent) fileAlert(c watcher.Change, v scanner.Verdict, kind alert.Kind, sev rules.Severity) alert.Alert {
+func (a *Agent) fileAlert(c watcher.Change, v scanner.Verdict, kind alert.Kind, sev finding.Severity) alert.Alert {
 	f := &alert.File{
 		Path: v.Path, Root: c.Root, Size: v.Size,
 		Mode: fmt.Sprintf("%04o", uint32(v.Mode.Perm())|setBits(v.Mode)),

@@ -4,24 +4,24 @@ import (
 	"fmt"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
-	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/watcher"
 )
 
 // handleProblem turns what the watcher could not do into an alert: an agent
 // that is blind to part of a root must say so.
 func (a *Agent) handleProblem(p watcher.Problem) {
-	kind, sev := alert.KindWatchError, rules.SeverityMedium
+	kind, sev := alert.KindWatchError, finding.SeverityMedium
 	switch p.Kind {
 	case watcher.ProblemOverflow:
-		kind, sev = alert.KindOverflowResync, rules.SeverityHigh
+		kind, sev = alert.KindOverflowResync, finding.SeverityHigh
 	case watcher.ProblemWatchLimit:
-		kind, sev = alert.KindWatchLimit, rules.SeverityHigh
+		kind, sev = alert.KindWatchLimit, finding.SeverityHigh
 	case watcher.ProblemRootMissing:
-		kind, sev = alert.KindRootMissing, rules.SeverityHigh
+		kind, sev = alert.KindRootMissing, finding.SeverityHigh
 	case watcher.ProblemRootRestored:
-		kind, sev = alert.KindRootRestored, rules.SeverityLow
+		kind, sev = alert.KindRootRestored, finding.SeverityLow
 	}
 	detail := ""
 	if p.Err != nil {

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // recentAlerts keeps the last alerts raised, for `shellwatch status`.
@@ -20,11 +20,11 @@ const recentAlertsKept = 20
 
 // RecentAlert is one of the last alerts, as `shellwatch status` shows it.
 type RecentAlert struct {
-	ID       string         `json:"id"`
-	Time     time.Time      `json:"time"`
-	Kind     alert.Kind     `json:"kind"`
-	Severity rules.Severity `json:"severity"`
-	Message  string         `json:"message"`
+	ID       string           `json:"id"`
+	Time     time.Time        `json:"time"`
+	Kind     alert.Kind       `json:"kind"`
+	Severity finding.Severity `json:"severity"`
+	Message  string           `json:"message"`
 }
 
 func (r *recentAlerts) add(a alert.Alert) {

@@ -13,7 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // SchemaVersion is the "schema_version" of the JSON form of an Alert (the
@@ -164,12 +164,12 @@ type Action struct {
 
 // Rule is one rule (or known-bad hash list) that matched, with its meta.
 type Rule struct {
-	Name        string         `json:"name"`
-	Namespace   string         `json:"namespace,omitempty"`
-	Tags        []string       `json:"tags,omitempty"`
-	Severity    rules.Severity `json:"severity"`
-	Family      string         `json:"family,omitempty"`
-	Description string         `json:"description,omitempty"`
+	Name        string           `json:"name"`
+	Namespace   string           `json:"namespace,omitempty"`
+	Tags        []string         `json:"tags,omitempty"`
+	Severity    finding.Severity `json:"severity"`
+	Family      string           `json:"family,omitempty"`
+	Description string           `json:"description,omitempty"`
 }
 
 // File describes the file an alert is about, as it was scanned.
@@ -196,10 +196,10 @@ type File struct {
 // Sample is one alert folded into a KindAlertsGrouped or KindAlertsDropped
 // alert.
 type Sample struct {
-	ID       string         `json:"id"`
-	Kind     Kind           `json:"kind"`
-	Severity rules.Severity `json:"severity"`
-	Path     string         `json:"path,omitempty"`
+	ID       string           `json:"id"`
+	Kind     Kind             `json:"kind"`
+	Severity finding.Severity `json:"severity"`
+	Path     string           `json:"path,omitempty"`
 	// PathBase64 holds the exact bytes of a Path that is not valid UTF-8.
 	PathBase64 string `json:"path_base64,omitempty"`
 	SHA256     string `json:"sha256,omitempty"`
@@ -237,7 +237,7 @@ type Alert struct {
 	Kind Kind      `json:"kind"`
 	// Severity is the highest severity of Rules for file alerts; for the
 	// agent's own alerts it is set by the agent.
-	Severity rules.Severity `json:"severity"`
+	Severity finding.Severity `json:"severity"`
 	// Message is one human line: what happened, to what, what was done.
 	// Paths in it are quoted when they hold anything unprintable.
 	Message string  `json:"message"`

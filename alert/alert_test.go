@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // A grouped alert's samples keep a hostile path exact too: JSON strings
 // cannot carry invalid UTF-8, path_base64 does.
 func TestSampleKeepsHostilePathExact(t *testing.T) {
 	path := "/var/www/up/\xff\xfe\nx.php"
-	a := Alert{ID: NewID(time.Now()), Kind: KindDetection, Severity: rules.SeverityCritical,
+	a := Alert{ID: NewID(time.Now()), Kind: KindDetection, Severity: finding.SeverityCritical,
 		File: &File{Path: path, SHA256: "ab"}, Rules: []Rule{{Name: "r1"}}, Action: &Action{Taken: ActionQuarantined}}
 	s := a.Sample()
 	data, err := json.Marshal(s)

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/testenv"
-	"github.com/shellwatch/shellwatch/rules"
 )
 
 func TestAlertmanagerURL(t *testing.T) {
@@ -62,10 +62,10 @@ func TestWebhookToRealAlertmanager(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := testAlert(1, rules.SeverityCritical)
+	a := testAlert(1, finding.SeverityCritical)
 	a.Time = time.Now().UTC().Truncate(time.Second) // Alertmanager keeps alerts that have not ended
 	a.File.Path = "/var/www/html/up/x\n\xff.php"
-	a.Rules = append(a.Rules, Rule{Name: "php_obfuscated_base64", Severity: rules.SeverityHigh})
+	a.Rules = append(a.Rules, Rule{Name: "php_obfuscated_base64", Severity: finding.SeverityHigh})
 	if err := w.Deliver(a); err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
-	"github.com/shellwatch/shellwatch/rules"
 )
 
 // Defaults of [DispatcherOptions].
@@ -30,7 +30,7 @@ const (
 // alerts a second.
 type Route struct {
 	Sink        Sink
-	MinSeverity rules.Severity
+	MinSeverity finding.Severity
 	// Rate is how many alerts a second go through to Sink one by one; the
 	// rest are folded into one KindAlertsGrouped alert per GroupInterval.
 	// 0 means no limit.
@@ -346,7 +346,7 @@ func (d *Dispatcher) deliverGroup(r *route) {
 type pendingGroup struct {
 	count   int
 	byKind  map[Kind]int
-	highest rules.Severity
+	highest finding.Severity
 	samples []Sample
 	// mostSevere is the first folded alert of the highest severity, and
 	// mostSevereIdx its index in samples, or -1 when it came too late to be.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // dispatchRecorder is a Sink that keeps what it is given. It stands for a
@@ -98,12 +98,12 @@ func TestDispatcherRoutesByMinSeverity(t *testing.T) {
 	d := NewDispatcher(DispatcherOptions{
 		Routes: []Route{
 			{Sink: all},
-			{Sink: high, MinSeverity: rules.SeverityHigh},
+			{Sink: high, MinSeverity: finding.SeverityHigh},
 		},
 		Host:    "web1.example",
 		Version: "1.2.3",
 	})
-	for _, sev := range []rules.Severity{rules.SeverityNone, rules.SeverityLow, rules.SeverityMedium, rules.SeverityHigh, rules.SeverityCritical} {
+	for _, sev := range []finding.Severity{finding.SeverityNone, finding.SeverityLow, finding.SeverityMedium, finding.SeverityHigh, finding.SeverityCritical} {
 		d.Send(Alert{Kind: KindDetection, Severity: sev, Message: sev.String()})
 	}
 	closeDispatcher(t, d)
@@ -179,12 +179,12 @@ func TestDispatcherGroupsAFloodWithoutLosingCount(t *testing.T) {
 	start := time.Now()
 	var criticalID string
 	for i := range flood {
-		a := Alert{ID: NewID(time.Now()), Kind: KindDetection, Severity: rules.SeverityLow,
+		a := Alert{ID: NewID(time.Now()), Kind: KindDetection, Severity: finding.SeverityLow,
 			File: &File{Path: fmt.Sprintf("/var/www/upload/%d.php", i)}}
 		switch {
 		case i == criticalAt:
-			a.Severity = rules.SeverityCritical
-			a.Rules = []Rule{{Name: "php_eval_post", Severity: rules.SeverityCritical}}
+			a.Severity = finding.SeverityCritical
+			a.Rules = []Rule{{Name: "php_eval_post", Severity: finding.SeverityCritical}}
 			criticalID = a.ID
 		case i%10 == 0:
 			a.Kind = KindScanFailed
@@ -240,7 +240,7 @@ func TestDispatcherGroupsAFloodWithoutLosingCount(t *testing.T) {
 		for _, s := range a.Samples {
 			if s.ID == criticalID {
 				criticalNamed = true
-				if a.Severity != rules.SeverityCritical || !strings.Contains(a.Message, "highest critical") {
+				if a.Severity != finding.SeverityCritical || !strings.Contains(a.Message, "highest critical") {
 					t.Errorf("group holding the critical alert has severity %s, message %q", a.Severity, a.Message)
 				}
 			}
@@ -271,7 +271,7 @@ func TestDispatcherSlowSinkDoesNotDelayAnother(t *testing.T) {
 	d := NewDispatcher(DispatcherOptions{Routes: []Route{{Sink: slow}, {Sink: fast}}})
 	const n = 100 // well within a queue
 	for i := range n {
-		d.Send(Alert{Kind: KindDetection, Severity: rules.SeverityHigh, Message: fmt.Sprint(i)})
+		d.Send(Alert{Kind: KindDetection, Severity: finding.SeverityHigh, Message: fmt.Sprint(i)})
 	}
 	fast.waitFor(t, n)
 	if got := len(slow.got()); got != 0 {
@@ -300,7 +300,7 @@ func TestDispatcherCloseDrainsQueuesAndGroups(t *testing.T) {
 	})
 	const n = 500
 	for range n {
-		d.Send(Alert{Kind: KindWatchError, Severity: rules.SeverityMedium})
+		d.Send(Alert{Kind: KindWatchError, Severity: finding.SeverityMedium})
 	}
 	closeDispatcher(t, d)
 
@@ -312,7 +312,7 @@ func TestDispatcherCloseDrainsQueuesAndGroups(t *testing.T) {
 		t.Errorf("sink closed %d times, want once", sink.closed)
 	}
 
-	d.Send(Alert{ID: "feedfacefeedfacefeedfacefeedface", Kind: KindDetection, Severity: rules.SeverityCritical})
+	d.Send(Alert{ID: "feedfacefeedfacefeedfacefeedface", Kind: KindDetection, Severity: finding.SeverityCritical})
 	if len(sink.got()) != 2 {
 		t.Error("an alert sent after Close reached the closed sink")
 	}
@@ -338,7 +338,7 @@ func TestDispatcherCloseDeadlineCountsTheRest(t *testing.T) {
 	d := NewDispatcher(DispatcherOptions{Routes: []Route{{Sink: sink}}})
 	const n = 20
 	for range n {
-		d.Send(Alert{Kind: KindDetection, Severity: rules.SeverityHigh})
+		d.Send(Alert{Kind: KindDetection, Severity: finding.SeverityHigh})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -382,8 +382,8 @@ func TestDispatcherCountsAndLogsDeliverErrors(t *testing.T) {
 		Routes: []Route{{Sink: broken}},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
 	})
-	d.Send(Alert{ID: "00000000000000000000000000000abc", Kind: KindDetection, Severity: rules.SeverityHigh})
-	d.Send(Alert{Kind: KindDetection, Severity: rules.SeverityHigh})
+	d.Send(Alert{ID: "00000000000000000000000000000abc", Kind: KindDetection, Severity: finding.SeverityHigh})
+	d.Send(Alert{Kind: KindDetection, Severity: finding.SeverityHigh})
 	closeDispatcher(t, d)
 
 	if s := d.Stats()[0]; s.Errors != 2 || s.Sent != 0 {
@@ -399,12 +399,12 @@ func TestDispatcherCountsAndLogsDeliverErrors(t *testing.T) {
 func TestGroupedAlertNamesTheMostSevere(t *testing.T) {
 	g := &pendingGroup{byKind: map[Kind]int{}}
 	for i := range 5 {
-		g.add(Alert{ID: fmt.Sprint(i), Kind: KindScanFailed, Severity: rules.SeverityLow, File: &File{Path: "/w/a\nb.php"}}, 3)
+		g.add(Alert{ID: fmt.Sprint(i), Kind: KindScanFailed, Severity: finding.SeverityLow, File: &File{Path: "/w/a\nb.php"}}, 3)
 	}
-	g.add(Alert{ID: "crit", Kind: KindDetection, Severity: rules.SeverityCritical, File: &File{Path: "/w/shell.php"}, Rules: []Rule{{Name: "b374k"}}}, 3)
+	g.add(Alert{ID: "crit", Kind: KindDetection, Severity: finding.SeverityCritical, File: &File{Path: "/w/shell.php"}, Rules: []Rule{{Name: "b374k"}}}, 3)
 	a := g.alert(time.Second)
 
-	if a.Count != 6 || a.CountByKind[KindScanFailed] != 5 || a.CountByKind[KindDetection] != 1 || a.Severity != rules.SeverityCritical {
+	if a.Count != 6 || a.CountByKind[KindScanFailed] != 5 || a.CountByKind[KindDetection] != 1 || a.Severity != finding.SeverityCritical {
 		t.Errorf("grouped alert %+v", a)
 	}
 	if len(a.Samples) != 3 || a.Samples[0].ID != "0" || a.Samples[2].ID != "crit" || a.Samples[2].Rule != "b374k" {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // The journald fields of an alert. Only fields with a value are sent. The
@@ -161,11 +161,11 @@ func journalPriority(a Alert) journal.Priority {
 		return journal.PriInfo
 	}
 	switch a.Severity {
-	case rules.SeverityCritical:
+	case finding.SeverityCritical:
 		return journal.PriCrit
-	case rules.SeverityHigh:
+	case finding.SeverityHigh:
 		return journal.PriErr
-	case rules.SeverityLow:
+	case finding.SeverityLow:
 		return journal.PriNotice
 	default: // medium, and an alert nobody ranked
 		return journal.PriWarning
@@ -191,7 +191,7 @@ func journalFields(a Alert) map[string]string {
 	}
 	set(JournalAlertID, a.ID)
 	set(JournalKind, string(a.Kind))
-	if a.Severity != rules.SeverityNone {
+	if a.Severity != finding.SeverityNone {
 		set(JournalSeverity, a.Severity.String())
 	}
 	if file := a.File; file != nil {

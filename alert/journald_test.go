@@ -16,8 +16,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/journal"
 
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/testenv"
-	"github.com/shellwatch/shellwatch/rules"
 )
 
 // journalTimeout bounds a broken journal; entries normally arrive at once.
@@ -30,7 +30,7 @@ func fullAlert() Alert {
 		Time:     time.Now().UTC(),
 		Host:     "web1.example",
 		Kind:     KindDetection,
-		Severity: rules.SeverityCritical,
+		Severity: finding.SeverityCritical,
 		Message:  "webshell detected: /var/www/shop/upload/x.php (php_eval_post), quarantined",
 		File: &File{
 			Path: "/var/www/shop/upload/x.php", Root: "/var/www/shop",
@@ -39,9 +39,9 @@ func fullAlert() Alert {
 			SHA256: strings.Repeat("ab", 32), MD5: strings.Repeat("cd", 16),
 		},
 		Rules: []Rule{
-			{Name: "php_eval_post", Family: "php_generic", Severity: rules.SeverityCritical},
-			{Name: "b374k_marker", Family: "b374k", Severity: rules.SeverityHigh},
-			{Name: "php_eval_get", Family: "php_generic", Severity: rules.SeverityHigh},
+			{Name: "php_eval_post", Family: "php_generic", Severity: finding.SeverityCritical},
+			{Name: "b374k_marker", Family: "b374k", Severity: finding.SeverityHigh},
+			{Name: "php_eval_get", Family: "php_generic", Severity: finding.SeverityHigh},
 		},
 		Action:       &Action{Taken: ActionQuarantined, VaultID: "20240301T102030-0001", Reason: "severity critical at or above quarantine_at high"},
 		Detail:       "matched 3 rules",
@@ -139,7 +139,7 @@ func TestJournaldMessageIDAndPriority(t *testing.T) {
 		id, messageID, priority string
 	}
 	var all []sent
-	deliver := func(kind Kind, sev rules.Severity, wantPriority int) {
+	deliver := func(kind Kind, sev finding.Severity, wantPriority int) {
 		a := Alert{ID: NewID(time.Now()), Kind: kind, Severity: sev, Message: fmt.Sprintf("%s at %s", kind, sev)}
 		if err := sink.Deliver(a); err != nil {
 			t.Fatal(err)
@@ -147,19 +147,19 @@ func TestJournaldMessageIDAndPriority(t *testing.T) {
 		all = append(all, sent{a.ID, kind.MessageID(), fmt.Sprint(wantPriority)})
 	}
 	for _, c := range []struct {
-		sev      rules.Severity
+		sev      finding.Severity
 		priority int
 	}{
-		{rules.SeverityCritical, 2}, {rules.SeverityHigh, 3}, {rules.SeverityMedium, 4}, {rules.SeverityLow, 5},
+		{finding.SeverityCritical, 2}, {finding.SeverityHigh, 3}, {finding.SeverityMedium, 4}, {finding.SeverityLow, 5},
 	} {
 		deliver(KindDetection, c.sev, c.priority)
 	}
 	info := map[Kind]bool{KindAgentStarted: true, KindAgentStopping: true, KindReloaded: true, KindRootRestored: true, KindDeployStarted: true}
 	for _, kind := range Kinds() {
 		if info[kind] {
-			deliver(kind, rules.SeverityHigh, 6) // routine news stays info whatever its severity
+			deliver(kind, finding.SeverityHigh, 6) // routine news stays info whatever its severity
 		} else {
-			deliver(kind, rules.SeverityMedium, 4)
+			deliver(kind, finding.SeverityMedium, 4)
 		}
 	}
 

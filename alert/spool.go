@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // DefaultMaxSpool is the number of alerts a webhook spool holds before it
@@ -347,7 +347,7 @@ func (s *spool) writeFile(name string, data []byte) error {
 // isDroppable says whether a full spool may drop the alert: only low and
 // medium ones (and those without a severity), never one being delivered.
 func (e *spoolEntry) isDroppable() bool {
-	return !e.inflight && e.sample.Severity < rules.SeverityHigh && e.sample.Kind != KindAlertsDropped
+	return !e.inflight && e.sample.Severity < finding.SeverityHigh && e.sample.Kind != KindAlertsDropped
 }
 
 // dropOverflowLocked drops the oldest droppable entries while the spool

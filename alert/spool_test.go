@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // TestSpoolSetsAsideWhatItCannotRead plants, next to a good spool file,
@@ -19,8 +19,8 @@ import (
 // rest moves to corrupt/ and is logged by name.
 func TestSpoolSetsAsideWhatItCannotRead(t *testing.T) {
 	dir := t.TempDir()
-	good := testAlert(1, rules.SeverityHigh)
-	unrenamed := testAlert(2, rules.SeverityLow)
+	good := testAlert(1, finding.SeverityHigh)
+	unrenamed := testAlert(2, finding.SeverityLow)
 	goodJSON, _ := json.Marshal(good)
 	unrenamedJSON, _ := json.Marshal(unrenamed)
 	goodName := "00000000000000000007-" + good.ID + ".json"
@@ -146,7 +146,7 @@ func TestSpoolTrimsAtOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, sev := range []rules.Severity{rules.SeverityLow, rules.SeverityCritical, rules.SeverityMedium, rules.SeverityLow} {
+	for i, sev := range []finding.Severity{finding.SeverityLow, finding.SeverityCritical, finding.SeverityMedium, finding.SeverityLow} {
 		a := testAlert(i, sev)
 		if _, err := s.add(&a); err != nil {
 			t.Fatal(err)
@@ -159,7 +159,7 @@ func TestSpoolTrimsAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.close()
-	if len(dropped) != 2 || dropped[0].sample.Severity != rules.SeverityLow || dropped[1].sample.Severity != rules.SeverityMedium {
+	if len(dropped) != 2 || dropped[0].sample.Severity != finding.SeverityLow || dropped[1].sample.Severity != finding.SeverityMedium {
 		t.Errorf("dropped %+v, want the first low and the medium alert", dropped)
 	}
 	if n := len(spoolFiles(t, dir)); n != 2 {
@@ -170,7 +170,7 @@ func TestSpoolTrimsAtOpen(t *testing.T) {
 // FuzzDecodeSpoolRecord: whatever a spool file holds, reading it neither
 // panics nor yields an alert that does not survive another round trip.
 func FuzzDecodeSpoolRecord(f *testing.F) {
-	a := testAlert(1, rules.SeverityHigh)
+	a := testAlert(1, finding.SeverityHigh)
 	a.File.Path = "/var/www/\xff\n.php"
 	data, _ := json.Marshal(a)
 	f.Add(data)

@@ -23,7 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // Webhook formats: the body a Webhook POSTs.
@@ -420,7 +420,7 @@ func (w *Webhook) flushDrops() {
 		Time:     now,
 		Host:     w.host,
 		Kind:     KindAlertsDropped,
-		Severity: rules.SeverityHigh,
+		Severity: finding.SeverityHigh,
 		Message: fmt.Sprintf("%d low or medium alerts dropped: the %s spool %s was full (%d alerts); no high or critical alert was dropped",
 			t.count, w.name, w.spool.dir, w.spool.max),
 		Detail:       "the receiver has not accepted alerts for a while; see the agent's log for why",

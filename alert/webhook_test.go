@@ -28,8 +28,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/testenv"
-	"github.com/shellwatch/shellwatch/rules"
 )
 
 func testLogger(t *testing.T) (*slog.Logger, *testenv.Buffer) {
@@ -125,7 +125,7 @@ func closeWebhook(t *testing.T, w *Webhook) {
 
 var testTime = time.Date(2024, 5, 17, 3, 4, 5, 0, time.UTC)
 
-func testAlert(i int, sev rules.Severity) Alert {
+func testAlert(i int, sev finding.Severity) Alert {
 	return Alert{
 		ID:       NewID(testTime.Add(time.Duration(i) * time.Millisecond)),
 		Time:     testTime.Add(time.Duration(i) * time.Second),
@@ -234,7 +234,7 @@ func TestWebhookJSONOverMutualTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := testAlert(1, rules.SeverityCritical)
+	sent := testAlert(1, finding.SeverityCritical)
 	sent.File.Path = "/var/www/html/up/a\nb\xff\xfe.php"
 	if err := w.Deliver(sent); err != nil {
 		t.Fatal(err)
@@ -304,7 +304,7 @@ func TestWebhookWithoutClientCertIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Deliver(testAlert(1, rules.SeverityHigh)); err != nil {
+	if err := w.Deliver(testAlert(1, finding.SeverityHigh)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "a failed attempt", func() bool { return w.Stats().Retries > 0 })
@@ -339,7 +339,7 @@ func TestWebhookRetriesUntilAccepted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := testAlert(1, rules.SeverityHigh)
+	a := testAlert(1, finding.SeverityHigh)
 	if err := w.Deliver(a); err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +395,7 @@ func TestWebhookHonoursRetryAfter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := w.Deliver(testAlert(1, rules.SeverityHigh)); err != nil {
+		if err := w.Deliver(testAlert(1, finding.SeverityHigh)); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, "delivery", func() bool { return w.Stats().Delivered == 1 })
@@ -509,7 +509,7 @@ func TestWebhookSurvivesReceiverDownAndRestart(t *testing.T) {
 	}
 	var ids []string
 	for i := range 200 {
-		a := testAlert(i, rules.Severity(1+i%4))
+		a := testAlert(i, finding.Severity(1+i%4))
 		ids = append(ids, a.ID)
 		if err := first.Deliver(a); err != nil {
 			t.Fatal(err)
@@ -599,14 +599,14 @@ func TestWebhookSpoolFullDropsLowAndMediumOnly(t *testing.T) {
 	}
 	w.dropNoticeEvery = time.Hour // gather every drop; Close reports them
 
-	sev := []rules.Severity{
-		rules.SeverityCritical,                                      // 0: in flight, held by the receiver
-		rules.SeverityLow, rules.SeverityMedium, rules.SeverityHigh, // 1-3: the spool is full
-		rules.SeverityLow,      // 4: drops 1
-		rules.SeverityCritical, // 5: drops 2
-		rules.SeverityLow,      // 6: drops 4, the oldest low one left
-		rules.SeverityHigh,     // 7: drops 6
-		rules.SeverityCritical, // 8: nothing droppable: the spool grows to 5
+	sev := []finding.Severity{
+		finding.SeverityCritical,                                          // 0: in flight, held by the receiver
+		finding.SeverityLow, finding.SeverityMedium, finding.SeverityHigh, // 1-3: the spool is full
+		finding.SeverityLow,      // 4: drops 1
+		finding.SeverityCritical, // 5: drops 2
+		finding.SeverityLow,      // 6: drops 4, the oldest low one left
+		finding.SeverityHigh,     // 7: drops 6
+		finding.SeverityCritical, // 8: nothing droppable: the spool grows to 5
 	}
 	var alerts []Alert
 	for i, s := range sev {
@@ -631,7 +631,7 @@ func TestWebhookSpoolFullDropsLowAndMediumOnly(t *testing.T) {
 		t.Fatalf("OnDrop called %d times, want once", len(notices))
 	}
 	n := notices[0]
-	if n.Kind != KindAlertsDropped || n.Severity != rules.SeverityHigh || n.Count != 4 ||
+	if n.Kind != KindAlertsDropped || n.Severity != finding.SeverityHigh || n.Count != 4 ||
 		n.CountByKind[KindDetection] != 4 || !strings.Contains(n.Message, "4 ") || !strings.Contains(n.Message, "full") {
 		t.Errorf("drop notice %+v", n)
 	}
@@ -676,11 +676,11 @@ func TestWebhookDropNoticesAreCoalesced(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.dropNoticeEvery = 10 * time.Millisecond
-	if err := w.Deliver(testAlert(0, rules.SeverityCritical)); err != nil {
+	if err := w.Deliver(testAlert(0, finding.SeverityCritical)); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
-		if err := w.Deliver(testAlert(i, rules.SeverityLow)); err != nil {
+		if err := w.Deliver(testAlert(i, finding.SeverityLow)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -759,7 +759,7 @@ func TestWebhookConcurrentWorkers(t *testing.T) {
 	}
 	var ids []string
 	for i := range 100 {
-		a := testAlert(i, rules.SeverityMedium)
+		a := testAlert(i, finding.SeverityMedium)
 		ids = append(ids, a.ID)
 		if err := w.Deliver(a); err != nil {
 			t.Fatal(err)
@@ -784,7 +784,7 @@ func TestWebhookConcurrentWorkers(t *testing.T) {
 // alert's body (400) while taking every other gets the others at once; the
 // refused alert stays spooled and is delivered when the receiver takes it.
 func TestWebhookRefusedAlertDoesNotBlockOthers(t *testing.T) {
-	poison := testAlert(0, rules.SeverityCritical)
+	poison := testAlert(0, finding.SeverityCritical)
 	var accept atomic.Bool
 	rc := newReceiver(nil)
 	rc.respond = func(int, http.Header) (int, string) { return http.StatusOK, "" }
@@ -806,7 +806,7 @@ func TestWebhookRefusedAlertDoesNotBlockOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 20; i++ {
-		if err := w.Deliver(testAlert(i, rules.SeverityHigh)); err != nil {
+		if err := w.Deliver(testAlert(i, finding.SeverityHigh)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -840,7 +840,7 @@ func TestWebhookCloseDoesNotWaitForADownReceiver(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		if err := w.Deliver(testAlert(i, rules.SeverityCritical)); err != nil {
+		if err := w.Deliver(testAlert(i, finding.SeverityCritical)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // DefaultPath is where the packaged service reads its configuration.
@@ -177,7 +177,7 @@ type Rules struct {
 	// rules match (checked false positives): such files are not scanned.
 	AllowLists []string `toml:"allow_lists"`
 	// DefaultSeverity is given to matches of rules without a severity meta.
-	DefaultSeverity rules.Severity `toml:"default_severity"`
+	DefaultSeverity finding.Severity `toml:"default_severity"`
 }
 
 // Scanner tunes how files are read and scanned.
@@ -219,11 +219,11 @@ func Default() Config {
 		},
 		Watch: []Watch{},
 		Quarantine: Quarantine{
-			MinSeverity: Threshold(rules.SeverityHigh),
+			MinSeverity: Threshold(finding.SeverityHigh),
 		},
 		Journald: Journald{
 			Enabled:     true,
-			MinSeverity: Threshold(rules.SeverityLow),
+			MinSeverity: Threshold(finding.SeverityLow),
 		},
 		Webhook: []Webhook{},
 		Rules: Rules{
@@ -231,7 +231,7 @@ func Default() Config {
 			Paths:           []string{},
 			HashLists:       []string{},
 			AllowLists:      []string{},
-			DefaultSeverity: rules.SeverityHigh,
+			DefaultSeverity: finding.SeverityHigh,
 		},
 		Scanner: Scanner{
 			Workers:     0,
@@ -344,7 +344,7 @@ func DefaultWebhook() Webhook {
 	return Webhook{
 		Format:      "json",
 		Timeout:     Duration(10 * time.Second),
-		MinSeverity: Threshold(rules.SeverityMedium),
+		MinSeverity: Threshold(finding.SeverityMedium),
 		MaxSpool:    10000,
 		Rate:        10,
 		Burst:       100,
@@ -407,7 +407,7 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("rules.allow_lists[%d]", i), "is empty")
 		}
 	}
-	if c.Rules.DefaultSeverity == rules.SeverityNone {
+	if c.Rules.DefaultSeverity == finding.SeverityNone {
 		bad("rules.default_severity", "must be low, medium, high or critical")
 	}
 	if c.Scanner.Workers < 0 || c.Scanner.Workers > 1024 {

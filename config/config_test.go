@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // The example file is the documentation of every key: it must parse, hold
@@ -95,7 +95,7 @@ func TestLoadResolvesRelativePaths(t *testing.T) {
 	if got, want := cfg.Rules.HashLists[0], filepath.Join(dir, "bad.txt"); got != want {
 		t.Errorf("rules.hash_lists[0] = %q, want %q", got, want)
 	}
-	if cfg.Rules.DefaultSeverity != rules.SeverityCritical || cfg.Scanner.MaxFileSize != 1<<20 || cfg.Scanner.Timeout.Std() != 2*time.Second {
+	if cfg.Rules.DefaultSeverity != finding.SeverityCritical || cfg.Scanner.MaxFileSize != 1<<20 || cfg.Scanner.Timeout.Std() != 2*time.Second {
 		t.Errorf("values not decoded: %+v", cfg)
 	}
 	if _, err := Load(filepath.Join(dir, "missing.toml")); err == nil || !strings.Contains(err.Error(), "missing.toml") {
@@ -158,7 +158,7 @@ path = "/srv/www"
 		t.Errorf("webhook[0] = %+v, want %+v", cfg.Webhook[0], want0)
 	}
 	want1 := DefaultWebhook()
-	want1.URL, want1.Format, want1.MinSeverity = "http://127.0.0.1:9093", "alertmanager", Threshold(rules.SeverityCritical)
+	want1.URL, want1.Format, want1.MinSeverity = "http://127.0.0.1:9093", "alertmanager", Threshold(finding.SeverityCritical)
 	if !reflect.DeepEqual(cfg.Webhook[1], want1) {
 		t.Errorf("webhook[1] = %+v, want %+v", cfg.Webhook[1], want1)
 	}
@@ -193,7 +193,7 @@ client_cert = "/c.pem"
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.Quarantine.MinSeverity.Off() || cfg.Quarantine.MinSeverity.Allows(rules.SeverityCritical) {
+	if !cfg.Quarantine.MinSeverity.Off() || cfg.Quarantine.MinSeverity.Allows(finding.SeverityCritical) {
 		t.Errorf("min_severity off = %v", cfg.Quarantine.MinSeverity)
 	}
 	err = cfg.Validate()

@@ -12,21 +12,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // Threshold is a least severity, or "off" (its zero value), which nothing
 // reaches.
-type Threshold rules.Severity
+type Threshold finding.Severity
 
 // Off reports whether the threshold turns the thing it guards off.
-func (t Threshold) Off() bool { return rules.Severity(t) == rules.SeverityNone }
+func (t Threshold) Off() bool { return finding.Severity(t) == finding.SeverityNone }
 
 // Severity returns the least severity that passes; SeverityNone when off.
-func (t Threshold) Severity() rules.Severity { return rules.Severity(t) }
+func (t Threshold) Severity() finding.Severity { return finding.Severity(t) }
 
 // Allows reports whether s reaches the threshold.
-func (t Threshold) Allows(s rules.Severity) bool { return !t.Off() && s >= rules.Severity(t) }
+func (t Threshold) Allows(s finding.Severity) bool { return !t.Off() && s >= finding.Severity(t) }
 
 // UnmarshalText accepts "off", "low", "medium", "high" or "critical".
 func (t *Threshold) UnmarshalText(text []byte) error {
@@ -34,7 +34,7 @@ func (t *Threshold) UnmarshalText(text []byte) error {
 		*t = 0
 		return nil
 	}
-	s, err := rules.ParseSeverity(string(text))
+	s, err := finding.ParseSeverity(string(text))
 	if err != nil {
 		return fmt.Errorf("%q is not off, low, medium, high or critical", text)
 	}
@@ -47,7 +47,7 @@ func (t Threshold) MarshalText() ([]byte, error) {
 	if t.Off() {
 		return []byte("off"), nil
 	}
-	return rules.Severity(t).MarshalText()
+	return finding.Severity(t).MarshalText()
 }
 
 func (t Threshold) String() string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
 )
@@ -99,7 +100,7 @@ func TestFixtures(t *testing.T) {
 				t.Errorf("%s (scanned as %s) not flagged", f.name, filepath.Base(path))
 			case !f.positive && !atMostMedium && v.Flagged():
 				t.Errorf("%s flagged by %v", f.name, v.Matches)
-			case atMostMedium && v.Severity > rules.SeverityMedium:
+			case atMostMedium && v.Severity > finding.SeverityMedium:
 				t.Errorf("%s flagged at %s, want medium at most: %v", f.name, v.Severity, v.Matches)
 			}
 		})

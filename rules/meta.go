@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/hillu/go-yara/v4"
+
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // ruleMeta reads a rule's severity, family and description from its meta
@@ -12,7 +14,7 @@ import (
 // map to a severity and anything else gets def. A severity that cannot be
 // understood is not fatal — the rule still matches — but is reported back as
 // a warning so the operator can fix the rule file.
-func ruleMeta(metas []yara.Meta, def Severity) (sev Severity, family, description, warning string) {
+func ruleMeta(metas []yara.Meta, def finding.Severity) (sev finding.Severity, family, description, warning string) {
 	score := -1
 	for _, m := range metas {
 		switch m.Identifier {
@@ -22,8 +24,8 @@ func ruleMeta(metas []yara.Meta, def Severity) (sev Severity, family, descriptio
 				warning = fmt.Sprintf("meta severity = %v is not a string", m.Value)
 				continue
 			}
-			v, err := ParseSeverity(s)
-			if err != nil || v == SeverityNone {
+			v, err := finding.ParseSeverity(s)
+			if err != nil || v == finding.SeverityNone {
 				warning = fmt.Sprintf("meta severity = %q is not low, medium, high or critical; using %s", s, def)
 				continue
 			}
@@ -42,25 +44,25 @@ func ruleMeta(metas []yara.Meta, def Severity) (sev Severity, family, descriptio
 			}
 		}
 	}
-	if sev == SeverityNone && score >= 0 {
+	if sev == finding.SeverityNone && score >= 0 {
 		sev = severityFromScore(score)
 	}
-	if sev == SeverityNone {
+	if sev == finding.SeverityNone {
 		sev = def
 	}
 	return sev, family, description, warning
 }
 
 // severityFromScore maps a signature-base style score to a severity.
-func severityFromScore(score int) Severity {
+func severityFromScore(score int) finding.Severity {
 	switch {
 	case score >= 80:
-		return SeverityCritical
+		return finding.SeverityCritical
 	case score >= 65:
-		return SeverityHigh
+		return finding.SeverityHigh
 	case score >= 40:
-		return SeverityMedium
+		return finding.SeverityMedium
 	default:
-		return SeverityLow
+		return finding.SeverityLow
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/hillu/go-yara/v4"
+
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 //go:embed bundled/*.yar
@@ -46,18 +48,18 @@ type Options struct {
 	// *.yar and *.yara file below it; a file is compiled whatever its name.
 	Paths []string
 	// DefaultSeverity is given to matches of rules that declare no usable
-	// severity (most public rule sets). SeverityNone means SeverityHigh.
-	DefaultSeverity Severity
+	// severity (most public rule sets). finding.SeverityNone means finding.SeverityHigh.
+	DefaultSeverity finding.Severity
 }
 
 // Rule describes one compiled rule.
 type Rule struct {
-	Name        string   `json:"rule"`
-	Namespace   string   `json:"namespace"`
-	Tags        []string `json:"tags,omitempty"`
-	Severity    Severity `json:"severity"`
-	Family      string   `json:"family,omitempty"`
-	Description string   `json:"description,omitempty"`
+	Name        string           `json:"rule"`
+	Namespace   string           `json:"namespace"`
+	Tags        []string         `json:"tags,omitempty"`
+	Severity    finding.Severity `json:"severity"`
+	Family      string           `json:"family,omitempty"`
+	Description string           `json:"description,omitempty"`
 }
 
 // Set is a compiled rule set, safe for concurrent use by many scanners.
@@ -137,8 +139,8 @@ func Compile(opts Options) (*Set, error) {
 		return nil, &CompileError{Problems: all}
 	}
 	defaultSeverity := opts.DefaultSeverity
-	if defaultSeverity == SeverityNone {
-		defaultSeverity = SeverityHigh
+	if defaultSeverity == finding.SeverityNone {
+		defaultSeverity = finding.SeverityHigh
 	}
 	set := &Set{compiled: compiled, index: make(map[ruleKey]int)}
 	for _, src := range srcs {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 func writeFile(t *testing.T, path, text string) string {
@@ -116,12 +118,12 @@ rule scored { meta: score = 70 description = "from a public set" condition: fals
 rule bad_severity { meta: severity = "urgent" condition: false }
 rule no_meta { condition: false }
 `)
-	set, err := Compile(Options{Bundled: true, Paths: []string{dir}, DefaultSeverity: SeverityMedium})
+	set, err := Compile(Options{Bundled: true, Paths: []string{dir}, DefaultSeverity: finding.SeverityMedium})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer set.Destroy()
-	check := func(name string, want Severity) {
+	check := func(name string, want finding.Severity) {
 		t.Helper()
 		r, ok := set.Lookup(OperatorNamespace, name)
 		if !ok {
@@ -131,9 +133,9 @@ rule no_meta { condition: false }
 			t.Errorf("rule %s severity %s, want %s", name, r.Severity, want)
 		}
 	}
-	check("scored", SeverityHigh)
-	check("bad_severity", SeverityMedium)
-	check("no_meta", SeverityMedium)
+	check("scored", finding.SeverityHigh)
+	check("bad_severity", finding.SeverityMedium)
+	check("no_meta", finding.SeverityMedium)
 	found := false
 	for _, w := range set.Warnings() {
 		if strings.Contains(w, "bad_severity") && strings.Contains(w, "urgent") {
@@ -159,17 +161,5 @@ func TestExternals(t *testing.T) {
 		if name != tt.name || full != tt.path || ext != tt.ext {
 			t.Errorf("Externals(%q) = %q, %q, %q; want %q, %q, %q", tt.path, name, full, ext, tt.name, tt.path, tt.ext)
 		}
-	}
-}
-
-func TestParseSeverity(t *testing.T) {
-	for _, s := range []Severity{SeverityNone, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical} {
-		got, err := ParseSeverity(strings.ToUpper(s.String()))
-		if err != nil || got != s {
-			t.Errorf("ParseSeverity(%q) = %v, %v", s, got, err)
-		}
-	}
-	if _, err := ParseSeverity("urgent"); err == nil {
-		t.Error("ParseSeverity(urgent) succeeded")
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // HashListRule, HashListNamespace and HashListFamily name the Match a
@@ -98,15 +98,15 @@ func (l *HashList) Lookup(sha256, md5 string) (Entry, bool) {
 }
 
 // match turns the entry into the Match a verdict reports.
-func (e Entry) match() Match {
+func (e Entry) match() finding.Match {
 	desc := fmt.Sprintf("%s listed in %s:%d", e.Kind, e.File, e.Line)
 	if e.Label != "" {
 		desc += " (" + e.Label + ")"
 	}
-	return Match{
+	return finding.Match{
 		Rule:        HashListRule,
 		Namespace:   HashListNamespace,
-		Severity:    rules.SeverityCritical,
+		Severity:    finding.SeverityCritical,
 		Family:      HashListFamily,
 		Description: desc,
 	}

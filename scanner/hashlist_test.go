@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/rules"
 )
 
@@ -53,7 +54,7 @@ func TestLoadHashLists(t *testing.T) {
 	}
 	e, _ := l.Lookup(shaB, "")
 	m := e.match()
-	want := Match{Rule: "known_bad_hash", Namespace: "hashlist", Severity: rules.SeverityCritical, Family: "known_bad",
+	want := finding.Match{Rule: "known_bad_hash", Namespace: "hashlist", Severity: finding.SeverityCritical, Family: "known_bad",
 		Description: "sha256 listed in " + sums + ":1 (c99 shell.php)"}
 	if m.Rule != want.Rule || m.Namespace != want.Namespace || m.Severity != want.Severity || m.Family != want.Family || m.Description != want.Description {
 		t.Errorf("match %+v, want %+v", m, want)
@@ -140,7 +141,7 @@ func TestScanKnownHash(t *testing.T) {
 	for _, set := range []*rules.Set{compile(t, testRules), nil} {
 		s := newScanner(t, set, known, Options{Workers: 1})
 		v := s.Scan(p)
-		if v.Err != nil || len(v.Matches) != 1 || v.Matches[0].Description != "md5 listed in "+list+":1 (family=test)" || v.Severity != rules.SeverityCritical {
+		if v.Err != nil || len(v.Matches) != 1 || v.Matches[0].Description != "md5 listed in "+list+":1 (family=test)" || v.Severity != finding.SeverityCritical {
 			t.Errorf("rules %v: %+v", set != nil, v)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/hillu/go-yara/v4"
 	"golang.org/x/sys/unix"
 
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/phpscan"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/walk"
@@ -387,7 +388,7 @@ func (w *worker) stream(ctx context.Context, f *os.File, limit int64) (int64, er
 }
 
 // yaraScan runs the rules over data with the externals of path.
-func (s *Scanner) yaraScan(w *worker, path string, data []byte) (yara.MatchRules, []Match, error) {
+func (s *Scanner) yaraScan(w *worker, path string, data []byte) (yara.MatchRules, []finding.Match, error) {
 	filename, fullPath, ext := rules.Externals(path)
 	for _, def := range [...]struct{ name, value string }{
 		{rules.ExternalFilename, filename},
@@ -402,9 +403,9 @@ func (s *Scanner) yaraScan(w *worker, path string, data []byte) (yara.MatchRules
 	w.yara.SetCallback(&found)
 	err := w.yara.ScanMem(data)
 	// Rules that matched before an error (a timeout) still matched.
-	var matches []Match
+	var matches []finding.Match
 	for _, m := range found {
-		match := Match{Rule: m.Rule, Namespace: m.Namespace, Severity: rules.SeverityHigh}
+		match := finding.Match{Rule: m.Rule, Namespace: m.Namespace, Severity: finding.SeverityHigh}
 		if len(m.Tags) > 0 {
 			match.Tags = m.Tags
 		}

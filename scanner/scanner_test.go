@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/walk"
 )
@@ -123,19 +124,19 @@ func TestScanHappyPath(t *testing.T) {
 	if v.Mode != 0o640 || !v.ModTime.Equal(mtime) || v.UID != st.Uid || v.GID != st.Gid || v.Inode != st.Ino || v.Dev != uint64(st.Dev) {
 		t.Errorf("metadata %v %v uid %d gid %d dev %d ino %d, want %v %v %+v", v.Mode, v.ModTime, v.UID, v.GID, v.Dev, v.Inode, fs.FileMode(0o640), mtime, st)
 	}
-	want := Match{Rule: "test_eval_post", Namespace: rules.OperatorNamespace, Tags: []string{"webshell", "php"},
-		Severity: rules.SeverityCritical, Family: "test_family", Description: "eval of POST input"}
-	if len(v.Matches) != 1 || fmt.Sprint(v.Matches[0]) != fmt.Sprint(want) || v.Severity != rules.SeverityCritical || !v.Flagged() || v.TooLarge {
+	want := finding.Match{Rule: "test_eval_post", Namespace: rules.OperatorNamespace, Tags: []string{"webshell", "php"},
+		Severity: finding.SeverityCritical, Family: "test_family", Description: "eval of POST input"}
+	if len(v.Matches) != 1 || fmt.Sprint(v.Matches[0]) != fmt.Sprint(want) || v.Severity != finding.SeverityCritical || !v.Flagged() || v.TooLarge {
 		t.Errorf("matches %+v severity %v, want %+v", v.Matches, v.Severity, want)
 	}
 
 	// Externals are defined for each file.
 	m := s.Scan(writeFile(t, filepath.Join(dir, "marker.txt"), "hello"))
-	if m.Err != nil || len(m.Matches) != 1 || m.Matches[0].Rule != "test_marker" || m.Severity != rules.SeverityLow {
+	if m.Err != nil || len(m.Matches) != 1 || m.Matches[0].Rule != "test_marker" || m.Severity != finding.SeverityLow {
 		t.Errorf("marker.txt: %+v", m)
 	}
 	clean := s.Scan(writeFile(t, filepath.Join(dir, "index.php"), "<?php echo 'hello';\n"))
-	if clean.Err != nil || clean.Flagged() || clean.Severity != rules.SeverityNone || clean.SHA256 == "" {
+	if clean.Err != nil || clean.Flagged() || clean.Severity != finding.SeverityNone || clean.SHA256 == "" {
 		t.Errorf("clean file: %+v", clean)
 	}
 	empty := s.Scan(writeFile(t, filepath.Join(dir, "empty.php"), ""))
@@ -303,7 +304,7 @@ func TestScanSparseTooLarge(t *testing.T) {
 	if !v.TooLarge || v.Size != size || v.SHA256 != want {
 		t.Errorf("verdict size %d too large %v sha256 %s; want %d, true, %s", v.Size, v.TooLarge, v.SHA256, size, want)
 	}
-	if len(v.Matches) != 1 || v.Matches[0].Rule != HashListRule || v.Severity != rules.SeverityCritical ||
+	if len(v.Matches) != 1 || v.Matches[0].Rule != HashListRule || v.Severity != finding.SeverityCritical ||
 		v.Matches[0].Description != fmt.Sprintf("sha256 listed in %s:1 (huge.php)", list) {
 		t.Errorf("the hash list does not apply to a file too large to scan: %+v", v.Matches)
 	}

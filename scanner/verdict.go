@@ -4,7 +4,7 @@ import (
 	"io/fs"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // Verdict is what scanning one file found.
@@ -28,10 +28,10 @@ type Verdict struct {
 	SHA256, MD5 string
 	// Matches lists the rules and hash lists that matched, in rule order,
 	// a hash list match last.
-	Matches []Match
-	// Severity is the highest severity of Matches, rules.SeverityNone when
+	Matches []finding.Match
+	// Severity is the highest severity of Matches, finding.SeverityNone when
 	// nothing matched.
-	Severity rules.Severity
+	Severity finding.Severity
 	// TooLarge is set when the file is larger than Options.MaxFileSize: it
 	// was hashed, checked against the hash lists, but not YARA-scanned.
 	TooLarge bool
@@ -49,19 +49,6 @@ type Verdict struct {
 
 // Flagged reports whether anything matched.
 func (v Verdict) Flagged() bool { return len(v.Matches) > 0 }
-
-// Match is one rule, or a known-bad hash, that matched a file.
-type Match struct {
-	Rule        string         `json:"rule"`
-	Namespace   string         `json:"namespace"`
-	Tags        []string       `json:"tags,omitempty"`
-	Severity    rules.Severity `json:"severity"`
-	Family      string         `json:"family,omitempty"`
-	Description string         `json:"description,omitempty"`
-	// Line is where an analyzer finding is (its first line when the rule
-	// was found at several); 0 for YARA and hash-list matches.
-	Line int `json:"line,omitempty"`
-}
 
 // Stats counts what a scan of trees met.
 type Stats struct {

@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // File is what the baseline holds about one watched regular file.
@@ -26,9 +26,9 @@ type File struct {
 	// SHA256 is the digest of the content last scanned; all zeros when
 	// none is known (the file could not be read).
 	SHA256 [32]byte
-	// Severity is the last verdict's severity, rules.SeverityNone when
+	// Severity is the last verdict's severity, finding.SeverityNone when
 	// nothing matched. It is stored in one byte (0 to 255).
-	Severity rules.Severity
+	Severity finding.Severity
 	// Rules names the rules that matched last time, usually none.
 	Rules []string
 	// FirstSeen and LastSeen are when the agent first and last saw the
@@ -280,7 +280,7 @@ func decodeFile(key, val []byte) (File, error) {
 		copy(f.SHA256[:], r.bytes(32, "sha256"))
 	}
 	if sev := r.bytes(1, "severity"); sev != nil {
-		f.Severity = rules.Severity(sev[0])
+		f.Severity = finding.Severity(sev[0])
 	}
 	f.FirstSeen = r.time(present&hasFirstSeen != 0, "first seen")
 	f.LastSeen = r.time(present&hasLastSeen != 0, "last seen")

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 )
 
 // hostilePaths are keys a web root's attacker can create.
@@ -24,7 +24,7 @@ func sampleFile(path string) File {
 		MTime:     time.Unix(1700000000, 123456789),
 		CTime:     time.Unix(1700000001, 987654321),
 		SHA256:    [32]byte{1, 2, 3, 31: 0xff},
-		Severity:  rules.SeverityHigh,
+		Severity:  finding.SeverityHigh,
 		Rules:     []string{"php_eval_post", "webshell_\xffname"},
 		FirstSeen: time.Unix(1690000000, 1),
 		LastSeen:  time.Unix(1710000000, 999999999),

@@ -15,9 +15,9 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/quarantine"
-	"github.com/shellwatch/shellwatch/rules"
 )
 
 const quarantineUsage = `Usage:
@@ -281,9 +281,9 @@ func parseAge(s string) (time.Duration, error) {
 // worstSeverity returns the highest severity among the matches, by the
 // rules package's ranking; names it does not know are shown as they are.
 func worstSeverity(ms []quarantine.Match) string {
-	worst, name := rules.SeverityNone, "-"
+	worst, name := finding.SeverityNone, "-"
 	for _, m := range ms {
-		s, err := rules.ParseSeverity(m.Severity)
+		s, err := finding.ParseSeverity(m.Severity)
 		if err != nil {
 			if name == "-" && m.Severity != "" {
 				name = m.Severity

@@ -5,7 +5,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/scanner"
 )
 
@@ -15,19 +15,19 @@ type scanRecord struct {
 	Path string `json:"path"`
 	// PathBase64 holds the exact bytes of a path that is not valid UTF-8,
 	// which a JSON string cannot carry; Path then has U+FFFD in their place.
-	PathBase64 string          `json:"path_base64,omitempty"`
-	SHA256     string          `json:"sha256"`
-	MD5        string          `json:"md5"`
-	Size       int64           `json:"size"`
-	Mode       string          `json:"mode"`
-	UID        uint32          `json:"uid"`
-	GID        uint32          `json:"gid"`
-	MTime      time.Time       `json:"mtime"`
-	Severity   rules.Severity  `json:"severity"`
-	Rules      []string        `json:"rules"`
-	Matches    []scanner.Match `json:"matches"`
-	TooLarge   bool            `json:"too_large,omitempty"`
-	Error      string          `json:"error,omitempty"`
+	PathBase64 string           `json:"path_base64,omitempty"`
+	SHA256     string           `json:"sha256"`
+	MD5        string           `json:"md5"`
+	Size       int64            `json:"size"`
+	Mode       string           `json:"mode"`
+	UID        uint32           `json:"uid"`
+	GID        uint32           `json:"gid"`
+	MTime      time.Time        `json:"mtime"`
+	Severity   finding.Severity `json:"severity"`
+	Rules      []string         `json:"rules"`
+	Matches    []finding.Match  `json:"matches"`
+	TooLarge   bool             `json:"too_large,omitempty"`
+	Error      string           `json:"error,omitempty"`
 }
 
 func newScanRecord(v scanner.Verdict) scanRecord {
