@@ -20,6 +20,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
+	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/watcher"
@@ -444,10 +445,10 @@ func TestLifecycle(t *testing.T) {
 	h.start()
 	started := h.recv.waitAlert("", alert.KindAgentStarted)
 	checkJournal(t, j, started)
-	var st Status
+	var st wire.Status
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	if err := control.Call(ctx, h.controlSocket(), CmdStatus, nil, &st); err != nil {
+	if err := control.Call(ctx, h.controlSocket(), wire.CmdStatus, nil, &st); err != nil {
 		t.Fatalf("status over the control socket: %v", err)
 	}
 	if !st.Ready || len(st.Roots) != 1 || st.Roots[0].Path != h.www || st.Watches < 1 || len(st.Webhooks) != 1 {

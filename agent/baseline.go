@@ -11,43 +11,15 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
+	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/walk"
 )
 
-// ManifestEntry is one line of a deploy manifest: the SHA-256 a file will
-// have when it lands at Path.
-type ManifestEntry struct {
-	SHA256 string            `json:"sha256"`
-	Path   safetext.JSONPath `json:"path"`
-}
-
-// AcceptArgs are the arguments of baseline.accept.
-type AcceptArgs struct {
-	Paths    safetext.Paths  `json:"paths,omitempty"`
-	Manifest []ManifestEntry `json:"manifest,omitempty"`
-}
-
-// AcceptResult answers baseline.accept. Paths that are not valid UTF-8
-// travel as "base64:…" (safetext.ExactPath), as in every answer of the
-// control socket.
-type AcceptResult struct {
-	Accepted safetext.Paths `json:"accepted"`
-	// Pending lists manifest paths whose file is not (yet) there with the
-	// announced hash: it is accepted when it arrives so, until
-	// deploy.max_ttl from now.
-	Pending safetext.Paths `json:"pending"`
-	// Refused lists what could not be accepted, with why.
-	Refused []string `json:"refused"`
-	// Flagged lists accepted files that rules or hash lists flag: the
-	// baseline does not silence them.
-	Flagged safetext.Paths `json:"flagged"`
-}
-
 func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req control.Request) (any, error) {
-	var args AcceptArgs
+	var args wire.AcceptArgs
 	if err := req.DecodeArgs(&args); err != nil {
 		return nil, err
 	}
@@ -57,7 +29,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	g := a.gen
-	res := AcceptResult{Accepted: safetext.Paths{}, Pending: safetext.Paths{}, Refused: []string{}, Flagged: safetext.Paths{}}
+	res := wire.AcceptResult{Accepted: safetext.Paths{}, Pending: safetext.Paths{}, Refused: []string{}, Flagged: safetext.Paths{}}
 	announced := map[string]string{} // path → sha256, stored once at the end
 	accept := func(path, wantSHA string) {
 		if _, ok := a.rootOf(g, path); !ok {
@@ -152,28 +124,11 @@ func (a *Agent) rootOf(g *generation, path string) (string, bool) {
 	return "", false
 }
 
-// DiffEntry is one line of `baseline diff`.
-type DiffEntry struct {
-	// Kind is "added", "changed" or "deleted" (the file differs from its
-	// record now), or "unaccepted" (recorded, but changed since it was
-	// last accepted: an unexpected change nobody accepted yet).
-	Kind   string            `json:"kind"`
-	Path   safetext.JSONPath `json:"path"`
-	Since  time.Time         `json:"since,omitempty"`
-	Detail string            `json:"detail,omitempty"`
-}
-
-// DiffResult answers baseline.diff.
-type DiffResult struct {
-	Entries []DiffEntry `json:"entries"`
-	Errors  []string    `json:"errors"`
-}
-
 func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Request) (any, error) {
 	a.mu.RLock()
 	g := a.gen
 	a.mu.RUnlock()
-	res := DiffResult{Entries: []DiffEntry{}, Errors: []string{}}
+	res := wire.DiffResult{Entries: []wire.DiffEntry{}, Errors: []string{}}
 	a.records.flush()
 	for i, w := range g.cfg.Watch {
 		root := realRoot(w.Path)
@@ -182,7 +137,7 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 			return nil, err
 		}
 		_, err = state.Reconcile(ctx, a.db, root, ex, func(d state.Difference) {
-			e := DiffEntry{Kind: d.Kind.String(), Path: safetext.JSONPath(d.Path)}
+			e := wire.DiffEntry{Kind: d.Kind.String(), Path: safetext.JSONPath(d.Path)}
 			switch d.Kind {
 			case state.Added:
 				e.Kind = "added"
@@ -201,7 +156,7 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 		}
 		if err := a.db.ForEach(root, func(f state.File) error {
 			if !f.Accepted {
-				res.Entries = append(res.Entries, DiffEntry{Kind: "unaccepted", Path: safetext.JSONPath(f.Path), Since: f.LastSeen,
+				res.Entries = append(res.Entries, wire.DiffEntry{Kind: "unaccepted", Path: safetext.JSONPath(f.Path), Since: f.LastSeen,
 					Detail: fmt.Sprintf("sha256 %x, first seen %s", f.SHA256[:8], f.FirstSeen.Format(time.RFC3339))})
 			}
 			return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
+	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/internal/testenv"
 )
@@ -108,13 +109,13 @@ func (c *childAgent) stop(t *testing.T) {
 
 // waitReconciled waits until the agent answering on the control socket has
 // compared every root with the baseline and its queue is idle.
-func (h *harness) waitReconciled() Status {
+func (h *harness) waitReconciled() wire.Status {
 	h.t.Helper()
 	deadline := time.Now().Add(waitFor)
 	for {
-		var st Status
+		var st wire.Status
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := control.Call(ctx, h.controlSocket(), CmdStatus, nil, &st)
+		err := control.Call(ctx, h.controlSocket(), wire.CmdStatus, nil, &st)
 		cancel()
 		if err == nil && st.Reconciled {
 			return st
@@ -289,8 +290,8 @@ web_user = "www-data"
 		t.Errorf("script by www-data: %q action %+v, want critical naming www-data, quarantined", a.Message, a.Action)
 	}
 
-	var res DeployResult
-	if err := h.call(CmdDeployBegin, DeployArgs{TTL: "10m"}, &res); err != nil || len(res.Windows) != 1 {
+	var res wire.DeployResult
+	if err := h.call(wire.CmdDeployBegin, wire.DeployArgs{TTL: "10m"}, &res); err != nil || len(res.Windows) != 1 {
 		t.Fatalf("deploy begin: %v %+v", err, res)
 	}
 	mark := len(h.recv.all())
@@ -301,7 +302,7 @@ web_user = "www-data"
 	h.checkQuarantined(caught, shell, evalShell)
 	waitScanned(t, h, deployed, benignPHP+"// release 2\n")
 	waitScanned(t, h, changed, benignPHP+"// release 2\n")
-	if err := h.call(CmdDeployEnd, DeployArgs{}, &res); err != nil || len(res.Closed) != 1 {
+	if err := h.call(wire.CmdDeployEnd, wire.DeployArgs{}, &res); err != nil || len(res.Closed) != 1 {
 		t.Fatalf("deploy end: %v %+v", err, res)
 	}
 	sum := res.Closed[0]
@@ -323,8 +324,8 @@ web_user = "www-data"
 	h.recv.waitAlert(after, alert.KindUnexpectedChange)
 
 	// What differs from the baseline now: the unaccepted changes.
-	var diff DiffResult
-	if err := h.call(CmdBaselineDiff, nil, &diff); err != nil {
+	var diff wire.DiffResult
+	if err := h.call(wire.CmdBaselineDiff, nil, &diff); err != nil {
 		t.Fatal(err)
 	}
 	kinds := map[string]string{}
@@ -334,11 +335,11 @@ web_user = "www-data"
 	if kinds[after] != "unaccepted" || kinds[before] != "unaccepted" || kinds[deployed] != "" {
 		t.Errorf("baseline diff %+v: want before.php and after.php unaccepted, deployed.php not listed", diff.Entries)
 	}
-	var acc AcceptResult
-	if err := h.call(CmdBaselineAccept, AcceptArgs{Paths: []string{after, before}}, &acc); err != nil || len(acc.Accepted) != 2 {
+	var acc wire.AcceptResult
+	if err := h.call(wire.CmdBaselineAccept, wire.AcceptArgs{Paths: []string{after, before}}, &acc); err != nil || len(acc.Accepted) != 2 {
 		t.Fatalf("baseline accept: %v %+v", err, acc)
 	}
-	if err := h.call(CmdBaselineDiff, nil, &diff); err != nil || len(diff.Entries) != 0 {
+	if err := h.call(wire.CmdBaselineDiff, nil, &diff); err != nil || len(diff.Entries) != 0 {
 		t.Errorf("baseline diff after accept: %v %+v, want nothing", err, diff.Entries)
 	}
 }
@@ -357,8 +358,8 @@ func TestManifestAcceptsAnnouncedFiles(t *testing.T) {
 	odd := filepath.Join(h.www, "r\xff\xfelease.php")
 	other := filepath.Join(h.www, "other.php")
 	content := benignPHP + "// release 3\n"
-	var acc AcceptResult
-	err := h.call(CmdBaselineAccept, AcceptArgs{Manifest: []ManifestEntry{
+	var acc wire.AcceptResult
+	err := h.call(wire.CmdBaselineAccept, wire.AcceptArgs{Manifest: []wire.ManifestEntry{
 		{SHA256: sha256hex(content), Path: safetext.JSONPath(good)},
 		{SHA256: sha256hex(content), Path: safetext.JSONPath(odd)},
 		{SHA256: sha256hex(content), Path: safetext.JSONPath(other)},

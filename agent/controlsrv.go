@@ -6,12 +6,7 @@ import (
 	"sync"
 
 	"github.com/shellwatch/shellwatch/control"
-)
-
-// Commands of the control socket. The CLI (`shellwatch status`, `deploy`,
-// `baseline`) sends them; only root may.
-const (
-	CmdStatus = "status"
+	"github.com/shellwatch/shellwatch/control/wire"
 )
 
 // startControl listens on the control socket and serves it until ctx is
@@ -24,7 +19,7 @@ func (a *Agent) startControl(ctx context.Context, wg *sync.WaitGroup) error {
 		return fmt.Errorf("agent.control_socket: %w", err)
 	}
 	mux := control.Mux{
-		CmdStatus: func(context.Context, control.Peer, control.Request) (any, error) { return a.status(), nil },
+		wire.CmdStatus: func(context.Context, control.Peer, control.Request) (any, error) { return a.status(), nil },
 	}
 	a.addControlCommands(mux)
 	wg.Go(func() {

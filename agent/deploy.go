@@ -12,17 +12,10 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
+	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/state"
-)
-
-// Control commands for deploys and the baseline.
-const (
-	CmdDeployBegin    = "deploy.begin"
-	CmdDeployEnd      = "deploy.end"
-	CmdBaselineAccept = "baseline.accept"
-	CmdBaselineDiff   = "baseline.diff"
 )
 
 // Meta keys in the state database.
@@ -32,25 +25,14 @@ const (
 	metaBaselinePre   = "baseline_built:" // + root: the root's first baseline is complete
 )
 
-// DeployStatus is one open deploy window.
-type DeployStatus struct {
-	Root    string    `json:"root"`
-	Started time.Time `json:"started"`
-	Until   time.Time `json:"until"`
-	By      string    `json:"by"`
-	// Removed lists the files removed during the window (what was added
-	// or changed is read back from the baseline when it closes).
-	Removed safetext.Paths `json:"removed,omitempty"`
-}
-
 // deployWindows holds the open deploy windows by root, kept in the state
 // database so a restart inside a window keeps it.
 type deployWindows struct {
 	mu      sync.Mutex
-	windows map[string]*DeployStatus
+	windows map[string]*wire.DeployStatus
 	// closed keeps recently closed windows: a change made inside a window
 	// but scanned after it closed (a long queue) still counts as deployed.
-	closed []DeployStatus
+	closed []wire.DeployStatus
 	// dirty says Removed grew since the windows were last stored: removals
 	// are stored every few seconds, not one fsync each (an rsync --delete
 	// of thousands of files must not stall the workers).
@@ -82,8 +64,8 @@ type approvals struct {
 
 // loadDeployState reads the open windows and pending approvals back.
 func (a *Agent) loadDeployState() {
-	a.deploys.windows = map[string]*DeployStatus{}
-	var ws []*DeployStatus
+	a.deploys.windows = map[string]*wire.DeployStatus{}
+	var ws []*wire.DeployStatus
 	if _, err := a.db.GetMeta(metaDeployWindows, &ws); err != nil {
 		a.log.Error("state: read deploy windows", "err", err)
 	}
@@ -103,7 +85,7 @@ func (a *Agent) loadDeployState() {
 // saveWindowsLocked persists the windows; deploys.mu is held.
 func (a *Agent) saveWindowsLocked() {
 	a.deploys.dirty = false
-	ws := make([]*DeployStatus, 0, len(a.deploys.windows))
+	ws := make([]*wire.DeployStatus, 0, len(a.deploys.windows))
 	for _, w := range a.deploys.windows {
 		ws = append(ws, w)
 	}
@@ -112,10 +94,10 @@ func (a *Agent) saveWindowsLocked() {
 	}
 }
 
-func (a *Agent) deployStatus() []DeployStatus {
+func (a *Agent) deployStatus() []wire.DeployStatus {
 	a.deploys.mu.Lock()
 	defer a.deploys.mu.Unlock()
-	out := []DeployStatus{}
+	out := []wire.DeployStatus{}
 	for _, w := range a.deploys.windows {
 		out = append(out, *w)
 	}
@@ -124,7 +106,7 @@ func (a *Agent) deployStatus() []DeployStatus {
 }
 
 // deployWindowFor returns the open window of root, or nil.
-func (a *Agent) deployWindowFor(root string) *DeployStatus {
+func (a *Agent) deployWindowFor(root string) *wire.DeployStatus {
 	a.deploys.mu.Lock()
 	defer a.deploys.mu.Unlock()
 	w := a.deploys.windows[root]
@@ -223,26 +205,6 @@ func (a *Agent) consumeApproval(path, sha256 string) bool {
 	return true
 }
 
-// DeployArgs are the arguments of deploy.begin and deploy.end.
-type DeployArgs struct {
-	Root string `json:"root,omitempty"` // empty: every root
-	TTL  string `json:"ttl,omitempty"`  // Go duration; empty: deploy.default_ttl
-}
-
-// DeployResult answers deploy.begin and deploy.end.
-type DeployResult struct {
-	Windows []DeployStatus  `json:"windows,omitempty"` // begin: the windows open now
-	Closed  []DeploySummary `json:"closed,omitempty"`  // end: what each window accepted
-}
-
-// DeploySummary is what a closed deploy window accepted into the baseline.
-type DeploySummary struct {
-	Root    string         `json:"root"`
-	Added   safetext.Paths `json:"added"`
-	Changed safetext.Paths `json:"changed"`
-	Removed safetext.Paths `json:"removed"`
-}
-
 // rootsNamed returns the roots a command names: the one whose configured
 // or real path is name, or all of them for "".
 func (a *Agent) rootsNamed(g *generation, name string) ([]string, error) {
@@ -264,8 +226,8 @@ func (a *Agent) rootsNamed(g *generation, name string) ([]string, error) {
 
 // deployRequest decodes the arguments of a deploy command and finds the
 // roots it names.
-func (a *Agent) deployRequest(req control.Request) (DeployArgs, *generation, []string, error) {
-	var args DeployArgs
+func (a *Agent) deployRequest(req control.Request) (wire.DeployArgs, *generation, []string, error) {
+	var args wire.DeployArgs
 	if err := req.DecodeArgs(&args); err != nil {
 		return args, nil, nil, err
 	}
@@ -293,11 +255,11 @@ func (a *Agent) deployBegin(_ context.Context, peer control.Peer, req control.Re
 	now := time.Now().UTC()
 	by := fmt.Sprintf("uid %d pid %d", peer.UID, peer.PID)
 	a.deploys.mu.Lock()
-	var res DeployResult
+	var res wire.DeployResult
 	for _, root := range roots {
 		w := a.deploys.windows[root]
 		if w == nil || now.After(w.Until) {
-			w = &DeployStatus{Root: root, Started: now}
+			w = &wire.DeployStatus{Root: root, Started: now}
 			a.deploys.windows[root] = w
 		}
 		w.Until, w.By = now.Add(ttl), by
@@ -318,7 +280,7 @@ func (a *Agent) deployEnd(ctx context.Context, peer control.Peer, req control.Re
 		return nil, err
 	}
 	a.drain(ctx, g.cfg.Agent.Settle.Std())
-	var res DeployResult
+	var res wire.DeployResult
 	for _, root := range roots {
 		if sum, ok := a.closeWindow(root, fmt.Sprintf("ended by uid %d pid %d", peer.UID, peer.PID)); ok {
 			res.Closed = append(res.Closed, sum)
@@ -347,7 +309,7 @@ func (a *Agent) expireDeploys() {
 
 // closeWindow accepts what changed in root's window into the baseline and
 // raises the summary alert.
-func (a *Agent) closeWindow(root, how string) (DeploySummary, bool) {
+func (a *Agent) closeWindow(root, how string) (wire.DeploySummary, bool) {
 	a.deploys.mu.Lock()
 	w := a.deploys.windows[root]
 	delete(a.deploys.windows, root)
@@ -367,9 +329,9 @@ func (a *Agent) closeWindow(root, how string) (DeploySummary, bool) {
 	}
 	a.deploys.mu.Unlock()
 	if w == nil {
-		return DeploySummary{}, false
+		return wire.DeploySummary{}, false
 	}
-	sum := DeploySummary{Root: root, Added: safetext.Paths{}, Changed: safetext.Paths{}, Removed: w.Removed}
+	sum := wire.DeploySummary{Root: root, Added: safetext.Paths{}, Changed: safetext.Paths{}, Removed: w.Removed}
 	if sum.Removed == nil {
 		sum.Removed = safetext.Paths{}
 	}
@@ -423,10 +385,10 @@ func listDetail(what string, paths []string) string {
 
 // addControlCommands adds the deploy and baseline commands.
 func (a *Agent) addControlCommands(m control.Mux) {
-	m[CmdDeployBegin] = a.deployBegin
-	m[CmdDeployEnd] = a.deployEnd
-	m[CmdBaselineAccept] = a.baselineAccept
-	m[CmdBaselineDiff] = a.baselineDiff
+	m[wire.CmdDeployBegin] = a.deployBegin
+	m[wire.CmdDeployEnd] = a.deployEnd
+	m[wire.CmdBaselineAccept] = a.baselineAccept
+	m[wire.CmdBaselineDiff] = a.baselineDiff
 }
 
 func (a *Agent) filesKnown() int {

@@ -13,6 +13,7 @@ import (
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/quarantine"
+	"github.com/shellwatch/shellwatch/scanner"
 )
 
 // generation is everything one configuration builds: the engine, the vault
@@ -20,7 +21,7 @@ import (
 // swaps in a complete new one.
 type generation struct {
 	cfg      config.Config
-	engine   *Engine
+	engine   *scanner.Engine
 	vault    *quarantine.Vault
 	dispatch *alert.Dispatcher
 	webhooks []*alert.Webhook // the dispatcher's, for their spool figures
@@ -180,7 +181,7 @@ func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation
 	if err != nil {
 		return nil, false, err
 	}
-	eng, err := NewEngine(cfg)
+	eng, err := scanner.NewEngine(cfg)
 	if err != nil {
 		return nil, false, err
 	}

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 )
 
@@ -66,7 +66,7 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 		}
 		return baselineDiff(*configPath, *asJSON, stdout, stderr)
 	}
-	args2 := agent.AcceptArgs{}
+	args2 := wire.AcceptArgs{}
 	for _, p := range operands {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -87,8 +87,8 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "shellwatch baseline accept: name files or folders, or --manifest FILE")
 		return exitError
 	}
-	var res agent.AcceptResult
-	if code := callDaemon(*configPath, agent.CmdBaselineAccept, args2, &res, stderr); code != exitOK {
+	var res wire.AcceptResult
+	if code := callDaemon(*configPath, wire.CmdBaselineAccept, args2, &res, stderr); code != exitOK {
 		return code
 	}
 	fmt.Fprintf(stdout, "accepted %d, pending %d (manifest files not there yet), refused %d\n", len(res.Accepted), len(res.Pending), len(res.Refused))
@@ -105,8 +105,8 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 }
 
 func baselineDiff(configPath string, asJSON bool, stdout, stderr io.Writer) int {
-	var res agent.DiffResult
-	if code := callDaemon(configPath, agent.CmdBaselineDiff, nil, &res, stderr); code != exitOK {
+	var res wire.DiffResult
+	if code := callDaemon(configPath, wire.CmdBaselineDiff, nil, &res, stderr); code != exitOK {
 		return code
 	}
 	if asJSON {
@@ -138,13 +138,13 @@ func baselineDiff(configPath string, asJSON bool, stdout, stderr io.Writer) int 
 
 // readManifest reads "sha256  path" lines, as sha256sum writes them (a "*"
 // before the path marks binary mode and is dropped). Errors name the line.
-func readManifest(name string) ([]agent.ManifestEntry, error) {
+func readManifest(name string) ([]wire.ManifestEntry, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, fmt.Errorf("manifest: %w", err)
 	}
 	defer f.Close()
-	var out []agent.ManifestEntry
+	var out []wire.ManifestEntry
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -157,7 +157,7 @@ func readManifest(name string) ([]agent.ManifestEntry, error) {
 		if !ok || len(sum) != 64 || strings.Trim(strings.ToLower(sum), "0123456789abcdef") != "" || !filepath.IsAbs(path) {
 			return nil, fmt.Errorf("manifest %s:%d: want \"<sha256>  /absolute/path\", got %q", name, n, line)
 		}
-		out = append(out, agent.ManifestEntry{SHA256: strings.ToLower(sum), Path: safetext.JSONPath(path)})
+		out = append(out, wire.ManifestEntry{SHA256: strings.ToLower(sum), Path: safetext.JSONPath(path)})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", name, err)

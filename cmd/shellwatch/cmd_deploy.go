@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 )
 
@@ -51,9 +51,9 @@ func runDeploy(args []string, stdout, stderr io.Writer) int {
 	if status, ok := parseNoOperands(fs, args, stdout, stderr, deployUsage); !ok {
 		return status
 	}
-	var res agent.DeployResult
+	var res wire.DeployResult
 	if sub == "begin" {
-		if code := callDaemon(*configPath, agent.CmdDeployBegin, agent.DeployArgs{Root: *root, TTL: *ttl}, &res, stderr); code != exitOK {
+		if code := callDaemon(*configPath, wire.CmdDeployBegin, wire.DeployArgs{Root: *root, TTL: *ttl}, &res, stderr); code != exitOK {
 			return code
 		}
 		for _, w := range res.Windows {
@@ -65,7 +65,7 @@ func runDeploy(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "shellwatch deploy end: --ttl is for begin")
 		return exitError
 	}
-	if code := callDaemon(*configPath, agent.CmdDeployEnd, agent.DeployArgs{Root: *root}, &res, stderr); code != exitOK {
+	if code := callDaemon(*configPath, wire.CmdDeployEnd, wire.DeployArgs{Root: *root}, &res, stderr); code != exitOK {
 		return code
 	}
 	for _, s := range res.Closed {

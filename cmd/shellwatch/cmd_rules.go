@@ -7,8 +7,8 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/rules"
+	"github.com/shellwatch/shellwatch/scanner"
 )
 
 const rulesUsage = `Usage:
@@ -54,7 +54,7 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return exitError
 	}
-	opts := agent.RuleOptions(cfg)
+	opts := scanner.RuleOptions(cfg)
 	if sub == "check" && len(operands) > 0 {
 		opts = rules.Options{Paths: operands, DefaultSeverity: cfg.Rules.DefaultSeverity}
 	}

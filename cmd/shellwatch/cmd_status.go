@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/control"
+	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 )
 
@@ -43,8 +43,8 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if status, ok := parseNoOperands(fs, args, stdout, stderr, statusUsage); !ok {
 		return status
 	}
-	var st agent.Status
-	if code := callDaemon(*configPath, agent.CmdStatus, nil, &st, stderr); code != exitOK {
+	var st wire.Status
+	if code := callDaemon(*configPath, wire.CmdStatus, nil, &st, stderr); code != exitOK {
 		return code
 	}
 	if *asJSON {
@@ -103,7 +103,7 @@ func parseNoOperands(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, 
 	return exitOK, true
 }
 
-func printStatus(w io.Writer, st agent.Status) {
+func printStatus(w io.Writer, st wire.Status) {
 	ready := "starting (not every root watched yet)"
 	if st.Ready {
 		ready = "watching"

@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/scanner"
 )
 
 // stringList is a flag that may be given many times.
@@ -71,12 +71,12 @@ func loadConfig(path string) (config.Config, error) {
 // startEngine validates cfg and builds the scanner the one-shot commands
 // use (scan, explain), printing what is wrong, or the rules' warnings, on
 // stderr. The caller closes the engine.
-func startEngine(cfg config.Config, stderr io.Writer) (*agent.Engine, bool) {
+func startEngine(cfg config.Config, stderr io.Writer) (*scanner.Engine, bool) {
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return nil, false
 	}
-	eng, err := agent.NewEngine(cfg)
+	eng, err := scanner.NewEngine(cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return nil, false

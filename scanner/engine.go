@@ -1,13 +1,13 @@
-package agent
+package scanner
 
 import (
 	"errors"
 	"fmt"
+
 	"github.com/shellwatch/shellwatch/phpscan"
 
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/rules"
-	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/walk"
 )
 
@@ -16,7 +16,7 @@ import (
 // one for a run; the daemon builds a new one on every reload and swaps it in
 // only when it compiled.
 type Engine struct {
-	Scanner *scanner.Scanner
+	Scanner *Scanner
 	Rules   *rules.Set
 	// Exclude holds scanner.exclude (the [[watch]] tables add their own).
 	Exclude *walk.Excluder
@@ -49,12 +49,12 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 		}
 		return nil, err
 	}
-	known, err := scanner.LoadHashLists(cfg.Rules.HashLists...)
+	known, err := LoadHashLists(cfg.Rules.HashLists...)
 	if err != nil {
 		set.Destroy()
 		return nil, err
 	}
-	allow, err := scanner.LoadHashLists(cfg.Rules.AllowLists...)
+	allow, err := LoadHashLists(cfg.Rules.AllowLists...)
 	if err != nil {
 		set.Destroy()
 		return nil, fmt.Errorf("rules.allow_lists: %w", err)
@@ -63,7 +63,7 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 	if cfg.Scanner.PHPAnalyzer {
 		php = &phpscan.Options{Timeout: cfg.Scanner.PHPTimeout.Std()}
 	}
-	sc, err := scanner.New(set, known, scanner.Options{
+	sc, err := New(set, known, Options{
 		Workers:     cfg.Scanner.Workers,
 		MaxFileSize: int64(cfg.Scanner.MaxFileSize),
 		MaxHashSize: int64(cfg.Scanner.MaxHashSize),
