@@ -18,7 +18,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
-	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/watcher"
@@ -259,7 +259,7 @@ func (a *Agent) run(parent context.Context) error {
 			readySent = true
 			a.ready.Store(true)
 			if a.dbReset != nil {
-				a.sendAgentAlert(alert.KindStateReset, finding.SeverityHigh,
+				a.sendAgentAlert(alert.KindStateReset,
 					"state database was unreadable: set aside and a fresh baseline built; changes made while the agent was down cannot be told this time",
 					a.dbReset.Error())
 			}
@@ -268,7 +268,7 @@ func (a *Agent) run(parent context.Context) error {
 			a.reconcileWG.Go(func() { a.reconcile(a.reconcileCtx, cfg) })
 			a.notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(a.gen.cfg.Watch), "watches", a.watches.stats().Watches)
-			a.sendAgentAlert(alert.KindAgentStarted, finding.SeverityLow,
+			a.sendAgentAlert(alert.KindAgentStarted,
 				fmt.Sprintf("shellwatch %s watching %d roots", a.opts.Version, len(a.gen.cfg.Watch)), a.rootList())
 		case <-status.C:
 			if readySent {
@@ -298,7 +298,7 @@ func (a *Agent) run(parent context.Context) error {
 // delivered are scanned and acted on, the sinks are flushed.
 func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.CancelFunc) error {
 	a.notify("STOPPING=1")
-	a.sendAgentAlert(alert.KindAgentStopping, finding.SeverityLow,
+	a.sendAgentAlert(alert.KindAgentStopping,
 		fmt.Sprintf("shellwatch %s stopping; files changed from now on are not watched", a.opts.Version), "")
 	a.stopMetrics()
 	a.watches.stopAll()
@@ -336,7 +336,7 @@ func (a *Agent) reload() {
 	fail := func(err error) {
 		a.metrics.reloadsFailed.Add(1)
 		a.log.Error("reload failed; the previous config and rules keep running", "config", a.opts.ConfigPath, "err", err)
-		a.sendAgentAlert(alert.KindReloadFailed, finding.SeverityHigh,
+		a.sendAgentAlert(alert.KindReloadFailed,
 			"reload failed, previous config and rules keep running: "+firstLine(err.Error()), err.Error())
 	}
 	cfg, err := config.Load(a.opts.ConfigPath)
@@ -378,15 +378,15 @@ func (a *Agent) reload() {
 	}
 	a.metrics.reloadsOK.Add(1)
 	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
-	a.sendAgentAlert(alert.KindReloaded, finding.SeverityLow,
+	a.sendAgentAlert(alert.KindReloaded,
 		fmt.Sprintf("config and rules reloaded: %d rules, %d roots", len(g.engine.Rules.Rules()), len(cfg.Watch)), a.rootList())
 }
 
 // sendAgentAlert raises one of the agent's own alerts.
-func (a *Agent) sendAgentAlert(kind alert.Kind, sev finding.Severity, msg, detail string) {
+func (a *Agent) sendAgentAlert(kind alert.Kind, msg, detail string) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	a.send(a.gen, alert.Alert{Kind: kind, Severity: sev, Message: msg, Detail: detail})
+	a.send(a.gen, alert.Alert{Kind: kind, Severity: policy.EventSeverity(kind), Message: msg, Detail: detail})
 }
 
 // spoolDropped hears from a webhook whose spool overflowed. The webhook

@@ -12,8 +12,8 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
 	"github.com/shellwatch/shellwatch/control/wire"
-	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/walk"
 )
@@ -87,7 +87,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 	if n := len(res.Accepted) + len(res.Pending); n > 0 {
 		msg := fmt.Sprintf("%d files accepted into the baseline, %d announced by a manifest and not there yet, by uid %d pid %d",
 			len(res.Accepted), len(res.Pending), peer.UID, peer.PID)
-		a.send(g, alert.Alert{Kind: alert.KindBaselineAccepted, Severity: finding.SeverityLow, Message: msg,
+		a.send(g, alert.Alert{Kind: alert.KindBaselineAccepted, Severity: policy.EventSeverity(alert.KindBaselineAccepted), Message: msg,
 			Detail: listDetail("accepted", res.Accepted) + listDetail("pending", res.Pending) + listDetail("flagged by rules", res.Flagged),
 			Count:  n})
 	}

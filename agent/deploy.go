@@ -13,8 +13,8 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
 	"github.com/shellwatch/shellwatch/control/wire"
-	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/state"
 )
 
@@ -268,7 +268,7 @@ func (a *Agent) deployBegin(_ context.Context, peer control.Peer, req control.Re
 	a.saveWindowsLocked()
 	a.deploys.mu.Unlock()
 	for _, w := range res.Windows {
-		a.sendAgentAlert(alert.KindDeployStarted, finding.SeverityLow,
+		a.sendAgentAlert(alert.KindDeployStarted,
 			fmt.Sprintf("deploy window opened on %s until %s by %s", safetext.Path(w.Root), w.Until.Format(time.RFC3339), by), "")
 	}
 	return res, nil
@@ -359,7 +359,7 @@ func (a *Agent) closeWindow(root, how string) (wire.DeploySummary, bool) {
 	msg := fmt.Sprintf("deploy window on %s closed (%s): %d added, %d changed, %d removed, accepted into the baseline",
 		safetext.Path(root), how, len(sum.Added), len(sum.Changed), len(sum.Removed))
 	a.mu.RLock()
-	a.send(a.gen, alert.Alert{Kind: alert.KindDeployFinished, Severity: finding.SeverityLow, Message: msg,
+	a.send(a.gen, alert.Alert{Kind: alert.KindDeployFinished, Severity: policy.EventSeverity(alert.KindDeployFinished), Message: msg,
 		Detail: listDetail("added", sum.Added) + listDetail("changed", sum.Changed) + listDetail("removed", sum.Removed),
 		Count:  len(sum.Added) + len(sum.Changed) + len(sum.Removed)})
 	a.mu.RUnlock()

@@ -15,6 +15,7 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/quarantine"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/state"
@@ -119,8 +120,10 @@ func ignorable(v scanner.Verdict) bool {
 	return v.Mode != 0 && !v.Mode.IsRegular()
 }
 
-// act applies the policy to one verdict. It returns true when the file must
-// be scanned again because it was swapped before it could be moved.
+// act applies the policy to one verdict: it gathers the facts the decision
+// rests on, has policy decide, and carries the decision out. It returns
+// true when the file must be scanned again because it was swapped before
+// it could be moved.
 func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt int, t task) (rescan bool) {
 	if v.Incomplete != "" {
 		// Judged on what the PHP analysis found before its budget ran
@@ -128,34 +131,23 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		// scanner.php_timeout.
 		a.log.Warn("PHP analysis incomplete", "path", safetext.Path(v.Path), "reason", v.Incomplete)
 	}
-	if v.Err != nil && !v.Flagged() {
-		if ignorable(v) || a.ctx.Err() != nil {
-			return false
-		}
-		if errors.Is(v.Err, scanner.ErrTooLargeToHash) {
-			// A huge file that keeps growing (a backup written into
-			// the root) is alerted once, not at every write: its record
-			// says it was already too large to hash as this inode.
-			prev := a.record(v.Path)
-			again := prev != nil && prev.Dev == v.Dev && prev.Inode == v.Inode && prev.Size > int64(g.cfg.Scanner.MaxHashSize)
-			a.remember(v, prev, prev != nil && prev.Accepted)
-			if again {
-				return false
-			}
-		}
-		a.stats.scanErrors.Add(1)
-		al := a.fileAlert(c, v, alert.KindScanFailed, finding.SeverityMedium)
-		al.Detail = safetext.PathsIn(v.Err.Error(), v.Path)
-		al.Message = fmt.Sprintf("%s: %s: %s", al.Kind.Summary(), safetext.Path(v.Path), al.Detail)
-		a.send(g, al)
-		return false
-	}
 	if t.whileDown && v.ChangeTime.After(a.startedAt) {
 		// Changed after the agent started: a live change that the
 		// start-up walk happened to meet before its event did.
 		t.whileDown, t.baseline = false, false
 	}
 	prev := a.record(v.Path)
+	born := false
+	if v.Err == nil || v.Flagged() {
+		born = a.isBorn(c, v, prev, t)
+	}
+	d := policy.Decide(a.facts(g, c, v, prev, born, attempt, t))
+	return a.execute(g, c, v, prev, d, attempt)
+}
+
+// isBorn reports whether the file is new, and notes it among the files
+// seen appearing (or forgets it there).
+func (a *Agent) isBorn(c watcher.Change, v scanner.Verdict, prev *state.File, t task) bool {
 	now := time.Now()
 	born := c.Op == watcher.OpCreated || a.born.has(v.Path, v.Dev, v.Inode, now)
 	if !born && prev == nil && !t.whileDown && a.bornSinceStart(v) {
@@ -174,38 +166,97 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	} else {
 		a.born.drop(v.Path)
 	}
-	// These very bytes, as this inode, were judged before (and alerted if
-	// anything matched, or if too large to scan): the baseline says so.
-	alreadyAlerted := prev != nil && v.SHA256 != "" && prev.Dev == v.Dev && prev.Inode == v.Inode &&
-		prev.SHA256 == digest(v.SHA256) && (prev.Severity != finding.SeverityNone || v.TooLarge)
-	j := a.judge(g, c, v, prev, born, t)
-	if !v.Flagged() && j.kind == "" {
-		// Too large to scan: alerted once for this inode, however it grows.
-		tooLargeBefore := prev != nil && prev.Dev == v.Dev && prev.Inode == v.Inode && prev.Size > int64(g.cfg.Scanner.MaxFileSize)
-		if v.TooLarge && !alreadyAlerted && !tooLargeBefore {
-			al := a.fileAlert(c, v, alert.KindScanFailed, finding.SeverityLow)
-			al.Detail = fmt.Sprintf("%d bytes, more than scanner.max_file_size %s: hashed and checked against the hash lists, not YARA-scanned", v.Size, g.cfg.Scanner.MaxFileSize)
-			al.Message = fmt.Sprintf("file too large to scan: %s (%d bytes)", safetext.Path(v.Path), v.Size)
+	return born
+}
+
+// facts gathers what the policy decides on: the verdict, the record, the
+// root, the deploy windows and approvals, the settings.
+func (a *Agent) facts(g *generation, c watcher.Change, v scanner.Verdict, prev *state.File, born bool, attempt int, t task) policy.Facts {
+	f := policy.Facts{
+		Verdict:     verdictFacts(v, a.ctx.Err() != nil),
+		Prev:        recordFacts(prev),
+		Born:        born,
+		WhileDown:   t.whileDown,
+		Baseline:    t.baseline,
+		Rescan:      attempt > 0,
+		Quarantine:  g.cfg.Quarantine,
+		MaxFileSize: fmt.Sprint(g.cfg.Scanner.MaxFileSize),
+		MaxScanSize: int64(g.cfg.Scanner.MaxFileSize),
+		MaxHashSize: int64(g.cfg.Scanner.MaxHashSize),
+	}
+	if f.Verdict.Err == policy.Gone {
+		return f
+	}
+	if rp := g.roots[c.Root]; rp != nil && rp.protected && rp.isScript(v.Path) {
+		f.Root = policy.Root{Script: true, NoScriptZone: rp.inNoScriptZone(v.Path), WebUser: rp.webUser, ByWebUser: rp.writtenByWebUser(v.UID)}
+	}
+	f.WindowOpen = a.deployWindowFor(c.Root) != nil
+	f.DeployedAt = a.deployedAt(c.Root, v.ChangeTime)
+	// An approval is used up by the content it announced.
+	f.Approved = !t.baseline && f.ContentChanged() && a.consumeApproval(v.Path, v.SHA256)
+	return f
+}
+
+// verdictFacts is what policy needs of a verdict; stopping says the agent
+// is stopping (a scan cut short by it is no finding).
+func verdictFacts(v scanner.Verdict, stopping bool) policy.Verdict {
+	pv := policy.Verdict{
+		Severity: v.Severity, Flagged: v.Flagged(), OnlyHashLists: onlyHashLists(v.Matches), TooLarge: v.TooLarge,
+		SHA256: digest(v.SHA256), HasSHA256: v.SHA256 != "",
+		Dev: v.Dev, Inode: v.Inode, Size: v.Size, Perm: unixMode(v.Mode) & 0o7777, UID: v.UID, GID: v.GID,
+	}
+	switch {
+	case v.Err == nil:
+	case ignorable(v) || stopping:
+		pv.Err = policy.Gone
+	case errors.Is(v.Err, scanner.ErrTooLargeToHash):
+		pv.Err = policy.TooLargeToHash
+	default:
+		pv.Err = policy.Failed
+	}
+	return pv
+}
+
+// recordFacts is what policy needs of a baseline record.
+func recordFacts(f *state.File) *policy.Record {
+	if f == nil {
+		return nil
+	}
+	return &policy.Record{Dev: f.Dev, Inode: f.Inode, Size: f.Size, Perm: f.Mode & 0o7777, UID: f.UID, GID: f.GID,
+		SHA256: f.SHA256, Severity: f.Severity, Accepted: f.Accepted}
+}
+
+// execute carries out a decision about one scanned file.
+func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev *state.File, d policy.Decision, attempt int) (rescan bool) {
+	if d.Kind == "" || d.Kind == alert.KindScanFailed {
+		if d.Kind != "" {
+			al := a.fileAlert(c, v, d.Kind, d.Severity)
+			if v.Err != nil {
+				a.stats.scanErrors.Add(1)
+				al.Detail = safetext.PathsIn(v.Err.Error(), v.Path)
+				al.Message = fmt.Sprintf("%s: %s: %s", al.Kind.Summary(), safetext.Path(v.Path), al.Detail)
+			} else {
+				al.Detail = d.Why
+				al.Message = fmt.Sprintf("file too large to scan: %s (%d bytes)", safetext.Path(v.Path), v.Size)
+			}
 			a.send(g, al)
 		}
-		a.remember(v, prev, j.accepted)
+		if d.Remember {
+			a.remember(v, prev, d.Accepted)
+		}
 		return false
 	}
-	if alreadyAlerted && attempt == 0 && j.kind == alert.KindDetection && !t.whileDown {
-		a.remember(v, prev, j.accepted)
-		return false // the same flagged bytes, rewritten or touched again
-	}
-	if v.Flagged() {
+	if d.Detection {
 		a.stats.flagged.Add(1)
 		a.metrics.m.Detection(v.Severity.String())
 	}
-	al := a.fileAlert(c, v, j.kind, j.severity)
-	al.Detail = j.why
-	if !j.quarantine {
-		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: j.leftBecause}
-		al.Message = j.message(al, "left in place: "+al.Action.Reason)
+	al := a.fileAlert(c, v, d.Kind, d.Severity)
+	al.Detail = d.Why
+	if !d.Quarantine {
+		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: d.LeftBecause}
+		al.Message = detectionMessage(al, d.Why, "left in place: "+al.Action.Reason)
 		a.send(g, al)
-		a.remember(v, prev, j.accepted)
+		a.remember(v, prev, d.Accepted)
 		return false
 	}
 	if a.beforeMove != nil {
@@ -214,13 +265,13 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	entry, err := g.vault.Move(quarantine.Request{
 		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, SHA256: v.SHA256,
 		Rules:  quarantineMatches(v.Matches),
-		Reason: string(j.kind),
+		Reason: string(d.Kind),
 	})
 	switch {
 	case err == nil:
 		a.stats.quarantined.Add(1)
 		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID}
-		al.Message = j.message(al, "quarantined as "+entry.ID)
+		al.Message = detectionMessage(al, d.Why, "quarantined as "+entry.ID)
 		a.forgetRecord(v.Path)
 	case errors.Is(err, quarantine.ErrChanged):
 		// What was scanned is not what the path holds now. Alert what was
@@ -237,31 +288,17 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		if !rescan {
 			al.Action.Reason = strings.TrimSuffix(reason, "; the path is scanned again") + "; gave up after repeated swaps"
 		}
-		al.Message = j.message(al, "NOT quarantined: "+al.Action.Reason)
+		al.Message = detectionMessage(al, d.Why, "NOT quarantined: "+al.Action.Reason)
 		a.stats.quarantineFailed.Add(1)
 	default:
 		a.stats.quarantineFailed.Add(1)
 		al.Kind = alert.KindQuarantineFailed
 		al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: safetext.PathsIn(err.Error(), v.Path)}
-		al.Message = j.message(al, "NOT quarantined, still in place: "+al.Action.Reason)
+		al.Message = detectionMessage(al, d.Why, "NOT quarantined, still in place: "+al.Action.Reason)
 		a.remember(v, prev, false)
 	}
 	a.send(g, al)
 	return rescan
-}
-
-func notMovedReason(born bool, sev finding.Severity, g *generation) string {
-	q := g.cfg.Quarantine
-	switch {
-	case q.MinSeverity.Off():
-		return "quarantine.min_severity is off"
-	case !q.MinSeverity.Allows(sev):
-		return "below quarantine.min_severity " + q.MinSeverity.String()
-	case !born:
-		return "the file existed before it changed (quarantine.quarantine_modified is false)"
-	default:
-		return "policy"
-	}
 }
 
 // detectionMessage is the one human line of a file finding: what, where,

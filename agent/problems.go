@@ -4,25 +4,26 @@ import (
 	"fmt"
 
 	"github.com/shellwatch/shellwatch/alert"
-	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/watcher"
 )
 
 // handleProblem turns what the watcher could not do into an alert: an agent
 // that is blind to part of a root must say so.
 func (a *Agent) handleProblem(p watcher.Problem) {
-	kind, sev := alert.KindWatchError, finding.SeverityMedium
+	kind := alert.KindWatchError
 	switch p.Kind {
 	case watcher.ProblemOverflow:
-		kind, sev = alert.KindOverflowResync, finding.SeverityHigh
+		kind = alert.KindOverflowResync
 	case watcher.ProblemWatchLimit:
-		kind, sev = alert.KindWatchLimit, finding.SeverityHigh
+		kind = alert.KindWatchLimit
 	case watcher.ProblemRootMissing:
-		kind, sev = alert.KindRootMissing, finding.SeverityHigh
+		kind = alert.KindRootMissing
 	case watcher.ProblemRootRestored:
-		kind, sev = alert.KindRootRestored, finding.SeverityLow
+		kind = alert.KindRootRestored
 	}
+	sev := policy.EventSeverity(kind)
 	detail := ""
 	if p.Err != nil {
 		detail = safetext.PathsIn(p.Err.Error(), p.Path)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
-	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
@@ -108,7 +108,7 @@ func (a *Agent) checkRootsWritable(cfg config.Config) {
 		}
 		a.log.Error("watched root is read-only: flagged files cannot be quarantined", "root", root)
 		a.mu.RLock()
-		a.send(a.gen, alert.Alert{Kind: alert.KindRootReadOnly, Severity: finding.SeverityHigh,
+		a.send(a.gen, alert.Alert{Kind: alert.KindRootReadOnly, Severity: policy.EventSeverity(alert.KindRootReadOnly),
 			Message: fmt.Sprintf("%s: %s: add it to ReadWritePaths of the unit (systemctl edit shellwatch), or set quarantine.min_severity = \"off\"",
 				alert.KindRootReadOnly.Summary(), safetext.Path(root)),
 			File: &alert.File{Path: root, Root: root}, Detail: err.Error()})

@@ -1,0 +1,350 @@
+// Package policy decides what shellwatch does about a file: which alert,
+// how severe, whether the file is moved to the vault, and what the baseline
+// records. It is pure: the agent gathers the facts (the scan's verdict, the
+// file's baseline record, its root's mode, the deploy windows, the
+// settings), calls [Decide], and carries the decision out. No I/O, no
+// clock, no locks: every rule of the README's alert table is a table test.
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/finding"
+)
+
+// ScanError says how a scan failed, as far as policy cares.
+type ScanError uint8
+
+// The kinds of scan failure.
+const (
+	// NoError: the file was scanned (to the end, or as far as the PHP
+	// analysis's budget went).
+	NoError ScanError = iota
+	// Gone: the file vanished before it was read, or is not a regular
+	// file (a symlink, never followed; a FIFO or device, never opened):
+	// nothing to judge.
+	Gone
+	// TooLargeToHash: larger than scanner.max_hash_size; not even hashed.
+	TooLargeToHash
+	// Failed: unreadable, or YARA stopped (timeout, I/O error).
+	Failed
+)
+
+// Verdict is what the scan of a file found, and the file's lstat.
+type Verdict struct {
+	// Severity is the highest of the matches; finding.SeverityNone when
+	// nothing matched.
+	Severity finding.Severity
+	// Flagged: a rule, an analyzer finding or a hash list matched.
+	Flagged bool
+	// OnlyHashLists: every match is a known-bad hash (no rule matched).
+	OnlyHashLists bool
+	// TooLarge: larger than scanner.max_file_size: hashed and checked
+	// against the hash lists, not scanned.
+	TooLarge bool
+	// Err is how the scan failed, NoError when it did not.
+	Err ScanError
+	// SHA256 is the content's digest, all zeros when the file could not
+	// be hashed (HasSHA256 false).
+	SHA256    [32]byte
+	HasSHA256 bool
+	// The file's lstat: identity, size, permission bits (with setuid,
+	// setgid and sticky), owners.
+	Dev, Inode uint64
+	Size       int64
+	Perm       uint32
+	UID, GID   uint32
+}
+
+// Record is what the baseline held for the path before this scan.
+type Record struct {
+	Dev, Inode uint64
+	Size       int64
+	Perm       uint32
+	UID, GID   uint32
+	SHA256     [32]byte
+	// Severity is the last verdict's severity (none when clean).
+	Severity finding.Severity
+	// Accepted: the content was accepted into the baseline.
+	Accepted bool
+}
+
+// Root is what the file's root says of it.
+type Root struct {
+	// Script: the root is protected and the path matches its
+	// script_globs.
+	Script bool
+	// NoScriptZone: the path is in the root's no_script_globs.
+	NoScriptZone bool
+	// WebUser is the root's web_user, and ByWebUser says the file is
+	// owned by it (written by the web server).
+	WebUser   string
+	ByWebUser bool
+}
+
+// Facts are everything a decision about one scanned file rests on.
+type Facts struct {
+	Verdict Verdict
+	// Prev is the path's record in the baseline; nil when it has none.
+	Prev *Record
+	Root Root
+	// Born: the file appeared since the agent started (seen created,
+	// or born after the start by its birth time), or, for a change found
+	// at start, has no record.
+	Born bool
+	// WhileDown: found by the reconciliation at start, changed while the
+	// agent was not running. Baseline: the root's first baseline is being
+	// built (everything there was there before shellwatch).
+	WhileDown, Baseline bool
+	// Rescan: scanned again because the file was swapped between its
+	// scan and its move; each round is alerted.
+	Rescan bool
+	// WindowOpen: a deploy window is open on the root now. DeployedAt:
+	// the change was made inside a deploy window since closed.
+	WindowOpen, DeployedAt bool
+	// Approved: `baseline accept` announced this very content for the
+	// path (the agent consumes the approval only when ContentChanged and
+	// not Baseline).
+	Approved bool
+	// Settings.
+	Quarantine  config.Quarantine
+	MaxFileSize string // scanner.max_file_size as configured, for the message
+	MaxHashSize int64
+	MaxScanSize int64 // scanner.max_file_size in bytes
+}
+
+// ContentChanged reports whether the content differs from the record's (or
+// there is no record).
+func (f Facts) ContentChanged() bool {
+	return f.Prev == nil || f.Prev.SHA256 != f.Verdict.SHA256
+}
+
+// sameInode reports whether the record is of this very inode.
+func (f Facts) sameInode() bool {
+	return f.Prev != nil && f.Prev.Dev == f.Verdict.Dev && f.Prev.Inode == f.Verdict.Inode
+}
+
+// Decision is what to do about a scanned file.
+type Decision struct {
+	// Kind is the alert to raise; "" for none.
+	Kind     alert.Kind
+	Severity finding.Severity
+	// Why says what is wrong beyond the rules (an unexpected change,
+	// what changed while the agent was down, why a scan failed).
+	Why string
+	// Quarantine: move the file to the vault. When not, LeftBecause says
+	// why it is left in place (for an alert).
+	Quarantine  bool
+	LeftBecause string
+	// Remember: record what was seen in the baseline, Accepted saying
+	// whether the content now belongs to it. A file moved to the vault
+	// is forgotten instead.
+	Remember, Accepted bool
+	// Detection: the alert reports a flagged file (counted as one).
+	Detection bool
+}
+
+// Decide applies the policy to one scanned file.
+func Decide(f Facts) Decision {
+	v := f.Verdict
+	if v.Err != NoError && !v.Flagged {
+		if v.Err == Gone {
+			return Decision{}
+		}
+		return scanFailed(f)
+	}
+	d := judge(f)
+	if !v.Flagged && d.Kind == "" {
+		d.Remember = true
+		// Too large to scan: alerted once for this inode, however it
+		// grows.
+		tooLargeBefore := f.sameInode() && f.Prev.Size > f.MaxScanSize
+		if v.TooLarge && !alreadyAlerted(f) && !tooLargeBefore {
+			d.Kind, d.Severity = alert.KindScanFailed, finding.SeverityLow
+			d.Why = fmt.Sprintf("%d bytes, more than scanner.max_file_size %s: hashed and checked against the hash lists, not YARA-scanned", v.Size, f.MaxFileSize)
+			d.LeftBecause = ""
+		}
+		return d
+	}
+	if alreadyAlerted(f) && !f.Rescan && d.Kind == alert.KindDetection && !f.WhileDown {
+		// The same flagged bytes, rewritten or touched again.
+		return Decision{Remember: true, Accepted: d.Accepted}
+	}
+	d.Detection = v.Flagged
+	d.Remember = !d.Quarantine
+	return d
+}
+
+// alreadyAlerted reports whether these very bytes, as this inode, were
+// judged before and alerted (something matched, or too large to scan): the
+// baseline says so.
+func alreadyAlerted(f Facts) bool {
+	v := f.Verdict
+	return f.sameInode() && v.HasSHA256 && f.Prev.SHA256 == v.SHA256 && (f.Prev.Severity != finding.SeverityNone || v.TooLarge)
+}
+
+// scanFailed decides about a file that could not be scanned.
+func scanFailed(f Facts) Decision {
+	d := Decision{Kind: alert.KindScanFailed, Severity: finding.SeverityMedium}
+	if f.Verdict.Err == TooLargeToHash {
+		// A huge file that keeps growing (a backup written into the
+		// root) is alerted once, not at every write: its record says it
+		// was already too large to hash as this inode.
+		d.Remember, d.Accepted = true, f.Prev != nil && f.Prev.Accepted
+		if f.sameInode() && f.Prev.Size > f.MaxHashSize {
+			d.Kind, d.Severity = "", finding.SeverityNone
+		}
+	}
+	return d
+}
+
+// judge decides, from the verdict, the file's record in the baseline and its
+// root's policy, what to alert and whether to move the file.
+func judge(f Facts) Decision {
+	v := f.Verdict
+	contentChanged := f.ContentChanged()
+	deployed := f.WindowOpen || f.DeployedAt
+	approved := f.Approved && !f.Baseline && contentChanged
+
+	d := Decision{Severity: v.Severity}
+	switch {
+	case f.Baseline:
+		d.Accepted = true
+	case !f.Root.Script || approved:
+		d.Accepted = true
+	case !contentChanged && f.Prev != nil:
+		d.Accepted = f.Prev.Accepted
+	case deployed && !f.WindowOpen:
+		d.Accepted = true // made in a window that closed before this scan
+	}
+	if v.Flagged {
+		d.Kind = alert.KindDetection
+		if v.OnlyHashLists {
+			d.Kind = alert.KindIOCMatch
+		}
+	}
+	var why []string
+	// An empty file runs nothing; and a new file is often seen empty, an
+	// instant before its bytes land: judge it when they do.
+	hasCode := v.Size > 0
+	noScript := f.Root.Script && hasCode && f.Root.NoScriptZone
+	unexpected := f.Root.Script && hasCode && contentChanged && !f.Baseline && !deployed && !approved
+	if unexpected || noScript {
+		sev, reason := finding.SeverityHigh, "script added outside a deploy window"
+		if f.Prev != nil {
+			reason = "script changed outside a deploy window"
+		}
+		if noScript {
+			sev, reason = finding.SeverityCritical, "script where no code belongs (no_script_globs)"
+		}
+		if f.Root.ByWebUser {
+			sev = finding.SeverityCritical
+			reason += "; written by the web server's user " + f.Root.WebUser
+		}
+		if d.Kind == "" {
+			d.Kind = alert.KindUnexpectedChange
+		}
+		d.Severity = max(d.Severity, sev)
+		why = append(why, reason)
+	}
+	if f.WhileDown && !f.Baseline {
+		if what := ChangedWhileDown(f.Prev, v); what != "" {
+			if d.Kind == "" {
+				d.Kind = alert.KindChangedWhileDown
+				d.Severity = max(d.Severity, finding.SeverityMedium)
+				if f.Root.Script {
+					d.Severity = max(d.Severity, finding.SeverityHigh)
+				}
+			}
+			why = append(why, "while the agent was down: "+what)
+		}
+	}
+	d.Why = strings.Join(why, "; ")
+
+	q := f.Quarantine
+	switch {
+	case d.Kind == "":
+	case q.MinSeverity.Off():
+		d.LeftBecause = "quarantine.min_severity is off"
+	case f.Baseline:
+		d.LeftBecause = "found by the root's first baseline: it was there before shellwatch"
+	case noScript:
+		d.Quarantine = true
+	case v.Flagged:
+		d.Quarantine = q.MinSeverity.Allows(d.Severity) && (f.Born || q.QuarantineModified)
+		if !d.Quarantine {
+			d.LeftBecause = notMovedReason(f.Born, d.Severity, q)
+		}
+	case d.Kind == alert.KindUnexpectedChange && d.Severity == finding.SeverityCritical && f.Born:
+		d.Quarantine = true // a new script written by the web server
+	case d.Kind == alert.KindUnexpectedChange:
+		d.LeftBecause = "an unexpected change is alerted, not moved (accept it with `shellwatch baseline accept`)"
+	default:
+		d.LeftBecause = "a change made while the agent was down is alerted, not moved"
+	}
+	return d
+}
+
+func notMovedReason(born bool, sev finding.Severity, q config.Quarantine) string {
+	switch {
+	case q.MinSeverity.Off():
+		return "quarantine.min_severity is off"
+	case !q.MinSeverity.Allows(sev):
+		return "below quarantine.min_severity " + q.MinSeverity.String()
+	case !born:
+		return "the file existed before it changed (quarantine.quarantine_modified is false)"
+	default:
+		return "policy"
+	}
+}
+
+// ChangedWhileDown says what differs between the record and the file now:
+// "" when only times changed (a touch).
+func ChangedWhileDown(prev *Record, v Verdict) string {
+	if prev == nil {
+		return "added"
+	}
+	var what []string
+	if prev.SHA256 != v.SHA256 {
+		what = append(what, fmt.Sprintf("content modified (sha256 %x… → %x…, size %d → %d)",
+			prev.SHA256[:4], v.SHA256[:4], prev.Size, v.Size))
+	}
+	if perm := v.Perm & 0o7777; prev.Perm&0o7777 != perm {
+		what = append(what, fmt.Sprintf("mode %04o → %04o", prev.Perm&0o7777, perm))
+	}
+	if prev.UID != v.UID || prev.GID != v.GID {
+		what = append(what, fmt.Sprintf("owner %d:%d → %d:%d", prev.UID, prev.GID, v.UID, v.GID))
+	}
+	if prev.Inode != v.Inode && len(what) == 0 {
+		what = append(what, "replaced by another file with the same content")
+	}
+	return strings.Join(what, ", ")
+}
+
+// Deleted is what the reconciliation at start knows of a file that was in
+// the baseline and is gone.
+type Deleted struct {
+	// Script: the root is protected and the path matches its
+	// script_globs.
+	Script bool
+	// Baseline: the root's first baseline is being built.
+	Baseline bool
+	// WindowOpen: a deploy window is open on the root.
+	WindowOpen bool
+}
+
+// DecideDeleted decides about a file deleted while the agent was down: the
+// alert's kind and severity, or "" when there is nothing to alert (a first
+// baseline; a deploy window, which lists the removal when it closes).
+func DecideDeleted(f Deleted) (alert.Kind, finding.Severity) {
+	if f.Baseline || f.WindowOpen {
+		return "", finding.SeverityNone
+	}
+	if f.Script {
+		return alert.KindChangedWhileDown, finding.SeverityHigh
+	}
+	return alert.KindChangedWhileDown, finding.SeverityMedium
+}

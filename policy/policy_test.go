@@ -1,0 +1,261 @@
+package policy
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/finding"
+)
+
+var (
+	sumA = [32]byte{0xaa, 1}
+	sumB = [32]byte{0xbb, 2}
+)
+
+// settings are the shipped defaults: quarantine at high and above, files
+// that existed before are only alerted.
+func settings(f Facts) Facts {
+	f.Quarantine = config.Quarantine{MinSeverity: config.Threshold(finding.SeverityHigh)}
+	f.MaxFileSize, f.MaxScanSize, f.MaxHashSize = "32 MiB", 32<<20, 1<<30
+	return f
+}
+
+func flagged(sev finding.Severity) Verdict {
+	return Verdict{Severity: sev, Flagged: true, SHA256: sumB, HasSHA256: true, Dev: 1, Inode: 7, Size: 40, Perm: 0o644}
+}
+
+func clean() Verdict {
+	return Verdict{SHA256: sumB, HasSHA256: true, Dev: 1, Inode: 7, Size: 40, Perm: 0o644}
+}
+
+// record is the baseline's record of the same inode with content sum.
+func record(sum [32]byte, sev finding.Severity, accepted bool) *Record {
+	return &Record{Dev: 1, Inode: 7, Size: 40, Perm: 0o644, SHA256: sum, Severity: sev, Accepted: accepted}
+}
+
+var script = Root{Script: true}
+
+type want struct {
+	kind       alert.Kind
+	sev        finding.Severity
+	quarantine bool
+	remember   bool
+	accepted   bool
+	detection  bool
+	why        string // contained in Why
+	left       string // contained in LeftBecause
+}
+
+func TestDecide(t *testing.T) {
+	offQ := config.Quarantine{MinSeverity: config.Threshold(finding.SeverityNone)}
+	modifiedToo := config.Quarantine{MinSeverity: config.Threshold(finding.SeverityHigh), QuarantineModified: true}
+	cases := []struct {
+		name string
+		f    Facts
+		q    *config.Quarantine // nil: the defaults
+		want want
+	}{
+		// Monitor roots: the rules decide.
+		{"clean new file", Facts{Verdict: clean(), Born: true}, nil,
+			want{remember: true, accepted: true}},
+		{"flagged new file is moved", Facts{Verdict: flagged(finding.SeverityHigh), Born: true}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityHigh, quarantine: true, accepted: true, detection: true}},
+		{"flagged file that existed is left", Facts{Verdict: flagged(finding.SeverityCritical), Prev: record(sumA, 0, true)}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityCritical, remember: true, accepted: true, detection: true, left: "existed before it changed"}},
+		{"quarantine_modified moves it", Facts{Verdict: flagged(finding.SeverityCritical), Prev: record(sumA, 0, true)}, &modifiedToo,
+			want{kind: alert.KindDetection, sev: finding.SeverityCritical, quarantine: true, accepted: true, detection: true}},
+		{"below min_severity is left", Facts{Verdict: flagged(finding.SeverityMedium), Born: true}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityMedium, remember: true, accepted: true, detection: true, left: "below quarantine.min_severity high"}},
+		{"min_severity off moves nothing", Facts{Verdict: flagged(finding.SeverityCritical), Born: true}, &offQ,
+			want{kind: alert.KindDetection, sev: finding.SeverityCritical, remember: true, accepted: true, detection: true, left: "quarantine.min_severity is off"}},
+		{"hash list only is ioc_match", Facts{Verdict: func() Verdict { v := flagged(finding.SeverityCritical); v.OnlyHashLists = true; return v }(), Born: true}, nil,
+			want{kind: alert.KindIOCMatch, sev: finding.SeverityCritical, quarantine: true, accepted: true, detection: true}},
+		{"first baseline alerts and leaves", Facts{Verdict: flagged(finding.SeverityCritical), Baseline: true, WhileDown: true, Born: false}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityCritical, remember: true, accepted: true, detection: true, left: "first baseline"}},
+		{"the same flagged bytes again are not alerted", Facts{Verdict: flagged(finding.SeverityHigh), Prev: record(sumB, finding.SeverityHigh, true)}, nil,
+			want{remember: true, accepted: true}},
+		{"rescanned after a swap, alerted again", Facts{Verdict: flagged(finding.SeverityHigh), Prev: record(sumB, finding.SeverityHigh, true), Rescan: true, Born: true}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityHigh, quarantine: true, accepted: true, detection: true}},
+		{"the same flagged bytes found at start are alerted", Facts{Verdict: flagged(finding.SeverityHigh), Prev: record(sumB, finding.SeverityHigh, true), WhileDown: true}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityHigh, remember: true, accepted: true, detection: true, left: "existed before"}},
+		// Files that cannot be scanned.
+		{"too large to scan", Facts{Verdict: func() Verdict { v := clean(); v.TooLarge = true; v.Size = 40 << 20; return v }(), Born: true}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityLow, remember: true, accepted: true, why: "more than scanner.max_file_size 32 MiB"}},
+		{"too large, once per inode", Facts{Verdict: func() Verdict { v := clean(); v.TooLarge = true; v.Size = 41 << 20; return v }(),
+			Prev: &Record{Dev: 1, Inode: 7, Size: 40 << 20, SHA256: sumA}}, nil,
+			want{remember: true, accepted: true}},
+		{"unreadable", Facts{Verdict: Verdict{Err: Failed, Dev: 1, Inode: 7}}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityMedium}},
+		{"too large to hash", Facts{Verdict: Verdict{Err: TooLargeToHash, Dev: 1, Inode: 7, Size: 2 << 30}, Prev: &Record{Dev: 1, Inode: 7, Size: 100, Accepted: true}}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityMedium, remember: true, accepted: true}},
+		{"too large to hash, once per inode", Facts{Verdict: Verdict{Err: TooLargeToHash, Dev: 1, Inode: 7, Size: 3 << 30}, Prev: &Record{Dev: 1, Inode: 7, Size: 2 << 30}}, nil,
+			want{remember: true}},
+		{"gone before it was read", Facts{Verdict: Verdict{Err: Gone}}, nil,
+			want{}},
+		{"a flagged match outlives a failure", Facts{Verdict: func() Verdict { v := flagged(finding.SeverityCritical); v.Err = Failed; return v }(), Born: true}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityCritical, quarantine: true, accepted: true, detection: true}},
+		// Protected roots: any script change outside a deploy is alerted.
+		{"new script outside a window", Facts{Verdict: clean(), Root: script, Born: true}, nil,
+			want{kind: alert.KindUnexpectedChange, sev: finding.SeverityHigh, remember: true, why: "script added outside a deploy window", left: "alerted, not moved"}},
+		{"changed script outside a window", Facts{Verdict: clean(), Root: script, Prev: record(sumA, 0, true)}, nil,
+			want{kind: alert.KindUnexpectedChange, sev: finding.SeverityHigh, remember: true, why: "script changed outside a deploy window"}},
+		{"new script by the web user is moved", Facts{Verdict: clean(), Root: Root{Script: true, WebUser: "www-data", ByWebUser: true}, Born: true}, nil,
+			want{kind: alert.KindUnexpectedChange, sev: finding.SeverityCritical, quarantine: true, why: "written by the web server's user www-data"}},
+		{"changed script by the web user is left", Facts{Verdict: clean(), Root: Root{Script: true, WebUser: "www-data", ByWebUser: true}, Prev: record(sumA, 0, true)}, nil,
+			want{kind: alert.KindUnexpectedChange, sev: finding.SeverityCritical, remember: true, left: "alerted, not moved"}},
+		{"script in no_script_globs is moved", Facts{Verdict: clean(), Root: Root{Script: true, NoScriptZone: true}, Prev: record(sumA, 0, true)}, nil,
+			want{kind: alert.KindUnexpectedChange, sev: finding.SeverityCritical, quarantine: true, why: "no_script_globs"}},
+		{"no_script_globs in a window too", Facts{Verdict: clean(), Root: Root{Script: true, NoScriptZone: true}, Born: true, WindowOpen: true}, nil,
+			want{kind: alert.KindUnexpectedChange, sev: finding.SeverityCritical, quarantine: true}},
+		{"no_script_globs with quarantine off", Facts{Verdict: clean(), Root: Root{Script: true, NoScriptZone: true}, Born: true}, &offQ,
+			want{kind: alert.KindUnexpectedChange, sev: finding.SeverityCritical, remember: true, left: "off"}},
+		{"flagged script outside a window", Facts{Verdict: flagged(finding.SeverityMedium), Root: script, Born: true}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityHigh, quarantine: true, detection: true, why: "script added"}},
+		{"script in an open window", Facts{Verdict: clean(), Root: script, Born: true, WindowOpen: true}, nil,
+			want{remember: true}},
+		{"script changed in a window since closed", Facts{Verdict: clean(), Root: script, Prev: record(sumA, 0, true), DeployedAt: true}, nil,
+			want{remember: true, accepted: true}},
+		{"flagged script in an open window is still moved", Facts{Verdict: flagged(finding.SeverityCritical), Root: script, Born: true, WindowOpen: true}, nil,
+			want{kind: alert.KindDetection, sev: finding.SeverityCritical, quarantine: true, detection: true}},
+		{"approved script", Facts{Verdict: clean(), Root: script, Born: true, Approved: true}, nil,
+			want{remember: true, accepted: true}},
+		{"empty script waits for its bytes", Facts{Verdict: func() Verdict { v := clean(); v.Size = 0; return v }(), Root: script, Born: true}, nil,
+			want{remember: true}},
+		{"unchanged script keeps its acceptance", Facts{Verdict: clean(), Root: script, Prev: record(sumB, 0, false)}, nil,
+			want{remember: true, accepted: false}},
+		// Changes made while the agent was down.
+		{"modified while down", Facts{Verdict: clean(), Prev: record(sumA, 0, true), WhileDown: true}, nil,
+			want{kind: alert.KindChangedWhileDown, sev: finding.SeverityMedium, remember: true, accepted: true, why: "while the agent was down: content modified", left: "while the agent was down is alerted, not moved"}},
+		{"added while down", Facts{Verdict: clean(), WhileDown: true, Born: true}, nil,
+			want{kind: alert.KindChangedWhileDown, sev: finding.SeverityMedium, remember: true, accepted: true, why: "added"}},
+		{"mode of a protected script changed while down", Facts{Verdict: func() Verdict { v := clean(); v.Perm = 0o755; return v }(), Root: script, Prev: record(sumB, 0, true), WhileDown: true}, nil,
+			want{kind: alert.KindChangedWhileDown, sev: finding.SeverityHigh, remember: true, accepted: true, why: "mode 0644 → 0755"}},
+		{"protected script changed while down is unexpected", Facts{Verdict: clean(), Root: script, Prev: record(sumA, 0, true), WhileDown: true}, nil,
+			want{kind: alert.KindUnexpectedChange, sev: finding.SeverityHigh, remember: true, why: "while the agent was down"}},
+		{"touched while down", Facts{Verdict: clean(), Prev: record(sumB, 0, true), WhileDown: true}, nil,
+			want{remember: true, accepted: true}},
+		{"owner changed while down", Facts{Verdict: func() Verdict { v := clean(); v.UID = 33; return v }(), Prev: record(sumB, 0, true), WhileDown: true}, nil,
+			want{kind: alert.KindChangedWhileDown, sev: finding.SeverityMedium, remember: true, accepted: true, why: "owner 0:0 → 33:0"}},
+		{"first baseline raises nothing for clean files", Facts{Verdict: clean(), Root: script, WhileDown: true, Baseline: true}, nil,
+			want{remember: true, accepted: true}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := settings(c.f)
+			if c.q != nil {
+				f.Quarantine = *c.q
+			}
+			d := Decide(f)
+			w := c.want
+			if d.Kind != w.kind || d.Kind != "" && d.Severity != w.sev {
+				t.Errorf("kind %q severity %s, want %q %s", d.Kind, d.Severity, w.kind, w.sev)
+			}
+			if d.Quarantine != w.quarantine || d.Remember != w.remember || d.Accepted != w.accepted || d.Detection != w.detection {
+				t.Errorf("quarantine %v remember %v accepted %v detection %v, want %v %v %v %v",
+					d.Quarantine, d.Remember, d.Accepted, d.Detection, w.quarantine, w.remember, w.accepted, w.detection)
+			}
+			if !strings.Contains(d.Why, w.why) {
+				t.Errorf("why %q, want it to say %q", d.Why, w.why)
+			}
+			if !strings.Contains(d.LeftBecause, w.left) || d.Quarantine && d.LeftBecause != "" {
+				t.Errorf("left because %q, want it to say %q", d.LeftBecause, w.left)
+			}
+		})
+	}
+}
+
+func TestDecideDeleted(t *testing.T) {
+	for _, c := range []struct {
+		f    Deleted
+		kind alert.Kind
+		sev  finding.Severity
+	}{
+		{Deleted{}, alert.KindChangedWhileDown, finding.SeverityMedium},
+		{Deleted{Script: true}, alert.KindChangedWhileDown, finding.SeverityHigh},
+		{Deleted{Script: true, WindowOpen: true}, "", finding.SeverityNone},
+		{Deleted{Baseline: true}, "", finding.SeverityNone},
+	} {
+		if kind, sev := DecideDeleted(c.f); kind != c.kind || sev != c.sev {
+			t.Errorf("%+v: %q %s, want %q %s", c.f, kind, sev, c.kind, c.sev)
+		}
+	}
+}
+
+// The README's alert table is what operators route on: every kind's
+// severity there is what the policy decides. A kind the policy does not
+// decide (the sinks' own) is named here, so none can be forgotten.
+func TestREADMEAlertTable(t *testing.T) {
+	data, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[alert.Kind]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 5 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		kind := alert.Kind(strings.Trim(strings.TrimSpace(cells[1]), "`"))
+		if kind.MessageID() == "" {
+			continue
+		}
+		rows[kind] = strings.TrimSpace(cells[2])
+	}
+	decide := func(f Facts) Decision { return Decide(settings(f)) }
+	scriptBy := Root{Script: true, WebUser: "www-data", ByWebUser: true}
+	for _, kind := range alert.Kinds() {
+		text, ok := rows[kind]
+		if !ok {
+			t.Errorf("README has no row for %s", kind)
+			continue
+		}
+		var got string
+		switch kind {
+		case alert.KindDetection, alert.KindQuarantineFailed:
+			// The move's failure keeps the decision's kind and severity
+			// (the agent turns the kind into quarantine_failed).
+			got = "the rule's"
+			for s := finding.SeverityLow; s <= finding.SeverityCritical; s++ {
+				if d := decide(Facts{Verdict: flagged(s), Born: true}); d.Kind != alert.KindDetection || d.Severity != s {
+					got = "not the rule's"
+				}
+			}
+		case alert.KindIOCMatch:
+			v := flagged(finding.SeverityCritical)
+			v.OnlyHashLists = true
+			if d := decide(Facts{Verdict: v, Born: true}); d.Kind == kind {
+				got = d.Severity.String()
+			}
+		case alert.KindScanFailed:
+			big := clean()
+			big.TooLarge = true
+			got = decide(Facts{Verdict: Verdict{Err: Failed}}).Severity.String() +
+				" (" + decide(Facts{Verdict: big, Born: true}).Severity.String() + ": too large)"
+		case alert.KindChangedWhileDown:
+			mode := clean()
+			mode.Perm = 0o700
+			got = decide(Facts{Verdict: clean(), WhileDown: true, Born: true}).Severity.String() +
+				" (" + decide(Facts{Verdict: mode, Root: script, Prev: record(sumB, 0, true), WhileDown: true}).Severity.String() + ": a script in a protected root)"
+		case alert.KindUnexpectedChange:
+			noScript := decide(Facts{Verdict: clean(), Root: Root{Script: true, NoScriptZone: true}, Born: true}).Severity
+			byWeb := decide(Facts{Verdict: clean(), Root: scriptBy, Born: true}).Severity
+			got = decide(Facts{Verdict: clean(), Root: script, Born: true}).Severity.String() +
+				" (" + noScript.String() + ": in `no_script_globs`, or written by `web_user`)"
+			if byWeb != noScript {
+				got += " but web_user gives " + byWeb.String()
+			}
+		case alert.KindAlertsDropped:
+			got = "high" // decided by the webhook spool (alert package)
+		case alert.KindAlertsGrouped:
+			got = "highest folded" // decided by the dispatcher (alert package)
+		default:
+			got = EventSeverity(kind).String()
+		}
+		if got != text {
+			t.Errorf("%s: README says %q, policy gives %q", kind, text, got)
+		}
+	}
+}
