@@ -15,8 +15,8 @@ import (
 type rootPolicy struct {
 	path      string // the real path the watcher reports under
 	protected bool
-	scripts   *walk.Excluder // matches files that are code
-	noScripts *walk.Excluder // matches places code never belongs
+	scripts   *walk.Globs // matches files that are code
+	noScripts *walk.Globs // matches places code never belongs
 	webUser   string
 	webUID    int64 // -1: no web user configured
 }
@@ -28,10 +28,10 @@ func newRootPolicies(cfg config.Config) (map[string]*rootPolicy, error) {
 	for i, w := range cfg.Watch {
 		p := &rootPolicy{path: realRoot(w.Path), protected: w.Mode == config.ModeProtected, webUser: w.WebUser, webUID: -1}
 		var err error
-		if p.scripts, err = walk.New(w.ScriptGlobs); err != nil {
+		if p.scripts, err = walk.CompileGlobs(w.ScriptGlobs); err != nil {
 			return nil, fmt.Errorf("watch[%d].script_globs: %w", i, err)
 		}
-		if p.noScripts, err = walk.New(w.NoScriptGlobs); err != nil {
+		if p.noScripts, err = walk.CompileGlobs(w.NoScriptGlobs); err != nil {
 			return nil, fmt.Errorf("watch[%d].no_script_globs: %w", i, err)
 		}
 		if w.WebUser != "" {
@@ -59,16 +59,16 @@ func realRoot(p string) string {
 }
 
 // isScript reports whether path is code by the root's script_globs.
-func (p *rootPolicy) isScript(path string) bool { return p.scripts.Excluded(path, false) }
+func (p *rootPolicy) isScript(path string) bool { return p.scripts.Match(path, false) }
 
 // inNoScriptZone reports whether path lies where no code belongs: the file
 // itself or one of its folders below the root matches no_script_globs.
 func (p *rootPolicy) inNoScriptZone(path string) bool {
-	if p.noScripts.Excluded(path, false) {
+	if p.noScripts.Match(path, false) {
 		return true
 	}
 	for dir := filepath.Dir(path); len(dir) > len(p.path) && dir != "/"; dir = filepath.Dir(dir) {
-		if p.noScripts.Excluded(dir, true) {
+		if p.noScripts.Match(dir, true) {
 			return true
 		}
 	}

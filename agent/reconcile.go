@@ -20,8 +20,8 @@ import (
 
 // rootExcluder returns the excludes of cfg.Watch[i]: scanner.exclude and
 // the root's own.
-func rootExcluder(cfg config.Config, i int) (*walk.Excluder, error) {
-	ex, err := walk.New(append(append([]string{}, cfg.Scanner.Exclude...), cfg.Watch[i].Exclude...))
+func rootExcluder(cfg config.Config, i int) (*walk.Globs, error) {
+	ex, err := walk.CompileGlobs(append(append([]string{}, cfg.Scanner.Exclude...), cfg.Watch[i].Exclude...))
 	if err != nil {
 		return nil, fmt.Errorf("watch[%d].exclude: %w", i, err)
 	}

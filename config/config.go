@@ -397,6 +397,7 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("rules.paths[%d]", i), "is empty")
 		}
 	}
+	checkGlobs("scanner.exclude", c.Scanner.Exclude, bad)
 	for i, p := range c.Rules.HashLists {
 		if strings.TrimSpace(p) == "" {
 			bad(fmt.Sprintf("rules.hash_lists[%d]", i), "is empty")

@@ -278,3 +278,30 @@ func TestMetricsListen(t *testing.T) {
 		}
 	}
 }
+
+// Globs are checked in the language the daemon compiles them in: "[z-a]"
+// passes filepath.Match (which reads a class only when it reaches it) but
+// would stop the daemon; validation says so first, naming the key.
+func TestValidateGlobsAsTheDaemonCompilesThem(t *testing.T) {
+	cfg, err := Parse(`
+[scanner]
+exclude = ["*.log", "[z-a]"]
+[[watch]]
+path = "/srv/shop"
+mode = "protected"
+script_globs = ["*.php", "[z-a].phtml"]
+no_script_globs = ["*/uploads/*"]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, w := range []string{`scanner.exclude[1]: = "[z-a]" is not a valid glob: range z-a is reversed`, "watch[0].script_globs[1]"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Validate: %v, want it to say %q", err, w)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "no_script_globs") {
+		t.Errorf("a valid glob reported: %v", err)
+	}
+}

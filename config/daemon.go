@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/walk"
 )
 
 // Threshold is a least severity, or "off" (its zero value), which nothing
@@ -106,11 +108,7 @@ func (c *Config) validateDaemon(bad func(key, format string, args ...any)) {
 			key   string
 			globs []string
 		}{{"exclude", w.Exclude}, {"script_globs", w.ScriptGlobs}, {"no_script_globs", w.NoScriptGlobs}} {
-			for k, g := range list.globs {
-				if _, err := filepath.Match(g, "x"); err != nil || g == "" {
-					bad(fmt.Sprintf("watch[%d].%s[%d]", i, list.key, k), "= %q is not a valid glob", g)
-				}
-			}
+			checkGlobs(fmt.Sprintf("watch[%d].%s", i, list.key), list.globs, bad)
 		}
 		if w.Mode != ModeMonitor && w.Mode != ModeProtected {
 			bad(fmt.Sprintf("watch[%d].mode", i), "= %q, want \"monitor\" or \"protected\"", w.Mode)
@@ -212,4 +210,14 @@ func (m Metrics) IsLoopback() bool {
 // isBelow reports whether path is strictly below dir (both clean).
 func isBelow(path, dir string) bool {
 	return strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
+}
+
+// checkGlobs reports each pattern of key that does not compile in the glob
+// language the daemon uses (walk.Globs, not filepath.Match's).
+func checkGlobs(key string, globs []string, bad func(key, format string, args ...any)) {
+	for k, g := range globs {
+		if _, err := walk.CompileGlobs([]string{g}); err != nil {
+			bad(fmt.Sprintf("%s[%d]", key, k), "= %q is not a valid glob: %v", g, errors.Unwrap(err))
+		}
+	}
 }

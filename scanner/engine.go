@@ -19,7 +19,7 @@ type Engine struct {
 	Scanner *Scanner
 	Rules   *rules.Set
 	// Exclude holds scanner.exclude (the [[watch]] tables add their own).
-	Exclude *walk.Excluder
+	Exclude *walk.Globs
 	// Warnings are rule problems that do not stop compilation (a bad
 	// severity meta, say), one line each, naming the file.
 	Warnings []string
@@ -37,7 +37,7 @@ func RuleOptions(cfg config.Config) rules.Options {
 // NewEngine compiles the configured rules and hash lists and starts a
 // scanner pool. Errors name the file and line at fault.
 func NewEngine(cfg config.Config) (*Engine, error) {
-	ex, err := walk.New(cfg.Scanner.Exclude)
+	ex, err := walk.CompileGlobs(cfg.Scanner.Exclude)
 	if err != nil {
 		return nil, fmt.Errorf("scanner.exclude: %w", err)
 	}

@@ -415,7 +415,7 @@ func TestScanTreesStats(t *testing.T) {
 	if err := unix.Mkfifo(filepath.Join(root, "p"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ex, err := walk.New([]string{"*/cache/*", "*.log"})
+	ex, err := walk.CompileGlobs([]string{"*/cache/*", "*.log"})
 	if err != nil {
 		t.Fatal(err)
 	}

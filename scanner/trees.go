@@ -47,7 +47,7 @@ func (s *Scanner) Progress() Stats { return s.total.snapshot() }
 // When ctx is cancelled, ScanTrees stops promptly: no new file is started,
 // verdicts of files interrupted are dropped, and every goroutine it started
 // has returned when it returns the counts of what was reported.
-func (s *Scanner) ScanTrees(ctx context.Context, roots []string, ex *walk.Excluder, report func(Verdict)) Stats {
+func (s *Scanner) ScanTrees(ctx context.Context, roots []string, ex *walk.Globs, report func(Verdict)) Stats {
 	if report == nil {
 		report = func(Verdict) {}
 	}
@@ -116,7 +116,7 @@ func (s *Scanner) ScanTrees(ctx context.Context, roots []string, ex *walk.Exclud
 
 // walkRoots feeds the regular files under roots to paths, counts what is
 // skipped, and turns walk errors into verdicts.
-func (s *Scanner) walkRoots(ctx context.Context, roots []string, ex *walk.Excluder, paths chan<- string, verdicts chan<- Verdict, local *counters) {
+func (s *Scanner) walkRoots(ctx context.Context, roots []string, ex *walk.Globs, paths chan<- string, verdicts chan<- Verdict, local *counters) {
 	visit := func(p string, d fs.DirEntry) error {
 		switch t := d.Type(); {
 		case t.IsRegular():

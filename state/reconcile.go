@@ -97,7 +97,7 @@ const statBatch = 256
 // complete walk, and never below a folder that could not be read: a
 // cancelled context returns ctx.Err() before any Deleted is reported. A root
 // that is missing or a symbolic link is an error, not a tree of deletions.
-func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Excluder, fn func(Difference)) (ReconcileStats, error) {
+func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Globs, fn func(Difference)) (ReconcileStats, error) {
 	info, err := os.Lstat(root)
 	if err != nil {
 		return ReconcileStats{}, fmt.Errorf("reconcile %s: %w", root, err)

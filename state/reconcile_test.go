@@ -50,7 +50,7 @@ func write(t *testing.T, path, content string) {
 	}
 }
 
-func reconcileAll(t *testing.T, db *DB, root string, ex *walk.Excluder) (map[string]Difference, ReconcileStats) {
+func reconcileAll(t *testing.T, db *DB, root string, ex *walk.Globs) (map[string]Difference, ReconcileStats) {
 	t.Helper()
 	got := map[string]Difference{}
 	stats, err := Reconcile(context.Background(), db, root, ex, func(d Difference) {
@@ -113,7 +113,7 @@ func TestReconcile(t *testing.T) {
 	// Renamed: a new path for the same inode, the old one gone.
 	os.Rename(filepath.Join(root, "moved.php"), filepath.Join(root, "moved2.php"))
 
-	ex, err := walk.New([]string{"*/cache/*"})
+	ex, err := walk.CompileGlobs([]string{"*/cache/*"})
 	if err != nil {
 		t.Fatal(err)
 	}

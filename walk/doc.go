@@ -21,7 +21,7 @@
 //
 // # Exclude patterns
 //
-// An [Excluder] holds glob patterns of paths not to walk. A pattern is
+// An [Globs] holds glob patterns of paths not to walk. A pattern is
 // matched against the path of every entry below a root (a root named
 // explicitly is never excluded):
 //

@@ -8,25 +8,27 @@ import (
 	"unicode/utf8"
 )
 
-// Excluder decides which paths a walk leaves out. The rules are in the
-// package documentation. A nil *Excluder excludes nothing. An Excluder is
+// Globs is a set of glob patterns matched against paths: what a walk
+// leaves out (scanner.exclude, a root's exclude), which files are code
+// (script_globs), where code never belongs (no_script_globs). The rules are
+// in the package documentation. A nil *Globs matches nothing. A Globs is
 // safe for concurrent use.
-type Excluder struct {
+type Globs struct {
 	patterns []string
 	full     *regexp.Regexp // patterns with "/", against the whole path
 	base     *regexp.Regexp // patterns without "/", against the base name
 }
 
-// New compiles glob patterns into an Excluder. A malformed pattern (an
+// CompileGlobs compiles glob patterns. A malformed pattern (an
 // unclosed "[", a trailing "\", an empty or reversed range, invalid UTF-8,
 // an empty pattern) is an error naming it.
-func New(patterns []string) (*Excluder, error) {
-	e := &Excluder{patterns: append([]string(nil), patterns...)}
+func CompileGlobs(patterns []string) (*Globs, error) {
+	e := &Globs{patterns: append([]string(nil), patterns...)}
 	var full, base []string
 	for _, p := range patterns {
 		re, err := globToRegexp(p)
 		if err != nil {
-			return nil, fmt.Errorf("exclude pattern %q: %w", p, err)
+			return nil, fmt.Errorf("glob %q: %w", p, err)
 		}
 		if strings.Contains(p, "/") {
 			full = append(full, re)
@@ -45,16 +47,16 @@ func New(patterns []string) (*Excluder, error) {
 }
 
 // Patterns returns the patterns e was built from.
-func (e *Excluder) Patterns() []string {
+func (e *Globs) Patterns() []string {
 	if e == nil {
 		return nil
 	}
 	return append([]string(nil), e.patterns...)
 }
 
-// Excluded reports whether the entry at path is excluded. isDir says whether
+// Match reports whether the entry at path matches a pattern. isDir says whether
 // it is a folder, which is then also matched with a "/" appended.
-func (e *Excluder) Excluded(path string, isDir bool) bool {
+func (e *Globs) Match(path string, isDir bool) bool {
 	if e == nil {
 		return false
 	}

@@ -58,32 +58,32 @@ func TestExcluder(t *testing.T) {
 		{nil, "/srv/x.php", false, false},
 	}
 	for _, tt := range tests {
-		ex, err := New(tt.patterns)
+		ex, err := CompileGlobs(tt.patterns)
 		if err != nil {
-			t.Fatalf("New(%q): %v", tt.patterns, err)
+			t.Fatalf("CompileGlobs(%q): %v", tt.patterns, err)
 		}
-		if got := ex.Excluded(tt.path, tt.isDir); got != tt.want {
-			t.Errorf("New(%q).Excluded(%q, %v) = %v, want %v", tt.patterns, tt.path, tt.isDir, got, tt.want)
+		if got := ex.Match(tt.path, tt.isDir); got != tt.want {
+			t.Errorf("CompileGlobs(%q).Match(%q, %v) = %v, want %v", tt.patterns, tt.path, tt.isDir, got, tt.want)
 		}
 	}
 }
 
 func TestNilExcluder(t *testing.T) {
-	var ex *Excluder
-	if ex.Excluded("/a", true) || ex.Patterns() != nil {
-		t.Error("a nil Excluder excludes something")
+	var ex *Globs
+	if ex.Match("/a", true) || ex.Patterns() != nil {
+		t.Error("a nil Globs excludes something")
 	}
 }
 
 func TestExcluderBadPatterns(t *testing.T) {
 	for _, p := range []string{"", "[", "/a/[b", "x\\", "[]", "[a-]", "[-a]", "[z-a]", "a\xffb", "[^]"} {
-		_, err := New([]string{"*.log", p})
+		_, err := CompileGlobs([]string{"*.log", p})
 		if err == nil {
-			t.Errorf("New(%q): no error", p)
+			t.Errorf("CompileGlobs(%q): no error", p)
 			continue
 		}
 		if !errors.Is(err, path.ErrBadPattern) || !strings.Contains(err.Error(), strconv.Quote(p)) {
-			t.Errorf("New(%q): error %q does not name the pattern or wrap ErrBadPattern", p, err)
+			t.Errorf("CompileGlobs(%q): error %q does not name the pattern or wrap ErrBadPattern", p, err)
 		}
 	}
 }
@@ -94,13 +94,13 @@ func TestExcluderAgreesWithPathMatch(t *testing.T) {
 	patterns := []string{"*.php", "a?c", "[a-c]*", "[^x]y", `\[x`, "x*y*z", "*"}
 	names := []string{"a.php", "abc", "bz", "zy", "xy", "[x", "xayz", "x", "", "a\nc"}
 	for _, p := range patterns {
-		ex, err := New([]string{p})
+		ex, err := CompileGlobs([]string{p})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, n := range names {
 			want, _ := path.Match(p, n)
-			if got := ex.Excluded("/srv/"+n, false); got != want && n != "" {
+			if got := ex.Match("/srv/"+n, false); got != want && n != "" {
 				t.Errorf("pattern %q name %q: excluded %v, path.Match %v", p, n, got, want)
 			}
 		}
@@ -109,12 +109,12 @@ func TestExcluderAgreesWithPathMatch(t *testing.T) {
 
 // Hostile paths cannot make matching slow: RE2 matching is linear.
 func TestExcluderLongPath(t *testing.T) {
-	ex, err := New([]string{"*a*a*a*a*a*a*a*a*a*a*b/*", "*a*a*a*a*b"})
+	ex, err := CompileGlobs([]string{"*a*a*a*a*a*a*a*a*a*a*b/*", "*a*a*a*a*b"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := "/" + strings.Repeat("a", 100000)
-	if ex.Excluded(p, true) {
+	if ex.Match(p, true) {
 		t.Error("excluded")
 	}
 }
@@ -124,11 +124,11 @@ func FuzzExcluder(f *testing.F) {
 	f.Add("[a-z]?.log", "/x/ab.log")
 	f.Add(`\`, "x")
 	f.Fuzz(func(t *testing.T, pattern, p string) {
-		ex, err := New([]string{pattern})
+		ex, err := CompileGlobs([]string{pattern})
 		if err != nil {
 			return
 		}
-		got := ex.Excluded(p, false)
+		got := ex.Match(p, false)
 		if !strings.Contains(pattern, "/") && !strings.Contains(p, "/") {
 			if want, err := path.Match(pattern, p); err == nil && want != got && p != "" {
 				t.Errorf("pattern %q name %q: excluded %v, path.Match %v", pattern, p, got, want)

@@ -32,7 +32,7 @@ const readDirBatch = 256
 // cancelled, and the error visit returned, which stops the walk (fs.SkipAll
 // stops it and Walk returns nil). The entries of a folder are visited in the
 // order the folder lists them, then its subfolders are walked in name order.
-func Walk(ctx context.Context, root string, ex *Excluder, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
+func Walk(ctx context.Context, root string, ex *Globs, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
 	if onError == nil {
 		onError = func(string, error) {}
 	}
@@ -46,7 +46,7 @@ func Walk(ctx context.Context, root string, ex *Excluder, visit func(path string
 
 type walker struct {
 	ctx     context.Context
-	ex      *Excluder
+	ex      *Globs
 	visit   func(string, fs.DirEntry) error
 	onError func(string, error)
 }
@@ -110,12 +110,12 @@ func (w *walker) entries(f *os.File, dir string) ([]string, error) {
 			}
 			p := join(dir, d.Name())
 			if d.IsDir() {
-				if !w.ex.Excluded(p, true) {
+				if !w.ex.Match(p, true) {
 					subdirs = append(subdirs, p)
 				}
 				continue
 			}
-			if w.ex.Excluded(p, false) {
+			if w.ex.Match(p, false) {
 				continue
 			}
 			if err := w.visit(p, d); err != nil {

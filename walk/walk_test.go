@@ -30,7 +30,7 @@ type result struct {
 	errs    map[string]error
 }
 
-func walkAll(t *testing.T, ctx context.Context, root string, ex *Excluder) (result, error) {
+func walkAll(t *testing.T, ctx context.Context, root string, ex *Globs) (result, error) {
 	t.Helper()
 	r := result{visited: map[string]fs.FileMode{}, errs: map[string]error{}}
 	err := Walk(ctx, root, ex, func(p string, d fs.DirEntry) error {
@@ -80,7 +80,7 @@ func TestWalkEntries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ex, err := New([]string{"*/cache/*", "*.log"})
+	ex, err := CompileGlobs([]string{"*/cache/*", "*.log"})
 	if err != nil {
 		t.Fatal(err)
 	}

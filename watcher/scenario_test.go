@@ -26,7 +26,7 @@ import (
 // with /outside is in a second directory on the same filesystem that is not
 // watched:
 //
-//	exclude PATTERN         exclude paths matching PATTERN, a walk.Excluder pattern (before watch)
+//	exclude PATTERN         exclude paths matching PATTERN, a walk.Globs pattern (before watch)
 //	watch                   start watching here (default: before the first operation);
 //	                        operations above it are setup, not watched
 //	mkdir [-p] DIR          make a directory
@@ -79,8 +79,8 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-// The daemon passes a *walk.Excluder as Root.Exclude.
-var _ Excluder = (*walk.Excluder)(nil)
+// The daemon passes a *walk.Globs as Root.Exclude.
+var _ Excluder = (*walk.Globs)(nil)
 
 type scenario struct {
 	file     string
@@ -393,7 +393,7 @@ func (sc *scenario) run(t *testing.T) {
 	}
 	opts := Options{Roots: []Root{{Path: e.root}}}
 	if len(sc.excludes) > 0 {
-		ex, err := walk.New(sc.excludes)
+		ex, err := walk.CompileGlobs(sc.excludes)
 		if err != nil {
 			t.Fatalf("%s: exclude: %v", sc.file, err)
 		}

@@ -111,13 +111,13 @@ type Problem struct {
 	Err  error  // what happened and what to do about it, in words
 }
 
-// Excluder decides which paths are skipped: an excluded directory is neither
-// watched nor walked, an excluded file is never reported. Excluded is called
-// with the full path (Root.Path joined with the path below it) and whether it
-// is a directory; for a path that is already gone, it is asked both ways and
-// either answer excludes it. *walk.Excluder satisfies it.
+// Excluder decides which paths are skipped: an excluded directory is
+// neither watched nor walked, an excluded file is never reported. Match is
+// called with the full path (Root.Path joined with the path below it) and
+// whether it is a directory; for a path that is already gone, it is asked
+// both ways and either answer excludes it. *walk.Globs satisfies it.
 type Excluder interface {
-	Excluded(path string, isDir bool) bool
+	Match(path string, isDir bool) bool
 }
 
 // Root is one directory tree to watch.

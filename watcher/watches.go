@@ -31,7 +31,7 @@ type rootState struct {
 }
 
 func (r *rootState) excluded(path string, isDir bool) bool {
-	return r.exclude != nil && path != r.path && r.exclude.Excluded(path, isDir)
+	return r.exclude != nil && path != r.path && r.exclude.Match(path, isDir)
 }
 
 // watchEntry is one watched directory.
