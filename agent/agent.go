@@ -65,6 +65,9 @@ type Agent struct {
 
 	mu  sync.RWMutex // scans hold it shared; a reload swaps gen holding it
 	gen *generation
+	// current is gen, for what must not take mu (a webhook's drop notice
+	// arrives while a reload holds it).
+	current atomic.Pointer[generation]
 
 	born  *bornFiles // files seen appearing lately
 	names *ownerNames
@@ -154,6 +157,7 @@ func newAgent(opts Options) (*Agent, error) {
 		return nil, fmt.Errorf("config %s: %w", opts.ConfigPath, err)
 	}
 	a.gen = g
+	a.current.Store(g)
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)
 	}
@@ -359,6 +363,7 @@ func (a *Agent) reload() {
 		return
 	}
 	a.gen = g
+	a.current.Store(g)
 	a.mu.Unlock()
 	metricsReload.commit()
 	old.engine.Close()
@@ -389,12 +394,19 @@ func (a *Agent) sendAgentAlert(kind alert.Kind, msg, detail string) {
 	a.send(a.gen, alert.Alert{Kind: kind, Severity: policy.EventSeverity(kind), Message: msg, Detail: detail})
 }
 
-// spoolDropped hears from a webhook whose spool overflowed. The webhook
-// queued the news for its own receiver; journald, the local record, hears
-// it from here. It runs on the webhook's goroutine, possibly while a reload
-// holds the agent's lock, so it takes no lock and goes straight to the
-// journald sink.
-func (a *Agent) spoolDropped(al alert.Alert) {
+// webhookDropped hears from a webhook whose spool overflowed: its notice,
+// already in that webhook's spool, goes to every other sink through the
+// dispatcher like any alert (rate, min_severity, status). It runs on the
+// webhook's goroutine, possibly while a reload holds the agent's lock, so
+// it reads the generation without it. When the dispatcher is closed (the
+// webhook tells its last drops as it closes, at a reload or the stop)
+// journald, the local record, still hears it.
+func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) {
+	if g := a.current.Load(); g != nil && g.dispatch.Relay(al, from) {
+		a.recent.add(al)
+		a.metrics.m.Alert(string(al.Kind))
+		return
+	}
 	a.metrics.m.Alert(string(al.Kind))
 	if !a.journaldOn.Load() {
 		return

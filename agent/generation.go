@@ -138,7 +138,7 @@ func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*ale
 			MinBackoff:  a.opts.minBackoff,
 			MaxBackoff:  a.opts.maxBackoff,
 			Logger:      a.log,
-			OnDrop:      a.spoolDropped,
+			OnDrop:      a.webhookDropped,
 		})
 		if err != nil {
 			closeAll()

@@ -169,7 +169,15 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 // After Close, Send logs the alert's id and kind at error level and drops
 // it (counted in RouteStats.DroppedAfterClose): the sinks are closed and a
 // caller that sends during shutdown has no one left to tell.
-func (d *Dispatcher) Send(a Alert) {
+func (d *Dispatcher) Send(a Alert) { d.send(a, nil) }
+
+// Relay sends an alert a sink raised itself (a webhook's notice of the
+// alerts dropped from its full spool, already in that sink's spool) to
+// every other route, as Send does. It reports false, and sends nothing,
+// once the dispatcher is closed.
+func (d *Dispatcher) Relay(a Alert, from Sink) bool { return d.send(a, from) }
+
+func (d *Dispatcher) send(a Alert, skip Sink) bool {
 	now := time.Now().UTC()
 	if a.Time.IsZero() {
 		a.Time = now
@@ -195,13 +203,14 @@ func (d *Dispatcher) Send(a Alert) {
 		}
 		d.log.Error("alert sent after the dispatcher closed; dropped",
 			"alert_id", a.ID, "kind", a.Kind, "severity", a.Severity, "message", a.Message)
-		return
+		return false
 	}
 	for _, r := range d.routes {
-		if a.Severity >= r.MinSeverity {
+		if a.Severity >= r.MinSeverity && (skip == nil || r.Sink != skip) {
 			r.queue <- a
 		}
 	}
+	return true
 }
 
 // Close stops accepting alerts, delivers every queued alert and pending

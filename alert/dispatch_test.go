@@ -415,3 +415,29 @@ func TestGroupedAlertNamesTheMostSevere(t *testing.T) {
 		t.Errorf("message\n got %s\nwant %s", a.Message, want)
 	}
 }
+
+// A sink's own notice (a webhook's alerts_dropped, already in its spool)
+// reaches every other route and not the sink it came from; once the
+// dispatcher is closed, Relay says so and sends nothing.
+func TestDispatcherRelaySkipsTheSinkItCameFrom(t *testing.T) {
+	from, other, high := newDispatchRecorder("from"), newDispatchRecorder("other"), newDispatchRecorder("high-only")
+	d := NewDispatcher(DispatcherOptions{Routes: []Route{
+		{Sink: from}, {Sink: other}, {Sink: high, MinSeverity: finding.SeverityCritical},
+	}})
+	if !d.Relay(Alert{Kind: KindAlertsDropped, Severity: finding.SeverityHigh, Message: "dropped"}, from) {
+		t.Fatal("Relay on an open dispatcher said it was closed")
+	}
+	closeDispatcher(t, d)
+	if got := len(from.got()); got != 0 {
+		t.Errorf("the sink the notice came from got it back %d times", got)
+	}
+	if got := other.got(); len(got) != 1 || got[0].Kind != KindAlertsDropped {
+		t.Errorf("the other sink got %v, want the notice", got)
+	}
+	if got := len(high.got()); got != 0 {
+		t.Errorf("a route above the notice's severity got it %d times", got)
+	}
+	if d.Relay(Alert{Kind: KindAlertsDropped, Severity: finding.SeverityHigh}, from) {
+		t.Error("Relay on a closed dispatcher reported it sent")
+	}
+}

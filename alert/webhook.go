@@ -90,10 +90,11 @@ type WebhookOptions struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Logger receives delivery failures (default slog.Default()).
 	Logger *slog.Logger
-	// OnDrop, when set, is called with each KindAlertsDropped alert the
-	// webhook enqueues, so the agent can send it through its other sinks
-	// too. It is called from the webhook's own goroutine, or from Close.
-	OnDrop func(Alert)
+	// OnDrop, when set, is called with the webhook and each
+	// KindAlertsDropped alert it enqueues, so the agent can send it
+	// through its other sinks too (Dispatcher.Relay). It is called from
+	// the webhook's own goroutine, or from Close.
+	OnDrop func(from *Webhook, a Alert)
 	// Concurrency is how many requests are in flight at once (default 1).
 	// With 1, alerts arrive in the order they were delivered to the sink.
 	Concurrency int
@@ -124,7 +125,7 @@ type Webhook struct {
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	log        *slog.Logger
-	onDrop     func(Alert)
+	onDrop     func(*Webhook, Alert)
 	spool      *spool
 	host       string
 
@@ -434,7 +435,7 @@ func (w *Webhook) flushDrops() {
 		w.log.Error("webhook: cannot spool the alert on dropped alerts", "alert_id", a.ID, "error", err)
 	}
 	if w.onDrop != nil {
-		w.onDrop(a)
+		w.onDrop(w, a)
 	}
 }
 

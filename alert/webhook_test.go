@@ -593,7 +593,7 @@ func TestWebhookSpoolFullDropsLowAndMediumOnly(t *testing.T) {
 	log, _ := testLogger(t)
 	w, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: t.TempDir(), MaxSpool: 4,
 		MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: log,
-		OnDrop: func(a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
+		OnDrop: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -671,7 +671,7 @@ func TestWebhookDropNoticesAreCoalesced(t *testing.T) {
 	var notices []Alert
 	w, err := NewWebhook(WebhookOptions{URL: "http://" + freeAddr(t), SpoolDir: t.TempDir(), MaxSpool: 1,
 		MinBackoff: time.Hour, MaxBackoff: time.Hour, Logger: log,
-		OnDrop: func(a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
+		OnDrop: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
