@@ -61,7 +61,6 @@ type Agent struct {
 	log       *slog.Logger
 	host      string
 	startedAt time.Time
-	ctx       context.Context
 
 	mu  sync.RWMutex // scans hold it shared; a reload swaps gen holding it
 	gen *generation
@@ -82,15 +81,14 @@ type Agent struct {
 	dbReset   error         // why the state DB was set aside at start, if it was
 	approvals approvals
 
-	shards       []chan task // per-path workers; see run
+	shards       []chan task // per-path workers; see startPipeline
+	workers      sync.WaitGroup
+	problemsDone sync.WaitGroup
 	reconciledMu sync.Mutex
 	reconciled   map[string]bool // roots whose reconciliation this agent started
 	// reconcileFinished holds the roots whose reconciliation completed.
 	reconcileFinished map[string]bool
 	reconcileWG       sync.WaitGroup
-	// reconcileCtx ends reconciliation before the workers stop.
-	reconcileCtx    context.Context
-	reconcileCancel context.CancelFunc
 
 	inflight    atomic.Int64 // tasks queued or running
 	recent      recentAlerts
@@ -111,6 +109,8 @@ type Agent struct {
 	// scan of a flagged file and its move into the vault.
 	afterScan  func(scanner.Verdict)
 	beforeMove func(path string)
+	// rootsWalking runs while a reload waits for its new roots' walk.
+	rootsWalking func(ctx context.Context)
 }
 
 // Run runs the daemon until ctx is done or a SIGTERM/SIGINT arrives, then
@@ -152,7 +152,12 @@ func newAgent(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, _, err := a.buildGeneration(cfg, nil)
+	g, err := a.prepareGeneration(cfg)
+	if err == nil {
+		if err = a.attachSinks(g, nil); err != nil {
+			a.discardGeneration(g)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", opts.ConfigPath, err)
 	}
@@ -184,11 +189,12 @@ func (a *Agent) notify(state string) {
 }
 
 func (a *Agent) run(parent context.Context) error {
+	// ctx ends the control socket and the scans; it is cancelled once the
+	// pipeline has drained (or when parent is).
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	a.ctx = ctx
-	a.reconcileCtx, a.reconcileCancel = context.WithCancel(ctx)
-	defer a.reconcileCancel()
+	reconcileCtx, stopReconciling := context.WithCancel(ctx)
+	defer stopReconciling()
 
 	signals := a.opts.Signals
 	if signals == nil {
@@ -198,64 +204,65 @@ func (a *Agent) run(parent context.Context) error {
 		signals = ch
 	}
 
-	// Changes of one path are handled by one worker, in the order the
-	// watcher reported them: a file's creation and its first write arrive
-	// back to back, and the write must be judged knowing the creation
-	// (a new file is quarantined, an old one only alerted).
-	a.shards = make([]chan task, max(2*a.gen.engine.Scanner.Workers(), 2))
-	var workers sync.WaitGroup
-	for i := range a.shards {
-		a.shards[i] = make(chan task, 64)
-		workers.Go(func() {
-			for t := range a.shards[i] {
-				a.handleTask(t)
-			}
-		})
-	}
-	workers.Go(func() {
-		for c := range a.changes {
-			a.enqueue(task{c: c})
-		}
-		for _, sh := range a.shards {
-			close(sh)
-		}
-	})
-	var problemsDone sync.WaitGroup
-	problemsDone.Go(func() {
-		for p := range a.problems {
-			a.handleProblem(p)
-		}
-	})
-
+	// Everything below stops in the reverse order it started, whether the
+	// start fails midway or the agent is asked to stop.
+	var down shutdown
+	down.push(a.closeState)
+	cfg := a.current.Load().cfg
 	a.watches = newWatchSet(a) // before the control socket, whose status reads it
-	if err := a.startControl(ctx, &a.controlDone); err != nil {
-		a.stopPipeline(&workers, &problemsDone)
-		a.closeGeneration(a.gen)
-		a.records.close()
-		a.db.Close()
+	controlCtx, stopControl := context.WithCancel(ctx)
+	if err := a.startControl(controlCtx, &a.controlDone); err != nil {
+		stopControl()
+		down.unwind()
 		return err
 	}
-	err := a.startMetrics(a.gen.cfg)
-	var ready <-chan struct{}
-	if err == nil {
-		if ready, err = a.watches.start(a.gen.cfg); err != nil {
-			a.stopMetrics()
-		}
+	down.push(func() { stopControl(); a.controlDone.Wait() })
+	a.startPipeline(ctx)
+	down.push(func() { a.stopPipeline(); cancel() })
+	if err := a.startMetrics(cfg); err != nil {
+		down.unwind()
+		return err
 	}
+	down.push(a.stopMetrics)
+	ready, err := a.watches.start(cfg)
 	if err != nil {
-		cancel()
-		a.controlDone.Wait()
-		a.stopPipeline(&workers, &problemsDone)
-		a.closeGeneration(a.gen)
-		a.records.close()
-		a.db.Close()
+		down.unwind()
 		return err
 	}
+	down.push(a.watches.stopAll)
+	down.push(func() { stopReconciling(); a.reconcileWG.Wait() })
 
 	watchdog := newWatchdog()
 	status := time.NewTicker(statusInterval)
 	defer status.Stop()
 	readySent := false
+	// A reload runs beside this loop, which keeps answering the watchdog
+	// while a large new root is walked; a SIGHUP meanwhile reloads once
+	// more when it is done.
+	var reloadDone chan struct{}
+	reloadAgain := false
+	startReload := func() {
+		a.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+		reloadDone = make(chan struct{})
+		done := reloadDone
+		go func() {
+			defer close(done)
+			a.reload(reconcileCtx)
+		}()
+	}
+	stop := func() error {
+		if reloadDone != nil {
+			stopReconciling() // a reload waiting for new roots gives up
+			<-reloadDone
+		}
+		a.notify("STOPPING=1")
+		a.sendAgentAlert(alert.KindAgentStopping,
+			fmt.Sprintf("shellwatch %s stopping; files changed from now on are not watched", a.opts.Version), "")
+		down.unwind()
+		a.log.Info("stopped", "scanned", a.stats.scanned.Load(), "flagged", a.stats.flagged.Load(),
+			"quarantined", a.stats.quarantined.Load())
+		return nil
+	}
 	for {
 		select {
 		case <-ready:
@@ -267,13 +274,12 @@ func (a *Agent) run(parent context.Context) error {
 					"state database was unreadable: set aside and a fresh baseline built; changes made while the agent was down cannot be told this time",
 					a.dbReset.Error())
 			}
-			cfg := a.gen.cfg
 			a.checkRootsWritable(cfg)
-			a.reconcileWG.Go(func() { a.reconcile(a.reconcileCtx, cfg) })
+			a.reconcileWG.Go(func() { a.reconcile(reconcileCtx, cfg) })
 			a.notify("READY=1\nSTATUS=" + a.statusLine())
-			a.log.Info("watching", "roots", len(a.gen.cfg.Watch), "watches", a.watches.stats().Watches)
+			a.log.Info("watching", "roots", len(cfg.Watch), "watches", a.watches.stats().Watches)
 			a.sendAgentAlert(alert.KindAgentStarted,
-				fmt.Sprintf("shellwatch %s watching %d roots", a.opts.Version, len(a.gen.cfg.Watch)), a.rootList())
+				fmt.Sprintf("shellwatch %s watching %d roots", a.opts.Version, len(cfg.Watch)), a.rootList())
 		case <-status.C:
 			if readySent {
 				a.notify("STATUS=" + a.statusLine())
@@ -282,50 +288,79 @@ func (a *Agent) run(parent context.Context) error {
 			a.saveDeployState()
 		case <-watchdog.C():
 			a.notify("WATCHDOG=1")
+		case <-reloadDone:
+			reloadDone = nil
+			if reloadAgain {
+				reloadAgain = false
+				startReload()
+				continue
+			}
+			a.notify("READY=1\nSTATUS=" + a.statusLine())
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
-				a.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
-				a.reload()
-				a.notify("READY=1\nSTATUS=" + a.statusLine())
+				if reloadDone != nil {
+					reloadAgain = true
+					continue
+				}
+				startReload()
 				continue
 			}
 			a.log.Info("stopping", "signal", sig.String())
-			return a.stop(&workers, &problemsDone, cancel)
+			return stop()
 		case <-parent.Done():
 			a.log.Info("stopping", "reason", context.Cause(parent))
-			return a.stop(&workers, &problemsDone, cancel)
+			return stop()
 		}
 	}
 }
 
-// stop drains the pipeline: no new changes are taken, the changes already
-// delivered are scanned and acted on, the sinks are flushed.
-func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.CancelFunc) error {
-	a.notify("STOPPING=1")
-	a.sendAgentAlert(alert.KindAgentStopping,
-		fmt.Sprintf("shellwatch %s stopping; files changed from now on are not watched", a.opts.Version), "")
-	a.stopMetrics()
-	a.watches.stopAll()
-	a.stopReconcile()
-	a.stopPipeline(workers, problemsDone)
-	cancel()
-	a.controlDone.Wait()
-	a.closeGeneration(a.gen)
+// startPipeline starts the workers. Changes of one path are handled by one
+// worker, in the order the watcher reported them: a file's creation and its
+// first write arrive back to back, and the write must be judged knowing the
+// creation (a new file is quarantined, an old one only alerted).
+func (a *Agent) startPipeline(ctx context.Context) {
+	a.shards = make([]chan task, max(2*a.current.Load().engine.Scanner.Workers(), 2))
+	for i := range a.shards {
+		a.shards[i] = make(chan task, 64)
+		a.workers.Go(func() {
+			for t := range a.shards[i] {
+				a.handleTask(ctx, t)
+			}
+		})
+	}
+	a.workers.Go(func() {
+		for c := range a.changes {
+			a.enqueue(task{c: c})
+		}
+		for _, sh := range a.shards {
+			close(sh)
+		}
+	})
+	a.problemsDone.Go(func() {
+		for p := range a.problems {
+			a.handleProblem(p)
+		}
+	})
+}
+
+// stopPipeline drains the pipeline: no new changes are taken, the changes
+// already delivered are scanned and acted on.
+func (a *Agent) stopPipeline() {
+	close(a.changes)
+	a.workers.Wait()
+	close(a.problems)
+	a.problemsDone.Wait()
+}
+
+// closeState flushes the sinks and closes the engine, the vault, the
+// baseline and the state database: the last step of every shutdown.
+func (a *Agent) closeState() {
+	a.closeGeneration(a.current.Load())
 	a.saveDeployState()
 	a.records.close()
 	if err := a.db.Close(); err != nil {
 		a.log.Error("state: close", "err", err)
 	}
-	a.log.Info("stopped", "scanned", a.stats.scanned.Load(), "flagged", a.stats.flagged.Load(),
-		"quarantined", a.stats.quarantined.Load())
-	return nil
-}
-
-func (a *Agent) stopPipeline(workers, problemsDone *sync.WaitGroup) {
-	close(a.changes)
-	workers.Wait()
-	close(a.problems)
-	problemsDone.Wait()
 }
 
 func (a *Agent) closeGeneration(g *generation) {
@@ -335,8 +370,10 @@ func (a *Agent) closeGeneration(g *generation) {
 }
 
 // reload reads the config file again and swaps in what it builds, or keeps
-// everything as it is and alerts when anything fails.
-func (a *Agent) reload() {
+// everything as it is and alerts when anything fails. New roots are watched
+// (their walk finished) before anything is swapped, so a failure leaves the
+// old config, rules and roots running together, as the alert says.
+func (a *Agent) reload(ctx context.Context) {
 	fail := func(err error) {
 		a.metrics.reloadsFailed.Add(1)
 		a.log.Error("reload failed; the previous config and rules keep running", "config", a.opts.ConfigPath, "err", err)
@@ -348,16 +385,37 @@ func (a *Agent) reload() {
 		fail(err)
 		return
 	}
+	old := a.current.Load()
+	rootsChanged := !reflect.DeepEqual(old.cfg.Watch, cfg.Watch) || !reflect.DeepEqual(old.cfg.Scanner.Exclude, cfg.Scanner.Exclude) ||
+		old.cfg.Agent.Settle != cfg.Agent.Settle || old.cfg.Agent.RescanInterval != cfg.Agent.RescanInterval
 	metricsReload, err := a.prepareMetricsReload(cfg)
 	if err != nil {
 		fail(err)
 		return
 	}
-	a.mu.Lock()
-	old := a.gen
-	g, _, err := a.buildGeneration(cfg, old)
+	g, err := a.prepareGeneration(cfg)
 	if err != nil {
+		metricsReload.abort()
+		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
+		return
+	}
+	var roots *runningWatcher
+	if rootsChanged {
+		if roots, err = a.watches.prepare(ctx, cfg); err != nil {
+			a.discardGeneration(g)
+			metricsReload.abort()
+			if ctx.Err() != nil {
+				return // stopping: nothing to alert
+			}
+			fail(fmt.Errorf("watch the new roots: %w", err))
+			return
+		}
+	}
+	a.mu.Lock()
+	if err := a.attachSinks(g, old); err != nil {
 		a.mu.Unlock()
+		a.watches.discard(roots)
+		a.discardGeneration(g)
 		metricsReload.abort()
 		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
 		return
@@ -365,21 +423,15 @@ func (a *Agent) reload() {
 	a.gen = g
 	a.current.Store(g)
 	a.mu.Unlock()
+	a.watches.swap(roots)
 	metricsReload.commit()
-	old.engine.Close()
-	old.vault.Close()
+	a.discardGeneration(old)
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)
 	}
-	rootsChanged := !reflect.DeepEqual(old.cfg.Watch, cfg.Watch) || !reflect.DeepEqual(old.cfg.Scanner.Exclude, cfg.Scanner.Exclude) ||
-		old.cfg.Agent.Settle != cfg.Agent.Settle || old.cfg.Agent.RescanInterval != cfg.Agent.RescanInterval
 	if rootsChanged {
-		if err := a.watches.replace(cfg); err != nil {
-			fail(fmt.Errorf("watch the new roots: %w", err))
-			return
-		}
 		// New roots get their baseline, or their reconciliation.
-		a.reconcileWG.Go(func() { a.reconcile(a.reconcileCtx, cfg) })
+		a.reconcileWG.Go(func() { a.reconcile(ctx, cfg) })
 	}
 	a.metrics.reloadsOK.Add(1)
 	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
@@ -419,13 +471,13 @@ func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) {
 func (a *Agent) statusLine() string {
 	ws := a.watches.stats()
 	return fmt.Sprintf("%d roots, %d watches; scanned %d, flagged %d, quarantined %d, quarantine failures %d, scan errors %d",
-		len(a.gen.cfg.Watch), ws.Watches, a.stats.scanned.Load(), a.stats.flagged.Load(),
+		len(a.current.Load().cfg.Watch), ws.Watches, a.stats.scanned.Load(), a.stats.flagged.Load(),
 		a.stats.quarantined.Load(), a.stats.quarantineFailed.Load(), a.stats.scanErrors.Load())
 }
 
 func (a *Agent) rootList() string {
 	var s string
-	for i, w := range a.gen.cfg.Watch {
+	for i, w := range a.current.Load().cfg.Watch {
 		if i > 0 {
 			s += ", "
 		}
@@ -438,13 +490,6 @@ func (a *Agent) rootList() string {
 func (a *Agent) enqueue(t task) {
 	a.inflight.Add(1)
 	a.shards[shardOf(t.c.Path, len(a.shards))] <- t
-}
-
-// stopReconcile stops a reconciliation still running and waits for it; its
-// unfinished part is done at the next start.
-func (a *Agent) stopReconcile() {
-	a.reconcileCancel()
-	a.reconcileWG.Wait()
 }
 
 // shardSeed makes shardOf's hashes; one per process is enough, since only

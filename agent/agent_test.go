@@ -506,7 +506,7 @@ func TestResyncSkipsUnchanged(t *testing.T) {
 	h.start()
 	waitScanned(t, h, p, benignPHP)
 	before := h.agent.stats.scanned.Load()
-	h.agent.handleChange(watcher.Change{Path: p, Op: watcher.OpResync, Root: h.www}, task{})
+	h.agent.handleChange(context.Background(), watcher.Change{Path: p, Op: watcher.OpResync, Root: h.www}, task{})
 	if n := h.agent.stats.scanned.Load(); n != before {
 		t.Errorf("an unchanged file was scanned again on resync (%d scans, was %d)", n, before)
 	}

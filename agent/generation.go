@@ -167,45 +167,67 @@ func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*ale
 	}), webhooks, nil
 }
 
-// buildGeneration builds everything cfg asks for except the sinks, which
-// are kept from old when their config did not change. Nothing of old is
-// touched: on error the caller keeps running old.
-func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation, bool, error) {
+// prepareGeneration builds everything cfg asks for but the alert sinks:
+// the engine (rules, hash lists, scanner pool), the root policies and the
+// vault. Nothing of the running generation is touched; what a failure
+// built is closed before it returns.
+func (a *Agent) prepareGeneration(cfg config.Config) (g *generation, err error) {
 	if len(cfg.Watch) == 0 {
-		return nil, false, fmt.Errorf("no [[watch]] root is configured: add one (see config.example.toml)")
+		return nil, fmt.Errorf("no [[watch]] root is configured: add one (see config.example.toml)")
 	}
 	if err := os.MkdirAll(cfg.Agent.StateDir, 0o700); err != nil {
-		return nil, false, fmt.Errorf("agent.state_dir: %w", err)
+		return nil, fmt.Errorf("agent.state_dir: %w", err)
 	}
-	secrets, err := readWebhookSecrets(cfg, a.log)
-	if err != nil {
-		return nil, false, err
-	}
+	var undo shutdown
+	defer func() {
+		if err != nil {
+			undo.unwind()
+		}
+	}()
 	eng, err := scanner.NewEngine(cfg)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
+	undo.push(eng.Close)
 	roots, err := newRootPolicies(cfg)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	vault, err := quarantine.Open(cfg.VaultDir())
 	if err != nil {
-		eng.Close()
-		return nil, false, fmt.Errorf("quarantine.dir: %w", err)
+		return nil, fmt.Errorf("quarantine.dir: %w", err)
 	}
-	g := &generation{cfg: cfg, engine: eng, vault: vault, roots: roots}
-	newSinks := old == nil || !reflect.DeepEqual(sinksOf(old.cfg), sinksOf(cfg))
-	if !newSinks {
+	undo.push(func() { vault.Close() })
+	return &generation{cfg: cfg, engine: eng, vault: vault, roots: roots}, nil
+}
+
+// discardGeneration closes what prepareGeneration built (a generation that
+// was replaced, or never swapped in); its sinks, kept by the next one or
+// closed by attachSinks, are not its to close.
+func (a *Agent) discardGeneration(g *generation) {
+	g.engine.Close()
+	g.vault.Close()
+}
+
+// attachSinks gives g its alert sinks: old's when their config did not
+// change (their spools and retries go on), new ones otherwise. On error,
+// old keeps (or gets back) working sinks and g has none. The caller holds
+// the agent's lock when old is running.
+func (a *Agent) attachSinks(g, old *generation) error {
+	secrets, err := readWebhookSecrets(g.cfg, a.log)
+	if err != nil {
+		return err
+	}
+	if old != nil && reflect.DeepEqual(sinksOf(old.cfg), sinksOf(g.cfg)) {
 		g.dispatch, g.webhooks = old.dispatch, old.webhooks
-		return g, false, nil
+		return nil
 	}
 	if old != nil {
 		// Two sinks must not share one spool: the old ones let go first.
 		// Alerts raised meanwhile wait on the agent's lock.
 		a.closeDispatcher(old.dispatch, 2*time.Second)
 	}
-	g.dispatch, g.webhooks, err = a.newDispatcher(cfg, secrets)
+	g.dispatch, g.webhooks, err = a.newDispatcher(g.cfg, secrets)
 	if err != nil {
 		if old != nil {
 			// Bring the old sinks back; their config worked before.
@@ -215,11 +237,9 @@ func (a *Agent) buildGeneration(cfg config.Config, old *generation) (*generation
 				a.log.Error("old alert sinks could not be rebuilt either", "err", err2)
 			}
 		}
-		vault.Close()
-		eng.Close()
-		return nil, false, err
+		return err
 	}
-	return g, true, nil
+	return nil
 }
 
 func (a *Agent) mustSecrets(cfg config.Config) []webhookSecrets {

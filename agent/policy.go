@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,7 +43,7 @@ type task struct {
 }
 
 // handleTask runs one task.
-func (a *Agent) handleTask(t task) {
+func (a *Agent) handleTask(ctx context.Context, t task) {
 	defer a.inflight.Add(-1)
 	defer a.metrics.handled.Add(1)
 	if t.done != nil {
@@ -52,11 +53,11 @@ func (a *Agent) handleTask(t task) {
 		a.deletedWhileDown(t)
 		return
 	}
-	a.handleChange(t.c, t)
+	a.handleChange(ctx, t.c, t)
 }
 
 // handleChange scans the file a change names and acts on the verdict.
-func (a *Agent) handleChange(c watcher.Change, t task) {
+func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 	if c.Op == watcher.OpRemoved {
 		a.removed(c)
 		return
@@ -69,12 +70,12 @@ func (a *Agent) handleChange(c watcher.Change, t task) {
 	g := a.gen
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		v := g.engine.Scanner.ScanContext(a.ctx, c.Path)
+		v := g.engine.Scanner.ScanContext(ctx, c.Path)
 		a.countScan(v, time.Since(start))
 		if a.afterScan != nil {
 			a.afterScan(v)
 		}
-		if !a.act(g, c, v, attempt, t) {
+		if !a.act(g, c, v, attempt, t, ctx.Err() != nil) {
 			return
 		}
 		// The file was swapped between scan and move: what is at the
@@ -124,7 +125,7 @@ func ignorable(v scanner.Verdict) bool {
 // rests on, has policy decide, and carries the decision out. It returns
 // true when the file must be scanned again because it was swapped before
 // it could be moved.
-func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt int, t task) (rescan bool) {
+func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt int, t task, stopping bool) (rescan bool) {
 	if v.Incomplete != "" {
 		// Judged on what the PHP analysis found before its budget ran
 		// out, and on YARA; said in the log so an operator can raise
@@ -141,7 +142,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	if v.Err == nil || v.Flagged() {
 		born = a.isBorn(c, v, prev, t)
 	}
-	d := policy.Decide(a.facts(g, c, v, prev, born, attempt, t))
+	d := policy.Decide(a.facts(g, c, v, prev, born, attempt, t, stopping))
 	return a.execute(g, c, v, prev, d, attempt)
 }
 
@@ -171,9 +172,9 @@ func (a *Agent) isBorn(c watcher.Change, v scanner.Verdict, prev *state.File, t 
 
 // facts gathers what the policy decides on: the verdict, the record, the
 // root, the deploy windows and approvals, the settings.
-func (a *Agent) facts(g *generation, c watcher.Change, v scanner.Verdict, prev *state.File, born bool, attempt int, t task) policy.Facts {
+func (a *Agent) facts(g *generation, c watcher.Change, v scanner.Verdict, prev *state.File, born bool, attempt int, t task, stopping bool) policy.Facts {
 	f := policy.Facts{
-		Verdict:     verdictFacts(v, a.ctx.Err() != nil),
+		Verdict:     verdictFacts(v, stopping),
 		Prev:        recordFacts(prev),
 		Born:        born,
 		WhileDown:   t.whileDown,

@@ -88,13 +88,41 @@ func (s *watchSet) launch(cfg config.Config) (*runningWatcher, error) {
 	return rw, nil
 }
 
-// replace swaps in a watcher over cfg's roots.
-func (s *watchSet) replace(cfg config.Config) error {
+// prepare starts a watcher over cfg's roots and waits until every root is
+// watched (its walk done), or ctx ends. Until swap, it reports alongside
+// the current one (files reported twice meanwhile are skipped as
+// unchanged).
+func (s *watchSet) prepare(ctx context.Context, cfg config.Config) (*runningWatcher, error) {
 	rw, err := s.launch(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	<-rw.w.Ready()
+	if s.a.rootsWalking != nil {
+		s.a.rootsWalking(ctx)
+	}
+	select {
+	case <-rw.w.Ready():
+		return rw, nil
+	case <-ctx.Done():
+		s.discard(rw)
+		return nil, ctx.Err()
+	}
+}
+
+// discard stops a watcher prepare started and that was not swapped in.
+func (s *watchSet) discard(rw *runningWatcher) {
+	if rw != nil {
+		rw.cancel()
+		rw.done.Wait()
+	}
+}
+
+// swap makes rw the current watcher and stops the old one; a nil rw keeps
+// the current one.
+func (s *watchSet) swap(rw *runningWatcher) {
+	if rw == nil {
+		return
+	}
 	s.mu.Lock()
 	old := s.current
 	s.current, s.stopping = rw, old
@@ -106,7 +134,6 @@ func (s *watchSet) replace(cfg config.Config) error {
 		s.retired, s.stopping = addCounts(s.retired, old.w.Stats()), nil
 		s.mu.Unlock()
 	}
-	return nil
 }
 
 // stopAll stops watching; every change already reported has been handed to
