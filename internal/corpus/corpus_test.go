@@ -54,6 +54,14 @@ var benignBars = []benignBar{
 	{env: "SHELLWATCH_BENIGN_WEB", oneIn: map[string]int{corpus.ASP: 200, corpus.JSP: 10000, corpus.PHP: 10000}, manif: true, review: "testdata/benign-web-reviewed.tsv"},
 }
 
+// makeVar names the Makefile variable that sets each folder's variable.
+var makeVar = map[string]string{
+	"SHELLWATCH_WEBSHELLS":     "WEBSHELLS",
+	"SHELLWATCH_WEBSHELLS_NEW": "WEBSHELLS_NEW",
+	"SHELLWATCH_BENIGN":        "BENIGN_DIR",
+	"SHELLWATCH_BENIGN_WEB":    "BENIGN_WEB",
+}
+
 // corpusDir returns the folder named by env, or skips the test when it is
 // unset or absent; under `make test` with the corpus present
 // (SHELLWATCH_REQUIRE_CORPUS=1) a missing folder fails instead, so CI cannot
@@ -62,17 +70,18 @@ func corpusDir(t *testing.T, env string) string {
 	t.Helper()
 	dir := os.Getenv(env)
 	required := os.Getenv("SHELLWATCH_REQUIRE_CORPUS") == "1"
+	how := fmt.Sprintf("make test sets %s from %s, or from SHARED_CORPUS=DIR; see Measured in README.md", env, makeVar[env])
 	if dir == "" {
 		if required {
-			t.Fatalf("%s is not set", env)
+			t.Fatalf("%s is not set (%s)", env, how)
 		}
-		t.Skipf("%s is not set: the corpus check did not run (`make test` sets it when ../shared/corpus is present)", env)
+		t.Skipf("%s is not set: the corpus check did not run (%s)", env, how)
 	}
 	if _, err := os.Stat(dir); err != nil {
 		if required {
-			t.Fatalf("%s: %v", env, err)
+			t.Fatalf("%s: %v (%s)", env, err, how)
 		}
-		t.Skipf("%s: %v: the corpus check did not run", env, err)
+		t.Skipf("%s: %v: the corpus check did not run (%s)", env, err, how)
 	}
 	// The scanner never follows a link below a root, so name the root by
 	// its real path, as the verdicts will.
