@@ -12,13 +12,16 @@ import (
 )
 
 // The example file is the documentation of every key: it must parse, hold
-// nothing unknown, and show exactly the defaults.
+// nothing unknown, and show exactly the defaults, but for rules.paths, which
+// names the rules.d folder the package installs it beside.
 func TestExampleMatchesDefaults(t *testing.T) {
 	cfg, err := Load(filepath.Join("..", "config.example.toml"))
 	if err != nil {
 		t.Fatalf("config.example.toml: %v", err)
 	}
-	if want := Default(); !reflect.DeepEqual(cfg, want) {
+	want := Default()
+	want.Rules.Paths = []string{"/etc/shellwatch/rules.d"}
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config.example.toml differs from Default():\n got  %+v\n want %+v", cfg, want)
 	}
 }

@@ -18,6 +18,7 @@ const (
 	debCatalog   = "/usr/lib/systemd/catalog/shellwatch.catalog"
 	debConfDir   = "/etc/shellwatch"
 	debConfig    = "/etc/shellwatch/config.toml"
+	debRulesD    = "/etc/shellwatch/rules.d"
 	debStateDir  = "/var/lib/shellwatch"
 	debVault     = "/var/lib/shellwatch/quarantine"
 	debWantsLink = "/etc/systemd/system/multi-user.target.wants/shellwatch.service"
@@ -83,9 +84,26 @@ func TestDebInstallRunPurge(t *testing.T) {
 	})
 
 	t.Run("commands", func(t *testing.T) {
+		// rules.d is empty after install: the rules compile, and a warning
+		// says so.
 		out, code := run(t, "", debBin, "rules", "check", "--config", debConfig)
-		if code != 0 || !strings.HasPrefix(out, "ok: ") {
+		if code != 0 || !strings.Contains(out, "\nok: ") || !strings.Contains(out, debRulesD+": no *.yar") {
 			t.Errorf("%s rules check: exit %d:\n%s", debBin, code, out)
+		}
+		// A rule put in rules.d, as the README says, is used by the
+		// packaged config.
+		marker := filepath.Join(debRulesD, "local.yar")
+		write(t, marker, "rule local_marker { meta: severity = \"critical\" strings: $m = \"SHELLWATCH-LOCAL-MARKER\" condition: $m }\n")
+		defer os.Remove(marker)
+		out, code = run(t, "", debBin, "rules", "list", "--config", debConfig)
+		if code != 0 || !strings.Contains(out, "default:local_marker") {
+			t.Errorf("%s rules list with %s: exit %d, want default:local_marker listed:\n%s", debBin, marker, code, out)
+		}
+		marked := t.TempDir()
+		write(t, filepath.Join(marked, "notes.txt"), "SHELLWATCH-LOCAL-MARKER\n")
+		out, code = run(t, "", debBin, "scan", "--config", debConfig, marked)
+		if code != 1 || !strings.Contains(out, "local_marker") {
+			t.Errorf("scan with a rule in %s: exit %d, want 1 naming local_marker:\n%s", debRulesD, code, out)
 		}
 		dirty, clean := t.TempDir(), t.TempDir()
 		shell := filepath.Join(dirty, "upload.php")
