@@ -157,15 +157,19 @@ func TestDebInstallRunPurge(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(debStateDir, "spool", "0123456789abcdef"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// Two quarantined files, each stored with its metadata beside it.
 	evidence := filepath.Join(debVault, "20261201T090709-6bd69547513b")
 	write(t, evidence, "<?php evidence")
+	write(t, evidence+".json", "{}")
+	write(t, filepath.Join(debVault, "20261201T090710-0123456789ab"), "<?php evidence")
+	write(t, filepath.Join(debVault, "20261201T090710-0123456789ab.json"), "{}")
 
 	out, code = run(t, "", "dpkg", "--purge", "shellwatch")
 	if code != 0 {
 		t.Fatalf("dpkg --purge shellwatch: exit %d:\n%s", code, out)
 	}
-	if !strings.Contains(out, "kept the quarantine vault") {
-		t.Errorf("purge did not say it kept the vault:\n%s", out)
+	if !strings.Contains(out, "kept the quarantine vault "+debVault+" (2 quarantined files") {
+		t.Errorf("purge did not say it kept the vault with its 2 quarantined files:\n%s", out)
 	}
 	if s := packageStatus(t); s != "" {
 		t.Errorf("after purge dpkg still knows shellwatch: %s", s)
