@@ -1,7 +1,10 @@
 # shellwatch — see README.md. `make run` and `make test` set up what is missing.
 SHELL := /bin/bash
 GO ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The one version of the binary, the .deb and the alerts' agent_version,
+# from git describe (packaging/version.sh: tag v1.2.3 gives 1.2.3, no tag
+# 0.0.0~git<commit>).
+VERSION ?= $(shell packaging/version.sh)
 LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -114,11 +117,11 @@ bench-state: deps corpus
 
 # The Debian package build/shellwatch_<version>_amd64.deb (packaging/nfpm.yaml:
 # the binary, the hardened unit, the journald catalog, the conffile, the
-# state and vault folders), made by nfpm, pinned and run with go run. The
-# version comes from git describe (packaging/version.sh). deb-package is the
-# nfpm step alone, for packaging/deb_test.go: it packages DEB_BIN into DEB_DIR.
+# state and vault folders), made by nfpm, pinned and run with go run. Its
+# version is the binary's, VERSION. deb-package is the nfpm step alone, for
+# packaging/deb_test.go: it packages DEB_BIN into DEB_DIR.
 NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
-DEB_VERSION ?= $(shell packaging/version.sh)
+DEB_VERSION ?= $(VERSION)
 DEB_BIN ?= bin/shellwatch
 DEB_DIR ?= build
 DEB_PACKAGE = mkdir -p '$(DEB_DIR)' && \

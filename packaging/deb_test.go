@@ -84,6 +84,11 @@ func TestDebInstallRunPurge(t *testing.T) {
 	})
 
 	t.Run("commands", func(t *testing.T) {
+		// One version: the package's is the binary's.
+		pkgVersion, _ := run(t, "", "dpkg-query", "-W", "-f=${Version}", "shellwatch")
+		if out, code := run(t, "", debBin, "version"); code != 0 || out != "shellwatch "+pkgVersion+"\n" {
+			t.Errorf("%s version: exit %d, %q; the package is version %q", debBin, code, out, pkgVersion)
+		}
 		// rules.d is empty after install: the rules compile, and a warning
 		// says so.
 		out, code := run(t, "", debBin, "rules", "check", "--config", debConfig)

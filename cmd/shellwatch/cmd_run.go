@@ -48,7 +48,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	err := agent.Run(context.Background(), agent.Options{
 		ConfigPath: *configPath,
-		Version:    version,
+		Version:    agentVersion(),
 		Logger:     logger,
 		Stderr:     stderr,
 	})

@@ -10,9 +10,6 @@ import (
 	"os"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 // Exit statuses shared by the subcommands, as clamscan uses them.
 const (
 	exitOK       = 0 // nothing found, or the command succeeded
@@ -66,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "quarantine":
 		return runQuarantine(args[1:], stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintf(stdout, "shellwatch %s\n", version)
+		fmt.Fprintf(stdout, "shellwatch %s\n", agentVersion())
 		return exitOK
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageSummary)
