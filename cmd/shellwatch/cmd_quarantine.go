@@ -55,26 +55,22 @@ var quarantineFlags = map[string][]string{
 }
 
 func runQuarantine(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("quarantine", quarantineUsage, stderr)
+	fs := newFlagSet("quarantine", quarantineUsage, stdout, stderr)
 	vaultFlag := fs.String("vault", "", "the vault `directory` (default: from the config, "+quarantine.DefaultDir+")")
 	configPath := fs.String("config", "", "read settings from this config `file`")
 	asJSON := fs.Bool("json", false, "with list and show: JSON, one object per line")
 	to := fs.String("to", "", "with restore: restore to this `path` instead of the original")
 	olderThan := fs.String("older-than", "", "with purge: remove entries older than this `duration` (30d, 12h)")
-	operands, stop, status := parseFlags(fs, args)
+	operands, stop, status := fs.parse(args)
 	if stop {
 		return status
 	}
 	if len(operands) == 0 {
-		fmt.Fprint(stderr, quarantineUsage)
-		return exitError
+		return fs.usageError()
 	}
 	sub, operands := operands[0], operands[1:]
 	if sub == "help" {
-		fmt.Fprint(stdout, quarantineUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return exitOK
+		return fs.help()
 	}
 	allowed, ok := quarantineFlags[sub]
 	if !ok {

@@ -34,9 +34,9 @@ Flags:
 `
 
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", runUsage, stderr)
+	fs := newFlagSet("run", runUsage, stdout, stderr)
 	configPath := fs.String("config", config.DefaultPath, "the config `file`")
-	if status, ok := parseNoOperands(fs, args, stdout, stderr, runUsage); !ok {
+	if status, ok := fs.parseNoOperands(args); !ok {
 		return status
 	}
 	// The level comes from the config; read it early so that startup is

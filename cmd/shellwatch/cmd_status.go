@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -37,10 +36,10 @@ Flags:
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status", statusUsage, stderr)
+	fs := newFlagSet("status", statusUsage, stdout, stderr)
 	configPath := fs.String("config", config.DefaultPath, "the daemon's config `file` (for agent.control_socket)")
 	asJSON := fs.Bool("json", false, "print the status as one JSON object")
-	if status, ok := parseNoOperands(fs, args, stdout, stderr, statusUsage); !ok {
+	if status, ok := fs.parseNoOperands(args); !ok {
 		return status
 	}
 	var st agent.Status
@@ -81,26 +80,6 @@ func callDaemon(configPath, command string, args, result any, stderr io.Writer) 
 		return exitError
 	}
 	return exitOK
-}
-
-// parseNoOperands parses the flags of a command that takes no operands,
-// printing its help on -h. ok is false when the command must stop with
-// status.
-func parseNoOperands(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, usage string) (status int, ok bool) {
-	operands, stop, status := parseFlags(fs, args)
-	if stop {
-		if status == exitOK {
-			fmt.Fprint(stdout, usage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-		}
-		return status, false
-	}
-	if len(operands) > 0 {
-		fmt.Fprintf(stderr, "shellwatch %s: unexpected argument %q\n", fs.Name(), operands[0])
-		return exitError, false
-	}
-	return exitOK, true
 }
 
 func printStatus(w io.Writer, st agent.Status) {
