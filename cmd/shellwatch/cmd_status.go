@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -62,11 +63,13 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 // control_socket and returns the exit status to use.
 func callDaemon(configPath, command string, args, result any, stderr io.Writer) int {
 	socket := control.DefaultSocket
+	from := fmt.Sprintf("the default, as %s is absent", configPath)
 	cfg, err := config.Load(configPath)
 	switch {
 	case err == nil:
 		socket = cfg.Agent.ControlSocket
-	case configPath != config.DefaultPath:
+		from = "agent.control_socket of " + configPath
+	case configPath != config.DefaultPath || !errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return exitError
 	}
@@ -75,6 +78,7 @@ func callDaemon(configPath, command string, args, result any, stderr io.Writer) 
 	if err := control.Call(ctx, socket, command, args, result); err != nil {
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		if errors.Is(err, control.ErrNotRunning) {
+			fmt.Fprintf(stderr, "shellwatch: the socket tried is %s; a daemon started with another config is reached with the same --config FILE (the demo of `make run`: --config demo/config.toml)\n", from)
 			return exitNotRunning
 		}
 		return exitError
