@@ -1,7 +1,10 @@
 # shellwatch — see README.md. `make run` and `make test` set up what is missing.
 SHELL := /bin/bash
 GO ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The one version of the binary, the .deb and the alerts' agent_version,
+# from git describe (packaging/version.sh: tag v1.2.3 gives 1.2.3, no tag
+# 0.0.0~git<commit>).
+VERSION ?= $(shell packaging/version.sh)
 LDFLAGS := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -12,23 +15,32 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 DEB_DEPS := libyara-dev pkg-config gcc yara time systemd prometheus-alertmanager aide
 
 # Test corpora: real webshells (read only, never served, never copied out of
-# a test's temp dir) and benign code: ../shared/corpus when it is beside the
-# clone (its benign-web.tar.xz unpacked under build/), and real web code from
-# Debian packages unpacked under build/corpus by scripts/benign-corpus.sh.
-# Without ../shared/corpus the webshell and benign-web checks do not run, and
-# `make test` says so.
+# a test's temp dir) and benign code. SHARED_CORPUS is a folder holding
+# webshells/, webshells-new/ and benign-web.tar.xz (../shared/corpus beside
+# the clone by default, as in CI); WEBSHELLS, WEBSHELLS_NEW and BENIGN_WEB
+# name the three sets one by one instead (benign-web.tar.xz is unpacked
+# under build/ when BENIGN_WEB holds no MANIFEST.tsv). Real web code from
+# Debian packages is unpacked under build/corpus by scripts/benign-corpus.sh.
+# Without $(WEBSHELLS)/MANIFEST.tsv the webshell detection and benign-web
+# checks do not run, and `make test` says so in its last line.
 SHARED_CORPUS ?= $(abspath $(CURDIR)/../shared/corpus)
 WEBSHELLS ?= $(SHARED_CORPUS)/webshells
 WEBSHELLS_NEW ?= $(SHARED_CORPUS)/webshells-new
 BENIGN_DIR ?= $(CURDIR)/build/corpus
 BENIGN_WEB ?= $(CURDIR)/build/benign-web
-export SHELLWATCH_BENIGN := $(BENIGN_DIR)/tree
-ifneq ($(wildcard $(SHARED_CORPUS)/webshells/MANIFEST.tsv),)
-export SHELLWATCH_WEBSHELLS := $(WEBSHELLS)
-export SHELLWATCH_WEBSHELLS_NEW := $(WEBSHELLS_NEW)
-export SHELLWATCH_BENIGN_WEB := $(BENIGN_WEB)
-HAVE_SHARED_CORPUS := 1
+# The tests run in their package's folder: absolute paths only.
+export SHELLWATCH_BENIGN := $(abspath $(BENIGN_DIR)/tree)
+ifneq ($(wildcard $(WEBSHELLS)/MANIFEST.tsv),)
+export SHELLWATCH_WEBSHELLS := $(abspath $(WEBSHELLS))
+export SHELLWATCH_WEBSHELLS_NEW := $(abspath $(WEBSHELLS_NEW))
+export SHELLWATCH_BENIGN_WEB := $(abspath $(BENIGN_WEB))
+HAVE_CORPUS := 1
 endif
+# The last line of `make test` and `make report` when the corpus checks did
+# not run ($@ is the target).
+NO_CORPUS_NOTE = make $@: the webshell detection and benign-web checks did NOT run (no $(WEBSHELLS)/MANIFEST.tsv); \
+  run them with SHARED_CORPUS=DIR (DIR holding webshells/, webshells-new/, benign-web.tar.xz) or WEBSHELLS=DIR \
+  WEBSHELLS_NEW=DIR BENIGN_WEB=DIR, as in: make test SHARED_CORPUS=/srv/corpus (see Measured in README.md); CI runs them
 
 .PHONY: all deps build run test lint bench bench-latency corpus report clean deb deb-package
 
@@ -48,19 +60,19 @@ run: build
 
 corpus: deps
 	@scripts/benign-corpus.sh $(BENIGN_DIR)
-ifdef HAVE_SHARED_CORPUS
+ifdef HAVE_CORPUS
 	@if [ ! -f '$(BENIGN_WEB)/MANIFEST.tsv' ]; then \
 	  mkdir -p '$(dir $(BENIGN_WEB))' && tar -xJf '$(SHARED_CORPUS)/benign-web.tar.xz' -C '$(dir $(BENIGN_WEB))' && \
 	  echo "benign-web: unpacked into $(BENIGN_WEB)"; fi
 else
-	@echo "corpus: $(SHARED_CORPUS) is absent: the webshell detection and benign-web checks will NOT run (CI has it)"
+	@echo "corpus: no $(WEBSHELLS)/MANIFEST.tsv: the webshell detection and benign-web checks will NOT run (CI has the corpus)"
 endif
 
 # The corpus tests fail (instead of skipping) when run from here.
 test: deps corpus lint
-	SHELLWATCH_REQUIRE_CORPUS=$(if $(HAVE_SHARED_CORPUS),1,0) $(GO) test -race -count=1 ./...
-ifndef HAVE_SHARED_CORPUS
-	@echo "make test: $(SHARED_CORPUS) is absent: the webshell detection and benign-web checks did NOT run"
+	SHELLWATCH_REQUIRE_CORPUS=$(if $(HAVE_CORPUS),1,0) $(GO) test -race -count=1 ./...
+ifndef HAVE_CORPUS
+	@echo '$(NO_CORPUS_NOTE)'
 endif
 
 lint: deps
@@ -71,7 +83,10 @@ lint: deps
 
 # Detection per language family and false positives, from the corpus test.
 report: deps corpus
-	SHELLWATCH_REQUIRE_CORPUS=$(if $(HAVE_SHARED_CORPUS),1,0) SHELLWATCH_REPORT=1 $(GO) test -count=1 -run 'TestCorpus' -v ./internal/corpus/ | grep -v '^=== RUN'
+	SHELLWATCH_REQUIRE_CORPUS=$(if $(HAVE_CORPUS),1,0) SHELLWATCH_REPORT=1 $(GO) test -count=1 -run 'TestCorpus' -v ./internal/corpus/ | grep -v '^=== RUN'
+ifndef HAVE_CORPUS
+	@echo '$(NO_CORPUS_NOTE)'
+endif
 
 bench: build corpus
 	@scripts/bench.sh bin/shellwatch $(BENIGN_DIR)/tree "$(WEBSHELLS)"
@@ -102,11 +117,11 @@ bench-state: deps corpus
 
 # The Debian package build/shellwatch_<version>_amd64.deb (packaging/nfpm.yaml:
 # the binary, the hardened unit, the journald catalog, the conffile, the
-# state and vault folders), made by nfpm, pinned and run with go run. The
-# version comes from git describe (packaging/version.sh). deb-package is the
-# nfpm step alone, for packaging/deb_test.go: it packages DEB_BIN into DEB_DIR.
+# state and vault folders), made by nfpm, pinned and run with go run. Its
+# version is the binary's, VERSION. deb-package is the nfpm step alone, for
+# packaging/deb_test.go: it packages DEB_BIN into DEB_DIR.
 NFPM := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
-DEB_VERSION ?= $(shell packaging/version.sh)
+DEB_VERSION ?= $(VERSION)
 DEB_BIN ?= bin/shellwatch
 DEB_DIR ?= build
 DEB_PACKAGE = mkdir -p '$(DEB_DIR)' && \

@@ -19,6 +19,7 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/policy"
+	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/watcher"
@@ -378,7 +379,7 @@ func (a *Agent) reload(ctx context.Context) {
 		a.metrics.reloadsFailed.Add(1)
 		a.log.Error("reload failed; the previous config and rules keep running", "config", a.opts.ConfigPath, "err", err)
 		a.sendAgentAlert(alert.KindReloadFailed,
-			"reload failed, previous config and rules keep running: "+firstLine(err.Error()), err.Error())
+			"reload failed, previous config and rules keep running: "+reloadProblem(err), err.Error())
 	}
 	cfg, err := config.Load(a.opts.ConfigPath)
 	if err != nil {
@@ -499,6 +500,29 @@ var shardSeed = maphash.MakeSeed()
 // shardOf picks the worker of a path.
 func shardOf(path string, n int) int {
 	return int(maphash.String(shardSeed, path) % uint64(n))
+}
+
+// reloadProblem says in one line what stopped a reload: the first rule or
+// config problem with its file and line, and how many more the alert's
+// detail lists.
+func reloadProblem(err error) string {
+	var ce *rules.CompileError
+	var cfgErr *config.Error
+	switch {
+	case errors.As(err, &ce) && len(ce.Problems) > 0:
+		return "rules do not compile: " + ce.Problems[0].String() + andMore(len(ce.Problems)-1)
+	case errors.As(err, &cfgErr) && len(cfgErr.Problems) > 0:
+		first := &config.Error{Path: cfgErr.Path, Problems: cfgErr.Problems[:1]}
+		return first.Error() + andMore(len(cfgErr.Problems)-1)
+	}
+	return firstLine(err.Error())
+}
+
+func andMore(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (and %d more in the detail)", n)
 }
 
 func firstLine(s string) string {

@@ -386,7 +386,7 @@ func TestBenignFlood(t *testing.T) {
 // TestReload: SIGHUP with a broken rule file keeps the old rules running and
 // alerts; SIGHUP with a good one puts it to work.
 func TestReload(t *testing.T) {
-	testenv.Journald(t)
+	j := testenv.Journald(t)
 	h := newHarness(t)
 	rulesDir := filepath.Join(h.dir, "rules")
 	if err := os.Mkdir(rulesDir, 0o755); err != nil {
@@ -401,8 +401,18 @@ func TestReload(t *testing.T) {
 	h.writeConfigRules(rulesDir)
 	h.reload()
 	failed := h.recv.waitAlert("", alert.KindReloadFailed)
-	if !strings.Contains(failed.Detail, "broken.yar:1") {
-		t.Errorf("reload failure %q does not name broken.yar:1", failed.Detail)
+	brokenAt := filepath.Join(rulesDir, "broken.yar") + ":1: "
+	if !strings.Contains(failed.Detail, brokenAt) {
+		t.Errorf("reload failure detail %q does not name %s", failed.Detail, brokenAt)
+	}
+	// The one-line message, what journalctl and pagers show, names the
+	// file and line too.
+	if !strings.Contains(failed.Message, brokenAt) {
+		t.Errorf("reload failure message %q does not name %s", failed.Message, brokenAt)
+	}
+	e := checkJournal(t, j, failed)
+	if msg := string(testenv.FieldBytes(e, "MESSAGE")); !strings.Contains(msg, brokenAt) {
+		t.Errorf("journal MESSAGE %q does not name %s", msg, brokenAt)
 	}
 	p := h.write("still.php", evalShell)
 	h.checkQuarantined(h.recv.waitAlert(p, alert.KindDetection), p, evalShell)
@@ -421,6 +431,39 @@ func TestReload(t *testing.T) {
 		t.Errorf("rules %v, want local_marker", names)
 	}
 	h.checkQuarantined(a, p, "SHELLWATCH-LOCAL-MARKER\n")
+}
+
+// TestReloadBadConfig: SIGHUP with bad values in the config keeps the old one
+// running, and the alert's one-line message names the file, the line and
+// the key of the first, and says how many more the detail lists.
+func TestReloadBadConfig(t *testing.T) {
+	j := testenv.Journald(t)
+	h := newHarness(t)
+	h.start()
+	good, err := os.ReadFile(h.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := string(good) + "\n[scanner]\nworkers = \"two\"\nmax_file_size = \"lots\"\n"
+	if err := os.WriteFile(h.cfgPath, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	workersLine := strings.Count(bad[:strings.Index(bad, "workers =")], "\n") + 1
+	h.reload()
+	failed := h.recv.waitAlert("", alert.KindReloadFailed)
+	want := fmt.Sprintf("config %s:%d: scanner.workers: ", h.cfgPath, workersLine)
+	if !strings.Contains(failed.Message, want) || !strings.Contains(failed.Message, "(and 1 more in the detail)") {
+		t.Errorf("reload failure message %q, want it to name %q and one more problem", failed.Message, want)
+	}
+	if !strings.Contains(failed.Detail, fmt.Sprintf("config %s:%d: scanner.max_file_size: ", h.cfgPath, workersLine+1)) {
+		t.Errorf("reload failure detail %q does not list scanner.max_file_size", failed.Detail)
+	}
+	e := checkJournal(t, j, failed)
+	if msg := string(testenv.FieldBytes(e, "MESSAGE")); !strings.Contains(msg, want) {
+		t.Errorf("journal MESSAGE %q does not name %q", msg, want)
+	}
+	p := h.write("still.php", evalShell)
+	h.checkQuarantined(h.recv.waitAlert(p, alert.KindDetection), p, evalShell)
 }
 
 func (h *harness) writeConfigRules(dir string) {

@@ -6,15 +6,11 @@ package config
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/BurntSushi/toml"
 
 	"github.com/shellwatch/shellwatch/finding"
 )
@@ -247,95 +243,45 @@ func Default() Config {
 
 // Load reads the file at path over the defaults and validates the result.
 // Relative paths inside the file are resolved against the file's folder.
+// A bad file gives an *Error listing every unknown key and bad value, each
+// with the file, its line and the key (a key whose value is bad keeps its
+// default while the others are checked).
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := Parse(string(data))
-	if err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
-	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
+	cfg := Default()
+	lines, problems := decode(string(data), &cfg)
+	if len(problems) == 1 && problems[0].Key == "" {
+		// A syntax error: nothing else can be checked.
+		return Config{}, &Error{Path: path, Problems: problems}
+	}
 	cfg.resolvePaths(dir)
-	if err := cfg.Validate(); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	for _, p := range cfg.validate() {
+		p.Line = lineOf(lines, p.Key)
+		problems = append(problems, p)
+	}
+	if len(problems) > 0 {
+		sortProblems(problems)
+		return Config{}, &Error{Path: path, Problems: problems}
 	}
 	return cfg, nil
 }
 
-// Parse decodes TOML text over the defaults. It rejects unknown keys, naming
-// each, but does not validate values: call Validate for that.
+// Parse decodes TOML text over the defaults. It reports every unknown key
+// and bad value (an *Error), but does not validate values: call Validate for
+// that.
 func Parse(text string) (Config, error) {
 	cfg := Default()
-	// The decoder fills array tables ([[webhook]]) from zero values unless
-	// the slice already holds elements, so count them first and start each
-	// from its defaults.
-	var shape struct {
-		Watch   []map[string]any `toml:"watch"`
-		Webhook []map[string]any `toml:"webhook"`
-	}
-	if _, err := toml.Decode(text, &shape); err == nil {
-		for range shape.Watch {
-			cfg.Watch = append(cfg.Watch, DefaultWatch())
-		}
-		for range shape.Webhook {
-			cfg.Webhook = append(cfg.Webhook, DefaultWebhook())
-		}
-	}
-	md, err := toml.Decode(text, &cfg)
-	if err != nil {
-		return Config{}, describeDecodeError(err)
-	}
-	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		keys := unknownKeys(undecoded)
-		return Config{}, fmt.Errorf("unknown key %s", strings.Join(keys, ", unknown key "))
+	if _, problems := decode(text, &cfg); len(problems) > 0 {
+		return Config{}, &Error{Problems: problems}
 	}
 	return cfg, nil
-}
-
-// unknownKeys names the keys the decoder did not use. Keys inside an unknown
-// table are left out: "unknown key foo" says enough about [foo].
-func unknownKeys(undecoded []toml.Key) []string {
-	unknown := make(map[string]bool)
-	for _, k := range undecoded {
-		unknown[k.String()] = true
-	}
-	var keys []string
-	for _, k := range undecoded {
-		parentUnknown := false
-		for i := 1; i < len(k); i++ {
-			if unknown[k[:i].String()] {
-				parentUnknown = true
-				break
-			}
-		}
-		if !parentUnknown {
-			keys = append(keys, k.String())
-		}
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// describeDecodeError keeps the decoder's position and key but drops its
-// multi-line source excerpt, which would break one-line log entries.
-func describeDecodeError(err error) error {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		msg := pe.Message
-		if pe.LastKey != "" && !strings.Contains(msg, pe.LastKey) {
-			msg = pe.LastKey + ": " + msg
-		}
-		if pe.Position.Line > 0 {
-			msg = fmt.Sprintf("line %d: %s", pe.Position.Line, msg)
-		}
-		return errors.New(msg)
-	}
-	return err
 }
 
 // DefaultWebhook returns the values a [[webhook]] table has for the keys it
@@ -382,12 +328,19 @@ func (c *Config) resolvePaths(dir string) {
 	}
 }
 
-// Validate checks every value and returns all problems at once, one line
-// each, naming the key.
+// Validate checks every value and returns all problems at once (an
+// *Error), one line each, naming the key.
 func (c *Config) Validate() error {
-	var problems []string
+	if problems := c.validate(); len(problems) > 0 {
+		return &Error{Problems: problems}
+	}
+	return nil
+}
+
+func (c *Config) validate() []Problem {
+	var problems []Problem
 	bad := func(key, format string, args ...any) {
-		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+		problems = append(problems, Problem{Key: key, Message: fmt.Sprintf(format, args...)})
 	}
 	if !c.Rules.Bundled && len(c.Rules.Paths) == 0 && len(c.Rules.HashLists) == 0 {
 		bad("rules.bundled", "is false and neither rules.paths nor rules.hash_lists is set: nothing would ever be detected")
@@ -430,8 +383,5 @@ func (c *Config) Validate() error {
 		bad("scanner.timeout", "= %s, want at least 1s (YARA counts whole seconds)", c.Scanner.Timeout)
 	}
 	c.validateDaemon(bad)
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "\n"))
-	}
-	return nil
+	return problems
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,13 +13,16 @@ import (
 )
 
 // The example file is the documentation of every key: it must parse, hold
-// nothing unknown, and show exactly the defaults.
+// nothing unknown, and show exactly the defaults, but for rules.paths, which
+// names the rules.d folder the package installs it beside.
 func TestExampleMatchesDefaults(t *testing.T) {
 	cfg, err := Load(filepath.Join("..", "config.example.toml"))
 	if err != nil {
 		t.Fatalf("config.example.toml: %v", err)
 	}
-	if want := Default(); !reflect.DeepEqual(cfg, want) {
+	want := Default()
+	want.Rules.Paths = []string{"/etc/shellwatch/rules.d"}
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("config.example.toml differs from Default():\n got  %+v\n want %+v", cfg, want)
 	}
 }
@@ -28,8 +32,8 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 		name, toml string
 		want       []string // substrings of the error
 	}{
-		{"unknown key", "[scanner]\nmax_size = \"1MiB\"\n", []string{"unknown key scanner.max_size"}},
-		{"unknown table once", "[scaner]\nworkers = 2\n", []string{"unknown key scaner"}},
+		{"unknown key", "[scanner]\nmax_size = \"1MiB\"\n", []string{"line 2: scanner.max_size: unknown key"}},
+		{"unknown table once", "[scaner]\nworkers = 2\n", []string{"line 1: scaner: unknown key"}},
 		{"bad size", "[scanner]\nmax_file_size = \"32 potatoes\"\n", []string{"line 2", "scanner.max_file_size", "32 potatoes"}},
 		{"bad duration", "[scanner]\ntimeout = \"5\"\n", []string{"scanner.timeout", `"5"`}},
 		{"bad severity", "[rules]\ndefault_severity = \"urgent\"\n", []string{"rules.default_severity", "urgent"}},
@@ -303,5 +307,74 @@ no_script_globs = ["*/uploads/*"]
 	}
 	if err != nil && strings.Contains(err.Error(), "no_script_globs") {
 		t.Errorf("a valid glob reported: %v", err)
+	}
+}
+
+// TestLoadReportsEveryProblem: a file with bad values in many tables is
+// reported whole, one line a problem, each naming the file, the line when
+// the decoder knows it, and the key.
+func TestLoadReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	text := `[agent]
+settle = "soon"
+log_level = "loud"
+
+[scanner]
+workers = "two"
+max_file_size = "32 potatoes"
+timeout = "100ms"
+frobnicate = true
+
+[[watch]]
+path = "/srv/a"
+mode = "guarded"
+[[watch]]
+path = "/srv/b"
+exclude = [1]
+
+[quarantine]
+min_severity = "sometimes"
+
+[[webhook]]
+url = "ftp://x"
+rate = "fast"
+`
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	var ce *Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("Load: %v, want a *config.Error", err)
+	}
+	want := []string{
+		path + `:2: agent.settle: "soon" is not a duration`,
+		path + `:3: agent.log_level: = "loud", want debug, info, warn or error`,
+		path + `:6: scanner.workers: is a string, want an integer`,
+		path + `:7: scanner.max_file_size: `,
+		path + `:8: scanner.timeout: = 100ms, want at least 1s`,
+		path + `:9: scanner.frobnicate: unknown key`,
+		path + `:19: quarantine.min_severity: "sometimes" is not off, low, medium, high or critical`,
+		path + `:23: webhook[0].rate: is a string, want a number`,
+		path + `:22: webhook[0].url: = "ftp://x", want an http:// or https:// URL`,
+		// Two [[watch]] tables: the decoder does not say which line is whose.
+		path + `: watch[1].exclude: is an integer, want a string`,
+		path + `: watch[0].mode: = "guarded"`,
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, w := range want {
+		found := false
+		for _, l := range lines {
+			if strings.HasPrefix(l, "config "+w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no line starts with %q in:\n%v", "config "+w, err)
+		}
+	}
+	if len(lines) != len(want) || len(ce.Problems) != len(want) {
+		t.Errorf("%d lines, %d problems, want %d:\n%v", len(lines), len(ce.Problems), len(want), err)
 	}
 }

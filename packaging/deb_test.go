@@ -18,6 +18,7 @@ const (
 	debCatalog   = "/usr/lib/systemd/catalog/shellwatch.catalog"
 	debConfDir   = "/etc/shellwatch"
 	debConfig    = "/etc/shellwatch/config.toml"
+	debRulesD    = "/etc/shellwatch/rules.d"
 	debStateDir  = "/var/lib/shellwatch"
 	debVault     = "/var/lib/shellwatch/quarantine"
 	debWantsLink = "/etc/systemd/system/multi-user.target.wants/shellwatch.service"
@@ -83,9 +84,31 @@ func TestDebInstallRunPurge(t *testing.T) {
 	})
 
 	t.Run("commands", func(t *testing.T) {
+		// One version: the package's is the binary's.
+		pkgVersion, _ := run(t, "", "dpkg-query", "-W", "-f=${Version}", "shellwatch")
+		if out, code := run(t, "", debBin, "version"); code != 0 || out != "shellwatch "+pkgVersion+"\n" {
+			t.Errorf("%s version: exit %d, %q; the package is version %q", debBin, code, out, pkgVersion)
+		}
+		// rules.d is empty after install: the rules compile, and a warning
+		// says so.
 		out, code := run(t, "", debBin, "rules", "check", "--config", debConfig)
-		if code != 0 || !strings.HasPrefix(out, "ok: ") {
+		if code != 0 || !strings.Contains(out, "\nok: ") || !strings.Contains(out, debRulesD+": no *.yar") {
 			t.Errorf("%s rules check: exit %d:\n%s", debBin, code, out)
+		}
+		// A rule put in rules.d, as the README says, is used by the
+		// packaged config.
+		marker := filepath.Join(debRulesD, "local.yar")
+		write(t, marker, "rule local_marker { meta: severity = \"critical\" strings: $m = \"SHELLWATCH-LOCAL-MARKER\" condition: $m }\n")
+		defer os.Remove(marker)
+		out, code = run(t, "", debBin, "rules", "list", "--config", debConfig)
+		if code != 0 || !strings.Contains(out, "default:local_marker") {
+			t.Errorf("%s rules list with %s: exit %d, want default:local_marker listed:\n%s", debBin, marker, code, out)
+		}
+		marked := t.TempDir()
+		write(t, filepath.Join(marked, "notes.txt"), "SHELLWATCH-LOCAL-MARKER\n")
+		out, code = run(t, "", debBin, "scan", "--config", debConfig, marked)
+		if code != 1 || !strings.Contains(out, "local_marker") {
+			t.Errorf("scan with a rule in %s: exit %d, want 1 naming local_marker:\n%s", debRulesD, code, out)
 		}
 		dirty, clean := t.TempDir(), t.TempDir()
 		shell := filepath.Join(dirty, "upload.php")
@@ -139,15 +162,19 @@ func TestDebInstallRunPurge(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(debStateDir, "spool", "0123456789abcdef"), 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// Two quarantined files, each stored with its metadata beside it.
 	evidence := filepath.Join(debVault, "20261201T090709-6bd69547513b")
 	write(t, evidence, "<?php evidence")
+	write(t, evidence+".json", "{}")
+	write(t, filepath.Join(debVault, "20261201T090710-0123456789ab"), "<?php evidence")
+	write(t, filepath.Join(debVault, "20261201T090710-0123456789ab.json"), "{}")
 
 	out, code = run(t, "", "dpkg", "--purge", "shellwatch")
 	if code != 0 {
 		t.Fatalf("dpkg --purge shellwatch: exit %d:\n%s", code, out)
 	}
-	if !strings.Contains(out, "kept the quarantine vault") {
-		t.Errorf("purge did not say it kept the vault:\n%s", out)
+	if !strings.Contains(out, "kept the quarantine vault "+debVault+" (2 quarantined files") {
+		t.Errorf("purge did not say it kept the vault with its 2 quarantined files:\n%s", out)
 	}
 	if s := packageStatus(t); s != "" {
 		t.Errorf("after purge dpkg still knows shellwatch: %s", s)

@@ -33,17 +33,21 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// shellwatchBinary builds cmd/shellwatch once (as `make build` does) into a
-// temporary folder and returns its path.
+// shellwatchBinary builds cmd/shellwatch once (as `make build` does, with
+// the version version.sh gives) into a temporary folder and returns its path.
 func shellwatchBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		var v []byte
+		if v, buildErr = exec.Command("./version.sh").Output(); buildErr != nil {
+			return
+		}
 		binDir, buildErr = os.MkdirTemp("", "shellwatch-packaging-")
 		if buildErr != nil {
 			return
 		}
 		builtBin = filepath.Join(binDir, "shellwatch")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version=packaging-test", "-o", builtBin, "./cmd/shellwatch")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-X main.version="+strings.TrimSpace(string(v)), "-o", builtBin, "./cmd/shellwatch")
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = &buildError{err: err, out: string(out)}

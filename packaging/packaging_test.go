@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,4 +153,82 @@ func readUnit(t *testing.T, path string) map[string][]string {
 		out[key] = append(out[key], value)
 	}
 	return out
+}
+
+// nfpmEntry is one item of nfpm.yaml's contents list.
+type nfpmEntry struct{ src, dst, typ string }
+
+// readContents returns nfpm.yaml's contents entries by destination. It reads
+// the flat shape the file uses (src, dst and type keys of "- " items), not
+// YAML in general.
+func readContents(t *testing.T) map[string]nfpmEntry {
+	t.Helper()
+	b, err := os.ReadFile("nfpm.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []nfpmEntry
+	inContents := false
+	for _, line := range strings.Split(string(b), "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case line == "contents:":
+			inContents = true
+			continue
+		case inContents && line != "" && !strings.HasPrefix(line, " ") && !strings.HasPrefix(line, "#"):
+			inContents = false
+		}
+		if !inContents {
+			continue
+		}
+		if item, ok := strings.CutPrefix(trimmed, "- "); ok {
+			entries = append(entries, nfpmEntry{})
+			trimmed = item
+		}
+		if len(entries) == 0 {
+			continue
+		}
+		e := &entries[len(entries)-1]
+		if v, ok := strings.CutPrefix(trimmed, "src: "); ok {
+			e.src = v
+		} else if v, ok := strings.CutPrefix(trimmed, "dst: "); ok {
+			e.dst = v
+		} else if v, ok := strings.CutPrefix(trimmed, "type: "); ok {
+			e.typ = v
+		}
+	}
+	byDst := make(map[string]nfpmEntry)
+	for _, e := range entries {
+		byDst[e.dst] = e
+	}
+	return byDst
+}
+
+// TestPackagedConfigReadsRulesD: the config the package installs selects the
+// rules.d folder the package makes, the one the README tells operators to
+// put their rules in (TestDebInstallRunPurge checks a rule put there is
+// used).
+func TestPackagedConfigReadsRulesD(t *testing.T) {
+	contents := readContents(t)
+	conf, ok := contents[debConfig]
+	if !ok || conf.src == "" {
+		t.Fatalf("nfpm.yaml installs no %s (contents: %+v)", debConfig, contents)
+	}
+	if rulesD, ok := contents[debRulesD]; !ok || rulesD.typ != "dir" {
+		t.Fatalf("nfpm.yaml makes no folder %s (contents: %+v)", debRulesD, contents)
+	}
+	cfg, err := config.Load(filepath.Join(repoRoot, conf.src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(cfg.Rules.Paths, debRulesD) {
+		t.Errorf("the packaged config (%s) has rules.paths = %q: rules put in %s would be ignored", conf.src, cfg.Rules.Paths, debRulesD)
+	}
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "`"+debRulesD+"/`") {
+		t.Errorf("README.md does not tell operators to put their rules in %s/", debRulesD)
+	}
 }

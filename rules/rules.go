@@ -114,11 +114,14 @@ type source struct {
 // *CompileError naming every faulty file and line, or an error naming a path
 // that could not be read.
 func Compile(opts Options) (*Set, error) {
-	srcs, err := collectSources(opts)
+	srcs, notes, err := collectSources(opts)
 	if err != nil {
 		return nil, err
 	}
 	if len(srcs) == 0 {
+		if len(notes) > 0 {
+			return nil, fmt.Errorf("no rules to compile: the bundled rules are disabled and %s", strings.Join(notes, "; "))
+		}
 		return nil, errors.New("no rules to compile: the bundled rules are disabled and no rule paths are configured")
 	}
 	compiled, warnings, problems := compileSources(srcs)
@@ -142,7 +145,7 @@ func Compile(opts Options) (*Set, error) {
 	if defaultSeverity == finding.SeverityNone {
 		defaultSeverity = finding.SeverityHigh
 	}
-	set := &Set{compiled: compiled, index: make(map[ruleKey]int)}
+	set := &Set{compiled: compiled, index: make(map[ruleKey]int), warnings: notes}
 	for _, src := range srcs {
 		set.sources = append(set.sources, src.name)
 	}
@@ -167,46 +170,53 @@ func Compile(opts Options) (*Set, error) {
 
 // collectSources lists the bundled files and the operator files, in a stable
 // order so that compile errors and `rules list` read the same every time.
-func collectSources(opts Options) ([]source, error) {
-	var srcs []source
+// notes says which rule folders hold no rule file.
+func collectSources(opts Options) (srcs []source, notes []string, err error) {
 	if opts.Bundled {
 		names, err := fs.Glob(bundledFS, "bundled/*.yar")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		sort.Strings(names)
 		for _, n := range names {
 			b, err := bundledFS.ReadFile(n)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			srcs = append(srcs, source{name: "bundled/" + path.Base(n), namespace: BundledNamespace, text: string(b)})
 		}
 	}
 	for _, p := range opts.Paths {
-		files, err := ruleFiles(p)
+		files, others, err := ruleFiles(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if len(files) == 0 {
+			note := fmt.Sprintf("rule path %s: no *.yar or *.yara files in this folder yet", p)
+			if others > 0 {
+				note = fmt.Sprintf("rule path %s: no *.yar or *.yara files in this folder (%d other files are not read as rules: name them *.yar)", p, others)
+			}
+			notes = append(notes, note)
 		}
 		for _, f := range files {
 			srcs = append(srcs, source{name: f, namespace: OperatorNamespace, path: f})
 		}
 	}
-	return srcs, nil
+	return srcs, notes, nil
 }
 
 // ruleFiles returns p itself when it is a file, or the *.yar and *.yara files
-// below it when it is a folder. Links to folders are not followed, so a rule
-// folder cannot pull in a tree by accident.
-func ruleFiles(p string) ([]string, error) {
+// below it when it is a folder, with the number of other files there. Links
+// to folders are not followed, so a rule folder cannot pull in a tree by
+// accident. An empty folder is no error: the packaged rules.d starts empty.
+func ruleFiles(p string) (files []string, others int, err error) {
 	info, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("rule path %s: %w", p, err)
+		return nil, 0, fmt.Errorf("rule path %s: %w", p, err)
 	}
 	if !info.IsDir() {
-		return []string{p}, nil
+		return []string{p}, 0, nil
 	}
-	var files []string
 	err = filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("rule path %s: %w", f, err)
@@ -217,16 +227,15 @@ func ruleFiles(p string) ([]string, error) {
 		switch strings.ToLower(filepath.Ext(f)) {
 		case ".yar", ".yara":
 			files = append(files, f)
+		default:
+			others++
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("rule path %s: no *.yar or *.yara files in this folder", p)
-	}
-	return files, nil
+	return files, others, nil
 }
 
 // compileSources compiles srcs with one compiler. It returns the rules, or

@@ -95,13 +95,29 @@ func TestCompileErrorsNameFileAndLine(t *testing.T) {
 	}
 }
 
-func TestCompileRejectsMissingAndEmpty(t *testing.T) {
+// A missing rule path is an error; an empty rule folder (the packaged
+// /etc/shellwatch/rules.d before the operator adds anything) is not, but a
+// warning says so, and says when its files are not named as rules.
+func TestCompileMissingAndEmpty(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := Compile(Options{Paths: []string{filepath.Join(dir, "nope")}}); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("missing path: %v, want an error naming it", err)
 	}
-	if _, err := Compile(Options{Paths: []string{dir}}); err == nil || !strings.Contains(err.Error(), "no *.yar") {
-		t.Errorf("empty folder: %v, want an error saying it holds no rules", err)
+	set, err := Compile(Options{Bundled: true, Paths: []string{dir}})
+	if err != nil {
+		t.Fatalf("bundled rules and an empty folder: %v", err)
+	}
+	defer set.Destroy()
+	if w := strings.Join(set.Warnings(), "\n"); !strings.Contains(w, dir+": no *.yar or *.yara files") {
+		t.Errorf("warnings %q do not say %s holds no rule file", w, dir)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "local.rules"), []byte("rule x { condition: true }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compile(Options{Paths: []string{dir}})
+	if err == nil || !strings.Contains(err.Error(), "no rules to compile") || !strings.Contains(err.Error(), dir) ||
+		!strings.Contains(err.Error(), "1 other files are not read as rules") {
+		t.Errorf("only an empty folder: %v, want an error saying nothing compiles, naming %s and its other file", err, dir)
 	}
 	if _, err := Compile(Options{}); err == nil {
 		t.Error("nothing selected: want an error")

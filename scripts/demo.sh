@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # `make run`: builds a small demo web root of harmless PHP files under
 # build/demo (never a served folder) and runs the daemon on demo/config.toml
-# in the foreground, after saying how to try it.
+# in the foreground, after saying how to try it. Each run starts afresh: the
+# root, its baseline, the vault and the spools are made again together (a
+# rebuilt root against the last run's baseline would raise
+# changed_while_down for every file).
 # usage: scripts/demo.sh BINARY
 set -euo pipefail
 bin=$1
 demo=build/demo
 www="$demo/www"
-rm -rf "$www"
+rm -rf "$www" "$demo/state" "$demo/run"
 mkdir -p "$www/wp-content/uploads/2026/11" "$www/includes" "$www/cache" "$demo/state"
 chmod 0700 "$demo/state"
 cat > "$www/index.php" <<'PHP'
@@ -46,8 +49,12 @@ Try it from another terminal, in $(pwd):
   $bin quarantine --config demo/config.toml list
   # edit a file that was there before: alerted, left in place (quarantine_modified = false)
   echo '<?php system(\$_GET["c"]);' >> $www/index.php
+  # the daemon's view (it listens on the demo's own socket, hence --config)
+  $bin status --config demo/config.toml
 
 Stop with Ctrl-C (SIGTERM drains and exits 0); reload with: kill -HUP <pid>
+Each \`make run\` starts a fresh demo. To see changed_while_down, stop it, edit
+a file in $www, and start it again with: $bin run --config demo/config.toml
 
 MSG
 exec "$bin" run --config demo/config.toml

@@ -40,22 +40,19 @@ func runBaseline(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlagSet("baseline "+sub, baselineUsage, stderr)
+	fs := newFlagSet("baseline "+sub, baselineUsage, stdout, stderr)
 	configPath := fs.String("config", config.DefaultPath, "the daemon's config `file` (for agent.control_socket)")
 	manifest := fs.String("manifest", "", "with accept: a `file` of \"sha256  path\" lines")
 	asJSON := fs.Bool("json", false, "with diff: one JSON object")
 	switch sub {
 	case "accept", "diff":
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, baselineUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return exitOK
+		return fs.help()
 	default:
 		fmt.Fprintf(stderr, "shellwatch baseline: unknown subcommand %q\n\n%s", sub, baselineUsage)
 		return exitError
 	}
-	operands, stop, status := parseFlags(fs, args)
+	operands, stop, status := fs.parse(args)
 	if stop {
 		return status
 	}

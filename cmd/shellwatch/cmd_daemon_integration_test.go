@@ -156,3 +156,24 @@ func waitDiff(t *testing.T, cfg, want string) result {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDaemonNotRunning: status, deploy and baseline say which socket they
+// tried, where it came from and that --config reaches a daemon started with
+// another config, and exit 3.
+func TestDaemonNotRunning(t *testing.T) {
+	dir := t.TempDir()
+	socket := filepath.Join(dir, "run", "ctl.sock")
+	cfg := filepath.Join(dir, "shellwatch.toml")
+	write(t, cfg, fmt.Sprintf("[agent]\ncontrol_socket = %q\n", socket))
+	for _, args := range [][]string{
+		{"status", "--config", cfg},
+		{"deploy", "begin", "--config", cfg},
+		{"baseline", "diff", "--config", cfg},
+	} {
+		r := runCmd(t, args...)
+		if r.status != exitNotRunning || !strings.Contains(r.stderr, "no control socket at "+socket) ||
+			!strings.Contains(r.stderr, "agent.control_socket of "+cfg) || !strings.Contains(r.stderr, "--config demo/config.toml") {
+			t.Errorf("shellwatch %q without a daemon: %+v; want exit 3 naming the socket, its config and --config", args, r)
+		}
+	}
+}

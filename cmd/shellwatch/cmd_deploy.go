@@ -33,22 +33,19 @@ func runDeploy(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlagSet("deploy "+sub, deployUsage, stderr)
+	fs := newFlagSet("deploy "+sub, deployUsage, stdout, stderr)
 	configPath := fs.String("config", config.DefaultPath, "the daemon's config `file` (for agent.control_socket)")
 	root := fs.String("root", "", "the watched `root` (default: every root)")
 	ttl := fs.String("ttl", "", "with begin: how long the window stays open (`duration`, 30m, 2h)")
 	switch sub {
 	case "begin", "end":
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, deployUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return exitOK
+		return fs.help()
 	default:
 		fmt.Fprintf(stderr, "shellwatch deploy: unknown subcommand %q\n\n%s", sub, deployUsage)
 		return exitError
 	}
-	if status, ok := parseNoOperands(fs, args, stdout, stderr, deployUsage); !ok {
+	if status, ok := fs.parseNoOperands(args); !ok {
 		return status
 	}
 	var res wire.DeployResult

@@ -35,19 +35,18 @@ Flags:
 `
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("explain", explainUsage, stderr)
+	fs := newFlagSet("explain", explainUsage, stdout, stderr)
 	configPath := fs.String("config", "", "read rules and scanner settings from this config `file`")
 	asJSON := fs.Bool("json", false, "print one JSON object per file")
 	var rulePaths stringList
 	fs.Var(&rulePaths, "rules", "also compile the rule `file or folder` (repeatable)")
-	files, stop, status := parseFlags(fs, args)
+	files, stop, status := fs.parse(args)
 	if stop {
 		return status
 	}
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "shellwatch explain: name at least one FILE")
-		fs.Usage()
-		return exitError
+		return fs.usageError()
 	}
 	cfg, err := loadConfig(*configPath)
 	if err != nil {

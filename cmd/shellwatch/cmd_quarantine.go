@@ -18,6 +18,7 @@ import (
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/quarantine"
+	"github.com/shellwatch/shellwatch/scanner"
 )
 
 const quarantineUsage = `Usage:
@@ -33,7 +34,9 @@ const quarantineUsage = `Usage:
       never overwritten, and no symbolic link is followed. A running
       daemon scans the restored file like any new one: while a rule still
       matches it, it is quarantined again — add its sha256 (show ID prints
-      it) to a rules.allow_lists file and reload first.
+      it) to a rules.allow_lists file and reload first. restore says so
+      when the file lands in a watched root (the roots and allow lists of
+      --config, else of ` + config.DefaultPath + ` when it exists).
   shellwatch quarantine [--vault DIR] purge --older-than DURATION
       Delete the entries quarantined longer ago than DURATION: a Go
       duration (12h, 90m) or a number of days (30d).
@@ -55,26 +58,22 @@ var quarantineFlags = map[string][]string{
 }
 
 func runQuarantine(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("quarantine", quarantineUsage, stderr)
+	fs := newFlagSet("quarantine", quarantineUsage, stdout, stderr)
 	vaultFlag := fs.String("vault", "", "the vault `directory` (default: from the config, "+quarantine.DefaultDir+")")
 	configPath := fs.String("config", "", "read settings from this config `file`")
 	asJSON := fs.Bool("json", false, "with list and show: JSON, one object per line")
 	to := fs.String("to", "", "with restore: restore to this `path` instead of the original")
 	olderThan := fs.String("older-than", "", "with purge: remove entries older than this `duration` (30d, 12h)")
-	operands, stop, status := parseFlags(fs, args)
+	operands, stop, status := fs.parse(args)
 	if stop {
 		return status
 	}
 	if len(operands) == 0 {
-		fmt.Fprint(stderr, quarantineUsage)
-		return exitError
+		return fs.usageError()
 	}
 	sub, operands := operands[0], operands[1:]
 	if sub == "help" {
-		fmt.Fprint(stdout, quarantineUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return exitOK
+		return fs.help()
 	}
 	allowed, ok := quarantineFlags[sub]
 	if !ok {
@@ -130,7 +129,15 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 	case "show":
 		return quarantineShow(v, operands[0], *asJSON, stdout, stderr)
 	case "restore":
-		return quarantineRestore(v, operands[0], *to, stdout, stderr)
+		if *configPath == "" {
+			// The daemon's roots and allow lists, to say what it will do
+			// with the file; the vault still comes from --vault or the
+			// defaults.
+			if daemonCfg, err := config.Load(config.DefaultPath); err == nil {
+				cfg, *configPath = daemonCfg, config.DefaultPath
+			}
+		}
+		return quarantineRestore(v, operands[0], *to, cfg, *configPath, stdout, stderr)
 	default:
 		n, err := v.Purge(age)
 		fmt.Fprintf(stdout, "purged %d entries quarantined more than %s ago\n", n, *olderThan)
@@ -230,7 +237,7 @@ func quarantineShow(v *quarantine.Vault, id string, asJSON bool, stdout, stderr 
 	return exitOK
 }
 
-func quarantineRestore(v *quarantine.Vault, id, to string, stdout, stderr io.Writer) int {
+func quarantineRestore(v *quarantine.Vault, id, to string, cfg config.Config, cfgPath string, stdout, stderr io.Writer) int {
 	if to != "" {
 		abs, err := filepath.Abs(to)
 		if err != nil {
@@ -252,7 +259,59 @@ func quarantineRestore(v *quarantine.Vault, id, to string, stdout, stderr io.Wri
 		target = to
 	}
 	fmt.Fprintf(stdout, "restored %s to %s\n", id, safetext.Path(target))
+	if note := restoreNote(cfg, cfgPath, e, target); note != "" {
+		fmt.Fprintln(stdout, note)
+	}
 	return exitOK
+}
+
+// restoreNote says what a running daemon does with a file restored into a
+// watched root: it scans it like any new file, so while a rule still
+// matches, it is quarantined again at once, unless its hash is in a
+// rules.allow_lists file. cfg holds the roots and allow lists (read from
+// cfgPath). Without roots, a file put back where it was quarantined from (a
+// watched root, then) gets the warning too; one restored elsewhere does not.
+func restoreNote(cfg config.Config, cfgPath string, e quarantine.Entry, target string) string {
+	keep := fmt.Sprintf("To keep it, add its sha256 %s (a line of its own; sha256sum output works too) to a file "+
+		"named in rules.allow_lists, reload (systemctl reload shellwatch), then restore it from its new vault entry.", e.SHA256)
+	names := ruleNames(e.Rules)
+	if len(cfg.Watch) == 0 {
+		if target != e.Path {
+			return ""
+		}
+		return fmt.Sprintf("note: it was quarantined from a watched root: while a shellwatch watching it runs, "+
+			"it scans the file like any new one and, while a rule still matches it (%s), quarantines it again at once, "+
+			"with a new vault id. %s (--config FILE names the daemon's config to say for sure.)", names, keep)
+	}
+	root := ""
+	for _, w := range cfg.Watch {
+		for _, r := range []string{filepath.Clean(w.Path), realPath(w.Path)} {
+			if target == r || strings.HasPrefix(target, strings.TrimSuffix(r, "/")+"/") {
+				root = r
+			}
+		}
+	}
+	if root == "" {
+		return ""
+	}
+	if allow, err := scanner.LoadHashLists(cfg.Rules.AllowLists...); err == nil {
+		if _, ok := allow.Lookup(e.SHA256, e.MD5); ok {
+			return fmt.Sprintf("note: %s is in the watched root %s and its sha256 is in rules.allow_lists of %s: "+
+				"a running shellwatch leaves it in place (a known-bad hash list would still flag it).",
+				safetext.Path(target), safetext.Path(root), cfgPath)
+		}
+	}
+	return fmt.Sprintf("note: %s is in the watched root %s (%s): a running shellwatch scans it like any new file and, "+
+		"while a rule still matches it (%s), quarantines it again at once, with a new vault id. %s",
+		safetext.Path(target), safetext.Path(root), cfgPath, names, keep)
+}
+
+// realPath returns p with its symlinks resolved, or p when that fails.
+func realPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
 }
 
 // parseAge reads a purge age: a Go duration ("12h", "90m") or whole days

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,15 +110,18 @@ func TestQuarantineCommand(t *testing.T) {
 	}
 	to := filepath.Join(t.TempDir(), "evidence.php.txt")
 	r = runQuarantineCmd(t, "--vault", vault, "restore", e2.ID, "--to", to)
-	if r.status != exitOK || !strings.Contains(r.stdout, "restored "+e2.ID) {
+	if r.status != exitOK || r.stdout != "restored "+e2.ID+" to "+to+"\n" {
 		t.Fatalf("restore --to: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
 	}
 	if b, _ := os.ReadFile(to); string(b) != chopper {
 		t.Errorf("restored content %q", b)
 	}
-	// Restore to the crafted original path.
+	// Restore to the crafted original path: with no config to tell the
+	// roots, a warning that a daemon watching it quarantines it again.
 	r = runQuarantineCmd(t, "--vault", vault, "restore", e1.ID)
-	if r.status != exitOK || strings.Count(r.stdout, "\n") != 1 {
+	lines = strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if r.status != exitOK || len(lines) != 2 || lines[0] != "restored "+e1.ID+" to "+safetext.Path(crafted) ||
+		!strings.Contains(lines[1], "quarantines it again") || !strings.Contains(lines[1], "rules.allow_lists") || !strings.Contains(lines[1], e1.SHA256) {
 		t.Fatalf("restore: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
 	}
 	if b, _ := os.ReadFile(crafted); string(b) != chopper {
@@ -126,6 +130,42 @@ func TestQuarantineCommand(t *testing.T) {
 	r = runQuarantineCmd(t, "--vault", vault, "list")
 	if r.status != exitOK || strings.Count(r.stdout, "\n") != 1 {
 		t.Errorf("list of an empty vault: status %d:\n%s", r.status, r.stdout)
+	}
+}
+
+// TestQuarantineRestoreNote: restoring into a root the config watches says
+// the daemon will quarantine the file again and how to keep it
+// (rules.allow_lists), or that it stays when its hash is allowed; restoring
+// elsewhere says nothing more.
+func TestQuarantineRestoreNote(t *testing.T) {
+	dir := t.TempDir()
+	vault := filepath.Join(dir, "quarantine")
+	root := filepath.Join(dir, "www")
+	allow := filepath.Join(dir, "allow.sha256")
+	write(t, allow, "# checked false positives\n")
+	cfg := filepath.Join(dir, "shellwatch.toml")
+	write(t, cfg, fmt.Sprintf("[rules]\nallow_lists = [%q]\n[[watch]]\npath = %q\n", allow, root))
+
+	e := quarantineFile(t, vault, filepath.Join(root, "uploads", "a.php"))
+	r := runQuarantineCmd(t, "--vault", vault, "--config", cfg, "restore", e.ID)
+	for _, want := range []string{"is in the watched root " + root, "quarantines it again", "shellwatch:php_eval_post,op:chopper", "rules.allow_lists", e.SHA256} {
+		if r.status != exitOK || !strings.Contains(r.stdout, want) {
+			t.Errorf("restore into a watched root: status %d stdout %q, want it to say %q", r.status, r.stdout, want)
+		}
+	}
+
+	write(t, allow, e.SHA256+"  "+e.Path+"\n")
+	e = quarantineFile(t, vault, filepath.Join(root, "uploads", "b.php"))
+	r = runQuarantineCmd(t, "--vault", vault, "--config", cfg, "restore", e.ID)
+	if r.status != exitOK || !strings.Contains(r.stdout, "its sha256 is in rules.allow_lists of "+cfg) || strings.Contains(r.stdout, "quarantines it again") {
+		t.Errorf("restore of an allowed file: status %d stdout %q", r.status, r.stdout)
+	}
+
+	e = quarantineFile(t, vault, filepath.Join(root, "uploads", "c.php"))
+	to := filepath.Join(dir, "evidence.txt")
+	r = runQuarantineCmd(t, "--vault", vault, "--config", cfg, "restore", e.ID, "--to", to)
+	if r.status != exitOK || r.stdout != "restored "+e.ID+" to "+to+"\n" {
+		t.Errorf("restore outside the roots: status %d stdout %q", r.status, r.stdout)
 	}
 }
 

@@ -31,21 +31,18 @@ func runRules(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	sub, args := args[0], args[1:]
-	fs := newFlagSet("rules "+sub, rulesUsage, stderr)
+	fs := newFlagSet("rules "+sub, rulesUsage, stdout, stderr)
 	configPath := fs.String("config", "", "read rule settings from this config `file`")
 	asJSON := fs.Bool("json", false, "with list: one JSON object per rule")
 	switch sub {
 	case "check", "list":
 	case "-h", "--help", "help":
-		fmt.Fprint(stdout, rulesUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		return exitOK
+		return fs.help()
 	default:
 		fmt.Fprintf(stderr, "shellwatch rules: unknown subcommand %q\n\n%s", sub, rulesUsage)
 		return exitError
 	}
-	operands, stop, status := parseFlags(fs, args)
+	operands, stop, status := fs.parse(args)
 	if stop {
 		return status
 	}

@@ -34,9 +34,9 @@ Flags:
 `
 
 func runRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", runUsage, stderr)
+	fs := newFlagSet("run", runUsage, stdout, stderr)
 	configPath := fs.String("config", config.DefaultPath, "the config `file`")
-	if status, ok := parseNoOperands(fs, args, stdout, stderr, runUsage); !ok {
+	if status, ok := fs.parseNoOperands(args); !ok {
 		return status
 	}
 	// The level comes from the config; read it early so that startup is
@@ -48,7 +48,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	err := agent.Run(context.Background(), agent.Options{
 		ConfigPath: *configPath,
-		Version:    version,
+		Version:    agentVersion(),
 		Logger:     logger,
 		Stderr:     stderr,
 	})

@@ -41,7 +41,7 @@ Flags:
 `
 
 func runScan(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("scan", scanUsage, stderr)
+	fs := newFlagSet("scan", scanUsage, stdout, stderr)
 	configPath := fs.String("config", "", "read rules and scanner settings from this config `file`")
 	asJSON := fs.Bool("json", false, "print one JSON object per flagged file")
 	var rulePaths, excludes stringList
@@ -49,14 +49,13 @@ func runScan(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&excludes, "exclude", "skip paths matching `glob` (repeatable; * crosses / in a glob with /)")
 	workers := fs.Int("workers", -1, "files scanned at once (default: scanner.workers, 0 = one per CPU)")
 	noBundled := fs.Bool("no-bundled", false, "leave out the bundled rules")
-	paths, stop, status := parseFlags(fs, args)
+	paths, stop, status := fs.parse(args)
 	if stop {
 		return status
 	}
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "shellwatch scan: name at least one PATH to scan")
-		fs.Usage()
-		return exitError
+		return fs.usageError()
 	}
 	// The operator named these paths, so a link in them (/var/www ->
 	// /srv/www) is resolved once here; below them no link is ever followed.

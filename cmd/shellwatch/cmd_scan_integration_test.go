@@ -227,7 +227,7 @@ func TestScanBadRulesAndConfig(t *testing.T) {
 
 	cfg := write(t, filepath.Join(dir, "config.toml"), "[scanner]\nmax_filesize = \"1MiB\"\n")
 	r = runCmd(t, "scan", "--config", cfg, dir)
-	if r.status != exitError || !strings.Contains(r.stderr, "unknown key scanner.max_filesize") || !strings.Contains(r.stderr, cfg) {
+	if r.status != exitError || !strings.Contains(r.stderr, cfg+":2: scanner.max_filesize: unknown key") {
 		t.Errorf("unknown key: status %d stderr %q", r.status, r.stderr)
 	}
 }

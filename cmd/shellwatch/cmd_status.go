@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -37,10 +37,10 @@ Flags:
 `
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("status", statusUsage, stderr)
+	fs := newFlagSet("status", statusUsage, stdout, stderr)
 	configPath := fs.String("config", config.DefaultPath, "the daemon's config `file` (for agent.control_socket)")
 	asJSON := fs.Bool("json", false, "print the status as one JSON object")
-	if status, ok := parseNoOperands(fs, args, stdout, stderr, statusUsage); !ok {
+	if status, ok := fs.parseNoOperands(args); !ok {
 		return status
 	}
 	var st wire.Status
@@ -63,11 +63,13 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 // control_socket and returns the exit status to use.
 func callDaemon(configPath, command string, args, result any, stderr io.Writer) int {
 	socket := control.DefaultSocket
+	from := fmt.Sprintf("the default, as %s is absent", configPath)
 	cfg, err := config.Load(configPath)
 	switch {
 	case err == nil:
 		socket = cfg.Agent.ControlSocket
-	case configPath != config.DefaultPath:
+		from = "agent.control_socket of " + configPath
+	case configPath != config.DefaultPath || !errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return exitError
 	}
@@ -76,31 +78,12 @@ func callDaemon(configPath, command string, args, result any, stderr io.Writer) 
 	if err := control.Call(ctx, socket, command, args, result); err != nil {
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		if errors.Is(err, control.ErrNotRunning) {
+			fmt.Fprintf(stderr, "shellwatch: the socket tried is %s; a daemon started with another config is reached with the same --config FILE (the demo of `make run`: --config demo/config.toml)\n", from)
 			return exitNotRunning
 		}
 		return exitError
 	}
 	return exitOK
-}
-
-// parseNoOperands parses the flags of a command that takes no operands,
-// printing its help on -h. ok is false when the command must stop with
-// status.
-func parseNoOperands(fs *flag.FlagSet, args []string, stdout, stderr io.Writer, usage string) (status int, ok bool) {
-	operands, stop, status := parseFlags(fs, args)
-	if stop {
-		if status == exitOK {
-			fmt.Fprint(stdout, usage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-		}
-		return status, false
-	}
-	if len(operands) > 0 {
-		fmt.Fprintf(stderr, "shellwatch %s: unexpected argument %q\n", fs.Name(), operands[0])
-		return exitError, false
-	}
-	return exitOK, true
 }
 
 func printStatus(w io.Writer, st wire.Status) {

@@ -10,9 +10,6 @@ import (
 	"os"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
-
 // Exit statuses shared by the subcommands, as clamscan uses them.
 const (
 	exitOK       = 0 // nothing found, or the command succeeded
@@ -32,7 +29,8 @@ Usage:
   shellwatch quarantine [--vault DIR] list [--json] | show ID | restore ID [--to PATH] | purge --older-than DUR
   shellwatch version
 
-Run "shellwatch COMMAND --help" for a command's flags.
+Run "shellwatch help COMMAND" (or "shellwatch COMMAND --help") for a
+command's flags.
 Exit status: 0 nothing flagged or success, 1 something flagged, 2 error,
 3 the daemon is not running (status, deploy, baseline).
 `
@@ -66,13 +64,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "quarantine":
 		return runQuarantine(args[1:], stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintf(stdout, "shellwatch %s\n", version)
+		fmt.Fprintf(stdout, "shellwatch %s\n", agentVersion())
 		return exitOK
 	case "help", "-h", "--help":
+		// "shellwatch help scan" is "shellwatch scan --help".
+		if len(args) > 1 && !isHelp(args[1]) {
+			return run(append(args[1:len(args):len(args)], "--help"), stdout, stderr)
+		}
 		fmt.Fprint(stdout, usageSummary)
 		return exitOK
 	default:
 		fmt.Fprintf(stderr, "shellwatch: unknown command %q\n\n%s", args[0], usageSummary)
 		return exitError
 	}
+}
+
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help"
 }
