@@ -147,8 +147,7 @@ type Webhook struct {
 	dropSignal chan struct{} // cap 1: drops are waiting to be reported
 	backedOff  chan struct{} // closed and replaced when notBefore moves
 
-	run        context.Context // cancelled when Close gives up
-	stop       context.CancelFunc
+	stop       context.CancelFunc // ends the delivery workers' context when Close gives up
 	stopNotice chan struct{}
 	workers    sync.WaitGroup
 	noticer    sync.WaitGroup
@@ -266,7 +265,6 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		dropNoticeEvery: dropNoticeEvery,
 		dropSignal:      make(chan struct{}, 1),
 		backedOff:       make(chan struct{}),
-		run:             run,
 		stop:            stop,
 		stopNotice:      make(chan struct{}),
 	}
@@ -275,7 +273,7 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	go w.reportDrops()
 	for range concurrency {
 		w.workers.Add(1)
-		go w.deliverSpooled()
+		go w.deliverSpooled(run)
 	}
 	return w, nil
 }
@@ -441,10 +439,10 @@ func (w *Webhook) flushDrops() {
 
 // deliverSpooled is one delivery worker: it POSTs the oldest unclaimed
 // alert, waiting out the backoff after failures, until the webhook stops.
-func (w *Webhook) deliverSpooled() {
+func (w *Webhook) deliverSpooled(ctx context.Context) {
 	defer w.workers.Done()
 	for {
-		if !w.waitBackoff() {
+		if !w.waitBackoff(ctx) {
 			return
 		}
 		e, ok := w.spool.claim()
@@ -456,36 +454,36 @@ func (w *Webhook) deliverSpooled() {
 				due = timer.C
 			}
 			select {
-			case <-w.run.Done():
+			case <-ctx.Done():
 			case <-w.spool.added:
 			case <-due:
 			}
 			if timer != nil {
 				timer.Stop()
 			}
-			if w.run.Err() != nil {
+			if ctx.Err() != nil {
 				return
 			}
 			continue
 		}
-		w.attempt(e)
+		w.attempt(ctx, e)
 	}
 }
 
 // waitBackoff waits until the backoff after the latest failure is over. It
 // returns false when the webhook stops.
-func (w *Webhook) waitBackoff() bool {
+func (w *Webhook) waitBackoff(ctx context.Context) bool {
 	for {
 		w.mu.Lock()
 		wait := time.Until(w.notBefore)
 		moved := w.backedOff
 		w.mu.Unlock()
 		if wait <= 0 {
-			return w.run.Err() == nil
+			return ctx.Err() == nil
 		}
 		t := time.NewTimer(wait)
 		select {
-		case <-w.run.Done():
+		case <-ctx.Done():
 			t.Stop()
 			return false
 		case <-moved: // another worker failed or succeeded: look again
@@ -496,7 +494,7 @@ func (w *Webhook) waitBackoff() bool {
 }
 
 // attempt POSTs one claimed alert and removes it from the spool on a 2xx.
-func (w *Webhook) attempt(e spoolEntry) {
+func (w *Webhook) attempt(ctx context.Context, e spoolEntry) {
 	a, err := w.spool.readFile(e.name)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -520,7 +518,7 @@ func (w *Webhook) attempt(e spoolEntry) {
 		w.spool.remove(e.seq, false)
 		return
 	}
-	status, retryAfter, err := w.post(&a, body)
+	status, retryAfter, err := w.post(ctx, &a, body)
 	if err == nil {
 		w.spool.remove(e.seq, true)
 		w.delivered.Add(1)
@@ -534,7 +532,7 @@ func (w *Webhook) attempt(e spoolEntry) {
 		w.mu.Unlock()
 		return
 	}
-	if w.run.Err() != nil {
+	if ctx.Err() != nil {
 		// Close gave up while the request ran: not a failure of the
 		// receiver; the alert stays spooled for the next start.
 		w.spool.release(e.seq)
@@ -639,8 +637,8 @@ func (w *Webhook) body(a *Alert) ([]byte, error) {
 // post sends one request. It returns the HTTP status (0 when there was no
 // response), the receiver's Retry-After on 429 and 503, and an error unless
 // the receiver answered 2xx.
-func (w *Webhook) post(a *Alert, body []byte) (status int, retryAfter time.Duration, err error) {
-	req, err := http.NewRequestWithContext(w.run, http.MethodPost, w.endpoint, bytes.NewReader(body))
+func (w *Webhook) post(ctx context.Context, a *Alert, body []byte) (status int, retryAfter time.Duration, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.endpoint, bytes.NewReader(body))
 	if err != nil {
 		return 0, 0, err
 	}
