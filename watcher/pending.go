@@ -32,6 +32,14 @@ import (
 // the bytes — a webshell — would wait out a whole settle interval in the
 // web root. Two reports of a path are cheap; a stream of writes still
 // costs one per settle interval.
+//
+// A file in a directory made an instant earlier is seen twice for one
+// creation: by its own create event and by the walk of the new directory
+// (OpResync), in either order. The second sighting is reported at once like
+// any change after the first report, but it is no change of its own, so it
+// does not use up the immediate report the first write is owed: a report
+// taken as OpResync, or as OpCreated right after an OpResync report, does
+// not count in taken. (Walks bound how many such sightings there are.)
 type pendingSet struct {
 	settle time.Duration
 
@@ -47,11 +55,13 @@ type pendingEntry struct {
 	root  string
 	op    Op
 	dirty bool // has a change not yet taken
-	// taken counts the reports delivered since the path was idle; gen
-	// tells the current cooling item from a stale one (a path reported
-	// early gets a new one).
+	// taken counts the reports delivered since the path was idle, but for
+	// repeated sightings (see isSighting); gen tells the current cooling
+	// item from a stale one (a path reported early gets a new one).
 	taken int
 	gen   uint64
+	// last is the op of the last report delivered.
+	last Op
 }
 
 type readyItem struct {
@@ -126,6 +136,14 @@ func mergeOp(earlier, later Op) Op {
 	}
 }
 
+// isSighting reports whether a report of op, after one of last, only says
+// again that the path exists: a walk found it (the walk of a new directory
+// races the create events of what is created in it), or its create event
+// arrived after a walk had reported it.
+func isSighting(op, last Op) bool {
+	return op == OpResync || (op == OpCreated && last == OpResync)
+}
+
 // next takes the report that is due first at time now, if any. When none is
 // due, it returns the time the next one will be (zero when nothing is
 // pending at all).
@@ -169,7 +187,10 @@ func (p *pendingSet) next(now time.Time) (c Change, ok bool, wakeAt time.Time) {
 func (p *pendingSet) take(path string, now time.Time) Change {
 	e := p.entries[path]
 	e.dirty = false
-	e.taken++
+	if e.taken == 0 || !isSighting(e.op, e.last) {
+		e.taken++
+	}
+	e.last = e.op
 	e.gen++
 	p.cooling.push(coolItem{path: path, until: now.Add(p.settle), gen: e.gen})
 	return Change{Path: path, Op: e.op, Root: e.root}

@@ -58,6 +58,59 @@ func TestPendingFirstWriteAtOnce(t *testing.T) {
 	}
 }
 
+// TestPendingNewDirSightings: a file created in a new directory is seen by
+// its create event and by the directory's walk, in either order. The second
+// sighting is reported at once, and the first write after them still is:
+// the sightings do not use up its immediate report. A later change waits
+// for the settle interval as usual.
+func TestPendingNewDirSightings(t *testing.T) {
+	settle := 100 * time.Millisecond
+	for _, order := range [][]Op{{OpCreated, OpResync}, {OpResync, OpCreated}, {OpCreated, OpResync, OpResync}} {
+		p := newPendingSet(settle)
+		now := time.Unix(1000, 0)
+		for _, op := range order {
+			now = now.Add(time.Millisecond)
+			p.add("/r/d/x", "/r", op, now)
+			if c, ok, _ := p.next(now); !ok || c.Op != op {
+				t.Fatalf("%v: sighting %v: next = %+v, %v; want it at once", order, op, c, ok)
+			}
+		}
+		now = now.Add(time.Millisecond)
+		p.add("/r/d/x", "/r", OpModified, now) // the bytes
+		if c, ok, _ := p.next(now); !ok || c.Op != OpModified {
+			t.Fatalf("%v: next right after the first write = %+v, %v; want it at once", order, c, ok)
+		}
+		now = now.Add(time.Millisecond)
+		p.add("/r/d/x", "/r", OpModified, now)
+		if _, ok, _ := p.next(now); ok {
+			t.Fatalf("%v: the write after the first one was reported within settle", order)
+		}
+		if c, ok, _ := p.next(now.Add(settle)); !ok || c.Op != OpModified {
+			t.Fatalf("%v: next at end of cooling = %+v, %v; want the trailing write", order, c, ok)
+		}
+	}
+}
+
+// TestPendingSightingAfterWrite: a walk's report of a file whose first write
+// was already reported is no reason for an immediate report: it waits for
+// the settle interval like any third change.
+func TestPendingSightingAfterWrite(t *testing.T) {
+	settle := 100 * time.Millisecond
+	p := newPendingSet(settle)
+	t0 := time.Unix(1000, 0)
+	p.add("/r/d/x", "/r", OpCreated, t0)
+	p.next(t0)
+	p.add("/r/d/x", "/r", OpModified, t0)
+	p.next(t0)
+	p.add("/r/d/x", "/r", OpResync, t0.Add(time.Millisecond))
+	if _, ok, _ := p.next(t0.Add(time.Millisecond)); ok {
+		t.Fatal("a walk's report after the first write was reported within settle")
+	}
+	if c, ok, _ := p.next(t0.Add(settle)); !ok || c.Op != OpResync {
+		t.Fatalf("next at end of cooling = %+v, %v; want the walk's report", c, ok)
+	}
+}
+
 // TestPendingSteadyWrites: a write every 10ms for 2s with a 100ms settle is
 // reported about every 100ms (never postponed), at most once per settle, and
 // the last report comes after the last write.

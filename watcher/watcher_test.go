@@ -140,25 +140,8 @@ func TestInitialScan(t *testing.T) {
 // consumer reads, every file is reported: nothing was dropped.
 func TestBackpressure(t *testing.T) {
 	root := t.TempDir()
-	w, err := New(Options{Roots: []Root{{Path: root}}, QueueSize: 1, Settle: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.pendingLimit = 20
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	go func() {
-		for range w.Problems() {
-		}
-	}()
-	<-w.Ready()
+	w := runWatcher(t, Options{Roots: []Root{{Path: root}}, QueueSize: 1, Settle: 10 * time.Millisecond},
+		func(w *Watcher) { w.pendingLimit = 20 })
 	want := make(map[string]bool)
 	for i := range 300 {
 		p := filepath.Join(root, fmt.Sprintf("f%03d.php", i))
@@ -360,4 +343,77 @@ func TestRootSymlinkRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNewDirFirstWriteAtOnce: a file created empty in a directory made an
+// instant earlier, then written (an upload, a dropper), has its bytes
+// reported at once, however the new directory's walk and the file's own
+// events interleave. The settle interval is an hour: a report that waited
+// for it would never come within the test, so only the immediate report of
+// the first write can deliver the bytes. The consumer reads the file when a
+// Change arrives, as the scanner does.
+func TestNewDirFirstWriteAtOnce(t *testing.T) {
+	root := t.TempDir()
+	w := runWatcher(t, Options{Roots: []Root{{Path: root}}, Settle: time.Hour}, nil)
+	// What the consumer read, by path, as it read it.
+	read := make(chan [2]string, 64)
+	go func() {
+		for c := range w.Changes() {
+			b, _ := os.ReadFile(c.Path)
+			read <- [2]string{c.Path, string(b)}
+		}
+	}()
+	payload := "<?php @eval($_POST['x']); ?>\n"
+	for i := range 200 {
+		dir := filepath.Join(root, fmt.Sprintf("d%03d", i))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, "x.php")
+		if err := os.WriteFile(p, []byte(payload), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		timeout := time.After(deadline)
+		for seen := false; !seen; {
+			select {
+			case r := <-read:
+				seen = r[0] == p && r[1] == payload
+			case <-timeout:
+				t.Fatalf("drop %d: the bytes of %s were never reported (the settle interval is an hour); pending: %s", i, p, w.pending.debug())
+			}
+		}
+	}
+}
+
+// runWatcher runs a Watcher made from opts (tweak, when not nil, applied
+// before Run) until the test ends, drains its Problems and waits for it to
+// be Ready; the test reads Changes itself.
+func runWatcher(t *testing.T, opts Options, tweak func(*Watcher)) *Watcher {
+	t.Helper()
+	w, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tweak != nil {
+		tweak(w)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	go func() {
+		for range w.Problems() {
+		}
+	}()
+	select {
+	case <-w.Ready():
+	case <-time.After(deadline):
+		t.Fatal("watcher not Ready")
+	}
+	return w
 }

@@ -140,7 +140,7 @@ func runQuarantine(args []string, stdout, stderr io.Writer) int {
 		return quarantineRestore(v, operands[0], *to, cfg, *configPath, stdout, stderr)
 	default:
 		n, err := v.Purge(age)
-		fmt.Fprintf(stdout, "purged %d entries quarantined more than %s ago\n", n, *olderThan)
+		fmt.Fprintf(stdout, "purged %d quarantined files (each with its metadata), quarantined more than %s ago\n", n, *olderThan)
 		if err != nil {
 			fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 			return exitError

@@ -169,16 +169,26 @@ func TestQuarantineRestoreNote(t *testing.T) {
 	}
 }
 
+// TestQuarantinePurgeCommand: purge counts quarantined files, each stored
+// with its metadata beside it (two files are two, not four), and leaves
+// the vault empty.
 func TestQuarantinePurgeCommand(t *testing.T) {
 	vault := filepath.Join(t.TempDir(), "quarantine")
 	e := quarantineFile(t, vault, filepath.Join(t.TempDir(), "x.php"))
+	quarantineFile(t, vault, filepath.Join(t.TempDir(), "y.php"))
+	if names, _ := os.ReadDir(vault); len(names) != 4 {
+		t.Fatalf("the vault holds %d names, want 2 files and their metadata", len(names))
+	}
 	r := runQuarantineCmd(t, "--vault", vault, "purge", "--older-than", "30d")
 	if r.status != exitOK || !strings.HasPrefix(r.stdout, "purged 0 ") {
 		t.Errorf("purge 30d: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
 	}
 	r = runQuarantineCmd(t, "--vault", vault, "purge", "--older-than", "0s")
-	if r.status != exitOK || !strings.HasPrefix(r.stdout, "purged 1 ") {
+	if r.status != exitOK || !strings.HasPrefix(r.stdout, "purged 2 quarantined files ") {
 		t.Errorf("purge 0s: status %d stdout %q stderr %q", r.status, r.stdout, r.stderr)
+	}
+	if names, _ := os.ReadDir(vault); len(names) != 0 {
+		t.Errorf("the vault still holds %d names after the purge", len(names))
 	}
 	r = runQuarantineCmd(t, "--vault", vault, "show", e.ID)
 	if r.status != exitError || !strings.Contains(r.stderr, "no such vault entry") {

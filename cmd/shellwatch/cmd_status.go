@@ -63,15 +63,19 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 // control_socket and returns the exit status to use.
 func callDaemon(configPath, command string, args, result any, stderr io.Writer) int {
 	socket := control.DefaultSocket
-	from := fmt.Sprintf("the default, as %s is absent", configPath)
 	cfg, err := config.Load(configPath)
+	from := "agent.control_socket of " + configPath
 	switch {
 	case err == nil:
 		socket = cfg.Agent.ControlSocket
-		from = "agent.control_socket of " + configPath
-	case configPath != config.DefaultPath || !errors.Is(err, fs.ErrNotExist):
+	case configPath != config.DefaultPath:
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return exitError
+	case errors.Is(err, fs.ErrNotExist):
+		from = fmt.Sprintf("the default, as %s is absent", configPath)
+	default:
+		// A daemon may run on the config it loaded before this file broke.
+		from = fmt.Sprintf("the default, as %s does not load (shellwatch rules check --config %s says why)", configPath, configPath)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), controlTimeout)
 	defer cancel()
