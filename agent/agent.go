@@ -144,7 +144,7 @@ func newAgent(opts Options) (*Agent, error) {
 		startedAt: time.Now(),
 		names:     newOwnerNames(),
 		changes:   make(chan watcher.Change, 256),
-		problems:  make(chan watcher.Problem, 64),
+		problems:  make(chan watcher.Problem, 256),
 	}
 	a.born = newBornFiles()
 	a.metrics = newAgentMetrics(a)

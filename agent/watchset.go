@@ -8,8 +8,8 @@ import (
 	"github.com/shellwatch/shellwatch/watcher"
 )
 
-// watchSet runs the watcher over the configured roots and forwards what it
-// reports into the agent's queues. A reload that changes the roots starts a
+// watchSet runs the watcher over the configured roots, which delivers what
+// it reports into the agent's queues (pipeline). A reload that changes the roots starts a
 // new watcher and stops the old one only once the new one is ready, so no
 // moment goes unwatched (files reported twice meanwhile are skipped as
 // unchanged).
@@ -26,7 +26,33 @@ type watchSet struct {
 type runningWatcher struct {
 	w      *watcher.Watcher
 	cancel context.CancelFunc
-	done   sync.WaitGroup // Run and the forwarders
+	done   sync.WaitGroup // Run
+}
+
+// pipeline is where every watcher delivers: the agent's queues, read by
+// its workers and its problem handler.
+type pipeline struct{ a *Agent }
+
+// Change waits for room in the workers' queue (the watcher coalesces
+// events meanwhile), until the watcher stops.
+func (p pipeline) Change(ctx context.Context, c watcher.Change) bool {
+	select {
+	case p.a.changes <- c:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// Problem never blocks the watcher: a problem that does not fit is logged
+// and counted by it.
+func (p pipeline) Problem(pr watcher.Problem) bool {
+	select {
+	case p.a.problems <- pr:
+		return true
+	default:
+		return false
+	}
 }
 
 func newWatchSet(a *Agent) *watchSet { return &watchSet{a: a} }
@@ -57,6 +83,7 @@ func (s *watchSet) launch(cfg config.Config) (*runningWatcher, error) {
 		// Agent.reconcile once they are watched.
 		InitialScan:  false,
 		PendingLimit: s.a.opts.pendingLimit,
+		Sink:         pipeline{s.a},
 		Logger:       s.a.log.With("component", "watcher"),
 	})
 	if err != nil {
@@ -66,16 +93,6 @@ func (s *watchSet) launch(cfg config.Config) (*runningWatcher, error) {
 	rw := &runningWatcher{w: w, cancel: cancel}
 	runErr := make(chan error, 1)
 	rw.done.Go(func() { runErr <- w.Run(ctx) })
-	rw.done.Go(func() {
-		for c := range w.Changes() {
-			s.a.changes <- c
-		}
-	})
-	rw.done.Go(func() {
-		for p := range w.Problems() {
-			s.a.problems <- p
-		}
-	})
 	select {
 	case err := <-runErr:
 		if err != nil {

@@ -226,19 +226,16 @@ func (p *pendingSet) waitRoom(ctx context.Context, limit int) error {
 	}
 }
 
-// flush delivers due reports to out until ctx is done. It is the only place
-// that blocks on the consumer.
-func (p *pendingSet) flush(ctx context.Context, out chan<- Change, delivered func()) {
+// flush hands due reports to deliver until ctx is done or deliver refuses
+// one (its ctx is done). It is the only place that blocks on the consumer.
+func (p *pendingSet) flush(ctx context.Context, deliver func(Change) bool) {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
 	for {
 		c, ok, wakeAt := p.next(time.Now())
 		if ok {
-			select {
-			case out <- c:
-				delivered()
-			case <-ctx.Done():
+			if !deliver(c) {
 				return
 			}
 			continue

@@ -140,7 +140,11 @@ type Options struct {
 	// RootPollInterval is how often a missing root is looked for, and a
 	// watched one checked for having been replaced. Default 5s.
 	RootPollInterval time.Duration
-	// QueueSize is the capacity of the Changes channel. Default 1024.
+	// Sink receives the changes and problems. Nil means channels, read
+	// with Changes and Problems.
+	Sink Sink
+	// QueueSize is the capacity of the Changes channel when there is no
+	// Sink. Default 1024.
 	QueueSize int
 	// InitialScan reports every file found while the roots are first watched
 	// (as OpResync), so the consumer can reconcile what changed while the
@@ -159,6 +163,50 @@ type Options struct {
 	PendingLimit int
 	// Logger receives the watcher's logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// Sink receives what a Watcher reports, from the watcher's goroutines.
+type Sink interface {
+	// Change takes one change. It may block: the watcher waits, reading
+	// and coalescing events meanwhile (past PendingLimit the kernel's
+	// queue overflows and a resync follows). It returns false, without
+	// taking c, once ctx (the watcher's) is done.
+	Change(ctx context.Context, c Change) bool
+	// Problem takes one problem and must not block: it returns false
+	// when it cannot take p now (the watcher logs and counts it).
+	Problem(p Problem) bool
+}
+
+// chanSink is the Sink of a Watcher without one: bounded channels, closed
+// when Run returns.
+type chanSink struct {
+	changes  chan Change
+	problems chan Problem
+}
+
+func (s *chanSink) Change(ctx context.Context, c Change) bool {
+	select {
+	case s.changes <- c:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *chanSink) Problem(p Problem) bool {
+	select {
+	case s.problems <- p:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *chanSink) close() {
+	if s != nil {
+		close(s.changes)
+		close(s.problems)
+	}
 }
 
 // Default values for [Options].
@@ -197,8 +245,8 @@ type Watcher struct {
 	opts         Options
 	log          *slog.Logger
 	roots        []*rootState
-	changes      chan Change
-	problems     chan Problem
+	sink         Sink
+	channels     *chanSink // the sink when Options.Sink is nil
 	ready        chan struct{}
 	pending      *pendingSet
 	pendingLimit int
@@ -246,13 +294,16 @@ func New(opts Options) (*Watcher, error) {
 	w := &Watcher{
 		opts:         opts,
 		log:          log,
-		changes:      make(chan Change, opts.QueueSize),
-		problems:     make(chan Problem, problemQueueSize),
+		sink:         opts.Sink,
 		ready:        make(chan struct{}),
 		pending:      newPendingSet(opts.Settle),
 		pendingLimit: cmp.Or(opts.PendingLimit, defaultPendingLimit),
 		watches:      make(map[string]*watchEntry),
 		jobWake:      make(chan struct{}, 1),
+	}
+	if w.sink == nil {
+		w.channels = &chanSink{changes: make(chan Change, opts.QueueSize), problems: make(chan Problem, problemQueueSize)}
+		w.sink = w.channels
 	}
 	for _, r := range opts.Roots {
 		if r.Path == "" {
@@ -272,17 +323,28 @@ func New(opts Options) (*Watcher, error) {
 	return w, nil
 }
 
-// Changes returns the channel of reports. It is bounded (Options.QueueSize):
-// when the consumer is slow the watcher waits for it (events keep being read
-// and coalesced meanwhile; if that backlog grows too large the kernel queue
-// overflows and a resync follows). It is closed when Run returns.
-func (w *Watcher) Changes() <-chan Change { return w.changes }
+// Changes returns the channel of reports of a watcher without a Sink (nil
+// with one). It is bounded (Options.QueueSize): when the consumer is slow
+// the watcher waits for it (events keep being read and coalesced
+// meanwhile; if that backlog grows too large the kernel queue overflows and
+// a resync follows). It is closed when Run returns.
+func (w *Watcher) Changes() <-chan Change {
+	if w.channels == nil {
+		return nil
+	}
+	return w.channels.changes
+}
 
 // Problems returns the channel of problems. The consumer must drain it: a
 // Problem that does not fit (64 queued) is logged and counted in
 // Stats.ProblemsDropped rather than stall the watcher. It is closed when Run
-// returns.
-func (w *Watcher) Problems() <-chan Problem { return w.problems }
+// returns. Nil with a Sink.
+func (w *Watcher) Problems() <-chan Problem {
+	if w.channels == nil {
+		return nil
+	}
+	return w.channels.problems
+}
 
 // Ready returns a channel that is closed once every root that exists has its
 // watches in place (a root past the watch limit counts: it is on rescans; a
@@ -314,8 +376,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	fsw, err := fsnotify.NewBufferedWatcher(eventBuffer)
 	if err != nil {
-		close(w.changes)
-		close(w.problems)
+		w.channels.close()
 		if errors.Is(err, syscall.EMFILE) {
 			return fmt.Errorf("watcher: start inotify: %w (too many inotify instances: raise fs.inotify.max_user_instances, now %s)",
 				err, readSysctl("max_user_instances"))
@@ -327,25 +388,30 @@ func (w *Watcher) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { w.eventLoop(ctx) })
-	wg.Go(func() { w.pending.flush(ctx, w.changes, func() { w.stats.changes.Add(1) }) })
+	wg.Go(func() {
+		w.pending.flush(ctx, func(c Change) bool {
+			if !w.sink.Change(ctx, c) {
+				return false
+			}
+			w.stats.changes.Add(1)
+			return true
+		})
+	})
 	wg.Go(func() { w.maintain(ctx) })
 	<-ctx.Done()
 	cancel()
 	wg.Wait()
 	fsw.Close()
-	close(w.changes)
-	close(w.problems)
+	w.channels.close()
 	return nil
 }
 
 // problem hands p to the consumer without ever blocking, and logs it.
 func (w *Watcher) problem(p Problem) {
 	w.log.Warn("watcher problem", "kind", p.Kind.String(), "root", p.Root, "path", p.Path, "err", p.Err)
-	select {
-	case w.problems <- p:
-	default:
+	if !w.sink.Problem(p) {
 		w.stats.problemsDropped.Add(1)
-		w.log.Error("watcher problem dropped: nobody reads Problems", "kind", p.Kind.String(), "root", p.Root, "path", p.Path, "err", p.Err)
+		w.log.Error("watcher problem dropped: its consumer is not keeping up", "kind", p.Kind.String(), "root", p.Root, "path", p.Path, "err", p.Err)
 	}
 }
 
