@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 func TestNewRejects(t *testing.T) {
@@ -187,7 +188,7 @@ func TestBackpressure(t *testing.T) {
 // TestRunStopsEverything: cancelling the context makes Run return with every
 // goroutine it started (and fsnotify's) gone.
 func TestRunStopsEverything(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := testenv.RunningGoroutines()
 	root := t.TempDir()
 	w, err := New(Options{Roots: []Root{{Path: root}, {Path: filepath.Join(t.TempDir(), "missing")}}})
 	if err != nil {
@@ -214,12 +215,7 @@ func TestRunStopsEverything(t *testing.T) {
 	}
 	for range w.Problems() {
 	}
-	for start := time.Now(); runtime.NumGoroutine() > before; time.Sleep(time.Millisecond) {
-		if time.Since(start) > deadline {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines left running:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
-		}
-	}
+	testenv.NoGoroutinesLeft(t, before, deadline)
 	if err := w.Run(context.Background()); err == nil {
 		t.Fatal("second Run returned nil")
 	}
