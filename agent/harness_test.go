@@ -99,15 +99,13 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // kind is one of kinds.
 func (r *receiver) waitAlert(path string, kinds ...alert.Kind) alert.Alert {
 	r.t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for time.Now().Before(deadline) {
-		if a, ok := r.find(path, kinds...); ok {
-			return a
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	r.t.Fatalf("no webhook alert of kind %v for %q within %s; got %d alerts", kinds, path, waitFor, len(r.all()))
-	return alert.Alert{}
+	var a alert.Alert
+	testenv.Eventually(r.t, waitFor, fmt.Sprintf("a webhook alert of kind %v for %q", kinds, path), func() bool {
+		var ok bool
+		a, ok = r.find(path, kinds...)
+		return ok
+	})
+	return a
 }
 
 func (r *receiver) find(path string, kinds ...alert.Kind) (alert.Alert, bool) {
