@@ -512,7 +512,7 @@ func TestResyncSkipsUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Millisecond) // let the clock move past the first ctime
+	testenv.WaitCtimePast(t, q)
 	evil := strings.Repeat(" ", len(benignPHP)-len(evalShell)) + evalShell
 	if err := os.WriteFile(q, []byte(evil), 0o644); err != nil {
 		t.Fatal(err)
