@@ -169,11 +169,9 @@ func TestBackpressure(t *testing.T) {
 		want[p] = true
 	}
 	// Wait until the watcher is visibly held up by the consumer.
-	for start := time.Now(); w.pending.len() < w.pendingLimit; time.Sleep(time.Millisecond) {
-		if time.Since(start) > deadline {
-			t.Fatalf("pending set never filled (len %d)", w.pending.len())
-		}
-	}
+	testenv.Eventually(t, deadline, fmt.Sprintf("the pending set to fill up to %d", w.pendingLimit), func() bool {
+		return w.pending.len() >= w.pendingLimit
+	})
 	timeout := time.After(deadline)
 	for len(want) > 0 {
 		select {
