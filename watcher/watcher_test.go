@@ -63,6 +63,11 @@ func TestSteadyWritesAreReported(t *testing.T) {
 				t.Error(err)
 				return
 			}
+			// Paces the stream, far below the 100 ms settle interval.
+			// The checks do not hang on it: were a loaded machine to
+			// stretch one pause past the settle interval, that pause
+			// would bring a report of its own (the test then proves
+			// less, it does not fail), and the writes go on after it.
 			time.Sleep(2 * time.Millisecond)
 		}
 	})
