@@ -250,6 +250,7 @@ func TestNoAlertLost(t *testing.T) {
 // planted after that point is caught by the resync, and the overflow is
 // alerted.
 func TestOverflowResync(t *testing.T) {
+	testenv.Flood(t)
 	testenv.Journald(t)
 	h := newHarness(t)
 	h.opts.pendingLimit = 256
@@ -344,6 +345,7 @@ func TestHostileNames(t *testing.T) {
 // stays up, its memory stays bounded, and a webshell dropped at the end is
 // caught.
 func TestBenignFlood(t *testing.T) {
+	testenv.Flood(t)
 	testenv.Journald(t)
 	h := newHarness(t)
 	h.start()

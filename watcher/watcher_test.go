@@ -284,6 +284,7 @@ func TestWatchLimit(t *testing.T) {
 // its events for sure: the overflow must be a Problem, and the planted file
 // must be reported by the resync that follows. No sysctl is changed.
 func TestOverflow(t *testing.T) {
+	testenv.Flood(t)
 	root := t.TempDir()
 	const pendingLimit = 1024
 	h := startWatcher(t, Options{Roots: []Root{{Path: root}}, QueueSize: 1, Settle: 10 * time.Millisecond},
