@@ -1,6 +1,9 @@
 // Package testenv gives tests the real system services they talk to —
 // systemd-journald, Alertmanager — started on demand on a Debian machine
-// and stopped again, or a skip with the reason when they cannot run.
+// and stopped again, or a skip with the reason when they cannot run; and
+// the ways every test waits: [Eventually] for a state it can observe,
+// [NoGoroutinesLeft] for a component's goroutines to be gone,
+// [WaitCtimePast] for the file system clock, never a sleep that hopes.
 package testenv
 
 import (
