@@ -69,11 +69,18 @@ func TestDrops(t *testing.T) {
 			t.Fatal(err)
 		}
 		parts := []string{"<?php\n// harmless so far\n", "$f = $_GET['c'];\n", "echo system($f);\n"}
-		for _, part := range parts {
+		var written string
+		for i, part := range parts {
 			if _, err := f.WriteString(part); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(150 * time.Millisecond) // longer than the settle interval
+			written += part
+			if i < len(parts)-1 {
+				// The harmless beginning is judged before the rest
+				// comes, as with a slow upload: the webshell is then
+				// a file the agent has already seen.
+				waitScanned(t, h, p, written)
+			}
 		}
 		f.Close()
 		a := h.recv.waitAlert(p, alert.KindDetection)
@@ -171,14 +178,10 @@ func TestDrops(t *testing.T) {
 func waitScanned(t *testing.T, h *harness, path, content string) {
 	t.Helper()
 	want := digest(sha256hex(content))
-	deadline := time.Now().Add(waitFor)
-	for time.Now().Before(deadline) {
-		if rec := h.agent.record(path); rec != nil && rec.SHA256 == want {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%q with the expected content was not scanned within %s", path, waitFor)
+	testenv.Eventually(t, waitFor, fmt.Sprintf("%q holding %q to be scanned", path, content), func() bool {
+		rec := h.agent.record(path)
+		return rec != nil && rec.SHA256 == want
+	})
 }
 
 // TestNoAlertLost: the receiver is down while 200 webshells are dropped and
@@ -199,13 +202,10 @@ func TestNoAlertLost(t *testing.T) {
 		}
 	}
 	waitQuarantined := func(n int) {
-		deadline := time.Now().Add(waitFor)
-		for h.agent.stats.quarantined.Load() < int64(n) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%d quarantined, want %d", h.agent.stats.quarantined.Load(), n)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		t.Helper()
+		testenv.Eventually(t, waitFor, fmt.Sprintf("%d files quarantined", n), func() bool {
+			return h.agent.stats.quarantined.Load() >= int64(n)
+		})
 	}
 	h.startWith(url)
 	drop(0, 100)
@@ -228,26 +228,18 @@ func TestNoAlertLost(t *testing.T) {
 	if len(want) != 200 {
 		t.Fatalf("journal holds %d detection ids, want 200", len(want))
 	}
-	deadline := time.Now().Add(2 * waitFor)
-	for {
+	testenv.Eventually(t, 2*waitFor, "every alert id in the journal to reach the receiver", func() bool {
 		got := map[string]bool{}
 		for _, a := range recv.all() {
 			got[a.ID] = true
 		}
-		missing := 0
 		for id := range want {
 			if !got[id] {
-				missing++
+				return false
 			}
 		}
-		if missing == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of 200 alert ids never reached the receiver", missing)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return true
+	})
 	if n := recv.badSignatures(); n != 0 {
 		t.Errorf("%d posts with a bad signature", n)
 	}
@@ -258,6 +250,7 @@ func TestNoAlertLost(t *testing.T) {
 // planted after that point is caught by the resync, and the overflow is
 // alerted.
 func TestOverflowResync(t *testing.T) {
+	testenv.Flood(t)
 	testenv.Journald(t)
 	h := newHarness(t)
 	h.opts.pendingLimit = 256
@@ -352,6 +345,7 @@ func TestHostileNames(t *testing.T) {
 // stays up, its memory stays bounded, and a webshell dropped at the end is
 // caught.
 func TestBenignFlood(t *testing.T) {
+	testenv.Flood(t)
 	testenv.Journald(t)
 	h := newHarness(t)
 	h.start()
@@ -500,13 +494,9 @@ func TestLifecycle(t *testing.T) {
 	if len(st.LastAlerts) == 0 || st.LastAlerts[0].Kind != alert.KindAgentStarted {
 		t.Errorf("status last alerts %+v, want agent_started first", st.LastAlerts)
 	}
-	deadline := time.Now().Add(waitFor)
-	for !hasNote(h.notifications(), "WATCHDOG=1") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no WATCHDOG=1 in %q", h.notifications())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, waitFor, "WATCHDOG=1 among the sd_notify states", func() bool {
+		return hasNote(h.notifications(), "WATCHDOG=1")
+	})
 	h.stop()
 	stopping, ok := findKind(h.recv.all(), alert.KindAgentStopping)
 	if !ok {
@@ -567,7 +557,7 @@ func TestResyncSkipsUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Millisecond) // let the clock move past the first ctime
+	testenv.WaitCtimePast(t, q)
 	evil := strings.Repeat(" ", len(benignPHP)-len(evalShell)) + evalShell
 	if err := os.WriteFile(q, []byte(evil), 0o644); err != nil {
 		t.Fatal(err)
@@ -645,7 +635,7 @@ func TestNewFolderFileWrittenLater(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(2 * time.Millisecond) // the walk finds it empty
+		waitScanned(t, h, p, "") // found, by the walk or its event, and judged empty
 		f.WriteString(evalShell)
 		f.Close()
 		a := h.recv.waitAlert(p, alert.KindDetection, alert.KindQuarantineFailed)
@@ -670,13 +660,9 @@ func TestFloodIsGrouped(t *testing.T) {
 	for i := range n {
 		h.write(fmt.Sprintf("flood/%03d.php", i), fmt.Sprintf("%s// %d\n", evalShell, i))
 	}
-	deadline := time.Now().Add(waitFor)
-	for h.agent.stats.quarantined.Load() < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d quarantined", h.agent.stats.quarantined.Load(), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, waitFor, fmt.Sprintf("%d files quarantined", n), func() bool {
+		return h.agent.stats.quarantined.Load() >= n
+	})
 	// Every detection is in the journal, one entry each.
 	entries := j.WaitEntries(t, waitFor, n, "SHELLWATCH_KIND=detection", "SHELLWATCH_ROOT="+h.www)
 	if len(entries) != n {
@@ -684,7 +670,7 @@ func TestFloodIsGrouped(t *testing.T) {
 	}
 	// The webhook: single detections plus grouped ones must count n.
 	var counted int
-	for deadline := time.Now().Add(waitFor); ; {
+	testenv.Eventually(t, waitFor, fmt.Sprintf("the webhook to count %d detections", n), func() bool {
 		counted = 0
 		for _, a := range h.recv.all() {
 			switch a.Kind {
@@ -694,11 +680,8 @@ func TestFloodIsGrouped(t *testing.T) {
 				counted += a.CountByKind[alert.KindDetection]
 			}
 		}
-		if counted >= n || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return counted >= n
+	})
 	if counted != n {
 		t.Errorf("webhook counts %d detections, want %d", counted, n)
 	}
@@ -779,22 +762,18 @@ func TestGrowingHugeFileAlertedOnce(t *testing.T) {
 	}
 	defer f.Close()
 	chunk := []byte(strings.Repeat("x", 512))
-	for range 24 { // past 1 KiB, then past 4 KiB, in pauses longer than settle
+	for i := 1; i <= 24; i++ { // past 1 KiB, then past 4 KiB
 		if _, err := f.Write(chunk); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(60 * time.Millisecond)
-	}
-	// Wait until the last size was judged: the record holds it.
-	deadline := time.Now().Add(waitFor)
-	for {
-		if rec := h.agent.record(p); rec != nil && rec.Size == 24*512 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the final size was never scanned")
-		}
-		time.Sleep(20 * time.Millisecond)
+		// Each size is judged before the next write (the record holds
+		// it), so the agent sees the file at every size, below and past
+		// each limit, however loaded the machine is.
+		size := int64(i * len(chunk))
+		testenv.Eventually(t, waitFor, fmt.Sprintf("%s to be judged at %d bytes", p, size), func() bool {
+			rec := h.agent.record(p)
+			return rec != nil && rec.Size == size
+		})
 	}
 	var tooLarge, tooLargeToHash int
 	for _, a := range h.recv.all() {

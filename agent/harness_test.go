@@ -99,15 +99,13 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // kind is one of kinds.
 func (r *receiver) waitAlert(path string, kinds ...alert.Kind) alert.Alert {
 	r.t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for time.Now().Before(deadline) {
-		if a, ok := r.find(path, kinds...); ok {
-			return a
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	r.t.Fatalf("no webhook alert of kind %v for %q within %s; got %d alerts", kinds, path, waitFor, len(r.all()))
-	return alert.Alert{}
+	var a alert.Alert
+	testenv.Eventually(r.t, waitFor, fmt.Sprintf("a webhook alert of kind %v for %q", kinds, path), func() bool {
+		var ok bool
+		a, ok = r.find(path, kinds...)
+		return ok
+	})
+	return a
 }
 
 func (r *receiver) find(path string, kinds ...alert.Kind) (alert.Alert, bool) {
@@ -232,13 +230,7 @@ func (h *harness) startWith(webhookURL string) {
 	h.ready = make(chan struct{})
 	h.signals = make(chan os.Signal, 1)
 	h.done = make(chan error, 1)
-	opts := h.opts
-	opts.ConfigPath = h.cfgPath
-	opts.Version = "test"
-	opts.Logger = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts.Stderr = testWriter{h.t}
-	opts.Signals = h.signals
-	opts.minBackoff, opts.maxBackoff = 20*time.Millisecond, 200*time.Millisecond
+	opts := h.options()
 	ready := h.ready
 	var once sync.Once
 	opts.Notify = func(state string) {
@@ -267,6 +259,19 @@ func (h *harness) startWith(webhookURL string) {
 		h.t.Fatal("no READY=1 from the agent")
 	}
 	h.t.Cleanup(func() { h.stopIfRunning() })
+}
+
+// options are the agent's options: the harness's config, logs to the test,
+// signals from h.signals, a short webhook backoff.
+func (h *harness) options() Options {
+	opts := h.opts
+	opts.ConfigPath = h.cfgPath
+	opts.Version = "test"
+	opts.Logger = slog.New(slog.NewTextHandler(testWriter{h.t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opts.Stderr = testWriter{h.t}
+	opts.Signals = h.signals
+	opts.minBackoff, opts.maxBackoff = 20*time.Millisecond, 200*time.Millisecond
+	return opts
 }
 
 // stop sends SIGTERM and waits for Run to return nil.

@@ -207,6 +207,26 @@ type Sample struct {
 	Action     string `json:"action,omitempty"`
 }
 
+// UnmarshalJSON reads a sample, restoring from path_base64 the exact bytes
+// of a path that is not valid UTF-8 (JSON carries it with U+FFFD in place
+// of the invalid bytes).
+func (s *Sample) UnmarshalJSON(data []byte) error {
+	type plain Sample // without this method
+	var out plain
+	if err := json.Unmarshal(data, &out); err != nil {
+		return err
+	}
+	if out.PathBase64 != "" {
+		p, err := base64.StdEncoding.DecodeString(out.PathBase64)
+		if err != nil {
+			return fmt.Errorf("sample path_base64: %w", err)
+		}
+		out.Path = string(p)
+	}
+	*s = Sample(out)
+	return nil
+}
+
 // Sample returns what identifies a in an alert that folds it in.
 func (a *Alert) Sample() Sample {
 	s := Sample{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Path: a.Path()}

@@ -28,6 +28,11 @@ func TestSampleKeepsHostilePathExact(t *testing.T) {
 	if err != nil || string(raw) != path {
 		t.Errorf("path_base64 %q decodes to %q, %v; want %q", back.PathBase64, raw, err, path)
 	}
+	// Read back (from a webhook spool, say), the sample holds the exact
+	// path again, so it is written out as it was first.
+	if back.Path != path {
+		t.Errorf("sample read back has path %q, want %q", back.Path, path)
+	}
 	if back.Rule != "r1" || back.Action != ActionQuarantined || back.SHA256 != "ab" {
 		t.Errorf("sample %+v", back)
 	}

@@ -69,7 +69,7 @@ func TestWebhookToRealAlertmanager(t *testing.T) {
 	if err := w.Deliver(a); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "Alertmanager to accept the alert", func() bool { return w.Stats().Delivered == 1 })
+	testenv.Eventually(t, waitTimeout, "Alertmanager to accept the alert", func() bool { return w.Stats().Delivered == 1 })
 	closeWebhook(t, w)
 
 	q := url.Values{"filter": {`alert_id="` + a.ID + `"`}}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // dispatchRecorder is a Sink that keeps what it is given. It stands for a
@@ -23,15 +24,14 @@ type dispatchRecorder struct {
 	release chan struct{}
 	fail    error
 
-	mu        sync.Mutex
-	alerts    []Alert
-	closed    int
-	entered   int // Deliver calls begun, held ones included
-	delivered chan struct{}
+	mu      sync.Mutex
+	alerts  []Alert
+	closed  int
+	entered int // Deliver calls begun, held ones included
 }
 
 func newDispatchRecorder(name string) *dispatchRecorder {
-	return &dispatchRecorder{name: name, delivered: make(chan struct{}, 1)}
+	return &dispatchRecorder{name: name}
 }
 
 func (r *dispatchRecorder) Name() string { return r.name }
@@ -49,10 +49,6 @@ func (r *dispatchRecorder) Deliver(a Alert) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.alerts = append(r.alerts, a)
-	select {
-	case r.delivered <- struct{}{}:
-	default:
-	}
 	return nil
 }
 
@@ -69,21 +65,12 @@ func (r *dispatchRecorder) got() []Alert {
 	return append([]Alert(nil), r.alerts...)
 }
 
-// waitFor waits until the sink holds n alerts; the deadline only bounds a
-// broken dispatcher.
+// waitFor waits until the sink holds n alerts.
 func (r *dispatchRecorder) waitFor(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
-	for {
-		if len(r.got()) >= n {
-			return
-		}
-		select {
-		case <-r.delivered:
-		case <-deadline:
-			t.Fatalf("sink %s has %d alerts, want %d", r.name, len(r.got()), n)
-		}
-	}
+	testenv.Eventually(t, waitTimeout, fmt.Sprintf("sink %s to hold %d alerts", r.name, n), func() bool {
+		return len(r.got()) >= n
+	})
 }
 
 func closeDispatcher(t *testing.T, d *Dispatcher) {
@@ -345,15 +332,11 @@ func TestDispatcherCloseDeadlineCountsTheRest(t *testing.T) {
 	closed := make(chan error)
 	go func() { closed <- d.Close(ctx) }()
 	// Let the stuck Deliver finish only once Close has given up waiting.
-	for {
+	testenv.Eventually(t, waitTimeout, "the sink's Deliver to be entered", func() bool {
 		sink.mu.Lock()
-		entered := sink.entered
-		sink.mu.Unlock()
-		if entered > 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
-	}
+		defer sink.mu.Unlock()
+		return sink.entered > 0
+	})
 	close(sink.release)
 	if err := <-closed; err != nil {
 		t.Fatal(err)

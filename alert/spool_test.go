@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // TestSpoolSetsAsideWhatItCannotRead plants, next to a good spool file,
@@ -51,7 +52,7 @@ func TestSpoolSetsAsideWhatItCannotRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the replayed alerts", func() bool { return w.Stats().Delivered == 2 })
+	testenv.Eventually(t, waitTimeout, "the replayed alerts", func() bool { return w.Stats().Delivered == 2 })
 	closeWebhook(t, w)
 
 	got := rc.alertsReceived(t)

@@ -102,17 +102,9 @@ func newReceiver(respond func(n int, h http.Header) (int, string)) *receiver {
 	return &receiver{arrival: make(chan struct{}, 1000), respond: respond}
 }
 
-// waitFor polls cond until it holds; the deadline only bounds a hung test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// waitTimeout bounds the wait for something a sink must do; it catches a
+// hang, it does not measure speed.
+const waitTimeout = 30 * time.Second
 
 func closeWebhook(t *testing.T, w *Webhook) {
 	t.Helper()
@@ -239,7 +231,7 @@ func TestWebhookJSONOverMutualTLS(t *testing.T) {
 	if err := w.Deliver(sent); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the alert to be delivered", func() bool { return w.Stats().Delivered == 1 })
+	testenv.Eventually(t, waitTimeout, "the alert to be delivered", func() bool { return w.Stats().Delivered == 1 })
 	closeWebhook(t, w)
 
 	reqs := rc.requests()
@@ -307,7 +299,7 @@ func TestWebhookWithoutClientCertIsRefused(t *testing.T) {
 	if err := w.Deliver(testAlert(1, finding.SeverityHigh)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "a failed attempt", func() bool { return w.Stats().Retries > 0 })
+	testenv.Eventually(t, waitTimeout, "a failed attempt", func() bool { return w.Stats().Retries > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := w.Close(ctx); err == nil || !strings.Contains(err.Error(), "1 alerts left") {
@@ -343,7 +335,7 @@ func TestWebhookRetriesUntilAccepted(t *testing.T) {
 	if err := w.Deliver(a); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "delivery", func() bool { return w.Stats().Delivered == 1 })
+	testenv.Eventually(t, waitTimeout, "delivery", func() bool { return w.Stats().Delivered == 1 })
 	closeWebhook(t, w)
 
 	got := rc.alertsReceived(t)
@@ -398,7 +390,7 @@ func TestWebhookHonoursRetryAfter(t *testing.T) {
 		if err := w.Deliver(testAlert(1, finding.SeverityHigh)); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "delivery", func() bool { return w.Stats().Delivered == 1 })
+		testenv.Eventually(t, waitTimeout, "delivery", func() bool { return w.Stats().Delivered == 1 })
 		closeWebhook(t, w)
 		return w
 	}
@@ -515,7 +507,7 @@ func TestWebhookSurvivesReceiverDownAndRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "a failed attempt", func() bool { return first.Stats().Retries > 0 })
+	testenv.Eventually(t, waitTimeout, "a failed attempt", func() bool { return first.Stats().Retries > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if err := first.Close(ctx); err == nil || !strings.Contains(err.Error(), "200 alerts left") {
@@ -533,7 +525,7 @@ func TestWebhookSurvivesReceiverDownAndRestart(t *testing.T) {
 	if st := second.Stats(); st.Spooled != 200 || st.OldestAge <= 0 {
 		t.Errorf("stats after restart %+v, want 200 spooled with an age", st)
 	}
-	waitFor(t, "a failed attempt after restart", func() bool { return second.Stats().Retries > 0 })
+	testenv.Eventually(t, waitTimeout, "a failed attempt after restart", func() bool { return second.Stats().Retries > 0 })
 
 	// The receiver comes back on the same address.
 	l, err := net.Listen("tcp", addr)
@@ -546,7 +538,7 @@ func TestWebhookSurvivesReceiverDownAndRestart(t *testing.T) {
 	srv.Listener = l
 	srv.Start()
 	defer srv.Close()
-	waitFor(t, "the backlog to drain", func() bool { return second.Stats().Spooled == 0 })
+	testenv.Eventually(t, waitTimeout, "the backlog to drain", func() bool { return second.Stats().Spooled == 0 })
 	closeWebhook(t, second)
 
 	seen := map[string]bool{}
@@ -693,7 +685,7 @@ func TestWebhookDropNoticesAreCoalesced(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "drop notices for 5 alerts", func() bool { return total() == 5 })
+	testenv.Eventually(t, waitTimeout, "drop notices for 5 alerts", func() bool { return total() == 5 })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	w.Close(ctx) // the receiver is down: the alerts stay spooled
@@ -810,12 +802,12 @@ func TestWebhookRefusedAlertDoesNotBlockOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the 20 alerts behind the refused one", func() bool { return w.Stats().Delivered == 20 })
+	testenv.Eventually(t, waitTimeout, "the 20 alerts behind the refused one", func() bool { return w.Stats().Delivered == 20 })
 	if st := w.Stats(); st.Spooled != 1 {
 		t.Errorf("spool holds %d alerts, want the refused one only", st.Spooled)
 	}
 	accept.Store(true)
-	waitFor(t, "the refused alert once accepted", func() bool { return w.Stats().Spooled == 0 })
+	testenv.Eventually(t, waitTimeout, "the refused alert once accepted", func() bool { return w.Stats().Spooled == 0 })
 	got := rc.alertsReceived(t)
 	if got[len(got)-1].ID != poison.ID {
 		t.Errorf("last delivered %s, want the once-refused %s", got[len(got)-1].ID, poison.ID)
@@ -844,7 +836,7 @@ func TestWebhookCloseDoesNotWaitForADownReceiver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "a failed attempt", func() bool { return w.Stats().Retries > 0 })
+	testenv.Eventually(t, waitTimeout, "a failed attempt", func() bool { return w.Stats().Retries > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	err = w.Close(ctx) // a hang here is the failure

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 func okHandler(context.Context, Peer, Request) (any, error) { return "ok", nil }
@@ -75,14 +77,10 @@ func TestServeDrains(t *testing.T) {
 	go func() { stopped <- srv.stop() }()
 	// The socket goes at once, so new clients hear "not running"; wait
 	// for that rather than for a clock.
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
-		if _, err := os.Lstat(srv.path); errors.Is(err, fs.ErrNotExist) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("socket not removed while draining")
-		}
-	}
+	testenv.Eventually(t, time.Minute, "the socket to be removed while draining", func() bool {
+		_, err := os.Lstat(srv.path)
+		return errors.Is(err, fs.ErrNotExist)
+	})
 	select {
 	case err := <-stopped:
 		t.Fatalf("Serve returned (%v) while a request was running", err)

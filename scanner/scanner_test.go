@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/walk"
 )
@@ -453,7 +454,7 @@ func TestScanTreesCancel(t *testing.T) {
 	for i := 0; i < files; i++ {
 		writeFile(t, filepath.Join(root, fmt.Sprintf("d%d", i%10), fmt.Sprintf("f%d.php", i)), shell)
 	}
-	goroutines := runtime.NumGoroutine()
+	before := testenv.RunningGoroutines()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var reported int
@@ -464,15 +465,7 @@ func TestScanTreesCancel(t *testing.T) {
 	if reported == 0 || reported > 10 || stats.Files != int64(reported) {
 		t.Errorf("after cancel: %d reported, stats %+v; want a few", reported, stats)
 	}
-	// Goroutines the runtime or an earlier test started may still be on
-	// their way out: wait for the count to settle, with a generous deadline.
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > goroutines {
-		t.Errorf("%d goroutines left running after ScanTrees (%d before)", n, goroutines)
-	}
+	testenv.NoGoroutinesLeft(t, before, time.Minute)
 	// Cancelled before it starts: nothing scanned, nothing stuck.
 	stats = s.ScanTrees(ctx, []string{root}, nil, func(v Verdict) { t.Errorf("reported %+v", v) })
 	if stats != (Stats{}) {

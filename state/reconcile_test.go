@@ -6,13 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/walk"
 )
 
@@ -88,10 +88,8 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// File times come from a coarse kernel clock (a few milliseconds): wait
-	// until it has moved past the baseline's, so that the changes made now
-	// get a new ctime.
-	waitForNewCtime(t, filepath.Join(root, "sub", "deep", "same.php"))
+	// The changes made now must get a ctime other than the baseline's.
+	testenv.WaitCtimePast(t, filepath.Join(root, "sub", "deep", "same.php"))
 	write(t, filepath.Join(root, "new.php"), "<?php system($_GET[1]);")
 	write(t, filepath.Join(root, "new/dir/\nx.php"), "x")
 	write(t, filepath.Join(root, "grow.php"), "<?php echo 1; eval($_POST[0]);")
@@ -249,28 +247,4 @@ func TestReconcileCancelled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("err = %v", err)
 	}
-}
-
-// waitForNewCtime returns once a file changed now gets a ctime later than
-// ref's, probing with a file of its own on the same file system.
-func waitForNewCtime(t *testing.T, ref string) {
-	t.Helper()
-	info, err := os.Lstat(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, _ := StatOf(info)
-	probe := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(ref)))), "ctime-probe")
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		write(t, probe, "x")
-		info, err := os.Lstat(probe)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if now, _ := StatOf(info); now.CTime.After(old.CTime) {
-			return
-		}
-		runtime.Gosched()
-	}
-	t.Fatal("the file system clock did not move")
 }

@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 func TestNewRejects(t *testing.T) {
@@ -62,6 +63,11 @@ func TestSteadyWritesAreReported(t *testing.T) {
 				t.Error(err)
 				return
 			}
+			// Paces the stream, far below the 100 ms settle interval.
+			// The checks do not hang on it: were a loaded machine to
+			// stretch one pause past the settle interval, that pause
+			// would bring a report of its own (the test then proves
+			// less, it does not fail), and the writes go on after it.
 			time.Sleep(2 * time.Millisecond)
 		}
 	})
@@ -151,11 +157,9 @@ func TestBackpressure(t *testing.T) {
 		want[p] = true
 	}
 	// Wait until the watcher is visibly held up by the consumer.
-	for start := time.Now(); w.pending.len() < w.pendingLimit; time.Sleep(time.Millisecond) {
-		if time.Since(start) > deadline {
-			t.Fatalf("pending set never filled (len %d)", w.pending.len())
-		}
-	}
+	testenv.Eventually(t, deadline, fmt.Sprintf("the pending set to fill up to %d", w.pendingLimit), func() bool {
+		return w.pending.len() >= w.pendingLimit
+	})
 	timeout := time.After(deadline)
 	for len(want) > 0 {
 		select {
@@ -170,7 +174,7 @@ func TestBackpressure(t *testing.T) {
 // TestRunStopsEverything: cancelling the context makes Run return with every
 // goroutine it started (and fsnotify's) gone.
 func TestRunStopsEverything(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := testenv.RunningGoroutines()
 	root := t.TempDir()
 	w, err := New(Options{Roots: []Root{{Path: root}, {Path: filepath.Join(t.TempDir(), "missing")}}})
 	if err != nil {
@@ -197,12 +201,7 @@ func TestRunStopsEverything(t *testing.T) {
 	}
 	for range w.Problems() {
 	}
-	for start := time.Now(); runtime.NumGoroutine() > before; time.Sleep(time.Millisecond) {
-		if time.Since(start) > deadline {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("%d goroutines left running:\n%s", runtime.NumGoroutine()-before, buf[:runtime.Stack(buf, true)])
-		}
-	}
+	testenv.NoGoroutinesLeft(t, before, deadline)
 	if err := w.Run(context.Background()); err == nil {
 		t.Fatal("second Run returned nil")
 	}
@@ -268,6 +267,7 @@ func TestWatchLimit(t *testing.T) {
 // its events for sure: the overflow must be a Problem, and the planted file
 // must be reported by the resync that follows. No sysctl is changed.
 func TestOverflow(t *testing.T) {
+	testenv.Flood(t)
 	root := t.TempDir()
 	const pendingLimit = 1024
 	h := startWatcher(t, Options{Roots: []Root{{Path: root}}, QueueSize: 1, Settle: 10 * time.Millisecond},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/agent"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // startDaemon runs the agent in-process on a protected temp root (journald
@@ -51,17 +52,11 @@ enabled = false
 			t.Errorf("agent: %v", err)
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.Eventually(t, 30*time.Second, "the daemon to have reconciled its root", func() bool {
 		r := runCmd(t, "status", "--config", cfgPath, "--json")
-		if r.status == exitOK && strings.Contains(r.stdout, `"reconciled":true`) {
-			return cfgPath, root
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon not ready: %+v", r)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return r.status == exitOK && strings.Contains(r.stdout, `"reconciled":true`)
+	})
+	return cfgPath, root
 }
 
 // TestDaemonCommands drives status, deploy and baseline against a running
@@ -144,17 +139,12 @@ func TestReadManifest(t *testing.T) {
 // the change (this bounds a hang, it does not time anything).
 func waitDiff(t *testing.T, cfg, want string) result {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := runCmd(t, "baseline", "diff", "--config", cfg)
-		if strings.Contains(r.stdout, want) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("baseline diff never listed %q: %+v", want, r)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var r result
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("baseline diff to list %q", want), func() bool {
+		r = runCmd(t, "baseline", "diff", "--config", cfg)
+		return strings.Contains(r.stdout, want)
+	})
+	return r
 }
 
 // TestDaemonNotRunning: status, deploy and baseline say which socket they

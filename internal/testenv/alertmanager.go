@@ -99,25 +99,28 @@ func startAlertmanager(t testing.TB, configFile, dir string) (string, error) {
 
 	baseURL := "http://" + addr
 	client := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var exitErr, lastErr error
+	exitedEarly := false
+	ready := poll(30*time.Second, func() bool {
 		select {
-		case err := <-exited:
-			return "", fmt.Errorf("%s exited before it was ready (%v): %s", alertmanagerBinary, err, strings.TrimSpace(out.String()))
+		case exitErr = <-exited:
+			exitedEarly = true
+			return true
 		default:
 		}
 		resp, err := client.Get(baseURL + "/-/ready")
-		if err == nil {
+		if lastErr = err; err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
+			return resp.StatusCode == http.StatusOK
 		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", errors.Join(fmt.Errorf("%s not ready on %s after 30s: %s", alertmanagerBinary, addr, strings.TrimSpace(out.String())), err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	})
+	switch {
+	case exitedEarly:
+		return "", fmt.Errorf("%s exited before it was ready (%v): %s", alertmanagerBinary, exitErr, strings.TrimSpace(out.String()))
+	case !ready:
+		stop()
+		return "", errors.Join(fmt.Errorf("%s not ready on %s after 30s: %s", alertmanagerBinary, addr, strings.TrimSpace(out.String())), lastErr)
 	}
 	t.Cleanup(func() {
 		stop()

@@ -1,6 +1,9 @@
 // Package testenv gives tests the real system services they talk to —
 // systemd-journald, Alertmanager — started on demand on a Debian machine
-// and stopped again, or a skip with the reason when they cannot run.
+// and stopped again, or a skip with the reason when they cannot run; and
+// the ways every test waits: [Eventually] for a state it can observe,
+// [NoGoroutinesLeft] for a component's goroutines to be gone,
+// [WaitCtimePast] for the file system clock, never a sleep that hopes.
 package testenv
 
 import (
@@ -137,17 +140,12 @@ func (r *JournalReader) Entries(t testing.TB, match ...string) []map[string]any 
 // bounds a broken journal; it is not a speed requirement.
 func (r *JournalReader) WaitEntries(t testing.TB, timeout time.Duration, n int, match ...string) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		entries := r.Entries(t, match...)
-		if len(entries) >= n {
-			return entries
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("journal has %d entries matching %q after %s, want %d", len(entries), match, timeout, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	var entries []map[string]any
+	Eventually(t, timeout, fmt.Sprintf("%d journal entries matching %q", n, match), func() bool {
+		entries = r.Entries(t, match...)
+		return len(entries) >= n
+	})
+	return entries
 }
 
 // FieldBytes returns the exact bytes of the field name of a journalctl JSON
