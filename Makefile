@@ -70,7 +70,7 @@ endif
 
 # The corpus tests fail (instead of skipping) when run from here.
 test: deps corpus lint
-	SHELLWATCH_REQUIRE_CORPUS=$(if $(HAVE_CORPUS),1,0) $(GO) test -race -count=1 ./...
+	SHELLWATCH_REQUIRE_CORPUS=$(if $(HAVE_CORPUS),1,0) $(GO) test -race -count=1 -timeout 30m ./...
 ifndef HAVE_CORPUS
 	@echo '$(NO_CORPUS_NOTE)'
 endif
