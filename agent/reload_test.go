@@ -12,6 +12,7 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
 	"github.com/shellwatch/shellwatch/control/wire"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // reloadWithNewRoot adds a second root to the config, reloads, and waits
@@ -69,13 +70,9 @@ func TestReloadWalksNewRootsBesideTheMainLoop(t *testing.T) {
 	second := reloadWithNewRoot(t, h, walking)
 	// The new root's walk is held: the loop must go on.
 	before := countNotes(h, "WATCHDOG=1")
-	deadline := time.Now().Add(waitFor)
-	for countNotes(h, "WATCHDOG=1") < before+3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the watchdog was not served while the new root was walked: %d pings before, %d after", before, countNotes(h, "WATCHDOG=1"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.Eventually(t, waitFor, "watchdog pings while the new root is walked", func() bool {
+		return countNotes(h, "WATCHDOG=1") >= before+3
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	var st wire.Status

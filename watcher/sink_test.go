@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // recordingSink takes every change, and refuses problems when full.
@@ -84,11 +86,7 @@ func TestSinkReceivesChangesAndMayRefuseProblems(t *testing.T) {
 	if err := os.Rename(root, filepath.Join(dir, "gone")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !sink.has(p) || w.Stats().ProblemsDropped == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("change delivered %v, problems dropped %d", sink.has(p), w.Stats().ProblemsDropped)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, 30*time.Second, "the change delivered and the refused problem counted", func() bool {
+		return sink.has(p) && w.Stats().ProblemsDropped > 0
+	})
 }

@@ -78,26 +78,22 @@ func TestDemoRunsTwiceQuietly(t *testing.T) {
 // The deadline bounds a hang; nothing is timed.
 func waitReconciled(t *testing.T, cfg string, exited <-chan error, out *testenv.Buffer) wire.Status {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := runCmd(t, "status", "--config", cfg, "--json")
-		if r.status == exitOK {
-			var st wire.Status
-			if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
-				t.Fatalf("status --json: %v: %s", err, r.stdout)
-			}
-			if st.Reconciled {
-				return st
-			}
-		}
+	var st wire.Status
+	testenv.Eventually(t, 30*time.Second, "the demo's daemon reconciled", func() bool {
 		select {
 		case err := <-exited:
 			t.Fatalf("the demo stopped before it was ready (%v):\n%s", err, out)
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the demo was not ready within 30s: %+v\n%s", r, out)
+		r := runCmd(t, "status", "--config", cfg, "--json")
+		if r.status != exitOK {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		st = wire.Status{}
+		if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+			t.Fatalf("status --json: %v: %s", err, r.stdout)
+		}
+		return st.Reconciled
+	})
+	return st
 }
