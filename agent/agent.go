@@ -220,11 +220,11 @@ func (a *Agent) run(parent context.Context) error {
 	down.push(func() { stopControl(); a.controlDone.Wait() })
 	a.startPipeline(ctx)
 	down.push(func() { a.stopPipeline(); cancel() })
-	if err := a.startMetrics(cfg); err != nil {
+	if err := a.metrics.endpoint.Start(metricsAddress(cfg)); err != nil {
 		down.unwind()
 		return err
 	}
-	down.push(a.stopMetrics)
+	down.push(a.metrics.endpoint.Stop)
 	ready, err := a.watches.start(cfg)
 	if err != nil {
 		down.unwind()
@@ -389,14 +389,14 @@ func (a *Agent) reload(ctx context.Context) {
 	old := a.current.Load()
 	rootsChanged := !reflect.DeepEqual(old.cfg.Watch, cfg.Watch) || !reflect.DeepEqual(old.cfg.Scanner.Exclude, cfg.Scanner.Exclude) ||
 		old.cfg.Agent.Settle != cfg.Agent.Settle || old.cfg.Agent.RescanInterval != cfg.Agent.RescanInterval
-	metricsReload, err := a.prepareMetricsReload(cfg)
+	metricsMove, err := a.metrics.endpoint.Prepare(metricsAddress(cfg))
 	if err != nil {
 		fail(err)
 		return
 	}
 	g, err := a.prepareGeneration(cfg)
 	if err != nil {
-		metricsReload.abort()
+		metricsMove.Abort()
 		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
 		return
 	}
@@ -404,7 +404,7 @@ func (a *Agent) reload(ctx context.Context) {
 	if rootsChanged {
 		if roots, err = a.watches.prepare(ctx, cfg); err != nil {
 			a.discardGeneration(g)
-			metricsReload.abort()
+			metricsMove.Abort()
 			if ctx.Err() != nil {
 				return // stopping: nothing to alert
 			}
@@ -417,7 +417,7 @@ func (a *Agent) reload(ctx context.Context) {
 		a.mu.Unlock()
 		a.watches.discard(roots)
 		a.discardGeneration(g)
-		metricsReload.abort()
+		metricsMove.Abort()
 		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
 		return
 	}
@@ -425,7 +425,7 @@ func (a *Agent) reload(ctx context.Context) {
 	a.current.Store(g)
 	a.mu.Unlock()
 	a.watches.swap(roots)
-	metricsReload.commit()
+	metricsMove.Commit()
 	a.discardGeneration(old)
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,19 +18,15 @@ import (
 // of a tree of millions of files.
 const filesKnownMaxAge = 10 * time.Second
 
-// metricsShutdownTimeout bounds the wait for scrapes in progress when the
-// metrics server stops.
-const metricsShutdownTimeout = 2 * time.Second
-
 // agentMetrics is the agent's side of the Prometheus endpoint: the event
 // metrics, the counters nothing else keeps, and the server when
 // metrics.listen is set. The registry exists even when nothing serves it.
 type agentMetrics struct {
 	m *metrics.Metrics
 
-	// srv and listen belong to the goroutine of run (start, reload, stop).
-	srv    *metrics.Server
-	listen string
+	// endpoint serves m where metrics.listen says; run, reloads and the
+	// stop use it in turn.
+	endpoint *metrics.Endpoint
 
 	handled, scannedBytes, reloadsOK, reloadsFailed atomic.Uint64
 
@@ -50,13 +44,14 @@ func newAgentMetrics(a *Agent) *agentMetrics {
 	for _, k := range alert.Kinds() {
 		kinds = append(kinds, string(k))
 	}
-	return &agentMetrics{m: metrics.New(metrics.Options{
+	m := metrics.New(metrics.Options{
 		Snapshot:   a.metricsSnapshot,
 		Version:    a.opts.Version,
 		Started:    a.startedAt,
 		Severities: sevs,
 		Kinds:      kinds,
-	})}
+	})
+	return &agentMetrics{m: m, endpoint: metrics.NewEndpoint(m, a.log)}
 }
 
 // countScan counts one scan that took d.
@@ -68,91 +63,9 @@ func (a *Agent) countScan(v scanner.Verdict, d time.Duration) {
 	a.metrics.m.ObserveScan(d)
 }
 
-// startMetrics serves the metrics on cfg's metrics.listen, if set.
-func (a *Agent) startMetrics(cfg config.Config) error {
-	srv, err := a.listenMetrics(cfg)
-	if err != nil {
-		return err
-	}
-	a.metrics.srv, a.metrics.listen = srv, cfg.Metrics.Listen
-	return nil
-}
-
-func (a *Agent) listenMetrics(cfg config.Config) (*metrics.Server, error) {
-	addr := cfg.Metrics.Listen
-	if addr == "" {
-		return nil, nil
-	}
-	if !cfg.Metrics.IsLoopback() {
-		a.log.Warn("metrics.listen is not a loopback address: anyone who can reach it reads the agent's figures, unauthenticated", "addr", addr)
-	}
-	srv, err := metrics.Listen(addr, a.metrics.m, a.log.With("component", "metrics"))
-	if err != nil {
-		return nil, fmt.Errorf("metrics.listen %s: %w", addr, err)
-	}
-	a.log.Info("serving metrics", "addr", srv.Addr())
-	return srv, nil
-}
-
-// stopMetrics stops the metrics server, if one runs.
-func (a *Agent) stopMetrics() {
-	shutdownMetrics(a.metrics.srv, a)
-	a.metrics.srv, a.metrics.listen = nil, ""
-}
-
-func shutdownMetrics(srv *metrics.Server, a *Agent) {
-	if srv == nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), metricsShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
-		a.log.Warn("metrics server: shutdown", "err", err)
-	}
-}
-
-// metricsReload is what a reload does to the metrics server: when
-// metrics.listen changed, the new address is bound before anything is
-// swapped, so an address that cannot be bound fails the reload as a whole
-// and the old server keeps serving.
-type metricsReload struct {
-	a       *Agent
-	changed bool
-	srv     *metrics.Server
-	listen  string
-}
-
-// prepareMetricsReload binds cfg's metrics.listen when it differs from the
-// address served now. Moving to another host on the same port needs a
-// restart: both cannot be bound at once.
-func (a *Agent) prepareMetricsReload(cfg config.Config) (*metricsReload, error) {
-	r := &metricsReload{a: a, listen: cfg.Metrics.Listen}
-	if cfg.Metrics.Listen == a.metrics.listen {
-		return r, nil
-	}
-	srv, err := a.listenMetrics(cfg)
-	if err != nil {
-		return nil, err
-	}
-	r.changed, r.srv = true, srv
-	return r, nil
-}
-
-// commit swaps the new server in and stops the old one.
-func (r *metricsReload) commit() {
-	if !r.changed {
-		return
-	}
-	old := r.a.metrics.srv
-	r.a.metrics.srv, r.a.metrics.listen = r.srv, r.listen
-	shutdownMetrics(old, r.a)
-}
-
-// abort stops the new server of a reload that failed.
-func (r *metricsReload) abort() {
-	if r.changed {
-		shutdownMetrics(r.srv, r.a)
-	}
+// metricsAddress is where cfg serves the metrics.
+func metricsAddress(cfg config.Config) metrics.Address {
+	return metrics.Address{Addr: cfg.Metrics.Listen, Loopback: cfg.Metrics.IsLoopback()}
 }
 
 // metricsSnapshot gathers the agent's figures for a scrape.
