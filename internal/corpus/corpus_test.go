@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/corpus"
 	"github.com/shellwatch/shellwatch/scanner"
@@ -87,7 +86,7 @@ func corpusDir(t *testing.T, env string) string {
 // configuration: the bundled rules and the PHP analyzer.
 func newScanner(t *testing.T) *scanner.Scanner {
 	t.Helper()
-	eng, err := agent.NewEngine(config.Default())
+	eng, err := scanner.NewEngine(config.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
