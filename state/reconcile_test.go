@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -273,4 +274,165 @@ func waitForNewCtime(t *testing.T, ref string) {
 		runtime.Gosched()
 	}
 	t.Fatal("the file system clock did not move")
+}
+
+// The walk and the records are merged in one order, the bytes' order, where
+// a folder's files sort around its subfolders' (b-x.php < b.php < b/… <
+// b0.php): nothing is reported when nothing changed, exactly what changed
+// when something did.
+func TestReconcileOrder(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	names := []string{"b.php", "b/c.php", "b/a/z.php", "b-x.php", "b0.php", "b/.h", "a\nb.php", "bad\xff.php",
+		"\x01first", "Z.php", "zz/y/x.php", "zz.php", "b/c/d.php", "b/c.d/e.php", "b/c-d/e.php"}
+	for _, n := range names {
+		write(t, filepath.Join(root, n), "x")
+	}
+	db := openTemp(t)
+	baseline(t, db, root)
+	diffs, stats := reconcileAll(t, db, root, nil)
+	if len(diffs) != 0 || stats.Unchanged != int64(len(names)) || stats.Files != int64(len(names)) {
+		t.Fatalf("nothing changed: %q, %+v", kinds(diffs, root), stats)
+	}
+	os.Remove(filepath.Join(root, "b/c.php"))
+	os.Remove(filepath.Join(root, "b0.php"))
+	write(t, filepath.Join(root, "b/c0.php"), "x")
+	write(t, filepath.Join(root, "b/c/a.php"), "x")
+	diffs, stats = reconcileAll(t, db, root, nil)
+	want := "added /b/c/a.php\nadded /b/c0.php\ndeleted /b/c.php\ndeleted /b0.php"
+	if got := kinds(diffs, root); got != want || stats.Unchanged != int64(len(names)-2) {
+		t.Errorf("differences:\n%s\nwant:\n%s\n%+v", got, want, stats)
+	}
+}
+
+// A walk cut short reports no deletion past the point it reached: the
+// records of files it did not get to are not gone.
+func TestReconcileCancelledMidway(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	for i := range 3000 {
+		write(t, filepath.Join(root, fmt.Sprintf("d%02d/f%04d.php", i%30, i)), "x")
+	}
+	db := openTemp(t)
+	baseline(t, db, root)
+	write(t, filepath.Join(root, "a-new.php"), "x") // sorts first
+	// In the last folder: the walk, a bounded queue ahead of the merge,
+	// cannot be there when the first difference cancels it.
+	if err := os.Remove(filepath.Join(root, "d29", "f2999.php")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var reported []string
+	_, err := Reconcile(ctx, db, root, nil, func(d Difference) {
+		reported = append(reported, d.Kind.String()+" "+d.Path)
+		cancel()
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if len(reported) != 1 || reported[0] != "added "+filepath.Join(root, "a-new.php") {
+		t.Errorf("reported %q, want only the added file", reported)
+	}
+}
+
+// A file that appears after its folder was listed, and is recorded
+// meanwhile (by the daemon, live), is not reported deleted: a record the walk
+// went past is looked at again before it is called gone.
+func TestReconcileFileCreatedDuringWalk(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	for i := range 500 {
+		write(t, filepath.Join(root, fmt.Sprintf("z/f%04d.php", i)), "x")
+	}
+	db := openTemp(t)
+	baseline(t, db, root)
+	write(t, filepath.Join(root, "a-new.php"), "x")
+	late := filepath.Join(root, "z", "late.php")
+	var reported []string
+	_, err := Reconcile(context.Background(), db, root, nil, func(d Difference) {
+		reported = append(reported, d.Kind.String()+" "+d.Path)
+		if d.Path != filepath.Join(root, "a-new.php") {
+			return
+		}
+		// Whether the walk listed z/ before this or not, late.php must not
+		// come out deleted.
+		write(t, late, "x")
+		info, err := os.Lstat(late)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := StatOf(info)
+		if err := db.Put(File{Path: late, Dev: s.Dev, Inode: s.Inode, Size: s.Size, MTime: s.MTime, CTime: s.CTime}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reported) != 1 {
+		t.Errorf("reported %q, want only a-new.php added", reported)
+	}
+}
+
+// lookAgain, which decides that a record the walk went past is gone, sees
+// what the walk would: excluded paths, paths through a link, and anything
+// but a regular file are gone.
+func TestReconcileLookAgain(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "www")
+	file := filepath.Join(root, "sub", "a.php")
+	write(t, file, "x")
+	write(t, filepath.Join(root, "cache", "c.php"), "x")
+	write(t, filepath.Join(dir, "elsewhere", "a.php"), "x")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(root, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := walk.New([]string{"*/cache/*", "*.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(root, "sub", "x.log"), "x")
+	r := &reconciler{root: root, ex: ex}
+	for p, want := range map[string]bool{
+		file:                                     true,
+		filepath.Join(root, "cache", "c.php"):    false, // below an excluded folder
+		filepath.Join(root, "sub", "x.log"):      false, // excluded itself
+		filepath.Join(root, "link", "a.php"):     false, // through a link
+		filepath.Join(root, "fifo"):              false,
+		filepath.Join(root, "sub"):               false, // a folder
+		filepath.Join(root, "gone.php"):          false,
+		filepath.Join(root, "gone", "gone.php"):  false,
+		filepath.Join(root, "sub", "a.php", "x"): false, // below a file
+	} {
+		s, isFile, err := r.lookAgain(p)
+		if err != nil || isFile != want || (want && s.Inode == 0) {
+			t.Errorf("lookAgain(%q) = %v, %v, %v; want %v", p, s.Inode, isFile, err, want)
+		}
+	}
+
+	// A record the walk went past: compared when its file is there now
+	// (created after its folder was listed), reported deleted when not.
+	db := openTemp(t)
+	baseline(t, db, root)
+	gone := filepath.Join(root, "sub", "gone.php")
+	if err := db.Put(File{Path: gone, Inode: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	r = &reconciler{db: db, root: root, ex: ex, unreadable: map[string]bool{},
+		fn: func(d Difference) { got = append(got, d.Kind.String()+" "+d.Path) }}
+	info, err := os.Lstat(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := StatOf(info)
+	for _, e := range []statEntry{{path: file, stat: s}, {path: gone, stat: Stat{Inode: 1}}} {
+		if err := r.unmatched(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != 1 || got[0] != "deleted "+gone || r.stats.Unchanged != 1 || r.stats.Deleted != 1 {
+		t.Errorf("unmatched records: %q, %+v; want only %s deleted, %s unchanged", got, r.stats, gone, file)
+	}
 }
