@@ -43,12 +43,14 @@ func run() error {
 	benign := flag.String("benign", os.Getenv("SHELLWATCH_BENIGN"), "benign tree to include (default $SHELLWATCH_BENIGN, else build/corpus/tree)")
 	aide := flag.Bool("aide", true, "compare with Debian's AIDE (aide --init, aide --check)")
 	memProfile := flag.String("memprofile", "", "write the heap profile of the restart (full check) at its RssAnon peak to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write the CPU profile of the restart (full check) to this file")
+	keep := flag.Bool("keep", false, "keep the work folder (the baseline DB, AIDE's files) and say where")
 	child := flag.Bool("restart-child", false, "internal: be the restart process, measuring the state DB at -db against -tree")
 	dbFlag := flag.String("db", "", "internal: the state DB of -restart-child")
 	skipCheck := flag.Bool("skip-check", false, "internal: -restart-child opens the DB with SkipCheck")
 	flag.Parse()
 	if *child {
-		return restartChild(*dbFlag, *tree, *skipCheck, *memProfile)
+		return restartChild(*dbFlag, *tree, *skipCheck, *memProfile, *cpuProfile)
 	}
 	if *benign == "" {
 		*benign = "build/corpus/tree"
@@ -78,7 +80,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if *keep {
+		fmt.Printf("work folder kept: %s (a restart alone: statebench -restart-child -db %s -tree %s)\n\n",
+			work, filepath.Join(work, "state.db"), *tree)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	dbPath := filepath.Join(work, "state.db")
 
 	// (a) our baseline build.
@@ -118,11 +125,11 @@ func run() error {
 	// (the heap; the DB's map is file-backed and the kernel reclaims it).
 	var restart time.Duration
 	for _, skip := range []bool{false, true} {
-		profile := ""
+		memProf, cpuProf := "", ""
 		if !skip {
-			profile = *memProfile
+			memProf, cpuProf = *memProfile, *cpuProfile
 		}
-		res, err := measureRestart(dbPath, *tree, skip, profile)
+		res, err := measureRestart(dbPath, *tree, skip, memProf, cpuProf)
 		if err != nil {
 			return err
 		}

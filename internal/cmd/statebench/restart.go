@@ -37,7 +37,7 @@ const rssInterval = 5 * time.Millisecond
 // measureRestart runs a restart in a child process (this binary with
 // -restart-child), so that what the baseline build allocated in this one
 // does not count, and returns what the child measured.
-func measureRestart(dbPath, tree string, skipCheck bool, heapProfile string) (restartResult, error) {
+func measureRestart(dbPath, tree string, skipCheck bool, heapProfile, cpuProfile string) (restartResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return restartResult{}, err
@@ -45,6 +45,9 @@ func measureRestart(dbPath, tree string, skipCheck bool, heapProfile string) (re
 	args := []string{"-restart-child", "-db", dbPath, "-tree", tree, fmt.Sprintf("-skip-check=%v", skipCheck)}
 	if heapProfile != "" {
 		args = append(args, "-memprofile", heapProfile)
+	}
+	if cpuProfile != "" {
+		args = append(args, "-cpuprofile", cpuProfile)
 	}
 	cmd := exec.Command(self, args...)
 	cmd.Stderr = os.Stderr
@@ -62,8 +65,9 @@ func measureRestart(dbPath, tree string, skipCheck bool, heapProfile string) (re
 // restartChild is the child's side: what the daemon does with its baseline
 // at a restart where nothing changed — open the state DB (with or without
 // the full check), reconcile the tree — while a goroutine samples RssAnon.
-// With heapProfile set it writes the heap profile at the peak it saw.
-func restartChild(dbPath, tree string, skipCheck bool, heapProfile string) error {
+// With heapProfile set it writes the heap profile at the peak it saw; with
+// cpuProfile, the CPU profile of the open and the reconciliation.
+func restartChild(dbPath, tree string, skipCheck bool, heapProfile, cpuProfile string) error {
 	var res restartResult
 	res.SkipCheck = skipCheck
 	mem, err := procstatus.Read(0)
@@ -71,6 +75,17 @@ func restartChild(dbPath, tree string, skipCheck bool, heapProfile string) error
 		return err
 	}
 	res.StartAnon = mem.Anon
+	stopProfile := func() {}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile %s: %w", cpuProfile, err)
+		}
+		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+	}
 	stop := make(chan struct{})
 	var sampler sync.WaitGroup
 	var samplerErr error
@@ -106,6 +121,7 @@ func restartChild(dbPath, tree string, skipCheck bool, heapProfile string) error
 	start := time.Now()
 	db, err := state.Open(dbPath, state.Options{SkipCheck: skipCheck})
 	if err != nil {
+		stopProfile()
 		close(stop)
 		sampler.Wait()
 		return err
@@ -113,6 +129,7 @@ func restartChild(dbPath, tree string, skipCheck bool, heapProfile string) error
 	res.OpenSecs = time.Since(start).Seconds()
 	stats, err := state.Reconcile(context.Background(), db, tree, nil, func(state.Difference) { res.Reported++ })
 	res.TotalSecs = time.Since(start).Seconds()
+	stopProfile()
 	close(stop)
 	sampler.Wait()
 	if err != nil {
