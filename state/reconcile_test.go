@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/walk"
 )
 
@@ -37,16 +38,6 @@ func baseline(t *testing.T, db *DB, root string) {
 		t.Fatal(err)
 	}
 	if err := db.Put(files...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -79,7 +70,7 @@ func TestReconcile(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "www")
 	hostile := "up/a\nb\xff.php"
 	for _, p := range []string{"same.php", "grow.php", "gone.php", "chmod.php", "touch.php", "becomes-dir", "becomes-link", "becomes-fifo", "moved.php", "cache/x.php", "sub/deep/same.php", hostile} {
-		write(t, filepath.Join(root, p), "<?php echo 1;")
+		testenv.WriteFile(t, filepath.Join(root, p), "<?php echo 1;")
 	}
 	db := openTemp(t)
 	baseline(t, db, root)
@@ -93,9 +84,9 @@ func TestReconcile(t *testing.T) {
 	// until it has moved past the baseline's, so that the changes made now
 	// get a new ctime.
 	waitForNewCtime(t, filepath.Join(root, "sub", "deep", "same.php"))
-	write(t, filepath.Join(root, "new.php"), "<?php system($_GET[1]);")
-	write(t, filepath.Join(root, "new/dir/\nx.php"), "x")
-	write(t, filepath.Join(root, "grow.php"), "<?php echo 1; eval($_POST[0]);")
+	testenv.WriteFile(t, filepath.Join(root, "new.php"), "<?php system($_GET[1]);")
+	testenv.WriteFile(t, filepath.Join(root, "new/dir/\nx.php"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "grow.php"), "<?php echo 1; eval($_POST[0]);")
 	os.Remove(filepath.Join(root, "gone.php"))
 	if err := os.Chmod(filepath.Join(root, "chmod.php"), 0o600); err != nil {
 		t.Fatal(err)
@@ -103,7 +94,7 @@ func TestReconcile(t *testing.T) {
 	future := time.Now().Add(time.Hour)
 	os.Chtimes(filepath.Join(root, "touch.php"), future, future)
 	os.Remove(filepath.Join(root, "becomes-dir"))
-	write(t, filepath.Join(root, "becomes-dir", "inside.php"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "becomes-dir", "inside.php"), "x")
 	os.Remove(filepath.Join(root, "becomes-link"))
 	os.Symlink("/etc/shadow", filepath.Join(root, "becomes-link"))
 	os.Symlink(filepath.Join(root, "sub"), filepath.Join(root, "link-to-dir"))
@@ -187,8 +178,8 @@ func TestReconcileUnreadableFolder(t *testing.T) {
 		t.Skip("root reads every folder; run as another user to test permission errors")
 	}
 	root := filepath.Join(t.TempDir(), "www")
-	write(t, filepath.Join(root, "locked", "a.php"), "x")
-	write(t, filepath.Join(root, "b.php"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "locked", "a.php"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "b.php"), "x")
 	db := openTemp(t)
 	baseline(t, db, root)
 	os.Chmod(filepath.Join(root, "locked"), 0)
@@ -205,7 +196,7 @@ func TestReconcileUnreadableFolder(t *testing.T) {
 func TestReconcileRoots(t *testing.T) {
 	dir := t.TempDir()
 	db := openTemp(t)
-	write(t, filepath.Join(dir, "www", "a.php"), "x")
+	testenv.WriteFile(t, filepath.Join(dir, "www", "a.php"), "x")
 	baseline(t, db, filepath.Join(dir, "www"))
 	os.Rename(filepath.Join(dir, "www"), filepath.Join(dir, "real"))
 	os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "www"))
@@ -224,7 +215,7 @@ func TestReconcileRoots(t *testing.T) {
 	if len(diffs) != 0 || stats.Unchanged != 1 {
 		t.Errorf("file root: %q, %+v", kinds(diffs, dir), stats)
 	}
-	write(t, file, "changed")
+	testenv.WriteFile(t, file, "changed")
 	diffs, _ = reconcileAll(t, db, file, nil)
 	if diffs[file].Kind != Changed {
 		t.Errorf("file root changed: %q", kinds(diffs, dir))
@@ -234,7 +225,7 @@ func TestReconcileRoots(t *testing.T) {
 // A cancelled walk reports no deletions.
 func TestReconcileCancelled(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "www")
-	write(t, filepath.Join(root, "a.php"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "a.php"), "x")
 	db := openTemp(t)
 	baseline(t, db, root)
 	if err := db.Put(File{Path: filepath.Join(root, "gone.php")}); err != nil {
@@ -263,7 +254,7 @@ func waitForNewCtime(t *testing.T, ref string) {
 	old, _ := StatOf(info)
 	probe := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(ref)))), "ctime-probe")
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		write(t, probe, "x")
+		testenv.WriteFile(t, probe, "x")
 		info, err := os.Lstat(probe)
 		if err != nil {
 			t.Fatal(err)
@@ -285,7 +276,7 @@ func TestReconcileOrder(t *testing.T) {
 	names := []string{"b.php", "b/c.php", "b/a/z.php", "b-x.php", "b0.php", "b/.h", "a\nb.php", "bad\xff.php",
 		"\x01first", "Z.php", "zz/y/x.php", "zz.php", "b/c/d.php", "b/c.d/e.php", "b/c-d/e.php"}
 	for _, n := range names {
-		write(t, filepath.Join(root, n), "x")
+		testenv.WriteFile(t, filepath.Join(root, n), "x")
 	}
 	db := openTemp(t)
 	baseline(t, db, root)
@@ -295,8 +286,8 @@ func TestReconcileOrder(t *testing.T) {
 	}
 	os.Remove(filepath.Join(root, "b/c.php"))
 	os.Remove(filepath.Join(root, "b0.php"))
-	write(t, filepath.Join(root, "b/c0.php"), "x")
-	write(t, filepath.Join(root, "b/c/a.php"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "b/c0.php"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "b/c/a.php"), "x")
 	diffs, stats = reconcileAll(t, db, root, nil)
 	want := "added /b/c/a.php\nadded /b/c0.php\ndeleted /b/c.php\ndeleted /b0.php"
 	if got := kinds(diffs, root); got != want || stats.Unchanged != int64(len(names)-2) {
@@ -309,11 +300,11 @@ func TestReconcileOrder(t *testing.T) {
 func TestReconcileCancelledMidway(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "www")
 	for i := range 3000 {
-		write(t, filepath.Join(root, fmt.Sprintf("d%02d/f%04d.php", i%30, i)), "x")
+		testenv.WriteFile(t, filepath.Join(root, fmt.Sprintf("d%02d/f%04d.php", i%30, i)), "x")
 	}
 	db := openTemp(t)
 	baseline(t, db, root)
-	write(t, filepath.Join(root, "a-new.php"), "x") // sorts first
+	testenv.WriteFile(t, filepath.Join(root, "a-new.php"), "x") // sorts first
 	// In the last folder: the walk, a bounded queue ahead of the merge,
 	// cannot be there when the first difference cancels it.
 	if err := os.Remove(filepath.Join(root, "d29", "f2999.php")); err != nil {
@@ -340,11 +331,11 @@ func TestReconcileCancelledMidway(t *testing.T) {
 func TestReconcileFileCreatedDuringWalk(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "www")
 	for i := range 500 {
-		write(t, filepath.Join(root, fmt.Sprintf("z/f%04d.php", i)), "x")
+		testenv.WriteFile(t, filepath.Join(root, fmt.Sprintf("z/f%04d.php", i)), "x")
 	}
 	db := openTemp(t)
 	baseline(t, db, root)
-	write(t, filepath.Join(root, "a-new.php"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "a-new.php"), "x")
 	late := filepath.Join(root, "z", "late.php")
 	var reported []string
 	_, err := Reconcile(context.Background(), db, root, nil, func(d Difference) {
@@ -354,7 +345,7 @@ func TestReconcileFileCreatedDuringWalk(t *testing.T) {
 		}
 		// Whether the walk listed z/ before this or not, late.php must not
 		// come out deleted.
-		write(t, late, "x")
+		testenv.WriteFile(t, late, "x")
 		info, err := os.Lstat(late)
 		if err != nil {
 			t.Fatal(err)
@@ -379,9 +370,9 @@ func TestReconcileLookAgain(t *testing.T) {
 	dir := t.TempDir()
 	root := filepath.Join(dir, "www")
 	file := filepath.Join(root, "sub", "a.php")
-	write(t, file, "x")
-	write(t, filepath.Join(root, "cache", "c.php"), "x")
-	write(t, filepath.Join(dir, "elsewhere", "a.php"), "x")
+	testenv.WriteFile(t, file, "x")
+	testenv.WriteFile(t, filepath.Join(root, "cache", "c.php"), "x")
+	testenv.WriteFile(t, filepath.Join(dir, "elsewhere", "a.php"), "x")
 	if err := os.Symlink(filepath.Join(dir, "elsewhere"), filepath.Join(root, "link")); err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +383,7 @@ func TestReconcileLookAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	write(t, filepath.Join(root, "sub", "x.log"), "x")
+	testenv.WriteFile(t, filepath.Join(root, "sub", "x.log"), "x")
 	r := &reconciler{root: root, ex: ex}
 	for p, want := range map[string]bool{
 		file:                                     true,
