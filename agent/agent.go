@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/baseline"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/scanner"
-	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/watcher"
 )
 
@@ -74,10 +74,8 @@ type Agent struct {
 	journal    *alert.Journald
 	journaldOn atomic.Bool
 
-	db        *state.DB
-	records   *recordWriter // writes db records behind the workers
-	dbReset   error         // why the state DB was set aside at start, if it was
-	approvals approvals
+	baseline *baseline.Baseline // the records, deploy windows and approvals
+	dbReset  error              // why the state DB was set aside at start, if it was
 
 	shards       []chan task // per-path workers; see run
 	reconciledMu sync.Mutex
@@ -93,7 +91,6 @@ type Agent struct {
 	recent      recentAlerts
 	controlDone sync.WaitGroup // the control socket's server
 	ready       atomic.Bool    // every root is watched
-	deploys     deployWindows
 
 	changes  chan watcher.Change
 	problems chan watcher.Problem
@@ -157,7 +154,7 @@ func newAgent(opts Options) (*Agent, error) {
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)
 	}
-	a.db, a.dbReset, err = state.OpenOrReset(cfg.StatePath(), state.Options{})
+	a.baseline, a.dbReset, err = baseline.Open(cfg.StatePath(), baseline.Options{Logger: a.log})
 	if err != nil {
 		a.closeGeneration(g)
 		return nil, fmt.Errorf("state %s: %w", cfg.StatePath(), err)
@@ -166,8 +163,6 @@ func newAgent(opts Options) (*Agent, error) {
 		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", a.dbReset)
 	}
 	a.reconciled, a.reconcileFinished = map[string]bool{}, map[string]bool{}
-	a.records = newRecordWriter(a.db, a.log)
-	a.loadDeployState()
 	return a, nil
 }
 
@@ -227,8 +222,7 @@ func (a *Agent) run(parent context.Context) error {
 	if err := a.startControl(ctx, &a.controlDone); err != nil {
 		a.stopPipeline(&workers, &problemsDone)
 		a.closeGeneration(a.gen)
-		a.records.close()
-		a.db.Close()
+		a.closeBaseline()
 		return err
 	}
 	err := a.startMetrics(a.gen.cfg)
@@ -243,8 +237,7 @@ func (a *Agent) run(parent context.Context) error {
 		a.controlDone.Wait()
 		a.stopPipeline(&workers, &problemsDone)
 		a.closeGeneration(a.gen)
-		a.records.close()
-		a.db.Close()
+		a.closeBaseline()
 		return err
 	}
 
@@ -275,7 +268,7 @@ func (a *Agent) run(parent context.Context) error {
 				a.notify("STATUS=" + a.statusLine())
 			}
 			a.expireDeploys()
-			a.saveDeployState()
+			a.baseline.Save()
 		case <-watchdog.C():
 			a.notify("WATCHDOG=1")
 		case sig := <-signals:
@@ -307,11 +300,7 @@ func (a *Agent) stop(workers, problemsDone *sync.WaitGroup, cancel context.Cance
 	cancel()
 	a.controlDone.Wait()
 	a.closeGeneration(a.gen)
-	a.saveDeployState()
-	a.records.close()
-	if err := a.db.Close(); err != nil {
-		a.log.Error("state: close", "err", err)
-	}
+	a.closeBaseline()
 	a.log.Info("stopped", "scanned", a.stats.scanned.Load(), "flagged", a.stats.flagged.Load(),
 		"quarantined", a.stats.quarantined.Load())
 	return nil
@@ -322,6 +311,14 @@ func (a *Agent) stopPipeline(workers, problemsDone *sync.WaitGroup) {
 	workers.Wait()
 	close(a.problems)
 	problemsDone.Wait()
+}
+
+// closeBaseline stores what is pending of the baseline and closes the state
+// database.
+func (a *Agent) closeBaseline() {
+	if err := a.baseline.Close(); err != nil {
+		a.log.Error("state: close", "err", err)
+	}
 }
 
 func (a *Agent) closeGeneration(g *generation) {

@@ -173,7 +173,7 @@ func waitScanned(t *testing.T, h *harness, path, content string) {
 	want := digest(sha256hex(content))
 	deadline := time.Now().Add(waitFor)
 	for time.Now().Before(deadline) {
-		if rec := h.agent.record(path); rec != nil && rec.SHA256 == want {
+		if rec := h.agent.baseline.Record(path); rec != nil && rec.SHA256 == want {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -685,8 +685,7 @@ func TestSecretFileChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.closeGeneration(a.gen)
-	a.records.close()
-	a.db.Close()
+	a.closeBaseline()
 	if !strings.Contains(logs.String(), "readable by group or others") || !strings.Contains(logs.String(), secret) {
 		t.Errorf("no warning naming the group-readable secret file:\n%s", logs.String())
 	}
@@ -745,7 +744,7 @@ func TestGrowingHugeFileAlertedOnce(t *testing.T) {
 	// Wait until the last size was judged: the record holds it.
 	deadline := time.Now().Add(waitFor)
 	for {
-		if rec := h.agent.record(p); rec != nil && rec.Size == 24*512 {
+		if rec := h.agent.baseline.Record(p); rec != nil && rec.Size == 24*512 {
 			break
 		}
 		if time.Now().After(deadline) {

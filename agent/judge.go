@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/finding"
-	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/watcher"
@@ -40,8 +38,8 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 	sum := digest(v.SHA256)
 	contentChanged := prev == nil || prev.SHA256 != sum
 	protectedScript := rp != nil && rp.protected && rp.isScript(v.Path)
-	deployed := a.deployWindowFor(c.Root) != nil || a.deployedAt(c.Root, v.ChangeTime)
-	approved := !t.baseline && contentChanged && a.consumeApproval(v.Path, v.SHA256)
+	deployed := a.baseline.WindowFor(c.Root) != nil || a.baseline.DeployedAt(c.Root, v.ChangeTime)
+	approved := !t.baseline && contentChanged && a.baseline.ConsumeApproval(v.Path, v.SHA256)
 
 	j := judgement{severity: v.Severity}
 	switch {
@@ -51,7 +49,7 @@ func (a *Agent) judge(g *generation, c watcher.Change, v scanner.Verdict, prev *
 		j.accepted = true
 	case !contentChanged && prev != nil:
 		j.accepted = prev.Accepted
-	case deployed && a.deployWindowFor(c.Root) == nil:
+	case deployed && a.baseline.WindowFor(c.Root) == nil:
 		j.accepted = true // made in a window that closed before this scan
 	}
 	if v.Flagged() {
@@ -158,82 +156,17 @@ func unixMode(m fs.FileMode) uint32 {
 	return unix.S_IFREG | uint32(m.Perm()) | setBits(m)
 }
 
-// record returns the baseline record of path, or nil.
-func (a *Agent) record(path string) *state.File {
-	if f, pending := a.records.get(path); pending {
-		return f
-	}
-	f, ok, err := a.db.Get(path)
-	if err != nil {
-		a.log.Error("state: read a record", "path", safetext.Path(path), "err", err)
-		return nil
-	}
-	if !ok {
-		return nil
-	}
-	return &f
-}
-
-// remember stores what v saw in the baseline.
-func (a *Agent) remember(v scanner.Verdict, prev *state.File, accepted bool) {
-	now := time.Now().UTC()
-	f := state.File{
-		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, Mode: unixMode(v.Mode),
-		UID: v.UID, GID: v.GID, MTime: v.ModTime, CTime: v.ChangeTime,
-		SHA256: digest(v.SHA256), Severity: v.Severity,
-		FirstSeen: now, LastSeen: now, Accepted: accepted,
-	}
-	for _, m := range v.Matches {
-		f.Rules = append(f.Rules, m.Rule)
-	}
-	if prev != nil {
-		f.FirstSeen = prev.FirstSeen
-		if accepted && prev.Accepted && prev.SHA256 == f.SHA256 {
-			f.AcceptedAt = prev.AcceptedAt
-		}
-	}
-	if accepted && f.AcceptedAt.IsZero() {
-		f.AcceptedAt = now
-	}
-	a.records.put(f)
-}
-
-// forgetRecord drops path from the baseline (it left the root).
-func (a *Agent) forgetRecord(path string) {
-	a.records.delete(path)
-}
-
 // removed handles a path that is gone: a file, or a folder and all below.
 func (a *Agent) removed(c watcher.Change) {
 	a.born.drop(c.Path)
-	// The common case, a file (a quarantined one among them), costs no
-	// database scan and never waits for the writer.
-	if f, pending := a.records.get(c.Path); pending || a.record(c.Path) != nil {
-		if f != nil || !pending {
-			a.noteRemovedInWindow(c.Root, []string{c.Path})
-		}
-		a.records.delete(c.Path)
-		return
-	}
-	// Perhaps a folder: its files go with it, pending or stored.
-	paths := a.records.pendingBelow(c.Path)
-	if err := a.db.ForEach(c.Path, func(f state.File) error {
-		paths = append(paths, f.Path)
-		return nil
-	}); err != nil {
-		a.log.Error("state: list records below a removed path", "path", safetext.Path(c.Path), "err", err)
-	}
-	if len(paths) > 0 {
-		a.noteRemovedInWindow(c.Root, paths)
-		a.records.delete(paths...)
-	}
+	a.baseline.Removed(c.Root, c.Path)
 }
 
 // deletedWhileDown alerts a file that was in the baseline and is gone.
 func (a *Agent) deletedWhileDown(t task) {
 	old := t.deleted
-	defer a.forgetRecord(old.Path)
 	if t.baseline {
+		a.baseline.Forget(old.Path)
 		return
 	}
 	a.mu.RLock()
@@ -243,8 +176,8 @@ func (a *Agent) deletedWhileDown(t task) {
 	if rp := g.roots[t.c.Root]; rp != nil && rp.protected && rp.isScript(old.Path) {
 		sev = finding.SeverityHigh
 	}
-	if w := a.deployWindowFor(t.c.Root); w != nil {
-		a.noteRemovedInWindow(t.c.Root, []string{old.Path})
+	if a.baseline.WindowFor(t.c.Root) != nil {
+		a.baseline.Removed(t.c.Root, old.Path)
 		return
 	}
 	al := alert.Alert{Kind: alert.KindChangedWhileDown, Severity: sev,
@@ -255,4 +188,5 @@ func (a *Agent) deletedWhileDown(t task) {
 	}
 	al.Message = detectionMessage(al, "while the agent was down: deleted", "removed from the baseline")
 	a.send(g, al)
+	a.baseline.Forget(old.Path)
 }

@@ -92,7 +92,7 @@ func (a *Agent) unchangedSinceScan(path string) bool {
 	if err := unix.Lstat(path, &st); err != nil {
 		return false
 	}
-	rec := a.record(path)
+	rec := a.baseline.Record(path)
 	return rec != nil && rec.Stat().SameIdentity(state.Stat{Dev: uint64(st.Dev), Inode: st.Ino, Size: st.Size,
 		MTime: time.Unix(st.Mtim.Unix()), CTime: time.Unix(st.Ctim.Unix())})
 }
@@ -136,7 +136,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 			// A huge file that keeps growing (a backup written into
 			// the root) is alerted once, not at every write: its record
 			// says it was already too large to hash as this inode.
-			prev := a.record(v.Path)
+			prev := a.baseline.Record(v.Path)
 			again := prev != nil && prev.Dev == v.Dev && prev.Inode == v.Inode && prev.Size > int64(g.cfg.Scanner.MaxHashSize)
 			a.remember(v, prev, prev != nil && prev.Accepted)
 			if again {
@@ -155,7 +155,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		// start-up walk happened to meet before its event did.
 		t.whileDown, t.baseline = false, false
 	}
-	prev := a.record(v.Path)
+	prev := a.baseline.Record(v.Path)
 	now := time.Now()
 	born := c.Op == watcher.OpCreated || a.born.has(v.Path, v.Dev, v.Inode, now)
 	if !born && prev == nil && !t.whileDown && a.bornSinceStart(v) {
@@ -221,7 +221,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		a.stats.quarantined.Add(1)
 		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID}
 		al.Message = j.message(al, "quarantined as "+entry.ID)
-		a.forgetRecord(v.Path)
+		a.baseline.Forget(v.Path)
 	case errors.Is(err, quarantine.ErrChanged):
 		// What was scanned is not what the path holds now. Alert what was
 		// seen, never trust what replaced it: scan the path again.
