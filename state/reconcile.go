@@ -110,9 +110,10 @@ const statBatch = 256
 // path without meeting a regular file there, and its path, looked at again
 // then, is still not one (a file created after its folder was listed is
 // compared, not reported deleted). Records below a folder that could not be
-// read are neither reported nor changed. A walk cut short (a cancelled
-// context) reports the deletions before the point it reached, which it made
-// sure of, and none after it, and returns ctx.Err().
+// read are neither reported nor changed. A cancelled context stops the walk
+// and the reports soon after, and Reconcile returns an error wrapping
+// ctx.Err(): the deletions it reported were made sure of, and none is
+// reported past the point the walk reached.
 func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Excluder, fn func(Difference)) (ReconcileStats, error) {
 	info, err := os.Lstat(root)
 	if err != nil {
@@ -144,7 +145,7 @@ func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Excluder, fn f
 	var complete bool // the walk went through the whole tree; set before inOrder closes
 	merged := make(chan error, 1)
 	go func() {
-		err := r.merge(inOrder, &complete)
+		err := r.merge(ctx, inOrder, &complete)
 		if err != nil {
 			cancel() // stop the walk; the merge drains what it sent
 		}
@@ -310,13 +311,16 @@ func (r *reconciler) statFiles(job *statJob) {
 // merge goes through the jobs in walk order and the records in key order —
 // the same order — side by side: a file without a record is Added, a record
 // passed without its file is gone (see unmatched). After the last job, the
-// records left are gone only when the walk was complete. After an error it
-// drains inOrder and returns the error.
-func (r *reconciler) merge(inOrder <-chan *statJob, complete *bool) error {
+// records left are gone only when the walk was complete. After an error, or
+// once ctx is done, it drains inOrder and returns the error.
+func (r *reconciler) merge(ctx context.Context, inOrder <-chan *statJob, complete *bool) error {
 	records := r.db.stats(r.root)
 	rec, more, err := records.next()
 	prev := ""
 	for job := range inOrder {
+		if err == nil && ctx.Err() != nil {
+			err = fmt.Errorf("reconcile %s: %w", r.root, ctx.Err())
+		}
 		if err != nil {
 			continue // drain
 		}
@@ -356,6 +360,9 @@ func (r *reconciler) merge(inOrder <-chan *statJob, complete *bool) error {
 		}
 	}
 	for err == nil && more && *complete {
+		if ctx.Err() != nil {
+			return fmt.Errorf("reconcile %s: %w", r.root, ctx.Err())
+		}
 		if err = r.unmatched(rec); err == nil {
 			rec, more, err = records.next()
 		}

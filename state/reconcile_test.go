@@ -427,3 +427,30 @@ func TestReconcileLookAgain(t *testing.T) {
 		t.Errorf("unmatched records: %q, %+v; want only %s deleted, %s unchanged", got, r.stats, gone, file)
 	}
 }
+
+// Cancelled while the records left after a complete walk are reported
+// deleted, Reconcile stops there and says it did not finish.
+func TestReconcileCancelledInTheTail(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db := openTemp(t)
+	var files []File
+	for i := range 3000 {
+		files = append(files, File{Path: filepath.Join(root, fmt.Sprintf("gone%04d.php", i)), Inode: 1})
+	}
+	if err := db.Put(files...); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reported := 0
+	_, err := Reconcile(ctx, db, root, nil, func(d Difference) {
+		reported++
+		cancel()
+	})
+	if !errors.Is(err, context.Canceled) || reported != 1 {
+		t.Errorf("Reconcile: %v after %d reports, want context.Canceled after 1", err, reported)
+	}
+}
