@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/baseline"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
-	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/watcher"
 )
 
@@ -77,10 +77,8 @@ type Agent struct {
 	journal    *alert.Journald
 	journaldOn atomic.Bool
 
-	db        *state.DB
-	records   *recordWriter // writes db records behind the workers
-	dbReset   error         // why the state DB was set aside at start, if it was
-	approvals approvals
+	baseline *baseline.Baseline // the records, deploy windows and approvals
+	dbReset  error              // why the state DB was set aside at start, if it was
 
 	shards       []chan task // per-path workers; see startPipeline
 	workers      sync.WaitGroup
@@ -95,7 +93,6 @@ type Agent struct {
 	recent      recentAlerts
 	controlDone sync.WaitGroup // the control socket's server
 	ready       atomic.Bool    // every root is watched
-	deploys     deployWindows
 
 	changes  chan watcher.Change
 	problems chan watcher.Problem
@@ -167,7 +164,7 @@ func newAgent(opts Options) (*Agent, error) {
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)
 	}
-	a.db, a.dbReset, err = state.OpenOrReset(cfg.StatePath(), state.Options{})
+	a.baseline, a.dbReset, err = baseline.Open(cfg.StatePath(), baseline.Options{Logger: a.log})
 	if err != nil {
 		a.closeGeneration(g)
 		return nil, fmt.Errorf("state %s: %w", cfg.StatePath(), err)
@@ -176,8 +173,6 @@ func newAgent(opts Options) (*Agent, error) {
 		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", a.dbReset)
 	}
 	a.reconciled, a.reconcileFinished = map[string]bool{}, map[string]bool{}
-	a.records = newRecordWriter(a.db, a.log)
-	a.loadDeployState()
 	return a, nil
 }
 
@@ -286,7 +281,7 @@ func (a *Agent) run(parent context.Context) error {
 				a.notify("STATUS=" + a.statusLine())
 			}
 			a.expireDeploys()
-			a.saveDeployState()
+			a.baseline.Save()
 		case <-watchdog.C():
 			a.notify("WATCHDOG=1")
 		case <-reloadDone:
@@ -357,9 +352,13 @@ func (a *Agent) stopPipeline() {
 // baseline and the state database: the last step of every shutdown.
 func (a *Agent) closeState() {
 	a.closeGeneration(a.current.Load())
-	a.saveDeployState()
-	a.records.close()
-	if err := a.db.Close(); err != nil {
+	a.closeBaseline()
+}
+
+// closeBaseline stores what is pending of the baseline and closes the state
+// database.
+func (a *Agent) closeBaseline() {
+	if err := a.baseline.Close(); err != nil {
 		a.log.Error("state: close", "err", err)
 	}
 }

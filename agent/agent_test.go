@@ -179,7 +179,7 @@ func waitScanned(t *testing.T, h *harness, path, content string) {
 	t.Helper()
 	want := digest(sha256hex(content))
 	testenv.Eventually(t, waitFor, fmt.Sprintf("%q holding %q to be scanned", path, content), func() bool {
-		rec := h.agent.record(path)
+		rec := h.agent.baseline.Record(path)
 		return rec != nil && rec.SHA256 == want
 	})
 }
@@ -711,8 +711,7 @@ func TestSecretFileChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.closeGeneration(a.gen)
-	a.records.close()
-	a.db.Close()
+	a.closeBaseline()
 	if !strings.Contains(logs.String(), "readable by group or others") || !strings.Contains(logs.String(), secret) {
 		t.Errorf("no warning naming the group-readable secret file:\n%s", logs.String())
 	}
@@ -771,7 +770,7 @@ func TestGrowingHugeFileAlertedOnce(t *testing.T) {
 		// each limit, however loaded the machine is.
 		size := int64(i * len(chunk))
 		testenv.Eventually(t, waitFor, fmt.Sprintf("%s to be judged at %d bytes", p, size), func() bool {
-			rec := h.agent.record(p)
+			rec := h.agent.baseline.Record(p)
 			return rec != nil && rec.Size == size
 		})
 	}

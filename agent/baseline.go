@@ -7,13 +7,13 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
 	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/policy"
+	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/walk"
 )
@@ -54,7 +54,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 		if v.Flagged() {
 			res.Flagged = append(res.Flagged, path)
 		}
-		a.remember(v, a.record(path), true)
+		a.remember(v, a.baseline.Record(path), true)
 		res.Accepted = append(res.Accepted, path)
 	}
 	for _, p := range args.Paths {
@@ -83,7 +83,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 		}
 		accept(p, strings.ToLower(e.SHA256))
 	}
-	a.addApprovals(g, announced)
+	a.baseline.Announce(announced, g.cfg.Deploy.MaxTTL.Std())
 	if n := len(res.Accepted) + len(res.Pending); n > 0 {
 		msg := fmt.Sprintf("%d files accepted into the baseline, %d announced by a manifest and not there yet, by uid %d pid %d",
 			len(res.Accepted), len(res.Pending), peer.UID, peer.PID)
@@ -92,26 +92,6 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 			Count:  n})
 	}
 	return res, nil
-}
-
-// addApprovals remembers that each path may arrive with its sha256, until
-// deploy.max_ttl from now, and stores them all at once.
-func (a *Agent) addApprovals(g *generation, announced map[string]string) {
-	if len(announced) == 0 {
-		return
-	}
-	now := time.Now().UTC()
-	a.approvals.mu.Lock()
-	defer a.approvals.mu.Unlock()
-	for p, ap := range a.approvals.byPath {
-		if now.After(ap.Until) {
-			delete(a.approvals.byPath, p)
-		}
-	}
-	for p, sum := range announced {
-		a.approvals.byPath[p] = approval{SHA256: sum, Until: now.Add(g.cfg.Deploy.MaxTTL.Std())}
-	}
-	a.saveApprovalsLocked()
 }
 
 // rootOf returns the watched root path is under.
@@ -129,64 +109,30 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 	g := a.gen
 	a.mu.RUnlock()
 	res := wire.DiffResult{Entries: []wire.DiffEntry{}, Errors: []string{}}
-	a.records.flush()
 	for i, w := range g.cfg.Watch {
-		root := realRoot(w.Path)
 		ex, err := rootExcluder(g.cfg, i)
 		if err != nil {
 			return nil, err
 		}
-		_, err = state.Reconcile(ctx, a.db, root, ex, func(d state.Difference) {
-			e := wire.DiffEntry{Kind: d.Kind.String(), Path: safetext.JSONPath(d.Path)}
-			switch d.Kind {
-			case state.Added:
-				e.Kind = "added"
-			case state.Changed:
-				e.Kind, e.Detail = "changed", statChange(d.Old.Stat(), d.Stat)
-			case state.Deleted:
-				e.Kind = "deleted"
-			default:
-				res.Errors = append(res.Errors, safetext.Path(d.Path)+": "+fmt.Sprint(d.Err))
-				return
-			}
-			res.Entries = append(res.Entries, e)
-		})
-		if err != nil {
-			res.Errors = append(res.Errors, err.Error())
+		changes, problems := a.baseline.Diff(ctx, realRoot(w.Path), ex)
+		for _, c := range changes {
+			res.Entries = append(res.Entries, wire.DiffEntry{Kind: c.Kind, Path: safetext.JSONPath(c.Path), Since: c.Since, Detail: c.Detail})
 		}
-		if err := a.db.ForEach(root, func(f state.File) error {
-			if !f.Accepted {
-				res.Entries = append(res.Entries, wire.DiffEntry{Kind: "unaccepted", Path: safetext.JSONPath(f.Path), Since: f.LastSeen,
-					Detail: fmt.Sprintf("sha256 %x, first seen %s", f.SHA256[:8], f.FirstSeen.Format(time.RFC3339))})
-			}
-			return nil
-		}); err != nil {
-			res.Errors = append(res.Errors, err.Error())
-		}
+		res.Errors = append(res.Errors, problems...)
 	}
 	return res, nil
 }
 
-// statChange describes how a file's lstat differs from its record.
-func statChange(old, now state.Stat) string {
-	var what []string
-	if old.Dev != now.Dev || old.Inode != now.Inode {
-		what = append(what, "another inode")
+// remember stores what v saw in the baseline; accepted says whether its
+// content belongs to the baseline now.
+func (a *Agent) remember(v scanner.Verdict, prev *state.File, accepted bool) {
+	f := state.File{
+		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, Mode: unixMode(v.Mode),
+		UID: v.UID, GID: v.GID, MTime: v.ModTime, CTime: v.ChangeTime,
+		SHA256: digest(v.SHA256), Severity: v.Severity,
 	}
-	if old.Size != now.Size {
-		what = append(what, fmt.Sprintf("size %d → %d", old.Size, now.Size))
+	for _, m := range v.Matches {
+		f.Rules = append(f.Rules, m.Rule)
 	}
-	if !old.MTime.Equal(now.MTime) {
-		what = append(what, "mtime "+now.MTime.UTC().Format(time.RFC3339))
-	}
-	if old.Mode&0o7777 != now.Mode&0o7777 {
-		what = append(what, fmt.Sprintf("mode %04o → %04o", old.Mode&0o7777, now.Mode&0o7777))
-	}
-	if old.UID != now.UID || old.GID != now.GID {
-		what = append(what, fmt.Sprintf("owner %d:%d → %d:%d", old.UID, old.GID, now.UID, now.GID))
-	}
-	if len(what) == 0 {
-		what = append(what, "ctime only")
-	}
-	return strings.Join(what, ", ")
+	a.baseline.Remember(f, prev, accepted)
 }

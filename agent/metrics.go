@@ -87,7 +87,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		ReloadsOK:        a.metrics.reloadsOK.Load(),
 		ReloadsFailed:    a.metrics.reloadsFailed.Load(),
 		FilesKnown:       a.cachedFilesKnown(),
-		DeployWindows:    a.openDeployWindows(),
+		DeployWindows:    a.baseline.OpenWindows(),
 	}
 	for i, w := range g.webhooks {
 		st := w.Stats()
@@ -106,7 +106,7 @@ func (a *Agent) cachedFilesKnown() int {
 	m.knownMu.Lock()
 	defer m.knownMu.Unlock()
 	if m.knownAt.IsZero() || time.Since(m.knownAt) >= filesKnownMaxAge {
-		n, err := a.db.Count()
+		n, err := a.baseline.Count()
 		if err != nil {
 			a.log.Error("state: count records", "err", err)
 			n = -1
@@ -114,20 +114,6 @@ func (a *Agent) cachedFilesKnown() int {
 		m.known, m.knownAt = n, time.Now()
 	}
 	return m.known
-}
-
-// openDeployWindows counts the deploy windows open now.
-func (a *Agent) openDeployWindows() int {
-	a.deploys.mu.Lock()
-	defer a.deploys.mu.Unlock()
-	n := 0
-	now := time.Now()
-	for _, w := range a.deploys.windows {
-		if now.Before(w.Until) {
-			n++
-		}
-	}
-	return n
 }
 
 // addCounts adds the counters of b to a (not Watches, a gauge).

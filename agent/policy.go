@@ -94,7 +94,7 @@ func (a *Agent) unchangedSinceScan(path string) bool {
 	if err := unix.Lstat(path, &st); err != nil {
 		return false
 	}
-	rec := a.record(path)
+	rec := a.baseline.Record(path)
 	return rec != nil && rec.Stat().SameIdentity(state.Stat{Dev: uint64(st.Dev), Inode: st.Ino, Size: st.Size,
 		MTime: time.Unix(st.Mtim.Unix()), CTime: time.Unix(st.Ctim.Unix())})
 }
@@ -137,7 +137,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		// start-up walk happened to meet before its event did.
 		t.whileDown, t.baseline = false, false
 	}
-	prev := a.record(v.Path)
+	prev := a.baseline.Record(v.Path)
 	born := false
 	if v.Err == nil || v.Flagged() {
 		born = a.isBorn(c, v, prev, t)
@@ -191,10 +191,10 @@ func (a *Agent) facts(g *generation, c watcher.Change, v scanner.Verdict, prev *
 	if rp := g.roots[c.Root]; rp != nil && rp.protected && rp.isScript(v.Path) {
 		f.Root = policy.Root{Script: true, NoScriptZone: rp.inNoScriptZone(v.Path), WebUser: rp.webUser, ByWebUser: rp.writtenByWebUser(v.UID)}
 	}
-	f.WindowOpen = a.deployWindowFor(c.Root) != nil
-	f.DeployedAt = a.deployedAt(c.Root, v.ChangeTime)
+	f.WindowOpen = a.baseline.WindowFor(c.Root) != nil
+	f.DeployedAt = a.baseline.DeployedAt(c.Root, v.ChangeTime)
 	// An approval is used up by the content it announced.
-	f.Approved = !t.baseline && f.ContentChanged() && a.consumeApproval(v.Path, v.SHA256)
+	f.Approved = !t.baseline && f.ContentChanged() && a.baseline.ConsumeApproval(v.Path, v.SHA256)
 	return f
 }
 
@@ -273,7 +273,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		a.stats.quarantined.Add(1)
 		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID}
 		al.Message = detectionMessage(al, d.Why, "quarantined as "+entry.ID)
-		a.forgetRecord(v.Path)
+		a.baseline.Forget(v.Path)
 	case errors.Is(err, quarantine.ErrChanged):
 		// What was scanned is not what the path holds now. Alert what was
 		// seen, never trust what replaced it: scan the path again.

@@ -48,13 +48,10 @@ func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
 			a.log.Error("reconcile", "root", root, "err", err)
 			continue
 		}
-		var built bool
-		if _, err := a.db.GetMeta(metaBaselinePre+root, &built); err != nil {
-			a.log.Error("state: read baseline flag", "root", root, "err", err)
-		}
+		built := a.baseline.Built(root)
 		start := time.Now()
 		var pending sync.WaitGroup
-		stats, err := state.Reconcile(ctx, a.db, root, ex, func(d state.Difference) {
+		stats, err := a.baseline.Reconcile(ctx, root, ex, func(d state.Difference) {
 			t := task{c: watcher.Change{Path: d.Path, Op: watcher.OpResync, Root: root}, whileDown: true, baseline: !built}
 			switch d.Kind {
 			case state.Added, state.Changed:
@@ -69,7 +66,7 @@ func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
 			a.enqueue(t)
 		})
 		pending.Wait()
-		a.records.flush()
+		a.baseline.Flush()
 		if err != nil {
 			// A missing root is the watcher's to report (root_missing);
 			// it is reconciled when a later start finds it.
@@ -80,9 +77,7 @@ func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
 			continue
 		}
 		if !built {
-			if err := a.db.PutMeta(metaBaselinePre+root, true); err != nil {
-				a.log.Error("state: store baseline flag", "root", root, "err", err)
-			}
+			a.baseline.MarkBuilt(root)
 		}
 		a.reconciledMu.Lock()
 		a.reconcileFinished[root] = true

@@ -58,7 +58,7 @@ func (a *Agent) status() wire.Status {
 		Scanned:    a.stats.scanned.Load(), Flagged: a.stats.flagged.Load(),
 		Quarantined: a.stats.quarantined.Load(), QuarantineFailed: a.stats.quarantineFailed.Load(),
 		ScanErrors: a.stats.scanErrors.Load(),
-		Roots:      []wire.RootStatus{}, Webhooks: []wire.WebhookStatus{}, Deploys: a.deployStatus(),
+		Roots:      []wire.RootStatus{}, Webhooks: []wire.WebhookStatus{}, Deploys: a.deployStatuses(),
 		LastAlerts: a.recent.list(),
 	}
 	for _, w := range g.cfg.Watch {

@@ -174,7 +174,7 @@ func TestDamageAfterOpen(t *testing.T) {
 				t.Errorf("page %d: %v, want ErrCorrupt", page, err)
 			}
 		}
-		_, err = db.Stats("/srv/www")
+		_, err = statsOf(db, "/srv/www")
 		ok(err)
 		ok(db.ForEach("/srv/www", func(File) error { return nil }))
 		for _, f := range files[:200] {

@@ -313,7 +313,8 @@ func rootPrefix(root string) []byte {
 	return []byte(root + "/")
 }
 
-// forEachChunk is how many records ForEach decodes per read transaction.
+// forEachChunk is how many records ForEach and a statCursor decode per read
+// transaction.
 const forEachChunk = 1024
 
 // ForEach calls fn for the record of root itself, if root is a file, and
@@ -338,8 +339,14 @@ func (db *DB) ForEach(root string, fn func(File) error) error {
 	prefix := rootPrefix(root)
 	after := prefix
 	inclusive := true
+	var chunk []File
 	for {
-		chunk, err := db.readChunk(prefix, after, inclusive)
+		chunk = chunk[:0]
+		err := db.readChunk(prefix, after, inclusive, func(k, v []byte) error {
+			f, err := decodeFile(k, v)
+			chunk = append(chunk, f)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -355,41 +362,25 @@ func (db *DB) ForEach(root string, fn func(File) error) error {
 	}
 }
 
-// readChunk decodes up to forEachChunk records with prefix, from the key
-// after (included when inclusive).
-func (db *DB) readChunk(prefix, after []byte, inclusive bool) (files []File, err error) {
+// readChunk calls decode for up to forEachChunk records with prefix, from
+// the key after (included when inclusive), in one read transaction. A
+// decoding error is returned as the record's corruption.
+func (db *DB) readChunk(prefix, after []byte, inclusive bool, decode func(k, v []byte) error) (err error) {
 	defer guard(db.path, &err, debug.SetPanicOnFault(true))
-	err = db.bolt.View(func(tx *bolt.Tx) error {
+	return db.bolt.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(filesBucket).Cursor()
 		k, v := c.Seek(after)
 		if !inclusive && bytes.Equal(k, after) {
 			k, v = c.Next()
 		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && len(files) < forEachChunk; k, v = c.Next() {
-			f, err := decodeFile(k, v)
-			if err != nil {
+		for n := 0; k != nil && bytes.HasPrefix(k, prefix) && n < forEachChunk; k, v = c.Next() {
+			if err := decode(k, v); err != nil {
 				return db.corrupt(k, err)
 			}
-			files = append(files, f)
+			n++
 		}
 		return nil
 	})
-	return files, err
-}
-
-// Stats loads the lstat part of every record at or below root, in one read
-// transaction, decoding nothing else: what a restart needs to tell which
-// files changed.
-func (db *DB) Stats(root string) (map[string]Stat, error) {
-	entries, err := db.loadStats(root)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]Stat, len(entries))
-	for _, e := range entries {
-		m[e.path] = e.stat
-	}
-	return m, nil
 }
 
 type statEntry struct {
@@ -397,37 +388,78 @@ type statEntry struct {
 	stat Stat
 }
 
-// loadStats returns the lstat part of the records at or below root, root
-// first, then in key order.
-func (db *DB) loadStats(root string) (entries []statEntry, err error) {
-	if root == "" {
-		return nil, errors.New("state Stats: empty root")
+// statCursor reads the lstat part of the records at or below a root, root's
+// own first, then in key order, decoding nothing else: what a restart needs
+// to tell which files changed. It reads forEachChunk records per read
+// transaction, so that going through a baseline of millions of files holds
+// one chunk of it in memory, never the whole; records written meanwhile may
+// or may not be seen.
+type statCursor struct {
+	db        *DB
+	root      string
+	prefix    []byte
+	after     []byte // the key to read from: prefix, then the last one read
+	inclusive bool
+	started   bool // root's own record was looked up
+	last      bool // the chunk held is the last one
+	chunk     []statEntry
+	i         int
+}
+
+// stats returns a cursor over the records at or below root.
+func (db *DB) stats(root string) *statCursor {
+	prefix := rootPrefix(root)
+	return &statCursor{db: db, root: root, prefix: prefix, after: prefix, inclusive: true}
+}
+
+// next returns the next record, and false at the end.
+func (c *statCursor) next() (statEntry, bool, error) {
+	if !c.started {
+		c.started = true
+		if c.root == "" {
+			return statEntry{}, false, errors.New("state: reconcile an empty root")
+		}
+		if !strings.HasSuffix(c.root, "/") {
+			var e statEntry
+			var found bool
+			err := c.db.view(func(tx *bolt.Tx) error {
+				v := tx.Bucket(filesBucket).Get([]byte(c.root))
+				if v == nil {
+					return nil
+				}
+				found = true
+				var err error
+				if e.stat, err = decodeStat([]byte(c.root), v); err != nil {
+					return c.db.corrupt([]byte(c.root), err)
+				}
+				e.path = c.root
+				return nil
+			})
+			if err != nil || found {
+				return e, found, err
+			}
+		}
 	}
-	defer guard(db.path, &err, debug.SetPanicOnFault(true))
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(filesBucket).Cursor()
-		add := func(k, v []byte) error {
+	for c.i == len(c.chunk) {
+		if c.last {
+			return statEntry{}, false, nil
+		}
+		c.chunk, c.i = c.chunk[:0], 0
+		err := c.db.readChunk(c.prefix, c.after, c.inclusive, func(k, v []byte) error {
 			s, err := decodeStat(k, v)
-			if err != nil {
-				return db.corrupt(k, err)
-			}
-			entries = append(entries, statEntry{string(k), s})
-			return nil
+			c.chunk = append(c.chunk, statEntry{string(k), s})
+			return err
+		})
+		if err != nil {
+			return statEntry{}, false, err
 		}
-		if k, v := c.Seek([]byte(root)); k != nil && string(k) == root && !strings.HasSuffix(root, "/") {
-			if err := add(k, v); err != nil {
-				return err
-			}
+		c.last = len(c.chunk) < forEachChunk
+		if len(c.chunk) > 0 {
+			c.after, c.inclusive = []byte(c.chunk[len(c.chunk)-1].path), false
 		}
-		prefix := rootPrefix(root)
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if err := add(k, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return entries, err
+	}
+	c.i++
+	return c.chunk[c.i-1], true, nil
 }
 
 // writeRequest is one Put or Delete call waiting for its commit.
@@ -634,27 +666,4 @@ func (db *DB) update(fn func(*bolt.Tx) error) (err error) {
 		return fmt.Errorf("state DB %s: write: %w", db.path, err)
 	}
 	return nil
-}
-
-// getMany returns the records of paths, nil where there is none, in one read
-// transaction.
-func (db *DB) getMany(paths []string) (files []*File, err error) {
-	defer guard(db.path, &err, debug.SetPanicOnFault(true))
-	files = make([]*File, len(paths))
-	err = db.bolt.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(filesBucket)
-		for i, p := range paths {
-			v := b.Get([]byte(p))
-			if v == nil {
-				continue
-			}
-			f, err := decodeFile([]byte(p), v)
-			if err != nil {
-				return db.corrupt([]byte(p), err)
-			}
-			files[i] = &f
-		}
-		return nil
-	})
-	return files, err
 }

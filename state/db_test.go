@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -115,12 +116,12 @@ func TestForEachAndStatsStayInRoot(t *testing.T) {
 	if got := strings.Join(collect("/srv/www/"), "|"); got != "/srv/www/a|/srv/www/b\n/d|/srv/www/b/c|/srv/www/\xff" {
 		t.Errorf("ForEach(/srv/www/) = %q", got)
 	}
-	stats, err := db.Stats("/srv/www")
+	stats, err := statsOf(db, "/srv/www")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(stats) != 5 || stats["/srv/www/b\n/d"].Inode != uint64(len("/srv/www/b\n/d")) {
-		t.Errorf("Stats(/srv/www) = %v", stats)
+	if got := strings.Join(stats.paths, "|"); got != "/srv/www|/srv/www/a|/srv/www/b\n/d|/srv/www/b/c|/srv/www/\xff" || stats.byPath["/srv/www/b\n/d"].Inode != uint64(len("/srv/www/b\n/d")) {
+		t.Errorf("stats(/srv/www) = %q %v", stats.paths, stats.byPath)
 	}
 	stop := errors.New("stop")
 	n := 0
@@ -140,8 +141,13 @@ func TestForEachChunks(t *testing.T) {
 	if err := db.Put(files...); err != nil {
 		t.Fatal(err)
 	}
+	// The stat cursor reads them in chunks too, each once, in order.
+	stats, err := statsOf(db, "/r")
+	if err != nil || len(stats.paths) != len(files) || !sort.StringsAreSorted(stats.paths) || len(stats.byPath) != len(files) {
+		t.Fatalf("stat cursor: %v, %d paths of %d, sorted %v", err, len(stats.paths), len(files), sort.StringsAreSorted(stats.paths))
+	}
 	i := 0
-	err := db.ForEach("/r", func(f File) error {
+	err = db.ForEach("/r", func(f File) error {
 		if want := fmt.Sprintf("/r/%06d", i); f.Path != want {
 			return fmt.Errorf("got %s, want %s", f.Path, want)
 		}
@@ -245,5 +251,24 @@ func TestOpenForeignFormat(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		t.Errorf("foreign file moved: %v", err)
+	}
+}
+
+type statsRead struct {
+	paths  []string
+	byPath map[string]Stat
+}
+
+// statsOf reads the records at or below root through a statCursor.
+func statsOf(db *DB, root string) (statsRead, error) {
+	r := statsRead{byPath: map[string]Stat{}}
+	c := db.stats(root)
+	for {
+		e, ok, err := c.next()
+		if err != nil || !ok {
+			return r, err
+		}
+		r.paths = append(r.paths, e.path)
+		r.byPath[e.path] = e.stat
 	}
 }

@@ -38,5 +38,7 @@
 // [Reconcile] walks a root without following symbolic links and compares
 // what it finds with the baseline by identity (device, inode, size, mtime,
 // ctime) only: it never opens or hashes a file; the caller scans what it
-// reports as added or changed.
+// reports as added or changed. It walks in the byte order of the paths and
+// merges the walk with the records read in that same order, a chunk at a
+// time, so its memory does not grow with the baseline.
 package state

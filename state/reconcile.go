@@ -93,10 +93,27 @@ const statBatch = 256
 // The walk never follows a symbolic link (see package walk); each file is
 // lstat'ed relative to its folder opened without following links, so a
 // folder swapped for a link mid-walk cannot point the stat elsewhere. fn is
-// never called concurrently. Records are reported Deleted only after a
-// complete walk, and never below a folder that could not be read: a
-// cancelled context returns ctx.Err() before any Deleted is reported. A root
-// that is missing or a symbolic link is an error, not a tree of deletions.
+// never called concurrently. A root that is missing or a symbolic link is an
+// error, not a tree of deletions.
+//
+// # Memory
+//
+// The baseline is streamed, never loaded: the tree is walked in the byte
+// order of its paths ([walk.WalkSorted]) and merged with the records read in
+// key order, a chunk at a time. What Reconcile holds is a chunk of records,
+// the folders being listed and the files being lstat'ed, whatever the size
+// of the baseline.
+//
+// # Deletions
+//
+// A record is reported Deleted once the walk has gone past the place of its
+// path without meeting a regular file there, and its path, looked at again
+// then, is still not one (a file created after its folder was listed is
+// compared, not reported deleted). Records below a folder that could not be
+// read are neither reported nor changed. A cancelled context stops the walk
+// and the reports soon after, and Reconcile returns an error wrapping
+// ctx.Err(): the deletions it reported were made sure of, and none is
+// reported past the point the walk reached.
 func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Globs, fn func(Difference)) (ReconcileStats, error) {
 	info, err := os.Lstat(root)
 	if err != nil {
@@ -105,48 +122,52 @@ func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Globs, fn func
 	if info.Mode()&fs.ModeSymlink != 0 {
 		return ReconcileStats{}, fmt.Errorf("reconcile %s: %w", root, walk.ErrSymlink)
 	}
-	known, err := db.loadStats(root)
-	if err != nil {
-		return ReconcileStats{}, err
-	}
-	r := &reconciler{
-		db:         db,
-		fn:         fn,
-		known:      known,
-		index:      make(map[string]int, len(known)),
-		seen:       make([]bool, len(known)),
-		unreadable: make(map[string]bool),
-	}
-	for i, e := range known {
-		r.index[e.path] = i
-	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r := &reconciler{db: db, root: root, ex: ex, fn: fn, unreadable: make(map[string]bool)}
 
-	jobs := make(chan statJob, 4*runtime.GOMAXPROCS(0))
+	// The walk lists files in path order and hands them, a folder's run at
+	// a time, both to the workers that lstat them (jobs) and, in the same
+	// order, to the merge (inOrder), which waits for each job's lstats. The
+	// queues are bounded: the walk is never far ahead of the merge.
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan *statJob, 4*workers)
+	inOrder := make(chan *statJob, 4*workers)
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for range workers {
+		wg.Go(func() {
 			for job := range jobs {
 				r.statFiles(job)
+				close(job.done)
 			}
-		}()
+		})
 	}
-	var job statJob
-	flush := func() {
-		if len(job.paths) > 0 {
-			jobs <- job
+	var complete bool // the walk went through the whole tree; set before inOrder closes
+	merged := make(chan error, 1)
+	go func() {
+		err := r.merge(ctx, inOrder, &complete)
+		if err != nil {
+			cancel() // stop the walk; the merge drains what it sent
 		}
-		job = statJob{}
+		merged <- err
+	}()
+
+	var job *statJob
+	flush := func() {
+		if job != nil {
+			jobs <- job
+			inOrder <- job
+		}
+		job = nil
 	}
 	var symlinks, special int64 // the walk's goroutine only
 	visit := func(p string, d fs.DirEntry) error {
 		switch t := d.Type(); {
 		case t.IsRegular():
 			dir := parentDir(p)
-			if dir != job.dir || len(job.paths) == statBatch {
+			if job == nil || dir != job.dir || len(job.paths) == statBatch {
 				flush()
-				job.dir = dir
+				job = &statJob{dir: dir, done: make(chan struct{})}
 			}
 			job.paths = append(job.paths, p)
 		case t&fs.ModeSymlink != 0:
@@ -163,35 +184,52 @@ func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Globs, fn func
 		}
 		r.unreadableDir(p, err)
 	}
-	walkErr := walk.Walk(ctx, root, ex, visit, onError)
+	walkErr := walk.WalkSorted(ctx, root, ex, visit, onError)
 	flush()
-	close(jobs)
-	wg.Wait()
-	r.stats.Symlinks += symlinks
-	r.stats.Special += special
 	if walkErr == nil {
 		walkErr = ctx.Err()
 	}
-	if walkErr != nil {
+	complete = walkErr == nil
+	close(jobs)
+	close(inOrder)
+	wg.Wait()
+	mergeErr := <-merged
+	r.stats.Symlinks += symlinks
+	r.stats.Special += special
+	switch {
+	case mergeErr != nil:
+		return r.stats, mergeErr
+	case walkErr != nil:
 		return r.stats, fmt.Errorf("reconcile %s: %w", root, walkErr)
 	}
-	return r.stats, r.reportDeleted()
+	return r.stats, nil
 }
 
-// statJob is a run of regular files of one folder, as the walk listed them.
+// statJob is a run of regular files of one folder, in path order, and what
+// lstat said of each once done is closed.
 type statJob struct {
 	dir   string
 	paths []string
+	found []found
+	done  chan struct{}
 }
 
+// found is what lstat said of one path of a statJob.
+type found struct {
+	what uint8
+	stat Stat // foundFile only
+}
+
+const (
+	foundNothing uint8 = iota // gone, or no longer a regular file
+	foundFile                 // a regular file, stat
+	foundUnknown              // could not be lstat'ed: reported, its record kept
+)
+
 type reconciler struct {
-	db    *DB
-	known []statEntry
-	index map[string]int
-	// seen[i] is set, by the one worker that meets known[i]'s path, when
-	// the path is a regular file (or could not be lstat'ed): its record
-	// is not deleted. Read after the workers are done.
-	seen []bool
+	db   *DB
+	root string
+	ex   *walk.Globs
 
 	// mu serialises fn and guards stats and unreadable.
 	mu         sync.Mutex
@@ -232,8 +270,9 @@ func (r *reconciler) unreadableDir(p string, err error) {
 }
 
 // statFiles lstats the files of job relative to their folder, opened with
-// no symbolic link anywhere in its path, and compares each with its record.
-func (r *reconciler) statFiles(job statJob) {
+// no symbolic link anywhere in its path.
+func (r *reconciler) statFiles(job *statJob) {
+	job.found = make([]found, len(job.paths))
 	fd, err := walk.OpenNoSymlinks(job.dir, unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -244,94 +283,181 @@ func (r *reconciler) statFiles(job statJob) {
 		return
 	}
 	defer unix.Close(fd)
-	var files, unchanged, vanished, symlinks, special int64
-	for _, p := range job.paths {
+	var vanished, symlinks, special int64
+	for i, p := range job.paths {
 		var st unix.Stat_t
 		err := fstatat(fd, p[strings.LastIndexByte(p, '/')+1:], &st)
 		switch {
 		case err == unix.ENOENT:
 			vanished++
-			continue
 		case err != nil:
-			r.markSeen(p)
+			job.found[i].what = foundUnknown
 			r.emit(Difference{Path: p, Kind: Unreadable, Err: &fs.PathError{Op: "lstat", Path: p, Err: err}})
-			continue
 		case st.Mode&unix.S_IFMT == unix.S_IFLNK:
 			symlinks++ // replaced since the listing
-			continue
 		case st.Mode&unix.S_IFMT != unix.S_IFREG:
 			special++
-			continue
-		}
-		files++
-		now := statOf(&st)
-		i, ok := r.index[p]
-		if !ok {
-			r.emit(Difference{Path: p, Kind: Added, Stat: now})
-			continue
-		}
-		r.seen[i] = true
-		if r.known[i].stat.SameIdentity(now) {
-			unchanged++
-			continue
-		}
-		old, ok, err := r.db.Get(p)
-		switch {
-		case err != nil:
-			r.emit(Difference{Path: p, Kind: Unreadable, Err: err})
-		case !ok: // deleted from the DB since the load
-			r.emit(Difference{Path: p, Kind: Added, Stat: now})
 		default:
-			r.emit(Difference{Path: p, Kind: Changed, Old: &old, Stat: now})
+			job.found[i] = found{what: foundFile, stat: statOf(&st)}
 		}
 	}
 	r.count(func(s *ReconcileStats) {
-		s.Files += files
-		s.Unchanged += unchanged
 		s.Vanished += vanished
 		s.Symlinks += symlinks
 		s.Special += special
 	})
 }
 
-func (r *reconciler) markSeen(p string) {
-	if i, ok := r.index[p]; ok {
-		r.seen[i] = true
+// merge goes through the jobs in walk order and the records in key order —
+// the same order — side by side: a file without a record is Added, a record
+// passed without its file is gone (see unmatched). After the last job, the
+// records left are gone only when the walk was complete. After an error, or
+// once ctx is done, it drains inOrder and returns the error.
+func (r *reconciler) merge(ctx context.Context, inOrder <-chan *statJob, complete *bool) error {
+	records := r.db.stats(r.root)
+	rec, more, err := records.next()
+	prev := ""
+	for job := range inOrder {
+		if err == nil && ctx.Err() != nil {
+			err = fmt.Errorf("reconcile %s: %w", r.root, ctx.Err())
+		}
+		if err != nil {
+			continue // drain
+		}
+		<-job.done
+		for i, p := range job.paths {
+			if p <= prev {
+				err = fmt.Errorf("reconcile %s: the walk went back from %q to %q", r.root, prev, p)
+				break
+			}
+			prev = p
+			for more && err == nil && rec.path < p {
+				if err = r.unmatched(rec); err == nil {
+					rec, more, err = records.next()
+				}
+			}
+			if err != nil {
+				break
+			}
+			f := job.found[i]
+			switch {
+			case more && rec.path == p:
+				if f.what == foundFile {
+					r.compare(p, f.stat, &rec)
+				} else if f.what == foundNothing {
+					err = r.unmatched(rec)
+				}
+				if err == nil {
+					rec, more, err = records.next()
+				}
+			case f.what == foundFile:
+				r.count(func(s *ReconcileStats) { s.Files++ })
+				r.emit(Difference{Path: p, Kind: Added, Stat: f.stat})
+			}
+			if err != nil {
+				break
+			}
+		}
+	}
+	for err == nil && more && *complete {
+		if ctx.Err() != nil {
+			return fmt.Errorf("reconcile %s: %w", r.root, ctx.Err())
+		}
+		if err = r.unmatched(rec); err == nil {
+			rec, more, err = records.next()
+		}
+	}
+	return err
+}
+
+// compare reports the file at p, a regular file as now, against its
+// record.
+func (r *reconciler) compare(p string, now Stat, rec *statEntry) {
+	r.count(func(s *ReconcileStats) { s.Files++ })
+	if rec.stat.SameIdentity(now) {
+		r.count(func(s *ReconcileStats) { s.Unchanged++ })
+		return
+	}
+	old, ok, err := r.db.Get(p)
+	switch {
+	case err != nil:
+		r.emit(Difference{Path: p, Kind: Unreadable, Err: err})
+	case !ok: // deleted from the DB since it was read
+		r.emit(Difference{Path: p, Kind: Added, Stat: now})
+	default:
+		r.emit(Difference{Path: p, Kind: Changed, Old: &old, Stat: now})
 	}
 }
 
-// reportDeleted reports the records whose path the walk did not find as a
-// regular file, except those below a folder it could not read.
-func (r *reconciler) reportDeleted() error {
-	var gone []string
-	for i, e := range r.known {
-		if r.seen[i] {
-			continue
-		}
-		if r.belowUnreadable(e.path) {
-			r.stats.Kept++
-			continue
-		}
-		gone = append(gone, e.path)
-	}
-	if len(gone) == 0 {
+// unmatched handles a record the walk went past without meeting a regular
+// file at its path. Below a folder that could not be read, it is kept.
+// Otherwise its path is looked at again: a regular file there now, not
+// excluded, was created after its folder was listed and is compared; else
+// the record is reported Deleted.
+func (r *reconciler) unmatched(rec statEntry) error {
+	if r.belowUnreadable(rec.path) {
+		r.count(func(s *ReconcileStats) { s.Kept++ })
 		return nil
 	}
-	olds, err := r.db.getMany(gone)
+	now, isFile, err := r.lookAgain(rec.path)
+	switch {
+	case err != nil:
+		r.count(func(s *ReconcileStats) { s.Kept++ })
+		r.emit(Difference{Path: rec.path, Kind: Unreadable, Err: err})
+		return nil
+	case isFile:
+		r.compare(rec.path, now, &rec)
+		return nil
+	}
+	old, ok, err := r.db.Get(rec.path)
 	if err != nil {
 		return err
 	}
-	for i := range gone {
-		if olds[i] != nil { // else deleted from the DB since the load
-			r.emit(Difference{Path: gone[i], Kind: Deleted, Old: olds[i]})
-		}
+	if ok { // else deleted from the DB since it was read
+		r.emit(Difference{Path: rec.path, Kind: Deleted, Old: &old})
 	}
 	return nil
+}
+
+// lookAgain reports whether p is, now, a regular file the walk would visit:
+// not excluded, nor below an excluded folder, reached without a symbolic
+// link. err says why that cannot be told.
+func (r *reconciler) lookAgain(p string) (Stat, bool, error) {
+	if p != r.root {
+		if r.ex.Match(p, false) {
+			return Stat{}, false, nil
+		}
+		for dir := parentDir(p); len(dir) > len(r.root) && strings.HasPrefix(dir, r.root); dir = parentDir(dir) {
+			if r.ex.Match(dir, true) {
+				return Stat{}, false, nil
+			}
+		}
+	}
+	fd, err := walk.OpenNoSymlinks(parentDir(p), unix.O_PATH|unix.O_DIRECTORY)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, walk.ErrSymlink) || errors.Is(err, unix.ENOTDIR):
+		return Stat{}, false, nil
+	case err != nil:
+		return Stat{}, false, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	switch err := fstatat(fd, p[strings.LastIndexByte(p, '/')+1:], &st); {
+	case err == unix.ENOENT || err == unix.ENOTDIR:
+		return Stat{}, false, nil
+	case err != nil:
+		return Stat{}, false, &fs.PathError{Op: "lstat", Path: p, Err: err}
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return Stat{}, false, nil
+	}
+	return statOf(&st), true, nil
 }
 
 // belowUnreadable reports whether p, or a folder above it, could not be
 // read.
 func (r *reconciler) belowUnreadable(p string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for len(r.unreadable) > 0 {
 		if r.unreadable[p] {
 			return true

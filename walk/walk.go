@@ -33,15 +33,18 @@ const readDirBatch = 256
 // stops it and Walk returns nil). The entries of a folder are visited in the
 // order the folder lists them, then its subfolders are walked in name order.
 func Walk(ctx context.Context, root string, ex *Globs, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
-	if onError == nil {
-		onError = func(string, error) {}
-	}
-	w := &walker{ctx: ctx, ex: ex, visit: visit, onError: onError}
-	err := w.root(root)
-	if errors.Is(err, fs.SkipAll) {
-		return nil
-	}
-	return err
+	return (&walker{ctx: ctx, ex: ex, visit: visit, onError: onError}).walk(root)
+}
+
+// WalkSorted walks like [Walk], but visits the entries in the byte order of
+// their paths, the order of a sorted list of them (and of bbolt's keys), so
+// that a caller can merge the walk with such a list. Each folder is listed
+// whole and its entries sorted by name, a subfolder's name with a "/"
+// after it: the subfolder's tree comes exactly where its paths sort among
+// its siblings' (a/b.php, a/b/c.php, a/b0.php). The names of the folders on
+// the way down are held in memory meanwhile, a few tens of bytes each.
+func WalkSorted(ctx context.Context, root string, ex *Globs, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
+	return (&walker{ctx: ctx, ex: ex, visit: visit, onError: onError, sorted: true}).walk(root)
 }
 
 type walker struct {
@@ -49,6 +52,18 @@ type walker struct {
 	ex      *Globs
 	visit   func(string, fs.DirEntry) error
 	onError func(string, error)
+	sorted  bool // WalkSorted
+}
+
+func (w *walker) walk(root string) error {
+	if w.onError == nil {
+		w.onError = func(string, error) {}
+	}
+	err := w.root(root)
+	if errors.Is(err, fs.SkipAll) {
+		return nil
+	}
+	return err
 }
 
 func (w *walker) root(root string) error {
@@ -84,6 +99,14 @@ func (w *walker) dir(dir string) error {
 		return nil
 	}
 	f := os.NewFile(uintptr(fd), dir)
+	if w.sorted {
+		ents, err := w.list(f, dir)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		return w.visitSorted(dir, ents)
+	}
 	subdirs, err := w.entries(f, dir)
 	f.Close()
 	if err != nil {
@@ -102,36 +125,104 @@ func (w *walker) dir(dir string) error {
 // the paths of the subfolders to walk.
 func (w *walker) entries(f *os.File, dir string) ([]string, error) {
 	var subdirs []string
+	err := w.readDir(f, dir, func(p string, d fs.DirEntry) error {
+		if d.IsDir() {
+			if !w.ex.Match(p, true) {
+				subdirs = append(subdirs, p)
+			}
+			return nil
+		}
+		if w.ex.Match(p, false) {
+			return nil
+		}
+		return w.visit(p, d)
+	})
+	return subdirs, err
+}
+
+// readDir calls each for every entry of the open folder f, a batch of
+// entries at a time, until each returns an error or ctx is done, which it
+// returns. A failure to read the folder goes to onError, naming it (the os
+// package's error does), and ends the listing.
+func (w *walker) readDir(f *os.File, dir string, each func(p string, d fs.DirEntry) error) error {
 	for {
 		ents, readErr := f.ReadDir(readDirBatch)
 		for _, d := range ents {
 			if err := w.ctx.Err(); err != nil {
-				return nil, err
+				return err
 			}
-			p := join(dir, d.Name())
-			if d.IsDir() {
-				if !w.ex.Match(p, true) {
-					subdirs = append(subdirs, p)
-				}
-				continue
-			}
-			if w.ex.Match(p, false) {
-				continue
-			}
-			if err := w.visit(p, d); err != nil {
-				return nil, err
+			if err := each(join(dir, d.Name()), d); err != nil {
+				return err
 			}
 		}
 		if readErr == io.EOF {
-			return subdirs, nil
+			return nil
 		}
 		if readErr != nil {
-			// The os package's error names the folder already.
 			w.onError(dir, readErr)
-			return subdirs, nil
+			return nil
 		}
 	}
 }
+
+// sortedEntry is an entry of a folder listed by WalkSorted: key is its
+// name, with a "/" after it for a folder, which sorts it where its paths
+// sort.
+type sortedEntry struct {
+	key string
+	typ fs.FileMode
+}
+
+// list returns the entries of the open folder f that are not excluded,
+// sorted by key.
+func (w *walker) list(f *os.File, dir string) ([]sortedEntry, error) {
+	var out []sortedEntry
+	err := w.readDir(f, dir, func(p string, d fs.DirEntry) error {
+		if w.ex.Match(p, d.IsDir()) {
+			return nil
+		}
+		key := d.Name()
+		if d.IsDir() {
+			key += "/"
+		}
+		out = append(out, sortedEntry{key: key, typ: d.Type()})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
+	return out, err
+}
+
+// visitSorted visits or descends the entries of dir in the order list gave.
+func (w *walker) visitSorted(dir string, ents []sortedEntry) error {
+	for _, e := range ents {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		if e.typ.IsDir() {
+			if err := w.dir(join(dir, strings.TrimSuffix(e.key, "/"))); err != nil {
+				return err
+			}
+			continue
+		}
+		p := join(dir, e.key)
+		if err := w.visit(p, listedEntry{path: p, name: e.key, typ: e.typ}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listedEntry is the fs.DirEntry WalkSorted visits: what the listing said
+// of the entry, with Info read when asked (lstat, never following a link).
+type listedEntry struct {
+	path, name string
+	typ        fs.FileMode
+}
+
+func (e listedEntry) Name() string               { return e.name }
+func (e listedEntry) IsDir() bool                { return e.typ.IsDir() }
+func (e listedEntry) Type() fs.FileMode          { return e.typ }
+func (e listedEntry) Info() (fs.FileInfo, error) { return os.Lstat(e.path) }
 
 // join appends name to dir without cleaning either, so paths keep the root
 // exactly as it was given.

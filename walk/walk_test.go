@@ -371,3 +371,63 @@ func TestOpenNoSymlinksFallback(t *testing.T) {
 		t.Errorf("fallback open of a link: %v, want ErrSymlink", err)
 	}
 }
+
+// TestWalkSorted: WalkSorted visits what Walk visits, as Walk reports it,
+// in the byte order of the paths — a folder's tree where its paths sort
+// among its siblings (b.php < b/… < b0), odd bytes included — and stops at
+// fs.SkipAll.
+func TestWalkSorted(t *testing.T) {
+	root := t.TempDir()
+	for _, n := range []string{
+		"b.php", "b/c.php", "b/a/z.php", "b-x.php", "b0.php", "b/.hidden",
+		"a\nb.php", "bad\xff.php", "\x01first", "Z.php", "zz/y/x.php", "zz.php",
+		"cache/skip.php", "logs/x.log", "b/cache/skip.php", "dir\n/inner.php",
+	} {
+		mkfile(t, filepath.Join(root, n))
+	}
+	if err := os.Symlink("/etc/shadow", filepath.Join(root, "b/link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(root, "b-fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := CompileGlobs([]string{"*/cache/*", "*.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := walkAll(t, context.Background(), root, ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	err = WalkSorted(context.Background(), root, ex, func(p string, d fs.DirEntry) error {
+		order = append(order, p)
+		if d.Type() != want.visited[p] || d.Name() != filepath.Base(p) || d.IsDir() {
+			t.Errorf("%q: entry %v %q, want type %v", p, d.Type(), d.Name(), want.visited[p])
+		}
+		if info, err := d.Info(); err != nil || info.Mode().Type() != d.Type() {
+			t.Errorf("%q: Info() %v, %v", p, info, err)
+		}
+		return nil
+	}, func(p string, err error) { t.Errorf("%q: %v", p, err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sort.StringsAreSorted(order) {
+		t.Errorf("not in byte order:\n%q", order)
+	}
+	if got := append([]string(nil), order...); strings.Join(got, "|") != strings.Join(keys(want.visited), "|") {
+		t.Errorf("visited %q\nwant    %q", got, keys(want.visited))
+	}
+
+	var n int
+	err = WalkSorted(context.Background(), root, nil, func(string, fs.DirEntry) error {
+		if n++; n == 3 {
+			return fs.SkipAll
+		}
+		return nil
+	}, nil)
+	if err != nil || n != 3 {
+		t.Errorf("SkipAll: %v after %d visits, want nil after 3", err, n)
+	}
+}

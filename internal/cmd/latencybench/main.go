@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/internal/journaldlease"
+	"github.com/shellwatch/shellwatch/internal/procstatus"
 )
 
 func main() {
@@ -260,8 +261,8 @@ func measureLatency(ctx context.Context, o options, dir, bin string, recv *recei
 	res.Burst.Stages = stageTable(burst)
 	res.Burst.SlowerThanSettle = countSlower(burst, stageGone, mustDuration(o.settle))
 	res.Burst.NotQuarantined = countNotQuarantined(burst)
-	if st, err := readProcStatus(ag.pid()); err == nil {
-		res.Burst.AgentRSSKiB, res.Burst.AgentHWMKiB = st.rss, st.hwm
+	if st, err := procstatus.Read(ag.pid()); err == nil {
+		res.Burst.AgentRSSKiB, res.Burst.AgentHWMKiB = st.RSS, st.HWM
 	}
 	res.UnexpectedAlerts = tr.unexpectedAlerts()
 	res.GoneOverflows = gone.overflows()
@@ -402,8 +403,8 @@ func measureIdle(ctx context.Context, o options, dir, bin string, recv *receiver
 		if err := sleep(ctx, min(time.Second, o.idleFor-time.Since(t0))); err != nil {
 			return err
 		}
-		if st, err := readProcStatus(ag.pid()); err == nil {
-			maxRSS = max(maxRSS, st.rss)
+		if st, err := procstatus.Read(ag.pid()); err == nil {
+			maxRSS = max(maxRSS, st.RSS)
 		}
 	}
 	after, err := readProcStat(ag.pid())
@@ -411,14 +412,14 @@ func measureIdle(ctx context.Context, o options, dir, bin string, recv *receiver
 		return err
 	}
 	wall := time.Since(t0)
-	st, err := readProcStatus(ag.pid())
+	st, err := procstatus.Read(ag.pid())
 	if err != nil {
 		return err
 	}
 	idle.Seconds = wall.Seconds()
 	idle.CPUSeconds = float64(after-before) / clockTicks
 	idle.CPUPercent = 100 * idle.CPUSeconds / wall.Seconds()
-	idle.RSSKiB, idle.HWMKiB, idle.MaxRSSKiB = st.rss, st.hwm, max(maxRSS, st.rss)
+	idle.RSSKiB, idle.HWMKiB, idle.MaxRSSKiB = st.RSS, st.HWM, max(maxRSS, st.RSS)
 	res.Idle = idle
 	if _, err := ag.stop(30 * time.Second); err != nil {
 		return err

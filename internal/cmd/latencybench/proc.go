@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -162,31 +161,4 @@ func readProcStat(pid int) (int64, error) {
 		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
 	return utime + stime, nil
-}
-
-type procStatus struct{ rss, hwm int64 } // KiB
-
-// readProcStatus returns VmRSS and VmHWM of pid.
-func readProcStatus(pid int) (procStatus, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return procStatus{}, err
-	}
-	defer f.Close()
-	var st procStatus
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		key, val, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
-		switch key {
-		case "VmRSS":
-			st.rss = kib
-		case "VmHWM":
-			st.hwm = kib
-		}
-	}
-	return st, sc.Err()
 }

@@ -1,8 +1,10 @@
-// Command statebench measures the state package on a tree of 100,000 files:
-// the baseline build (walk, SHA-256 of every file, Put into a fresh DB)
-// against Debian's AIDE `aide --init` on the same tree, the DB's bytes per
-// file, and a restart's reconciliation when nothing changed (open the DB,
-// check it, Reconcile). `make bench-state` runs it.
+// Command statebench measures the state package on a tree of 100,000 files
+// (-files): the baseline build (walk, SHA-256 of every file, Put into a
+// fresh DB) against Debian's AIDE `aide --init` on the same tree, the DB's
+// bytes per file, and a restart's reconciliation when nothing changed (open
+// the DB, check it, Reconcile) in a fresh process: its time and its
+// anonymous memory (RssAnon from /proc/self/status, peak and after).
+// `make bench-state` runs it at 100,000 and 1,000,000 files.
 package main
 
 import (
@@ -39,7 +41,17 @@ func run() error {
 	tree := flag.String("tree", "build/bench/state-tree", "the tree to build (once) and measure")
 	total := flag.Int("files", 100000, "files in the tree")
 	benign := flag.String("benign", os.Getenv("SHELLWATCH_BENIGN"), "benign tree to include (default $SHELLWATCH_BENIGN, else build/corpus/tree)")
+	aide := flag.Bool("aide", true, "compare with Debian's AIDE (aide --init, aide --check)")
+	memProfile := flag.String("memprofile", "", "write the heap profile of the restart (full check) at its RssAnon peak to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write the CPU profile of the restart (full check) to this file")
+	keep := flag.Bool("keep", false, "keep the work folder (the baseline DB, AIDE's files) and say where")
+	child := flag.Bool("restart-child", false, "internal: be the restart process, measuring the state DB at -db against -tree")
+	dbFlag := flag.String("db", "", "internal: the state DB of -restart-child")
+	skipCheck := flag.Bool("skip-check", false, "internal: -restart-child opens the DB with SkipCheck")
 	flag.Parse()
+	if *child {
+		return restartChild(*dbFlag, *tree, *skipCheck, *memProfile, *cpuProfile)
+	}
 	if *benign == "" {
 		*benign = "build/corpus/tree"
 	}
@@ -68,7 +80,12 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if *keep {
+		fmt.Printf("work folder kept: %s (a restart alone: statebench -restart-child -db %s -tree %s)\n\n",
+			work, filepath.Join(work, "state.db"), *tree)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	dbPath := filepath.Join(work, "state.db")
 
 	// (a) our baseline build.
@@ -82,14 +99,18 @@ func run() error {
 	fmt.Printf("    %d files in %.2f s = %.0f files/s\n\n", built, ours.Seconds(), float64(built)/ours.Seconds())
 
 	// (b) AIDE.
-	aideSecs, aideCmd, aideConf, aideErr := runAIDE(work, *tree, workers)
-	err = aideErr
-	fmt.Printf("(b) Debian AIDE: %s\n    config:\n%s", aideCmd, indent(aideConf, "      "))
-	if err != nil {
-		fmt.Printf("    AIDE failed: %v\n\n", err)
-	} else {
-		fmt.Printf("    %d files in %.2f s = %.0f files/s; shellwatch/AIDE = %.1fx (target >= 20x)\n\n",
-			files, aideSecs, float64(files)/aideSecs, aideSecs/ours.Seconds())
+	aideErr := errors.New("not run (-aide=false)")
+	if *aide {
+		var aideSecs float64
+		var aideCmd, aideConf string
+		aideSecs, aideCmd, aideConf, aideErr = runAIDE(work, *tree, workers)
+		fmt.Printf("(b) Debian AIDE: %s\n    config:\n%s", aideCmd, indent(aideConf, "      "))
+		if aideErr != nil {
+			fmt.Printf("    AIDE failed: %v\n\n", aideErr)
+		} else {
+			fmt.Printf("    %d files in %.2f s = %.0f files/s; shellwatch/AIDE = %.1fx (target >= 20x)\n\n",
+				files, aideSecs, float64(files)/aideSecs, aideSecs/ours.Seconds())
+		}
 	}
 
 	// (c) bytes per file.
@@ -99,19 +120,16 @@ func run() error {
 	}
 	fmt.Printf("(c) DB: %d bytes for %d files = %.0f bytes/file (file size, bbolt pages included)\n\n", info.Size(), built, float64(info.Size())/float64(built))
 
-	// (d) restart reconciliation with nothing changed.
+	// (d) restart reconciliation with nothing changed, each in a fresh
+	// process, as a restarted daemon is: its time, and its anonymous memory
+	// (the heap; the DB's map is file-backed and the kernel reclaims it).
 	var restart time.Duration
 	for _, skip := range []bool{false, true} {
-		start = time.Now()
-		db, err := state.Open(dbPath, state.Options{SkipCheck: skip})
-		if err != nil {
-			return err
+		memProf, cpuProf := "", ""
+		if !skip {
+			memProf, cpuProf = *memProfile, *cpuProfile
 		}
-		opened := time.Since(start)
-		var reported int
-		stats, err := state.Reconcile(context.Background(), db, *tree, nil, func(state.Difference) { reported++ })
-		elapsed := time.Since(start)
-		db.Close()
+		res, err := measureRestart(dbPath, *tree, skip, memProf, cpuProf)
 		if err != nil {
 			return err
 		}
@@ -120,9 +138,14 @@ func run() error {
 			what = "Open (SkipCheck)"
 		}
 		fmt.Printf("(d) restart reconciliation, nothing changed: %s + Reconcile: %.3f s (open %.3f s, reconcile %.3f s); %d unchanged, %d reported (target < 2 s)\n",
-			what, elapsed.Seconds(), opened.Seconds(), (elapsed - opened).Seconds(), stats.Unchanged, reported)
+			what, res.TotalSecs, res.OpenSecs, res.TotalSecs-res.OpenSecs, res.Unchanged, res.Reported)
+		fmt.Printf("    RssAnon: %.1f MiB at start, %.1f MiB peak, %.1f MiB after (target <= 128 MiB); VmRSS after %.1f MiB, VmHWM %.1f MiB\n",
+			mib(res.StartAnon), mib(res.PeakAnon), mib(res.AfterAnon), mib(res.AfterRSS), mib(res.PeakRSS))
+		if res.HeapFile != "" {
+			fmt.Printf("    heap profile at the peak: %s (go tool pprof -sample_index=inuse_space %s)\n", res.HeapFile, res.HeapFile)
+		}
 		if !skip {
-			restart = elapsed
+			restart = time.Duration(res.TotalSecs * float64(time.Second))
 		}
 	}
 
@@ -165,6 +188,8 @@ func runAIDECheck(work string) (secs float64, command string, err error) {
 	}
 	return secs, command, nil
 }
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }
 
 func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix) + "\n"
