@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"log/slog"
 	"os"
@@ -80,35 +79,29 @@ type Agent struct {
 	baseline *baseline.Baseline // the records, deploy windows and approvals
 	dbReset  error              // why the state DB was set aside at start, if it was
 
-	shards       []chan task // per-path workers; see startPipeline
-	workers      sync.WaitGroup
-	problemsDone sync.WaitGroup
-	reconciledMu sync.Mutex
-	reconciled   map[string]bool // roots whose reconciliation this agent started
-	// reconcileFinished holds the roots whose reconciliation completed.
-	reconcileFinished map[string]bool
-	reconcileWG       sync.WaitGroup
+	q          queues // the watchers' changes and problems, and the workers
+	reconciles reconciles
 
-	inflight    atomic.Int64 // tasks queued or running
 	recent      recentAlerts
 	controlDone sync.WaitGroup // the control socket's server
 	ready       atomic.Bool    // every root is watched
 
-	changes  chan watcher.Change
-	problems chan watcher.Problem
-	watches  *watchSet
-	metrics  *agentMetrics
+	watches *watchSet
+	metrics *agentMetrics
 
 	stats struct {
 		scanned, flagged, quarantined, quarantineFailed, scanErrors atomic.Int64
 	}
 
-	// Test hooks: afterScan sees every verdict; beforeMove runs between the
-	// scan of a flagged file and its move into the vault.
-	afterScan  func(scanner.Verdict)
-	beforeMove func(path string)
-	// rootsWalking runs while a reload waits for its new roots' walk.
-	rootsWalking func(ctx context.Context)
+	hooks testHooks
+}
+
+// testHooks let tests see and steer what the agent does; all nil outside
+// tests.
+type testHooks struct {
+	afterScan    func(scanner.Verdict)     // sees every verdict
+	beforeMove   func(path string)         // between a flagged file's scan and its move into the vault
+	rootsWalking func(ctx context.Context) // while a reload waits for its new roots' walk
 }
 
 // Run runs the daemon until ctx is done or a SIGTERM/SIGINT arrives, then
@@ -140,9 +133,9 @@ func newAgent(opts Options) (*Agent, error) {
 		host:      host,
 		startedAt: time.Now(),
 		names:     newOwnerNames(),
-		changes:   make(chan watcher.Change, 256),
-		problems:  make(chan watcher.Problem, 256),
 	}
+	a.q.changes = make(chan watcher.Change, 256)
+	a.q.problems = make(chan watcher.Problem, 256)
 	a.born = newBornFiles()
 	a.metrics = newAgentMetrics(a)
 	a.journal = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
@@ -172,7 +165,6 @@ func newAgent(opts Options) (*Agent, error) {
 	if a.dbReset != nil {
 		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", a.dbReset)
 	}
-	a.reconciled, a.reconcileFinished = map[string]bool{}, map[string]bool{}
 	return a, nil
 }
 
@@ -226,7 +218,7 @@ func (a *Agent) run(parent context.Context) error {
 		return err
 	}
 	down.push(a.watches.stopAll)
-	down.push(func() { stopReconciling(); a.reconcileWG.Wait() })
+	down.push(func() { stopReconciling(); a.reconciles.running.Wait() })
 
 	watchdog := newWatchdog()
 	status := time.NewTicker(statusInterval)
@@ -271,7 +263,7 @@ func (a *Agent) run(parent context.Context) error {
 					a.dbReset.Error())
 			}
 			a.checkRootsWritable(cfg)
-			a.reconcileWG.Go(func() { a.reconcile(reconcileCtx, cfg) })
+			a.reconciles.running.Go(func() { a.reconcile(reconcileCtx, cfg) })
 			a.notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(cfg.Watch), "watches", a.watches.stats().Watches)
 			a.sendAgentAlert(alert.KindAgentStarted,
@@ -308,44 +300,6 @@ func (a *Agent) run(parent context.Context) error {
 			return stop()
 		}
 	}
-}
-
-// startPipeline starts the workers. Changes of one path are handled by one
-// worker, in the order the watcher reported them: a file's creation and its
-// first write arrive back to back, and the write must be judged knowing the
-// creation (a new file is quarantined, an old one only alerted).
-func (a *Agent) startPipeline(ctx context.Context) {
-	a.shards = make([]chan task, max(2*a.current.Load().engine.Scanner.Workers(), 2))
-	for i := range a.shards {
-		a.shards[i] = make(chan task, 64)
-		a.workers.Go(func() {
-			for t := range a.shards[i] {
-				a.handleTask(ctx, t)
-			}
-		})
-	}
-	a.workers.Go(func() {
-		for c := range a.changes {
-			a.enqueue(task{c: c})
-		}
-		for _, sh := range a.shards {
-			close(sh)
-		}
-	})
-	a.problemsDone.Go(func() {
-		for p := range a.problems {
-			a.handleProblem(p)
-		}
-	})
-}
-
-// stopPipeline drains the pipeline: no new changes are taken, the changes
-// already delivered are scanned and acted on.
-func (a *Agent) stopPipeline() {
-	close(a.changes)
-	a.workers.Wait()
-	close(a.problems)
-	a.problemsDone.Wait()
 }
 
 // closeState flushes the sinks and closes the engine, the vault, the
@@ -431,7 +385,7 @@ func (a *Agent) reload(ctx context.Context) {
 	}
 	if rootsChanged {
 		// New roots get their baseline, or their reconciliation.
-		a.reconcileWG.Go(func() { a.reconcile(ctx, cfg) })
+		a.reconciles.running.Go(func() { a.reconcile(ctx, cfg) })
 	}
 	a.metrics.reloadsOK.Add(1)
 	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
@@ -484,21 +438,6 @@ func (a *Agent) rootList() string {
 		s += w.Path
 	}
 	return s
-}
-
-// enqueue hands t to the worker of its path.
-func (a *Agent) enqueue(t task) {
-	a.inflight.Add(1)
-	a.shards[shardOf(t.c.Path, len(a.shards))] <- t
-}
-
-// shardSeed makes shardOf's hashes; one per process is enough, since only
-// the same path must land on the same worker.
-var shardSeed = maphash.MakeSeed()
-
-// shardOf picks the worker of a path.
-func shardOf(path string, n int) int {
-	return int(maphash.String(shardSeed, path) % uint64(n))
 }
 
 // reloadProblem says in one line what stopped a reload: the first rule or

@@ -40,7 +40,7 @@ func TestDrops(t *testing.T) {
 	h.hooks = func(a *Agent) {
 		// (g): between the scan of swapTarget and its move, the attacker
 		// swaps a harmless file in.
-		a.beforeMove = func(path string) {
+		a.hooks.beforeMove = func(path string) {
 			if path != swapTarget {
 				return
 			}
@@ -259,7 +259,7 @@ func TestOverflowResync(t *testing.T) {
 	release := func() { gateOnce.Do(func() { close(gate) }) }
 	t.Cleanup(release)
 	h.hooks = func(a *Agent) {
-		a.afterScan = func(v scanner.Verdict) {
+		a.hooks.afterScan = func(v scanner.Verdict) {
 			if strings.Contains(v.Path, "/flood/") {
 				<-gate // a stalled consumer: the watcher's queues fill up
 			}

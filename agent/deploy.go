@@ -28,7 +28,7 @@ func (a *Agent) drain(ctx context.Context, settle time.Duration) {
 			return
 		case <-time.After(settle + 20*time.Millisecond):
 		}
-		if a.inflight.Load() == 0 && len(a.changes) == 0 {
+		if a.q.inflight.Load() == 0 && len(a.q.changes) == 0 {
 			quiet++
 		} else {
 			quiet = 0

@@ -83,7 +83,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		Quarantined:      uint64(a.stats.quarantined.Load()),
 		QuarantineFailed: uint64(a.stats.quarantineFailed.Load()),
 		ScanErrors:       uint64(a.stats.scanErrors.Load()),
-		QueueDepth:       a.inflight.Load(),
+		QueueDepth:       a.q.inflight.Load(),
 		ReloadsOK:        a.metrics.reloadsOK.Load(),
 		ReloadsFailed:    a.metrics.reloadsFailed.Load(),
 		FilesKnown:       a.cachedFilesKnown(),

@@ -44,7 +44,7 @@ type task struct {
 
 // handleTask runs one task.
 func (a *Agent) handleTask(ctx context.Context, t task) {
-	defer a.inflight.Add(-1)
+	defer a.q.inflight.Add(-1)
 	defer a.metrics.handled.Add(1)
 	if t.done != nil {
 		defer t.done()
@@ -72,8 +72,8 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 		start := time.Now()
 		v := g.engine.Scanner.ScanContext(ctx, c.Path)
 		a.countScan(v, time.Since(start))
-		if a.afterScan != nil {
-			a.afterScan(v)
+		if a.hooks.afterScan != nil {
+			a.hooks.afterScan(v)
 		}
 		if !a.act(g, c, v, attempt, t, ctx.Err() != nil) {
 			return
@@ -260,8 +260,8 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		a.remember(v, prev, d.Accepted)
 		return false
 	}
-	if a.beforeMove != nil {
-		a.beforeMove(v.Path)
+	if a.hooks.beforeMove != nil {
+		a.hooks.beforeMove(v.Path)
 	}
 	entry, err := g.vault.Move(quarantine.Request{
 		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, SHA256: v.SHA256,

@@ -28,6 +28,55 @@ func rootExcluder(cfg config.Config, i int) (*walk.Globs, error) {
 	return ex, nil
 }
 
+// reconciles is what this agent reconciled: the roots it started on, the
+// roots it finished, and the reconciliations running.
+type reconciles struct {
+	mu       sync.Mutex
+	started  map[string]bool
+	finished map[string]bool
+	running  sync.WaitGroup
+}
+
+// claim reports whether root is still to be reconciled by this agent, and
+// marks it started.
+func (r *reconciles) claim(root string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started == nil {
+		r.started, r.finished = map[string]bool{}, map[string]bool{}
+	}
+	if r.started[root] {
+		return false
+	}
+	r.started[root] = true
+	return true
+}
+
+// release gives root back: a later start reconciles it.
+func (r *reconciles) release(root string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.started, root)
+}
+
+func (r *reconciles) finish(root string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finished[root] = true
+}
+
+// all reports whether every root of roots was reconciled.
+func (r *reconciles) all(roots map[string]*rootPolicy) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for root := range roots {
+		if !r.finished[root] {
+			return false
+		}
+	}
+	return true
+}
+
 // reconcile compares the roots with the baseline once they are watched:
 // what changed while the agent was down is scanned and alerted once as
 // changed_while_down; a root seen for the first time gets its baseline,
@@ -36,11 +85,7 @@ func rootExcluder(cfg config.Config, i int) (*walk.Globs, error) {
 func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
 	for i, w := range cfg.Watch {
 		root := realRoot(w.Path)
-		a.reconciledMu.Lock()
-		done := a.reconciled[root]
-		a.reconciled[root] = true
-		a.reconciledMu.Unlock()
-		if done {
+		if !a.reconciles.claim(root) {
 			continue
 		}
 		ex, err := rootExcluder(cfg, i)
@@ -70,18 +115,14 @@ func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
 		if err != nil {
 			// A missing root is the watcher's to report (root_missing);
 			// it is reconciled when a later start finds it.
-			a.reconciledMu.Lock()
-			delete(a.reconciled, root)
-			a.reconciledMu.Unlock()
+			a.reconciles.release(root)
 			a.log.Warn("reconcile incomplete", "root", root, "err", err)
 			continue
 		}
 		if !built {
 			a.baseline.MarkBuilt(root)
 		}
-		a.reconciledMu.Lock()
-		a.reconcileFinished[root] = true
-		a.reconciledMu.Unlock()
+		a.reconciles.finish(root)
 		a.log.Info("reconciled", "root", root, "first_baseline", !built, "files", stats.Files,
 			"unchanged", stats.Unchanged, "added", stats.Added, "changed", stats.Changed, "deleted", stats.Deleted,
 			"seconds", time.Since(start).Seconds())

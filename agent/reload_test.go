@@ -56,7 +56,7 @@ func TestReloadWalksNewRootsBesideTheMainLoop(t *testing.T) {
 	h := newHarness(t)
 	walking, release := make(chan struct{}), make(chan struct{})
 	h.hooks = func(a *Agent) {
-		a.rootsWalking = func(ctx context.Context) {
+		a.hooks.rootsWalking = func(ctx context.Context) {
 			close(walking)
 			select {
 			case <-release:
@@ -104,7 +104,7 @@ func TestStopDuringReloadWalk(t *testing.T) {
 	h := newHarness(t)
 	walking := make(chan struct{})
 	h.hooks = func(a *Agent) {
-		a.rootsWalking = func(ctx context.Context) {
+		a.hooks.rootsWalking = func(ctx context.Context) {
 			close(walking)
 			<-ctx.Done()
 		}

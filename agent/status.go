@@ -73,13 +73,4 @@ func (a *Agent) status() wire.Status {
 }
 
 // allReconciled reports whether every root of g was reconciled.
-func (a *Agent) allReconciled(g *generation) bool {
-	a.reconciledMu.Lock()
-	defer a.reconciledMu.Unlock()
-	for root := range g.roots {
-		if !a.reconcileFinished[root] {
-			return false
-		}
-	}
-	return true
-}
+func (a *Agent) allReconciled(g *generation) bool { return a.reconciles.all(g.roots) }

@@ -29,32 +29,6 @@ type runningWatcher struct {
 	done   sync.WaitGroup // Run
 }
 
-// pipeline is where every watcher delivers: the agent's queues, read by
-// its workers and its problem handler.
-type pipeline struct{ a *Agent }
-
-// Change waits for room in the workers' queue (the watcher coalesces
-// events meanwhile), until the watcher stops.
-func (p pipeline) Change(ctx context.Context, c watcher.Change) bool {
-	select {
-	case p.a.changes <- c:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// Problem never blocks the watcher: a problem that does not fit is logged
-// and counted by it.
-func (p pipeline) Problem(pr watcher.Problem) bool {
-	select {
-	case p.a.problems <- pr:
-		return true
-	default:
-		return false
-	}
-}
-
 func newWatchSet(a *Agent) *watchSet { return &watchSet{a: a} }
 
 // start watches cfg's roots and returns a channel closed once every root is
@@ -114,8 +88,8 @@ func (s *watchSet) prepare(ctx context.Context, cfg config.Config) (*runningWatc
 	if err != nil {
 		return nil, err
 	}
-	if s.a.rootsWalking != nil {
-		s.a.rootsWalking(ctx)
+	if s.a.hooks.rootsWalking != nil {
+		s.a.hooks.rootsWalking(ctx)
 	}
 	select {
 	case <-rw.w.Ready():
