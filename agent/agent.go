@@ -18,6 +18,7 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/baseline"
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/internal/owners"
 	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
@@ -69,7 +70,7 @@ type Agent struct {
 	current atomic.Pointer[generation]
 
 	born  *bornFiles // files seen appearing lately
-	names *ownerNames
+	names *owners.Names
 
 	// journal is the journald sink, shared by every generation (it holds
 	// no state); journaldOn says whether the current config enables it.
@@ -132,7 +133,7 @@ func newAgent(opts Options) (*Agent, error) {
 		log:       opts.Logger,
 		host:      host,
 		startedAt: time.Now(),
-		names:     newOwnerNames(),
+		names:     owners.New(),
 	}
 	a.q.changes = make(chan watcher.Change, 256)
 	a.q.problems = make(chan watcher.Problem, 256)

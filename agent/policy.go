@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os/user"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -348,7 +345,7 @@ func (a *Agent) fileAlert(c watcher.Change, v scanner.Verdict, kind alert.Kind, 
 		Dev: v.Dev, Inode: v.Inode, SHA256: v.SHA256, MD5: v.MD5,
 	}
 	if v.Inode != 0 {
-		f.User, f.Group = a.names.user(v.UID), a.names.group(v.GID)
+		f.User, f.Group = a.names.User(v.UID), a.names.Group(v.GID)
 	}
 	al := alert.Alert{Kind: kind, Severity: sev, File: f}
 	for _, m := range v.Matches {
@@ -373,48 +370,4 @@ func setBits(m fs.FileMode) uint32 {
 		b |= 0o1000
 	}
 	return b
-}
-
-// ownerNames caches uid and gid lookups: a flood of files by one owner must
-// not mean a flood of NSS lookups.
-type ownerNames struct {
-	mu     sync.Mutex
-	users  map[uint32]string
-	groups map[uint32]string
-}
-
-func newOwnerNames() *ownerNames {
-	return &ownerNames{users: map[uint32]string{}, groups: map[uint32]string{}}
-}
-
-func (o *ownerNames) user(uid uint32) string {
-	return o.lookup(o.users, uid, func(id string) string {
-		if u, err := user.LookupId(id); err == nil {
-			return u.Username
-		}
-		return ""
-	})
-}
-
-func (o *ownerNames) group(gid uint32) string {
-	return o.lookup(o.groups, gid, func(id string) string {
-		if g, err := user.LookupGroupId(id); err == nil {
-			return g.Name
-		}
-		return ""
-	})
-}
-
-func (o *ownerNames) lookup(cache map[uint32]string, id uint32, find func(string) string) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if name, ok := cache[id]; ok {
-		return name
-	}
-	if len(cache) > 4096 {
-		clear(cache) // attacker-chosen ids must not grow it without bound
-	}
-	name := find(strconv.FormatUint(uint64(id), 10))
-	cache[id] = name
-	return name
 }
