@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
-	"strings"
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
@@ -64,42 +63,17 @@ func readWebhookSecrets(cfg config.Config, log *slog.Logger) ([]webhookSecrets, 
 	for i, w := range cfg.Webhook {
 		var err error
 		if w.SecretFile != "" {
-			if out[i].secret, err = readSecretFile(w.SecretFile, log); err != nil {
+			if out[i].secret, err = alert.ReadSecretFile(w.SecretFile, log); err != nil {
 				return nil, fmt.Errorf("webhook[%d].secret_file: %w", i, err)
 			}
 		}
 		if w.BearerTokenFile != "" {
-			if out[i].token, err = readSecretFile(w.BearerTokenFile, log); err != nil {
+			if out[i].token, err = alert.ReadSecretFile(w.BearerTokenFile, log); err != nil {
 				return nil, fmt.Errorf("webhook[%d].bearer_token_file: %w", i, err)
 			}
 		}
 	}
 	return out, nil
-}
-
-// readSecretFile reads a key or token: trailing newlines trimmed, empty
-// refused. Its content is never logged.
-func readSecretFile(path string, log *slog.Logger) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		// Anyone who reads the key can sign alerts the receiver trusts.
-		log.Warn("secret file is readable by group or others: chmod 600 it", "file", path, "mode", fmt.Sprintf("%04o", perm))
-	}
-	if fi.Size() > 1<<16 {
-		return nil, fmt.Errorf("%s: %d bytes, too large for a secret", path, fi.Size())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	data = []byte(strings.TrimRight(string(data), "\r\n"))
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%s is empty", path)
-	}
-	return data, nil
 }
 
 // newDispatcher builds the sinks of cfg.
