@@ -2,6 +2,7 @@ package phpscan
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,4 +97,36 @@ func manyFunctions(n int) string {
 func gzipBomb(t *testing.T) string {
 	t.Helper()
 	return deflateZeros(t, 64<<20)
+}
+
+// Endings on which VKCOM's lexer loops for ever, allocating until the
+// process is killed (a 2.6 KB page ending in "<" took a scan past 20 GB):
+// each is analysed to the end. A regression does not hang the test
+// binary until its timeout, eating the machine's memory: the watchdog
+// stops it within 3 s (a parse of these takes microseconds), naming the input.
+func TestParserEndingsThatLooped(t *testing.T) {
+	// Each holds request input, so that the prefilter sends it to the parser.
+	const shell = "<?php eval($_POST['x']); ?>\n"
+	for _, src := range []string{
+		shell + "<",
+		shell + "hello <",
+		shell + "<%<",
+		shell + "<<<",
+		shell + "<?php $a = 1; ?>\n<<<",
+		"<?php $c = $_GET['c']; \"$",
+		shell + "<?php php<<<=x1?>&<<<",
+		shell + "<?php ?>}/*\"E\"'E'*/<",
+		shell + "/*\"\"E\"1e&${<<<",
+	} {
+		done := make(chan struct{})
+		watchdog := time.AfterFunc(3*time.Second, func() {
+			panic("the PHP parser did not return on " + strconv.Quote(src) + ": it loops on this ending")
+		})
+		go func() {
+			defer close(done)
+			Analyze([]byte(src), Options{})
+		}()
+		<-done
+		watchdog.Stop()
+	}
 }
