@@ -442,3 +442,41 @@ func hasPrefixFold(b []byte, prefix string) bool {
 	}
 	return true
 }
+
+// defuseHeredocs returns src with each "$$" inside a heredoc or nowdoc
+// body turned into " $" (same length: no position or line moves): VKCOM's
+// PHP 8 lexer loops for ever, burning a core, on a heredoc holding "$$"
+// before some bytes ("$$E", "$${x}"). Inside a heredoc "$$x" is a literal
+// "$" then $x, so only that literal "$" is lost. src itself is returned
+// when nothing changes.
+func defuseHeredocs(src []byte) []byte {
+	if !bytes.Contains(src, []byte("<<<")) || !bytes.Contains(src, []byte("$$")) {
+		return src
+	}
+	s := &bodyScan{src: src, budget: 8*len(src) + 1<<20}
+	var out []byte
+	for i := s.html(0); i < len(src) && s.budget > 0; {
+		if src[i] == '<' && bytes.HasPrefix(src[i:], []byte("<<<")) {
+			end := s.heredoc(i)
+			for k := i + 3; k+1 < end; k++ {
+				if src[k] == '$' && src[k+1] == '$' {
+					if out == nil {
+						out = bytes.Clone(src)
+					}
+					out[k] = ' '
+				}
+			}
+			i = max(end, i+3)
+			continue
+		}
+		j := s.step(i)
+		if j < 0 {
+			j = i + len("function")
+		}
+		i = j
+	}
+	if out == nil {
+		return src
+	}
+	return out
+}

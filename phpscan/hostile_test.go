@@ -99,7 +99,7 @@ func gzipBomb(t *testing.T) string {
 	return deflateZeros(t, 64<<20)
 }
 
-// Endings on which VKCOM's lexer loops for ever, allocating until the
+// Endings (and heredocs) on which VKCOM's lexer loops for ever, allocating until the
 // process is killed (a 2.6 KB page ending in "<" took a scan past 20 GB):
 // each is analysed to the end. A regression does not hang the test
 // binary until its timeout, eating the machine's memory: the watchdog
@@ -117,6 +117,10 @@ func TestParserEndingsThatLooped(t *testing.T) {
 		shell + "<?php php<<<=x1?>&<<<",
 		shell + "<?php ?>}/*\"E\"'E'*/<",
 		shell + "/*\"\"E\"1e&${<<<",
+		// A CPU loop (no allocation) in the PHP 8 lexer: "$$" in a heredoc.
+		"<?php $c = $_GET['c']; $a = <<<E\n$${x}\nE;\n",
+		"<?php $c = $_GET['c']; $a = <<<E\n$$E\nE;\n",
+		"<?php $c = $_GET['c']; $a = <<<E\n$$a${-\nE;\n",
 	} {
 		done := make(chan struct{})
 		watchdog := time.AfterFunc(3*time.Second, func() {

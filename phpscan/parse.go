@@ -92,6 +92,7 @@ func parseOnce(src []byte, v version.Version) (root *ast.Root, nerr int, err err
 	if len(src) == 0 || src[len(src)-1] != '\n' {
 		src = append(src[:len(src):len(src)], '\n')
 	}
+	src = defuseHeredocs(src)
 	node, perr := parser.Parse(src, conf.Config{
 		Version:          &vv,
 		ErrorHandlerFunc: func(*perrors.Error) { nerr++ },
