@@ -1,6 +1,7 @@
 package phpscan
 
 import (
+	"bytes"
 	"fmt"
 
 	"github.com/VKCOM/php-parser/pkg/ast"
@@ -70,10 +71,60 @@ func parse(src []byte) (parsed, error) {
 			}
 		}
 	}
+	// The lexer panics on a "}" that closes nothing (a stray one after
+	// "<?php" is enough): a shell prefixed with one would get no analysis.
+	// Such braces become spaces, the first few at most (no position or
+	// line moves), and the file is parsed again.
+	b := bytes.Clone(src)
+	for n := 1; n <= maxStrayBraces; n++ {
+		k := strayCloser(b)
+		if k < 0 {
+			break
+		}
+		b[k] = ' '
+		for _, v := range versions[:2] {
+			try(b, v, fmt.Sprintf("parsed with %d stray \"}\" blanked", n))
+			if best.root != nil {
+				return best, nil
+			}
+		}
+	}
 	if lastErr != nil {
 		return best, lastErr
 	}
 	return best, fmt.Errorf("php parser found no usable syntax tree")
+}
+
+// maxStrayBraces bounds the stray "}" blanked before a file is given up.
+const maxStrayBraces = 8
+
+// strayCloser is the position of the first "}" of src's code that closes
+// no "{" (strings, comments, heredocs and inline HTML skipped; braces count
+// across PHP blocks, as PHP counts them), or -1.
+func strayCloser(src []byte) int {
+	s := &bodyScan{src: src, budget: 4*len(src) + 1<<20}
+	depth := 0
+	for i := s.html(0); i < len(src) && s.budget > 0; {
+		switch src[i] {
+		case '{':
+			depth++
+			i++
+			continue
+		case '}':
+			if depth == 0 {
+				return i
+			}
+			depth--
+			i++
+			continue
+		}
+		j := s.step(i)
+		if j < 0 {
+			j = i + len("function")
+		}
+		i = j
+	}
+	return -1
 }
 
 func parseOnce(src []byte, v version.Version) (root *ast.Root, nerr int, err error) {
