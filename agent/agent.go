@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -87,7 +86,7 @@ type Agent struct {
 	controlDone sync.WaitGroup // the control socket's server
 	ready       atomic.Bool    // every root is watched
 
-	watches *watchSet
+	watches watcher.Set
 	metrics *agentMetrics
 
 	stats struct {
@@ -197,8 +196,8 @@ func (a *Agent) run(parent context.Context) error {
 	// start fails midway or the agent is asked to stop.
 	var down shutdown
 	down.push(a.closeState)
-	cfg := a.current.Load().cfg
-	a.watches = newWatchSet(a) // before the control socket, whose status reads it
+	g0 := a.current.Load()
+	cfg := g0.cfg
 	controlCtx, stopControl := context.WithCancel(ctx)
 	if err := a.startControl(controlCtx, &a.controlDone); err != nil {
 		stopControl()
@@ -213,12 +212,12 @@ func (a *Agent) run(parent context.Context) error {
 		return err
 	}
 	down.push(a.metrics.endpoint.Stop)
-	ready, err := a.watches.start(cfg)
+	ready, err := a.watches.Start(a.watchOptions(g0))
 	if err != nil {
 		down.unwind()
 		return err
 	}
-	down.push(a.watches.stopAll)
+	down.push(a.watches.Stop)
 	down.push(func() { stopReconciling(); a.reconciles.running.Wait() })
 
 	watchdog := newWatchdog()
@@ -263,10 +262,10 @@ func (a *Agent) run(parent context.Context) error {
 					"state database was unreadable: set aside and a fresh baseline built; changes made while the agent was down cannot be told this time",
 					a.dbReset.Error())
 			}
-			a.checkRootsWritable(cfg)
-			a.reconciles.running.Go(func() { a.reconcile(reconcileCtx, cfg) })
+			a.checkRootsWritable(g0)
+			a.reconciles.running.Go(func() { a.reconcile(reconcileCtx, g0.roots) })
 			a.notify("READY=1\nSTATUS=" + a.statusLine())
-			a.log.Info("watching", "roots", len(cfg.Watch), "watches", a.watches.stats().Watches)
+			a.log.Info("watching", "roots", len(cfg.Watch), "watches", a.watches.Stats().Watches)
 			a.sendAgentAlert(alert.KindAgentStarted,
 				fmt.Sprintf("shellwatch %s watching %d roots", a.opts.Version, len(cfg.Watch)), a.rootList())
 		case <-status.C:
@@ -354,9 +353,9 @@ func (a *Agent) reload(ctx context.Context) {
 		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
 		return
 	}
-	var roots *runningWatcher
+	var roots *watcher.Running
 	if rootsChanged {
-		if roots, err = a.watches.prepare(ctx, cfg); err != nil {
+		if roots, err = a.watchNewRoots(ctx, g); err != nil {
 			a.discardGeneration(g)
 			metricsMove.Abort()
 			if ctx.Err() != nil {
@@ -369,7 +368,7 @@ func (a *Agent) reload(ctx context.Context) {
 	a.mu.Lock()
 	if err := a.attachSinks(g, old); err != nil {
 		a.mu.Unlock()
-		a.watches.discard(roots)
+		a.watches.Discard(roots)
 		a.discardGeneration(g)
 		metricsMove.Abort()
 		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
@@ -378,7 +377,7 @@ func (a *Agent) reload(ctx context.Context) {
 	a.gen = g
 	a.current.Store(g)
 	a.mu.Unlock()
-	a.watches.swap(roots)
+	a.watches.Swap(roots)
 	metricsMove.Commit()
 	a.discardGeneration(old)
 	for _, w := range g.engine.Warnings {
@@ -386,7 +385,7 @@ func (a *Agent) reload(ctx context.Context) {
 	}
 	if rootsChanged {
 		// New roots get their baseline, or their reconciliation.
-		a.reconciles.running.Go(func() { a.reconcile(ctx, cfg) })
+		a.reconciles.running.Go(func() { a.reconcile(ctx, g.roots) })
 	}
 	a.metrics.reloadsOK.Add(1)
 	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
@@ -424,7 +423,7 @@ func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) {
 }
 
 func (a *Agent) statusLine() string {
-	ws := a.watches.stats()
+	ws := a.watches.Stats()
 	return fmt.Sprintf("%d roots, %d watches; scanned %d, flagged %d, quarantined %d, quarantine failures %d, scan errors %d",
 		len(a.current.Load().cfg.Watch), ws.Watches, a.stats.scanned.Load(), a.stats.flagged.Load(),
 		a.stats.quarantined.Load(), a.stats.quarantineFailed.Load(), a.stats.scanErrors.Load())
@@ -471,25 +470,4 @@ func firstLine(s string) string {
 		}
 	}
 	return s
-}
-
-// watcherRoots turns the [[watch]] tables into watcher roots: real paths
-// (the watcher never follows a symlink, so a root given through one is
-// resolved once, here) with the global and per-root excludes.
-func watcherRoots(cfg config.Config) ([]watcher.Root, error) {
-	var roots []watcher.Root
-	for i, w := range cfg.Watch {
-		path := filepath.Clean(w.Path)
-		if real, err := filepath.EvalSymlinks(path); err == nil {
-			path = real
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("watch[%d].path %s: %w", i, w.Path, err)
-		}
-		ex, err := rootExcluder(cfg, i)
-		if err != nil {
-			return nil, err
-		}
-		roots = append(roots, watcher.Root{Path: path, Exclude: ex})
-	}
-	return roots, nil
 }

@@ -32,7 +32,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 	res := wire.AcceptResult{Accepted: safetext.Paths{}, Pending: safetext.Paths{}, Refused: []string{}, Flagged: safetext.Paths{}}
 	announced := map[string]string{} // path → sha256, stored once at the end
 	accept := func(path, wantSHA string) {
-		if _, ok := a.rootOf(g, path); !ok {
+		if g.roots.Of(path) == nil {
 			res.Refused = append(res.Refused, safetext.Path(path)+": not under a watched root")
 			return
 		}
@@ -94,27 +94,13 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 	return res, nil
 }
 
-// rootOf returns the watched root path is under.
-func (a *Agent) rootOf(g *generation, path string) (string, bool) {
-	for root := range g.roots {
-		if path == root || strings.HasPrefix(path, strings.TrimSuffix(root, "/")+"/") {
-			return root, true
-		}
-	}
-	return "", false
-}
-
 func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Request) (any, error) {
 	a.mu.RLock()
 	g := a.gen
 	a.mu.RUnlock()
 	res := wire.DiffResult{Entries: []wire.DiffEntry{}, Errors: []string{}}
-	for i, w := range g.cfg.Watch {
-		ex, err := rootExcluder(g.cfg, i)
-		if err != nil {
-			return nil, err
-		}
-		changes, problems := a.baseline.Diff(ctx, realRoot(w.Path), ex)
+	for _, r := range g.roots.List() {
+		changes, problems := a.baseline.Diff(ctx, r.Path, r.Exclude)
 		for _, c := range changes {
 			res.Entries = append(res.Entries, wire.DiffEntry{Kind: c.Kind, Path: safetext.JSONPath(c.Path), Since: c.Since, Detail: c.Detail})
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -36,25 +35,6 @@ func (a *Agent) drain(ctx context.Context, settle time.Duration) {
 	}
 }
 
-// rootsNamed returns the roots a command names: the one whose configured
-// or real path is name, or all of them for "".
-func (a *Agent) rootsNamed(g *generation, name string) ([]string, error) {
-	var all []string
-	for _, w := range g.cfg.Watch {
-		all = append(all, realRoot(w.Path))
-	}
-	if name == "" {
-		return all, nil
-	}
-	want := realRoot(name)
-	for i, w := range g.cfg.Watch {
-		if filepath.Clean(w.Path) == filepath.Clean(name) || all[i] == want {
-			return []string{all[i]}, nil
-		}
-	}
-	return nil, fmt.Errorf("%s is not a watched root (roots: %s)", safetext.Path(name), strings.Join(all, ", "))
-}
-
 // deployRequest decodes the arguments of a deploy command and finds the
 // roots it names.
 func (a *Agent) deployRequest(req control.Request) (wire.DeployArgs, *generation, []string, error) {
@@ -65,7 +45,7 @@ func (a *Agent) deployRequest(req control.Request) (wire.DeployArgs, *generation
 	a.mu.RLock()
 	g := a.gen
 	a.mu.RUnlock()
-	roots, err := a.rootsNamed(g, args.Root)
+	roots, err := g.roots.Named(args.Root)
 	return args, g, roots, err
 }
 

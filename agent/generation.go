@@ -12,6 +12,7 @@ import (
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/quarantine"
+	"github.com/shellwatch/shellwatch/roots"
 	"github.com/shellwatch/shellwatch/scanner"
 )
 
@@ -24,7 +25,7 @@ type generation struct {
 	vault    *quarantine.Vault
 	dispatch *alert.Dispatcher
 	webhooks []*alert.Webhook // the dispatcher's, for their spool figures
-	roots    map[string]*rootPolicy
+	roots    roots.Set
 }
 
 // send raises one alert through g's sinks, and remembers it for
@@ -163,7 +164,7 @@ func (a *Agent) prepareGeneration(cfg config.Config) (g *generation, err error) 
 		return nil, err
 	}
 	undo.push(eng.Close)
-	roots, err := newRootPolicies(cfg)
+	rs, err := roots.Compile(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +173,7 @@ func (a *Agent) prepareGeneration(cfg config.Config) (g *generation, err error) 
 		return nil, fmt.Errorf("quarantine.dir: %w", err)
 	}
 	undo.push(func() { vault.Close() })
-	return &generation{cfg: cfg, engine: eng, vault: vault, roots: roots}, nil
+	return &generation{cfg: cfg, engine: eng, vault: vault, roots: rs}, nil
 }
 
 // discardGeneration closes what prepareGeneration built (a generation that

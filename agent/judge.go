@@ -37,10 +37,10 @@ func (a *Agent) deletedWhileDown(t task) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	g := a.gen
-	rp := g.roots[t.c.Root]
+	rp := g.roots.Get(t.c.Root)
 	open := a.baseline.WindowFor(t.c.Root) != nil
 	kind, sev := policy.DecideDeleted(policy.Deleted{
-		Script:     rp != nil && rp.protected && rp.isScript(old.Path),
+		Script:     rp != nil && rp.Protected() && rp.IsScript(old.Path),
 		Baseline:   t.baseline,
 		WindowOpen: open,
 	})

@@ -10,7 +10,6 @@ import (
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/metrics"
 	"github.com/shellwatch/shellwatch/scanner"
-	"github.com/shellwatch/shellwatch/watcher"
 )
 
 // filesKnownMaxAge bounds how stale shellwatch_baseline_files may be:
@@ -73,7 +72,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 	a.mu.RLock()
 	g := a.gen
 	a.mu.RUnlock()
-	ws := a.watches.totals()
+	ws := a.watches.Totals()
 	s := metrics.Snapshot{
 		Ready:  a.ready.Load(),
 		Events: ws.Events, Watches: ws.Watches, Overflows: ws.Overflows, Resyncs: ws.Resyncs, Rescans: ws.Rescans,
@@ -114,15 +113,4 @@ func (a *Agent) cachedFilesKnown() int {
 		m.known, m.knownAt = n, time.Now()
 	}
 	return m.known
-}
-
-// addCounts adds the counters of b to a (not Watches, a gauge).
-func addCounts(a, b watcher.Stats) watcher.Stats {
-	a.Events += b.Events
-	a.Changes += b.Changes
-	a.Overflows += b.Overflows
-	a.Resyncs += b.Resyncs
-	a.Rescans += b.Rescans
-	a.ProblemsDropped += b.ProblemsDropped
-	return a
 }

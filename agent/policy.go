@@ -185,8 +185,8 @@ func (a *Agent) facts(g *generation, c watcher.Change, v scanner.Verdict, prev *
 	if f.Verdict.Err == policy.Gone {
 		return f
 	}
-	if rp := g.roots[c.Root]; rp != nil && rp.protected && rp.isScript(v.Path) {
-		f.Root = policy.Root{Script: true, NoScriptZone: rp.inNoScriptZone(v.Path), WebUser: rp.webUser, ByWebUser: rp.writtenByWebUser(v.UID)}
+	if rp := g.roots.Get(c.Root); rp != nil && rp.Protected() && rp.IsScript(v.Path) {
+		f.Root = policy.Root{Script: true, NoScriptZone: rp.InNoScriptZone(v.Path), WebUser: rp.WebUser, ByWebUser: rp.WrittenByWebUser(v.UID)}
 	}
 	f.WindowOpen = a.baseline.WindowFor(c.Root) != nil
 	f.DeployedAt = a.baseline.DeployedAt(c.Root, v.ChangeTime)

@@ -10,23 +10,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/alert"
-	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/policy"
+	"github.com/shellwatch/shellwatch/roots"
 	"github.com/shellwatch/shellwatch/state"
-	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
 )
-
-// rootExcluder returns the excludes of cfg.Watch[i]: scanner.exclude and
-// the root's own.
-func rootExcluder(cfg config.Config, i int) (*walk.Globs, error) {
-	ex, err := walk.CompileGlobs(append(append([]string{}, cfg.Scanner.Exclude...), cfg.Watch[i].Exclude...))
-	if err != nil {
-		return nil, fmt.Errorf("watch[%d].exclude: %w", i, err)
-	}
-	return ex, nil
-}
 
 // reconciles is what this agent reconciled: the roots it started on, the
 // roots it finished, and the reconciliations running.
@@ -66,11 +55,11 @@ func (r *reconciles) finish(root string) {
 }
 
 // all reports whether every root of roots was reconciled.
-func (r *reconciles) all(roots map[string]*rootPolicy) bool {
+func (r *reconciles) all(rs roots.Set) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for root := range roots {
-		if !r.finished[root] {
+	for _, root := range rs.List() {
+		if !r.finished[root.Path] {
 			return false
 		}
 	}
@@ -82,15 +71,10 @@ func (r *reconciles) all(roots map[string]*rootPolicy) bool {
 // changed_while_down; a root seen for the first time gets its baseline,
 // where clean files raise nothing. Roots already reconciled by this agent
 // are skipped (a reload only adds the new ones).
-func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
-	for i, w := range cfg.Watch {
-		root := realRoot(w.Path)
+func (a *Agent) reconcile(ctx context.Context, rs roots.Set) {
+	for _, r := range rs.List() {
+		root, ex := r.Path, r.Exclude
 		if !a.reconciles.claim(root) {
-			continue
-		}
-		ex, err := rootExcluder(cfg, i)
-		if err != nil {
-			a.log.Error("reconcile", "root", root, "err", err)
 			continue
 		}
 		built := a.baseline.Built(root)
@@ -132,12 +116,12 @@ func (a *Agent) reconcile(ctx context.Context, cfg config.Config) {
 // checkRootsWritable alerts every root the agent cannot move files out of
 // because its mount is read-only to it — under the packaged unit, a root
 // left out of ReadWritePaths. Found at start, not at the first webshell.
-func (a *Agent) checkRootsWritable(cfg config.Config) {
-	if cfg.Quarantine.MinSeverity.Off() {
+func (a *Agent) checkRootsWritable(g *generation) {
+	if g.cfg.Quarantine.MinSeverity.Off() {
 		return
 	}
-	for _, w := range cfg.Watch {
-		root := realRoot(w.Path)
+	for _, r := range g.roots.List() {
+		root := r.Path
 		err := unix.Faccessat(unix.AT_FDCWD, root, unix.W_OK, 0)
 		if !errors.Is(err, unix.EROFS) {
 			continue

@@ -50,7 +50,7 @@ func (a *Agent) status() wire.Status {
 	a.mu.RLock()
 	g := a.gen
 	a.mu.RUnlock()
-	ws := a.watches.stats()
+	ws := a.watches.Stats()
 	st := wire.Status{
 		Version: a.opts.Version, Host: a.host, StartedAt: a.startedAt.UTC(), Config: a.opts.ConfigPath,
 		Ready: a.ready.Load(), Reconciled: a.allReconciled(g), Watches: ws.Watches, Overflows: ws.Overflows,
