@@ -68,7 +68,6 @@ type Agent struct {
 	// arrives while a reload holds it).
 	current atomic.Pointer[generation]
 
-	born  *bornFiles // files seen appearing lately
 	names *owners.Names
 
 	// journal is the journald sink, shared by every generation (it holds
@@ -82,7 +81,7 @@ type Agent struct {
 	q          queues // the watchers' changes and problems, and the workers
 	reconciles reconciles
 
-	recent      recentAlerts
+	recent      alert.Recent
 	controlDone sync.WaitGroup // the control socket's server
 	ready       atomic.Bool    // every root is watched
 
@@ -136,7 +135,6 @@ func newAgent(opts Options) (*Agent, error) {
 	}
 	a.q.changes = make(chan watcher.Change, 256)
 	a.q.problems = make(chan watcher.Problem, 256)
-	a.born = newBornFiles()
 	a.metrics = newAgentMetrics(a)
 	a.journal = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
 	cfg, err := config.Load(opts.ConfigPath)
@@ -409,7 +407,7 @@ func (a *Agent) sendAgentAlert(kind alert.Kind, msg, detail string) {
 // journald, the local record, still hears it.
 func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) {
 	if g := a.current.Load(); g != nil && g.dispatch.Relay(al, from) {
-		a.recent.add(al)
+		a.recent.Add(al)
 		a.metrics.m.Alert(string(al.Kind))
 		return
 	}

@@ -364,7 +364,7 @@ func TestBenignFlood(t *testing.T) {
 	if flagged != 0 {
 		t.Errorf("%d harmless files flagged", flagged)
 	}
-	if n := h.agent.born.len(); n > 10001+10 {
+	if n := h.agent.baseline.BornLen(); n > 10001+10 {
 		t.Errorf("agent remembers %d files as new, want at most the root's", n)
 	}
 	// Memory stays bounded: what the agent holds is per file known, not

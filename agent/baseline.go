@@ -88,7 +88,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 		msg := fmt.Sprintf("%d files accepted into the baseline, %d announced by a manifest and not there yet, by uid %d pid %d",
 			len(res.Accepted), len(res.Pending), peer.UID, peer.PID)
 		a.send(g, alert.Alert{Kind: alert.KindBaselineAccepted, Severity: policy.EventSeverity(alert.KindBaselineAccepted), Message: msg,
-			Detail: listDetail("accepted", res.Accepted) + listDetail("pending", res.Pending) + listDetail("flagged by rules", res.Flagged),
+			Detail: alert.ListDetail("accepted", res.Accepted) + alert.ListDetail("pending", res.Pending) + alert.ListDetail("flagged by rules", res.Flagged),
 			Count:  n})
 	}
 	return res, nil
@@ -113,7 +113,7 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 // content belongs to the baseline now.
 func (a *Agent) remember(v scanner.Verdict, prev *state.File, accepted bool) {
 	f := state.File{
-		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, Mode: unixMode(v.Mode),
+		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, Mode: v.StMode,
 		UID: v.UID, GID: v.GID, MTime: v.ModTime, CTime: v.ChangeTime,
 		SHA256: digest(v.SHA256), Severity: v.Severity,
 	}

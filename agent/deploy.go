@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
@@ -107,7 +106,7 @@ func (a *Agent) deployFinished(sum baseline.Summary, how string) {
 		safetext.Path(sum.Root), how, len(sum.Added), len(sum.Changed), len(sum.Removed))
 	a.mu.RLock()
 	a.send(a.gen, alert.Alert{Kind: alert.KindDeployFinished, Severity: policy.EventSeverity(alert.KindDeployFinished), Message: msg,
-		Detail: listDetail("added", sum.Added) + listDetail("changed", sum.Changed) + listDetail("removed", sum.Removed),
+		Detail: alert.ListDetail("added", sum.Added) + alert.ListDetail("changed", sum.Changed) + alert.ListDetail("removed", sum.Removed),
 		Count:  len(sum.Added) + len(sum.Changed) + len(sum.Removed)})
 	a.mu.RUnlock()
 }
@@ -124,23 +123,6 @@ func (a *Agent) deployStatuses() []wire.DeployStatus {
 		out = append(out, deployStatus(w))
 	}
 	return out
-}
-
-// listDetail lists paths for an alert's detail, the first 50 of them.
-func listDetail(what string, paths []string) string {
-	if len(paths) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s (%d):", what, len(paths))
-	for i, p := range paths {
-		if i == 50 {
-			fmt.Fprintf(&b, " … %d more", len(paths)-50)
-			break
-		}
-		b.WriteString(" " + safetext.Path(p))
-	}
-	return b.String() + "\n"
 }
 
 // addControlCommands adds the deploy and baseline commands.

@@ -35,7 +35,7 @@ func (a *Agent) send(g *generation, al alert.Alert) {
 		al.Time = time.Now().UTC()
 		al.ID = alert.NewID(al.Time)
 	}
-	a.recent.add(al)
+	a.recent.Add(al)
 	a.metrics.m.Alert(string(al.Kind))
 	g.dispatch.Send(al)
 }

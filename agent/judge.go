@@ -2,10 +2,6 @@ package agent
 
 import (
 	"encoding/hex"
-	"fmt"
-	"io/fs"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/policy"
@@ -20,14 +16,9 @@ func digest(h string) (sum [32]byte) {
 	return sum
 }
 
-// unixMode turns a regular file's fs.FileMode back into st_mode.
-func unixMode(m fs.FileMode) uint32 {
-	return unix.S_IFREG | uint32(m.Perm()) | setBits(m)
-}
-
 // removed handles a path that is gone: a file, or a folder and all below.
 func (a *Agent) removed(c watcher.Change) {
-	a.born.drop(c.Path)
+	a.baseline.ForgetBorn(c.Path)
 	a.baseline.Removed(c.Root, c.Path)
 }
 
@@ -54,11 +45,11 @@ func (a *Agent) deletedWhileDown(t task) {
 	}
 	a.baseline.Forget(old.Path)
 	al := alert.Alert{Kind: kind, Severity: sev,
-		File: &alert.File{Path: old.Path, Root: t.c.Root, Size: old.Size, Mode: fmt.Sprintf("%04o", old.Mode&0o7777),
+		File: &alert.File{Path: old.Path, Root: t.c.Root, Size: old.Size, Mode: alert.ModeString(old.Mode),
 			UID: old.UID, GID: old.GID, MTime: old.MTime.UTC(), Dev: old.Dev, Inode: old.Inode,
 			SHA256: hex.EncodeToString(old.SHA256[:])},
 		Action: &alert.Action{Taken: alert.ActionAlerted, Reason: "the file is gone"},
 	}
-	al.Message = detectionMessage(al, "while the agent was down: deleted", "removed from the baseline")
+	al.Message = al.FindingMessage("while the agent was down: deleted", "removed from the baseline")
 	a.send(g, al)
 }

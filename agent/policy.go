@@ -147,7 +147,7 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 // seen appearing (or forgets it there).
 func (a *Agent) isBorn(c watcher.Change, v scanner.Verdict, prev *state.File, t task) bool {
 	now := time.Now()
-	born := c.Op == watcher.OpCreated || a.born.has(v.Path, v.Dev, v.Inode, now)
+	born := c.Op == watcher.OpCreated || a.baseline.IsBorn(v.Path, v.Dev, v.Inode, now)
 	if !born && prev == nil && !t.whileDown && a.bornSinceStart(v) {
 		// Neither seen appearing nor in the baseline, and born after the
 		// agent started: a file found by the walk of a new folder (or a
@@ -160,9 +160,9 @@ func (a *Agent) isBorn(c watcher.Change, v scanner.Verdict, prev *state.File, t 
 		born = prev == nil && !t.baseline
 	}
 	if born {
-		a.born.add(v.Path, v.Dev, v.Inode, now)
+		a.baseline.NoteBorn(v.Path, v.Dev, v.Inode, now)
 	} else {
-		a.born.drop(v.Path)
+		a.baseline.ForgetBorn(v.Path)
 	}
 	return born
 }
@@ -201,7 +201,7 @@ func verdictFacts(v scanner.Verdict, stopping bool) policy.Verdict {
 	pv := policy.Verdict{
 		Severity: v.Severity, Flagged: v.Flagged(), OnlyHashLists: onlyHashLists(v.Matches), TooLarge: v.TooLarge,
 		SHA256: digest(v.SHA256), HasSHA256: v.SHA256 != "",
-		Dev: v.Dev, Inode: v.Inode, Size: v.Size, Perm: unixMode(v.Mode) & 0o7777, UID: v.UID, GID: v.GID,
+		Dev: v.Dev, Inode: v.Inode, Size: v.Size, Perm: v.StMode & 0o7777, UID: v.UID, GID: v.GID,
 	}
 	switch {
 	case v.Err == nil:
@@ -252,7 +252,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 	al.Detail = d.Why
 	if !d.Quarantine {
 		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: d.LeftBecause}
-		al.Message = detectionMessage(al, d.Why, "left in place: "+al.Action.Reason)
+		al.Message = al.FindingMessage(d.Why, "left in place: "+al.Action.Reason)
 		a.send(g, al)
 		a.remember(v, prev, d.Accepted)
 		return false
@@ -269,7 +269,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 	case err == nil:
 		a.stats.quarantined.Add(1)
 		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID}
-		al.Message = detectionMessage(al, d.Why, "quarantined as "+entry.ID)
+		al.Message = al.FindingMessage(d.Why, "quarantined as "+entry.ID)
 		a.baseline.Forget(v.Path)
 	case errors.Is(err, quarantine.ErrChanged):
 		// What was scanned is not what the path holds now. Alert what was
@@ -286,37 +286,17 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		if !rescan {
 			al.Action.Reason = strings.TrimSuffix(reason, "; the path is scanned again") + "; gave up after repeated swaps"
 		}
-		al.Message = detectionMessage(al, d.Why, "NOT quarantined: "+al.Action.Reason)
+		al.Message = al.FindingMessage(d.Why, "NOT quarantined: "+al.Action.Reason)
 		a.stats.quarantineFailed.Add(1)
 	default:
 		a.stats.quarantineFailed.Add(1)
 		al.Kind = alert.KindQuarantineFailed
 		al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: safetext.PathsIn(err.Error(), v.Path)}
-		al.Message = detectionMessage(al, d.Why, "NOT quarantined, still in place: "+al.Action.Reason)
+		al.Message = al.FindingMessage(d.Why, "NOT quarantined, still in place: "+al.Action.Reason)
 		a.remember(v, prev, false)
 	}
 	a.send(g, al)
 	return rescan
-}
-
-// detectionMessage is the one human line of a file finding: what, where,
-// how bad, why (the rules, or what changed), and what was done.
-func detectionMessage(al alert.Alert, why, outcome string) string {
-	names := al.RuleNames()
-	if len(names) > 5 {
-		names = append(names[:5], fmt.Sprintf("+%d more", len(al.RuleNames())-5))
-	}
-	if len(names) > 0 {
-		why = "rules " + strings.Join(names, ",") + prefixed("; ", why)
-	}
-	return fmt.Sprintf("%s: %s [%s] %s; %s", al.Kind.Summary(), safetext.Path(al.Path()), al.Severity, why, outcome)
-}
-
-func prefixed(sep, s string) string {
-	if s == "" {
-		return ""
-	}
-	return sep + s
 }
 
 func onlyHashLists(ms []finding.Match) bool {
@@ -340,34 +320,12 @@ func quarantineMatches(ms []finding.Match) []quarantine.Match {
 func (a *Agent) fileAlert(c watcher.Change, v scanner.Verdict, kind alert.Kind, sev finding.Severity) alert.Alert {
 	f := &alert.File{
 		Path: v.Path, Root: c.Root, Size: v.Size,
-		Mode: fmt.Sprintf("%04o", uint32(v.Mode.Perm())|setBits(v.Mode)),
+		Mode: alert.ModeString(v.StMode),
 		UID:  v.UID, GID: v.GID, MTime: v.ModTime.UTC(),
 		Dev: v.Dev, Inode: v.Inode, SHA256: v.SHA256, MD5: v.MD5,
 	}
 	if v.Inode != 0 {
 		f.User, f.Group = a.names.User(v.UID), a.names.Group(v.GID)
 	}
-	al := alert.Alert{Kind: kind, Severity: sev, File: f}
-	for _, m := range v.Matches {
-		al.Rules = append(al.Rules, alert.Rule{
-			Name: m.Rule, Namespace: m.Namespace, Tags: m.Tags,
-			Severity: m.Severity, Family: m.Family, Description: m.Description,
-		})
-	}
-	return al
-}
-
-// setBits returns the setuid, setgid and sticky bits of m as Unix numbers.
-func setBits(m fs.FileMode) uint32 {
-	var b uint32
-	if m&fs.ModeSetuid != 0 {
-		b |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		b |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		b |= 0o1000
-	}
-	return b
+	return alert.Alert{Kind: kind, Severity: sev, File: f, Rules: alert.RulesOf(v.Matches)}
 }

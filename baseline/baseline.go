@@ -36,6 +36,7 @@ type Baseline struct {
 	now     func() time.Time
 	records *recordWriter
 
+	born      *bornFiles // files seen appearing lately
 	windows   windows
 	approvals approvals
 }
@@ -56,7 +57,7 @@ func Open(path string, opts Options) (b *Baseline, reset error, err error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	b = &Baseline{db: db, log: opts.Logger, now: opts.Now, records: newRecordWriter(db, opts.Logger)}
+	b = &Baseline{db: db, log: opts.Logger, now: opts.Now, records: newRecordWriter(db, opts.Logger), born: newBornFiles()}
 	b.loadWindows()
 	b.loadApprovals()
 	return b, reset, nil

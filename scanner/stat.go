@@ -10,7 +10,7 @@ import (
 // fillStat copies the fstat result into v.
 func fillStat(v *Verdict, st *unix.Stat_t) {
 	v.Size = st.Size
-	v.Mode = fileMode(st.Mode)
+	v.Mode, v.StMode = fileMode(st.Mode), st.Mode
 	v.UID, v.GID = st.Uid, st.Gid
 	v.ModTime = time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
 	v.ChangeTime = time.Unix(st.Ctim.Sec, st.Ctim.Nsec)

@@ -18,6 +18,7 @@ type Verdict struct {
 	// Mode, UID, GID, ModTime, ChangeTime, Nlink, Dev and Inode come from
 	// fstat of the descriptor that was read.
 	Mode       fs.FileMode
+	StMode     uint32 // st_mode as fstat gave it: type and permission bits
 	UID, GID   uint32
 	ModTime    time.Time
 	ChangeTime time.Time

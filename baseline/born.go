@@ -1,4 +1,4 @@
-package agent
+package baseline
 
 import (
 	"sync"
@@ -36,6 +36,24 @@ const (
 )
 
 func newBornFiles() *bornFiles { return &bornFiles{files: make(map[string]bornFile)} }
+
+// IsBorn reports whether the file at path, as this inode, was seen
+// appearing lately (NoteBorn).
+func (b *Baseline) IsBorn(path string, dev, inode uint64, now time.Time) bool {
+	return b.born.has(path, dev, inode, now)
+}
+
+// NoteBorn remembers the file at path, as this inode, as new: its later
+// writes are those of a new file.
+func (b *Baseline) NoteBorn(path string, dev, inode uint64, now time.Time) {
+	b.born.add(path, dev, inode, now)
+}
+
+// ForgetBorn forgets that path was new (it is gone, or was judged not new).
+func (b *Baseline) ForgetBorn(path string) { b.born.drop(path) }
+
+// BornLen is the number of files remembered as new.
+func (b *Baseline) BornLen() int { return b.born.len() }
 
 // has reports whether path, as this inode, was seen appearing lately.
 func (b *bornFiles) has(path string, dev, inode uint64, now time.Time) bool {
