@@ -71,26 +71,22 @@ type Agent struct {
 	names *owners.Names
 
 	// journal is the journald sink, shared by every generation (it holds
-	// no state); journaldOn says whether the current config enables it.
-	journal    *alert.Journald
-	journaldOn atomic.Bool
+	// no state), and whether the current config enables it.
+	journal struct {
+		*alert.Journald
+		on atomic.Bool
+	}
 
 	baseline *baseline.Baseline // the records, deploy windows and approvals
-	dbReset  error              // why the state DB was set aside at start, if it was
 
 	q          queues // the watchers' changes and problems, and the workers
 	reconciles reconciles
 
-	recent      alert.Recent
-	controlDone sync.WaitGroup // the control socket's server
-	ready       atomic.Bool    // every root is watched
+	recent alert.Recent
+	ready  atomic.Bool // every root is watched
 
 	watches watcher.Set
 	metrics *agentMetrics
-
-	stats struct {
-		scanned, flagged, quarantined, quarantineFailed, scanErrors atomic.Int64
-	}
 
 	hooks testHooks
 }
@@ -136,7 +132,7 @@ func newAgent(opts Options) (*Agent, error) {
 	a.q.changes = make(chan watcher.Change, 256)
 	a.q.problems = make(chan watcher.Problem, 256)
 	a.metrics = newAgentMetrics(a)
-	a.journal = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
+	a.journal.Journald = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
 	cfg, err := config.Load(opts.ConfigPath)
 	if err != nil {
 		return nil, err
@@ -155,13 +151,13 @@ func newAgent(opts Options) (*Agent, error) {
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)
 	}
-	a.baseline, a.dbReset, err = baseline.Open(cfg.StatePath(), baseline.Options{Logger: a.log})
+	a.baseline, _, err = baseline.Open(cfg.StatePath(), baseline.Options{Logger: a.log})
 	if err != nil {
 		a.closeGeneration(g)
 		return nil, fmt.Errorf("state %s: %w", cfg.StatePath(), err)
 	}
-	if a.dbReset != nil {
-		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", a.dbReset)
+	if err := a.baseline.Reset(); err != nil {
+		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", err)
 	}
 	return a, nil
 }
@@ -196,13 +192,12 @@ func (a *Agent) run(parent context.Context) error {
 	down.push(a.closeState)
 	g0 := a.current.Load()
 	cfg := g0.cfg
-	controlCtx, stopControl := context.WithCancel(ctx)
-	if err := a.startControl(controlCtx, &a.controlDone); err != nil {
-		stopControl()
+	stopControl, err := a.startControl(ctx)
+	if err != nil {
 		down.unwind()
 		return err
 	}
-	down.push(func() { stopControl(); a.controlDone.Wait() })
+	down.push(stopControl)
 	a.startPipeline(ctx)
 	down.push(func() { a.stopPipeline(); cancel() })
 	if err := a.metrics.endpoint.Start(metricsAddress(cfg)); err != nil {
@@ -245,8 +240,8 @@ func (a *Agent) run(parent context.Context) error {
 		a.sendAgentAlert(alert.KindAgentStopping,
 			fmt.Sprintf("shellwatch %s stopping; files changed from now on are not watched", a.opts.Version), "")
 		down.unwind()
-		a.log.Info("stopped", "scanned", a.stats.scanned.Load(), "flagged", a.stats.flagged.Load(),
-			"quarantined", a.stats.quarantined.Load())
+		a.log.Info("stopped", "scanned", a.metrics.scanned.Load(), "flagged", a.metrics.flagged.Load(),
+			"quarantined", a.metrics.quarantined.Load())
 		return nil
 	}
 	for {
@@ -255,10 +250,10 @@ func (a *Agent) run(parent context.Context) error {
 			ready = nil
 			readySent = true
 			a.ready.Store(true)
-			if a.dbReset != nil {
+			if reset := a.baseline.Reset(); reset != nil {
 				a.sendAgentAlert(alert.KindStateReset,
 					"state database was unreadable: set aside and a fresh baseline built; changes made while the agent was down cannot be told this time",
-					a.dbReset.Error())
+					reset.Error())
 			}
 			a.checkRootsWritable(g0)
 			a.reconciles.running.Go(func() { a.reconcile(reconcileCtx, g0.roots) })
@@ -412,7 +407,7 @@ func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) {
 		return
 	}
 	a.metrics.m.Alert(string(al.Kind))
-	if !a.journaldOn.Load() {
+	if !a.journal.on.Load() {
 		return
 	}
 	if err := a.journal.Deliver(al); err != nil {
@@ -423,8 +418,8 @@ func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) {
 func (a *Agent) statusLine() string {
 	ws := a.watches.Stats()
 	return fmt.Sprintf("%d roots, %d watches; scanned %d, flagged %d, quarantined %d, quarantine failures %d, scan errors %d",
-		len(a.current.Load().cfg.Watch), ws.Watches, a.stats.scanned.Load(), a.stats.flagged.Load(),
-		a.stats.quarantined.Load(), a.stats.quarantineFailed.Load(), a.stats.scanErrors.Load())
+		len(a.current.Load().cfg.Watch), ws.Watches, a.metrics.scanned.Load(), a.metrics.flagged.Load(),
+		a.metrics.quarantined.Load(), a.metrics.quarantineFailed.Load(), a.metrics.scanErrors.Load())
 }
 
 func (a *Agent) rootList() string {

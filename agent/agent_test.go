@@ -204,7 +204,7 @@ func TestNoAlertLost(t *testing.T) {
 	waitQuarantined := func(n int) {
 		t.Helper()
 		testenv.Eventually(t, waitFor, fmt.Sprintf("%d files quarantined", n), func() bool {
-			return h.agent.stats.quarantined.Load() >= int64(n)
+			return h.agent.metrics.quarantined.Load() >= int64(n)
 		})
 	}
 	h.startWith(url)
@@ -538,9 +538,9 @@ func TestResyncSkipsUnchanged(t *testing.T) {
 	p := h.write("kept.php", benignPHP)
 	h.start()
 	waitScanned(t, h, p, benignPHP)
-	before := h.agent.stats.scanned.Load()
+	before := h.agent.metrics.scanned.Load()
 	h.agent.handleChange(context.Background(), watcher.Change{Path: p, Op: watcher.OpResync, Root: h.www}, task{})
-	if n := h.agent.stats.scanned.Load(); n != before {
+	if n := h.agent.metrics.scanned.Load(); n != before {
 		t.Errorf("an unchanged file was scanned again on resync (%d scans, was %d)", n, before)
 	}
 	// Same size, same mtime, other bytes: ctime still gives it away. (A
@@ -661,7 +661,7 @@ func TestFloodIsGrouped(t *testing.T) {
 		h.write(fmt.Sprintf("flood/%03d.php", i), fmt.Sprintf("%s// %d\n", evalShell, i))
 	}
 	testenv.Eventually(t, waitFor, fmt.Sprintf("%d files quarantined", n), func() bool {
-		return h.agent.stats.quarantined.Load() >= n
+		return h.agent.metrics.quarantined.Load() >= n
 	})
 	// Every detection is in the journal, one entry each.
 	entries := j.WaitEntries(t, waitFor, n, "SHELLWATCH_KIND=detection", "SHELLWATCH_ROOT="+h.www)

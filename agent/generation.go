@@ -80,10 +80,10 @@ func readWebhookSecrets(cfg config.Config, log *slog.Logger) ([]webhookSecrets, 
 // newDispatcher builds the sinks of cfg.
 func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*alert.Dispatcher, []*alert.Webhook, error) {
 	var routes []alert.Route
-	a.journaldOn.Store(cfg.Journald.Enabled)
+	a.journal.on.Store(cfg.Journald.Enabled)
 	if cfg.Journald.Enabled {
 		routes = append(routes, alert.Route{
-			Sink:        a.journal,
+			Sink:        a.journal.Journald,
 			MinSeverity: cfg.Journald.MinSeverity.Severity(),
 			Rate:        cfg.Journald.Rate,
 			Burst:       cfg.Journald.Burst,

@@ -28,6 +28,8 @@ type agentMetrics struct {
 	endpoint *metrics.Endpoint
 
 	handled, scannedBytes, reloadsOK, reloadsFailed atomic.Uint64
+	// What `shellwatch status`, STATUS= and the metrics count.
+	scanned, flagged, quarantined, quarantineFailed, scanErrors atomic.Int64
 
 	knownMu sync.Mutex
 	knownAt time.Time
@@ -55,7 +57,7 @@ func newAgentMetrics(a *Agent) *agentMetrics {
 
 // countScan counts one scan that took d.
 func (a *Agent) countScan(v scanner.Verdict, d time.Duration) {
-	a.stats.scanned.Add(1)
+	a.metrics.scanned.Add(1)
 	if v.SHA256 != "" { // read to the end
 		a.metrics.scannedBytes.Add(uint64(max(v.Size, 0)))
 	}
@@ -77,11 +79,11 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		Ready:  a.ready.Load(),
 		Events: ws.Events, Watches: ws.Watches, Overflows: ws.Overflows, Resyncs: ws.Resyncs, Rescans: ws.Rescans,
 		Changes:          a.metrics.handled.Load(),
-		Scanned:          uint64(a.stats.scanned.Load()),
+		Scanned:          uint64(a.metrics.scanned.Load()),
 		ScannedBytes:     a.metrics.scannedBytes.Load(),
-		Quarantined:      uint64(a.stats.quarantined.Load()),
-		QuarantineFailed: uint64(a.stats.quarantineFailed.Load()),
-		ScanErrors:       uint64(a.stats.scanErrors.Load()),
+		Quarantined:      uint64(a.metrics.quarantined.Load()),
+		QuarantineFailed: uint64(a.metrics.quarantineFailed.Load()),
+		ScanErrors:       uint64(a.metrics.scanErrors.Load()),
 		QueueDepth:       a.q.inflight.Load(),
 		ReloadsOK:        a.metrics.reloadsOK.Load(),
 		ReloadsFailed:    a.metrics.reloadsFailed.Load(),

@@ -14,9 +14,9 @@ func (a *Agent) status() wire.Status {
 		Version: a.opts.Version, Host: a.host, StartedAt: a.startedAt.UTC(), Config: a.opts.ConfigPath,
 		Ready: a.ready.Load(), Reconciled: a.allReconciled(g), Watches: ws.Watches, Overflows: ws.Overflows,
 		FilesKnown: a.filesKnown(),
-		Scanned:    a.stats.scanned.Load(), Flagged: a.stats.flagged.Load(),
-		Quarantined: a.stats.quarantined.Load(), QuarantineFailed: a.stats.quarantineFailed.Load(),
-		ScanErrors: a.stats.scanErrors.Load(),
+		Scanned:    a.metrics.scanned.Load(), Flagged: a.metrics.flagged.Load(),
+		Quarantined: a.metrics.quarantined.Load(), QuarantineFailed: a.metrics.quarantineFailed.Load(),
+		ScanErrors: a.metrics.scanErrors.Load(),
 		Roots:      []wire.RootStatus{}, Webhooks: []wire.WebhookStatus{}, Deploys: a.deployStatuses(),
 		LastAlerts: []wire.RecentAlert{},
 	}

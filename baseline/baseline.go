@@ -37,6 +37,7 @@ type Baseline struct {
 	records *recordWriter
 
 	born      *bornFiles // files seen appearing lately
+	reset     error      // why the database was set aside at open, if it was
 	windows   windows
 	approvals approvals
 }
@@ -57,11 +58,15 @@ func Open(path string, opts Options) (b *Baseline, reset error, err error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	b = &Baseline{db: db, log: opts.Logger, now: opts.Now, records: newRecordWriter(db, opts.Logger), born: newBornFiles()}
+	b = &Baseline{db: db, log: opts.Logger, now: opts.Now, records: newRecordWriter(db, opts.Logger), born: newBornFiles(), reset: reset}
 	b.loadWindows()
 	b.loadApprovals()
 	return b, reset, nil
 }
+
+// Reset says why the database was found unreadable and set aside when it
+// was opened, or nil: the baseline is then rebuilt from scratch.
+func (b *Baseline) Reset() error { return b.reset }
 
 // Close stores the deploy windows and approvals, commits the records
 // pending and closes the database.

@@ -16,6 +16,36 @@ import (
 // readDirBatch is how many entries are read from a folder at a time.
 const readDirBatch = 256
 
+// Excluder says which paths a walk skips: an excluded folder is not read
+// at all. [*Globs] is one.
+type Excluder interface {
+	Match(path string, isDir bool) bool
+}
+
+// ExcludeFunc is an [Excluder] made of a function.
+type ExcludeFunc func(path string, isDir bool) bool
+
+// Match calls f.
+func (f ExcludeFunc) Match(path string, isDir bool) bool { return f(path, isDir) }
+
+// Options shape a walk. The zero value walks everything, in listing order.
+type Options struct {
+	// Exclude skips the entries it matches; nil skips nothing. The root
+	// itself is never excluded.
+	Exclude Excluder
+	// Sorted visits entries in the byte order of their paths (see
+	// [WalkSorted]).
+	Sorted bool
+	// Dir, when set, is called with every folder the walk opened, before
+	// it is listed, with the descriptor it was opened as (O_NOFOLLOW on
+	// every component). fs.SkipDir leaves the folder unlisted; any other
+	// error stops the walk and Tree returns it.
+	Dir func(dir string, f *os.File) error
+	// OnError hears of every error that does not stop the walk, with the
+	// path it concerns; nil ignores them.
+	OnError func(path string, err error)
+}
+
 // Walk walks the tree at root. It calls visit for every entry that is not a
 // folder (regular files, symbolic links, FIFOs, sockets, device nodes), with
 // its path and its entry as the folder listing gave it; folders are
@@ -33,7 +63,7 @@ const readDirBatch = 256
 // stops it and Walk returns nil). The entries of a folder are visited in the
 // order the folder lists them, then its subfolders are walked in name order.
 func Walk(ctx context.Context, root string, ex *Globs, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
-	return (&walker{ctx: ctx, ex: ex, visit: visit, onError: onError}).walk(root)
+	return Tree(ctx, root, Options{Exclude: ex, OnError: onError}, visit)
 }
 
 // WalkSorted walks like [Walk], but visits the entries in the byte order of
@@ -44,77 +74,92 @@ func Walk(ctx context.Context, root string, ex *Globs, visit func(path string, d
 // its siblings' (a/b.php, a/b/c.php, a/b0.php). The names of the folders on
 // the way down are held in memory meanwhile, a few tens of bytes each.
 func WalkSorted(ctx context.Context, root string, ex *Globs, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
-	return (&walker{ctx: ctx, ex: ex, visit: visit, onError: onError, sorted: true}).walk(root)
+	return Tree(ctx, root, Options{Exclude: ex, Sorted: true, OnError: onError}, visit)
 }
 
-type walker struct {
-	ctx     context.Context
-	ex      *Globs
-	visit   func(string, fs.DirEntry) error
-	onError func(string, error)
-	sorted  bool // WalkSorted
-}
-
-func (w *walker) walk(root string) error {
-	if w.onError == nil {
-		w.onError = func(string, error) {}
+// Tree walks the tree at root as opts say, as [Walk] does: the one walker
+// of shellwatch, for the scans, the reconciliation and the watcher (which
+// watches each folder from opts.Dir).
+func Tree(ctx context.Context, root string, opts Options, visit func(path string, d fs.DirEntry) error) error {
+	if opts.OnError == nil {
+		opts.OnError = func(string, error) {}
 	}
-	err := w.root(root)
+	w := &walker{Options: opts, visit: visit}
+	err := w.root(ctx, root)
 	if errors.Is(err, fs.SkipAll) {
 		return nil
 	}
 	return err
 }
 
-func (w *walker) root(root string) error {
-	if err := w.ctx.Err(); err != nil {
+type walker struct {
+	Options
+	visit func(string, fs.DirEntry) error
+}
+
+// excluded reports whether the walk skips p.
+func (w *walker) excluded(p string, isDir bool) bool {
+	return w.Exclude != nil && w.Exclude.Match(p, isDir)
+}
+
+func (w *walker) root(ctx context.Context, root string) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	info, err := os.Lstat(root)
 	if err != nil {
-		w.onError(root, err)
+		w.OnError(root, err)
 		return nil
 	}
 	switch {
 	case info.Mode()&fs.ModeSymlink != 0:
-		w.onError(root, fmt.Errorf("walk %s: %w", root, ErrSymlink))
+		w.OnError(root, fmt.Errorf("walk %s: %w", root, ErrSymlink))
 		return nil
 	case !info.IsDir():
 		return w.visit(root, fs.FileInfoToDirEntry(info))
 	}
-	return w.dir(root)
+	return w.dir(ctx, root)
 }
 
 // dir visits the entries of the folder at dir and then walks its subfolders.
 // The folder is closed before its subfolders are opened, so a walk holds one
 // descriptor whatever the depth; the depth itself is bounded by PATH_MAX,
 // past which opening fails with ENAMETOOLONG, which is reported.
-func (w *walker) dir(dir string) error {
-	if err := w.ctx.Err(); err != nil {
+func (w *walker) dir(ctx context.Context, dir string) error {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	fd, err := OpenNoSymlinks(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK|unix.O_NOCTTY)
 	if err != nil {
-		w.onError(dir, err)
+		w.OnError(dir, err)
 		return nil
 	}
 	f := os.NewFile(uintptr(fd), dir)
-	if w.sorted {
-		ents, err := w.list(f, dir)
+	if w.Dir != nil {
+		if err := w.Dir(dir, f); err != nil {
+			f.Close()
+			if errors.Is(err, fs.SkipDir) {
+				return nil
+			}
+			return err
+		}
+	}
+	if w.Sorted {
+		ents, err := w.list(ctx, f, dir)
 		f.Close()
 		if err != nil {
 			return err
 		}
-		return w.visitSorted(dir, ents)
+		return w.visitSorted(ctx, dir, ents)
 	}
-	subdirs, err := w.entries(f, dir)
+	subdirs, err := w.entries(ctx, f, dir)
 	f.Close()
 	if err != nil {
 		return err
 	}
 	sort.Strings(subdirs)
 	for _, sub := range subdirs {
-		if err := w.dir(sub); err != nil {
+		if err := w.dir(ctx, sub); err != nil {
 			return err
 		}
 	}
@@ -123,16 +168,16 @@ func (w *walker) dir(dir string) error {
 
 // entries visits the non-folder entries of the open folder f and returns
 // the paths of the subfolders to walk.
-func (w *walker) entries(f *os.File, dir string) ([]string, error) {
+func (w *walker) entries(ctx context.Context, f *os.File, dir string) ([]string, error) {
 	var subdirs []string
-	err := w.readDir(f, dir, func(p string, d fs.DirEntry) error {
+	err := w.readDir(ctx, f, dir, func(p string, d fs.DirEntry) error {
 		if d.IsDir() {
-			if !w.ex.Match(p, true) {
+			if !w.excluded(p, true) {
 				subdirs = append(subdirs, p)
 			}
 			return nil
 		}
-		if w.ex.Match(p, false) {
+		if w.excluded(p, false) {
 			return nil
 		}
 		return w.visit(p, d)
@@ -144,11 +189,11 @@ func (w *walker) entries(f *os.File, dir string) ([]string, error) {
 // entries at a time, until each returns an error or ctx is done, which it
 // returns. A failure to read the folder goes to onError, naming it (the os
 // package's error does), and ends the listing.
-func (w *walker) readDir(f *os.File, dir string, each func(p string, d fs.DirEntry) error) error {
+func (w *walker) readDir(ctx context.Context, f *os.File, dir string, each func(p string, d fs.DirEntry) error) error {
 	for {
 		ents, readErr := f.ReadDir(readDirBatch)
 		for _, d := range ents {
-			if err := w.ctx.Err(); err != nil {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
 			if err := each(join(dir, d.Name()), d); err != nil {
@@ -159,7 +204,7 @@ func (w *walker) readDir(f *os.File, dir string, each func(p string, d fs.DirEnt
 			return nil
 		}
 		if readErr != nil {
-			w.onError(dir, readErr)
+			w.OnError(dir, readErr)
 			return nil
 		}
 	}
@@ -175,10 +220,10 @@ type sortedEntry struct {
 
 // list returns the entries of the open folder f that are not excluded,
 // sorted by key.
-func (w *walker) list(f *os.File, dir string) ([]sortedEntry, error) {
+func (w *walker) list(ctx context.Context, f *os.File, dir string) ([]sortedEntry, error) {
 	var out []sortedEntry
-	err := w.readDir(f, dir, func(p string, d fs.DirEntry) error {
-		if w.ex.Match(p, d.IsDir()) {
+	err := w.readDir(ctx, f, dir, func(p string, d fs.DirEntry) error {
+		if w.excluded(p, d.IsDir()) {
 			return nil
 		}
 		key := d.Name()
@@ -193,13 +238,13 @@ func (w *walker) list(f *os.File, dir string) ([]sortedEntry, error) {
 }
 
 // visitSorted visits or descends the entries of dir in the order list gave.
-func (w *walker) visitSorted(dir string, ents []sortedEntry) error {
+func (w *walker) visitSorted(ctx context.Context, dir string, ents []sortedEntry) error {
 	for _, e := range ents {
-		if err := w.ctx.Err(); err != nil {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if e.typ.IsDir() {
-			if err := w.dir(join(dir, strings.TrimSuffix(e.key, "/"))); err != nil {
+			if err := w.dir(ctx, join(dir, strings.TrimSuffix(e.key, "/"))); err != nil {
 				return err
 			}
 			continue

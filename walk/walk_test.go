@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -429,5 +430,57 @@ func TestWalkSorted(t *testing.T) {
 	}, nil)
 	if err != nil || n != 3 {
 		t.Errorf("SkipAll: %v after %d visits, want nil after 3", err, n)
+	}
+}
+
+// The directory hook sees every folder the walk opens, as the descriptor
+// it opened, before its listing; SkipDir leaves a folder unlisted, another
+// error stops the walk and is returned.
+func TestTreeDirHook(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"a/x.php", "a/skip/y.php", "a/skip/deeper/z.php", "b/w.php", "top.php"} {
+		mkfile(t, filepath.Join(root, p))
+	}
+	var dirs, files []string
+	err := Tree(context.Background(), root, Options{
+		Dir: func(dir string, f *os.File) error {
+			var byFd, byPath unix.Stat_t
+			if err := unix.Fstat(int(f.Fd()), &byFd); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Lstat(dir, &byPath); err != nil || byFd.Ino != byPath.Ino || byFd.Mode&unix.S_IFMT != unix.S_IFDIR {
+				t.Errorf("hook for %s got another descriptor than the folder's (err %v)", dir, err)
+			}
+			dirs = append(dirs, strings.TrimPrefix(dir, root))
+			if filepath.Base(dir) == "skip" {
+				return fs.SkipDir
+			}
+			return nil
+		},
+	}, func(p string, d fs.DirEntry) error {
+		files = append(files, strings.TrimPrefix(p, root))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	if want := []string{"", "/a", "/a/skip", "/b"}; !slices.Equal(dirs, want) {
+		t.Errorf("hook saw %v, want %v (a skipped folder's subfolders are never opened)", dirs, want)
+	}
+	if want := []string{"/a/x.php", "/b/w.php", "/top.php"}; !slices.Equal(files, want) {
+		t.Errorf("visited %v, want %v", files, want)
+	}
+
+	stop := errors.New("stop here")
+	n := 0
+	err = Tree(context.Background(), root, Options{Sorted: true, Dir: func(dir string, _ *os.File) error {
+		if n++; strings.HasSuffix(dir, "/a") {
+			return stop
+		}
+		return nil
+	}}, func(string, fs.DirEntry) error { return nil })
+	if !errors.Is(err, stop) || n != 2 {
+		t.Errorf("a hook's error: Tree returned %v after %d folders, want %v after 2", err, n, stop)
 	}
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"sort"
 	"time"
 
 	"github.com/shellwatch/shellwatch/walk"
@@ -289,100 +287,58 @@ type treeWalk struct {
 	limitHit bool                // a directory could not be watched
 }
 
-// readDirBatch is how many entries are read from a directory at a time.
-const readDirBatch = 256
-
+// walkDir walks dir as tw says with the one tree walker: each directory
+// is watched from its descriptor before it is listed.
 func (w *Watcher) walkDir(ctx context.Context, tw *treeWalk, dir string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	fd, err := walk.OpenNoSymlinks(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK|unix.O_NOCTTY)
-	if err != nil {
-		switch {
-		case errors.Is(err, fs.ErrNotExist), errors.Is(err, unix.ENOTDIR):
-			// Gone or replaced meanwhile: its events say so.
-		case errors.Is(err, walk.ErrSymlink):
-			// Swapped for a symlink since it was seen: not followed. The
-			// symlink's creation is reported by its own event.
-		default:
-			w.problem(Problem{Kind: ProblemWatchError, Root: tw.r.path, Path: dir, Err: err})
+	return walk.Tree(ctx, dir, walk.Options{
+		Exclude: walk.ExcludeFunc(tw.r.excluded),
+		Dir: func(dir string, f *os.File) error {
+			fi, err := f.Stat()
+			if err != nil {
+				return fs.SkipDir
+			}
+			switch err := w.addWatch(tw.r, tw.gen, dir, fi); {
+			case err == nil:
+			case errors.Is(err, errDetached):
+				return err
+			case errors.Is(err, fs.ErrNotExist):
+				return fs.SkipDir
+			default:
+				// Not watched (watch limit, or replaced while being
+				// watched): the walk goes on, and the root is rescanned
+				// until it is.
+				tw.limitHit = true
+				w.degrade(tw.r, tw.gen, dir, err)
+			}
+			return nil
+		},
+		OnError: func(path string, err error) {
+			switch {
+			case errors.Is(err, fs.ErrNotExist), errors.Is(err, unix.ENOTDIR):
+				// Gone or replaced meanwhile: its events say so.
+			case errors.Is(err, walk.ErrSymlink):
+				// Swapped for a symlink since it was seen: not followed.
+				// The symlink's creation is reported by its own event.
+			default:
+				w.problem(Problem{Kind: ProblemWatchError, Root: tw.r.path, Path: path, Err: err})
+			}
+		},
+	}, func(p string, d fs.DirEntry) error {
+		switch tw.mode {
+		case walkReport:
+			if err := w.pending.waitRoom(ctx, w.pendingLimit/2); err != nil {
+				return err
+			}
+			w.report(p, tw.r, OpResync)
+		case walkRescan:
+			var st unix.Stat_t
+			if err := unix.Lstat(p, &st); err == nil {
+				tw.seen[p] = fileMeta{size: uint64(st.Size), ino: st.Ino, dev: st.Dev,
+					mtime: st.Mtim, ctime: st.Ctim, mode: uint32(st.Mode)}
+			}
 		}
 		return nil
-	}
-	f := os.NewFile(uintptr(fd), dir)
-	subdirs, err := w.walkEntries(ctx, tw, f, fd, dir)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	sort.Strings(subdirs)
-	for _, sub := range subdirs {
-		if err := w.walkDir(ctx, tw, sub); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// walkEntries watches the open directory f (at dir), reports its entries
-// that are not directories and returns the paths of its subdirectories.
-func (w *Watcher) walkEntries(ctx context.Context, tw *treeWalk, f *os.File, fd int, dir string) ([]string, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil
-	}
-	switch err := w.addWatch(tw.r, tw.gen, dir, fi); {
-	case err == nil:
-	case errors.Is(err, errDetached):
-		return nil, err
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil
-	default:
-		// Not watched (watch limit, or replaced while being watched): the
-		// walk goes on, and the root is rescanned until it is.
-		tw.limitHit = true
-		w.degrade(tw.r, tw.gen, dir, err)
-	}
-	var subdirs []string
-	for {
-		ents, readErr := f.ReadDir(readDirBatch)
-		for _, d := range ents {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			p := dir + "/" + d.Name()
-			if dir == "/" {
-				p = "/" + d.Name()
-			}
-			if tw.r.excluded(p, d.IsDir()) {
-				continue
-			}
-			if d.IsDir() {
-				subdirs = append(subdirs, p)
-				continue
-			}
-			switch tw.mode {
-			case walkReport:
-				if err := w.pending.waitRoom(ctx, w.pendingLimit/2); err != nil {
-					return nil, err
-				}
-				w.report(p, tw.r, OpResync)
-			case walkRescan:
-				var st unix.Stat_t
-				if err := unix.Fstatat(fd, d.Name(), &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
-					tw.seen[p] = fileMeta{size: uint64(st.Size), ino: st.Ino, dev: st.Dev,
-						mtime: st.Mtim, ctime: st.Ctim, mode: uint32(st.Mode)}
-				}
-			}
-		}
-		if readErr == io.EOF {
-			return subdirs, nil
-		}
-		if readErr != nil {
-			w.problem(Problem{Kind: ProblemWatchError, Root: tw.r.path, Path: dir, Err: fmt.Errorf("read directory %s: %w", dir, readErr)})
-			return subdirs, nil
-		}
-	}
+	})
 }
 
 // finishRescan reports what a rescan found different from the previous one

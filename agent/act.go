@@ -230,7 +230,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		if d.Kind != "" {
 			al := a.fileAlert(c, v, d.Kind, d.Severity)
 			if v.Err != nil {
-				a.stats.scanErrors.Add(1)
+				a.metrics.scanErrors.Add(1)
 				al.Detail = safetext.PathsIn(v.Err.Error(), v.Path)
 				al.Message = fmt.Sprintf("%s: %s: %s", al.Kind.Summary(), safetext.Path(v.Path), al.Detail)
 			} else {
@@ -245,7 +245,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		return false
 	}
 	if d.Detection {
-		a.stats.flagged.Add(1)
+		a.metrics.flagged.Add(1)
 		a.metrics.m.Detection(v.Severity.String())
 	}
 	al := a.fileAlert(c, v, d.Kind, d.Severity)
@@ -267,7 +267,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 	})
 	switch {
 	case err == nil:
-		a.stats.quarantined.Add(1)
+		a.metrics.quarantined.Add(1)
 		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID}
 		al.Message = al.FindingMessage(d.Why, "quarantined as "+entry.ID)
 		a.baseline.Forget(v.Path)
@@ -287,9 +287,9 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 			al.Action.Reason = strings.TrimSuffix(reason, "; the path is scanned again") + "; gave up after repeated swaps"
 		}
 		al.Message = al.FindingMessage(d.Why, "NOT quarantined: "+al.Action.Reason)
-		a.stats.quarantineFailed.Add(1)
+		a.metrics.quarantineFailed.Add(1)
 	default:
-		a.stats.quarantineFailed.Add(1)
+		a.metrics.quarantineFailed.Add(1)
 		al.Kind = alert.KindQuarantineFailed
 		al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: safetext.PathsIn(err.Error(), v.Path)}
 		al.Message = al.FindingMessage(d.Why, "NOT quarantined, still in place: "+al.Action.Reason)
