@@ -162,14 +162,6 @@ func newAgent(opts Options) (*Agent, error) {
 	return a, nil
 }
 
-func (a *Agent) notify(state string) {
-	if a.opts.Notify != nil {
-		a.opts.Notify(state)
-		return
-	}
-	sdNotify(state)
-}
-
 func (a *Agent) run(parent context.Context) error {
 	// ctx ends the control socket and the scans; it is cancelled once the
 	// pipeline has drained (or when parent is).
@@ -178,6 +170,12 @@ func (a *Agent) run(parent context.Context) error {
 	reconcileCtx, stopReconciling := context.WithCancel(ctx)
 	defer stopReconciling()
 
+	notify := a.opts.Notify
+	if notify == nil {
+		n := newNotifier(os.Getenv("NOTIFY_SOCKET"))
+		notify = n.send
+		defer n.wait(2 * notifyTimeout) // STOPPING=1 reaches systemd if it reads
+	}
 	signals := a.opts.Signals
 	if signals == nil {
 		ch := make(chan os.Signal, 4)
@@ -223,7 +221,7 @@ func (a *Agent) run(parent context.Context) error {
 	var reloadDone chan struct{}
 	reloadAgain := false
 	startReload := func() {
-		a.notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+		notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
 		reloadDone = make(chan struct{})
 		done := reloadDone
 		go func() {
@@ -236,7 +234,7 @@ func (a *Agent) run(parent context.Context) error {
 			stopReconciling() // a reload waiting for new roots gives up
 			<-reloadDone
 		}
-		a.notify("STOPPING=1")
+		notify("STOPPING=1")
 		a.sendAgentAlert(alert.KindAgentStopping,
 			fmt.Sprintf("shellwatch %s stopping; files changed from now on are not watched", a.opts.Version), "")
 		down.unwind()
@@ -257,18 +255,18 @@ func (a *Agent) run(parent context.Context) error {
 			}
 			a.checkRootsWritable(g0)
 			a.reconciles.running.Go(func() { a.reconcile(reconcileCtx, g0.roots) })
-			a.notify("READY=1\nSTATUS=" + a.statusLine())
+			notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(cfg.Watch), "watches", a.watches.Stats().Watches)
 			a.sendAgentAlert(alert.KindAgentStarted,
 				fmt.Sprintf("shellwatch %s watching %d roots", a.opts.Version, len(cfg.Watch)), a.rootList())
 		case <-status.C:
 			if readySent {
-				a.notify("STATUS=" + a.statusLine())
+				notify("STATUS=" + a.statusLine())
 			}
 			a.expireDeploys()
 			a.baseline.Save()
 		case <-watchdog.C():
-			a.notify("WATCHDOG=1")
+			notify("WATCHDOG=1")
 		case <-reloadDone:
 			reloadDone = nil
 			if reloadAgain {
@@ -276,7 +274,7 @@ func (a *Agent) run(parent context.Context) error {
 				startReload()
 				continue
 			}
-			a.notify("READY=1\nSTATUS=" + a.statusLine())
+			notify("READY=1\nSTATUS=" + a.statusLine())
 		case sig := <-signals:
 			if sig == syscall.SIGHUP {
 				if reloadDone != nil {

@@ -150,6 +150,9 @@ type harness struct {
 	webhookRate string // rate keys of the [[webhook]] table
 	opts        Options
 	hooks       func(a *Agent)
+	// sdNotify leaves Options.Notify nil: the agent writes to the real
+	// $NOTIFY_SOCKET, and start waits for READY by the agent's own flag.
+	sdNotify bool
 
 	mu      sync.Mutex
 	notes   []string
@@ -233,12 +236,14 @@ func (h *harness) startWith(webhookURL string) {
 	opts := h.options()
 	ready := h.ready
 	var once sync.Once
-	opts.Notify = func(state string) {
-		h.mu.Lock()
-		h.notes = append(h.notes, state)
-		h.mu.Unlock()
-		if strings.HasPrefix(state, "READY=1") {
-			once.Do(func() { close(ready) })
+	if !h.sdNotify {
+		opts.Notify = func(state string) {
+			h.mu.Lock()
+			h.notes = append(h.notes, state)
+			h.mu.Unlock()
+			if strings.HasPrefix(state, "READY=1") {
+				once.Do(func() { close(ready) })
+			}
 		}
 	}
 	a, err := newAgent(opts)
@@ -251,6 +256,10 @@ func (h *harness) startWith(webhookURL string) {
 	h.agent = a
 	done := h.done
 	go func() { done <- a.run(context.Background()) }()
+	if h.sdNotify {
+		testenv.Eventually(h.t, waitFor, "the agent watching its roots", a.ready.Load)
+		once.Do(func() { close(ready) })
+	}
 	select {
 	case <-ready:
 	case err := <-done:
