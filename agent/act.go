@@ -221,7 +221,7 @@ func recordFacts(f *state.File) *policy.Record {
 		return nil
 	}
 	return &policy.Record{Dev: f.Dev, Inode: f.Inode, Size: f.Size, Perm: f.Mode & 0o7777, UID: f.UID, GID: f.GID,
-		SHA256: f.SHA256, Severity: f.Severity, Accepted: f.Accepted}
+		SHA256: f.SHA256, Severity: f.Severity, Accepted: f.Accepted, Appeared: f.Appeared}
 }
 
 // execute carries out a decision about one scanned file.
@@ -240,7 +240,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 			a.send(g, al)
 		}
 		if d.Remember {
-			a.remember(v, prev, d.Accepted)
+			a.remember(v, prev, d.Accepted, d.Appeared)
 		}
 		return false
 	}
@@ -254,7 +254,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: d.LeftBecause}
 		al.Message = al.FindingMessage(d.Why, "left in place: "+al.Action.Reason)
 		a.send(g, al)
-		a.remember(v, prev, d.Accepted)
+		a.remember(v, prev, d.Accepted, d.Appeared)
 		return false
 	}
 	if a.hooks.beforeMove != nil {
@@ -293,7 +293,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		al.Kind = alert.KindQuarantineFailed
 		al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: safetext.PathsIn(err.Error(), v.Path)}
 		al.Message = al.FindingMessage(d.Why, "NOT quarantined, still in place: "+al.Action.Reason)
-		a.remember(v, prev, false)
+		a.remember(v, prev, false, d.Appeared)
 	}
 	a.send(g, al)
 	return rescan

@@ -549,7 +549,7 @@ func TestResyncSkipsUnchanged(t *testing.T) {
 	if err := os.WriteFile(q, []byte(benignPHP), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.agent.remember(h.agent.gen.engine.Scanner.Scan(q), nil, true)
+	h.agent.remember(h.agent.gen.engine.Scanner.Scan(q), nil, true, false)
 	if !h.agent.unchangedSinceScan(q) {
 		t.Fatal("a file just scanned counts as changed")
 	}

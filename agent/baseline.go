@@ -54,7 +54,7 @@ func (a *Agent) baselineAccept(ctx context.Context, peer control.Peer, req contr
 		if v.Flagged() {
 			res.Flagged = append(res.Flagged, path)
 		}
-		a.remember(v, a.baseline.Record(path), true)
+		a.remember(v, a.baseline.Record(path), true, false)
 		res.Accepted = append(res.Accepted, path)
 	}
 	for _, p := range args.Paths {
@@ -110,12 +110,12 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 }
 
 // remember stores what v saw in the baseline; accepted says whether its
-// content belongs to the baseline now.
-func (a *Agent) remember(v scanner.Verdict, prev *state.File, accepted bool) {
+// content belongs to the baseline now, appeared whether the file stays new.
+func (a *Agent) remember(v scanner.Verdict, prev *state.File, accepted, appeared bool) {
 	f := state.File{
 		Path: v.Path, Dev: v.Dev, Inode: v.Inode, Size: v.Size, Mode: v.StMode,
 		UID: v.UID, GID: v.GID, MTime: v.ModTime, CTime: v.ChangeTime,
-		SHA256: digest(v.SHA256), Severity: v.Severity,
+		SHA256: digest(v.SHA256), Severity: v.Severity, Appeared: appeared,
 	}
 	for _, m := range v.Matches {
 		f.Rules = append(f.Rules, m.Rule)

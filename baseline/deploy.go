@@ -203,7 +203,7 @@ func (b *Baseline) End(root string) (Summary, bool) {
 		} else {
 			sum.Added = append(sum.Added, f.Path)
 		}
-		f.Accepted, f.AcceptedAt = true, now
+		f.Accepted, f.AcceptedAt, f.Appeared = true, now, false
 		accept = append(accept, f)
 		return nil
 	}); err != nil {

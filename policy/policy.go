@@ -70,6 +70,9 @@ type Record struct {
 	Severity finding.Severity
 	// Accepted: the content was accepted into the baseline.
 	Accepted bool
+	// Appeared: the file appeared while shellwatch watched and nothing
+	// accepted it since (see state.File.Appeared); it is new for good.
+	Appeared bool
 }
 
 // Root is what the file's root says of it.
@@ -93,7 +96,8 @@ type Facts struct {
 	Root Root
 	// Born: the file appeared since the agent started (seen created,
 	// or born after the start by its birth time), or, for a change found
-	// at start, has no record.
+	// at start, has no record. A record that says the file Appeared
+	// makes it born too.
 	Born bool
 	// WhileDown: found by the reconciliation at start, changed while the
 	// agent was not running. Baseline: the root's first baseline is being
@@ -143,12 +147,25 @@ type Decision struct {
 	// whether the content now belongs to it. A file moved to the vault
 	// is forgotten instead.
 	Remember, Accepted bool
+	// Appeared: the file's record says it stays new (it appeared while
+	// watched, and neither the first baseline, a deploy window nor an
+	// approval took it in), whenever it is recorded.
+	Appeared bool
 	// Detection: the alert reports a flagged file (counted as one).
 	Detection bool
 }
 
 // Decide applies the policy to one scanned file.
 func Decide(f Facts) Decision {
+	f.Born = f.Born || (f.Prev != nil && f.Prev.Appeared)
+	d := decide(f)
+	// New stays new until a deploy, an approval or the first baseline
+	// takes the file in.
+	d.Appeared = f.Born && !f.Baseline && !f.WindowOpen && !f.DeployedAt && !(f.Approved && f.ContentChanged())
+	return d
+}
+
+func decide(f Facts) Decision {
 	v := f.Verdict
 	if v.Err != NoError && !v.Flagged {
 		if v.Err == Gone {

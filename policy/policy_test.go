@@ -167,6 +167,35 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// A file that appeared while shellwatch watched stays new until a deploy,
+// an approval or the first baseline takes it in: a shell appended to the
+// attacker's own file long after it was created is moved like a new one.
+func TestDecideAppeared(t *testing.T) {
+	appeared := func(sum [32]byte) *Record { r := record(sum, 0, true); r.Appeared = true; return r }
+	for _, c := range []struct {
+		name                   string
+		f                      Facts
+		quarantine, stays, rem bool
+	}{
+		{"shell appended to a file that appeared", Facts{Verdict: flagged(finding.SeverityCritical), Prev: appeared(sumA)}, true, true, false},
+		{"the same, found at a restart", Facts{Verdict: flagged(finding.SeverityCritical), Prev: appeared(sumA), WhileDown: true}, true, true, false},
+		{"a file that was there before is left", Facts{Verdict: flagged(finding.SeverityCritical), Prev: record(sumA, 0, true)}, false, false, true},
+		{"a new clean file is recorded as appeared", Facts{Verdict: clean(), Born: true}, false, true, true},
+		{"it stays so when rewritten clean", Facts{Verdict: clean(), Prev: appeared(sumA)}, false, true, true},
+		{"a deploy window takes it in", Facts{Verdict: clean(), Prev: appeared(sumA), WindowOpen: true}, false, false, true},
+		{"a window since closed takes it in", Facts{Verdict: clean(), Prev: appeared(sumA), DeployedAt: true}, false, false, true},
+		{"an approval of its content takes it in", Facts{Verdict: clean(), Prev: appeared(sumA), Approved: true}, false, false, true},
+		{"the first baseline takes it in", Facts{Verdict: clean(), Baseline: true, WhileDown: true}, false, false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := Decide(settings(c.f))
+			if d.Quarantine != c.quarantine || d.Appeared != c.stays || d.Remember != c.rem {
+				t.Errorf("quarantine %v appeared %v remember %v, want %v %v %v (%s)", d.Quarantine, d.Appeared, d.Remember, c.quarantine, c.stays, c.rem, d.LeftBecause)
+			}
+		})
+	}
+}
+
 func TestDecideDeleted(t *testing.T) {
 	for _, c := range []struct {
 		f    Deleted

@@ -39,6 +39,12 @@ type File struct {
 	// when.
 	Accepted   bool
 	AcceptedAt time.Time
+	// Appeared says the file appeared while shellwatch watched its root
+	// (created, renamed or linked in, or found new by a start after the
+	// root's first baseline) and no deploy window, manifest or `baseline
+	// accept` has accepted it since: whoever made it, it stays new, for
+	// good, so a shell appended to it later is moved like a new one.
+	Appeared bool
 }
 
 // Stat is the part of a file's lstat that reconciliation compares and
@@ -80,6 +86,7 @@ const (
 	hasAcceptedAt
 	hasRules
 	isAccepted
+	isAppeared
 )
 
 // crcTable is CRC-32C (Castagnoli), computed by a CPU instruction on amd64
@@ -121,6 +128,7 @@ func appendRecord(b []byte, f *File) []byte {
 	set(hasAcceptedAt, !f.AcceptedAt.IsZero())
 	set(hasRules, len(f.Rules) > 0)
 	set(isAccepted, f.Accepted)
+	set(isAppeared, f.Appeared)
 
 	b = append(b, recordVersion)
 	b = binary.AppendUvarint(b, present)
@@ -286,6 +294,7 @@ func decodeFile(key, val []byte) (File, error) {
 	f.LastSeen = r.time(present&hasLastSeen != 0, "last seen")
 	f.AcceptedAt = r.time(present&hasAcceptedAt != 0, "accepted at")
 	f.Accepted = present&isAccepted != 0
+	f.Appeared = present&isAppeared != 0
 	if present&hasRules != 0 {
 		n := r.uvarint("rule count")
 		// Each name takes at least one byte (its length), which bounds n

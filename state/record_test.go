@@ -29,6 +29,7 @@ func sampleFile(path string) File {
 		FirstSeen: time.Unix(1690000000, 1),
 		LastSeen:  time.Unix(1710000000, 999999999),
 		Accepted:  true, AcceptedAt: time.Unix(1690000000, 5),
+		Appeared: true,
 	}
 }
 
