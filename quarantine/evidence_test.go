@@ -225,6 +225,9 @@ func TestMoveKeepsScannedBytesWhileDropperWrites(t *testing.T) {
 		if !strings.Contains(e.Note, "grown") {
 			t.Errorf("note %q does not say the file grew after the scan", e.Note)
 		}
+		if s, err := v.Check(e); err != nil || !s.Intact || s.Size != int64(len(shell)) || s.SHA256 != req.SHA256 {
+			t.Errorf("Check after 20 MiB more from the dropper: %+v, %v; want the stored bytes intact", s, err)
+		}
 		if exists(path) {
 			t.Error("the shell is still in the web root")
 		}
@@ -285,6 +288,49 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// Check reads the stored bytes again: intact after the move, and not once
+// someone with access to the vault changed them.
+func TestCheckSeesTamperedStoredFile(t *testing.T) {
+	v := newVault(t)
+	e, err := v.Move(plant(t, filepath.Join(t.TempDir(), "x.php"), shell))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := v.Check(e); err != nil || !s.Intact || s.SHA256 != e.SHA256 {
+		t.Fatalf("Check of a fresh entry: %+v, %v; want intact", s, err)
+	}
+	stored := filepath.Join(v.Dir(), e.ID)
+	for name, content := range map[string]string{
+		"same size":   strings.Replace(shell, "x", "y", 1),
+		"grown":       shell + "<?php system($_GET['c']);\n",
+		"shrunk":      shell[:10],
+		"emptied":     "",
+		"same prefix": shell + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := os.WriteFile(stored, []byte(content), 0); err != nil {
+				t.Fatal(err)
+			}
+			s, err := v.Check(e)
+			if err != nil || s.Intact || s.Size != int64(len(content)) {
+				t.Fatalf("Check after the stored file became %q: %+v, %v; want not intact, size %d", content, s, err, len(content))
+			}
+			if msg := s.Mismatch(e); !strings.Contains(msg, "no longer match") || !strings.Contains(msg, e.SHA256) {
+				t.Errorf("Mismatch: %q", msg)
+			}
+			if err := v.Restore(e.ID, filepath.Join(t.TempDir(), "out.php")); !errors.Is(err, ErrChanged) {
+				t.Errorf("Restore of a tampered file: %v, want ErrChanged", err)
+			}
+		})
+	}
+	if err := os.Remove(stored); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Check(e); err == nil {
+		t.Error("Check of a missing stored file succeeded")
+	}
+}
+
 func TestCopyScanned(t *testing.T) {
 	scannedSHA := sha256Hex([]byte(shell))
 	for _, tc := range []struct {
@@ -326,4 +372,70 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// Restore never changes an inode that has another name: a stored file of
+// an older vault that still held the moved inode, hard-linked elsewhere, is
+// restored as a copy.
+func TestRestoreLinkedStoredFileAsCopy(t *testing.T) {
+	v := newVault(t)
+	path := filepath.Join(t.TempDir(), "site", "x.php")
+	req := plant(t, path, shell)
+	if os.Geteuid() == 0 {
+		os.Chown(path, 33, 33)
+	}
+	e, err := v.Move(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an older vault left it: the stored inode has a second name.
+	other := filepath.Join(t.TempDir(), "other")
+	if err := os.Link(filepath.Join(v.Dir(), e.ID), other); err != nil {
+		t.Fatal(err)
+	}
+	o := &outsideFile{path: other, content: []byte(shell), st: lstat(t, other)}
+	if err := v.Restore(e.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	o.checkUntouched(t)
+	checkRestored(t, path, shell, 33, 33, 0o644, e.MTime)
+	if st := lstat(t, path); st.Ino == o.st.Ino {
+		t.Error("restored by moving the linked inode, want a copy")
+	}
+	if st := lstat(t, other); st.Nlink != 1 {
+		t.Errorf("the other name has %d links, want 1 (the vault's name removed)", st.Nlink)
+	}
+}
+
+// A symbolic link put at the restore target between Restore's check and
+// its rename is neither followed nor replaced, on the same filesystem and
+// across.
+func TestRestoreSymlinkRacedIntoTarget(t *testing.T) {
+	onBothFilesystems(t, func(t *testing.T, dir string) {
+		v := newVault(t)
+		e, err := v.Move(plant(t, filepath.Join(t.TempDir(), "x.php"), shell))
+		if err != nil {
+			t.Fatal(err)
+		}
+		target := filepath.Join(dir, "x.php")
+		victim := plantOutside(t, "root:x:0:0::/root:/bin/bash\n")
+		v.hook = func(stage string) {
+			if stage == "restore" {
+				if err := os.Symlink(victim.path, target); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+		if err := v.Restore(e.ID, target); !errors.Is(err, ErrExists) {
+			t.Fatalf("Restore with a symlink raced into the target: %v, want ErrExists", err)
+		}
+		victim.checkUntouched(t)
+		if dst, err := os.Readlink(target); err != nil || dst != victim.path {
+			t.Errorf("target is %q, %v; want the attacker's symlink left as it was", dst, err)
+		}
+		checkStillQuarantined(t, v, e)
+		if names, _ := os.ReadDir(dir); len(names) != 1 {
+			t.Errorf("restore left files beside the target: %v", names)
+		}
+	})
 }
