@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // outsideFile is a file outside every web root that an attacker can reach
@@ -166,17 +168,7 @@ func TestMoveKeepsScannedBytesWhileDropperWrites(t *testing.T) {
 	onBothFilesystems(t, func(t *testing.T, root string) {
 		v := newVault(t)
 		path := filepath.Join(root, "uploads", "x.php")
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		dropper, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer dropper.Close()
-		if _, err := dropper.WriteString(shell); err != nil {
-			t.Fatal(err)
-		}
+		dropper := testenv.Dropper(t, path, shell)
 		req := scanned(t, path, shell)
 		// Written after the scan, before the move: the file has grown.
 		if _, err := dropper.WriteString("<?php system($_GET['c']);\n"); err != nil {
