@@ -268,8 +268,14 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 	switch {
 	case err == nil:
 		a.metrics.quarantined.Add(1)
-		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID}
-		al.Message = al.FindingMessage(d.Why, "quarantined as "+entry.ID)
+		// The note says what remains to be done: other hard links that
+		// still hold the content, a writer that kept the file open.
+		al.Action = &alert.Action{Taken: alert.ActionQuarantined, VaultID: entry.ID, Reason: entry.Note}
+		outcome := "quarantined as " + entry.ID
+		if entry.Note != "" {
+			outcome += "; " + entry.Note
+		}
+		al.Message = al.FindingMessage(d.Why, outcome)
 		a.baseline.Forget(v.Path)
 	case errors.Is(err, quarantine.ErrChanged):
 		// What was scanned is not what the path holds now. Alert what was

@@ -113,9 +113,19 @@ func TestDrops(t *testing.T) {
 		checkJournal(t, j, a)
 	})
 	t.Run("e hard link", func(t *testing.T) {
+		// The shell keeps its name outside the root: the name in the root
+		// goes, the other is left exactly as it was (not made root's, not
+		// 0000), and the alert says it remains.
 		src := filepath.Join(h.outside, "linked-src.php")
-		if err := os.WriteFile(src, []byte(systemShell), 0o644); err != nil {
+		if err := os.WriteFile(src, []byte(systemShell), 0o640); err != nil {
 			t.Fatal(err)
+		}
+		wantUID := uint32(os.Geteuid())
+		if wantUID == 0 {
+			if err := os.Chown(src, 33, 33); err != nil {
+				t.Fatal(err)
+			}
+			wantUID = 33
 		}
 		p := filepath.Join(h.www, "linked.php")
 		if err := os.Link(src, p); err != nil {
@@ -123,6 +133,17 @@ func TestDrops(t *testing.T) {
 		}
 		a := h.recv.waitAlert(p, alert.KindDetection)
 		h.checkQuarantined(a, p, systemShell)
+		if !strings.Contains(a.Action.Reason, "1 other link(s)") || !strings.Contains(a.Message, "1 other link(s)") {
+			t.Errorf("action reason %q, message %q: want both to say one other link remains", a.Action.Reason, a.Message)
+		}
+		fi, err := os.Lstat(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(src)
+		if uid := fi.Sys().(*syscall.Stat_t).Uid; fi.Mode() != 0o640 || uid != wantUID || string(data) != systemShell {
+			t.Errorf("the link outside the root changed: mode %v uid %d content %q; want -rw-r----- uid %d, unchanged", fi.Mode(), uid, data, wantUID)
+		}
 		checkJournal(t, j, a)
 	})
 	t.Run("f .htaccess change", func(t *testing.T) {

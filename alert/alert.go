@@ -150,7 +150,7 @@ func (k Kind) Summary() string {
 
 // Action values: what the agent did about a file.
 const (
-	ActionQuarantined      = "quarantined"       // moved into the vault; Action.VaultID names it
+	ActionQuarantined      = "quarantined"       // moved into the vault; Action.VaultID names it, Action.Reason says what remains (other hard links)
 	ActionAlerted          = "alerted"           // left in place by policy; only alerted
 	ActionQuarantineFailed = "quarantine_failed" // policy wanted it moved but it could not be; Action.Reason says why
 )

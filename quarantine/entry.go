@@ -63,10 +63,11 @@ type Scanned struct {
 // prints too (testdata/entry.json is an example): add fields, never rename
 // them.
 //
-// The stat fields describe the file as it was found at its original path.
-// When Verified is false, the file in the vault is not the one that was
-// scanned: the stat fields and hashes then describe what is in the vault, and
-// Scanned holds what the scanner had seen.
+// The stat fields describe the file as it was found at its original path;
+// Size and the hashes describe the file stored in the vault, a copy the vault
+// wrote itself. When Verified is false, the file in the vault is not the one
+// that was scanned: the stat fields and hashes then describe what is in the
+// vault, and Scanned holds what the scanner had seen.
 type Entry struct {
 	// ID names the entry in the vault; see [ValidID].
 	ID string `json:"id"`
@@ -76,33 +77,43 @@ type Entry struct {
 	Type  string `json:"type"` // "file", or what was swapped in: "symlink", "dir", "fifo"…
 	Dev   uint64 `json:"dev"`
 	Inode uint64 `json:"inode"`
-	// Nlink is the number of names the file had: above 1, other names of the
-	// same content remain outside the vault.
-	Nlink  uint64    `json:"nlink"`
-	UID    uint32    `json:"uid"`
-	GID    uint32    `json:"gid"`
-	User   string    `json:"user,omitempty"`
-	Group  string    `json:"group,omitempty"`
-	Mode   Mode      `json:"mode"`
-	MTime  time.Time `json:"mtime"`
-	CTime  time.Time `json:"ctime"`
-	ATime  time.Time `json:"atime"`
-	Size   int64     `json:"size"`
-	SHA256 string    `json:"sha256"`
-	MD5    string    `json:"md5"`
-	Rules  []Match   `json:"rules"`
-	Reason string    `json:"reason,omitempty"`
+	// Nlink is the number of names the file had, the one in the web root
+	// included.
+	Nlink uint64 `json:"nlink"`
+	// OtherLinks is how many names the inode still had outside the vault
+	// once its name in the web root was taken away: hard links that keep
+	// the same content, which the vault leaves as they are (it never
+	// changes an inode it moved).
+	OtherLinks uint64    `json:"other_links,omitempty"`
+	UID        uint32    `json:"uid"`
+	GID        uint32    `json:"gid"`
+	User       string    `json:"user,omitempty"`
+	Group      string    `json:"group,omitempty"`
+	Mode       Mode      `json:"mode"`
+	MTime      time.Time `json:"mtime"`
+	CTime      time.Time `json:"ctime"`
+	ATime      time.Time `json:"atime"`
+	Size       int64     `json:"size"`
+	SHA256     string    `json:"sha256"`
+	MD5        string    `json:"md5"`
+	Rules      []Match   `json:"rules"`
+	Reason     string    `json:"reason,omitempty"`
 	// QuarantinedAt is when the file entered the vault.
 	QuarantinedAt time.Time `json:"quarantined_at"`
 	Host          string    `json:"host"`
 	// Method is how the file got into the vault: "rename" on the same
 	// filesystem, "copy" (then fsync and unlink of the original) across.
 	Method string `json:"method"`
-	// Verified reports that device, inode, size and SHA-256 of what is in
-	// the vault are those the scanner saw.
+	// Verified reports that the file moved is the inode the scanner saw
+	// (device and inode) and that the vault stores the bytes it scanned
+	// (size and SHA-256).
 	Verified bool `json:"verified"`
 	// Problem says what went wrong when something did.
-	Problem string   `json:"problem,omitempty"`
+	Problem string `json:"problem,omitempty"`
+	// Note says what the operator should know although the move went
+	// right: other links left in place, a file that kept growing after the
+	// scan.
+	Note    string   `json:"note,omitempty"`
 	Scanned *Scanned `json:"scanned,omitempty"`
 }
 

@@ -50,7 +50,7 @@ func plant(t *testing.T, path, content string) Request {
 }
 
 // scanned returns the request for the file now at path with content.
-func scanned(t *testing.T, path, content string) Request {
+func scanned(t testing.TB, path, content string) Request {
 	t.Helper()
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
@@ -215,8 +215,9 @@ func TestMoveSameFilesystem(t *testing.T) {
 	if st.Mode&0o7777 != 0 {
 		t.Errorf("stored file has mode %04o, want 0000", st.Mode&0o7777)
 	}
-	if st.Ino != before.Ino {
-		t.Errorf("stored inode %d, want the scanned inode %d (a rename)", st.Ino, before.Ino)
+	if st.Ino == before.Ino || st.Nlink != 1 || st.Uid != uint32(os.Geteuid()) {
+		t.Errorf("stored inode %d with %d links, uid %d; want a copy of the scanned inode %d, ours, one link",
+			st.Ino, st.Nlink, st.Uid, before.Ino)
 	}
 	if got, _ := os.ReadFile(stored); string(got) != shell {
 		t.Errorf("stored content %q", got)
@@ -264,7 +265,7 @@ func mountTmpfs(t *testing.T) string {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=16m"); err != nil {
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64m"); err != nil {
 		t.Skipf("cannot mount tmpfs (%v): the cross-filesystem path is not tested here", err)
 	}
 	t.Cleanup(func() {
@@ -416,21 +417,29 @@ func TestMoveKeepsFileSwappedDuringMoveUnverified(t *testing.T) {
 	}
 }
 
-// The same inode with other content (written in place after the scan) is
-// moved — the flagged inode leaves the web root — but not trusted.
+// The same inode with its scanned bytes rewritten in place after the scan
+// is moved — the flagged inode leaves the web root — but not trusted: the
+// vault keeps what the file held, marked as differing from the scan.
 func TestMoveContentChangedInPlace(t *testing.T) {
 	v := newVault(t)
 	path := filepath.Join(t.TempDir(), "x.php")
 	req := plant(t, path, shell)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	const rewritten = "<?php echo 'innocent'; ?>   \n// and longer than the scanned bytes\n"
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.WriteString("// more\n")
+	f.WriteString(rewritten)
 	f.Close()
 	e, err := v.Move(req)
-	if !errors.Is(err, ErrChanged) || e.ID == "" || e.Verified || e.Inode != req.Inode {
+	if !errors.Is(err, ErrChanged) || e.ID == "" || e.Verified || e.Inode != req.Inode || e.Scanned == nil {
 		t.Fatalf("Move: %+v, %v; want the inode moved, unverified, and ErrChanged", e, err)
+	}
+	if !strings.Contains(e.Problem, "content differs from what was scanned") {
+		t.Errorf("problem %q does not say the content differs from the scan", e.Problem)
+	}
+	if got, _ := os.ReadFile(filepath.Join(v.Dir(), e.ID)); string(got) != rewritten || e.SHA256 != sha256Hex([]byte(rewritten)) {
+		t.Errorf("vault holds %q (entry sha256 %s), want all the file held", got, e.SHA256)
 	}
 	if exists(path) {
 		t.Error("the flagged inode is still in the web root")
@@ -879,6 +888,12 @@ func TestEntryFormatGolden(t *testing.T) {
 			e.Scanned = &Scanned{Dev: 2049, Inode: 1311768, Size: 29, SHA256: strings.Repeat("ab", 32)}
 			return e
 		}(),
+		"linked.json": func() Entry {
+			e := goldenEntry()
+			e.Nlink, e.OtherLinks = 3, 2
+			e.Note = "the inode had 2 other link(s) (hard links: find -xdev -inum 1311768 on the filesystem of device 2049 lists them); they still hold the content and were left as they are"
+			return e
+		}(),
 	} {
 		got, err := jsonIndent(e)
 		if err != nil {
@@ -931,18 +946,21 @@ func TestDecodeEntryRefuses(t *testing.T) {
 func jsonIndent(e Entry) ([]byte, error) { return encodeMetadata(e) }
 
 // A directory renamed over the file during the move lands in the vault: it
-// is locked down, recorded as what it is, and purged like any entry.
+// is kept as it is (it is not the file scanned, so the vault changes
+// nothing of it), recorded as what it is, and purged like any entry.
 func TestMoveDirectorySwappedInDuringMove(t *testing.T) {
 	v := newVault(t)
 	root := t.TempDir()
 	path := filepath.Join(root, "x.php")
 	req := plant(t, path, shell)
+	var dirSt unix.Stat_t
 	v.hook = func(stage string) {
 		if stage != "rename" {
 			return
 		}
 		dir := filepath.Join(root, "dir")
 		plant(t, filepath.Join(dir, "inner.php"), shell)
+		dirSt = lstat(t, dir)
 		if err := os.Remove(path); err != nil {
 			t.Fatal(err)
 		}
@@ -954,8 +972,9 @@ func TestMoveDirectorySwappedInDuringMove(t *testing.T) {
 	if !errors.Is(err, ErrChanged) || e.ID == "" || e.Type != "dir" || e.Verified {
 		t.Fatalf("Move: %+v, %v; want an unverified dir entry and ErrChanged", e, err)
 	}
-	if st := lstat(t, filepath.Join(v.Dir(), e.ID)); st.Mode&0o7777 != 0 {
-		t.Errorf("swapped-in dir has mode %04o in the vault, want 0000", st.Mode&0o7777)
+	if st := lstat(t, filepath.Join(v.Dir(), e.ID)); st.Ino != dirSt.Ino || st.Mode != dirSt.Mode || st.Uid != dirSt.Uid {
+		t.Errorf("swapped-in dir in the vault: inode %d mode %o uid %d, want it unchanged: inode %d mode %o uid %d",
+			st.Ino, st.Mode, st.Uid, dirSt.Ino, dirSt.Mode, dirSt.Uid)
 	}
 	if err := v.Restore(e.ID, ""); !errors.Is(err, ErrNotRegular) {
 		t.Errorf("Restore of a dir entry: %v, want ErrNotRegular", err)

@@ -25,9 +25,12 @@ const quarantineUsage = `Usage:
   shellwatch quarantine [--vault DIR] list [--json]
       List the vault, oldest first: id, when, size, severity, rules, status
       and original path. With --json, one object per line in the vault's
-      metadata format.
+      metadata format. Each stored file is read again: status "changed"
+      when its bytes no longer match the recorded sha256, "missing" when
+      it is gone.
   shellwatch quarantine [--vault DIR] show [--json] ID
-      Print everything the vault knows about one entry.
+      Print everything the vault knows about one entry, and whether the
+      stored file still holds the bytes recorded (read again now).
   shellwatch quarantine [--vault DIR] restore ID [--to PATH]
       Put the file back at its original path, or at PATH, with its owner,
       mode and times, and remove it from the vault. An existing file is
@@ -43,7 +46,8 @@ const quarantineUsage = `Usage:
 
 The vault is --vault, else the config's quarantine.dir, else
 <agent.state_dir>/quarantine (` + quarantine.DefaultDir + ` by default).
-Exit status: 0 success, 2 an error (a usage error included).
+Exit status: 0 success, 1 a stored file no longer holds its recorded
+bytes (list, show: named on stderr), 2 an error (a usage error included).
 
 Flags:
 `
@@ -160,6 +164,13 @@ func vaultDir(cfg config.Config, flagValue string) string {
 
 func quarantineList(v *quarantine.Vault, asJSON bool, stdout, stderr io.Writer) int {
 	entries, listErr := v.List()
+	problems := make([]string, len(entries))
+	var damaged []string
+	for i, e := range entries {
+		if problems[i], _ = checkStored(v, e); problems[i] != "" {
+			damaged = append(damaged, e.ID+" ("+problems[i]+")")
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		for _, e := range entries {
@@ -171,13 +182,13 @@ func quarantineList(v *quarantine.Vault, asJSON bool, stdout, stderr io.Writer) 
 	} else {
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tQUARANTINED\tSIZE\tSEVERITY\tRULES\tSTATUS\tPATH")
-		for _, e := range entries {
+		for i, e := range entries {
 			path := safetext.Path(e.Path)
 			if e.Path == "" {
 				path = "?"
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.ID, e.QuarantinedAt.Format(time.RFC3339),
-				e.Size, worstSeverity(e.Rules), ruleNames(e.Rules), entryStatus(e), path)
+				e.Size, worstSeverity(e.Rules), ruleNames(e.Rules), entryStatus(e, problems[i]), path)
 		}
 		if err := tw.Flush(); err != nil {
 			fmt.Fprintf(stderr, "shellwatch: %v\n", err)
@@ -188,7 +199,35 @@ func quarantineList(v *quarantine.Vault, asJSON bool, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "shellwatch: %v\n", listErr)
 		return exitError
 	}
+	if len(damaged) > 0 {
+		fmt.Fprintf(stderr, "shellwatch: %d stored file(s) no longer hold the bytes their metadata records: %s (shellwatch quarantine show ID says how)\n",
+			len(damaged), strings.Join(damaged, ", "))
+		return exitFlagged
+	}
 	return exitOK
+}
+
+// checkStored reads the stored file of e again. It returns what is wrong
+// with it as a status word ("changed", "missing", "unreadable"), or "" when
+// it holds the bytes the metadata records (or cannot be compared: no
+// metadata, or a directory or FIFO swapped in during the move), and a line
+// for show.
+func checkStored(v *quarantine.Vault, e quarantine.Entry) (problem, line string) {
+	if e.Path == "" {
+		return "", "not checked: no metadata records its hash"
+	}
+	s, err := v.Check(e)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "missing", "MISSING: " + err.Error()
+	case errors.Is(err, quarantine.ErrNotRegular):
+		return "", "not read: " + err.Error()
+	case err != nil:
+		return "unreadable", "CANNOT BE READ: " + err.Error()
+	case !s.Intact:
+		return "changed", "CHANGED: " + s.Mismatch(e)
+	}
+	return "", fmt.Sprintf("intact: read again now, %d bytes, sha256 as recorded", s.Size)
 }
 
 func quarantineShow(v *quarantine.Vault, id string, asJSON bool, stdout, stderr io.Writer) int {
@@ -197,20 +236,30 @@ func quarantineShow(v *quarantine.Vault, id string, asJSON bool, stdout, stderr 
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return exitError
 	}
+	problem, stored := checkStored(v, e)
+	status := exitOK
+	if problem != "" {
+		fmt.Fprintf(stderr, "shellwatch: %s: the stored file is %s: %s\n", e.ID, problem, stored)
+		status = exitFlagged
+	}
 	if asJSON {
 		if err := json.NewEncoder(stdout).Encode(e); err != nil {
 			fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 			return exitError
 		}
-		return exitOK
+		return status
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "%s:\t"+format+"\n", append([]any{k}, a...)...) }
 	row("id", "%s", e.ID)
 	row("path", "%s", safetext.Path(e.Path))
-	row("status", "%s", entryStatus(e))
+	row("status", "%s", entryStatus(e, problem))
+	row("stored", "%s", stored)
 	if e.Problem != "" {
 		row("problem", "%s", e.Problem)
+	}
+	if e.Note != "" {
+		row("note", "%s", e.Note)
 	}
 	row("quarantined", "%s on %s (%s)", e.QuarantinedAt.Format(time.RFC3339Nano), e.Host, e.Method)
 	row("reason", "%s", e.Reason)
@@ -226,7 +275,7 @@ func quarantineShow(v *quarantine.Vault, id string, asJSON bool, stdout, stderr 
 	row("mtime", "%s", e.MTime.Format(time.RFC3339Nano))
 	row("ctime", "%s", e.CTime.Format(time.RFC3339Nano))
 	row("atime", "%s", e.ATime.Format(time.RFC3339Nano))
-	row("device/inode", "%d/%d, %d link(s)", e.Dev, e.Inode, e.Nlink)
+	row("device/inode", "%d/%d, %d link(s), %d left outside the vault", e.Dev, e.Inode, e.Nlink, e.OtherLinks)
 	if s := e.Scanned; s != nil {
 		row("scanned", "device %d inode %d size %d sha256 %s", s.Dev, s.Inode, s.Size, s.SHA256)
 	}
@@ -234,7 +283,7 @@ func quarantineShow(v *quarantine.Vault, id string, asJSON bool, stdout, stderr 
 		fmt.Fprintf(stderr, "shellwatch: %v\n", err)
 		return exitError
 	}
-	return exitOK
+	return status
 }
 
 func quarantineRestore(v *quarantine.Vault, id, to string, cfg config.Config, cfgPath string, stdout, stderr io.Writer) int {
@@ -367,8 +416,12 @@ func ruleNames(ms []quarantine.Match) string {
 	return safetext.Path(strings.Join(names, ","))
 }
 
-func entryStatus(e quarantine.Entry) string {
+// entryStatus is the one word for an entry: what is wrong with its stored
+// file now (problem, from checkStored), else what its metadata says.
+func entryStatus(e quarantine.Entry, problem string) string {
 	switch {
+	case problem != "":
+		return problem
 	case e.Path == "":
 		return "no-metadata"
 	case !e.Verified:

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/quarantine"
 )
 
@@ -26,22 +27,26 @@ func runQuarantineCmd(t *testing.T, args ...string) result {
 }
 
 // quarantineFile plants a webshell at path and moves it into the vault as
-// the agent would, returning its entry.
-func quarantineFile(t *testing.T, vaultDir, path string) quarantine.Entry {
+// the agent would, returning its entry. With scanned, the file is already
+// there, and scanned is what the scanner read of it.
+func quarantineFile(t *testing.T, vaultDir, path string, scanned ...string) quarantine.Entry {
 	t.Helper()
-	write(t, path, chopper)
+	if len(scanned) == 0 {
+		write(t, path, chopper)
+		scanned = []string{chopper}
+	}
 	var st unix.Stat_t
 	if err := unix.Lstat(path, &st); err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256([]byte(chopper))
+	sum := sha256.Sum256([]byte(scanned[0]))
 	v, err := quarantine.Open(vaultDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer v.Close()
 	e, err := v.Move(quarantine.Request{
-		Path: path, Dev: uint64(st.Dev), Inode: st.Ino, Size: st.Size, SHA256: hex.EncodeToString(sum[:]),
+		Path: path, Dev: uint64(st.Dev), Inode: st.Ino, Size: int64(len(scanned[0])), SHA256: hex.EncodeToString(sum[:]),
 		Rules: []quarantine.Match{
 			{Rule: "shellwatch:php_eval_post", Severity: "high", Family: "china_chopper"},
 			{Rule: "op:chopper", Severity: "critical", Family: "china_chopper"},
@@ -131,6 +136,65 @@ func TestQuarantineCommand(t *testing.T) {
 	if r.status != exitOK || strings.Count(r.stdout, "\n") != 1 {
 		t.Errorf("list of an empty vault: status %d:\n%s", r.status, r.stdout)
 	}
+}
+
+// TestQuarantineShowChecksStoredBytes: the dropper of issue 10 (item 9)
+// keeps its write descriptor open and writes 20 MiB more after the move;
+// show and list still say ok, because the vault stores its own copy of the
+// scanned bytes. Then the stored file itself is changed, and both say so
+// plainly, with exit status 1; a stored file removed is "missing".
+func TestQuarantineShowChecksStoredBytes(t *testing.T) {
+	vault := filepath.Join(t.TempDir(), "quarantine")
+	path := filepath.Join(t.TempDir(), "uploads", "x.php")
+	dropper := testenv.Dropper(t, path, chopper)
+	e := quarantineFile(t, vault, path, chopper)
+	chunk := bytes.Repeat([]byte("A"), 1<<20)
+	for range 20 {
+		if _, err := dropper.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	r := runQuarantineCmd(t, "--vault", vault, "show", e.ID)
+	if r.status != exitOK || showRow(r.stdout, "status") != "ok" || !strings.HasPrefix(showRow(r.stdout, "stored"), "intact") || r.stderr != "" {
+		t.Fatalf("show after the dropper wrote 20 MiB more: status %d:\n%s%s", r.status, r.stdout, r.stderr)
+	}
+
+	stored := filepath.Join(vault, e.ID)
+	if err := os.WriteFile(stored, []byte("<?php echo 'harmless';\n"), 0); err != nil {
+		t.Fatal(err)
+	}
+	r = runQuarantineCmd(t, "--vault", vault, "show", e.ID)
+	if stored := showRow(r.stdout, "stored"); r.status != exitFlagged || showRow(r.stdout, "status") != "changed" ||
+		!strings.HasPrefix(stored, "CHANGED: the stored bytes no longer match the recorded hash") || !strings.Contains(stored, e.SHA256) || !strings.Contains(r.stderr, e.ID) {
+		t.Errorf("show of a changed stored file: status %d, want 1, status changed and the mismatch:\n%s%s", r.status, r.stdout, r.stderr)
+	}
+	r = runQuarantineCmd(t, "--vault", vault, "show", "--json", e.ID)
+	if r.status != exitFlagged || !strings.Contains(r.stderr, "no longer match") {
+		t.Errorf("show --json of a changed stored file: status %d stderr %q, want 1 and the mismatch on stderr", r.status, r.stderr)
+	}
+	r = runQuarantineCmd(t, "--vault", vault, "list")
+	if r.status != exitFlagged || !strings.Contains(r.stdout, " changed ") || !strings.Contains(r.stderr, e.ID+" (changed)") {
+		t.Errorf("list with a changed stored file: status %d, want 1, status changed, the id on stderr:\n%s%s", r.status, r.stdout, r.stderr)
+	}
+
+	if err := os.Remove(stored); err != nil {
+		t.Fatal(err)
+	}
+	r = runQuarantineCmd(t, "--vault", vault, "show", e.ID)
+	if r.status != exitFlagged || showRow(r.stdout, "status") != "missing" || !strings.HasPrefix(showRow(r.stdout, "stored"), "MISSING") {
+		t.Errorf("show of a removed stored file: status %d:\n%s%s", r.status, r.stdout, r.stderr)
+	}
+}
+
+// showRow returns the value of the row key of show's output.
+func showRow(out, key string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // TestQuarantineRestoreNote: restoring into a root the config watches says

@@ -17,3 +17,23 @@ func WriteFile(t testing.TB, path, content string) string {
 	}
 	return path
 }
+
+// Dropper creates path (making its folders) and writes content to it, as a
+// webshell dropper does, and returns the descriptor still open for writing,
+// as a dropper that keeps it to write more later would. It is closed when
+// the test ends.
+func Dropper(t testing.TB, path, content string) *os.File {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.WriteString(content); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
