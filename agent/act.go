@@ -36,7 +36,9 @@ type task struct {
 	whileDown bool
 	deleted   *state.File
 	baseline  bool
-	done      func()
+	// unseen: found by a re-check or a sweep, with no file event.
+	unseen bool
+	done   func()
 }
 
 // handleTask runs one task.
@@ -61,6 +63,9 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 	}
 	if c.Op == watcher.OpResync && !t.whileDown && a.unchangedSinceScan(c.Path) {
 		return // a resync walk met a file we scanned as it is now
+	}
+	if t.unseen {
+		a.metrics.unseen.Add(1)
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -175,6 +180,7 @@ func (a *Agent) facts(g *generation, c watcher.Change, v scanner.Verdict, prev *
 		Prev:        recordFacts(prev),
 		Born:        born,
 		WhileDown:   t.whileDown,
+		Unseen:      t.unseen,
 		Baseline:    t.baseline,
 		Rescan:      attempt > 0,
 		Quarantine:  g.cfg.Quarantine,
@@ -201,7 +207,7 @@ func verdictFacts(v scanner.Verdict, stopping bool) policy.Verdict {
 	pv := policy.Verdict{
 		Severity: v.Severity, Flagged: v.Flagged(), OnlyHashLists: onlyHashLists(v.Matches), TooLarge: v.TooLarge,
 		SHA256: digest(v.SHA256), HasSHA256: v.SHA256 != "",
-		Dev: v.Dev, Inode: v.Inode, Size: v.Size, Perm: v.StMode & 0o7777, UID: v.UID, GID: v.GID,
+		Dev: v.Dev, Inode: v.Inode, Size: v.Size, Perm: v.StMode & 0o7777, UID: v.UID, GID: v.GID, Nlink: v.Nlink,
 	}
 	switch {
 	case v.Err == nil:
@@ -277,6 +283,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		}
 		al.Message = al.FindingMessage(d.Why, outcome)
 		a.baseline.Forget(v.Path)
+		a.q.recheck.Forget(v.Path)
 	case errors.Is(err, quarantine.ErrChanged):
 		// What was scanned is not what the path holds now. Alert what was
 		// seen, never trust what replaced it: scan the path again.

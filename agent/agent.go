@@ -19,6 +19,7 @@ import (
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/owners"
 	"github.com/shellwatch/shellwatch/policy"
+	"github.com/shellwatch/shellwatch/recheck"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/watcher"
@@ -131,6 +132,7 @@ func newAgent(opts Options) (*Agent, error) {
 	}
 	a.q.changes = make(chan watcher.Change, 256)
 	a.q.problems = make(chan watcher.Problem, 256)
+	a.q.recheck = recheck.New(recheckLimit)
 	a.metrics = newAgentMetrics(a)
 	a.journal.Journald = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
 	cfg, err := config.Load(opts.ConfigPath)
@@ -255,6 +257,7 @@ func (a *Agent) run(parent context.Context) error {
 			}
 			a.checkRootsWritable(g0)
 			a.reconciles.running.Go(func() { a.reconcile(reconcileCtx, g0.roots) })
+			a.reconciles.running.Go(func() { a.sweeps(reconcileCtx) })
 			notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(cfg.Watch), "watches", a.watches.Stats().Watches)
 			a.sendAgentAlert(alert.KindAgentStarted,

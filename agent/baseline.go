@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control"
@@ -121,4 +122,9 @@ func (a *Agent) remember(v scanner.Verdict, prev *state.File, accepted, appeared
 		f.Rules = append(f.Rules, m.Rule)
 	}
 	a.baseline.Remember(f, prev, accepted)
+	firstSeen := time.Now()
+	if prev != nil {
+		firstSeen = prev.FirstSeen
+	}
+	a.watchClosely(v, firstSeen, appeared)
 }

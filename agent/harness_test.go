@@ -146,6 +146,7 @@ type harness struct {
 	recv    *receiver
 
 	extraConfig string
+	agentConfig string // extra keys of the [agent] table
 	protected   string // extra keys of the [[watch]] table
 	webhookRate string // rate keys of the [[webhook]] table
 	opts        Options
@@ -200,6 +201,7 @@ state_dir = %q
 settle = "50ms"
 log_level = "debug"
 control_socket = %q
+%s
 
 [[watch]]
 path = %q
@@ -216,7 +218,7 @@ secret_file = "webhook.secret"
 min_severity = "low"
 %s
 %s
-`, h.state, h.controlSocket(), h.www, h.protected, webhookURL, h.webhookRate, h.extraConfig)
+`, h.state, h.controlSocket(), h.agentConfig, h.www, h.protected, webhookURL, h.webhookRate, h.extraConfig)
 	if err := os.WriteFile(h.cfgPath, []byte(cfg), 0o600); err != nil {
 		h.t.Fatal(err)
 	}

@@ -30,6 +30,10 @@ type agentMetrics struct {
 	handled, scannedBytes, reloadsOK, reloadsFailed atomic.Uint64
 	// What `shellwatch status`, STATUS= and the metrics count.
 	scanned, flagged, quarantined, quarantineFailed, scanErrors atomic.Int64
+	// The sweeps and re-checks (sweep.go): rounds, the last one's time,
+	// changes found with no file event.
+	sweeps, unseen atomic.Uint64
+	sweepNanos     atomic.Int64
 
 	knownMu sync.Mutex
 	knownAt time.Time

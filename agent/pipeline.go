@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/shellwatch/shellwatch/recheck"
 	"github.com/shellwatch/shellwatch/watcher"
 )
 
@@ -18,6 +19,9 @@ type queues struct {
 	workers      sync.WaitGroup
 	problemsDone sync.WaitGroup
 	inflight     atomic.Int64 // tasks queued or running
+	// recheck lists the files a write can reach with no file event,
+	// checked by lstat every agent.recheck_interval (sweep.go).
+	recheck *recheck.List
 }
 
 // startPipeline starts the workers. Changes of one path are handled by one

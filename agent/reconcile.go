@@ -54,6 +54,13 @@ func (r *reconciles) finish(root string) {
 	r.finished[root] = true
 }
 
+// done reports whether root was reconciled by this agent.
+func (r *reconciles) done(root string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.finished[root]
+}
+
 // all reports whether every root of roots was reconciled.
 func (r *reconciles) all(rs roots.Set) bool {
 	r.mu.Lock()

@@ -19,6 +19,7 @@ func digest(h string) (sum [32]byte) {
 // removed handles a path that is gone: a file, or a folder and all below.
 func (a *Agent) removed(c watcher.Change) {
 	a.baseline.ForgetBorn(c.Path)
+	a.q.recheck.Forget(c.Path)
 	a.baseline.Removed(c.Root, c.Path)
 }
 

@@ -85,6 +85,9 @@ const (
 	// agent (a systemd unit without ReadWritePaths for it, say): flagged
 	// files there cannot be moved out.
 	KindRootReadOnly Kind = "root_read_only"
+	// KindHardLink: a file with other hard links appeared in a root: a
+	// name outside the root can rewrite it with no event in the root.
+	KindHardLink Kind = "hard_link"
 	// KindAgentStarted: the agent watches every root.
 	KindAgentStarted Kind = "agent_started"
 	// KindAgentStopping: the agent was asked to stop.
@@ -117,6 +120,7 @@ var kinds = map[Kind]kindInfo{
 	KindBaselineAccepted: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a614", "files accepted into the baseline"},
 	KindStateReset:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a615", "state database reset, fresh baseline"},
 	KindRootReadOnly:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a616", "watched root is read-only, quarantine impossible"},
+	KindHardLink:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a617", "file with other hard links appeared in a root"},
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
 }

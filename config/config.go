@@ -43,6 +43,15 @@ type Agent struct {
 	// RescanInterval is how often a root that cannot be fully watched (the
 	// inotify watch limit) is walked instead.
 	RescanInterval Duration `toml:"rescan_interval"`
+	// SweepInterval is how often every root is compared with the baseline
+	// while the agent runs, to find what changed with no file event
+	// (written through a hard link outside the root, or a shared
+	// mapping); 0 turns it off.
+	SweepInterval Duration `toml:"sweep_interval"`
+	// RecheckInterval is how often the files most open to such writes
+	// (with other hard links, or appeared in the last 10 minutes) are
+	// checked by lstat; 0 turns it off.
+	RecheckInterval Duration `toml:"recheck_interval"`
 	// LogLevel is the least level logged on stderr: debug, info, warn, error.
 	LogLevel string `toml:"log_level"`
 	// ControlSocket is where `shellwatch deploy`, `baseline` and `status`
@@ -203,11 +212,13 @@ type Scanner struct {
 func Default() Config {
 	return Config{
 		Agent: Agent{
-			StateDir:       "/var/lib/shellwatch",
-			Settle:         Duration(250 * time.Millisecond),
-			RescanInterval: Duration(5 * time.Minute),
-			LogLevel:       "info",
-			ControlSocket:  "/run/shellwatch/control.sock",
+			StateDir:        "/var/lib/shellwatch",
+			Settle:          Duration(250 * time.Millisecond),
+			RescanInterval:  Duration(5 * time.Minute),
+			SweepInterval:   Duration(10 * time.Minute),
+			RecheckInterval: Duration(2 * time.Second),
+			LogLevel:        "info",
+			ControlSocket:   "/run/shellwatch/control.sock",
 		},
 		Deploy: Deploy{
 			DefaultTTL: Duration(30 * time.Minute),

@@ -182,6 +182,8 @@ func TestValidateDaemonKeys(t *testing.T) {
 [agent]
 state_dir = "/srv/www/state"
 log_level = "loud"
+sweep_interval = "1s"
+recheck_interval = "1h"
 [[watch]]
 path = "/srv/www"
 [[watch]]
@@ -205,13 +207,17 @@ client_cert = "/c.pem"
 		t.Fatal("Validate accepted a broken daemon config")
 	}
 	for _, want := range []string{
-		"agent.log_level", "watch[1].path", "inside watch[0].path", "watch[1].exclude[0]",
+		"agent.log_level", "agent.sweep_interval: = 1s, want at least 10s", "agent.recheck_interval: = 1h0m0s, want 100ms to 10m", "watch[1].path", "inside watch[0].path", "watch[1].exclude[0]",
 		"quarantine.dir", "quarantined webshells would be served",
 		"webhook[0].url", "webhook[0].format", "webhook[0].client_cert",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}
+	}
+	off, err := Parse("[agent]\nsweep_interval = \"0\"\nrecheck_interval = \"0\"\n")
+	if err != nil || off.Agent.SweepInterval != 0 || off.Agent.RecheckInterval != 0 {
+		t.Errorf("\"0\" turns the sweep and the re-checks off: %v %+v", err, off.Agent)
 	}
 	if _, err := Parse("[quarantine]\nmin_severity = \"sometimes\"\n"); err == nil || !strings.Contains(err.Error(), "quarantine.min_severity") {
 		t.Errorf("bad threshold: %v", err)

@@ -79,6 +79,12 @@ func (c *Config) validateDaemon(bad func(key, format string, args ...any)) {
 	if c.Agent.RescanInterval.Std() < 1e9 {
 		bad("agent.rescan_interval", "= %s, want at least 1s", c.Agent.RescanInterval)
 	}
+	if d := c.Agent.SweepInterval.Std(); d != 0 && d < 10e9 {
+		bad("agent.sweep_interval", "= %s, want at least 10s, or \"0\" to turn the sweep off", c.Agent.SweepInterval)
+	}
+	if d := c.Agent.RecheckInterval.Std(); d != 0 && (d < 100e6 || d > 10*60e9) {
+		bad("agent.recheck_interval", "= %s, want 100ms to 10m, or \"0\" to turn re-checks off", c.Agent.RecheckInterval)
+	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(c.Agent.LogLevel)); err != nil {
 		bad("agent.log_level", "= %q, want debug, info, warn or error", c.Agent.LogLevel)

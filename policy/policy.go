@@ -57,6 +57,8 @@ type Verdict struct {
 	Size       int64
 	Perm       uint32
 	UID, GID   uint32
+	// Nlink is the file's number of hard links.
+	Nlink uint64
 }
 
 // Record is what the baseline held for the path before this scan.
@@ -106,6 +108,10 @@ type Facts struct {
 	// Rescan: scanned again because the file was swapped between its
 	// scan and its move; each round is alerted.
 	Rescan bool
+	// Unseen: the change was found by a sweep or a re-check, not by a
+	// file event: the file was written through another hard link or a
+	// shared mapping.
+	Unseen bool
 	// WindowOpen: a deploy window is open on the root now. DeployedAt:
 	// the change was made inside a deploy window since closed.
 	WindowOpen, DeployedAt bool
@@ -176,6 +182,17 @@ func decide(f Facts) Decision {
 	d := judge(f)
 	if !v.Flagged && d.Kind == "" {
 		d.Remember = true
+		if v.Nlink > 1 && !f.sameInode() && !f.Baseline && !f.WindowOpen && !f.DeployedAt {
+			// Linked into the root: a name outside it can rewrite the
+			// file with no event here.
+			d.Kind, d.Severity = alert.KindHardLink, finding.SeverityMedium
+			if f.Root.Script {
+				d.Severity = finding.SeverityHigh
+			}
+			d.Why = fmt.Sprintf("%d hard links: another name, perhaps outside the root, can rewrite it unseen by file events; re-checked every agent.recheck_interval", v.Nlink)
+			d.LeftBecause = "a clean file with other names is alerted, not moved"
+			return d
+		}
 		// Too large to scan: alerted once for this inode, however it
 		// grows.
 		tooLargeBefore := f.sameInode() && f.Prev.Size > f.MaxScanSize
@@ -278,6 +295,12 @@ func judge(f Facts) Decision {
 			}
 			why = append(why, "while the agent was down: "+what)
 		}
+	}
+	if f.Unseen && contentChanged && f.Prev != nil {
+		why = append(why, "changed with no file event (written through another hard link or a shared mapping)")
+	}
+	if v.Nlink > 1 {
+		why = append(why, fmt.Sprintf("the file has %d hard links", v.Nlink))
 	}
 	d.Why = strings.Join(why, "; ")
 

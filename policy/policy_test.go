@@ -196,6 +196,33 @@ func TestDecideAppeared(t *testing.T) {
 	}
 }
 
+// A file linked into a root is alerted once, as that inode at that path,
+// outside deploys and the first baseline; and any alert says a file has
+// other links, or changed with no file event.
+func TestDecideHardLinkAndUnseen(t *testing.T) {
+	linked := clean()
+	linked.Nlink = 3
+	if d := Decide(settings(Facts{Verdict: linked, Born: true})); d.Kind != alert.KindHardLink || d.Severity != finding.SeverityMedium || d.Quarantine || !d.Remember || !strings.Contains(d.Why, "3 hard links") {
+		t.Errorf("linked into a root: %+v", d)
+	}
+	for name, f := range map[string]Facts{
+		"same inode again":  {Verdict: linked, Prev: record(sumA, 0, true)},
+		"in a deploy":       {Verdict: linked, Born: true, WindowOpen: true},
+		"first baseline":    {Verdict: linked, WhileDown: true, Baseline: true},
+		"a single name now": {Verdict: clean(), Born: true},
+	} {
+		if d := Decide(settings(f)); d.Kind != "" {
+			t.Errorf("%s: alerted %s", name, d.Kind)
+		}
+	}
+	shell := flagged(finding.SeverityCritical)
+	shell.Nlink = 2
+	d := Decide(settings(Facts{Verdict: shell, Prev: record(sumA, 0, true), Unseen: true}))
+	if d.Kind != alert.KindDetection || !strings.Contains(d.Why, "no file event") || !strings.Contains(d.Why, "2 hard links") {
+		t.Errorf("a shell written through another link, found by a re-check: %s %q", d.Kind, d.Why)
+	}
+}
+
 func TestDecideDeleted(t *testing.T) {
 	for _, c := range []struct {
 		f    Deleted
@@ -268,6 +295,11 @@ func TestREADMEAlertTable(t *testing.T) {
 			mode.Perm = 0o700
 			got = decide(Facts{Verdict: clean(), WhileDown: true, Born: true}).Severity.String() +
 				" (" + decide(Facts{Verdict: mode, Root: script, Prev: record(sumB, 0, true), WhileDown: true}).Severity.String() + ": a script in a protected root)"
+		case alert.KindHardLink:
+			linked := clean()
+			linked.Nlink = 2
+			got = decide(Facts{Verdict: linked, Born: true}).Severity.String() +
+				" (" + decide(Facts{Verdict: linked, Root: Root{Script: true}, Born: true, Approved: true}).Severity.String() + ": a script in a protected root)"
 		case alert.KindUnexpectedChange:
 			noScript := decide(Facts{Verdict: clean(), Root: Root{Script: true, NoScriptZone: true}, Born: true}).Severity
 			byWeb := decide(Facts{Verdict: clean(), Root: scriptBy, Born: true}).Severity
