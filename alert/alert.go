@@ -57,8 +57,10 @@ const (
 	KindReloadFailed Kind = "rules_reload_failed"
 	// KindReloaded: SIGHUP loaded a new config and rule set.
 	KindReloaded Kind = "reloaded"
-	// KindAlertsDropped: a webhook spool was full and low or medium alerts
-	// were dropped from it (never high or critical ones).
+	// KindAlertsDropped: a sink lost alerts: a webhook spool was full and
+	// low or medium alerts were dropped from it (never high or critical
+	// ones), or a sink's queue in the dispatcher was full (the sink hung or
+	// did not keep up).
 	KindAlertsDropped Kind = "alerts_dropped"
 	// KindAlertsGrouped: more alerts came than a sink's rate allows; they
 	// are summed up in one alert with counts.
@@ -108,7 +110,7 @@ var kinds = map[Kind]kindInfo{
 	KindRootRestored:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a609", "watched root restored"},
 	KindReloadFailed:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60a", "reload failed, previous config kept"},
 	KindReloaded:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60b", "config and rules reloaded"},
-	KindAlertsDropped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60c", "alerts dropped from a full webhook spool"},
+	KindAlertsDropped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60c", "alerts dropped for a sink"},
 	KindAlertsGrouped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60d", "alert flood grouped"},
 	KindChangedWhileDown: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a610", "file changed while the agent was down"},
 	KindUnexpectedChange: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a611", "script changed outside a deploy window"},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -422,5 +423,81 @@ func TestDispatcherRelaySkipsTheSinkItCameFrom(t *testing.T) {
 	}
 	if d.Relay(Alert{Kind: KindAlertsDropped, Severity: finding.SeverityHigh}, from) {
 		t.Error("Relay on a closed dispatcher reported it sent")
+	}
+}
+
+// A sink that hangs must not hold up the sender: Send returns at once
+// whatever the sink does, the other sink gets every alert, and what the
+// hung sink loses is counted and told to the other sink once for the
+// episode, then with the count once the sink takes alerts again. A high
+// or critical alert takes the place of a queued low one rather than be
+// lost.
+func TestDispatcherHungSinkNeverBlocksSend(t *testing.T) {
+	hung, other := newDispatchRecorder("hung"), newDispatchRecorder("other")
+	hung.release = make(chan struct{})
+	const queue = 8
+	d := NewDispatcher(DispatcherOptions{
+		Routes:    []Route{{Sink: hung}, {Sink: other}},
+		QueueSize: queue,
+		Logger:    slog.New(slog.DiscardHandler),
+	})
+	// Each alert is sent once the other sink has the ones before it: the
+	// other route's queue is as small, and it must not drop.
+	otherWants := 0
+	send := func(i int, sev finding.Severity) Alert {
+		a := Alert{ID: NewID(time.Now()), Kind: KindDetection, Severity: sev, File: &File{Path: fmt.Sprintf("/var/www/up/%d.php", i)}}
+		d.Send(a)
+		otherWants++
+		if i == queue+1 {
+			otherWants++ // the first drop's notice
+		}
+		other.waitFor(t, otherWants)
+		return a
+	}
+	send(0, finding.SeverityLow)
+	testenv.Eventually(t, waitTimeout, "the hung sink's Deliver to be entered", func() bool {
+		hung.mu.Lock()
+		defer hung.mu.Unlock()
+		return hung.entered == 1
+	})
+	const lows = 100
+	for i := 1; i < lows; i++ {
+		send(i, finding.SeverityLow) // 8 queued, the rest dropped for "hung"
+	}
+	critical := send(lows, finding.SeverityCritical) // displaces the oldest queued low
+
+	var notices []Alert
+	for _, a := range other.got() {
+		if a.Kind == KindAlertsDropped {
+			notices = append(notices, a)
+		}
+	}
+	if len(notices) != 1 || notices[0].Severity != finding.SeverityHigh || !strings.Contains(notices[0].Message, "sink hung loses alerts") {
+		t.Fatalf("other sink got notices %+v, want one high alerts_dropped naming the hung sink", notices)
+	}
+	st := d.Stats()[0]
+	wantDropped := uint64(lows - 1 - queue + 1) // refused lows, and the low the critical displaced
+	if st.Dropped != wantDropped || st.LossEpisodes != 1 || st.Queued != queue {
+		t.Errorf("hung route stats %+v, want %d dropped in 1 episode, %d queued", st, wantDropped, queue)
+	}
+
+	close(hung.release)
+	hung.waitFor(t, 1+queue+1) // the held alert, the queue, the resolution
+	got := hung.got()
+	if !slices.ContainsFunc(got, func(a Alert) bool { return a.ID == critical.ID }) {
+		t.Error("the critical alert sent while the queue was full never reached the hung sink")
+	}
+	closeDispatcher(t, d)
+	var resolved []Alert
+	for _, a := range other.got() {
+		if a.Kind == KindAlertsDropped && a.Count > 1 {
+			resolved = append(resolved, a)
+		}
+	}
+	if len(resolved) != 1 || resolved[0].Count != int(wantDropped) || !strings.Contains(resolved[0].Message, "sink hung takes alerts again") {
+		t.Errorf("other sink got resolutions %+v, want one counting %d lost alerts", resolved, wantDropped)
+	}
+	if last := hung.got()[len(hung.got())-1]; last.Kind != KindAlertsDropped || last.Count != int(wantDropped) {
+		t.Errorf("the recovered sink's last alert is %+v, want the count of what it lost", last)
 	}
 }
