@@ -27,13 +27,15 @@ const (
 )
 
 // Route sends the alerts of at least MinSeverity to one sink, at most Rate
-// alerts a second.
+// low and medium alerts a second.
 type Route struct {
 	Sink        Sink
 	MinSeverity finding.Severity
 	// Rate is how many alerts a second go through to Sink one by one; the
-	// rest are folded into one KindAlertsGrouped alert per GroupInterval.
-	// 0 means no limit.
+	// low and medium ones beyond it are folded into one KindAlertsGrouped
+	// alert per GroupInterval. High and critical alerts are never folded:
+	// they always go one by one (taking a token when there is one). 0
+	// means no limit.
 	Rate float64
 	// Burst is how many alerts may go through at once before Rate applies.
 	// 0 means Rate rounded up (at least 1).
@@ -397,8 +399,8 @@ func (d *Dispatcher) Stats() []RouteStats {
 	return out
 }
 
-// runRoute is a route's worker: it delivers queued alerts within the rate,
-// folds the others, and delivers the fold
+// runRoute is a route's worker: it delivers queued alerts within the rate
+// (high and critical ones always), folds the others, and delivers the fold
 // every group interval. It returns when the queue is closed and empty.
 func (d *Dispatcher) runRoute(r *route) {
 	defer d.workers.Done()
@@ -421,7 +423,7 @@ func (d *Dispatcher) runRoute(r *route) {
 		a, ok, closed := r.queue.take()
 		switch {
 		case ok:
-			if r.limiter == nil || r.limiter.Allow() {
+			if r.limiter == nil || r.limiter.Allow() || a.Severity >= finding.SeverityHigh {
 				d.deliver(r, a)
 			} else {
 				d.fold(r, a)
