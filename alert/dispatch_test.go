@@ -503,14 +503,7 @@ func TestDispatcherHungSinkNeverBlocksSend(t *testing.T) {
 // down) ahead of 40 webshells must not hide one of them in a grouped
 // alert: a real webhook receiver names every critical detection.
 func TestDispatcherNamesEveryCriticalAfterABurst(t *testing.T) {
-	rc := newReceiver(nil)
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
-	log, _ := testLogger(t)
-	hook, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: filepath.Join(t.TempDir(), "spool"), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc, hook, log := newTestWebhook(t, filepath.Join(t.TempDir(), "spool"))
 	d := NewDispatcher(DispatcherOptions{
 		// The webhook defaults of config: 10 a second after a burst of 100.
 		Routes:        []Route{{Sink: hook, Rate: 10, Burst: 100}},
@@ -556,4 +549,19 @@ func TestDispatcherNamesEveryCriticalAfterABurst(t *testing.T) {
 	if accounted != burst+shells {
 		t.Errorf("the receiver accounts for %d alerts, want %d", accounted, burst+shells)
 	}
+}
+
+// newTestWebhook is a Webhook spooling in spoolDir and posting to a real
+// receiver that takes every alert; the receiver stops with the test.
+func newTestWebhook(t *testing.T, spoolDir string) (*receiver, *Webhook, *slog.Logger) {
+	t.Helper()
+	rc := newReceiver(nil)
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	log, _ := testLogger(t)
+	hook, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: spoolDir, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc, hook, log
 }
