@@ -62,6 +62,10 @@ const (
 	// ones), or a sink's queue in the dispatcher was full (the sink hung or
 	// did not keep up).
 	KindAlertsDropped Kind = "alerts_dropped"
+	// KindAlertsAtRisk: a webhook spool cannot be written (disk full,
+	// read-only, I/O errors): its alerts are held in memory, bounded, until
+	// it can; sent again, at low severity, when it can.
+	KindAlertsAtRisk Kind = "alerts_at_risk"
 	// KindAlertsGrouped: more alerts came than a sink's rate allows; they
 	// are summed up in one alert with counts.
 	KindAlertsGrouped Kind = "alerts_grouped"
@@ -112,6 +116,7 @@ var kinds = map[Kind]kindInfo{
 	KindReloaded:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60b", "config and rules reloaded"},
 	KindAlertsDropped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60c", "alerts dropped for a sink"},
 	KindAlertsGrouped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60d", "alert flood grouped"},
+	KindAlertsAtRisk:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a617", "webhook spool cannot be written, alerts held in memory"},
 	KindChangedWhileDown: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a610", "file changed while the agent was down"},
 	KindUnexpectedChange: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a611", "script changed outside a deploy window"},
 	KindDeployStarted:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a612", "deploy window opened"},

@@ -100,8 +100,8 @@ type RouteStats struct {
 // KindAlertsDropped alert when the sink starts losing alerts and another
 // with the count when it takes them again.
 //
-// A sink must not call Send from its Deliver: its own worker would wait on
-// its own queue.
+// A sink may Relay its own notices from its Deliver: Relay never waits,
+// and skips the sink it came from.
 type Dispatcher struct {
 	host          string
 	version       string
