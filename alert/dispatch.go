@@ -413,7 +413,7 @@ func (d *Dispatcher) runRoute(r *route) {
 	for {
 		select {
 		case <-d.abort:
-			d.abortRoute(r)
+			d.abortRoute(r, closeTimedOut)
 			return
 		case <-tick:
 			d.deliverGroup(r)
@@ -422,6 +422,12 @@ func (d *Dispatcher) runRoute(r *route) {
 		}
 		a, ok, closed := r.queue.take()
 		switch {
+		case ok && closed && r.isLosing():
+			// Closing, and the sink loses alerts (it hangs): one Deliver
+			// for what is left, rather than one timeout per alert.
+			d.fold(r, a)
+			d.abortRoute(r, "the dispatcher closed while sink %s was losing alerts; the ones still queued are only counted here")
+			return
 		case ok:
 			if r.limiter == nil || r.limiter.Allow() || a.Severity >= finding.SeverityHigh {
 				d.deliver(r, a)
@@ -438,16 +444,20 @@ func (d *Dispatcher) runRoute(r *route) {
 		case <-tick:
 			d.deliverGroup(r)
 		case <-d.abort:
-			d.abortRoute(r)
+			d.abortRoute(r, closeTimedOut)
 			return
 		}
 	}
 }
 
-// abortRoute folds what is left on r, when Close ran out of time: one more
-// Deliver for everything left keeps the count, where delivering each
-// would keep Close waiting on a slow sink.
-func (d *Dispatcher) abortRoute(r *route) {
+// closeTimedOut is why abortRoute folds when Close ran out of time.
+const closeTimedOut = "the agent's shutdown deadline passed before sink %s took every queued alert; they are only counted here"
+
+// abortRoute folds what is left on r when Close must not wait for it: one
+// more Deliver for everything left keeps the count, where delivering each
+// would keep Close waiting on a slow sink. why, with the sink's name for
+// its %s, is the group's detail.
+func (d *Dispatcher) abortRoute(r *route, why string) {
 	for {
 		a, ok, _ := r.queue.take()
 		if !ok {
@@ -456,9 +466,16 @@ func (d *Dispatcher) abortRoute(r *route) {
 		d.fold(r, a)
 	}
 	if r.pending != nil {
-		r.pending.closeTimedOut = true
+		r.pending.aborted = fmt.Sprintf(why, r.name)
 	}
 	d.deliverGroup(r)
+}
+
+// isLosing says whether r is in an episode of lost alerts.
+func (r *route) isLosing() bool {
+	r.lossMu.Lock()
+	defer r.lossMu.Unlock()
+	return r.loss != nil
 }
 
 func (d *Dispatcher) deliver(r *route, a Alert) {
@@ -498,8 +515,8 @@ func (d *Dispatcher) deliverGroup(r *route) {
 	r.pending = nil
 	now := time.Now().UTC()
 	a := g.alert(d.groupInterval)
-	if g.closeTimedOut {
-		a.Detail = fmt.Sprintf("the agent's shutdown deadline passed before sink %s took every queued alert; they are only counted here", r.name)
+	if g.aborted != "" {
+		a.Detail = g.aborted
 	} else {
 		a.Detail = fmt.Sprintf("sink %s takes %g alerts a second (burst %d); the rest are grouped every %s", r.name, r.Rate, r.limiter.Burst(), d.groupInterval)
 	}
@@ -520,8 +537,9 @@ type pendingGroup struct {
 	// mostSevereIdx its index in samples, or -1 when it came too late to be.
 	mostSevere    *Sample
 	mostSevereIdx int
-	// closeTimedOut: folded because Close's deadline passed, not the rate.
-	closeTimedOut bool
+	// aborted says why the alerts were folded when it was not the rate
+	// (Close's deadline passed, or the sink hung while closing).
+	aborted string
 }
 
 func (g *pendingGroup) add(a Alert, maxSamples int) {

@@ -51,8 +51,8 @@ func (q *routeQueue) put(a Alert) (lost Alert, isLost bool) {
 	return lost, isLost
 }
 
-// take returns the oldest queued alert, without waiting. ok is false when
-// the queue is empty; closed then says whether it will stay so.
+// take returns the oldest queued alert, without waiting, and whether the
+// queue is closed. ok is false when the queue is empty.
 func (q *routeQueue) take() (a Alert, ok, closed bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -65,7 +65,7 @@ func (q *routeQueue) take() (a Alert, ok, closed bool) {
 	if len(q.items) == 0 {
 		q.items = nil // drop the backing array a long backlog grew
 	}
-	return a, true, false
+	return a, true, q.closed
 }
 
 // close marks the queue as complete: the worker delivers what it holds and
