@@ -1,0 +1,38 @@
+package agent
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"testing"
+
+	"github.com/shellwatch/shellwatch/alert"
+)
+
+// A journald that stops reading must not stop detection: with the
+// journald socket full and nobody reading it, every webshell dropped is
+// still quarantined and reaches the webhook, and the webhook hears that
+// journald loses alerts.
+func TestHungJournaldDoesNotStopQuarantine(t *testing.T) {
+	h := newHarness(t)
+	socket := filepath.Join(h.dir, "journal.socket")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: socket, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close() // never read: journald hangs
+	h.opts.journalSocket = socket
+	h.start()
+
+	const shells = 40 // far more than the socket's queue holds
+	for i := range shells {
+		path := h.write(fmt.Sprintf("up/%d.php", i), fmt.Sprintf("%s// %d\n", evalShell, i))
+		a := h.recv.waitAlert(path, alert.KindDetection)
+		h.checkQuarantined(a, path, fmt.Sprintf("%s// %d\n", evalShell, i))
+	}
+	notice := h.recv.waitAlert("", alert.KindAlertsDropped)
+	if notice.Severity.String() != "high" {
+		t.Errorf("alerts_dropped of severity %s, want high", notice.Severity)
+	}
+	h.stop()
+}
