@@ -108,10 +108,6 @@ type WebhookOptions struct {
 	// again). It is called from the webhook's own goroutines, from
 	// Deliver, or from Close.
 	OnNotice func(from *Webhook, a Alert)
-	// OnDrop is the former name of OnNotice, used when OnNotice is nil.
-	//
-	// Deprecated: set OnNotice.
-	OnDrop func(from *Webhook, a Alert)
 	// Concurrency is how many requests are in flight at once (default 1).
 	// With 1, alerts arrive in the order they were delivered to the sink.
 	Concurrency int
@@ -302,9 +298,6 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		backedOff:       make(chan struct{}),
 		stop:            stop,
 		stopNotice:      make(chan struct{}),
-	}
-	if w.onNotice == nil {
-		w.onNotice = opts.OnDrop
 	}
 	w.noteDrops(droppedAtOpen)
 	w.noticer.Add(2)
