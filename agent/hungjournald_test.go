@@ -34,5 +34,12 @@ func TestHungJournaldDoesNotStopQuarantine(t *testing.T) {
 	if notice.Severity.String() != "high" {
 		t.Errorf("alerts_dropped of severity %s, want high", notice.Severity)
 	}
+	lost := map[string]uint64{}
+	for _, s := range h.agent.metricsSnapshot().Sinks {
+		lost[s.Sink] = s.Dropped + s.Failed
+	}
+	if lost["journald"] == 0 || lost["0"] != 0 {
+		t.Errorf("sinks lost %v, want journald's losses counted and none for the webhook", lost)
+	}
 	h.stop()
 }
