@@ -43,10 +43,12 @@ type Options struct {
 	// tests): a SIGHUP value reloads, anything else stops.
 	Signals <-chan os.Signal
 
-	// Test knobs: the watcher's pending limit (to force an overflow) and
-	// the webhook retry backoff (so a test need not wait minutes).
+	// Test knobs: the watcher's pending limit (to force an overflow), the
+	// webhook retry backoff (so a test need not wait minutes) and
+	// journald's socket (so a test can make it hang).
 	pendingLimit           int
 	minBackoff, maxBackoff time.Duration
+	journalSocket          string
 }
 
 // stopTimeout bounds how long a stopping agent waits for the sinks to
@@ -134,7 +136,7 @@ func newAgent(opts Options) (*Agent, error) {
 	a.q.problems = make(chan watcher.Problem, 256)
 	a.q.recheck = recheck.New(recheckLimit)
 	a.metrics = newAgentMetrics(a)
-	a.journal.Journald = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr})
+	a.journal.Journald = alert.NewJournald(alert.JournaldOptions{Fallback: opts.Stderr, Socket: opts.journalSocket})
 	cfg, err := config.Load(opts.ConfigPath)
 	if err != nil {
 		return nil, err
@@ -394,8 +396,9 @@ func (a *Agent) sendAgentAlert(kind alert.Kind, msg, detail string) {
 	a.send(a.gen, alert.Alert{Kind: kind, Severity: policy.EventSeverity(kind), Message: msg, Detail: detail})
 }
 
-// webhookDropped hears from a webhook whose spool overflowed: its notice,
-// already in that webhook's spool, goes to every other sink through the
+// webhookDropped hears a webhook's notice about itself (its spool
+// overflowed: alerts_dropped, already in its spool; or its spool cannot be
+// written: alerts_at_risk): it goes to every other sink through the
 // dispatcher like any alert (rate, min_severity, status). It runs on the
 // webhook's goroutine, possibly while a reload holds the agent's lock, so
 // it reads the generation without it. When the dispatcher is closed (the

@@ -113,7 +113,7 @@ func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*ale
 			MinBackoff:  a.opts.minBackoff,
 			MaxBackoff:  a.opts.maxBackoff,
 			Logger:      a.log,
-			OnDrop:      a.webhookDropped,
+			OnNotice:    a.webhookDropped,
 		})
 		if err != nil {
 			closeAll()

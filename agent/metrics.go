@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,12 +95,18 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		FilesKnown:       a.cachedFilesKnown(),
 		DeployWindows:    a.baseline.OpenWindows(),
 	}
+	ids := map[string]string{a.journal.Name(): "journald"}
 	for i, w := range g.webhooks {
 		st := w.Stats()
 		s.Webhooks = append(s.Webhooks, metrics.Webhook{
 			Sink: metrics.SinkID(i), Spooled: st.Spooled, OldestAge: st.OldestAge,
 			Delivered: st.Delivered, Retries: st.Retries, Dropped: st.Dropped,
+			Held: st.Held, AtRisk: st.AtRisk,
 		})
+		ids[w.Name()] = cmp.Or(ids[w.Name()], metrics.SinkID(i))
+	}
+	for _, r := range g.dispatch.Stats() {
+		s.Sinks = append(s.Sinks, metrics.Sink{Sink: ids[r.Sink], Dropped: r.Dropped, Failed: r.Errors})
 	}
 	return s
 }

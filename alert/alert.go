@@ -57,9 +57,15 @@ const (
 	KindReloadFailed Kind = "rules_reload_failed"
 	// KindReloaded: SIGHUP loaded a new config and rule set.
 	KindReloaded Kind = "reloaded"
-	// KindAlertsDropped: a webhook spool was full and low or medium alerts
-	// were dropped from it (never high or critical ones).
+	// KindAlertsDropped: a sink lost alerts: a webhook spool was full and
+	// low or medium alerts were dropped from it (never high or critical
+	// ones), or a sink's queue in the dispatcher was full (the sink hung or
+	// did not keep up).
 	KindAlertsDropped Kind = "alerts_dropped"
+	// KindAlertsAtRisk: a webhook spool cannot be written (disk full,
+	// read-only, I/O errors): its alerts are held in memory, bounded, until
+	// it can; sent again, at low severity, when it can.
+	KindAlertsAtRisk Kind = "alerts_at_risk"
 	// KindAlertsGrouped: more alerts came than a sink's rate allows; they
 	// are summed up in one alert with counts.
 	KindAlertsGrouped Kind = "alerts_grouped"
@@ -111,8 +117,9 @@ var kinds = map[Kind]kindInfo{
 	KindRootRestored:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a609", "watched root restored"},
 	KindReloadFailed:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60a", "reload failed, previous config kept"},
 	KindReloaded:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60b", "config and rules reloaded"},
-	KindAlertsDropped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60c", "alerts dropped from a full webhook spool"},
+	KindAlertsDropped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60c", "alerts dropped for a sink"},
 	KindAlertsGrouped:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60d", "alert flood grouped"},
+	KindAlertsAtRisk:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a617", "webhook spool cannot be written, alerts held in memory"},
 	KindChangedWhileDown: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a610", "file changed while the agent was down"},
 	KindUnexpectedChange: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a611", "script changed outside a deploy window"},
 	KindDeployStarted:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a612", "deploy window opened"},
@@ -120,7 +127,7 @@ var kinds = map[Kind]kindInfo{
 	KindBaselineAccepted: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a614", "files accepted into the baseline"},
 	KindStateReset:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a615", "state database reset, fresh baseline"},
 	KindRootReadOnly:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a616", "watched root is read-only, quarantine impossible"},
-	KindHardLink:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a617", "file with other hard links appeared in a root"},
+	KindHardLink:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a618", "file with other hard links appeared in a root"},
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
 }

@@ -27,13 +27,15 @@ const (
 )
 
 // Route sends the alerts of at least MinSeverity to one sink, at most Rate
-// alerts a second.
+// low and medium alerts a second.
 type Route struct {
 	Sink        Sink
 	MinSeverity finding.Severity
 	// Rate is how many alerts a second go through to Sink one by one; the
-	// rest are folded into one KindAlertsGrouped alert per GroupInterval.
-	// 0 means no limit.
+	// low and medium ones beyond it are folded into one KindAlertsGrouped
+	// alert per GroupInterval. High and critical alerts are never folded:
+	// they always go one by one (taking a token when there is one). 0
+	// means no limit.
 	Rate float64
 	// Burst is how many alerts may go through at once before Rate applies.
 	// 0 means Rate rounded up (at least 1).
@@ -54,8 +56,9 @@ type DispatcherOptions struct {
 	// MaxSamples is how many folded alerts a grouped alert lists; default
 	// DefaultMaxSamples.
 	MaxSamples int
-	// QueueSize is how many alerts each route holds for its sink before
-	// Send blocks; default DefaultQueueSize.
+	// QueueSize is how many alerts each route holds for its sink; past
+	// it, alerts are dropped for that sink (high and critical ones first
+	// displace low and medium ones); default DefaultQueueSize.
 	QueueSize int
 	// Logger receives delivery errors; default slog.Default().
 	Logger *slog.Logger
@@ -72,6 +75,14 @@ type RouteStats struct {
 	// Errors counts Deliver calls that failed: the sink did not take the
 	// alert (or the grouped alert) and it is lost for this sink.
 	Errors uint64
+	// Dropped counts alerts lost for this sink because its queue was full
+	// (the sink did not keep up, or hung): refused, or displaced by a high
+	// or critical alert.
+	Dropped uint64
+	// LossEpisodes counts the times this sink started losing alerts
+	// (dropped or failed); each was told to the other sinks by one
+	// KindAlertsDropped alert, and its end by another.
+	LossEpisodes uint64
 	// DroppedAfterClose counts alerts for this route that were sent after
 	// Close and so never queued.
 	DroppedAfterClose uint64
@@ -80,12 +91,17 @@ type RouteStats struct {
 }
 
 // Dispatcher hands each alert to the sinks whose route wants it. Every
-// route has its own queue and goroutine, so a slow sink (the webhook sink
-// fsyncs its spool per alert) never delays another one (journald) until its
-// queue is full; then Send blocks rather than drop the alert.
+// route has its own bounded queue and goroutine, so a slow or hung sink
+// (the webhook sink fsyncs its spool per alert; a journald that stopped
+// reading) never delays another one, nor the sender: Send never blocks.
+// When a route's queue is full its sink loses the alert (high and critical
+// alerts displace queued low and medium ones first); the loss is counted
+// (RouteStats.Dropped) and told to the other sinks once per episode, in a
+// KindAlertsDropped alert when the sink starts losing alerts and another
+// with the count when it takes them again.
 //
-// A sink must not call Send from its Deliver: its own worker would wait on
-// its own queue.
+// A sink may Relay its own notices from its Deliver: Relay never waits,
+// and skips the sink it came from.
 type Dispatcher struct {
 	host          string
 	version       string
@@ -109,11 +125,25 @@ type Dispatcher struct {
 type route struct {
 	Route
 	name    string
-	queue   chan Alert
+	queue   *routeQueue
 	limiter *rate.Limiter // nil: no limit
 	pending *pendingGroup // alerts folded since the last group was delivered
 
-	sent, grouped, errors, droppedAfterClose atomic.Uint64
+	sent, grouped, errors, dropped, episodes, droppedAfterClose atomic.Uint64
+
+	// loss is the episode of lost alerts under way, nil when the sink
+	// takes every alert.
+	lossMu sync.Mutex
+	loss   *lossEpisode
+}
+
+// lossEpisode gathers the alerts a route lost (dropped from its full
+// queue, or refused by its sink) since it started losing them.
+type lossEpisode struct {
+	since   time.Time
+	count   int
+	byKind  map[Kind]int
+	samples []Sample
 }
 
 // NewDispatcher starts one worker per route; stop them with Close.
@@ -145,7 +175,7 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 		queueSize = DefaultQueueSize
 	}
 	for _, rt := range opts.Routes {
-		r := &route{Route: rt, name: rt.Sink.Name(), queue: make(chan Alert, queueSize)}
+		r := &route{Route: rt, name: rt.Sink.Name(), queue: newRouteQueue(queueSize)}
 		if rt.Rate > 0 {
 			burst := rt.Burst
 			if burst <= 0 {
@@ -163,8 +193,9 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 }
 
 // Send fills the alert's ID, Time, Host and AgentVersion when they are
-// empty and queues it on every route whose MinSeverity it reaches. It
-// blocks while a route's queue is full.
+// empty and queues it on every route whose MinSeverity it reaches. It never
+// blocks: a route whose queue is full loses an alert, counted and told to
+// the other routes (see [Dispatcher]).
 //
 // After Close, Send logs the alert's id and kind at error level and drops
 // it (counted in RouteStats.DroppedAfterClose): the sinks are closed and a
@@ -178,6 +209,26 @@ func (d *Dispatcher) Send(a Alert) { d.send(a, nil) }
 func (d *Dispatcher) Relay(a Alert, from Sink) bool { return d.send(a, from) }
 
 func (d *Dispatcher) send(a Alert, skip Sink) bool {
+	a = d.stamp(a)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.closed {
+		for _, r := range d.routes {
+			if a.Severity >= r.MinSeverity {
+				r.droppedAfterClose.Add(1)
+			}
+		}
+		d.log.Error("alert sent after the dispatcher closed; dropped",
+			"alert_id", a.ID, "kind", a.Kind, "severity", a.Severity, "message", a.Message)
+		return false
+	}
+	d.queueLocked(a, func(r *route) bool { return skip == nil || r.Sink != skip })
+	return true
+}
+
+// stamp fills the alert's ID, Time, Host and AgentVersion when they are
+// empty.
+func (d *Dispatcher) stamp(a Alert) Alert {
 	now := time.Now().UTC()
 	if a.Time.IsZero() {
 		a.Time = now
@@ -192,25 +243,102 @@ func (d *Dispatcher) send(a Alert, skip Sink) bool {
 	if a.AgentVersion == "" {
 		a.AgentVersion = d.version
 	}
+	return a
+}
 
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if d.closed {
-		for _, r := range d.routes {
-			if a.Severity >= r.MinSeverity {
-				r.droppedAfterClose.Add(1)
+// queueLocked puts a on every route that wants it and to which include
+// says yes. A route whose queue is full loses an alert: it is counted and,
+// at the start of an episode, told to the other routes. The caller holds
+// d.mu shared and the dispatcher is open.
+func (d *Dispatcher) queueLocked(a Alert, include func(*route) bool) {
+	var notices []lossNotice
+	for _, r := range d.routes {
+		if a.Severity < r.MinSeverity || !include(r) {
+			continue
+		}
+		if lost, isLost := r.queue.put(a); isLost {
+			r.dropped.Add(1)
+			if n, ok := d.noteLoss(r, lost, fmt.Sprintf("its queue of %d alerts is full: the sink does not keep up or hangs", r.queue.max)); ok {
+				notices = append(notices, n)
 			}
 		}
-		d.log.Error("alert sent after the dispatcher closed; dropped",
-			"alert_id", a.ID, "kind", a.Kind, "severity", a.Severity, "message", a.Message)
-		return false
 	}
-	for _, r := range d.routes {
-		if a.Severity >= r.MinSeverity && (skip == nil || r.Sink != skip) {
-			r.queue <- a
-		}
+	for _, n := range notices {
+		d.queueLocked(n.alert, func(r *route) bool { return r != n.from })
 	}
-	return true
+}
+
+// lossNotice is a KindAlertsDropped alert about route from, for the others.
+type lossNotice struct {
+	from  *route
+	alert Alert
+}
+
+// noteLoss counts an alert lost for r. When it starts an episode, it
+// returns the notice to send to the other routes.
+func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, bool) {
+	r.lossMu.Lock()
+	defer r.lossMu.Unlock()
+	e := r.loss
+	starts := e == nil
+	if starts {
+		e = &lossEpisode{since: time.Now().UTC(), byKind: map[Kind]int{}}
+		r.loss = e
+		r.episodes.Add(1)
+	}
+	e.count++
+	e.byKind[lost.Kind]++
+	if len(e.samples) < d.maxSamples {
+		e.samples = append(e.samples, lost.Sample())
+	}
+	d.log.Debug("alert lost for a sink", "sink", r.name, "alert_id", lost.ID, "kind", lost.Kind, "severity", lost.Severity, "reason", why)
+	if !starts {
+		return lossNotice{}, false
+	}
+	d.log.Error("alert sink loses alerts; the other sinks are told", "sink", r.name, "reason", why, "alert_id", lost.ID)
+	n := d.stamp(Alert{
+		Kind:     KindAlertsDropped,
+		Severity: finding.SeverityHigh,
+		Message: fmt.Sprintf("sink %s loses alerts: %s; they are counted until it takes alerts again (first lost: %s)",
+			r.name, why, describeSample(lost.Sample())),
+		Detail:      "the other sinks still get every alert; the count comes when the sink recovers",
+		Count:       1,
+		CountByKind: map[Kind]int{lost.Kind: 1},
+		Samples:     []Sample{lost.Sample()},
+	})
+	return lossNotice{from: r, alert: n}, true
+}
+
+// endLoss ends r's episode of losses, if one is under way and r's queue is
+// empty (so a sink that merely keeps up again for one alert does not end
+// it), and tells every route, r included, how many alerts r lost.
+func (d *Dispatcher) endLoss(r *route) {
+	r.lossMu.Lock()
+	e := r.loss
+	if e == nil || r.queue.len() > 0 {
+		r.lossMu.Unlock()
+		return
+	}
+	r.loss = nil
+	r.lossMu.Unlock()
+
+	now := time.Now().UTC()
+	n := d.stamp(Alert{
+		Kind:     KindAlertsDropped,
+		Severity: finding.SeverityHigh,
+		Message: fmt.Sprintf("sink %s takes alerts again: %d alerts were lost for it from %s to %s (%s)",
+			r.name, e.count, e.since.Format(time.RFC3339), now.Format(time.RFC3339), countsByKind(e.byKind)),
+		Detail:      "the other sinks got these alerts; the samples name the first ones lost",
+		Count:       e.count,
+		CountByKind: e.byKind,
+		Samples:     e.samples,
+	})
+	d.log.Warn("alert sink takes alerts again", "sink", r.name, "lost", e.count, "since", e.since)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if !d.closed {
+		d.queueLocked(n, func(*route) bool { return true })
+	}
 }
 
 // Close stops accepting alerts, delivers every queued alert and pending
@@ -227,7 +355,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	}
 	d.closed = true
 	for _, r := range d.routes {
-		close(r.queue)
+		r.queue.close()
 	}
 	d.mu.Unlock()
 
@@ -262,16 +390,18 @@ func (d *Dispatcher) Stats() []RouteStats {
 			Sent:              r.sent.Load(),
 			Grouped:           r.grouped.Load(),
 			Errors:            r.errors.Load(),
+			Dropped:           r.dropped.Load(),
+			LossEpisodes:      r.episodes.Load(),
 			DroppedAfterClose: r.droppedAfterClose.Load(),
-			Queued:            len(r.queue),
+			Queued:            r.queue.len(),
 		}
 	}
 	return out
 }
 
-// runRoute is a route's worker: it delivers queued alerts within the rate,
-// folds the others, and delivers the fold every group interval. It returns
-// when the queue is closed and empty.
+// runRoute is a route's worker: it delivers queued alerts within the rate
+// (high and critical ones always), folds the others, and delivers the fold
+// every group interval. It returns when the queue is closed and empty.
 func (d *Dispatcher) runRoute(r *route) {
 	defer d.workers.Done()
 	var tick <-chan time.Time
@@ -282,32 +412,70 @@ func (d *Dispatcher) runRoute(r *route) {
 	}
 	for {
 		select {
-		case a, ok := <-r.queue:
-			if !ok {
-				d.deliverGroup(r)
-				return
-			}
-			if r.limiter == nil || r.limiter.Allow() {
+		case <-d.abort:
+			d.abortRoute(r, closeTimedOut)
+			return
+		case <-tick:
+			d.deliverGroup(r)
+			continue
+		default:
+		}
+		a, ok, closed := r.queue.take()
+		switch {
+		case ok && closed && r.isLosing():
+			// Closing, and the sink loses alerts (it hangs): one Deliver
+			// for what is left, rather than one timeout per alert.
+			d.fold(r, a)
+			d.abortRoute(r, "the dispatcher closed while sink %s was losing alerts; the ones still queued are only counted here")
+			return
+		case ok:
+			if r.limiter == nil || r.limiter.Allow() || a.Severity >= finding.SeverityHigh {
 				d.deliver(r, a)
 			} else {
 				d.fold(r, a)
 			}
-		case <-tick:
-			d.deliverGroup(r)
-		case <-d.abort:
-			// Close ran out of time: one more Deliver for everything left
-			// keeps the count, where delivering each would keep Close
-			// waiting on a slow sink.
-			for a := range r.queue {
-				d.fold(r, a)
-			}
-			if r.pending != nil {
-				r.pending.closeTimedOut = true
-			}
+			continue
+		case closed:
 			d.deliverGroup(r)
 			return
 		}
+		select {
+		case <-r.queue.ready:
+		case <-tick:
+			d.deliverGroup(r)
+		case <-d.abort:
+			d.abortRoute(r, closeTimedOut)
+			return
+		}
 	}
+}
+
+// closeTimedOut is why abortRoute folds when Close ran out of time.
+const closeTimedOut = "the agent's shutdown deadline passed before sink %s took every queued alert; they are only counted here"
+
+// abortRoute folds what is left on r when Close must not wait for it: one
+// more Deliver for everything left keeps the count, where delivering each
+// would keep Close waiting on a slow sink. why, with the sink's name for
+// its %s, is the group's detail.
+func (d *Dispatcher) abortRoute(r *route, why string) {
+	for {
+		a, ok, _ := r.queue.take()
+		if !ok {
+			break
+		}
+		d.fold(r, a)
+	}
+	if r.pending != nil {
+		r.pending.aborted = fmt.Sprintf(why, r.name)
+	}
+	d.deliverGroup(r)
+}
+
+// isLosing says whether r is in an episode of lost alerts.
+func (r *route) isLosing() bool {
+	r.lossMu.Lock()
+	defer r.lossMu.Unlock()
+	return r.loss != nil
 }
 
 func (d *Dispatcher) deliver(r *route, a Alert) {
@@ -315,9 +483,17 @@ func (d *Dispatcher) deliver(r *route, a Alert) {
 		r.errors.Add(1)
 		d.log.Error("alert sink did not take the alert",
 			"sink", r.name, "alert_id", a.ID, "kind", a.Kind, "severity", a.Severity, "err", err)
+		if n, ok := d.noteLoss(r, a, "it did not take an alert: "+err.Error()); ok {
+			d.mu.RLock()
+			if !d.closed {
+				d.queueLocked(n.alert, func(o *route) bool { return o != r })
+			}
+			d.mu.RUnlock()
+		}
 		return
 	}
 	r.sent.Add(1)
+	d.endLoss(r)
 }
 
 func (d *Dispatcher) fold(r *route, a Alert) {
@@ -339,8 +515,8 @@ func (d *Dispatcher) deliverGroup(r *route) {
 	r.pending = nil
 	now := time.Now().UTC()
 	a := g.alert(d.groupInterval)
-	if g.closeTimedOut {
-		a.Detail = fmt.Sprintf("the agent's shutdown deadline passed before sink %s took every queued alert; they are only counted here", r.name)
+	if g.aborted != "" {
+		a.Detail = g.aborted
 	} else {
 		a.Detail = fmt.Sprintf("sink %s takes %g alerts a second (burst %d); the rest are grouped every %s", r.name, r.Rate, r.limiter.Burst(), d.groupInterval)
 	}
@@ -361,8 +537,9 @@ type pendingGroup struct {
 	// mostSevereIdx its index in samples, or -1 when it came too late to be.
 	mostSevere    *Sample
 	mostSevereIdx int
-	// closeTimedOut: folded because Close's deadline passed, not the rate.
-	closeTimedOut bool
+	// aborted says why the alerts were folded when it was not the rate
+	// (Close's deadline passed, or the sink hung while closing).
+	aborted string
 }
 
 func (g *pendingGroup) add(a Alert, maxSamples int) {
@@ -392,23 +569,8 @@ func (g *pendingGroup) alert(interval time.Duration) Alert {
 		samples[len(samples)-1] = *g.mostSevere
 	}
 
-	kinds := make([]Kind, 0, len(g.byKind))
-	for k := range g.byKind {
-		kinds = append(kinds, k)
-	}
-	sort.Slice(kinds, func(i, j int) bool {
-		if g.byKind[kinds[i]] != g.byKind[kinds[j]] {
-			return g.byKind[kinds[i]] > g.byKind[kinds[j]]
-		}
-		return kinds[i] < kinds[j]
-	})
-	perKind := make([]string, len(kinds))
-	for i, k := range kinds {
-		perKind[i] = fmt.Sprintf("%d %s", g.byKind[k], k)
-	}
-
 	var msg strings.Builder
-	fmt.Fprintf(&msg, "%d alerts grouped in %s (%s), highest %s", g.count, interval, strings.Join(perKind, ", "), g.highest)
+	fmt.Fprintf(&msg, "%d alerts grouped in %s (%s), highest %s", g.count, interval, countsByKind(g.byKind), g.highest)
 	if len(samples) > 0 {
 		fmt.Fprintf(&msg, "; first: %s", describeSample(samples[0]))
 	}
@@ -423,6 +585,25 @@ func (g *pendingGroup) alert(interval time.Duration) Alert {
 		CountByKind: g.byKind,
 		Samples:     samples,
 	}
+}
+
+// countsByKind says "12 detection, 3 scan_failed": most frequent first.
+func countsByKind(byKind map[Kind]int) string {
+	kinds := make([]Kind, 0, len(byKind))
+	for k := range byKind {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool {
+		if byKind[kinds[i]] != byKind[kinds[j]] {
+			return byKind[kinds[i]] > byKind[kinds[j]]
+		}
+		return kinds[i] < kinds[j]
+	})
+	perKind := make([]string, len(kinds))
+	for i, k := range kinds {
+		perKind[i] = fmt.Sprintf("%d %s", byKind[k], k)
+	}
+	return strings.Join(perKind, ", ")
 }
 
 // describeSample names a sample in a message line: kind, quoted path when

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,7 +164,11 @@ func TestDispatcherGroupsAFloodWithoutLosingCount(t *testing.T) {
 			{Sink: unlimited},
 		},
 		GroupInterval: groupInterval,
-		Logger:        slog.New(slog.DiscardHandler),
+		// Room for the whole flood: what is tested is the grouping's
+		// count, not the queue's bound (TestDispatcherHungSinkNeverBlocksSend),
+		// which a loaded machine would reach first.
+		QueueSize: flood + 1,
+		Logger:    slog.New(slog.DiscardHandler),
 	})
 	start := time.Now()
 	var criticalID string
@@ -205,6 +212,9 @@ func TestDispatcherGroupsAFloodWithoutLosingCount(t *testing.T) {
 			criticalNamed = criticalNamed || a.ID == criticalID
 			continue
 		}
+		if a.Severity >= finding.SeverityHigh {
+			t.Errorf("a group of severity %s: a high or critical alert was folded", a.Severity)
+		}
 		groups++
 		total += a.Count
 		sum := 0
@@ -224,14 +234,6 @@ func TestDispatcherGroupsAFloodWithoutLosingCount(t *testing.T) {
 		if strings.ContainsAny(a.Message, "\n\r") || !strings.Contains(a.Message, fmt.Sprintf("%d alerts grouped", a.Count)) {
 			t.Errorf("grouped alert message %q", a.Message)
 		}
-		for _, s := range a.Samples {
-			if s.ID == criticalID {
-				criticalNamed = true
-				if a.Severity != finding.SeverityCritical || !strings.Contains(a.Message, "highest critical") {
-					t.Errorf("group holding the critical alert has severity %s, message %q", a.Severity, a.Message)
-				}
-			}
-		}
 	}
 	if total != flood {
 		t.Errorf("deliveries account for %d alerts, want exactly %d", total, flood)
@@ -243,7 +245,7 @@ func TestDispatcherGroupsAFloodWithoutLosingCount(t *testing.T) {
 		t.Error("no grouped alert: the flood went through the rate limit")
 	}
 	if !criticalNamed {
-		t.Error("the critical alert is neither delivered nor a sample of a group")
+		t.Error("the critical alert was not delivered one by one")
 	}
 
 	stats := d.Stats()[0]
@@ -423,4 +425,147 @@ func TestDispatcherRelaySkipsTheSinkItCameFrom(t *testing.T) {
 	if d.Relay(Alert{Kind: KindAlertsDropped, Severity: finding.SeverityHigh}, from) {
 		t.Error("Relay on a closed dispatcher reported it sent")
 	}
+}
+
+// A sink that hangs must not hold up the sender: Send returns at once
+// whatever the sink does, the other sink gets every alert, and what the
+// hung sink loses is counted and told to the other sink once for the
+// episode, then with the count once the sink takes alerts again. A high
+// or critical alert takes the place of a queued low one rather than be
+// lost.
+func TestDispatcherHungSinkNeverBlocksSend(t *testing.T) {
+	hung, other := newDispatchRecorder("hung"), newDispatchRecorder("other")
+	hung.release = make(chan struct{})
+	const queue = 8
+	d := NewDispatcher(DispatcherOptions{
+		Routes:    []Route{{Sink: hung}, {Sink: other}},
+		QueueSize: queue,
+		Logger:    slog.New(slog.DiscardHandler),
+	})
+	// Each alert is sent once the other sink has the ones before it: the
+	// other route's queue is as small, and it must not drop.
+	otherWants := 0
+	send := func(i int, sev finding.Severity) Alert {
+		a := Alert{ID: NewID(time.Now()), Kind: KindDetection, Severity: sev, File: &File{Path: fmt.Sprintf("/var/www/up/%d.php", i)}}
+		d.Send(a)
+		otherWants++
+		if i == queue+1 {
+			otherWants++ // the first drop's notice
+		}
+		other.waitFor(t, otherWants)
+		return a
+	}
+	send(0, finding.SeverityLow)
+	testenv.Eventually(t, waitTimeout, "the hung sink's Deliver to be entered", func() bool {
+		hung.mu.Lock()
+		defer hung.mu.Unlock()
+		return hung.entered == 1
+	})
+	const lows = 100
+	for i := 1; i < lows; i++ {
+		send(i, finding.SeverityLow) // 8 queued, the rest dropped for "hung"
+	}
+	critical := send(lows, finding.SeverityCritical) // displaces the oldest queued low
+
+	var notices []Alert
+	for _, a := range other.got() {
+		if a.Kind == KindAlertsDropped {
+			notices = append(notices, a)
+		}
+	}
+	if len(notices) != 1 || notices[0].Severity != finding.SeverityHigh || !strings.Contains(notices[0].Message, "sink hung loses alerts") {
+		t.Fatalf("other sink got notices %+v, want one high alerts_dropped naming the hung sink", notices)
+	}
+	st := d.Stats()[0]
+	wantDropped := uint64(lows - 1 - queue + 1) // refused lows, and the low the critical displaced
+	if st.Dropped != wantDropped || st.LossEpisodes != 1 || st.Queued != queue {
+		t.Errorf("hung route stats %+v, want %d dropped in 1 episode, %d queued", st, wantDropped, queue)
+	}
+
+	close(hung.release)
+	hung.waitFor(t, 1+queue+1) // the held alert, the queue, the resolution
+	got := hung.got()
+	if !slices.ContainsFunc(got, func(a Alert) bool { return a.ID == critical.ID }) {
+		t.Error("the critical alert sent while the queue was full never reached the hung sink")
+	}
+	closeDispatcher(t, d)
+	var resolved []Alert
+	for _, a := range other.got() {
+		if a.Kind == KindAlertsDropped && a.Count > 1 {
+			resolved = append(resolved, a)
+		}
+	}
+	if len(resolved) != 1 || resolved[0].Count != int(wantDropped) || !strings.Contains(resolved[0].Message, "sink hung takes alerts again") {
+		t.Errorf("other sink got resolutions %+v, want one counting %d lost alerts", resolved, wantDropped)
+	}
+	if last := hung.got()[len(hung.got())-1]; last.Kind != KindAlertsDropped || last.Count != int(wantDropped) {
+		t.Errorf("the recovered sink's last alert is %+v, want the count of what it lost", last)
+	}
+}
+
+// A flood of low and medium alerts (files changed while the agent was
+// down) ahead of 40 webshells must not hide one of them in a grouped
+// alert: a real webhook receiver names every critical detection.
+func TestDispatcherNamesEveryCriticalAfterABurst(t *testing.T) {
+	rc, hook, log := newTestWebhook(t, filepath.Join(t.TempDir(), "spool"))
+	d := NewDispatcher(DispatcherOptions{
+		// The webhook defaults of config: 10 a second after a burst of 100.
+		Routes:        []Route{{Sink: hook, Rate: 10, Burst: 100}},
+		GroupInterval: 100 * time.Millisecond,
+		Logger:        log,
+	})
+	const burst, shells = 500, 40
+	for i := range burst {
+		d.Send(Alert{Kind: KindChangedWhileDown, Severity: finding.SeverityMedium,
+			File: &File{Path: fmt.Sprintf("/var/www/shop/cache/%d.css", i)}})
+	}
+	want := map[string]bool{}
+	for i := range shells {
+		sev := finding.SeverityCritical
+		if i%4 == 0 {
+			sev = finding.SeverityHigh
+		}
+		a := testAlert(i, sev)
+		a.ID = ""
+		d.Send(a)
+		want[a.File.Path] = true
+	}
+	closeDispatcher(t, d)
+
+	accounted := 0
+	for _, a := range rc.alertsReceived(t) {
+		switch {
+		case a.Kind == KindAlertsGrouped:
+			accounted += a.Count
+			if a.Severity >= finding.SeverityHigh || a.CountByKind[KindDetection] > 0 {
+				t.Errorf("a group holds high or critical detections: %s", a.Message)
+			}
+		case a.Kind == KindDetection:
+			accounted++
+			delete(want, a.File.Path)
+		default:
+			accounted++
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("%d of %d webshells not named one by one at the receiver: %v", len(want), shells, want)
+	}
+	if accounted != burst+shells {
+		t.Errorf("the receiver accounts for %d alerts, want %d", accounted, burst+shells)
+	}
+}
+
+// newTestWebhook is a Webhook spooling in spoolDir and posting to a real
+// receiver that takes every alert; the receiver stops with the test.
+func newTestWebhook(t *testing.T, spoolDir string) (*receiver, *Webhook, *slog.Logger) {
+	t.Helper()
+	rc := newReceiver(nil)
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+	log, _ := testLogger(t)
+	hook, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: spoolDir, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc, hook, log
 }

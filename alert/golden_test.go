@@ -103,7 +103,13 @@ func goldenAlerts() map[string]Alert {
 	dropped.Samples = []Sample{scanFailed.Sample(), {ID: "019ad7a4c3e1f0b2a9d84c6e1f3a7c10", Kind: KindChangedWhileDown,
 		Severity: finding.SeverityLow, Path: "/var/www/html/\xfe.css", PathBase64: "L3Zhci93d3cvaHRtbC/+LmNzcw=="}}
 
+	// The notice of a webhook spool that cannot be written.
+	atRisk := agent("019ad7a4c3e1f0b2a9d84c6e1f3a7b28", KindAlertsAtRisk, finding.SeverityHigh,
+		"the webhook https://alerts.example/hook spool /var/lib/shellwatch/spool/3f2a cannot be written: its alerts are held in memory (at most 1000) and delivered from there; they are lost if the agent stops before the spool takes them",
+		"spool /var/lib/shellwatch/spool/3f2a/tmp-00000000000000000042-019ad7a4c3e1f0b2a9d84c6e1f3a7b20.json: write: no space left on device")
+
 	return map[string]Alert{
+		"alerts-at-risk":        atRisk,
 		"detection-quarantined": quarantined,
 		"detection-alerted":     alerted,
 		"quarantine-failed":     failed,

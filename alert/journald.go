@@ -1,20 +1,25 @@
 package alert
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/journal"
+	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/finding"
 )
@@ -69,32 +74,68 @@ func JournaldFields() []string {
 	}
 }
 
+// DefaultJournalSocket is where journald takes entries in its native
+// protocol.
+const DefaultJournalSocket = "/run/systemd/journal/socket"
+
+// DefaultJournaldTimeout bounds one write to journald.
+const DefaultJournaldTimeout = time.Second
+
 // JournaldOptions configure a [Journald] sink.
 type JournaldOptions struct {
 	// Fallback receives each alert as one JSON line (the documented schema)
 	// while no journald listens; default os.Stderr, which systemd hands to
 	// journald too once it runs.
 	Fallback io.Writer
+	// Socket is journald's native-protocol socket; default
+	// DefaultJournalSocket.
+	Socket string
+	// Timeout bounds the write of one alert: a journald that stops reading
+	// fills its socket, and Deliver then fails after Timeout instead of
+	// waiting for ever; default DefaultJournaldTimeout.
+	Timeout time.Duration
 }
 
 // Journald is the sink that writes alerts to the local systemd journal as
-// structured fields, through journald's native protocol. It talks to
-// /run/systemd/journal/socket on every Deliver, so a journald that starts
-// after the agent is used from then on.
+// structured fields, through journald's native protocol. It sends each
+// alert as one datagram to the socket, not connected, so a journald that
+// starts (or restarts) after the agent is used from then on. The socket is
+// blocking with a send timeout (SO_SNDTIMEO): while journald's queue is
+// full the kernel puts the sender to sleep, and after the timeout Deliver
+// fails; the sender never spins.
 type Journald struct {
 	fallbackMu sync.Mutex // one JSON line at a time
 	fallback   io.Writer
+	addr       *unix.SockaddrUnix
+	timeout    time.Duration
 
-	// send is journal.Send; tests replace it to act as if no journald ran.
+	// fd is the socket, -1 while not open. Sends hold fdMu shared, Close
+	// exclusively, so the descriptor is never closed under a send.
+	fdMu sync.RWMutex
+	fd   atomic.Int64
+
+	// send writes one entry; tests replace it to act as if no journald ran.
 	send func(message string, priority journal.Priority, vars map[string]string) error
 }
 
+// errJournaldTimeout: journald did not take an entry within the timeout.
+var errJournaldTimeout = errors.New("journald did not take the entry in time: its socket is full (journald hangs or is overloaded)")
+
 // NewJournald returns a journald sink.
 func NewJournald(opts JournaldOptions) *Journald {
-	j := &Journald{fallback: opts.Fallback, send: journal.Send}
+	j := &Journald{fallback: opts.Fallback, timeout: opts.Timeout}
+	j.fd.Store(-1)
 	if j.fallback == nil {
 		j.fallback = os.Stderr
 	}
+	if opts.Socket == "" {
+		opts.Socket = DefaultJournalSocket
+	}
+	j.addr = &unix.SockaddrUnix{Name: opts.Socket}
+	if j.timeout <= 0 {
+		j.timeout = DefaultJournaldTimeout
+	}
+	j.send = j.sendNative
 	return j
 }
 
@@ -103,17 +144,22 @@ func (j *Journald) Name() string { return "journald" }
 
 // Deliver sends the alert to journald, or writes it as a JSON line to the
 // fallback writer when journald does not run. Values are sent byte-exact:
-// go-systemd's journal.Send uses the protocol's length-prefixed binary form
-// for values holding a newline, and every other byte is safe in the plain
-// NAME=value form.
+// the native protocol's length-prefixed binary form for values holding a
+// newline, and every other byte is safe in the plain NAME=value form. A
+// journald that does not take the alert within the timeout is an error,
+// and the alert is not written to the fallback: under systemd that stream
+// goes to the same journald.
 func (j *Journald) Deliver(a Alert) error {
 	vars := journalFields(a)
 	message := vars[JournalMessage]
-	delete(vars, JournalMessage) // journal.Send writes MESSAGE and PRIORITY itself
+	delete(vars, JournalMessage) // send writes MESSAGE and PRIORITY itself
 	delete(vars, JournalPriority)
 	err := j.send(message, journalPriority(a), vars)
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, errJournaldTimeout) {
+		return fmt.Errorf("send alert %s to journald: %w", a.ID, err)
 	}
 	fallbackErr := j.writeFallback(a)
 	if isJournaldAbsent(err) {
@@ -125,6 +171,101 @@ func (j *Journald) Deliver(a Alert) error {
 		return fmt.Errorf("send alert to journald: %w; fallback: %w", err, fallbackErr)
 	}
 	return fmt.Errorf("send alert to journald (written to the fallback stream instead): %w", err)
+}
+
+// sendNative writes one entry in journald's native protocol: one datagram,
+// or, when the entry is too large for one, a sealed memfd passed along.
+func (j *Journald) sendNative(message string, priority journal.Priority, vars map[string]string) error {
+	var data bytes.Buffer
+	appendJournalField(&data, "PRIORITY", strconv.Itoa(int(priority)))
+	appendJournalField(&data, JournalMessage, message)
+	names := make([]string, 0, len(vars))
+	for k := range vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		appendJournalField(&data, k, vars[k])
+	}
+
+	j.fdMu.RLock()
+	defer j.fdMu.RUnlock()
+	fd, err := j.socketLocked()
+	if err != nil {
+		return err
+	}
+	err = unix.Sendmsg(fd, data.Bytes(), nil, j.addr, 0)
+	if errors.Is(err, unix.EMSGSIZE) || errors.Is(err, unix.ENOBUFS) {
+		err = j.sendLarge(fd, data.Bytes())
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EAGAIN):
+		return errJournaldTimeout
+	}
+	return fmt.Errorf("sendmsg %s: %w", j.addr.Name, err)
+}
+
+// socketLocked returns the sink's socket, opening it on first use. The
+// caller holds fdMu shared; two first sends may both open one, and the
+// loser closes its own.
+func (j *Journald) socketLocked() (int, error) {
+	if fd := int(j.fd.Load()); fd >= 0 {
+		return fd, nil
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("could not initialize socket to journald: %w", err)
+	}
+	tv := unix.NsecToTimeval(j.timeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("could not initialize socket to journald: SO_SNDTIMEO: %w", err)
+	}
+	if !j.fd.CompareAndSwap(-1, int64(fd)) {
+		unix.Close(fd)
+		return int(j.fd.Load()), nil
+	}
+	return fd, nil
+}
+
+// sendLarge passes an entry too large for a datagram as a sealed memfd,
+// as sd_journal_sendv does.
+func (j *Journald) sendLarge(sock int, data []byte) error {
+	mfd, err := unix.MemfdCreate("shellwatch-journal", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return fmt.Errorf("memfd for a large journal entry: %w", err)
+	}
+	f := os.NewFile(uintptr(mfd), "memfd:shellwatch-journal")
+	defer f.Close()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("memfd for a large journal entry: %w", err)
+	}
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL); err != nil {
+		return fmt.Errorf("seal the memfd of a large journal entry: %w", err)
+	}
+	return unix.Sendmsg(sock, nil, unix.UnixRights(int(f.Fd())), j.addr, 0)
+}
+
+// appendJournalField writes one field in the native protocol: NAME=value
+// and a newline, or, for a value holding a newline, the name, a newline,
+// the value's length as 64-bit little endian, the value and a newline.
+func appendJournalField(b *bytes.Buffer, name, value string) {
+	if !strings.Contains(value, "\n") {
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(value)
+		b.WriteByte('\n')
+		return
+	}
+	b.WriteString(name)
+	b.WriteByte('\n')
+	var size [8]byte
+	binary.LittleEndian.PutUint64(size[:], uint64(len(value)))
+	b.Write(size[:])
+	b.WriteString(value)
+	b.WriteByte('\n')
 }
 
 // isJournaldAbsent reports whether a journal.Send error means that no
@@ -149,9 +290,18 @@ func (j *Journald) writeFallback(a Alert) error {
 	return nil
 }
 
-// Close implements Sink; each Deliver is complete when it returns, so
-// there is nothing left to do.
-func (j *Journald) Close(context.Context) error { return nil }
+// Close implements Sink: each Deliver is complete when it returns, so it
+// only closes the socket (waiting for a send under way, at most the
+// timeout). The sink stays usable: the next Deliver opens a new socket, so
+// one Journald can serve the dispatchers of successive reloads.
+func (j *Journald) Close(context.Context) error {
+	j.fdMu.Lock()
+	defer j.fdMu.Unlock()
+	if fd := int(j.fd.Swap(-1)); fd >= 0 {
+		return unix.Close(fd)
+	}
+	return nil
+}
 
 // journalPriority maps an alert to a syslog priority: the agent's routine
 // news is info, findings by severity, an unranked alert a warning.

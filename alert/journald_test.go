@@ -3,10 +3,13 @@ package alert
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
+	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/testenv"
@@ -319,4 +323,186 @@ func TestJournaldSendErrorStillWritesFallback(t *testing.T) {
 	if !bytes.HasSuffix(out.Bytes(), []byte("}\n")) {
 		t.Errorf("fallback got %q, want one JSON line", out.Bytes())
 	}
+}
+
+// hungJournald is a real unix datagram socket where a journald would
+// listen, that nobody reads until drain is called: its queue fills as a
+// hung journald's does.
+type hungJournald struct {
+	path string
+	conn *net.UnixConn
+}
+
+func newHungJournald(t *testing.T) *hungJournald {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "journal.socket")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &hungJournald{path: path, conn: conn}
+}
+
+// drain reads the datagrams queued so far, and goes on reading in the
+// background until the test ends: journald is back. It returns a function
+// that reports whether an entry holding want came in.
+func (h *hungJournald) drain(t *testing.T) func(want string) bool {
+	var mu sync.Mutex
+	var got []string
+	go func() {
+		buf := make([]byte, 1<<20)
+		for {
+			n, err := h.conn.Read(buf)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			got = append(got, string(buf[:n]))
+			mu.Unlock()
+		}
+	}()
+	return func(want string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.ContainsFunc(got, func(e string) bool { return strings.Contains(e, want) })
+	}
+}
+
+// threadCPU is the CPU time the calling OS thread used so far.
+func threadCPU(t *testing.T) time.Duration {
+	t.Helper()
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// A journald that stops reading makes Deliver fail after the timeout, not
+// hang; the sender sleeps in the kernel meanwhile rather than spin (the
+// go-systemd client spun a core: its non-blocking socket is always
+// "writable" for an unconnected datagram), and the alert is not written
+// to the fallback stream, which under systemd goes to the same journald.
+func TestJournaldHungSocketTimesOutWithoutSpinning(t *testing.T) {
+	hung := newHungJournald(t)
+	var fallback testenv.Buffer
+	const timeout = 300 * time.Millisecond
+	sink := NewJournald(JournaldOptions{Fallback: &fallback, Socket: hung.path, Timeout: timeout})
+	defer sink.Close(context.Background())
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	taken := 0
+	for {
+		a := fullAlert()
+		before := threadCPU(t)
+		err := sink.Deliver(a)
+		if err == nil {
+			taken++
+			if taken > 100000 {
+				t.Fatal("the socket nobody reads took 100,000 entries")
+			}
+			continue
+		}
+		used := threadCPU(t) - before
+		if !errors.Is(err, errJournaldTimeout) || !strings.Contains(err.Error(), a.ID) {
+			t.Fatalf("Deliver to a hung journald: %v, want the timeout naming the alert", err)
+		}
+		// Sleeping in sendmsg costs no CPU; spinning costs the whole wait.
+		if used > timeout/4 {
+			t.Errorf("the sender used %s of CPU while journald hung for %s: it spins", used, timeout)
+		}
+		break
+	}
+	if fallback.String() != "" {
+		t.Errorf("a timed-out alert went to the fallback stream: %q", fallback.String())
+	}
+
+	seen := hung.drain(t)
+	a := fullAlert()
+	if err := sink.Deliver(a); err != nil {
+		t.Fatalf("Deliver once journald reads again: %v", err)
+	}
+	testenv.Eventually(t, waitTimeout, "the entry at the socket once it is read again", func() bool {
+		return seen(JournalAlertID + "=" + a.ID + "\n")
+	})
+}
+
+// An entry too large for one datagram goes as a sealed memfd, and a real
+// journald stores it whole.
+func TestJournaldLargeEntryArrivesWhole(t *testing.T) {
+	journalReader := testenv.Journald(t)
+	sink := NewJournald(JournaldOptions{})
+	a := fullAlert()
+	a.Detail = strings.Repeat("x", 300<<10) + "\nend"
+	if err := sink.Deliver(a); err != nil {
+		t.Fatal(err)
+	}
+	entry := journalReader.WaitEntries(t, journalTimeout, 1, JournalAlertID+"="+a.ID)[0]
+	if got := testenv.FieldBytes(entry, JournalDetail); string(got) != a.Detail {
+		t.Errorf("SHELLWATCH_DETAIL of %d bytes came back as %d bytes", len(a.Detail), len(got))
+	}
+}
+
+// A hung journald must not hold back the webhook: every detection still
+// reaches a real receiver, Send never waits, what journald loses is told
+// to the receiver once, and the count when journald reads again.
+func TestHungJournaldDoesNotHoldBackTheWebhook(t *testing.T) {
+	hung := newHungJournald(t)
+	rc, hook, log := newTestWebhook(t, filepath.Join(t.TempDir(), "spool"))
+	journald := NewJournald(JournaldOptions{Socket: hung.path, Timeout: 100 * time.Millisecond})
+	d := NewDispatcher(DispatcherOptions{
+		Routes:    []Route{{Sink: journald}, {Sink: hook}},
+		QueueSize: 64,
+		Logger:    log,
+	})
+	const shells = 300 // past what the socket and the queue hold
+	for i := range shells {
+		a := testAlert(i, finding.SeverityCritical)
+		a.ID = ""
+		d.Send(a)
+		if i%50 == 49 {
+			// A hook's spool write takes an fsync: let its queue keep up,
+			// journald's cannot.
+			testenv.Eventually(t, waitTimeout, "the webhook to spool what was sent", func() bool {
+				return d.Stats()[1].Queued == 0
+			})
+		}
+	}
+	testenv.Eventually(t, waitTimeout, "every detection and the notice at the receiver", func() bool {
+		return len(rc.requests()) >= shells+1
+	})
+	var notice Alert
+	paths := map[string]bool{}
+	for _, a := range rc.alertsReceived(t) {
+		switch a.Kind {
+		case KindDetection:
+			paths[a.File.Path] = true
+		case KindAlertsDropped:
+			notice = a
+		}
+	}
+	if len(paths) != shells {
+		t.Errorf("the receiver named %d of %d detections", len(paths), shells)
+	}
+	if !strings.Contains(notice.Message, "sink journald loses alerts") || notice.Severity != finding.SeverityHigh {
+		t.Errorf("notice %q (%s), want one high alerts_dropped naming journald", notice.Message, notice.Severity)
+	}
+	st := d.Stats()[0]
+	if st.Dropped == 0 || st.LossEpisodes != 1 {
+		t.Errorf("journald route stats %+v: want drops counted in one episode", st)
+	}
+
+	seen := hung.drain(t)
+	testenv.Eventually(t, waitTimeout, "the count of lost alerts at the receiver and in journald", func() bool {
+		for _, a := range rc.alertsReceived(t) {
+			if a.Kind == KindAlertsDropped && strings.Contains(a.Message, "sink journald takes alerts again") {
+				lost := d.Stats()[0].Dropped + d.Stats()[0].Errors
+				return uint64(a.Count) == lost && seen("SHELLWATCH_ALERT_ID="+a.ID+"\n")
+			}
+		}
+		return false
+	})
+	closeDispatcher(t, d)
 }

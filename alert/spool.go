@@ -31,6 +31,14 @@ const maxSpoolRecord = 4 << 20
 // to, so that they are kept for a human but never block the queue.
 const corruptDir = "corrupt"
 
+// DefaultMaxHeld is how many alerts a webhook keeps in memory while its
+// spool cannot be written (a full or read-only disk, I/O errors).
+const DefaultMaxHeld = 1000
+
+// probeName is the file a spool writes, fsyncs and removes to learn that
+// its disk takes writes again; one left by a crash is removed at load.
+const probeName = "tmp-probe"
+
 // tmpPrefix marks a spool file that is still being written. A crash between
 // write and rename leaves one behind; it is replayed if it holds a whole
 // alert (the alert was never acknowledged to its sender, but delivering it
@@ -50,6 +58,12 @@ type spoolEntry struct {
 	time     time.Time // the alert's Time
 	sample   Sample
 	inflight bool // claimed by a delivery worker; never dropped meanwhile
+	// held is the alert itself while its file could not be written (disk
+	// full, read-only, I/O error): it lives in memory only, is delivered
+	// from there, and is written as soon as the disk takes it. nil once
+	// the alert is on disk.
+	held    *Alert
+	writing bool // its file is being written from held
 	// notBefore and rejections hold back an alert the receiver refused for
 	// its own sake (400, 413, 422): the alerts behind it go on meanwhile.
 	notBefore  time.Time
@@ -58,12 +72,16 @@ type spoolEntry struct {
 
 // spool is a durable FIFO of alerts in one directory. Every alert is on disk
 // (file and directory entry fsynced) before add returns, and its file is
-// removed only by remove, after the receiver accepted it.
+// removed only by remove, after the receiver accepted it. When the file
+// cannot be written, the alert is held in memory instead (at most maxHeld
+// of them) until writeHeld can write it; it is delivered from memory
+// meanwhile.
 type spool struct {
-	dir string
-	max int
-	log *slog.Logger
-	d   *os.File // the directory, kept open to fsync renames into it
+	dir     string
+	max     int
+	maxHeld int
+	log     *slog.Logger
+	d       *os.File // the directory, kept open to fsync renames into it
 
 	mu      sync.Mutex
 	nextSeq uint64
@@ -80,9 +98,12 @@ type spool struct {
 // is not owned by us or is writable by anyone else: whoever can write there
 // can forge or delete alerts. The returned entries were dropped at once
 // because the spool holds more than max.
-func openSpool(dir string, max int, log *slog.Logger) (*spool, []spoolEntry, error) {
+func openSpool(dir string, max, maxHeld int, log *slog.Logger) (*spool, []spoolEntry, error) {
 	if max <= 0 {
 		max = DefaultMaxSpool
+	}
+	if maxHeld <= 0 {
+		maxHeld = DefaultMaxHeld
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("spool dir %s: %w", dir, err)
@@ -97,6 +118,7 @@ func openSpool(dir string, max int, log *slog.Logger) (*spool, []spoolEntry, err
 	s := &spool{
 		dir:     dir,
 		max:     max,
+		maxHeld: maxHeld,
 		log:     log,
 		d:       d,
 		nextSeq: 1,
@@ -145,6 +167,10 @@ func (s *spool) load() error {
 	for _, de := range des {
 		name := de.Name()
 		if name == corruptDir && de.IsDir() {
+			continue
+		}
+		if name == probeName {
+			os.Remove(filepath.Join(s.dir, name))
 			continue
 		}
 		final := strings.TrimPrefix(name, tmpPrefix)
@@ -278,14 +304,19 @@ func decodeSpoolRecord(data []byte) (Alert, error) {
 
 // add writes a to the spool: to a temp file, fsynced, renamed to its final
 // name and the directory fsynced, so that it survives a crash once add
-// returns. Then, if the spool holds more than max alerts, it drops the
-// oldest low and medium ones (never high or critical ones, so a spool of
-// only high and critical alerts grows past max) and returns them; a low
-// alert added to a spool full of high ones is so dropped at once.
-func (s *spool) add(a *Alert) ([]spoolEntry, error) {
+// returns. When that write fails, a is held in memory instead and writeErr
+// says why (a is not lost; it is delivered from memory, and writeHeld
+// writes it later). Then, if the spool holds more than max alerts, it drops
+// the oldest low and medium ones (never high or critical ones, so a spool
+// of only high and critical alerts grows past max), and if more than
+// maxHeld alerts are held in memory, the oldest of those (low and medium
+// first); it returns what it dropped. A low alert added to a spool full of
+// high ones is so dropped at once. err is set only when a could not even be
+// encoded, and is lost.
+func (s *spool) add(a *Alert) (dropped []spoolEntry, writeErr, err error) {
 	data, err := json.Marshal(a)
 	if err != nil {
-		return nil, fmt.Errorf("encode alert %s: %w", a.ID, err)
+		return nil, nil, fmt.Errorf("encode alert %s: %w", a.ID, err)
 	}
 	s.mu.Lock()
 	seq := s.nextSeq
@@ -295,18 +326,131 @@ func (s *spool) add(a *Alert) ([]spoolEntry, error) {
 	// The file is written outside the lock: fsync takes milliseconds, and
 	// delivery workers must not wait for it.
 	name := fmt.Sprintf("%020d-%s.json", seq, fileSafeID(a.ID))
-	if err := s.writeFile(name, data); err != nil {
-		return nil, err
-	}
+	writeErr = s.writeFile(name, data)
 
 	s.mu.Lock()
 	e := newSpoolEntry(seq, name, a)
+	if writeErr != nil {
+		held := *a
+		e.held = &held
+	}
 	i, _ := slices.BinarySearchFunc(s.entries, seq, func(e *spoolEntry, seq uint64) int { return cmpUint(e.seq, seq) })
 	s.entries = slices.Insert(s.entries, i, e)
-	dropped := s.dropOverflowLocked()
+	dropped = append(s.dropOverflowLocked(), s.dropHeldOverflowLocked()...)
 	s.mu.Unlock()
 	s.signal(s.added)
-	return dropped, nil
+	return dropped, writeErr, nil
+}
+
+// dropHeldOverflowLocked drops alerts held in memory while there are more
+// than maxHeld: the oldest low and medium ones first, then the oldest of
+// any severity, for memory must stay bounded. Alerts being delivered or
+// written are not dropped.
+func (s *spool) dropHeldOverflowLocked() []spoolEntry {
+	var dropped []spoolEntry
+	for s.heldLocked() > s.maxHeld {
+		free := func(e *spoolEntry) bool { return e.held != nil && !e.inflight && !e.writing }
+		i := slices.IndexFunc(s.entries, func(e *spoolEntry) bool { return free(e) && e.isDroppable() })
+		if i < 0 {
+			i = slices.IndexFunc(s.entries, free)
+		}
+		if i < 0 {
+			break
+		}
+		dropped = append(dropped, *s.entries[i])
+		s.entries = slices.Delete(s.entries, i, i+1)
+	}
+	if len(dropped) > 0 {
+		s.signal(s.removed)
+	}
+	return dropped
+}
+
+// heldLocked counts the alerts held in memory.
+func (s *spool) heldLocked() int {
+	n := 0
+	for _, e := range s.entries {
+		if e.held != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// held counts the alerts held in memory, not on disk.
+func (s *spool) held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.heldLocked()
+}
+
+// writeHeld writes the alerts held in memory to disk, oldest first, and
+// stops at the first failure, which it returns. With none held, it writes
+// and removes a probe file instead: nil means the disk takes writes again.
+func (s *spool) writeHeld() error {
+	wrote := false
+	for {
+		s.mu.Lock()
+		i := slices.IndexFunc(s.entries, func(e *spoolEntry) bool { return e.held != nil && !e.writing })
+		if i < 0 {
+			s.mu.Unlock()
+			if wrote {
+				return nil
+			}
+			return s.probe()
+		}
+		e := s.entries[i]
+		e.writing = true
+		a, name, seq := e.held, e.name, e.seq
+		s.mu.Unlock()
+
+		data, err := json.Marshal(a)
+		if err == nil {
+			err = s.writeFile(name, data)
+		}
+		s.mu.Lock()
+		e.writing = false
+		delivered := !slices.ContainsFunc(s.entries, func(e *spoolEntry) bool { return e.seq == seq })
+		if err == nil {
+			e.held = nil
+		}
+		s.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		wrote = true
+		if delivered {
+			// Delivered from memory while its file was written: the file
+			// must not deliver it again after a restart.
+			if err := os.Remove(filepath.Join(s.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				s.log.Error("webhook spool: cannot remove a delivered alert; it will be delivered again after a restart", "file", filepath.Join(s.dir, name), "error", err)
+			}
+		}
+	}
+}
+
+// probe writes, fsyncs and removes a small file: whether the spool's disk
+// takes writes.
+func (s *spool) probe() error {
+	path := filepath.Join(s.dir, probeName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("spool %s: %w", path, err)
+	}
+	_, err = f.Write([]byte("probe\n"))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if rerr := os.Remove(path); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return fmt.Errorf("spool %s: %w", path, err)
+	}
+	return nil
 }
 
 // fileSafeID returns id when it can be part of a file name, else "x": the

@@ -143,19 +143,19 @@ func TestSpoolRefusesUnsafeDirs(t *testing.T) {
 func TestSpoolTrimsAtOpen(t *testing.T) {
 	dir := t.TempDir()
 	log, _ := testLogger(t)
-	s, _, err := openSpool(dir, 100, log)
+	s, _, err := openSpool(dir, 100, 0, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, sev := range []finding.Severity{finding.SeverityLow, finding.SeverityCritical, finding.SeverityMedium, finding.SeverityLow} {
 		a := testAlert(i, sev)
-		if _, err := s.add(&a); err != nil {
+		if _, _, err := s.add(&a); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.close()
 
-	s, dropped, err := openSpool(dir, 2, log)
+	s, dropped, err := openSpool(dir, 2, 0, log)
 	if err != nil {
 		t.Fatal(err)
 	}

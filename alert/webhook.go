@@ -51,6 +51,12 @@ const dropNoticeEvery = 5 * time.Second
 // maxDropSamples is how many dropped alerts a KindAlertsDropped alert lists.
 const maxDropSamples = 10
 
+// The bounds of the wait between attempts to write a spool that failed.
+const (
+	spoolRetryMin = 250 * time.Millisecond
+	spoolRetryMax = 30 * time.Second
+)
+
 // SignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the exact
 // request body, keyed with WebhookOptions.Secret.
 const SignatureHeader = "X-Shellwatch-Signature"
@@ -85,16 +91,23 @@ type WebhookOptions struct {
 	// medium ones (default DefaultMaxSpool). High and critical alerts are
 	// never dropped: a spool of only those grows past MaxSpool.
 	MaxSpool int
+	// MaxHeld is how many alerts are kept in memory while the spool cannot
+	// be written (disk full, read-only, I/O errors); default
+	// DefaultMaxHeld. Past it the oldest are dropped, low and medium
+	// first, and an alerts_dropped alert says how many.
+	MaxHeld int
 	// MinBackoff and MaxBackoff bound the wait between failed attempts
 	// (defaults DefaultMinBackoff, DefaultMaxBackoff).
 	MinBackoff, MaxBackoff time.Duration
 	// Logger receives delivery failures (default slog.Default()).
 	Logger *slog.Logger
-	// OnDrop, when set, is called with the webhook and each
-	// KindAlertsDropped alert it enqueues, so the agent can send it
-	// through its other sinks too (Dispatcher.Relay). It is called from
-	// the webhook's own goroutine, or from Close.
-	OnDrop func(from *Webhook, a Alert)
+	// OnNotice, when set, is called with the webhook and each alert it
+	// raises about itself, so the agent can send it through its other
+	// sinks (Dispatcher.Relay): KindAlertsDropped (also in its own spool)
+	// and KindAlertsAtRisk (its spool cannot be written, and when it can
+	// again). It is called from the webhook's own goroutines, from
+	// Deliver, or from Close.
+	OnNotice func(from *Webhook, a Alert)
 	// Concurrency is how many requests are in flight at once (default 1).
 	// With 1, alerts arrive in the order they were delivered to the sink.
 	Concurrency int
@@ -106,7 +119,9 @@ type WebhookStats struct {
 	OldestAge time.Duration // age of the oldest spooled alert (by its Time); 0 when none
 	Delivered uint64        // alerts the receiver accepted with a 2xx
 	Retries   uint64        // failed attempts, each followed by a backoff
-	Dropped   uint64        // low and medium alerts dropped from a full spool
+	Dropped   uint64        // alerts dropped: low and medium ones from a full spool, any from a full memory hold
+	Held      int           // alerts in memory only: the spool could not be written
+	AtRisk    uint64        // episodes of a spool that could not be written
 }
 
 // Webhook is a Sink that POSTs alerts to an HTTP receiver. Every alert is
@@ -125,7 +140,7 @@ type Webhook struct {
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	log        *slog.Logger
-	onDrop     func(*Webhook, Alert)
+	onNotice   func(*Webhook, Alert)
 	spool      *spool
 	host       string
 
@@ -136,6 +151,7 @@ type Webhook struct {
 	delivered atomic.Uint64
 	retries   atomic.Uint64
 	dropped   atomic.Uint64
+	atRisk    atomic.Uint64
 
 	mu           sync.Mutex
 	closed       bool
@@ -143,8 +159,10 @@ type Webhook struct {
 	notBefore    time.Time // no attempt before this, after a failure
 	agentVersion string    // of the latest alert, for the alerts the webhook makes itself
 	pendingDrops dropTally
+	risk         *riskEpisode // the spool cannot be written; nil when it can
 
 	dropSignal chan struct{} // cap 1: drops are waiting to be reported
+	riskSignal chan struct{} // cap 1: a spool write failed, or one worked again
 	backedOff  chan struct{} // closed and replaced when notBefore moves
 
 	stop       context.CancelFunc // ends the delivery workers' context when Close gives up
@@ -158,6 +176,18 @@ type dropTally struct {
 	count   int
 	byKind  map[Kind]int
 	samples []Sample
+	// fromMemory counts those dropped from the alerts held in memory while
+	// the spool could not be written, and severe those of high or critical
+	// severity among them.
+	fromMemory, severe int
+}
+
+// riskEpisode is a time during which the spool could not be written and
+// alerts were held in memory.
+type riskEpisode struct {
+	since time.Time
+	cause error // the first write error
+	held  int   // alerts that had to be held
 }
 
 // NewWebhook checks opts, opens the spool (replaying what an earlier run
@@ -242,7 +272,7 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 	}
 	maxB = max(maxB, minB)
 
-	sp, droppedAtOpen, err := openSpool(opts.SpoolDir, opts.MaxSpool, log)
+	sp, droppedAtOpen, err := openSpool(opts.SpoolDir, opts.MaxSpool, opts.MaxHeld, log)
 	if err != nil {
 		return fail("%w", err)
 	}
@@ -259,18 +289,20 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		minBackoff:      minB,
 		maxBackoff:      maxB,
 		log:             log,
-		onDrop:          opts.OnDrop,
+		onNotice:        opts.OnNotice,
 		spool:           sp,
 		host:            host,
 		dropNoticeEvery: dropNoticeEvery,
 		dropSignal:      make(chan struct{}, 1),
+		riskSignal:      make(chan struct{}, 1),
 		backedOff:       make(chan struct{}),
 		stop:            stop,
 		stopNotice:      make(chan struct{}),
 	}
 	w.noteDrops(droppedAtOpen)
-	w.noticer.Add(1)
+	w.noticer.Add(2)
 	go w.reportDrops()
+	go w.keepSpooling()
 	for range concurrency {
 		w.workers.Add(1)
 		go w.deliverSpooled(run)
@@ -342,7 +374,7 @@ func (w *Webhook) enqueue(a Alert) error {
 	if a.ID == "" {
 		a.ID = NewID(time.Now())
 	}
-	dropped, err := w.spool.add(&a)
+	dropped, writeErr, err := w.spool.add(&a)
 	if err != nil {
 		return fmt.Errorf("%s: %w", w.name, err)
 	}
@@ -352,10 +384,12 @@ func (w *Webhook) enqueue(a Alert) error {
 		w.mu.Unlock()
 	}
 	w.noteDrops(dropped)
+	w.noteWrite(writeErr)
 	return nil
 }
 
-// noteDrops counts alerts a full spool dropped, and has them reported.
+// noteDrops counts alerts a full spool (or a full memory hold) dropped,
+// and has them reported.
 func (w *Webhook) noteDrops(dropped []spoolEntry) {
 	if len(dropped) == 0 {
 		return
@@ -369,16 +403,136 @@ func (w *Webhook) noteDrops(dropped []spoolEntry) {
 	for _, e := range dropped {
 		t.count++
 		t.byKind[e.sample.Kind]++
+		if e.held != nil {
+			t.fromMemory++
+			if e.sample.Severity >= finding.SeverityHigh {
+				t.severe++
+			}
+		}
 		if len(t.samples) < maxDropSamples {
 			t.samples = append(t.samples, e.sample)
 		}
-		w.log.Debug("webhook spool full: alert dropped", "alert_id", e.sample.ID, "kind", e.sample.Kind, "severity", e.sample.Severity)
+		w.log.Debug("webhook spool full: alert dropped", "alert_id", e.sample.ID, "kind", e.sample.Kind, "severity", e.sample.Severity, "from_memory", e.held != nil)
 	}
 	w.mu.Unlock()
 	select {
 	case w.dropSignal <- struct{}{}:
 	default:
 	}
+}
+
+// noteWrite hears how an alert's spool write went: a failure starts an
+// episode of alerts held in memory (told once through the other sinks); a
+// success during one has the held alerts written at once.
+func (w *Webhook) noteWrite(writeErr error) {
+	w.mu.Lock()
+	var notice *Alert
+	switch {
+	case writeErr != nil && w.risk == nil:
+		w.risk = &riskEpisode{since: time.Now().UTC(), cause: writeErr, held: 1}
+		w.atRisk.Add(1)
+		notice = w.riskNoticeLocked()
+	case writeErr != nil:
+		w.risk.held++
+	case w.risk == nil:
+		w.mu.Unlock()
+		return
+	}
+	w.mu.Unlock()
+	select {
+	case w.riskSignal <- struct{}{}:
+	default:
+	}
+	if notice != nil {
+		w.log.Error("webhook spool cannot be written: alerts are held in memory and the write is retried",
+			"spool", w.spool.dir, "max_held", w.spool.maxHeld, "error", writeErr, "alert_id", notice.ID)
+		w.tell(*notice)
+	}
+}
+
+// riskNoticeLocked is the KindAlertsAtRisk alert that starts w.risk.
+func (w *Webhook) riskNoticeLocked() *Alert {
+	now := time.Now()
+	return &Alert{
+		ID:       NewID(now),
+		Time:     now,
+		Host:     w.host,
+		Kind:     KindAlertsAtRisk,
+		Severity: finding.SeverityHigh,
+		Message: fmt.Sprintf("the %s spool %s cannot be written: its alerts are held in memory (at most %d) and delivered from there; they are lost if the agent stops before the spool takes them",
+			w.name, w.spool.dir, w.spool.maxHeld),
+		Detail:       w.risk.cause.Error(),
+		AgentVersion: w.agentVersion,
+	}
+}
+
+// tell hands an alert the webhook raised about itself to OnNotice.
+func (w *Webhook) tell(a Alert) {
+	if w.onNotice != nil {
+		w.onNotice(w, a)
+	}
+}
+
+// keepSpooling writes the alerts held in memory once the spool takes
+// writes again, retrying with exponential backoff while it does not, and
+// ends the episode with a resolution notice. It returns at Close.
+func (w *Webhook) keepSpooling() {
+	defer w.noticer.Done()
+	wait := spoolRetryMin
+	var retry <-chan time.Time
+	for {
+		select {
+		case <-w.stopNotice:
+			return
+		case <-w.riskSignal:
+		case <-retry:
+		}
+		retry = nil
+		w.mu.Lock()
+		atRisk := w.risk != nil
+		w.mu.Unlock()
+		if !atRisk {
+			wait = spoolRetryMin
+			continue
+		}
+		if err := w.spool.writeHeld(); err != nil {
+			w.log.Debug("webhook spool still cannot be written", "spool", w.spool.dir, "held", w.spool.held(), "retry_in", wait, "error", err)
+			retry = time.After(wait)
+			wait = min(2*wait, spoolRetryMax)
+			continue
+		}
+		wait = spoolRetryMin
+		w.endRisk()
+	}
+}
+
+// endRisk ends the episode once nothing is held in memory any more, and
+// says so through OnNotice.
+func (w *Webhook) endRisk() {
+	w.mu.Lock()
+	e := w.risk
+	if e == nil || w.spool.held() > 0 {
+		w.mu.Unlock()
+		return
+	}
+	w.risk = nil
+	version := w.agentVersion
+	w.mu.Unlock()
+	now := time.Now()
+	a := Alert{
+		ID:       NewID(now),
+		Time:     now,
+		Host:     w.host,
+		Kind:     KindAlertsAtRisk,
+		Severity: finding.SeverityLow,
+		Message: fmt.Sprintf("the %s spool %s is written again: the %d alerts held in memory since %s are spooled or delivered (alerts_dropped says if any were dropped)",
+			w.name, w.spool.dir, e.held, e.since.Format(time.RFC3339)),
+		Detail:       "the write failed with: " + e.cause.Error(),
+		Count:        e.held,
+		AgentVersion: version,
+	}
+	w.log.Info("webhook spool is written again", "spool", w.spool.dir, "held", e.held, "since", e.since)
+	w.tell(a)
 }
 
 // reportDrops turns drops into KindAlertsDropped alerts, at most one every
@@ -403,7 +557,7 @@ func (w *Webhook) reportDrops() {
 }
 
 // flushDrops enqueues one KindAlertsDropped alert for the drops gathered so
-// far, if any, and hands it to OnDrop.
+// far, if any, and hands it to OnNotice.
 func (w *Webhook) flushDrops() {
 	w.mu.Lock()
 	t := w.pendingDrops
@@ -414,27 +568,30 @@ func (w *Webhook) flushDrops() {
 		return
 	}
 	now := time.Now()
+	msg := fmt.Sprintf("%d low or medium alerts dropped: the %s spool %s was full (%d alerts); no high or critical alert was dropped",
+		t.count, w.name, w.spool.dir, w.spool.max)
+	if t.fromMemory > 0 {
+		msg = fmt.Sprintf("%d alerts dropped (%d of them high or critical): the %s spool %s could not be written and more than %d alerts waited in memory",
+			t.count, t.severe, w.name, w.spool.dir, w.spool.maxHeld)
+	}
 	a := Alert{
-		ID:       NewID(now),
-		Time:     now,
-		Host:     w.host,
-		Kind:     KindAlertsDropped,
-		Severity: finding.SeverityHigh,
-		Message: fmt.Sprintf("%d low or medium alerts dropped: the %s spool %s was full (%d alerts); no high or critical alert was dropped",
-			t.count, w.name, w.spool.dir, w.spool.max),
+		ID:           NewID(now),
+		Time:         now,
+		Host:         w.host,
+		Kind:         KindAlertsDropped,
+		Severity:     finding.SeverityHigh,
+		Message:      msg,
 		Detail:       "the receiver has not accepted alerts for a while; see the agent's log for why",
 		Count:        t.count,
 		CountByKind:  t.byKind,
 		Samples:      t.samples,
 		AgentVersion: version,
 	}
-	w.log.Warn("webhook spool full: low and medium alerts dropped", "count", t.count, "spool", w.spool.dir, "max_spool", w.spool.max, "alert_id", a.ID)
+	w.log.Warn("webhook spool full: alerts dropped", "count", t.count, "from_memory", t.fromMemory, "spool", w.spool.dir, "max_spool", w.spool.max, "alert_id", a.ID)
 	if err := w.enqueue(a); err != nil {
 		w.log.Error("webhook: cannot spool the alert on dropped alerts", "alert_id", a.ID, "error", err)
 	}
-	if w.onDrop != nil {
-		w.onDrop(w, a)
-	}
+	w.tell(a)
 }
 
 // deliverSpooled is one delivery worker: it POSTs the oldest unclaimed
@@ -495,7 +652,13 @@ func (w *Webhook) waitBackoff(ctx context.Context) bool {
 
 // attempt POSTs one claimed alert and removes it from the spool on a 2xx.
 func (w *Webhook) attempt(ctx context.Context, e spoolEntry) {
-	a, err := w.spool.readFile(e.name)
+	var a Alert
+	var err error
+	if e.held != nil {
+		a = *e.held // not on disk: delivered from memory
+	} else {
+		a, err = w.spool.readFile(e.name)
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		// Someone removed the file by hand: nothing left to deliver.
@@ -724,6 +887,8 @@ func (w *Webhook) Stats() WebhookStats {
 		Delivered: w.delivered.Load(),
 		Retries:   w.retries.Load(),
 		Dropped:   w.dropped.Load(),
+		Held:      w.spool.held(),
+		AtRisk:    w.atRisk.Load(),
 	}
 	if n > 0 && !oldest.IsZero() {
 		st.OldestAge = max(time.Since(oldest), 0)
@@ -765,9 +930,17 @@ func (w *Webhook) Close(ctx context.Context) error {
 	w.stop()
 	w.workers.Wait()
 	w.client.CloseIdleConnections()
-	left := w.spool.len()
+	var lost error
+	if w.spool.held() > 0 {
+		lost = w.spool.writeHeld() // a last chance for what is only in memory
+	}
+	left, held := w.spool.len(), w.spool.held()
 	if err := w.spool.close(); err != nil {
 		return fmt.Errorf("%s: %w", w.name, err)
+	}
+	if held > 0 {
+		return fmt.Errorf("%s: %d alerts LOST: they were held in memory because spool %s could not be written (%w); %d more left in the spool for the next start",
+			w.name, held, w.spool.dir, lost, left-held)
 	}
 	if left > 0 {
 		return fmt.Errorf("%s: %d alerts left in spool %s for the next start: %w", w.name, left, w.spool.dir, context.Cause(ctx))

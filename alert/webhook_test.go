@@ -565,7 +565,7 @@ func TestWebhookSurvivesReceiverDownAndRestart(t *testing.T) {
 // TestWebhookSpoolFullDropsLowAndMediumOnly fills a spool of 4 while the
 // receiver holds the first request: the oldest low and medium alerts go,
 // high and critical ones stay even past the bound, and one
-// KindAlertsDropped alert tells of the drops, to OnDrop and the receiver.
+// KindAlertsDropped alert tells of the drops, to OnNotice and the receiver.
 func TestWebhookSpoolFullDropsLowAndMediumOnly(t *testing.T) {
 	unblock := make(chan struct{})
 	var unblockOnce sync.Once
@@ -585,7 +585,7 @@ func TestWebhookSpoolFullDropsLowAndMediumOnly(t *testing.T) {
 	log, _ := testLogger(t)
 	w, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: t.TempDir(), MaxSpool: 4,
 		MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: log,
-		OnDrop: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
+		OnNotice: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -600,17 +600,7 @@ func TestWebhookSpoolFullDropsLowAndMediumOnly(t *testing.T) {
 		finding.SeverityHigh,     // 7: drops 6
 		finding.SeverityCritical, // 8: nothing droppable: the spool grows to 5
 	}
-	var alerts []Alert
-	for i, s := range sev {
-		a := testAlert(i, s)
-		alerts = append(alerts, a)
-		if err := w.Deliver(a); err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			<-rc.arrival
-		}
-	}
+	alerts := deliverFirstInFlight(t, w, rc, sev)
 	if st := w.Stats(); st.Spooled != 5 || st.Dropped != 4 {
 		t.Errorf("stats %+v, want 5 spooled and 4 dropped", st)
 	}
@@ -620,7 +610,7 @@ func TestWebhookSpoolFullDropsLowAndMediumOnly(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if len(notices) != 1 {
-		t.Fatalf("OnDrop called %d times, want once", len(notices))
+		t.Fatalf("OnNotice called %d times, want once", len(notices))
 	}
 	n := notices[0]
 	if n.Kind != KindAlertsDropped || n.Severity != finding.SeverityHigh || n.Count != 4 ||
@@ -663,7 +653,7 @@ func TestWebhookDropNoticesAreCoalesced(t *testing.T) {
 	var notices []Alert
 	w, err := NewWebhook(WebhookOptions{URL: "http://" + freeAddr(t), SpoolDir: t.TempDir(), MaxSpool: 1,
 		MinBackoff: time.Hour, MaxBackoff: time.Hour, Logger: log,
-		OnDrop: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
+		OnNotice: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -846,4 +836,23 @@ func TestWebhookCloseDoesNotWaitForADownReceiver(t *testing.T) {
 	if files := spoolFiles(t, spoolDir); len(files) != 3 {
 		t.Errorf("spool holds %v, want 3 files", files)
 	}
+}
+
+// deliverFirstInFlight delivers testAlert(i, sev[i]) for each i, waiting
+// after the first until it reaches rc (whose answer the test holds back,
+// so it stays in flight), and returns the alerts.
+func deliverFirstInFlight(t *testing.T, w *Webhook, rc *receiver, sev []finding.Severity) []Alert {
+	t.Helper()
+	var alerts []Alert
+	for i, s := range sev {
+		a := testAlert(i, s)
+		alerts = append(alerts, a)
+		if err := w.Deliver(a); err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			<-rc.arrival
+		}
+	}
+	return alerts
 }

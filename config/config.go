@@ -127,7 +127,8 @@ type Journald struct {
 	Enabled     bool      `toml:"enabled"`
 	MinSeverity Threshold `toml:"min_severity"`
 	// Rate is the most alerts a second sent one by one (0: no limit); more
-	// are grouped into one alert with counts each second.
+	// low and medium ones are grouped into one alert with counts each
+	// second (high and critical ones always go one by one).
 	Rate  float64 `toml:"rate"`
 	Burst int     `toml:"burst"`
 }

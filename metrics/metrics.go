@@ -60,6 +60,16 @@ type Snapshot struct {
 	DeployWindows int // deploy windows open now
 
 	Webhooks []Webhook
+	Sinks    []Sink
+}
+
+// Sink is what one alert sink (journald, a webhook) lost in the agent.
+type Sink struct {
+	// Sink is "journald" or, for a webhook, its SinkID.
+	Sink string
+	// Dropped counts alerts lost because the sink's queue was full (it
+	// hung or did not keep up); Failed those the sink did not take.
+	Dropped, Failed uint64
 }
 
 // Webhook is the delivery state of one webhook sink.
@@ -72,6 +82,8 @@ type Webhook struct {
 	Delivered uint64
 	Retries   uint64
 	Dropped   uint64
+	Held      int    // alerts in memory only: the spool could not be written
+	AtRisk    uint64 // episodes of a spool that could not be written
 }
 
 // Options configure [New].
@@ -185,6 +197,7 @@ type snapshotCollector struct {
 	quarantined, quarantineFailed, scanErrors, queueDepth    *prometheus.Desc
 	reloads, filesKnown, deployWindows                       *prometheus.Desc
 	spoolDepth, spoolAge, delivered, retries, webhookDropped *prometheus.Desc
+	held, atRisk, sinkDropped, sinkFailed                    *prometheus.Desc
 }
 
 func newSnapshotCollector(opts Options) *snapshotCollector {
@@ -219,7 +232,11 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		spoolAge:       desc("webhook_spool_oldest_age_seconds", "Age of the oldest alert spooled for a webhook; 0 when the spool is empty.", "sink"),
 		delivered:      desc("webhook_deliveries_total", "Alerts a webhook receiver accepted with a 2xx.", "sink"),
 		retries:        desc("webhook_retries_total", "Failed webhook delivery attempts, each followed by a backoff.", "sink"),
-		webhookDropped: desc("webhook_dropped_total", "Low and medium alerts dropped from a full webhook spool.", "sink"),
+		webhookDropped: desc("webhook_dropped_total", "Alerts dropped by a webhook: low and medium ones from a full spool, any past the memory hold of a spool that cannot be written.", "sink"),
+		held:           desc("webhook_held_in_memory", "Alerts of a webhook held in memory only, because its spool cannot be written (disk full, read-only); a stop loses them.", "sink"),
+		atRisk:         desc("webhook_spool_unwritable_total", "Times a webhook's spool could not be written and alerts had to be held in memory (alerts_at_risk).", "sink"),
+		sinkDropped:    desc("sink_dropped_total", "Alerts lost for a sink because its queue in the agent was full: it hung or did not keep up. sink is journald or a webhook's index.", "sink"),
+		sinkFailed:     desc("sink_failures_total", "Alerts a sink did not take (journald timed out or refused, a webhook was closed).", "sink"),
 	}
 }
 
@@ -232,6 +249,7 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.quarantined, c.quarantineFailed, c.scanErrors, c.queueDepth,
 		c.reloads, c.filesKnown, c.deployWindows,
 		c.spoolDepth, c.spoolAge, c.delivered, c.retries, c.webhookDropped,
+		c.held, c.atRisk, c.sinkDropped, c.sinkFailed,
 	} {
 		ch <- d
 	}
@@ -277,6 +295,12 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.delivered, w.Delivered, w.Sink)
 		counter(c.retries, w.Retries, w.Sink)
 		counter(c.webhookDropped, w.Dropped, w.Sink)
+		gauge(c.held, float64(w.Held), w.Sink)
+		counter(c.atRisk, w.AtRisk, w.Sink)
+	}
+	for _, k := range s.Sinks {
+		counter(c.sinkDropped, k.Dropped, k.Sink)
+		counter(c.sinkFailed, k.Failed, k.Sink)
 	}
 }
 

@@ -21,9 +21,10 @@ func fakeSnapshot() Snapshot {
 		Changes: 7, Scanned: 6, ScannedBytes: 600, Quarantined: 2, QuarantineFailed: 1, ScanErrors: 5,
 		QueueDepth: 8, ReloadsOK: 3, ReloadsFailed: 1, FilesKnown: 42, DeployWindows: 1,
 		Webhooks: []Webhook{
-			{Sink: "0", Spooled: 2, OldestAge: 1500 * time.Millisecond, Delivered: 9, Retries: 4, Dropped: 1},
+			{Sink: "0", Spooled: 2, OldestAge: 1500 * time.Millisecond, Delivered: 9, Retries: 4, Dropped: 1, Held: 6, AtRisk: 2},
 			{Sink: "1"},
 		},
+		Sinks: []Sink{{Sink: "journald", Dropped: 11, Failed: 3}, {Sink: "0"}},
 	}
 }
 
@@ -90,6 +91,11 @@ func TestCollectorReadsTheSnapshot(t *testing.T) {
 		{"shellwatch_webhook_deliveries_total", []string{"sink", "0"}, 9},
 		{"shellwatch_webhook_retries_total", []string{"sink", "0"}, 4},
 		{"shellwatch_webhook_dropped_total", []string{"sink", "0"}, 1},
+		{"shellwatch_webhook_held_in_memory", []string{"sink", "0"}, 6},
+		{"shellwatch_webhook_spool_unwritable_total", []string{"sink", "0"}, 2},
+		{"shellwatch_sink_dropped_total", []string{"sink", "journald"}, 11},
+		{"shellwatch_sink_dropped_total", []string{"sink", "0"}, 0},
+		{"shellwatch_sink_failures_total", []string{"sink", "journald"}, 3},
 		{"shellwatch_scan_duration_seconds", nil, 2},
 		{"shellwatch_detections_total", []string{"severity", "critical"}, 2},
 		{"shellwatch_detections_total", []string{"severity", "low"}, 0},

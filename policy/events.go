@@ -21,6 +21,7 @@ var eventSeverity = map[alert.Kind]finding.Severity{
 	alert.KindDeployFinished:   finding.SeverityLow,
 	alert.KindBaselineAccepted: finding.SeverityLow,
 	alert.KindStateReset:       finding.SeverityHigh, // the baseline was lost: changes made meanwhile are not known
+	alert.KindAlertsAtRisk:     finding.SeverityHigh, // webhook alerts only in memory: a stop loses them (low once resolved, set by the webhook)
 	alert.KindAgentStarted:     finding.SeverityLow,
 	alert.KindAgentStopping:    finding.SeverityLow,
 }

@@ -1,0 +1,254 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
+)
+
+// tmpfsDir mounts a tmpfs of size bytes on a folder of the test's own, and
+// unmounts it when the test ends (after what the test closed in its
+// Cleanups registered later).
+func tmpfsDir(t *testing.T, size int) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root; CI runs the tests as root")
+	}
+	dir := filepath.Join(t.TempDir(), "tmpfs")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
+		t.Fatalf("mount a tmpfs on %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, 0); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+			unix.Unmount(dir, unix.MNT_DETACH)
+		}
+	})
+	return dir
+}
+
+// fillDisk writes a file in dir until the filesystem is full, and returns
+// its path: removing it frees the space.
+func fillDisk(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, unix.ENOSPC) {
+				t.Fatalf("fill %s: %v", dir, err)
+			}
+			return path
+		}
+	}
+}
+
+// alertsOfKind returns what a receiver got of one kind.
+func alertsOfKind(t *testing.T, rc *receiver, kind Kind) []Alert {
+	t.Helper()
+	var out []Alert
+	for _, a := range rc.alertsReceived(t) {
+		if a.Kind == kind {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// A full disk under the spool must not lose a webhook alert: the alerts
+// are held in memory, alerts_at_risk goes once through the other sink,
+// the spool write is retried, and once space is back every alert is
+// spooled (so a crash would not lose it), the resolution is told, and the
+// receiver, down meanwhile, gets all of them.
+func TestWebhookSpoolDiskFullHoldsAlertsUntilSpaceReturns(t *testing.T) {
+	disk := tmpfsDir(t, 512<<10)
+	spoolDir := filepath.Join(disk, "spool")
+
+	var accepting atomic.Bool
+	var acceptedMu sync.Mutex
+	accepted := map[int]bool{} // the requests answered 200
+	main := newReceiver(func(n int, _ http.Header) (int, string) {
+		if accepting.Load() {
+			acceptedMu.Lock()
+			accepted[n] = true
+			acceptedMu.Unlock()
+			return http.StatusOK, ""
+		}
+		return http.StatusServiceUnavailable, "down for the test"
+	})
+	delivered := func() map[string]bool {
+		acceptedMu.Lock()
+		defer acceptedMu.Unlock()
+		ids := map[string]bool{}
+		for n, r := range main.requests() {
+			if accepted[n] {
+				ids[r.header.Get(AlertIDHeader)] = true
+			}
+		}
+		return ids
+	}
+	srv := httptest.NewServer(main)
+	defer srv.Close()
+	otherRC, other, log := newTestWebhook(t, filepath.Join(t.TempDir(), "other-spool"))
+
+	var d *Dispatcher
+	var dReady sync.WaitGroup
+	dReady.Add(1)
+	hook, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: spoolDir, Logger: log,
+		MinBackoff: 10e6, MaxBackoff: 50e6,
+		OnNotice: func(from *Webhook, a Alert) { dReady.Wait(); d.Relay(a, from) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = NewDispatcher(DispatcherOptions{Routes: []Route{{Sink: hook}, {Sink: other}}, Logger: log})
+	dReady.Done()
+	t.Cleanup(func() { d.Close(context.Background()) }) // before the unmount
+
+	filler := fillDisk(t, disk)
+	const shells = 10
+	var sent []Alert
+	for i := range shells {
+		a := testAlert(i, finding.SeverityCritical)
+		a.ID = NewID(time.Now())
+		d.Send(a)
+		sent = append(sent, a)
+	}
+	testenv.Eventually(t, waitTimeout, "alerts_at_risk at the other sink", func() bool {
+		return len(alertsOfKind(t, otherRC, KindAlertsAtRisk)) > 0
+	})
+	testenv.Eventually(t, waitTimeout, "the 10 alerts held in memory", func() bool {
+		return hook.Stats().Held == shells
+	})
+	risk := alertsOfKind(t, otherRC, KindAlertsAtRisk)
+	if len(risk) != 1 || risk[0].Severity != finding.SeverityHigh || !strings.Contains(risk[0].Detail, "no space left on device") {
+		t.Fatalf("other sink got %+v, want one high alerts_at_risk naming ENOSPC", risk)
+	}
+	if n := len(spoolFiles(t, spoolDir)); n != 0 {
+		t.Fatalf("%d spool files on a full disk", n)
+	}
+	if st := d.Stats()[0]; st.Errors != 0 || st.Dropped != 0 {
+		t.Errorf("webhook route stats %+v: the full disk lost alerts for it", st)
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitTimeout, "every held alert written to the spool", func() bool {
+		return hook.Stats().Held == 0 && len(spoolFiles(t, spoolDir)) == shells
+	})
+	testenv.Eventually(t, waitTimeout, "the resolution at the other sink", func() bool {
+		return len(alertsOfKind(t, otherRC, KindAlertsAtRisk)) == 2
+	})
+	if r := alertsOfKind(t, otherRC, KindAlertsAtRisk)[1]; r.Severity != finding.SeverityLow || r.Count != shells {
+		t.Errorf("resolution %+v, want low with the count of %d held alerts", r, shells)
+	}
+
+	accepting.Store(true)
+	testenv.Eventually(t, waitTimeout, "all 10 detections accepted by the receiver", func() bool {
+		got := delivered()
+		for _, a := range sent {
+			if !got[a.ID] {
+				return false
+			}
+		}
+		return true
+	})
+	if err := d.Close(context.Background()); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if n := len(spoolFiles(t, spoolDir)); n != 0 {
+		t.Errorf("%d spool files left after every alert was delivered", n)
+	}
+	if st := hook.Stats(); st.AtRisk != 1 || st.Dropped != 0 {
+		t.Errorf("webhook stats %+v, want one at-risk episode and nothing dropped", st)
+	}
+}
+
+// While the disk is full and the receiver up, held alerts go to the
+// receiver from memory at once. Past MaxHeld the oldest are dropped, low
+// and medium first, and that is counted and said.
+func TestWebhookSpoolDiskFullMemoryBound(t *testing.T) {
+	disk := tmpfsDir(t, 256<<10)
+	spoolDir := filepath.Join(disk, "spool")
+
+	hold := make(chan struct{})
+	var holdOnce sync.Once
+	release := func() { holdOnce.Do(func() { close(hold) }) }
+	defer release()
+	main := newReceiver(func(n int, _ http.Header) (int, string) {
+		if n == 0 {
+			<-hold // the first alert stays in flight until the memory overflowed
+		}
+		return http.StatusOK, ""
+	})
+	srv := httptest.NewServer(main)
+	defer srv.Close()
+	log, _ := testLogger(t)
+	var mu sync.Mutex
+	var notices []Alert
+	hook, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: spoolDir, Logger: log, MaxHeld: 3,
+		OnNotice: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook.dropNoticeEvery = 10e6
+	t.Cleanup(func() { closeWebhook(t, hook) }) // before the unmount
+
+	fillDisk(t, disk)
+	sev := []finding.Severity{
+		finding.SeverityCritical,                      // 0: in flight, in memory, never dropped
+		finding.SeverityLow, finding.SeverityCritical, // 1-2: held; 3 in memory
+		finding.SeverityCritical, // 3: drops 1, the low one
+		finding.SeverityHigh,     // 4: drops 2, the oldest one not in flight
+		finding.SeverityCritical, // 5: drops 3
+	}
+	alerts := deliverFirstInFlight(t, hook, main, sev)
+	if st := hook.Stats(); st.Dropped != 3 || st.Held != 3 {
+		t.Errorf("stats %+v, want 3 dropped and 3 held (the one in flight among them)", st)
+	}
+	release()
+	testenv.Eventually(t, waitTimeout, "the held alerts and the drop notice at the receiver, disk still full", func() bool {
+		return len(main.requests()) >= 3+1
+	})
+	got := map[string]bool{}
+	for _, a := range main.alertsReceived(t) {
+		got[a.ID] = true
+	}
+	for i := range alerts {
+		if want := i == 0 || i >= 4; got[alerts[i].ID] != want {
+			t.Errorf("alert %d (%s) delivered: %v, want %v", i, sev[i], got[alerts[i].ID], want)
+		}
+	}
+	testenv.Eventually(t, waitTimeout, "the drop notice", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range notices {
+			if n.Kind == KindAlertsDropped {
+				return n.Count == 3 && strings.Contains(n.Message, "(2 of them high or critical)") && strings.Contains(n.Message, "could not be written")
+			}
+		}
+		return false
+	})
+}
