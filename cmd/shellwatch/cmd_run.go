@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/shellwatch/shellwatch/agent"
 	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/internal/logwriter"
 )
 
 const runUsage = `Usage:
@@ -45,13 +47,17 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	if cfg, err := config.Load(*configPath); err == nil {
 		level.Set(cfg.Agent.SlogLevel())
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// Under systemd stderr is a stream to journald: the agent's logs (and
+	// its alerts when journald is off) must never wait on it.
+	logs := logwriter.New(stderr, 4096)
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
 	err := agent.Run(context.Background(), agent.Options{
 		ConfigPath: *configPath,
 		Version:    agentVersion(),
 		Logger:     logger,
-		Stderr:     stderr,
+		Stderr:     logs,
 	})
+	logs.Close(5 * time.Second)
 	if err != nil {
 		fmt.Fprintf(stderr, "shellwatch run: %v\n", err)
 		return exitError
