@@ -151,6 +151,9 @@ func TestSweepFindsMmapWriteToOldFile(t *testing.T) {
 	if !strings.Contains(d.Detail, "no file event") {
 		t.Errorf("detection detail %q", d.Detail)
 	}
+	if s := h.agent.metricsSnapshot(); s.Sweeps != 1 || s.Unseen != 1 {
+		t.Errorf("after one sweep that found one change: sweeps %d, unseen %d", s.Sweeps, s.Unseen)
+	}
 }
 
 // mapNewFile creates path with size bytes, maps it shared, and closes the

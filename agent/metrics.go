@@ -94,6 +94,10 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		ReloadsFailed:    a.metrics.reloadsFailed.Load(),
 		FilesKnown:       a.cachedFilesKnown(),
 		DeployWindows:    a.baseline.OpenWindows(),
+		Sweeps:           a.metrics.sweeps.Load(),
+		SweepDuration:    time.Duration(a.metrics.sweepNanos.Load()),
+		Unseen:           a.metrics.unseen.Load(),
+		Rechecked:        a.q.recheck.Stats().Listed,
 	}
 	ids := map[string]string{a.journal.Name(): "journald"}
 	for i, w := range g.webhooks {

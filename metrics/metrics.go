@@ -59,6 +59,13 @@ type Snapshot struct {
 	FilesKnown    int // records in the baseline; negative when unknown
 	DeployWindows int // deploy windows open now
 
+	// The writes no file event reports: sweeps of the roots, the last
+	// one's duration, changes found with no event, files re-checked.
+	Sweeps        uint64
+	SweepDuration time.Duration
+	Unseen        uint64
+	Rechecked     int
+
 	Webhooks []Webhook
 	Sinks    []Sink
 }
@@ -196,6 +203,7 @@ type snapshotCollector struct {
 	changes, scanned, scannedBytes                           *prometheus.Desc
 	quarantined, quarantineFailed, scanErrors, queueDepth    *prometheus.Desc
 	reloads, filesKnown, deployWindows                       *prometheus.Desc
+	sweeps, sweepSeconds, unseen, rechecked                  *prometheus.Desc
 	spoolDepth, spoolAge, delivered, retries, webhookDropped *prometheus.Desc
 	held, atRisk, sinkDropped, sinkFailed                    *prometheus.Desc
 }
@@ -228,6 +236,11 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		filesKnown:    desc("baseline_files", "Files recorded in the baseline (refreshed at most every few seconds)."),
 		deployWindows: desc("deploy_windows_open", "Deploy windows open now."),
 
+		sweeps:       desc("sweeps_total", "Sweeps of the roots against the baseline (agent.sweep_interval)."),
+		sweepSeconds: desc("sweep_duration_seconds", "How long the last sweep took."),
+		unseen:       desc("unseen_changes_total", "Changes found by a sweep or a re-check with no file event (written through another hard link or a shared mapping), scanned."),
+		rechecked:    desc("recheck_files", "Files re-checked by lstat every agent.recheck_interval (other hard links, appeared lately)."),
+
 		spoolDepth:     desc("webhook_spool_depth", "Alerts spooled on disk for a webhook, not yet accepted by its receiver. sink is the index of the [[webhook]] table.", "sink"),
 		spoolAge:       desc("webhook_spool_oldest_age_seconds", "Age of the oldest alert spooled for a webhook; 0 when the spool is empty.", "sink"),
 		delivered:      desc("webhook_deliveries_total", "Alerts a webhook receiver accepted with a 2xx.", "sink"),
@@ -248,6 +261,7 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.changes, c.scanned, c.scannedBytes,
 		c.quarantined, c.quarantineFailed, c.scanErrors, c.queueDepth,
 		c.reloads, c.filesKnown, c.deployWindows,
+		c.sweeps, c.sweepSeconds, c.unseen, c.rechecked,
 		c.spoolDepth, c.spoolAge, c.delivered, c.retries, c.webhookDropped,
 		c.held, c.atRisk, c.sinkDropped, c.sinkFailed,
 	} {
@@ -288,6 +302,10 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.filesKnown, float64(s.FilesKnown))
 	}
 	gauge(c.deployWindows, float64(s.DeployWindows))
+	counter(c.sweeps, s.Sweeps)
+	gauge(c.sweepSeconds, s.SweepDuration.Seconds())
+	counter(c.unseen, s.Unseen)
+	gauge(c.rechecked, float64(s.Rechecked))
 
 	for _, w := range s.Webhooks {
 		gauge(c.spoolDepth, float64(w.Spooled), w.Sink)
