@@ -71,6 +71,9 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 	defer a.mu.RUnlock()
 	g := a.gen
 	for attempt := 0; ; attempt++ {
+		if a.hooks.beforeScan != nil {
+			a.hooks.beforeScan(c.Path)
+		}
 		start := time.Now()
 		v := g.engine.Scanner.ScanContext(ctx, c.Path)
 		a.countScan(v, time.Since(start))

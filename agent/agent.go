@@ -97,6 +97,7 @@ type Agent struct {
 // testHooks let tests see and steer what the agent does; all nil outside
 // tests.
 type testHooks struct {
+	beforeScan   func(path string)         // before every scan (may hold it, as a slow scan would)
 	afterScan    func(scanner.Verdict)     // sees every verdict
 	beforeMove   func(path string)         // between a flagged file's scan and its move into the vault
 	rootsWalking func(ctx context.Context) // while a reload waits for its new roots' walk

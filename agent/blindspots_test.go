@@ -3,10 +3,12 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -174,4 +176,52 @@ func mapNewFile(t *testing.T, path string, size int) []byte {
 	}
 	t.Cleanup(func() { unix.Munmap(m) })
 	return m
+}
+
+// Expensive files must not delay a real detection (issue 10, item 5):
+// sixty files past the slow-lane size, each scan held as a YARA-slow file
+// would hold it, are queued before a shell is dropped; the shell is still
+// judged and moved while every one of them waits.
+func TestExpensiveFilesDoNotDelayAShell(t *testing.T) {
+	h := newHarness(t)
+	release := make(chan struct{})
+	var held atomic.Int64
+	h.hooks = func(a *Agent) {
+		a.hooks.beforeScan = func(path string) {
+			if strings.Contains(path, "/big/") {
+				held.Add(1)
+				<-release
+			}
+		}
+	}
+	h.start()
+	t.Cleanup(func() { close(release) })
+	h.waitReconciled()
+	big := filepath.Join(h.www, "big")
+	if err := os.Mkdir(big, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		// Made outside, renamed in whole; sparse: past the size, no disk
+		// used.
+		name := fmt.Sprintf("dump%d.sql", i)
+		f, err := os.Create(filepath.Join(h.outside, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Truncate(slowLaneSize + 4096); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if err := os.Rename(filepath.Join(h.outside, name), filepath.Join(big, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, waitFor, "a big file's scan held", func() bool { return held.Load() > 0 })
+	shell := h.write("up.php", systemShell)
+	a := h.recv.waitAlert(shell, alert.KindDetection)
+	h.checkQuarantined(a, shell, systemShell)
+	if n := held.Load(); n != 1 {
+		t.Errorf("%d big files were being scanned at once, want 1 (the slow lane)", n)
+	}
 }

@@ -34,7 +34,9 @@ type agentMetrics struct {
 	// The sweeps and re-checks (sweep.go): rounds, the last one's time,
 	// changes found with no file event.
 	sweeps, unseen atomic.Uint64
-	sweepNanos     atomic.Int64
+	// slowLane counts the tasks handed to the slow lane.
+	slowLane   atomic.Uint64
+	sweepNanos atomic.Int64
 
 	knownMu sync.Mutex
 	knownAt time.Time
@@ -98,6 +100,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		SweepDuration:    time.Duration(a.metrics.sweepNanos.Load()),
 		Unseen:           a.metrics.unseen.Load(),
 		Rechecked:        a.q.recheck.Stats().Listed,
+		SlowLane:         a.metrics.slowLane.Load(),
 	}
 	ids := map[string]string{a.journal.Name(): "journald"}
 	for i, w := range g.webhooks {

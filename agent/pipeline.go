@@ -8,6 +8,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/recheck"
 	"github.com/shellwatch/shellwatch/watcher"
+	"golang.org/x/sys/unix"
 )
 
 // queues carry the watchers' changes to the workers, one worker per shard
@@ -22,7 +23,20 @@ type queues struct {
 	// recheck lists the files a write can reach with no file event,
 	// checked by lstat every agent.recheck_interval (sweep.go).
 	recheck *recheck.List
+
+	// The slow lane: a file past slowLaneSize is scanned by its own
+	// worker, so that expensive files (huge, sparse, slow for YARA) never
+	// hold the shards that judge new scripts. slowPaths counts the tasks of
+	// each path in it: a path's later tasks follow it there, in order.
+	slow      chan task
+	slowDone  sync.WaitGroup
+	slowMu    sync.Mutex
+	slowPaths map[string]int
 }
+
+// slowLaneSize is the size past which a file is scanned in the slow lane;
+// a webshell is a few KiB, a page of PHP rarely more than a few hundred.
+const slowLaneSize = 1 << 20
 
 // startPipeline starts the workers. Changes of one path are handled by one
 // worker, in the order the watcher reported them: a file's creation and its
@@ -34,10 +48,24 @@ func (a *Agent) startPipeline(ctx context.Context) {
 		a.q.shards[i] = make(chan task, 64)
 		a.q.workers.Go(func() {
 			for t := range a.q.shards[i] {
-				a.handleTask(ctx, t)
+				if !a.toSlowLane(t) {
+					a.handleTask(ctx, t)
+				}
 			}
 		})
 	}
+	a.q.slow = make(chan task, 1024)
+	a.q.slowPaths = map[string]int{}
+	a.q.slowDone.Go(func() {
+		for t := range a.q.slow {
+			a.handleTask(ctx, t)
+			a.q.slowMu.Lock()
+			if a.q.slowPaths[t.c.Path]--; a.q.slowPaths[t.c.Path] <= 0 {
+				delete(a.q.slowPaths, t.c.Path)
+			}
+			a.q.slowMu.Unlock()
+		}
+	})
 	a.q.workers.Go(func() {
 		for c := range a.q.changes {
 			a.enqueue(task{c: c})
@@ -58,8 +86,32 @@ func (a *Agent) startPipeline(ctx context.Context) {
 func (a *Agent) stopPipeline() {
 	close(a.q.changes)
 	a.q.workers.Wait()
+	close(a.q.slow)
+	a.q.slowDone.Wait()
 	close(a.q.problems)
 	a.q.problemsDone.Wait()
+}
+
+// toSlowLane hands t to the slow lane, and reports so, when its file is
+// past slowLaneSize or the path already has a task there. The slow lane's
+// queue being full holds the shard back, as a full shard holds back the
+// watcher.
+func (a *Agent) toSlowLane(t task) bool {
+	a.q.slowMu.Lock()
+	slow := a.q.slowPaths[t.c.Path] > 0
+	if !slow && t.deleted == nil && t.c.Op != watcher.OpRemoved {
+		var st unix.Stat_t
+		slow = unix.Lstat(t.c.Path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > slowLaneSize
+	}
+	if slow {
+		a.q.slowPaths[t.c.Path]++
+	}
+	a.q.slowMu.Unlock()
+	if slow {
+		a.metrics.slowLane.Add(1)
+		a.q.slow <- t
+	}
+	return slow
 }
 
 // enqueue hands t to the worker of its path.

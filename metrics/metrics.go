@@ -53,6 +53,7 @@ type Snapshot struct {
 	QuarantineFailed uint64 // flagged files that could not be moved
 	ScanErrors       uint64 // files that could not be scanned
 	QueueDepth       int64  // changes queued or being handled
+	SlowLane         uint64 // changes handed to the slow lane (files past 1 MiB)
 
 	ReloadsOK, ReloadsFailed uint64
 
@@ -203,7 +204,7 @@ type snapshotCollector struct {
 	changes, scanned, scannedBytes                           *prometheus.Desc
 	quarantined, quarantineFailed, scanErrors, queueDepth    *prometheus.Desc
 	reloads, filesKnown, deployWindows                       *prometheus.Desc
-	sweeps, sweepSeconds, unseen, rechecked                  *prometheus.Desc
+	sweeps, sweepSeconds, unseen, rechecked, slowLane        *prometheus.Desc
 	spoolDepth, spoolAge, delivered, retries, webhookDropped *prometheus.Desc
 	held, atRisk, sinkDropped, sinkFailed                    *prometheus.Desc
 }
@@ -239,6 +240,7 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		sweeps:       desc("sweeps_total", "Sweeps of the roots against the baseline (agent.sweep_interval)."),
 		sweepSeconds: desc("sweep_duration_seconds", "How long the last sweep took."),
 		unseen:       desc("unseen_changes_total", "Changes found by a sweep or a re-check with no file event (written through another hard link or a shared mapping), scanned."),
+		slowLane:     desc("slow_lane_total", "Changes of files past 1 MiB, scanned one at a time in the slow lane so that they never delay small files."),
 		rechecked:    desc("recheck_files", "Files re-checked by lstat every agent.recheck_interval (other hard links, appeared lately)."),
 
 		spoolDepth:     desc("webhook_spool_depth", "Alerts spooled on disk for a webhook, not yet accepted by its receiver. sink is the index of the [[webhook]] table.", "sink"),
@@ -261,7 +263,7 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.changes, c.scanned, c.scannedBytes,
 		c.quarantined, c.quarantineFailed, c.scanErrors, c.queueDepth,
 		c.reloads, c.filesKnown, c.deployWindows,
-		c.sweeps, c.sweepSeconds, c.unseen, c.rechecked,
+		c.sweeps, c.sweepSeconds, c.unseen, c.rechecked, c.slowLane,
 		c.spoolDepth, c.spoolAge, c.delivered, c.retries, c.webhookDropped,
 		c.held, c.atRisk, c.sinkDropped, c.sinkFailed,
 	} {
@@ -306,6 +308,7 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.sweepSeconds, s.SweepDuration.Seconds())
 	counter(c.unseen, s.Unseen)
 	gauge(c.rechecked, float64(s.Rechecked))
+	counter(c.slowLane, s.SlowLane)
 
 	for _, w := range s.Webhooks {
 		gauge(c.spoolDepth, float64(w.Spooled), w.Sink)

@@ -20,7 +20,7 @@ func fakeSnapshot() Snapshot {
 		Ready: true, Events: 10, Watches: 3, Overflows: 1, Resyncs: 2, Rescans: 4,
 		Changes: 7, Scanned: 6, ScannedBytes: 600, Quarantined: 2, QuarantineFailed: 1, ScanErrors: 5,
 		QueueDepth: 8, ReloadsOK: 3, ReloadsFailed: 1, FilesKnown: 42, DeployWindows: 1,
-		Sweeps: 2, SweepDuration: 1500 * time.Millisecond, Unseen: 3, Rechecked: 7,
+		SlowLane: 4, Sweeps: 2, SweepDuration: 1500 * time.Millisecond, Unseen: 3, Rechecked: 7,
 		Webhooks: []Webhook{
 			{Sink: "0", Spooled: 2, OldestAge: 1500 * time.Millisecond, Delivered: 9, Retries: 4, Dropped: 1, Held: 6, AtRisk: 2},
 			{Sink: "1"},
@@ -90,6 +90,7 @@ func TestCollectorReadsTheSnapshot(t *testing.T) {
 		{"shellwatch_sweep_duration_seconds", nil, 1.5},
 		{"shellwatch_unseen_changes_total", nil, 3},
 		{"shellwatch_recheck_files", nil, 7},
+		{"shellwatch_slow_lane_total", nil, 4},
 		{"shellwatch_webhook_spool_depth", []string{"sink", "0"}, 2},
 		{"shellwatch_webhook_spool_depth", []string{"sink", "1"}, 0},
 		{"shellwatch_webhook_spool_oldest_age_seconds", []string{"sink", "0"}, 1.5},

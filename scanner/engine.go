@@ -3,6 +3,7 @@ package scanner
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/shellwatch/shellwatch/phpscan"
 
@@ -63,8 +64,14 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 	if cfg.Scanner.PHPAnalyzer {
 		php = &phpscan.Options{Timeout: cfg.Scanner.PHPTimeout.Std()}
 	}
+	workers := cfg.Scanner.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	sc, err := New(set, known, Options{
-		Workers:     cfg.Scanner.Workers,
+		// One more than asked: the agent's slow lane scans expensive files
+		// one at a time, and never takes a scanner the others need.
+		Workers:     workers + 1,
 		MaxFileSize: int64(cfg.Scanner.MaxFileSize),
 		MaxHashSize: int64(cfg.Scanner.MaxHashSize),
 		Allow:       allow,
