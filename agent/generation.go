@@ -3,14 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
-	"reflect"
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
-	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/quarantine"
 	"github.com/shellwatch/shellwatch/roots"
 	"github.com/shellwatch/shellwatch/scanner"
@@ -40,106 +37,14 @@ func (a *Agent) send(g *generation, al alert.Alert) {
 	g.dispatch.Send(al)
 }
 
-// sinkConfig is the part of a config the sinks are built from: when a reload
-// leaves it alone, the running sinks (and their spools) are kept.
-type sinkConfig struct {
-	StateDir string
-	Journald config.Journald
-	Webhook  []config.Webhook
-}
-
-func sinksOf(cfg config.Config) sinkConfig {
-	return sinkConfig{cfg.Agent.StateDir, cfg.Journald, cfg.Webhook}
-}
-
-// webhookSecrets are the files a [[webhook]] table names, read.
-type webhookSecrets struct {
-	secret, token []byte
-}
-
-// readWebhookSecrets reads every secret and token file, so that a missing or
-// unreadable one fails the build of a generation before anything is swapped.
-func readWebhookSecrets(cfg config.Config, log *slog.Logger) ([]webhookSecrets, error) {
-	out := make([]webhookSecrets, len(cfg.Webhook))
-	for i, w := range cfg.Webhook {
-		var err error
-		if w.SecretFile != "" {
-			if out[i].secret, err = alert.ReadSecretFile(w.SecretFile, log); err != nil {
-				return nil, fmt.Errorf("webhook[%d].secret_file: %w", i, err)
-			}
-		}
-		if w.BearerTokenFile != "" {
-			if out[i].token, err = alert.ReadSecretFile(w.BearerTokenFile, log); err != nil {
-				return nil, fmt.Errorf("webhook[%d].bearer_token_file: %w", i, err)
-			}
-		}
-	}
-	return out, nil
-}
-
 // newDispatcher builds the sinks of cfg.
-func (a *Agent) newDispatcher(cfg config.Config, secrets []webhookSecrets) (*alert.Dispatcher, []*alert.Webhook, error) {
-	var routes []alert.Route
+func (a *Agent) newDispatcher(cfg config.Config, secrets []alert.WebhookSecrets) (*alert.Dispatcher, []*alert.Webhook, error) {
 	a.journal.on.Store(cfg.Journald.Enabled)
-	if cfg.Journald.Enabled {
-		routes = append(routes, alert.Route{
-			Sink:        a.journal.Journald,
-			MinSeverity: cfg.Journald.MinSeverity.Severity(),
-			Rate:        cfg.Journald.Rate,
-			Burst:       cfg.Journald.Burst,
-		})
-	}
-	var webhooks []*alert.Webhook
-	closeAll := func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		for _, w := range webhooks {
-			w.Close(ctx)
-		}
-	}
-	for i, w := range cfg.Webhook {
-		hook, err := alert.NewWebhook(alert.WebhookOptions{
-			URL:         w.URL,
-			Format:      w.Format,
-			Secret:      secrets[i].secret,
-			BearerToken: string(secrets[i].token),
-			Headers:     w.Headers,
-			CAFile:      w.CAFile,
-			ClientCert:  w.ClientCert,
-			ClientKey:   w.ClientKey,
-			Timeout:     w.Timeout.Std(),
-			SpoolDir:    cfg.SpoolDir(i),
-			MaxSpool:    w.MaxSpool,
-			MinBackoff:  a.opts.minBackoff,
-			MaxBackoff:  a.opts.maxBackoff,
-			Logger:      a.log,
-			OnNotice:    a.webhookDropped,
-		})
-		if err != nil {
-			closeAll()
-			return nil, nil, fmt.Errorf("webhook[%d]: %w", i, err)
-		}
-		webhooks = append(webhooks, hook)
-		routes = append(routes, alert.Route{
-			Sink:        hook,
-			MinSeverity: w.MinSeverity.Severity(),
-			Rate:        w.Rate,
-			Burst:       w.Burst,
-		})
-	}
-	// A sink turned "off" is a route nothing reaches.
-	kept := routes[:0]
-	for _, r := range routes {
-		if r.MinSeverity != finding.SeverityNone {
-			kept = append(kept, r)
-		}
-	}
-	return alert.NewDispatcher(alert.DispatcherOptions{
-		Routes:  kept,
-		Host:    a.host,
-		Version: a.opts.Version,
-		Logger:  a.log,
-	}), webhooks, nil
+	return alert.NewSinks(cfg, secrets, alert.SinkOptions{
+		Journal: a.journal.Journald, Host: a.host, Version: a.opts.Version,
+		MinBackoff: a.opts.minBackoff, MaxBackoff: a.opts.maxBackoff,
+		Logger: a.log, OnNotice: a.webhookDropped,
+	})
 }
 
 // prepareGeneration builds everything cfg asks for but the alert sinks:
@@ -189,11 +94,11 @@ func (a *Agent) discardGeneration(g *generation) {
 // old keeps (or gets back) working sinks and g has none. The caller holds
 // the agent's lock when old is running.
 func (a *Agent) attachSinks(g, old *generation) error {
-	secrets, err := readWebhookSecrets(g.cfg, a.log)
+	secrets, err := alert.ReadWebhookSecrets(g.cfg, a.log)
 	if err != nil {
 		return err
 	}
-	if old != nil && reflect.DeepEqual(sinksOf(old.cfg), sinksOf(g.cfg)) {
+	if old != nil && alert.SameSinks(old.cfg, g.cfg) {
 		g.dispatch, g.webhooks = old.dispatch, old.webhooks
 		return nil
 	}
@@ -217,10 +122,10 @@ func (a *Agent) attachSinks(g, old *generation) error {
 	return nil
 }
 
-func (a *Agent) mustSecrets(cfg config.Config) []webhookSecrets {
-	s, err := readWebhookSecrets(cfg, a.log)
+func (a *Agent) mustSecrets(cfg config.Config) []alert.WebhookSecrets {
+	s, err := alert.ReadWebhookSecrets(cfg, a.log)
 	if err != nil {
-		return make([]webhookSecrets, len(cfg.Webhook))
+		return make([]alert.WebhookSecrets, len(cfg.Webhook))
 	}
 	return s
 }

@@ -1,0 +1,61 @@
+package alert
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/finding"
+)
+
+// The sinks a config builds: a route per sink, none for one turned "off",
+// and errors that name the table and key.
+func TestNewSinksFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Agent.StateDir = dir
+	cfg.Journald.Enabled = true
+	cfg.Journald.MinSeverity = config.Threshold(finding.SeverityNone) // "off"
+	secret := filepath.Join(dir, "secret")
+	os.WriteFile(secret, []byte("k\n"), 0o600)
+	cfg.Webhook = []config.Webhook{config.DefaultWebhook(), config.DefaultWebhook()}
+	cfg.Webhook[0].URL, cfg.Webhook[0].SecretFile = "http://127.0.0.1:9/a", secret
+	cfg.Webhook[1].URL = "http://127.0.0.1:9/b"
+	log := slog.New(slog.DiscardHandler)
+	secrets, err := ReadWebhookSecrets(cfg, log)
+	if err != nil || string(secrets[0].Secret) != "k" {
+		t.Fatalf("secrets %v, %v", secrets, err)
+	}
+	d, hooks, err := NewSinks(cfg, secrets, SinkOptions{Journal: NewJournald(JournaldOptions{}), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	if n := len(d.Stats()); n != 2 || len(hooks) != 2 {
+		t.Errorf("%d routes, %d webhooks: want the two webhooks and no route to journald turned off", n, len(hooks))
+	}
+
+	cfg.Webhook[1].BearerTokenFile = filepath.Join(dir, "missing")
+	if _, err := ReadWebhookSecrets(cfg, log); err == nil || !strings.HasPrefix(err.Error(), "webhook[1].bearer_token_file") {
+		t.Errorf("a missing token file: %v", err)
+	}
+}
+
+func TestSameSinks(t *testing.T) {
+	a := config.Default()
+	a.Webhook = []config.Webhook{config.DefaultWebhook()}
+	b := a
+	b.Webhook = append([]config.Webhook{}, a.Webhook...)
+	b.Scanner.Workers = 7
+	if !SameSinks(a, b) {
+		t.Error("a scanner change rebuilds the sinks")
+	}
+	b.Webhook[0].URL = "https://elsewhere/"
+	if SameSinks(a, b) {
+		t.Error("a webhook change keeps the old sinks")
+	}
+}
