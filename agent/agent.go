@@ -18,6 +18,7 @@ import (
 	"github.com/shellwatch/shellwatch/baseline"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/owners"
+	"github.com/shellwatch/shellwatch/internal/sdnotify"
 	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/recheck"
 	"github.com/shellwatch/shellwatch/rules"
@@ -177,9 +178,9 @@ func (a *Agent) run(parent context.Context) error {
 
 	notify := a.opts.Notify
 	if notify == nil {
-		n := newNotifier(os.Getenv("NOTIFY_SOCKET"))
-		notify = n.send
-		defer n.wait(2 * notifyTimeout) // STOPPING=1 reaches systemd if it reads
+		n := sdnotify.New(os.Getenv("NOTIFY_SOCKET"))
+		notify = n.Send
+		defer n.Wait(2 * sdnotify.Timeout) // STOPPING=1 reaches systemd if it reads
 	}
 	signals := a.opts.Signals
 	if signals == nil {
@@ -216,7 +217,7 @@ func (a *Agent) run(parent context.Context) error {
 	down.push(a.watches.Stop)
 	down.push(func() { stopReconciling(); a.reconciles.running.Wait() })
 
-	watchdog := newWatchdog()
+	watchdog := sdnotify.NewWatchdog()
 	status := time.NewTicker(statusInterval)
 	defer status.Stop()
 	readySent := false
@@ -226,7 +227,7 @@ func (a *Agent) run(parent context.Context) error {
 	var reloadDone chan struct{}
 	reloadAgain := false
 	startReload := func() {
-		notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", monotonicUsec()))
+		notify(fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", sdnotify.MonotonicUsec()))
 		reloadDone = make(chan struct{})
 		done := reloadDone
 		go func() {

@@ -1,4 +1,7 @@
-package agent
+// Package sdnotify speaks systemd's notify protocol (READY=1, STATUS=,
+// WATCHDOG=1, STOPPING=1) for a daemon whose main loop must never wait on
+// it.
+package sdnotify
 
 import (
 	"net"
@@ -10,20 +13,20 @@ import (
 )
 
 const (
-	// notifyQueue bounds the states waiting for systemd; past it the
-	// oldest is dropped (each state supersedes the ones before).
-	notifyQueue = 16
-	// notifyTimeout bounds one write to the notify socket.
-	notifyTimeout = time.Second
+	// Queue bounds the states waiting for systemd; past it the oldest is
+	// dropped (each state supersedes the ones before).
+	Queue = 16
+	// Timeout bounds one write to the notify socket.
+	Timeout = time.Second
 )
 
-// notifier sends sd_notify states to systemd (NOTIFY_SOCKET) without ever
+// Notifier sends sd_notify states to systemd (NOTIFY_SOCKET) without ever
 // making its caller wait: a systemd that stops reading fills the socket,
 // and a blocking write there would freeze the main loop, and with it the
 // reloads and the stop. States are queued, written by one goroutine with a
 // deadline, and the oldest dropped when the queue is full. go-systemd's
 // daemon.SdNotify writes without a deadline, hence this.
-type notifier struct {
+type Notifier struct {
 	socket string // "" outside systemd: states go nowhere
 
 	mu      sync.Mutex
@@ -33,16 +36,18 @@ type notifier struct {
 	flushed sync.WaitGroup
 }
 
-func newNotifier(socket string) *notifier { return &notifier{socket: socket} }
+// New returns a Notifier writing to socket, $NOTIFY_SOCKET as systemd set
+// it; "" (not under systemd) sends nothing.
+func New(socket string) *Notifier { return &Notifier{socket: socket} }
 
-// send queues state and returns at once.
-func (n *notifier) send(state string) {
+// Send queues state and returns at once.
+func (n *Notifier) Send(state string) {
 	if n.socket == "" {
 		return
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if len(n.queue) >= notifyQueue {
+	if len(n.queue) >= Queue {
 		n.queue = n.queue[1:]
 		n.dropped++
 	}
@@ -53,7 +58,7 @@ func (n *notifier) send(state string) {
 	}
 }
 
-func (n *notifier) flush() {
+func (n *Notifier) flush() {
 	for {
 		n.mu.Lock()
 		if len(n.queue) == 0 {
@@ -64,7 +69,7 @@ func (n *notifier) flush() {
 		state := n.queue[0]
 		n.queue = n.queue[1:]
 		n.mu.Unlock()
-		if err := writeNotify(n.socket, state, notifyTimeout); err != nil {
+		if err := writeNotify(n.socket, state, Timeout); err != nil {
 			n.mu.Lock()
 			n.dropped++
 			n.mu.Unlock()
@@ -72,8 +77,8 @@ func (n *notifier) flush() {
 	}
 }
 
-// wait waits, at most timeout, for the states queued to be written.
-func (n *notifier) wait(timeout time.Duration) {
+// Wait waits, at most timeout, for the states queued to be written.
+func (n *Notifier) Wait(timeout time.Duration) {
 	done := make(chan struct{})
 	go func() { n.flushed.Wait(); close(done) }()
 	select {
@@ -97,29 +102,32 @@ func writeNotify(socket, state string, timeout time.Duration) error {
 	return err
 }
 
-// watchdog ticks at half of systemd's WatchdogSec (WATCHDOG_USEC), or never
+// Watchdog ticks at half of systemd's WatchdogSec (WATCHDOG_USEC), or never
 // when no watchdog is set. The ticks are served by the agent's main loop,
 // so a loop that hangs stops the pings and systemd restarts the agent.
-type watchdog struct{ t *time.Ticker }
+type Watchdog struct{ t *time.Ticker }
 
-func newWatchdog() watchdog {
+// NewWatchdog returns the watchdog systemd asked for, or one that never
+// ticks.
+func NewWatchdog() Watchdog {
 	interval, err := daemon.SdWatchdogEnabled(false)
 	if err != nil || interval <= 0 {
-		return watchdog{}
+		return Watchdog{}
 	}
-	return watchdog{time.NewTicker(interval / 2)}
+	return Watchdog{time.NewTicker(interval / 2)}
 }
 
-func (w watchdog) C() <-chan time.Time {
+// C ticks when a WATCHDOG=1 is due; nil without a watchdog.
+func (w Watchdog) C() <-chan time.Time {
 	if w.t == nil {
 		return nil
 	}
 	return w.t.C
 }
 
-// monotonicUsec is CLOCK_MONOTONIC in microseconds, which systemd wants
+// MonotonicUsec is CLOCK_MONOTONIC in microseconds, which systemd wants
 // with RELOADING=1.
-func monotonicUsec() int64 {
+func MonotonicUsec() int64 {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return ts.Nano() / 1000
