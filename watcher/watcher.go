@@ -83,6 +83,12 @@ const (
 	// that cannot be read, an inotify error). A directory that cannot be
 	// watched puts its root on periodic rescans like ProblemWatchLimit.
 	ProblemWatchError
+	// ProblemRootSymlink: a root was replaced by a symbolic link (Problem.
+	// LinkTarget says where to, as readlink gives it). The link is never
+	// followed: the root is unwatched, polled like a missing one, and the
+	// web server may now serve the attacker's folder through it. Raised
+	// again when the link is changed to point elsewhere.
+	ProblemRootSymlink
 )
 
 // String returns the name used in logs and test scenarios.
@@ -98,6 +104,8 @@ func (k ProblemKind) String() string {
 		return "root-restored"
 	case ProblemWatchError:
 		return "watch-error"
+	case ProblemRootSymlink:
+		return "root-symlink"
 	}
 	return fmt.Sprintf("ProblemKind(%d)", int(k))
 }
@@ -109,6 +117,9 @@ type Problem struct {
 	Root string // the configured root concerned; empty when it is all of them
 	Path string // the file or directory concerned, when there is one
 	Err  error  // what happened and what to do about it, in words
+	// LinkTarget is, for ProblemRootSymlink, the link's target as readlink
+	// gives it (byte-exact, attacker-chosen: never followed).
+	LinkTarget string
 }
 
 // Excluder decides which paths are skipped: an excluded directory is
