@@ -89,6 +89,9 @@ const (
 	// (File.LinkTarget says where to); nothing there is watched, and the
 	// web server may now serve the link's target.
 	KindRootSymlink Kind = "root_symlink"
+	// KindTransientScript: a script appeared and was gone before it could
+	// be scanned (write, run, delete): what it did is unknown.
+	KindTransientScript Kind = "transient_script"
 	// KindAgentStarted: the agent watches every root.
 	KindAgentStarted Kind = "agent_started"
 	// KindAgentStopping: the agent was asked to stop.
@@ -122,6 +125,7 @@ var kinds = map[Kind]kindInfo{
 	KindStateReset:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a615", "state database reset, fresh baseline"},
 	KindRootReadOnly:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a616", "watched root is read-only, quarantine impossible"},
 	KindRootSymlink:      {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a617", "watched root replaced by a symbolic link"},
+	KindTransientScript:  {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a619", "script vanished before it could be scanned"},
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -60,6 +62,37 @@ type Change struct {
 	Path string
 	Op   Op
 	Root string // the configured root (cleaned) the path belongs to
+	// Unread is set when the path was created or written (an inotify
+	// create or write event) since it was last reported: content no
+	// consumer has been told of yet, and what the watcher saw of it. With
+	// Op OpRemoved it names a file deleted before its last content was
+	// reported: a transient file, written, perhaps run, and gone (one
+	// renamed away instead is not: it lives on under its new name).
+	Unread *Look
+}
+
+// Look is what the watcher saw of a created file: its lstat (a link is
+// never followed) at the create event, taken again at each write while
+// the creation is unreported. Known is false when the path was already
+// gone when the watcher looked, and for a file only seen written; then the
+// rest is zero. UID is the owner, which for a new file is who wrote it.
+type Look struct {
+	Known bool
+	Size  int64
+	UID   uint32
+	Mode  fs.FileMode
+}
+
+// lookOf is the Look of an lstat result.
+func lookOf(fi fs.FileInfo, err error) Look {
+	if err != nil {
+		return Look{}
+	}
+	s := Look{Known: true, Size: fi.Size(), Mode: fi.Mode()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.UID = st.Uid
+	}
+	return s
 }
 
 // ProblemKind classifies a [Problem].
@@ -429,6 +462,29 @@ func (w *Watcher) problem(p Problem) {
 // report queues a change for delivery; it never blocks.
 func (w *Watcher) report(path string, r *rootState, op Op) {
 	w.pending.add(path, r.path, op, time.Now())
+}
+
+// reportCreated queues the creation of path, seen as l; it never blocks.
+func (w *Watcher) reportCreated(path string, r *rootState, l Look) {
+	w.pending.addCreated(path, r.path, time.Now(), l)
+}
+
+// reportWritten queues a write to path; it never blocks. A file whose
+// creation is not reported yet is looked at again: its size now says more
+// than the empty file its create event saw.
+func (w *Watcher) reportWritten(path string, r *rootState) {
+	if !w.pending.addWritten(path, r.path, time.Now()) {
+		return
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		w.pending.updateLook(path, lookOf(fi, nil))
+	}
+}
+
+// reportMovedAway queues the removal of a path that was renamed away (not
+// deleted: it is no transient file); it never blocks.
+func (w *Watcher) reportMovedAway(path string, r *rootState) {
+	w.pending.addMovedAway(path, r.path, time.Now())
 }
 
 // isSameOrBelow reports whether path is dir or inside it.

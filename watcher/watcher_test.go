@@ -494,3 +494,28 @@ func TestRootReplacedBySymlink(t *testing.T) {
 		t.Errorf("%d root-symlink problems, want 2 (one per target)", links)
 	}
 }
+
+// TestTransientFilesReported: files written and deleted at once, faster
+// than anyone can scan them (issue 10, item 14), are each reported with
+// unread content, whether the report says created or modified (gone by the
+// time it is read) or removed (deleted before it was taken).
+func TestTransientFilesReported(t *testing.T) {
+	root := t.TempDir()
+	h := startWatcher(t, Options{Roots: []Root{{Path: root}}})
+	var paths []string
+	for i := range 20 {
+		p := filepath.Join(root, fmt.Sprintf("t%02d.php", i))
+		if err := os.WriteFile(p, []byte("<?php system($_GET['c']);"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		h.waitFor("a report of "+p+" with unread content", 0, func(r record) bool {
+			return r.problem == nil && r.change.Path == p && r.change.Unread != nil
+		})
+	}
+}
