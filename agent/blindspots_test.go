@@ -100,3 +100,21 @@ func TestTransientScriptsAlerted(t *testing.T) {
 		}
 	}
 }
+
+// Excludes are no blind spot (issue 10, item 10): with the once documented
+// exclude "*/cache/*", uploads/cache/x.php was never scanned. A script
+// under an excluded folder, one there at start and one made after, is
+// scanned and quarantined; exclude_scripts = true would exclude it.
+func TestScriptUnderExcludedFolderDetected(t *testing.T) {
+	h := newHarness(t)
+	h.protected = `exclude = ["*/cache/*"]`
+	if err := os.MkdirAll(filepath.Join(h.www, "uploads", "cache"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	for _, rel := range []string{"uploads/cache/x.php", "uploads/cache/new/deeper/y.php"} {
+		p := h.write(rel, evalShell)
+		a := h.recv.waitAlert(p, alert.KindDetection)
+		h.checkQuarantined(a, p, evalShell)
+	}
+}
