@@ -118,3 +118,31 @@ func TestScriptUnderExcludedFolderDetected(t *testing.T) {
 		h.checkQuarantined(a, p, evalShell)
 	}
 }
+
+// A root swapped for a symbolic link to the attacker's folder (issue 10,
+// item 11) raised only root_missing: it is root_symlink now, critical,
+// naming where the link points; the link is not followed.
+func TestRootSwappedForSymlinkAlerted(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	evil := filepath.Join(h.outside, "shells")
+	if err := os.MkdirAll(evil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(evil, "x.php"), []byte(systemShell), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(h.www); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(evil, h.www); err != nil {
+		t.Fatal(err)
+	}
+	a := h.recv.waitAlert(h.www, alert.KindRootSymlink)
+	if a.Severity != finding.SeverityCritical || a.File.LinkTarget != evil || !strings.Contains(a.Message, evil) {
+		t.Errorf("alert %+v: want critical, link_target %s, named in the message", a, evil)
+	}
+	if _, ok := h.recv.find(filepath.Join(h.www, "x.php"), alert.KindDetection); ok {
+		t.Errorf("the shell behind the link was scanned: the link was followed")
+	}
+}
