@@ -89,6 +89,10 @@ const (
 	// (File.LinkTarget says where to); nothing there is watched, and the
 	// web server may now serve the link's target.
 	KindRootSymlink Kind = "root_symlink"
+	// KindSymlink: a symbolic link appeared in a root that leads out of it,
+	// or whose name or target is a script (File.LinkTarget says where to).
+	// A link whose target a rule flags is a KindDetection instead.
+	KindSymlink Kind = "symlink"
 	// KindTransientScript: a script appeared and was gone before it could
 	// be scanned (write, run, delete): what it did is unknown.
 	KindTransientScript Kind = "transient_script"
@@ -125,6 +129,7 @@ var kinds = map[Kind]kindInfo{
 	KindStateReset:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a615", "state database reset, fresh baseline"},
 	KindRootReadOnly:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a616", "watched root is read-only, quarantine impossible"},
 	KindRootSymlink:      {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a617", "watched root replaced by a symbolic link"},
+	KindSymlink:          {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a618", "symbolic link out of the root or to a script"},
 	KindTransientScript:  {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a619", "script vanished before it could be scanned"},
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},

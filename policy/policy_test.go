@@ -276,6 +276,14 @@ func TestREADMEAlertTable(t *testing.T) {
 			if byWeb != noScript {
 				got += " but web_user gives " + byWeb.String()
 			}
+		case alert.KindSymlink:
+			q := config.Quarantine{MinSeverity: config.Threshold(finding.SeverityHigh)}
+			if d := DecideLink(Link{Outside: true, Born: true, Quarantine: q}); d.Kind == kind {
+				got = d.Severity.String()
+			}
+			if d := DecideLink(Link{Outside: true, Born: true, WindowOpen: true, Quarantine: q}); d.Kind == "" {
+				got += " (none in a deploy window)"
+			}
 		case alert.KindTransientScript:
 			k, sev := DecideTransient(Transient{Script: true})
 			if k2, _ := DecideTransient(Transient{Script: true, WindowOpen: true}); k == kind && k2 == "" {
