@@ -20,7 +20,7 @@ func TestLeavesRoot(t *testing.T) {
 		{"/srv/www/a/x.php", "/etc/shadow", "/etc/shadow", true},
 		{"/srv/www/x", "/srv/www-evil/shells", "", true}, // a sibling sharing the prefix, dangling
 		{"/srv/www/x", "/proc/self/fd/0", "", true},      // refused magic link
-		{"/srv/www/x", "hop", "/tmp/shells", true},        // lexically in, resolved out
+		{"/srv/www/x", "hop", "/tmp/shells", true},       // lexically in, resolved out
 		{"/srv/www/x", "/tmp/hop", "/srv/www/index.php", true},
 		{"/srv/www/x", ".", "/srv/www", false},
 		{"/srv/www/x", "..", "/srv", true},
