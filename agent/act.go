@@ -86,6 +86,10 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 		} else {
 			a.vanished.take(c.Path)
 		}
+		if v.Mode&fs.ModeSymlink != 0 {
+			a.handleLink(ctx, g, c, v)
+			return
+		}
 		if !a.act(g, c, v, attempt, t, ctx.Err() != nil) {
 			return
 		}

@@ -146,3 +146,56 @@ func TestRootSwappedForSymlinkAlerted(t *testing.T) {
 		t.Errorf("the shell behind the link was scanned: the link was followed")
 	}
 }
+
+// Symbolic links (issue 10, item 3): a link dropped in a root to a shell
+// outside it, or to a folder of shells, was never alerted, and web servers
+// follow it. A link to a flagged file is a detection on the link; a link to
+// a folder outside is a symlink alert; either link — the link itself, never
+// its target — is moved to the vault, which keeps its text.
+func TestSymlinksOutOfRootAlerted(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	shells := filepath.Join(h.outside, "shells")
+	shell := filepath.Join(shells, "s.php")
+	if err := os.MkdirAll(shells, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(shell, []byte(systemShell), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, target string
+		kind         alert.Kind
+	}{
+		{"avatar.php", shell, alert.KindDetection},
+		{"assets", shells, alert.KindSymlink},
+	} {
+		link := filepath.Join(h.www, c.name)
+		if err := os.Symlink(c.target, link); err != nil {
+			t.Fatal(err)
+		}
+		a := h.recv.waitAlert(link, c.kind)
+		if a.File.LinkTarget != c.target || a.Severity < finding.SeverityHigh || !strings.Contains(a.Detail, "leads out of the root") {
+			t.Errorf("%s: alert %+v (detail %q), want at least high, link_target %s, saying it leads out", c.name, a, a.Detail, c.target)
+		}
+		if a.Action == nil || a.Action.Taken != alert.ActionQuarantined {
+			t.Fatalf("%s: action %+v, want the link quarantined", c.name, a.Action)
+		}
+		if _, err := os.Lstat(link); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: the link is still in the root: %v", c.name, err)
+		}
+		e, err := h.vault().Get(a.Action.VaultID)
+		if err != nil || e.Type != "symlink" || e.LinkTarget != c.target {
+			t.Errorf("%s: vault entry %+v, %v; want the link with its target", c.name, e, err)
+		}
+	}
+	if c, err := os.ReadFile(shell); err != nil || string(c) != systemShell {
+		t.Errorf("the link's target was touched: %q, %v", c, err)
+	}
+	if _, err := os.Stat(shells); err != nil {
+		t.Errorf("the folder the link led to was touched: %v", err)
+	}
+	if a, ok := h.recv.find(filepath.Join(h.www, "assets", "s.php"), alert.KindDetection); ok {
+		t.Errorf("the folder link was walked: %+v", a)
+	}
+}
