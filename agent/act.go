@@ -58,6 +58,13 @@ func (a *Agent) handleTask(ctx context.Context, t task) {
 // handleChange scans the file a change names and acts on the verdict.
 func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 	if c.Op == watcher.OpRemoved {
+		if !a.vanished.take(c.Path) && c.Unread != nil {
+			// Deleted before its content was reported, and not yet
+			// alerted by a scan that found it gone.
+			a.mu.RLock()
+			a.transient(a.gen, c)
+			a.mu.RUnlock()
+		}
 		a.removed(c)
 		return
 	}
@@ -79,6 +86,17 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 		a.countScan(v, time.Since(start))
 		if a.hooks.afterScan != nil {
 			a.hooks.afterScan(v)
+		}
+		if errors.Is(v.Err, fs.ErrNotExist) && c.Unread != nil {
+			// Created or written, and deleted before it could be read.
+			a.transient(g, c)
+			a.vanished.note(c.Path)
+		} else {
+			a.vanished.take(c.Path)
+		}
+		if v.Mode&fs.ModeSymlink != 0 {
+			a.handleLink(ctx, g, c, v)
+			return
 		}
 		if !a.act(g, c, v, attempt, t, ctx.Err() != nil) {
 			return

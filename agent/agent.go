@@ -86,8 +86,9 @@ type Agent struct {
 	q          queues // the watchers' changes and problems, and the workers
 	reconciles reconciles
 
-	recent alert.Recent
-	ready  atomic.Bool // every root is watched
+	recent   alert.Recent
+	vanished vanished    // transient files alerted whose removal is still to come
+	ready    atomic.Bool // every root is watched
 
 	watches watcher.Set
 	metrics *agentMetrics

@@ -319,7 +319,8 @@ func TestOverflowResync(t *testing.T) {
 
 // TestHostileNames: names with newlines and invalid UTF-8 are quarantined
 // and alerted byte-exact; symlinks to /etc and into the vault are not
-// followed; a FIFO does not block the agent.
+// followed: each is alerted and the link itself, never its target, moved
+// to the vault; a FIFO does not block the agent.
 func TestHostileNames(t *testing.T) {
 	j := testenv.Journald(t)
 	h := newHarness(t)
@@ -345,16 +346,20 @@ func TestHostileNames(t *testing.T) {
 	a := h.recv.waitAlert(p, alert.KindDetection)
 	h.checkQuarantined(a, p, systemShell)
 	for _, l := range []string{"shadow.php", "vault", "passwd.php"} {
-		if fi, err := os.Lstat(filepath.Join(h.www, l)); err != nil || fi.Mode()&os.ModeSymlink == 0 {
-			t.Errorf("symlink %s was touched: %v %v", l, fi, err)
+		a := h.recv.waitAlert(filepath.Join(h.www, l), alert.KindSymlink)
+		if a.Action == nil || a.Action.Taken != alert.ActionQuarantined {
+			t.Errorf("symlink %s: action %+v, want the link quarantined", l, a.Action)
 		}
 		if _, ok := h.recv.find(filepath.Join(h.www, l), alert.KindDetection, alert.KindQuarantineFailed); ok {
 			t.Errorf("symlink %s was scanned through", l)
 		}
 	}
 	after, _ := os.ReadDir(vaultDir)
-	if len(after) != len(before)+2 { // after.php and its metadata
-		t.Errorf("vault went from %d to %d entries, want +2", len(before), len(after))
+	if len(after) != len(before)+8 { // after.php, the three links, and their metadata
+		t.Errorf("vault went from %d to %d entries, want +8", len(before), len(after))
+	}
+	if fi, err := os.Lstat(vaultDir); err != nil || !fi.IsDir() {
+		t.Errorf("the vault a link led to: %v %v", fi, err)
 	}
 	if _, err := os.Stat("/etc/shadow"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("/etc/shadow: %v", err)

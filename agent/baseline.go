@@ -101,7 +101,7 @@ func (a *Agent) baselineDiff(ctx context.Context, _ control.Peer, _ control.Requ
 	a.mu.RUnlock()
 	res := wire.DiffResult{Entries: []wire.DiffEntry{}, Errors: []string{}}
 	for _, r := range g.roots.List() {
-		changes, problems := a.baseline.Diff(ctx, r.Path, r.Exclude)
+		changes, problems := a.baseline.Diff(ctx, r.Path, r.Skipper())
 		for _, c := range changes {
 			res.Entries = append(res.Entries, wire.DiffEntry{Kind: c.Kind, Path: safetext.JSONPath(c.Path), Since: c.Since, Detail: c.Detail})
 		}

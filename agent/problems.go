@@ -22,6 +22,8 @@ func (a *Agent) handleProblem(p watcher.Problem) {
 		kind = alert.KindRootMissing
 	case watcher.ProblemRootRestored:
 		kind = alert.KindRootRestored
+	case watcher.ProblemRootSymlink:
+		kind = alert.KindRootSymlink
 	}
 	sev := policy.EventSeverity(kind)
 	detail := ""
@@ -41,7 +43,7 @@ func (a *Agent) handleProblem(p watcher.Problem) {
 		al.Message += ": " + firstLine(detail)
 	}
 	if p.Path != "" || p.Root != "" {
-		al.File = &alert.File{Path: where, Root: p.Root}
+		al.File = &alert.File{Path: where, Root: p.Root, LinkTarget: p.LinkTarget}
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()

@@ -80,7 +80,7 @@ func (r *reconciles) all(rs roots.Set) bool {
 // are skipped (a reload only adds the new ones).
 func (a *Agent) reconcile(ctx context.Context, rs roots.Set) {
 	for _, r := range rs.List() {
-		root, ex := r.Path, r.Exclude
+		root, ex := r.Path, r.Skipper()
 		if !a.reconciles.claim(root) {
 			continue
 		}

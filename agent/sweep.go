@@ -89,7 +89,7 @@ func (a *Agent) sweep(ctx context.Context) {
 		if !a.reconciles.done(r.Path) {
 			continue // its start reconciliation runs, or failed and is retried
 		}
-		stats, err := a.baseline.Reconcile(ctx, r.Path, r.Exclude, func(d state.Difference) {
+		stats, err := a.baseline.Reconcile(ctx, r.Path, r.Skipper(), func(d state.Difference) {
 			switch d.Kind {
 			case state.Added, state.Changed:
 				if d.Stat.CTime.After(recent) {

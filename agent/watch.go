@@ -11,7 +11,7 @@ import (
 func (a *Agent) watchOptions(g *generation) watcher.Options {
 	var rs []watcher.Root
 	for _, r := range g.roots.List() {
-		rs = append(rs, watcher.Root{Path: r.Path, Exclude: r.Exclude})
+		rs = append(rs, watcher.Root{Path: r.Path, Exclude: r.Skipper()})
 	}
 	return watcher.Options{
 		Roots:          rs,

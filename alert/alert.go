@@ -94,6 +94,17 @@ const (
 	// KindHardLink: a file with other hard links appeared in a root: a
 	// name outside the root can rewrite it with no event in the root.
 	KindHardLink Kind = "hard_link"
+	// KindRootSymlink: a watched root was replaced by a symbolic link
+	// (File.LinkTarget says where to); nothing there is watched, and the
+	// web server may now serve the link's target.
+	KindRootSymlink Kind = "root_symlink"
+	// KindSymlink: a symbolic link appeared in a root that leads out of it,
+	// or whose name or target is a script (File.LinkTarget says where to).
+	// A link whose target a rule flags is a KindDetection instead.
+	KindSymlink Kind = "symlink"
+	// KindTransientScript: a script appeared and was gone before it could
+	// be scanned (write, run, delete): what it did is unknown.
+	KindTransientScript Kind = "transient_script"
 	// KindAgentStarted: the agent watches every root.
 	KindAgentStarted Kind = "agent_started"
 	// KindAgentStopping: the agent was asked to stop.
@@ -128,6 +139,9 @@ var kinds = map[Kind]kindInfo{
 	KindStateReset:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a615", "state database reset, fresh baseline"},
 	KindRootReadOnly:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a616", "watched root is read-only, quarantine impossible"},
 	KindHardLink:         {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a618", "file with other hard links appeared in a root"},
+	KindRootSymlink:      {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61a", "watched root replaced by a symbolic link"},
+	KindSymlink:          {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61b", "symbolic link out of the root or to a script"},
+	KindTransientScript:  {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a619", "script vanished before it could be scanned"},
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
 }
@@ -202,6 +216,11 @@ type File struct {
 	// file could not be read to the end.
 	SHA256 string `json:"sha256,omitempty"`
 	MD5    string `json:"md5,omitempty"`
+	// LinkTarget is, for a symbolic link (or a root replaced by one), its
+	// target as readlink gives it: attacker-chosen bytes, never followed
+	// to read it. Not valid UTF-8, it is also carried exactly as
+	// link_target_base64 in JSON.
+	LinkTarget string `json:"link_target,omitempty"`
 }
 
 // Sample is one alert folded into a KindAlertsGrouped or KindAlertsDropped
@@ -322,7 +341,8 @@ func NewID(t time.Time) string {
 type alertJSON struct {
 	SchemaVersion int `json:"schema_version"`
 	*alertFields
-	PathBase64 string `json:"path_base64,omitempty"`
+	PathBase64       string `json:"path_base64,omitempty"`
+	LinkTargetBase64 string `json:"link_target_base64,omitempty"`
 }
 
 type alertFields Alert
@@ -332,6 +352,9 @@ func (a Alert) MarshalJSON() ([]byte, error) {
 	j := alertJSON{SchemaVersion: SchemaVersion, alertFields: (*alertFields)(&a)}
 	if a.File != nil && !utf8.ValidString(a.File.Path) {
 		j.PathBase64 = base64.StdEncoding.EncodeToString([]byte(a.File.Path))
+	}
+	if a.File != nil && !utf8.ValidString(a.File.LinkTarget) {
+		j.LinkTargetBase64 = base64.StdEncoding.EncodeToString([]byte(a.File.LinkTarget))
 	}
 	return json.Marshal(j)
 }
@@ -352,6 +375,13 @@ func (a *Alert) UnmarshalJSON(data []byte) error {
 			return fmt.Errorf("alert path_base64: %w", err)
 		}
 		out.File.Path = string(p)
+	}
+	if j.LinkTargetBase64 != "" && out.File != nil {
+		t, err := base64.StdEncoding.DecodeString(j.LinkTargetBase64)
+		if err != nil {
+			return fmt.Errorf("alert link_target_base64: %w", err)
+		}
+		out.File.LinkTarget = string(t)
 	}
 	*a = out
 	return nil

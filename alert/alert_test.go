@@ -61,3 +61,37 @@ func TestKindsHaveDistinctMessageIDs(t *testing.T) {
 		seen[id] = k
 	}
 }
+
+// A symbolic link's target is the attacker's choice of bytes: one that is
+// not valid UTF-8 travels exactly as link_target_base64 and is read back.
+func TestLinkTargetKeptExact(t *testing.T) {
+	target := "/srv/\xff\xfe\n../x.php"
+	a := Alert{ID: NewID(time.Now()), Kind: KindRootSymlink, Severity: finding.SeverityCritical,
+		File: &File{Path: "/var/www/html", LinkTarget: target}}
+	data, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw["link_target_base64"] != base64.StdEncoding.EncodeToString([]byte(target)) {
+		t.Errorf("link_target_base64 = %v in %s", raw["link_target_base64"], data)
+	}
+	var back Alert
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.File == nil || back.File.LinkTarget != target {
+		t.Errorf("read back: %+v, want link target %q", back.File, target)
+	}
+	clean, err := json.Marshal(Alert{File: &File{Path: "/x", LinkTarget: "/ok"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rawClean map[string]any
+	if json.Unmarshal(clean, &rawClean); rawClean["link_target_base64"] != nil {
+		t.Errorf("a valid UTF-8 target got link_target_base64: %s", clean)
+	}
+}

@@ -37,6 +37,7 @@ const (
 	JournalSeverity         = "SHELLWATCH_SEVERITY" // "low" … "critical"; absent for none
 	JournalPath             = "SHELLWATCH_PATH"     // byte-exact, newlines and invalid UTF-8 included
 	JournalRoot             = "SHELLWATCH_ROOT"
+	JournalLinkTarget       = "SHELLWATCH_LINK_TARGET" // a symbolic link's target, byte-exact
 	JournalSHA256           = "SHELLWATCH_SHA256"
 	JournalMD5              = "SHELLWATCH_MD5"
 	JournalSize             = "SHELLWATCH_SIZE" // bytes, decimal
@@ -66,7 +67,7 @@ func JournaldFields() []string {
 	return []string{
 		JournalMessage, JournalPriority, JournalMessageID, JournalSyslogIdentifier,
 		JournalAlertID, JournalKind, JournalSeverity,
-		JournalPath, JournalRoot, JournalSHA256, JournalMD5, JournalSize,
+		JournalPath, JournalRoot, JournalLinkTarget, JournalSHA256, JournalMD5, JournalSize,
 		JournalUID, JournalGID, JournalUser, JournalGroup, JournalMode, JournalMTime,
 		JournalRules, JournalFamilies,
 		JournalAction, JournalVaultID, JournalActionReason,
@@ -347,6 +348,7 @@ func journalFields(a Alert) map[string]string {
 	if file := a.File; file != nil {
 		set(JournalPath, file.Path)
 		set(JournalRoot, file.Root)
+		set(JournalLinkTarget, file.LinkTarget)
 		set(JournalSHA256, file.SHA256)
 		set(JournalMD5, file.MD5)
 		// Size, owner and mode are values even when zero (an empty file,

@@ -41,6 +41,7 @@ func fullAlert() Alert {
 			Size: 1234, Mode: "0644", UID: 33, GID: 33, User: "www-data", Group: "www-data",
 			MTime:  time.Date(2024, 3, 1, 10, 20, 30, 400, time.UTC),
 			SHA256: strings.Repeat("ab", 32), MD5: strings.Repeat("cd", 16),
+			LinkTarget: "../../../srv/evil\n/x.php",
 		},
 		Rules: []Rule{
 			{Name: "php_eval_post", Family: "php_generic", Severity: finding.SeverityCritical},
@@ -74,6 +75,7 @@ func TestJournaldWritesEveryDocumentedField(t *testing.T) {
 		JournalSeverity:         "critical",
 		JournalPath:             "/var/www/shop/upload/x.php",
 		JournalRoot:             "/var/www/shop",
+		JournalLinkTarget:       "../../../srv/evil\n/x.php",
 		JournalSHA256:           a.File.SHA256,
 		JournalMD5:              a.File.MD5,
 		JournalSize:             "1234",

@@ -181,6 +181,6 @@ func (b *Baseline) MarkBuilt(root string) {
 // Reconcile compares the files under root with their records and calls fn
 // for each difference, as [state.Reconcile] (which see): the baseline is
 // streamed, never held in memory whole.
-func (b *Baseline) Reconcile(ctx context.Context, root string, ex *walk.Globs, fn func(state.Difference)) (state.ReconcileStats, error) {
+func (b *Baseline) Reconcile(ctx context.Context, root string, ex walk.Excluder, fn func(state.Difference)) (state.ReconcileStats, error) {
 	return state.Reconcile(ctx, b.db, root, ex, fn)
 }

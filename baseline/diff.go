@@ -30,7 +30,7 @@ type Change struct {
 // differ from the accepted baseline now, and the problems met on the way,
 // each naming its path: a folder that could not be read, a root that is
 // missing.
-func (b *Baseline) Diff(ctx context.Context, root string, ex *walk.Globs) (changes []Change, problems []string) {
+func (b *Baseline) Diff(ctx context.Context, root string, ex walk.Excluder) (changes []Change, problems []string) {
 	b.records.flush()
 	_, err := state.Reconcile(ctx, b.db, root, ex, func(d state.Difference) {
 		c := Change{Kind: d.Kind.String(), Path: d.Path}

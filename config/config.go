@@ -63,10 +63,18 @@ type Agent struct {
 type Watch struct {
 	Path    string   `toml:"path"`
 	Exclude []string `toml:"exclude"`
+	// ExcludeScripts makes the excludes (scanner.exclude and Exclude)
+	// leave out scripts too. By default a file matching ScriptGlobs is
+	// watched and scanned even where an exclude matches it or one of its
+	// folders: an excluded folder is still watched, for its scripts.
+	ExcludeScripts bool `toml:"exclude_scripts"`
 	// Mode is "monitor" (signatures only) or "protected" (any new or
 	// changed script outside a deploy window is an alert in itself).
 	Mode string `toml:"mode"`
-	// ScriptGlobs name the files that are code, in a protected root.
+	// ScriptGlobs name the files that are code: in a protected root, what
+	// may change only in deploys; in every root, what excludes do not
+	// hide (unless ExcludeScripts), what is a transient script, and which
+	// symbolic links are scripts.
 	ScriptGlobs []string `toml:"script_globs"`
 	// NoScriptGlobs name the places no code belongs (uploads): any script
 	// there is critical and quarantined.

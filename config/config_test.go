@@ -335,6 +335,7 @@ frobnicate = true
 [[watch]]
 path = "/srv/a"
 mode = "guarded"
+exclude_scripts = "yes"
 [[watch]]
 path = "/srv/b"
 exclude = [1]
@@ -361,12 +362,13 @@ rate = "fast"
 		path + `:7: scanner.max_file_size: `,
 		path + `:8: scanner.timeout: = 100ms, want at least 1s`,
 		path + `:9: scanner.frobnicate: unknown key`,
-		path + `:19: quarantine.min_severity: "sometimes" is not off, low, medium, high or critical`,
-		path + `:23: webhook[0].rate: is a string, want a number`,
-		path + `:22: webhook[0].url: = "ftp://x", want an http:// or https:// URL`,
+		path + `:20: quarantine.min_severity: "sometimes" is not off, low, medium, high or critical`,
+		path + `:24: webhook[0].rate: is a string, want a number`,
+		path + `:23: webhook[0].url: = "ftp://x", want an http:// or https:// URL`,
 		// Two [[watch]] tables: the decoder does not say which line is whose.
 		path + `: watch[1].exclude: is an integer, want a string`,
 		path + `: watch[0].mode: = "guarded"`,
+		path + `: watch[0].exclude_scripts: is a string, want true or false`,
 	}
 	lines := strings.Split(err.Error(), "\n")
 	for _, w := range want {

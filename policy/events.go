@@ -14,8 +14,9 @@ var eventSeverity = map[alert.Kind]finding.Severity{
 	alert.KindWatchError:       finding.SeverityMedium, // a directory could not be watched or read
 	alert.KindRootMissing:      finding.SeverityHigh,   // a root is gone: nothing there is watched
 	alert.KindRootRestored:     finding.SeverityLow,
-	alert.KindRootReadOnly:     finding.SeverityHigh, // flagged files there cannot be moved
-	alert.KindReloadFailed:     finding.SeverityHigh, // the old config runs on
+	alert.KindRootSymlink:      finding.SeverityCritical, // the web server may serve the attacker's folder
+	alert.KindRootReadOnly:     finding.SeverityHigh,     // flagged files there cannot be moved
+	alert.KindReloadFailed:     finding.SeverityHigh,     // the old config runs on
 	alert.KindReloaded:         finding.SeverityLow,
 	alert.KindDeployStarted:    finding.SeverityLow,
 	alert.KindDeployFinished:   finding.SeverityLow,

@@ -388,3 +388,25 @@ func DecideDeleted(f Deleted) (alert.Kind, finding.Severity) {
 	}
 	return alert.KindChangedWhileDown, finding.SeverityMedium
 }
+
+// Transient is what the agent knows of a file that appeared in a root and
+// was gone before it could be scanned (the watcher saw it created; the
+// scan, or the report itself, found it deleted).
+type Transient struct {
+	// Script: the path matches its root's script_globs (in any mode).
+	Script bool
+	// WindowOpen: a deploy window is open on the root, where tools write
+	// and delete scripts of their own.
+	WindowOpen bool
+}
+
+// DecideTransient decides about a transient file: a script that runs for
+// a millisecond and deletes itself leaves nothing to scan, so its passing
+// is the alert. Other files (temporary files, uploads in progress) and
+// anything in a deploy window raise nothing.
+func DecideTransient(t Transient) (alert.Kind, finding.Severity) {
+	if !t.Script || t.WindowOpen {
+		return "", finding.SeverityNone
+	}
+	return alert.KindTransientScript, finding.SeverityHigh
+}

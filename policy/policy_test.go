@@ -308,6 +308,19 @@ func TestREADMEAlertTable(t *testing.T) {
 			if byWeb != noScript {
 				got += " but web_user gives " + byWeb.String()
 			}
+		case alert.KindSymlink:
+			q := config.Quarantine{MinSeverity: config.Threshold(finding.SeverityHigh)}
+			if d := DecideLink(Link{Outside: true, Born: true, Quarantine: q}); d.Kind == kind {
+				got = d.Severity.String()
+			}
+			if d := DecideLink(Link{Outside: true, Born: true, WindowOpen: true, Quarantine: q}); d.Kind == "" {
+				got += " (none in a deploy window)"
+			}
+		case alert.KindTransientScript:
+			k, sev := DecideTransient(Transient{Script: true})
+			if k2, _ := DecideTransient(Transient{Script: true, WindowOpen: true}); k == kind && k2 == "" {
+				got = sev.String() + " (none in a deploy window)"
+			}
 		case alert.KindAlertsDropped:
 			got = "high" // decided by the webhook spool (alert package)
 		case alert.KindAlertsGrouped:
@@ -319,6 +332,22 @@ func TestREADMEAlertTable(t *testing.T) {
 		}
 		if got != text {
 			t.Errorf("%s: README says %q, policy gives %q", kind, text, got)
+		}
+	}
+}
+
+func TestDecideTransient(t *testing.T) {
+	for _, c := range []struct {
+		t    Transient
+		kind alert.Kind
+		sev  finding.Severity
+	}{
+		{Transient{Script: true}, alert.KindTransientScript, finding.SeverityHigh},
+		{Transient{}, "", finding.SeverityNone}, // a temporary file
+		{Transient{Script: true, WindowOpen: true}, "", finding.SeverityNone},
+	} {
+		if kind, sev := DecideTransient(c.t); kind != c.kind || sev != c.sev {
+			t.Errorf("%+v: %q %s, want %q %s", c.t, kind, sev, c.kind, c.sev)
 		}
 	}
 }

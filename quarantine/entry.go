@@ -115,6 +115,10 @@ type Entry struct {
 	// scan.
 	Note    string   `json:"note,omitempty"`
 	Scanned *Scanned `json:"scanned,omitempty"`
+	// LinkTarget is, for a symbolic link quarantined as one (MoveLink),
+	// its text; the vault file holds it byte-exact, and Restore makes the
+	// link again from that.
+	LinkTarget string `json:"link_target,omitempty"`
 }
 
 // entryJSON is the on-disk form of an Entry: a version and, for paths that
@@ -122,7 +126,8 @@ type Entry struct {
 type entryJSON struct {
 	Version int `json:"version"`
 	*entryFields
-	PathBase64 string `json:"path_base64,omitempty"`
+	PathBase64       string `json:"path_base64,omitempty"`
+	LinkTargetBase64 string `json:"link_target_base64,omitempty"`
 }
 
 type entryFields Entry
@@ -133,6 +138,9 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 	j := entryJSON{Version: formatVersion, entryFields: (*entryFields)(&e)}
 	if !utf8.ValidString(e.Path) {
 		j.PathBase64 = base64.StdEncoding.EncodeToString([]byte(e.Path))
+	}
+	if !utf8.ValidString(e.LinkTarget) {
+		j.LinkTargetBase64 = base64.StdEncoding.EncodeToString([]byte(e.LinkTarget))
 	}
 	return json.Marshal(j)
 }
@@ -153,6 +161,13 @@ func (e *Entry) UnmarshalJSON(data []byte) error {
 			return fmt.Errorf("path_base64: %w", err)
 		}
 		out.Path = string(p)
+	}
+	if j.LinkTargetBase64 != "" {
+		t, err := base64.StdEncoding.DecodeString(j.LinkTargetBase64)
+		if err != nil {
+			return fmt.Errorf("link_target_base64: %w", err)
+		}
+		out.LinkTarget = string(t)
 	}
 	if err := out.check(); err != nil {
 		return err

@@ -259,12 +259,25 @@ type stored struct {
 // copy is created by this process with mode 0000, synced, then renamed into
 // place, so it is never seen half written and no other process holds it.
 func (v *Vault) storeCopy(src int, id string, size int64, sha string) (stored, error) {
+	c, err := v.storeFrom(fdReader(src), id, size, sha)
+	if err != nil {
+		return c, err
+	}
+	var st unix.Stat_t
+	if unix.Fstat(src, &st) == nil {
+		c.srcSize = st.Size
+	}
+	return c, nil
+}
+
+// storeFrom is storeCopy from a reader.
+func (v *Vault) storeFrom(src io.Reader, id string, size int64, sha string) (stored, error) {
 	tmp := tempPrefix + id
 	tfd, err := openat(v.fd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return stored{}, fmt.Errorf("create a copy in vault %q: %w", v.dir, err)
 	}
-	c, err := copyScanned(fdReader(src), fdWriter(tfd), size, sha)
+	c, err := copyScanned(src, fdWriter(tfd), size, sha)
 	if err == nil {
 		err = unix.Fsync(tfd)
 	}
@@ -277,10 +290,6 @@ func (v *Vault) storeCopy(src int, id string, size int64, sha string) (stored, e
 	if err != nil {
 		unix.Unlinkat(v.fd, tmp, 0)
 		return stored{}, fmt.Errorf("copy into vault %q: %w", v.dir, err)
-	}
-	var st unix.Stat_t
-	if unix.Fstat(src, &st) == nil {
-		c.srcSize = st.Size
 	}
 	return c, nil
 }

@@ -56,6 +56,9 @@ func (v *Vault) Restore(id, to string) error {
 	} else if err != unix.ENOENT {
 		return fmt.Errorf("restore %s to %q: %w", id, target, err)
 	}
+	if e.Type == "symlink" && e.LinkTarget != "" {
+		return v.restoreLink(fd, s, e, target, pfd, base)
+	}
 
 	var attrErr error
 	v.at("restore")

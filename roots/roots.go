@@ -30,6 +30,8 @@ type Root struct {
 	Mode       string      // config.ModeMonitor or config.ModeProtected
 	Exclude    *walk.Globs // scanner.exclude and the root's own exclude
 	WebUser    string      // the web server's user, "" when none is named
+	// ExcludeScripts: the excludes leave scripts out too (exclude_scripts).
+	ExcludeScripts bool
 
 	scripts   *walk.Globs // files that are code
 	noScripts *walk.Globs // places code never belongs
@@ -52,7 +54,7 @@ func Compile(cfg config.Config) (Set, error) {
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return Set{}, fmt.Errorf("watch[%d].path %s: %w", i, w.Path, err)
 		}
-		r := &Root{Path: path, Configured: w.Path, Mode: w.Mode, WebUser: w.WebUser, webUID: -1}
+		r := &Root{Path: path, Configured: w.Path, Mode: w.Mode, WebUser: w.WebUser, ExcludeScripts: w.ExcludeScripts, webUID: -1}
 		var err error
 		if r.Exclude, err = walk.CompileGlobs(append(append([]string{}, cfg.Scanner.Exclude...), w.Exclude...)); err != nil {
 			return Set{}, fmt.Errorf("watch[%d].exclude: %w", i, err)
@@ -123,17 +125,41 @@ func (s Set) Named(name string) ([]string, error) {
 // Protected reports whether code may change in the root only in deploys.
 func (r *Root) Protected() bool { return r.Mode == config.ModeProtected }
 
+// Skips reports whether the agent leaves path out of the root: what the
+// excludes match, but for scripts. Unless exclude_scripts, a file matching
+// script_globs is kept wherever it is, so no folder is left out: an
+// excluded folder is still watched and walked, and only the files in it
+// that are not scripts are skipped. An attacker who can write to an
+// excluded folder (a cache, an upload folder) must not find a blind spot
+// there. Pass it as a walk.Excluder with Skipper.
+func (r *Root) Skips(path string, isDir bool) bool {
+	switch {
+	case r.ExcludeScripts:
+		return r.Exclude.Match(path, isDir) // an excluded folder is pruned whole
+	case isDir, r.IsScript(path):
+		return false
+	}
+	return r.matchesBelow(r.Exclude, path)
+}
+
+// Skipper is Skips as a walk.Excluder (which a watcher.Excluder is too).
+func (r *Root) Skipper() walk.Excluder { return walk.ExcludeFunc(r.Skips) }
+
 // IsScript reports whether path is code by the root's script_globs.
 func (r *Root) IsScript(path string) bool { return r.scripts.Match(path, false) }
 
 // InNoScriptZone reports whether path lies where no code belongs: the file
 // itself or one of its folders below the root matches no_script_globs.
-func (r *Root) InNoScriptZone(path string) bool {
-	if r.noScripts.Match(path, false) {
+func (r *Root) InNoScriptZone(path string) bool { return r.matchesBelow(r.noScripts, path) }
+
+// matchesBelow reports whether g matches the file at path or one of its
+// folders below the root.
+func (r *Root) matchesBelow(g *walk.Globs, path string) bool {
+	if g.Match(path, false) {
 		return true
 	}
 	for dir := filepath.Dir(path); len(dir) > len(r.Path) && dir != "/"; dir = filepath.Dir(dir) {
-		if r.noScripts.Match(dir, true) {
+		if g.Match(dir, true) {
 			return true
 		}
 	}

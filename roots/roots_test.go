@@ -106,3 +106,47 @@ func TestCompileErrorsNameTheKey(t *testing.T) {
 		}
 	}
 }
+
+// Excludes are no blind spot for scripts (issue 10, item 10): the
+// documented "*/cache/*" also matches uploads/cache, where an attacker
+// writes. A script there is kept (its folders too, to be watched), files
+// that are not scripts are skipped; exclude_scripts excludes for real.
+func TestSkipsKeepsScripts(t *testing.T) {
+	root := t.TempDir()
+	for _, excludeScripts := range []bool{false, true} {
+		s, err := Compile(config.Config{
+			Scanner: config.Scanner{Exclude: []string{"*.log"}},
+			Watch: []config.Watch{{Path: root, Mode: config.ModeMonitor, ScriptGlobs: config.DefaultScriptGlobs(),
+				Exclude: []string{"*/cache/*", "tmp"}, ExcludeScripts: excludeScripts}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := s.Get(root)
+		for _, c := range []struct {
+			path  string
+			isDir bool
+			skips bool // by default; with exclude_scripts, what the excludes match
+			all   bool
+		}{
+			{root + "/uploads/cache/x.php", false, false, true},
+			{root + "/uploads/cache/.htaccess", false, false, true},
+			{root + "/uploads/cache/x.jpg", false, true, true},
+			{root + "/uploads/cache", true, false, true},
+			{root + "/uploads/cache/sub", true, false, true},
+			{root + "/tmp", true, false, true},
+			{root + "/tmp/deep/y.php", false, false, false}, // pruned at tmp with exclude_scripts
+			{root + "/tmp/deep/y.txt", false, true, false},
+			{root + "/app.log", false, true, true},
+			{root + "/index.php", false, false, false},
+		} {
+			want := c.skips
+			if excludeScripts {
+				want = c.all
+			}
+			if got := r.Skips(c.path, c.isDir); got != want {
+				t.Errorf("exclude_scripts=%v: Skips(%s, dir=%v) = %v, want %v", excludeScripts, c.path, c.isDir, got, want)
+			}
+		}
+	}
+}

@@ -209,6 +209,13 @@ func (s *Scanner) Scan(path string) Verdict {
 // ScanContext is Scan, giving up (with an error wrapping ctx.Err()) when ctx
 // is done while waiting for a worker or while hashing a large file.
 func (s *Scanner) ScanContext(ctx context.Context, path string) Verdict {
+	return s.scanWith(ctx, path, func(ctx context.Context, w *worker, v *Verdict) {
+		s.scanFile(ctx, w, v, nil)
+	})
+}
+
+// scanWith runs scan with a free worker on the Verdict of path.
+func (s *Scanner) scanWith(ctx context.Context, path string, scan func(context.Context, *worker, *Verdict)) Verdict {
 	v := Verdict{Path: path}
 	var w *worker
 	select {
@@ -232,7 +239,7 @@ func (s *Scanner) ScanContext(ctx context.Context, path string) Verdict {
 		}
 		s.idle <- w
 	}()
-	s.scanFile(ctx, w, &v, nil)
+	scan(ctx, w, &v)
 	return v
 }
 
@@ -255,6 +262,15 @@ func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict, ex *Expla
 	}
 	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
+	s.scanOpen(ctx, w, v, fd, f, ex)
+}
+
+// scanOpen fills v from the file open as f, whose descriptor is fd (v.Path
+// names what is scanned: its name decides the externals and whether the
+// PHP analyzer runs). Only a regular file is read.
+func (s *Scanner) scanOpen(ctx context.Context, w *worker, v *Verdict, fd int, f *os.File, ex *Explanation) {
+	path := v.Path
+	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		v.Err = fmt.Errorf("fstat %s: %w", path, err)
 		return

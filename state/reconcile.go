@@ -114,7 +114,7 @@ const statBatch = 256
 // and the reports soon after, and Reconcile returns an error wrapping
 // ctx.Err(): the deletions it reported were made sure of, and none is
 // reported past the point the walk reached.
-func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Globs, fn func(Difference)) (ReconcileStats, error) {
+func Reconcile(ctx context.Context, db *DB, root string, ex walk.Excluder, fn func(Difference)) (ReconcileStats, error) {
 	info, err := os.Lstat(root)
 	if err != nil {
 		return ReconcileStats{}, fmt.Errorf("reconcile %s: %w", root, err)
@@ -124,6 +124,9 @@ func Reconcile(ctx context.Context, db *DB, root string, ex *walk.Globs, fn func
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if ex == nil {
+		ex = (*walk.Globs)(nil) // matches nothing
+	}
 	r := &reconciler{db: db, root: root, ex: ex, fn: fn, unreadable: make(map[string]bool)}
 
 	// The walk lists files in path order and hands them, a folder's run at
@@ -229,7 +232,7 @@ const (
 type reconciler struct {
 	db   *DB
 	root string
-	ex   *walk.Globs
+	ex   walk.Excluder // never nil
 
 	// mu serialises fn and guards stats and unreadable.
 	mu         sync.Mutex

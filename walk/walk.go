@@ -62,7 +62,7 @@ type Options struct {
 // cancelled, and the error visit returned, which stops the walk (fs.SkipAll
 // stops it and Walk returns nil). The entries of a folder are visited in the
 // order the folder lists them, then its subfolders are walked in name order.
-func Walk(ctx context.Context, root string, ex *Globs, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
+func Walk(ctx context.Context, root string, ex Excluder, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
 	return Tree(ctx, root, Options{Exclude: ex, OnError: onError}, visit)
 }
 
@@ -73,7 +73,7 @@ func Walk(ctx context.Context, root string, ex *Globs, visit func(path string, d
 // after it: the subfolder's tree comes exactly where its paths sort among
 // its siblings' (a/b.php, a/b/c.php, a/b0.php). The names of the folders on
 // the way down are held in memory meanwhile, a few tens of bytes each.
-func WalkSorted(ctx context.Context, root string, ex *Globs, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
+func WalkSorted(ctx context.Context, root string, ex Excluder, visit func(path string, d fs.DirEntry) error, onError func(path string, err error)) error {
 	return Tree(ctx, root, Options{Exclude: ex, Sorted: true, OnError: onError}, visit)
 }
 

@@ -57,11 +57,13 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 			return
 		}
 		// A file, a symlink (never followed), a FIFO, a device; or the path
-		// is already gone again, and its removal event follows.
+		// is already gone again, and its removal event follows. What lstat
+		// saw is kept for the report: if the file is gone before anyone
+		// reads it, it is all there is to say about it.
 		if r.excluded(path, false) {
 			return
 		}
-		w.report(path, r, OpCreated)
+		w.reportCreated(path, r, lookOf(fi, err))
 
 	case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
 		if isWatchedDir {
@@ -71,13 +73,17 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 		if r.excluded(path, false) || r.excluded(path, true) {
 			return
 		}
-		w.report(path, r, OpRemoved)
+		if ev.Has(fsnotify.Remove) {
+			w.report(path, r, OpRemoved)
+		} else {
+			w.reportMovedAway(path, r)
+		}
 
 	case ev.Has(fsnotify.Write):
 		if isWatchedDir || r.excluded(path, false) {
 			return
 		}
-		w.report(path, r, OpModified)
+		w.reportWritten(path, r)
 
 	case ev.Has(fsnotify.Chmod):
 		// Mode, owner, timestamps or link count changed. Directories are not

@@ -62,6 +62,13 @@ type pendingEntry struct {
 	gen   uint64
 	// last is the op of the last report delivered.
 	last Op
+	// unread is set while the path has a creation or a write not yet
+	// reported, with what the watcher saw of it; born says it comes from
+	// a creation (whose size the next write refreshes). A deletion keeps
+	// it: the path's last content was never reported (a transient file).
+	// A move away drops it: the file lives on under its new name.
+	unread *Look
+	born   bool
 }
 
 type readyItem struct {
@@ -87,20 +94,64 @@ func newPendingSet(settle time.Duration) *pendingSet {
 func (p *pendingSet) add(path, root string, op Op, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.addLocked(path, root, op, now)
+}
+
+// addCreated is add of a creation, seen as l.
+func (p *pendingSet) addCreated(path, root string, now time.Time, l Look) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.addLocked(path, root, OpCreated, now)
+	e.unread, e.born = &l, true
+}
+
+// addWritten is add of a write. It reports whether the path has an
+// unreported creation, whose look the caller may refresh (updateLook).
+func (p *pendingSet) addWritten(path, root string, now time.Time) (born bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.addLocked(path, root, OpModified, now)
+	if e.unread == nil {
+		e.unread = &Look{}
+	}
+	return e.born
+}
+
+// addMovedAway is add of a removal that is a rename away: the file lives
+// on under another name, so nothing of it is unread here.
+func (p *pendingSet) addMovedAway(path, root string, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.addLocked(path, root, OpRemoved, now)
+	e.unread, e.born = nil, false
+}
+
+// updateLook replaces the look of path's unreported creation, if it still
+// has one, by a fresher one that found the path.
+func (p *pendingSet) updateLook(path string, l Look) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e := p.entries[path]; e != nil && e.born && l.Known {
+		*e.unread = l
+	}
+}
+
+func (p *pendingSet) addLocked(path, root string, op Op, now time.Time) *pendingEntry {
 	e := p.entries[path]
 	if e == nil {
-		p.entries[path] = &pendingEntry{root: root, op: op, dirty: true}
+		e = &pendingEntry{root: root, op: op, dirty: true}
+		p.entries[path] = e
 		p.ready.push(readyItem{path: path, at: now})
 		select {
 		case p.wake <- struct{}{}:
 		default:
 		}
-		return
+		return e
 	}
 	e.root = root
 	if e.dirty {
 		e.op = mergeOp(e.op, op)
-		return
+		return e
 	}
 	e.op = op
 	e.dirty = true
@@ -112,6 +163,7 @@ func (p *pendingSet) add(path, root string, op Op, now time.Time) {
 		default:
 		}
 	}
+	return e
 }
 
 // mergeOp folds a later change into one that has not been reported yet. The
@@ -193,7 +245,9 @@ func (p *pendingSet) take(path string, now time.Time) Change {
 	e.last = e.op
 	e.gen++
 	p.cooling.push(coolItem{path: path, until: now.Add(p.settle), gen: e.gen})
-	return Change{Path: path, Op: e.op, Root: e.root}
+	c := Change{Path: path, Op: e.op, Root: e.root, Unread: e.unread}
+	e.unread, e.born = nil, false
+	return c
 }
 
 // len returns the number of paths pending or cooling.

@@ -217,3 +217,43 @@ func TestPendingWaitRoom(t *testing.T) {
 		t.Fatal("waitRoom with a cancelled context and no room returned nil")
 	}
 }
+
+// TestPendingTransient: a file created, written and deleted before its
+// creation was taken is reported once, as removed, with what its creation
+// looked like (its size refreshed at the write); one renamed away instead
+// is reported removed without it. A file written after its creation was
+// reported, then deleted before the write was, is reported removed with an
+// unread write too, seen or not.
+func TestPendingTransient(t *testing.T) {
+	p := newPendingSet(100 * time.Millisecond)
+	t0 := time.Unix(1000, 0)
+	p.addCreated("/r/x.php", "/r", t0, Look{Known: true, UID: 33})
+	if !p.addWritten("/r/x.php", "/r", t0) {
+		t.Fatal("a write after an unreported creation says there is none")
+	}
+	p.updateLook("/r/x.php", Look{Known: true, Size: 42, UID: 33})
+	p.add("/r/x.php", "/r", OpRemoved, t0)
+	c, ok, _ := p.next(t0)
+	if !ok || c.Op != OpRemoved || c.Unread == nil || *c.Unread != (Look{Known: true, Size: 42, UID: 33}) {
+		t.Fatalf("next = %+v (unread %+v), %v; want removed, unread, 42 bytes by uid 33", c, c.Unread, ok)
+	}
+
+	p.addCreated("/r/y.php", "/r", t0, Look{})
+	p.addMovedAway("/r/y.php", "/r", t0)
+	if c, ok, _ := p.next(t0); !ok || c.Path != "/r/y.php" || c.Op != OpRemoved || c.Unread != nil {
+		t.Fatalf("next = %+v, %v; want y.php removed, nothing unread", c, ok)
+	}
+
+	p.addCreated("/r/z.php", "/r", t0, Look{Known: true})
+	if c, ok, _ := p.next(t0); !ok || c.Op != OpCreated || c.Unread == nil {
+		t.Fatalf("next = %+v, %v; want z.php created, unread", c, ok)
+	}
+	if p.addWritten("/r/z.php", "/r", t0) {
+		t.Error("a write after a reported creation says the creation is unreported")
+	}
+	p.updateLook("/r/z.php", Look{Known: true, Size: 7}) // not born: ignored
+	p.add("/r/z.php", "/r", OpRemoved, t0)
+	if c, ok, _ := p.next(t0); !ok || c.Op != OpRemoved || c.Unread == nil || c.Unread.Known {
+		t.Fatalf("next = %+v (unread %+v), %v; want z.php removed with its write unread, not looked at", c, c.Unread, ok)
+	}
+}

@@ -174,7 +174,7 @@ func (w *Watcher) checkRoot(ctx context.Context, r *rootState, report bool) {
 		missing = true
 	}
 	if !isDir {
-		if missing {
+		if w.reportRootLink(r) || missing {
 			return
 		}
 		if err == nil {
@@ -191,6 +191,7 @@ func (w *Watcher) checkRoot(ctx context.Context, r *rootState, report bool) {
 	w.mu.Lock()
 	r.attached = true
 	r.degraded = false
+	r.linked, r.link = false, ""
 	r.gen++
 	r.dev, r.ino = identity(fi)
 	gen := r.gen

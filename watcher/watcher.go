@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -60,6 +62,37 @@ type Change struct {
 	Path string
 	Op   Op
 	Root string // the configured root (cleaned) the path belongs to
+	// Unread is set when the path was created or written (an inotify
+	// create or write event) since it was last reported: content no
+	// consumer has been told of yet, and what the watcher saw of it. With
+	// Op OpRemoved it names a file deleted before its last content was
+	// reported: a transient file, written, perhaps run, and gone (one
+	// renamed away instead is not: it lives on under its new name).
+	Unread *Look
+}
+
+// Look is what the watcher saw of a created file: its lstat (a link is
+// never followed) at the create event, taken again at each write while
+// the creation is unreported. Known is false when the path was already
+// gone when the watcher looked, and for a file only seen written; then the
+// rest is zero. UID is the owner, which for a new file is who wrote it.
+type Look struct {
+	Known bool
+	Size  int64
+	UID   uint32
+	Mode  fs.FileMode
+}
+
+// lookOf is the Look of an lstat result.
+func lookOf(fi fs.FileInfo, err error) Look {
+	if err != nil {
+		return Look{}
+	}
+	s := Look{Known: true, Size: fi.Size(), Mode: fi.Mode()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.UID = st.Uid
+	}
+	return s
 }
 
 // ProblemKind classifies a [Problem].
@@ -83,6 +116,12 @@ const (
 	// that cannot be read, an inotify error). A directory that cannot be
 	// watched puts its root on periodic rescans like ProblemWatchLimit.
 	ProblemWatchError
+	// ProblemRootSymlink: a root was replaced by a symbolic link (Problem.
+	// LinkTarget says where to, as readlink gives it). The link is never
+	// followed: the root is unwatched, polled like a missing one, and the
+	// web server may now serve the attacker's folder through it. Raised
+	// again when the link is changed to point elsewhere.
+	ProblemRootSymlink
 )
 
 // String returns the name used in logs and test scenarios.
@@ -98,6 +137,8 @@ func (k ProblemKind) String() string {
 		return "root-restored"
 	case ProblemWatchError:
 		return "watch-error"
+	case ProblemRootSymlink:
+		return "root-symlink"
 	}
 	return fmt.Sprintf("ProblemKind(%d)", int(k))
 }
@@ -109,6 +150,9 @@ type Problem struct {
 	Root string // the configured root concerned; empty when it is all of them
 	Path string // the file or directory concerned, when there is one
 	Err  error  // what happened and what to do about it, in words
+	// LinkTarget is, for ProblemRootSymlink, the link's target as readlink
+	// gives it (byte-exact, attacker-chosen: never followed).
+	LinkTarget string
 }
 
 // Excluder decides which paths are skipped: an excluded directory is
@@ -418,6 +462,29 @@ func (w *Watcher) problem(p Problem) {
 // report queues a change for delivery; it never blocks.
 func (w *Watcher) report(path string, r *rootState, op Op) {
 	w.pending.add(path, r.path, op, time.Now())
+}
+
+// reportCreated queues the creation of path, seen as l; it never blocks.
+func (w *Watcher) reportCreated(path string, r *rootState, l Look) {
+	w.pending.addCreated(path, r.path, time.Now(), l)
+}
+
+// reportWritten queues a write to path; it never blocks. A file whose
+// creation is not reported yet is looked at again: its size now says more
+// than the empty file its create event saw.
+func (w *Watcher) reportWritten(path string, r *rootState) {
+	if !w.pending.addWritten(path, r.path, time.Now()) {
+		return
+	}
+	if fi, err := os.Lstat(path); err == nil {
+		w.pending.updateLook(path, lookOf(fi, nil))
+	}
+}
+
+// reportMovedAway queues the removal of a path that was renamed away (not
+// deleted: it is no transient file); it never blocks.
+func (w *Watcher) reportMovedAway(path string, r *rootState) {
+	w.pending.addMovedAway(path, r.path, time.Now())
 }
 
 // isSameOrBelow reports whether path is dir or inside it.

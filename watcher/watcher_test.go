@@ -312,24 +312,27 @@ func TestOverflow(t *testing.T) {
 }
 
 // TestRootSymlinkRefused: a root that is a symlink (or is named through one)
-// is not followed; the Problem says to configure the real path, and Run goes
-// on with the other roots.
+// is not followed; the Problem says so (a root that is itself a link is
+// ProblemRootSymlink), and Run goes on with the other roots.
 func TestRootSymlinkRefused(t *testing.T) {
 	base := t.TempDir()
 	real := filepath.Join(base, "real")
 	if err := os.Mkdir(real, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ name, root string }{
-		{"root is a symlink", filepath.Join(base, "link")},
-		{"root below a symlink", filepath.Join(base, "dirlink", "real")},
+	for _, tc := range []struct {
+		name, root string
+		kind       ProblemKind
+	}{
+		{"root is a symlink", filepath.Join(base, "link"), ProblemRootSymlink},
+		{"root below a symlink", filepath.Join(base, "dirlink", "real"), ProblemRootMissing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_ = os.Symlink(real, filepath.Join(base, "link"))
 			_ = os.Symlink(base, filepath.Join(base, "dirlink"))
 			other := t.TempDir()
 			h := startWatcher(t, Options{Roots: []Root{{Path: tc.root}, {Path: other}}})
-			p := h.waitProblem(ProblemRootMissing)
+			p := h.waitProblem(tc.kind)
 			if p.Root != tc.root || !strings.Contains(p.Err.Error(), "symbolic link") && !strings.Contains(p.Err.Error(), "symlink") {
 				t.Errorf("problem %+v, want one about %s being or going through a symlink", p, tc.root)
 			}
@@ -416,4 +419,103 @@ func runWatcher(t *testing.T, opts Options, tweak func(*Watcher)) *Watcher {
 		t.Fatal("watcher not Ready")
 	}
 	return w
+}
+
+// TestRootReplacedBySymlink: a watched root swapped for a symbolic link to
+// the attacker's folder (issue 10, item 11) raises ProblemRootSymlink naming
+// the link's target, once per target, and the link is never followed: what
+// is written through it is not reported. When a directory is back, it is
+// watched again.
+func TestRootReplacedBySymlink(t *testing.T) {
+	base := t.TempDir()
+	root := filepath.Join(base, "www")
+	evil := filepath.Join(base, "evil")
+	for _, d := range []string{root, evil} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := startWatcher(t, Options{Roots: []Root{{Path: root}}})
+	if err := os.RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(evil, root); err != nil {
+		t.Fatal(err)
+	}
+	p := h.waitProblem(ProblemRootSymlink)
+	if p.Root != root || p.LinkTarget != evil || !strings.Contains(p.Err.Error(), strconv.Quote(evil)) {
+		t.Errorf("problem %+v (%v), want root %s linked to %s, named in the error", p, p.Err, root, evil)
+	}
+	if err := os.WriteFile(filepath.Join(root, "shell.php"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err) // written through the link, into evil
+	}
+	// Pointed elsewhere: said again.
+	other := filepath.Join(base, "other")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(base, "tmp-link")
+	if err := os.Symlink(other, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, root); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("problem root-symlink to "+other, 0, func(r record) bool {
+		return r.problem != nil && r.problem.Kind == ProblemRootSymlink && r.problem.LinkTarget == other
+	})
+	if err := os.Remove(root); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	h.waitProblem(ProblemRootRestored)
+	back := filepath.Join(root, "back.php")
+	if err := os.WriteFile(back, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.waitChange(0, back)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	links := 0
+	for _, r := range h.records {
+		if r.problem != nil {
+			if r.problem.Kind == ProblemRootSymlink {
+				links++
+			}
+			continue
+		}
+		if strings.HasPrefix(r.change.Path, evil) || strings.HasPrefix(r.change.Path, other) || r.change.Path == filepath.Join(root, "shell.php") {
+			t.Errorf("reported %s %s: the link was followed", r.change.Op, r.change.Path)
+		}
+	}
+	if links != 2 {
+		t.Errorf("%d root-symlink problems, want 2 (one per target)", links)
+	}
+}
+
+// TestTransientFilesReported: files written and deleted at once, faster
+// than anyone can scan them (issue 10, item 14), are each reported with
+// unread content, whether the report says created or modified (gone by the
+// time it is read) or removed (deleted before it was taken).
+func TestTransientFilesReported(t *testing.T) {
+	root := t.TempDir()
+	h := startWatcher(t, Options{Roots: []Root{{Path: root}}})
+	var paths []string
+	for i := range 20 {
+		p := filepath.Join(root, fmt.Sprintf("t%02d.php", i))
+		if err := os.WriteFile(p, []byte("<?php system($_GET['c']);"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		h.waitFor("a report of "+p+" with unread content", 0, func(r record) bool {
+			return r.problem == nil && r.change.Path == p && r.change.Unread != nil
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -22,7 +23,11 @@ type rootState struct {
 	dev, ino uint64 // identity of the directory that is attached
 	degraded bool   // some directory could not be watched: rescans are on
 	degrades uint64 // number of times the root was degraded
-	missing  bool   // a ProblemRootMissing was sent and not yet resolved
+	missing  bool   // a ProblemRootMissing or ProblemRootSymlink was sent and not yet resolved
+	// linked says a ProblemRootSymlink was sent for the link to link,
+	// and not yet resolved: it is sent again only for another target.
+	linked bool
+	link   string
 
 	// Owned by the maintenance goroutine: the files seen by the last rescan
 	// and the degradation it belongs to (a new one starts from nothing).
@@ -194,7 +199,34 @@ func (w *Watcher) detach(r *rootState, why error) {
 	r.missing = true
 	w.mu.Unlock()
 	w.report(r.path, r, OpRemoved)
+	if w.reportRootLink(r) {
+		return
+	}
 	w.problem(Problem{Kind: ProblemRootMissing, Root: r.path, Path: r.path, Err: why})
+}
+
+// reportRootLink raises ProblemRootSymlink when a symbolic link is at root
+// r's path now, once per target, and reports whether one is. The link is
+// only read (readlink), never followed.
+func (w *Watcher) reportRootLink(r *rootState) bool {
+	fi, err := os.Lstat(r.path)
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return false
+	}
+	target, err := os.Readlink(r.path)
+	if err != nil {
+		target = "(unreadable: " + err.Error() + ")"
+	}
+	w.mu.Lock()
+	again := r.linked && r.link == target
+	r.missing, r.linked, r.link = true, true, target
+	w.mu.Unlock()
+	if !again {
+		w.problem(Problem{Kind: ProblemRootSymlink, Root: r.path, Path: r.path, LinkTarget: target,
+			Err: fmt.Errorf("root %s is now a symbolic link to %s: not followed, nothing there is watched, and the web server may serve the link's target; polling every %s for the directory to come back",
+				r.path, strconv.Quote(target), w.opts.RootPollInterval)})
+	}
+	return true
 }
 
 // degrade puts root r on periodic rescans because dir could not be watched,
