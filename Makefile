@@ -12,7 +12,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # yara CLI, yarac and GNU time for the benchmark (its reference run), and the
 # real parts the tests talk to: systemd-journald and journalctl (systemd),
 # Alertmanager (prometheus-alertmanager).
-DEB_DEPS := libyara-dev pkg-config gcc yara time systemd prometheus-alertmanager aide
+DEB_DEPS := libyara-dev pkg-config gcc yara time systemd prometheus-alertmanager aide nginx php-fpm
 
 # Test corpora: real webshells (read only, never served, never copied out of
 # a test's temp dir) and benign code. SHARED_CORPUS is a folder holding

@@ -1,0 +1,261 @@
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Where Debian's nginx and php-fpm packages put their binaries.
+const (
+	nginxBinary  = "/usr/sbin/nginx"
+	phpFPMBinary = "/usr/sbin/php-fpm8.2"
+)
+
+// WebOptions shape a web server started by Web.
+type WebOptions struct {
+	// Root is the document root, inside the test's own temp dir. Its
+	// folders, up to the temp dir, are made searchable by www-data.
+	Root string
+	// LogFormat is an nginx log_format for the access log; "" is nginx's
+	// combined format.
+	LogFormat string
+	// Addr is the loopback address to listen on; "" is 127.0.0.1.
+	Addr string
+}
+
+// WebServer is a running nginx with php-fpm behind it.
+type WebServer struct {
+	URL       string // "http://127.0.0.1:PORT"
+	AccessLog string // the access log's path
+	Dir       string // configs, sockets, logs
+}
+
+// Web starts Debian's nginx and php-fpm on a free loopback port, serving
+// opts.Root, PHP run by php-fpm's pool as www-data, with configuration,
+// sockets and logs in a temp dir of the test. Both are stopped, by their
+// PIDs, when the test ends. When the binaries are absent the test is
+// skipped, or fails under CI or SHELLWATCH_REQUIRE_CORPUS.
+func Web(t testing.TB, opts WebOptions) *WebServer {
+	t.Helper()
+	for _, bin := range []string{nginxBinary, phpFPMBinary} {
+		if _, err := os.Stat(bin); err != nil {
+			msg := fmt.Sprintf("no %s (install the Debian packages nginx and php-fpm): %v", bin, err)
+			if os.Getenv("CI") != "" || os.Getenv("SHELLWATCH_REQUIRE_CORPUS") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1"
+	}
+	if ip := net.ParseIP(opts.Addr); ip == nil || !ip.IsLoopback() {
+		t.Fatalf("testenv.Web: %q is not a loopback address", opts.Addr)
+	}
+	searchable(t, opts.Root)
+	dir := t.TempDir()
+	searchable(t, dir)
+	for _, d := range []string{"tmp", "body", "fastcgi", "proxy", "uwsgi", "scgi"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o777); err != nil {
+			t.Fatal(err)
+		}
+		os.Chmod(filepath.Join(dir, d), 0o1777)
+	}
+	w := &WebServer{AccessLog: filepath.Join(dir, "access.log"), Dir: dir}
+	sock := filepath.Join(dir, "php-fpm.sock")
+	fpmConf := filepath.Join(dir, "php-fpm.conf")
+	writeConf(t, fpmConf, fmt.Sprintf(`[global]
+pid = %[1]s/php-fpm.pid
+error_log = %[1]s/php-fpm.log
+daemonize = no
+[www]
+user = www-data
+group = www-data
+listen = %[2]s
+listen.owner = www-data
+listen.group = www-data
+listen.mode = 0660
+pm = static
+pm.max_children = 4
+catch_workers_output = yes
+php_admin_value[upload_tmp_dir] = %[1]s/tmp
+php_admin_value[sys_temp_dir] = %[1]s/tmp
+php_admin_value[session.save_path] = %[1]s/tmp
+php_admin_flag[log_errors] = on
+`, dir, sock))
+	start(t, "php-fpm", exec.Command(phpFPMBinary, "--nodaemonize", "--fpm-config", fpmConf), func() bool {
+		_, err := os.Stat(sock)
+		return err == nil
+	})
+
+	format := "combined"
+	logFormat := ""
+	if opts.LogFormat != "" {
+		format, logFormat = "test", fmt.Sprintf("log_format test '%s';", opts.LogFormat)
+	}
+	var lastErr error
+	for range 5 {
+		port, err := freeLoopbackPort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := net.JoinHostPort(opts.Addr, strconv.Itoa(port))
+		conf := filepath.Join(dir, "nginx.conf")
+		writeConf(t, conf, fmt.Sprintf(`daemon off;
+master_process on;
+user www-data;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/nginx-error.log warn;
+events { worker_connections 64; }
+http {
+	include /etc/nginx/mime.types;
+	%[5]s
+	access_log %[2]s %[6]s;
+	client_body_temp_path %[1]s/body;
+	fastcgi_temp_path %[1]s/fastcgi;
+	proxy_temp_path %[1]s/proxy;
+	uwsgi_temp_path %[1]s/uwsgi;
+	scgi_temp_path %[1]s/scgi;
+	client_max_body_size 16m;
+	server {
+		listen %[3]s;
+		root %[4]s;
+		index index.php index.html;
+		location ~ \.php$ {
+			try_files $uri =404;
+			include /etc/nginx/fastcgi_params;
+			fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+			fastcgi_pass unix:%[7]s;
+		}
+	}
+}
+`, dir, w.AccessLog, addr, opts.Root, logFormat, format, sock))
+		w.URL = "http://" + addr
+		cmd := exec.Command(nginxBinary, "-c", conf, "-e", filepath.Join(dir, "nginx-error.log"))
+		if lastErr = tryStart(t, "nginx", cmd, func() bool {
+			c, err := net.DialTimeout("tcp", addr, time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		}); lastErr == nil {
+			return w
+		}
+	}
+	t.Fatalf("nginx: %v", lastErr)
+	return nil
+}
+
+// Get fetches path from the server, from the loopback address from
+// ("" for any), and returns the status and body.
+func (w *WebServer) Get(t testing.TB, path, from string) (int, string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	if from != "" {
+		client.Transport = &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext}
+	}
+	resp, err := client.Get(w.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, b.String()
+}
+
+// searchable makes dir and its parents, up to the temp dir, searchable by
+// everyone (t.TempDir makes them 0700), so that www-data reaches dir.
+func searchable(t testing.TB, dir string) {
+	t.Helper()
+	tmp := filepath.Clean(os.TempDir())
+	for d := filepath.Clean(dir); d != tmp && strings.HasPrefix(d, tmp+"/"); d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(d, fi.Mode().Perm()|0o055); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func writeConf(t testing.TB, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start starts cmd and waits until ready, or fails the test.
+func start(t testing.TB, name string, cmd *exec.Cmd, ready func() bool) {
+	t.Helper()
+	if err := tryStart(t, name, cmd, ready); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// tryStart starts cmd, waits until ready, and stops it by its PID when the
+// test ends; an error says why it did not get ready (it is stopped then).
+func tryStart(t testing.TB, name string, cmd *exec.Cmd, ready func() bool) error {
+	out := &Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGQUIT) // graceful for nginx and php-fpm
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+	var exitErr error
+	gone := false
+	ok := poll(30*time.Second, func() bool {
+		select {
+		case exitErr = <-exited:
+			gone = true
+			return true
+		default:
+		}
+		return ready()
+	})
+	switch {
+	case gone:
+		return fmt.Errorf("exited before it was ready (%v): %s", exitErr, strings.TrimSpace(out.String()))
+	case !ok:
+		stop()
+		return errors.New("not ready after 30s: " + strings.TrimSpace(out.String()))
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("%s output:\n%s", name, out.String())
+		}
+	})
+	return nil
+}
