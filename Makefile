@@ -11,7 +11,8 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Debian packages: cgo build of go-yara (libyara-dev, pkg-config, gcc), the
 # yara CLI, yarac and GNU time for the benchmark (its reference run), and the
 # real parts the tests talk to: systemd-journald and journalctl (systemd),
-# Alertmanager (prometheus-alertmanager).
+# Alertmanager (prometheus-alertmanager), a web server running PHP for the
+# end-to-end tests (nginx, php-fpm; their services are never started).
 DEB_DEPS := libyara-dev pkg-config gcc yara time systemd prometheus-alertmanager aide nginx php-fpm
 
 # Test corpora: real webshells (read only, never served, never copied out of
