@@ -43,7 +43,7 @@ NO_CORPUS_NOTE = make $@: the webshell detection and benign-web checks did NOT r
   run them with SHARED_CORPUS=DIR (DIR holding webshells/, webshells-new/, benign-web.tar.xz) or WEBSHELLS=DIR \
   WEBSHELLS_NEW=DIR BENIGN_WEB=DIR, as in: make test SHARED_CORPUS=/srv/corpus (see Measured in README.md); CI runs them
 
-.PHONY: all deps build run test lint bench bench-latency corpus report clean deb deb-package
+.PHONY: all deps build run test lint bench bench-latency bench-trace corpus report clean deb deb-package
 
 all: build
 
@@ -94,6 +94,7 @@ bench: build corpus
 	$(GO) test -run '^$$' -bench . -benchmem ./scanner/
 	$(LATENCYBENCH)
 	$(STATEBENCH)
+	$(TRACEBENCH)
 
 # Latency of the real daemon from a webshell's close() to its journald entry,
 # its webhook and its quarantine, and idle CPU and RSS over 10,000 watched
@@ -119,6 +120,19 @@ STATEBENCH = $(GO) run ./internal/cmd/statebench -tree build/bench/state-tree -b
 .PHONY: bench-state
 bench-state: deps corpus
 	$(STATEBENCH)
+
+# `shellwatch trace` on a generated combined log of 20,000,000 lines (about
+# 2.3 GiB of text: access.log, access.log.1 and eight gzipped parts, made
+# once under build/bench/weblog-20000000 by internal/cmd/loggen) beside
+# `grep -F URL` (zcat | grep -F for the gzipped parts): seconds, MB/s, peak
+# RSS; then the Go benchmark of an access report from a full index.
+# A smaller log: make bench-trace TRACEBENCH_LINES=2000000
+TRACEBENCH_LINES ?= 20000000
+TRACEBENCH = scripts/bench-trace.sh bin/shellwatch $(TRACEBENCH_LINES) && \
+	$(GO) test -run '^$$' -bench IndexReport -benchtime 20x ./weblog/
+
+bench-trace: build
+	$(TRACEBENCH)
 
 # The Debian package build/shellwatch_<version>_amd64.deb (packaging/nfpm.yaml:
 # the binary, the hardened unit, the journald catalog, the conffile, the

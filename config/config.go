@@ -21,15 +21,16 @@ const DefaultPath = "/etc/shellwatch/config.toml"
 // Config is the whole configuration file. Default returns it with every
 // documented default filled in; config.example.toml shows the same values.
 type Config struct {
-	Agent      Agent      `toml:"agent"`
-	Rules      Rules      `toml:"rules"`
-	Scanner    Scanner    `toml:"scanner"`
-	Watch      []Watch    `toml:"watch"`
-	Quarantine Quarantine `toml:"quarantine"`
-	Journald   Journald   `toml:"journald"`
-	Webhook    []Webhook  `toml:"webhook"`
-	Deploy     Deploy     `toml:"deploy"`
-	Metrics    Metrics    `toml:"metrics"`
+	Agent      Agent       `toml:"agent"`
+	Rules      Rules       `toml:"rules"`
+	Scanner    Scanner     `toml:"scanner"`
+	Watch      []Watch     `toml:"watch"`
+	Quarantine Quarantine  `toml:"quarantine"`
+	Journald   Journald    `toml:"journald"`
+	Webhook    []Webhook   `toml:"webhook"`
+	AccessLog  []AccessLog `toml:"access_log"`
+	Deploy     Deploy      `toml:"deploy"`
+	Metrics    Metrics     `toml:"metrics"`
 }
 
 // Agent tunes the daemon, `shellwatch run`.
@@ -82,6 +83,13 @@ type Watch struct {
 	// WebUser is the web server's user: a script it writes in a protected
 	// root is critical, since deploys do not write as the web server.
 	WebUser string `toml:"web_user"`
+	// URLPath is the URL path the root is served at ("/", "/shop"): a
+	// file's URL, looked up in the access logs, is URLPath and its path
+	// below the root.
+	URLPath string `toml:"url_path"`
+	// ServerNames are the host names the root is served under; requests
+	// logged with another virtual host are not its. Empty: any host.
+	ServerNames []string `toml:"server_names"`
 }
 
 // Watch modes.
@@ -99,7 +107,8 @@ func DefaultScriptGlobs() []string {
 // DefaultWatch returns the values a [[watch]] table has for the keys it
 // leaves out.
 func DefaultWatch() Watch {
-	return Watch{Exclude: []string{}, Mode: ModeMonitor, ScriptGlobs: DefaultScriptGlobs(), NoScriptGlobs: []string{}}
+	return Watch{Exclude: []string{}, Mode: ModeMonitor, ScriptGlobs: DefaultScriptGlobs(), NoScriptGlobs: []string{},
+		URLPath: "/", ServerNames: []string{}}
 }
 
 // Deploy sets the limits of deploy windows.
@@ -241,7 +250,8 @@ func Default() Config {
 			Enabled:     true,
 			MinSeverity: Threshold(finding.SeverityLow),
 		},
-		Webhook: []Webhook{},
+		Webhook:   []Webhook{},
+		AccessLog: []AccessLog{},
 		Rules: Rules{
 			Bundled:         true,
 			Paths:           []string{},
@@ -340,6 +350,10 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Watch {
 		one(&c.Watch[i].Path)
 	}
+	for i := range c.AccessLog {
+		one(&c.AccessLog[i].Path)
+		resolve(c.AccessLog[i].Roots)
+	}
 	for i := range c.Webhook {
 		w := &c.Webhook[i]
 		for _, p := range []*string{&w.SecretFile, &w.BearerTokenFile, &w.CAFile, &w.ClientCert, &w.ClientKey} {
@@ -403,5 +417,6 @@ func (c *Config) validate() []Problem {
 		bad("scanner.timeout", "= %s, want at least 1s (YARA counts whole seconds)", c.Scanner.Timeout)
 	}
 	c.validateDaemon(bad)
+	c.validateAccessLogs(bad)
 	return problems
 }

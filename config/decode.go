@@ -108,8 +108,9 @@ var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 // tableDefaults gives the values an element of an array of tables starts
 // from, by element type.
 var tableDefaults = map[reflect.Type]func() reflect.Value{
-	reflect.TypeFor[Watch]():   func() reflect.Value { return reflect.ValueOf(DefaultWatch()) },
-	reflect.TypeFor[Webhook](): func() reflect.Value { return reflect.ValueOf(DefaultWebhook()) },
+	reflect.TypeFor[Watch]():     func() reflect.Value { return reflect.ValueOf(DefaultWatch()) },
+	reflect.TypeFor[Webhook]():   func() reflect.Value { return reflect.ValueOf(DefaultWebhook()) },
+	reflect.TypeFor[AccessLog](): func() reflect.Value { return reflect.ValueOf(DefaultAccessLog()) },
 }
 
 // table decodes the keys of one TOML table into the struct rv. prefix is the

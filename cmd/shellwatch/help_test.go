@@ -13,6 +13,7 @@ func TestHelp(t *testing.T) {
 	usages := map[string]string{
 		"run": runUsage, "status": statusUsage, "deploy": deployUsage, "baseline": baselineUsage,
 		"scan": scanUsage, "explain": explainUsage, "rules": rulesUsage, "quarantine": quarantineUsage,
+		"trace": traceUsage,
 	}
 	for cmd, usage := range usages {
 		firstLine := strings.SplitN(strings.TrimPrefix(usage, "Usage:\n"), "\n", 2)[0]

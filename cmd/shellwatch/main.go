@@ -26,6 +26,7 @@ Usage:
   shellwatch explain [--config F] [--json] [--rules PATH]… FILE…
   shellwatch rules check [--config F] [PATH…]
   shellwatch rules list [--config F] [--json]
+  shellwatch trace [--config F] [--since T] [--until T] [--json] [--log FILE [--format F]]… (URL | PATH | --ip IP)
   shellwatch quarantine [--vault DIR] list [--json] | show ID | restore ID [--to PATH] | purge --older-than DUR
   shellwatch version
 
@@ -63,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRules(args[1:], stdout, stderr)
 	case "quarantine":
 		return runQuarantine(args[1:], stdout, stderr)
+	case "trace":
+		return runTrace(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "shellwatch %s\n", agentVersion())
 		return exitOK
