@@ -400,26 +400,28 @@ func (a *Agent) sendAgentAlert(kind alert.Kind, msg, detail string) {
 }
 
 // webhookDropped hears a webhook's notice about itself (its spool
-// overflowed: alerts_dropped, already in its spool; or its spool cannot be
-// written: alerts_at_risk): it goes to every other sink through the
-// dispatcher like any alert (rate, min_severity, status). It runs on the
+// overflowed: alerts_dropped; or its spool cannot be written:
+// alerts_at_risk): it goes to every sink, that webhook included, through
+// the dispatcher like any alert (rate, min_severity, status), and it
+// reports whether it did. It runs on the
 // webhook's goroutine, possibly while a reload holds the agent's lock, so
 // it reads the generation without it. When the dispatcher is closed (the
 // webhook tells its last drops as it closes, at a reload or the stop)
 // journald, the local record, still hears it.
-func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) {
-	if g := a.current.Load(); g != nil && g.dispatch.Relay(al, from) {
+func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) bool {
+	if g := a.current.Load(); g != nil && g.dispatch.Relay(al) {
 		a.recent.Add(al)
 		a.metrics.m.Alert(string(al.Kind))
-		return
+		return true
 	}
 	a.metrics.m.Alert(string(al.Kind))
 	if !a.journal.on.Load() {
-		return
+		return false
 	}
 	if err := a.journal.Deliver(al); err != nil {
 		a.log.Error("journald refused the alert on dropped webhook alerts", "alert_id", al.ID, "err", err)
 	}
+	return false
 }
 
 func (a *Agent) statusLine() string {
