@@ -240,7 +240,9 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 	return d
 }
 
-// beat sends a heartbeat to every Beater route each interval, until Close.
+// beat sends a heartbeat to every Beater route each interval (the first
+// one interval after the start, which agent_started announces), until
+// Close.
 func (d *Dispatcher) beat() {
 	defer close(d.beatsStopped)
 	if d.heartbeat.Interval <= 0 || d.heartbeat.Info == nil {
@@ -249,12 +251,12 @@ func (d *Dispatcher) beat() {
 	t := time.NewTicker(d.heartbeat.Interval)
 	defer t.Stop()
 	for {
-		d.sendBeat()
 		select {
 		case <-d.stopBeats:
 			return
 		case <-t.C:
 		}
+		d.sendBeat()
 	}
 }
 
