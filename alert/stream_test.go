@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,58 @@ func TestVerifyGroupedAndDropped(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(rep.Streams[0].Notes, "\n"), "grouped") {
 		t.Errorf("notes %v, want the grouped gap explained", rep.Streams[0].Notes)
+	}
+}
+
+// verify reads `journalctl -o json`: SHELLWATCH_JSON as a string or, when
+// journalctl writes it as bytes, as an array of numbers; entries of other
+// programs and the agent's own log lines are skipped; fields that
+// disagree with the JSON are an alteration.
+func TestVerifyReadsJournalJSON(t *testing.T) {
+	dir := t.TempDir()
+	seq, err := OpenSequencer(filepath.Join(dir, "alert-seq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenStream(filepath.Join(dir, "journald"), "journald", seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bodies := streamBodies(t, s, 3, KindDetection)
+	entry := func(body []byte, asBytes bool, seqField string) []byte {
+		var a Alert
+		json.Unmarshal(body, &a)
+		e := map[string]any{"SYSLOG_IDENTIFIER": "shellwatch", JournalAlertID: a.ID, JournalChain: a.Chain, JournalSeq: seqField}
+		if asBytes {
+			nums := make([]int, len(body))
+			for i, b := range body {
+				nums[i] = int(b)
+			}
+			e[JournalJSON] = nums
+		} else {
+			e[JournalJSON] = string(body)
+		}
+		out, _ := json.Marshal(e)
+		return out
+	}
+	seqStr := func(b []byte) string {
+		var a Alert
+		json.Unmarshal(b, &a)
+		return strconv.FormatUint(a.Seq, 10)
+	}
+	lines := [][]byte{
+		[]byte(`{"SYSLOG_IDENTIFIER":"sshd","MESSAGE":"hello"}`),
+		[]byte(`{"SYSLOG_IDENTIFIER":"shellwatch","MESSAGE":"level=INFO msg=watching"}`),
+		entry(bodies[0], false, seqStr(bodies[0])),
+		entry(bodies[1], true, seqStr(bodies[1])),
+		entry(bodies[2], false, seqStr(bodies[2])),
+	}
+	if rep := verifyBodies(t, lines); rep.Problems != 0 || len(rep.Streams) != 1 || rep.Streams[0].Records != 3 {
+		t.Fatalf("journal entries: %+v", rep)
+	}
+	lines[4] = entry(bodies[2], false, "1")
+	ps := problemsOf(verifyBodies(t, lines))
+	if len(ps) != 1 || ps[0].Kind != ProblemAltered {
+		t.Errorf("a journal entry whose SHELLWATCH_SEQ disagrees with its JSON: %v", ps)
 	}
 }
