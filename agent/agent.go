@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,7 @@ type Agent struct {
 	}
 
 	baseline *baseline.Baseline // the records, deploy windows and approvals
+	seq      *alert.Sequencer   // numbers every alert; outlives the generations
 
 	q          queues // the watchers' changes and problems, and the workers
 	reconciles reconciles
@@ -146,7 +148,12 @@ func newAgent(opts Options) (*Agent, error) {
 	}
 	g, err := a.prepareGeneration(cfg)
 	if err == nil {
-		if err = a.attachSinks(g, nil); err != nil {
+		if a.seq, err = alert.OpenSequencer(filepath.Join(cfg.Agent.StateDir, "alert-seq")); err != nil {
+			err = fmt.Errorf("agent.state_dir: %w", err)
+		} else if err = a.attachSinks(g, nil); err != nil {
+			a.seq.Close()
+		}
+		if err != nil {
 			a.discardGeneration(g)
 		}
 	}
@@ -161,6 +168,7 @@ func newAgent(opts Options) (*Agent, error) {
 	a.baseline, _, err = baseline.Open(cfg.StatePath(), baseline.Options{Logger: a.log})
 	if err != nil {
 		a.closeGeneration(g)
+		a.seq.Close()
 		return nil, fmt.Errorf("state %s: %w", cfg.StatePath(), err)
 	}
 	if err := a.baseline.Reset(); err != nil {
@@ -257,7 +265,7 @@ func (a *Agent) run(parent context.Context) error {
 			a.ready.Store(true)
 			if reset := a.baseline.Reset(); reset != nil {
 				a.sendAgentAlert(alert.KindStateReset,
-					"state database was unreadable: set aside and a fresh baseline built; changes made while the agent was down cannot be told this time",
+					"state database was unreadable: set aside and a fresh baseline built; changes made while the agent was down cannot be told this time (alert seqs go on: they are kept beside it, in alert-seq)",
 					reset.Error())
 			}
 			a.checkRootsWritable(g0)
@@ -265,8 +273,7 @@ func (a *Agent) run(parent context.Context) error {
 			a.reconciles.running.Go(func() { a.sweeps(reconcileCtx) })
 			notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(cfg.Watch), "watches", a.watches.Stats().Watches)
-			a.sendAgentAlert(alert.KindAgentStarted,
-				fmt.Sprintf("shellwatch %s watching %d roots", a.opts.Version, len(cfg.Watch)), a.rootList())
+			a.sendStarted(len(cfg.Watch))
 		case <-status.C:
 			if readySent {
 				notify("STATUS=" + a.statusLine())
@@ -305,6 +312,9 @@ func (a *Agent) run(parent context.Context) error {
 // baseline and the state database: the last step of every shutdown.
 func (a *Agent) closeState() {
 	a.closeGeneration(a.current.Load())
+	if err := a.seq.Close(); err != nil {
+		a.log.Error("alert seqs: the last seq could not be recorded; the next start skips the reserved ones", "err", err)
+	}
 	a.closeBaseline()
 }
 
@@ -392,6 +402,43 @@ func (a *Agent) reload(ctx context.Context) {
 		fmt.Sprintf("config and rules reloaded: %d rules, %d roots", len(g.engine.Rules.Rules()), len(cfg.Watch)), a.rootList())
 }
 
+// sendStarted raises agent_started, with where this run's seqs start and
+// what the previous run left.
+func (a *Agent) sendStarted(roots int) {
+	st := a.seq.Start()
+	msg := fmt.Sprintf("shellwatch %s watching %d roots", a.opts.Version, roots)
+	switch {
+	case st.Reset != "":
+		msg += "; " + st.Reset
+	case st.Crashed:
+		msg += fmt.Sprintf("; the previous run did not stop cleanly (it had reserved alert seqs up to %d)", st.PrevReserved)
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	a.send(a.gen, alert.Alert{Kind: alert.KindAgentStarted, Severity: policy.EventSeverity(alert.KindAgentStarted),
+		Message: msg, Detail: a.rootList(), Start: &st})
+}
+
+// heartbeat is what the heartbeats say besides the stream's head.
+func (a *Agent) heartbeat() alert.Heartbeat {
+	var roots []string
+	if g := a.current.Load(); g != nil {
+		for _, w := range g.cfg.Watch {
+			roots = append(roots, w.Path)
+		}
+	}
+	m := a.metrics
+	return alert.Heartbeat{
+		Since: a.startedAt.UTC(),
+		Roots: roots,
+		Counters: map[string]uint64{
+			"scanned": uint64(m.scanned.Load()), "flagged": uint64(m.flagged.Load()),
+			"quarantined": uint64(m.quarantined.Load()), "quarantine_failed": uint64(m.quarantineFailed.Load()),
+			"scan_errors": uint64(m.scanErrors.Load()), "watches": uint64(a.watches.Stats().Watches),
+		},
+	}
+}
+
 // sendAgentAlert raises one of the agent's own alerts.
 func (a *Agent) sendAgentAlert(kind alert.Kind, msg, detail string) {
 	a.mu.RLock()
@@ -400,26 +447,28 @@ func (a *Agent) sendAgentAlert(kind alert.Kind, msg, detail string) {
 }
 
 // webhookDropped hears a webhook's notice about itself (its spool
-// overflowed: alerts_dropped, already in its spool; or its spool cannot be
-// written: alerts_at_risk): it goes to every other sink through the
-// dispatcher like any alert (rate, min_severity, status). It runs on the
+// overflowed: alerts_dropped; or its spool cannot be written:
+// alerts_at_risk): it goes to every sink, that webhook included, through
+// the dispatcher like any alert (rate, min_severity, status), and it
+// reports whether it did. It runs on the
 // webhook's goroutine, possibly while a reload holds the agent's lock, so
 // it reads the generation without it. When the dispatcher is closed (the
 // webhook tells its last drops as it closes, at a reload or the stop)
 // journald, the local record, still hears it.
-func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) {
-	if g := a.current.Load(); g != nil && g.dispatch.Relay(al, from) {
+func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) bool {
+	if g := a.current.Load(); g != nil && g.dispatch.Relay(al) {
 		a.recent.Add(al)
 		a.metrics.m.Alert(string(al.Kind))
-		return
+		return true
 	}
 	a.metrics.m.Alert(string(al.Kind))
 	if !a.journal.on.Load() {
-		return
+		return false
 	}
 	if err := a.journal.Deliver(al); err != nil {
 		a.log.Error("journald refused the alert on dropped webhook alerts", "alert_id", al.ID, "err", err)
 	}
+	return false
 }
 
 func (a *Agent) statusLine() string {

@@ -50,7 +50,7 @@ type childAgent struct {
 
 func (h *harness) startChild() *childAgent {
 	h.t.Helper()
-	h.writeConfig(h.recv.url())
+	h.writeConfig(h.webhookURL())
 	sock := filepath.Join(h.dir, fmt.Sprintf("notify-%d.sock", time.Now().UnixNano()))
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {

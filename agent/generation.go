@@ -44,6 +44,7 @@ func (a *Agent) newDispatcher(cfg config.Config, secrets []alert.WebhookSecrets)
 		Journal: a.journal.Journald, Host: a.host, Version: a.opts.Version,
 		MinBackoff: a.opts.minBackoff, MaxBackoff: a.opts.maxBackoff,
 		Logger: a.log, OnNotice: a.webhookDropped,
+		Seq: a.seq, Heartbeat: a.heartbeat,
 	})
 }
 

@@ -149,6 +149,7 @@ type harness struct {
 	agentConfig string // extra keys of the [agent] table
 	protected   string // extra keys of the [[watch]] table
 	webhookRate string // rate keys of the [[webhook]] table
+	hookURL     string // the webhook's URL when not recv's
 	opts        Options
 	hooks       func(a *Agent)
 	// sdNotify leaves Options.Notify nil: the agent writes to the real
@@ -226,7 +227,15 @@ min_severity = "low"
 
 // start starts the agent and waits for READY=1.
 func (h *harness) start() {
-	h.startWith(h.recv.url())
+	h.startWith(h.webhookURL())
+}
+
+// webhookURL is hookURL, or recv's.
+func (h *harness) webhookURL() string {
+	if h.hookURL != "" {
+		return h.hookURL
+	}
+	return h.recv.url()
 }
 
 func (h *harness) startWith(webhookURL string) {

@@ -109,6 +109,9 @@ const (
 	KindAgentStarted Kind = "agent_started"
 	// KindAgentStopping: the agent was asked to stop.
 	KindAgentStopping Kind = "agent_stopping"
+	// KindHeartbeat: the agent is alive; sent to every webhook every
+	// [heartbeat] interval, never spooled, never to journald.
+	KindHeartbeat Kind = "heartbeat"
 )
 
 type kindInfo struct {
@@ -144,6 +147,7 @@ var kinds = map[Kind]kindInfo{
 	KindTransientScript:  {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a619", "script vanished before it could be scanned"},
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
+	KindHeartbeat:        {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61c", "agent alive"},
 }
 
 // Kinds returns every kind, for documentation and tests.
@@ -235,6 +239,8 @@ type Sample struct {
 	SHA256     string `json:"sha256,omitempty"`
 	Rule       string `json:"rule,omitempty"`
 	Action     string `json:"action,omitempty"`
+	// Seq is the folded alert's seq.
+	Seq uint64 `json:"seq,omitempty"`
 }
 
 // UnmarshalJSON reads a sample, restoring from path_base64 the exact bytes
@@ -259,7 +265,7 @@ func (s *Sample) UnmarshalJSON(data []byte) error {
 
 // Sample returns what identifies a in an alert that folds it in.
 func (a *Alert) Sample() Sample {
-	s := Sample{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Path: a.Path()}
+	s := Sample{ID: a.ID, Kind: a.Kind, Severity: a.Severity, Path: a.Path(), Seq: a.Seq}
 	if !utf8.ValidString(s.Path) {
 		s.PathBase64 = base64.StdEncoding.EncodeToString([]byte(s.Path))
 	}
@@ -302,6 +308,31 @@ type Alert struct {
 	CountByKind  map[Kind]int `json:"count_by_kind,omitempty"`
 	Samples      []Sample     `json:"samples,omitempty"`
 	AgentVersion string       `json:"agent_version"`
+
+	// Start is set on KindAgentStarted: where this run's seqs start and
+	// what the previous run left (a clean stop, a crash, a lost seq file).
+	Start *SeqStart `json:"start,omitempty"`
+	// Heartbeat is set on KindHeartbeat.
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
+
+	// Seq numbers the alert: per agent, increasing, never reused, the same
+	// in every sink (see [Sequencer]). 0 only on a heartbeat, which is not
+	// part of any stream.
+	Seq uint64 `json:"seq,omitempty"`
+	// PrevSeq, PrevChain and StreamStart link the alert into the stream of
+	// the sink that carries it (see [Stream]): the seq and chain of the
+	// alert before it in that sink's stream, or, on the first alert of a
+	// stream, why it has none.
+	PrevSeq     uint64 `json:"prev_seq,omitempty"`
+	PrevChain   string `json:"prev_chain,omitempty"`
+	StreamStart string `json:"stream_start,omitempty"`
+	// Seqs, on KindAlertsGrouped and KindAlertsDropped, lists the seqs of
+	// the alerts it stands for that this sink's stream does not carry
+	// ("12-40,45"): the gaps it explains.
+	Seqs string `json:"seqs,omitempty"`
+	// Chain is the hex SHA-256 of the alert's canonical JSON (see
+	// [Alert.Canonical]); it is always the last member of the JSON form.
+	Chain string `json:"-"`
 }
 
 // RuleNames returns the names of the rules that matched, in order.
@@ -343,13 +374,15 @@ type alertJSON struct {
 	*alertFields
 	PathBase64       string `json:"path_base64,omitempty"`
 	LinkTargetBase64 string `json:"link_target_base64,omitempty"`
+	// Chain is last, so the canonical JSON is the body without it.
+	Chain string `json:"chain,omitempty"`
 }
 
 type alertFields Alert
 
 // MarshalJSON writes the alert in the documented, versioned schema.
 func (a Alert) MarshalJSON() ([]byte, error) {
-	j := alertJSON{SchemaVersion: SchemaVersion, alertFields: (*alertFields)(&a)}
+	j := alertJSON{SchemaVersion: SchemaVersion, alertFields: (*alertFields)(&a), Chain: a.Chain}
 	if a.File != nil && !utf8.ValidString(a.File.Path) {
 		j.PathBase64 = base64.StdEncoding.EncodeToString([]byte(a.File.Path))
 	}
@@ -383,6 +416,7 @@ func (a *Alert) UnmarshalJSON(data []byte) error {
 		}
 		out.File.LinkTarget = string(t)
 	}
+	out.Chain = j.Chain
 	*a = out
 	return nil
 }
@@ -399,4 +433,21 @@ type Sink interface {
 	// Close delivers what it still can until ctx is done, persists the rest
 	// and releases the sink. Deliver is not called after Close.
 	Close(ctx context.Context) error
+}
+
+// Heartbeat is what a KindHeartbeat alert tells: that the agent runs, what
+// it did so far, and where the sink's stream stands.
+type Heartbeat struct {
+	// Interval is the time to the next heartbeat ("60s").
+	Interval string `json:"interval"`
+	// Since is when the agent started.
+	Since time.Time `json:"since"`
+	// LastSeq and LastChain are the head of the stream of the sink the
+	// heartbeat goes to: a receiver that does not hold LastSeq lost it.
+	LastSeq   uint64 `json:"last_seq"`
+	LastChain string `json:"last_chain,omitempty"`
+	// Counters are the agent's counters (scanned, flagged, quarantined…).
+	Counters map[string]uint64 `json:"counters,omitempty"`
+	// Roots are the watched roots.
+	Roots []string `json:"roots,omitempty"`
 }

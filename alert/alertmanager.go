@@ -32,6 +32,41 @@ type amAlert struct {
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	StartsAt    time.Time         `json:"startsAt,omitzero"`
+	EndsAt      time.Time         `json:"endsAt,omitzero"`
+}
+
+// heartbeatLifetimes is how many intervals a ShellwatchHeartbeat stays
+// firing at Alertmanager without the next one: one late heartbeat (a
+// receiver slow for a moment) does not resolve it, three missed do.
+const heartbeatLifetimes = 3
+
+// alertmanagerHeartbeat is the always-firing ShellwatchHeartbeat: one
+// alert per host (no alert_id label, so each beat renews the same one),
+// ending heartbeatLifetimes intervals after this beat. When beats stop,
+// Alertmanager resolves it, and a dead-man's-switch route pages.
+func alertmanagerHeartbeat(a *Alert) ([]byte, error) {
+	hb := a.Heartbeat
+	interval, err := time.ParseDuration(hb.Interval)
+	if err != nil || interval <= 0 {
+		interval = time.Minute
+	}
+	labels := map[string]string{
+		"alertname": AlertmanagerName(a.Kind),
+		"severity":  "none",
+		"host":      strings.ToValidUTF8(a.Host, "\uFFFD"),
+		"kind":      string(a.Kind),
+	}
+	if labels["host"] == "" {
+		delete(labels, "host")
+	}
+	ann := map[string]string{
+		"summary":       strings.ToValidUTF8(a.Message, "\uFFFD"),
+		"description":   "shellwatch sends this alert every " + hb.Interval + "; when it stops, the agent is stopped, hung or cut off",
+		"agent_version": strings.ToValidUTF8(a.AgentVersion, "\uFFFD"),
+		"last_seq":      strconv.FormatUint(hb.LastSeq, 10),
+	}
+	return json.Marshal([]amAlert{{Labels: labels, Annotations: ann, StartsAt: hb.Since.UTC(),
+		EndsAt: a.Time.Add(heartbeatLifetimes * interval)}})
 }
 
 // AlertmanagerName returns the alertname label of a kind: "Shellwatch" and
@@ -57,6 +92,9 @@ func AlertmanagerName(k Kind) string {
 // annotation values must be UTF-8: paths are quoted by safetext, other
 // values have invalid bytes replaced.
 func alertmanagerBody(a *Alert) ([]byte, error) {
+	if a.Kind == KindHeartbeat && a.Heartbeat != nil {
+		return alertmanagerHeartbeat(a)
+	}
 	labels := map[string]string{
 		"alertname": AlertmanagerName(a.Kind),
 		"severity":  a.Severity.String(),
@@ -99,6 +137,9 @@ func alertmanagerBody(a *Alert) ([]byte, error) {
 	}
 	if a.Count > 0 {
 		ann["count"] = strconv.Itoa(a.Count)
+	}
+	if a.Seq > 0 {
+		ann["seq"] = strconv.FormatUint(a.Seq, 10)
 	}
 	for _, m := range []map[string]string{labels, ann} {
 		for k, v := range m {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,31 @@ type DispatcherOptions struct {
 	QueueSize int
 	// Logger receives delivery errors; default slog.Default().
 	Logger *slog.Logger
+	// Seq numbers every alert (nil: alerts go without seq, and no stream
+	// links them).
+	Seq *Sequencer
+	// Heartbeat, when its Interval is set, sends a KindHeartbeat to every
+	// route whose sink takes heartbeats (a [Beater]: the webhooks).
+	Heartbeat HeartbeatOptions
+}
+
+// HeartbeatOptions configure the heartbeats of a [Dispatcher].
+type HeartbeatOptions struct {
+	Interval time.Duration
+	// Info fills the heartbeat's counters, roots and start time; the
+	// dispatcher sets Interval and each sink's stream head.
+	Info func() Heartbeat
+}
+
+// Beater is a sink that takes heartbeats: best effort, never spooled (a
+// late heartbeat says nothing), never blocking.
+type Beater interface {
+	Beat(a Alert)
+}
+
+// streamed is a sink that links the alerts it is given into its [Stream].
+type streamed interface {
+	stream() *Stream
 }
 
 // RouteStats counts what one route did with the alerts it was given.
@@ -109,6 +135,18 @@ type Dispatcher struct {
 	maxSamples    int
 	log           *slog.Logger
 	routes        []*route
+	seq           *Sequencer
+
+	// linkMu makes numbering an alert, linking it into each route's stream
+	// and queueing it one step, so that every stream holds its alerts in
+	// the order of their seqs and queues them in the order they are
+	// linked.
+	linkMu sync.Mutex
+
+	streams      []*Stream // closed with the dispatcher
+	heartbeat    HeartbeatOptions
+	stopBeats    chan struct{}
+	beatsStopped chan struct{}
 
 	// mu guards closed: Send holds it shared while it queues, Close takes it
 	// exclusively, so no Send writes to a queue Close has closed.
@@ -125,6 +163,7 @@ type Dispatcher struct {
 type route struct {
 	Route
 	name    string
+	stream  *Stream // nil: the sink's alerts are not linked
 	queue   *routeQueue
 	limiter *rate.Limiter // nil: no limit
 	pending *pendingGroup // alerts folded since the last group was delivered
@@ -144,6 +183,7 @@ type lossEpisode struct {
 	count   int
 	byKind  map[Kind]int
 	samples []Sample
+	seqs    seqRanges
 }
 
 // NewDispatcher starts one worker per route; stop them with Close.
@@ -154,7 +194,11 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 		groupInterval: opts.GroupInterval,
 		maxSamples:    opts.MaxSamples,
 		log:           opts.Logger,
+		seq:           opts.Seq,
+		heartbeat:     opts.Heartbeat,
 		abort:         make(chan struct{}),
+		stopBeats:     make(chan struct{}),
+		beatsStopped:  make(chan struct{}),
 	}
 	if d.host == "" {
 		// An alert with no host is still worth sending; the receiver sees
@@ -176,6 +220,9 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 	}
 	for _, rt := range opts.Routes {
 		r := &route{Route: rt, name: rt.Sink.Name(), queue: newRouteQueue(queueSize)}
+		if st, ok := rt.Sink.(streamed); ok {
+			r.stream = st.stream()
+		}
 		if rt.Rate > 0 {
 			burst := rt.Burst
 			if burst <= 0 {
@@ -189,7 +236,51 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 		d.workers.Add(1)
 		go d.runRoute(r)
 	}
+	go d.beat()
 	return d
+}
+
+// beat sends a heartbeat to every Beater route each interval (the first
+// one interval after the start, which agent_started announces), until
+// Close.
+func (d *Dispatcher) beat() {
+	defer close(d.beatsStopped)
+	if d.heartbeat.Interval <= 0 || d.heartbeat.Info == nil {
+		return
+	}
+	t := time.NewTicker(d.heartbeat.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stopBeats:
+			return
+		case <-t.C:
+		}
+		d.sendBeat()
+	}
+}
+
+// sendBeat sends one heartbeat to every Beater route, with the head of
+// that route's stream.
+func (d *Dispatcher) sendBeat() {
+	info := d.heartbeat.Info()
+	info.Interval = d.heartbeat.Interval.String()
+	now := time.Now().UTC()
+	for _, r := range d.routes {
+		b, ok := r.Sink.(Beater)
+		if !ok {
+			continue
+		}
+		hb := info
+		hb.LastSeq, hb.LastChain = r.stream.Head()
+		b.Beat(Alert{
+			ID: NewID(now), Time: now, Host: d.host, AgentVersion: d.version,
+			Kind: KindHeartbeat, Severity: finding.SeverityLow,
+			Message: fmt.Sprintf("shellwatch alive since %s, watching %d roots; next heartbeat in %s; last seq of this stream %d",
+				hb.Since.UTC().Format(time.RFC3339), len(hb.Roots), hb.Interval, hb.LastSeq),
+			Heartbeat: &hb,
+		})
+	}
 }
 
 // Send fills the alert's ID, Time, Host and AgentVersion when they are
@@ -203,10 +294,12 @@ func NewDispatcher(opts DispatcherOptions) *Dispatcher {
 func (d *Dispatcher) Send(a Alert) { d.send(a, nil) }
 
 // Relay sends an alert a sink raised itself (a webhook's notice of the
-// alerts dropped from its full spool, already in that sink's spool) to
-// every other route, as Send does. It reports false, and sends nothing,
-// once the dispatcher is closed.
-func (d *Dispatcher) Relay(a Alert, from Sink) bool { return d.send(a, from) }
+// alerts dropped from its full spool, or of a spool that cannot be
+// written) to every route, that sink's included, as Send does: it is
+// numbered and linked into each stream in order with the others. It
+// reports false, and sends nothing, once the dispatcher is closed (the
+// sink then keeps it itself).
+func (d *Dispatcher) Relay(a Alert) bool { return d.send(a, nil) }
 
 func (d *Dispatcher) send(a Alert, skip Sink) bool {
 	a = d.stamp(a)
@@ -214,7 +307,7 @@ func (d *Dispatcher) send(a Alert, skip Sink) bool {
 	defer d.mu.RUnlock()
 	if d.closed {
 		for _, r := range d.routes {
-			if a.Severity >= r.MinSeverity {
+			if r.wants(a) {
 				r.droppedAfterClose.Add(1)
 			}
 		}
@@ -247,31 +340,51 @@ func (d *Dispatcher) stamp(a Alert) Alert {
 }
 
 // queueLocked puts a on every route that wants it and to which include
-// says yes. A route whose queue is full loses an alert: it is counted and,
-// at the start of an episode, told to the other routes. The caller holds
-// d.mu shared and the dispatcher is open.
+// says yes, then the notices of the losses that caused, each in turn. A
+// route whose queue is full loses an alert: it is counted and, at the
+// start of an episode, told to the other routes. The caller holds d.mu
+// shared and the dispatcher is open.
 func (d *Dispatcher) queueLocked(a Alert, include func(*route) bool) {
+	pending := []lossNotice{{alert: a, include: include}}
+	for len(pending) > 0 {
+		n := pending[0]
+		pending = append(pending[1:], d.queueOne(n.alert, n.include)...)
+	}
+}
+
+// queueOne numbers a, links it into the stream of every route that wants
+// it and queues it there, and returns the notices of the losses that
+// caused.
+func (d *Dispatcher) queueOne(a Alert, include func(*route) bool) []lossNotice {
+	d.linkMu.Lock()
+	defer d.linkMu.Unlock()
+	if a.Seq == 0 && d.seq != nil {
+		a.Seq = d.seq.Next()
+	}
 	var notices []lossNotice
 	for _, r := range d.routes {
-		if a.Severity < r.MinSeverity || !include(r) {
+		if !r.wants(a) || !include(r) {
 			continue
 		}
-		if lost, isLost := r.queue.put(a); isLost {
+		b := a
+		r.stream.Link(&b)
+		if lost, isLost := r.queue.put(b); isLost {
 			r.dropped.Add(1)
 			if n, ok := d.noteLoss(r, lost, fmt.Sprintf("its queue of %d alerts is full: the sink does not keep up or hangs", r.queue.max)); ok {
 				notices = append(notices, n)
 			}
 		}
 	}
-	for _, n := range notices {
-		d.queueLocked(n.alert, func(r *route) bool { return r != n.from })
-	}
+	return notices
 }
 
-// lossNotice is a KindAlertsDropped alert about route from, for the others.
+// wants says whether the route takes a: its severity reaches MinSeverity.
+func (r *route) wants(a Alert) bool { return a.Severity >= r.MinSeverity }
+
+// lossNotice is a KindAlertsDropped alert and the routes it goes to.
 type lossNotice struct {
-	from  *route
-	alert Alert
+	alert   Alert
+	include func(*route) bool
 }
 
 // noteLoss counts an alert lost for r. When it starts an episode, it
@@ -288,6 +401,7 @@ func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, boo
 	}
 	e.count++
 	e.byKind[lost.Kind]++
+	e.seqs.add(lost.Seq)
 	if len(e.samples) < d.maxSamples {
 		e.samples = append(e.samples, lost.Sample())
 	}
@@ -306,7 +420,7 @@ func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, boo
 		CountByKind: map[Kind]int{lost.Kind: 1},
 		Samples:     []Sample{lost.Sample()},
 	})
-	return lossNotice{from: r, alert: n}, true
+	return lossNotice{alert: n, include: func(o *route) bool { return o != r }}, true
 }
 
 // endLoss ends r's episode of losses, if one is under way and r's queue is
@@ -332,6 +446,7 @@ func (d *Dispatcher) endLoss(r *route) {
 		Count:       e.count,
 		CountByKind: e.byKind,
 		Samples:     e.samples,
+		Seqs:        e.seqs.String(),
 	})
 	d.log.Warn("alert sink takes alerts again", "sink", r.name, "lost", e.count, "since", e.since)
 	d.mu.RLock()
@@ -358,6 +473,8 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		r.queue.close()
 	}
 	d.mu.Unlock()
+	close(d.stopBeats)
+	<-d.beatsStopped
 
 	drained := make(chan struct{})
 	go func() {
@@ -376,6 +493,9 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 		if err := r.Sink.Close(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("close alert sink %s: %w", r.name, err))
 		}
+	}
+	for _, s := range d.streams {
+		s.Close()
 	}
 	return errors.Join(errs...)
 }
@@ -429,7 +549,7 @@ func (d *Dispatcher) runRoute(r *route) {
 			d.abortRoute(r, "the dispatcher closed while sink %s was losing alerts; the ones still queued are only counted here")
 			return
 		case ok:
-			if r.limiter == nil || r.limiter.Allow() || a.Severity >= finding.SeverityHigh {
+			if a.Kind == KindAlertsGrouped || r.limiter == nil || r.limiter.Allow() || a.Severity >= finding.SeverityHigh {
 				d.deliver(r, a)
 			} else {
 				d.fold(r, a)
@@ -486,7 +606,7 @@ func (d *Dispatcher) deliver(r *route, a Alert) {
 		if n, ok := d.noteLoss(r, a, "it did not take an alert: "+err.Error()); ok {
 			d.mu.RLock()
 			if !d.closed {
-				d.queueLocked(n.alert, func(o *route) bool { return o != r })
+				d.queueLocked(n.alert, n.include)
 			}
 			d.mu.RUnlock()
 		}
@@ -507,6 +627,9 @@ func (d *Dispatcher) fold(r *route, a Alert) {
 // deliverGroup delivers the alerts folded since the last group as one
 // KindAlertsGrouped alert. The grouped alert does not take a token: the
 // bucket limits single alerts, and one group per interval is the bound.
+// It is numbered and linked like any alert and, while the route runs,
+// queued behind the alerts linked before it, so the sink gets its stream
+// in order; once the queue is closed (and drained) it is delivered at once.
 func (d *Dispatcher) deliverGroup(r *route) {
 	g := r.pending
 	if g == nil {
@@ -524,7 +647,31 @@ func (d *Dispatcher) deliverGroup(r *route) {
 	a.Time = now
 	a.Host = d.host
 	a.AgentVersion = d.version
-	d.deliver(r, a)
+	d.linkMu.Lock()
+	if d.seq != nil {
+		a.Seq = d.seq.Next()
+	}
+	r.stream.Link(&a)
+	if r.queue.isClosed() {
+		d.linkMu.Unlock()
+		d.deliver(r, a)
+		return
+	}
+	lost, isLost := r.queue.put(a)
+	var notice lossNotice
+	var tell bool
+	if isLost {
+		r.dropped.Add(1)
+		notice, tell = d.noteLoss(r, lost, fmt.Sprintf("its queue of %d alerts is full: the sink does not keep up or hangs", r.queue.max))
+	}
+	d.linkMu.Unlock()
+	if tell {
+		d.mu.RLock()
+		if !d.closed {
+			d.queueLocked(notice.alert, notice.include)
+		}
+		d.mu.RUnlock()
+	}
 }
 
 // pendingGroup sums up the alerts folded on one route.
@@ -540,11 +687,14 @@ type pendingGroup struct {
 	// aborted says why the alerts were folded when it was not the rate
 	// (Close's deadline passed, or the sink hung while closing).
 	aborted string
+	// seqs are the seqs of the folded alerts.
+	seqs seqRanges
 }
 
 func (g *pendingGroup) add(a Alert, maxSamples int) {
 	g.count++
 	g.byKind[a.Kind]++
+	g.seqs.add(a.Seq)
 	s := a.Sample()
 	inSamples := len(g.samples) < maxSamples
 	if inSamples {
@@ -584,6 +734,7 @@ func (g *pendingGroup) alert(interval time.Duration) Alert {
 		Count:       g.count,
 		CountByKind: g.byKind,
 		Samples:     samples,
+		Seqs:        g.seqs.String(),
 	}
 }
 
@@ -617,4 +768,50 @@ func describeSample(s Sample) string {
 		out += " (" + s.Rule + ")"
 	}
 	return out
+}
+
+// maxSeqRanges bounds the ranges a grouped or dropped alert lists; past it
+// the list ends with "…" and the gaps it does not name are reported by
+// verify as unexplained.
+const maxSeqRanges = 10000
+
+// seqRanges gathers seqs, in the increasing order a stream has them, as
+// ranges.
+type seqRanges struct {
+	r    [][2]uint64
+	more bool
+}
+
+func (s *seqRanges) add(n uint64) {
+	if n == 0 {
+		return
+	}
+	if k := len(s.r); k > 0 && s.r[k-1][1]+1 == n {
+		s.r[k-1][1] = n
+		return
+	}
+	if len(s.r) >= maxSeqRanges {
+		s.more = true
+		return
+	}
+	s.r = append(s.r, [2]uint64{n, n})
+}
+
+// String writes "12-40,45", and "…" at the end when some were left out.
+func (s seqRanges) String() string {
+	var b strings.Builder
+	for i, r := range s.r {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatUint(r[0], 10))
+		if r[1] != r[0] {
+			b.WriteByte('-')
+			b.WriteString(strconv.FormatUint(r[1], 10))
+		}
+	}
+	if s.more {
+		b.WriteString(",…")
+	}
+	return b.String()
 }

@@ -401,28 +401,28 @@ func TestGroupedAlertNamesTheMostSevere(t *testing.T) {
 	}
 }
 
-// A sink's own notice (a webhook's alerts_dropped, already in its spool)
-// reaches every other route and not the sink it came from; once the
-// dispatcher is closed, Relay says so and sends nothing.
-func TestDispatcherRelaySkipsTheSinkItCameFrom(t *testing.T) {
+// A sink's own notice (a webhook's alerts_dropped) reaches every route that
+// takes its severity, the sink it came from included, so that it is
+// numbered and linked into that sink's stream in order with the others;
+// once the dispatcher is closed, Relay says so and sends nothing.
+func TestDispatcherRelayReachesEverySink(t *testing.T) {
 	from, other, high := newDispatchRecorder("from"), newDispatchRecorder("other"), newDispatchRecorder("high-only")
 	d := NewDispatcher(DispatcherOptions{Routes: []Route{
 		{Sink: from}, {Sink: other}, {Sink: high, MinSeverity: finding.SeverityCritical},
 	}})
-	if !d.Relay(Alert{Kind: KindAlertsDropped, Severity: finding.SeverityHigh, Message: "dropped"}, from) {
+	if !d.Relay(Alert{Kind: KindAlertsDropped, Severity: finding.SeverityHigh, Message: "dropped"}) {
 		t.Fatal("Relay on an open dispatcher said it was closed")
 	}
 	closeDispatcher(t, d)
-	if got := len(from.got()); got != 0 {
-		t.Errorf("the sink the notice came from got it back %d times", got)
-	}
-	if got := other.got(); len(got) != 1 || got[0].Kind != KindAlertsDropped {
-		t.Errorf("the other sink got %v, want the notice", got)
+	for _, r := range []*dispatchRecorder{from, other} {
+		if got := r.got(); len(got) != 1 || got[0].Kind != KindAlertsDropped {
+			t.Errorf("%s got %v, want the notice", r.Name(), got)
+		}
 	}
 	if got := len(high.got()); got != 0 {
 		t.Errorf("a route above the notice's severity got it %d times", got)
 	}
-	if d.Relay(Alert{Kind: KindAlertsDropped, Severity: finding.SeverityHigh}, from) {
+	if d.Relay(Alert{Kind: KindAlertsDropped, Severity: finding.SeverityHigh}) {
 		t.Error("Relay on a closed dispatcher reported it sent")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"reflect"
 	"time"
 
@@ -48,17 +49,60 @@ type SinkOptions struct {
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
 	// OnNotice hears a webhook's own notices (alerts dropped from its
-	// spool, alerts at risk), for the other sinks.
-	OnNotice func(from *Webhook, a Alert)
+	// spool, alerts at risk), for every sink (Dispatcher.Relay); it
+	// reports whether it took the notice.
+	OnNotice func(from *Webhook, a Alert) bool
+	// Seq numbers the alerts; nil sends them without seq nor chain.
+	Seq *Sequencer
+	// Heartbeat fills the heartbeats' counters, roots and start time; nil,
+	// or [heartbeat] interval "0", sends none.
+	Heartbeat func() Heartbeat
+}
+
+// StreamPath returns the head file of a sink's stream: "journald", or a
+// webhook's spool folder name.
+func StreamPath(cfg config.Config, sink string) string {
+	return filepath.Join(cfg.Agent.StateDir, "streams", sink)
 }
 
 // NewSinks builds the sinks cfg asks for: the journald route, one webhook
 // per [[webhook]] table with its spool, and the dispatcher over them. A
 // sink whose min_severity is "off" gets no route. On error nothing is left
 // running.
-func NewSinks(cfg config.Config, secrets []WebhookSecrets, o SinkOptions) (*Dispatcher, []*Webhook, error) {
+//
+// A config in which no alert reaches anyone (journald off and no webhook,
+// or each at min_severity "off") is an error naming the keys, unless
+// agent.allow_no_sinks says it is meant.
+func NewSinks(cfg config.Config, secrets []WebhookSecrets, o SinkOptions) (d *Dispatcher, hooks []*Webhook, err error) {
+	if !cfg.HasAlertPath() && !cfg.Agent.AllowNoSinks {
+		return nil, nil, fmt.Errorf("no alert can reach anyone: journald.enabled is false (or journald.min_severity \"off\") and no [[webhook]] takes alerts; " +
+			"enable journald, add a [[webhook]], or set agent.allow_no_sinks = true if that is meant")
+	}
+	var streams []*Stream
+	defer func() {
+		if err != nil {
+			for _, s := range streams {
+				s.Close()
+			}
+		}
+	}()
+	openStream := func(file, name string) (*Stream, error) {
+		if o.Seq == nil {
+			return nil, nil
+		}
+		s, err := OpenStream(StreamPath(cfg, file), name, o.Seq)
+		if err == nil {
+			streams = append(streams, s)
+		}
+		return s, err
+	}
 	var routes []Route
-	if cfg.Journald.Enabled {
+	if cfg.Journald.Enabled && o.Journal != nil {
+		s, err := openStream("journald", o.Journal.Name())
+		if err != nil {
+			return nil, nil, fmt.Errorf("journald: %w", err)
+		}
+		o.Journal.SetStream(s)
 		routes = append(routes, Route{
 			Sink:        o.Journal,
 			MinSeverity: cfg.Journald.MinSeverity.Severity(),
@@ -68,6 +112,10 @@ func NewSinks(cfg config.Config, secrets []WebhookSecrets, o SinkOptions) (*Disp
 	}
 	var webhooks []*Webhook
 	for i, w := range cfg.Webhook {
+		stream, err := openStream("webhook-"+filepath.Base(cfg.SpoolDir(i)), "webhook "+w.URL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("webhook[%d]: %w", i, err)
+		}
 		hook, err := NewWebhook(WebhookOptions{
 			URL:         w.URL,
 			Format:      w.Format,
@@ -84,6 +132,7 @@ func NewSinks(cfg config.Config, secrets []WebhookSecrets, o SinkOptions) (*Disp
 			MaxBackoff:  o.MaxBackoff,
 			Logger:      o.Logger,
 			OnNotice:    o.OnNotice,
+			Stream:      stream,
 		})
 		if err != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -107,21 +156,32 @@ func NewSinks(cfg config.Config, secrets []WebhookSecrets, o SinkOptions) (*Disp
 			kept = append(kept, r)
 		}
 	}
-	return NewDispatcher(DispatcherOptions{
-		Routes:  kept,
-		Host:    o.Host,
-		Version: o.Version,
-		Logger:  o.Logger,
-	}), webhooks, nil
+	var beat HeartbeatOptions
+	if cfg.Heartbeat.Interval > 0 && o.Heartbeat != nil {
+		beat = HeartbeatOptions{Interval: cfg.Heartbeat.Interval.Std(), Info: o.Heartbeat}
+	}
+	d = NewDispatcher(DispatcherOptions{
+		Routes:    kept,
+		Host:      o.Host,
+		Version:   o.Version,
+		Logger:    o.Logger,
+		Seq:       o.Seq,
+		Heartbeat: beat,
+	})
+	d.streams = streams
+	return d, webhooks, nil
 }
 
 // SameSinks reports whether a and b build the same sinks: a reload that
 // leaves them alone keeps the running ones, spools and retries included.
 func SameSinks(a, b config.Config) bool {
 	type sinks struct {
-		StateDir string
-		Journald config.Journald
-		Webhook  []config.Webhook
+		StateDir     string
+		AllowNoSinks bool
+		Journald     config.Journald
+		Webhook      []config.Webhook
+		Heartbeat    config.Heartbeat
 	}
-	return reflect.DeepEqual(sinks{a.Agent.StateDir, a.Journald, a.Webhook}, sinks{b.Agent.StateDir, b.Journald, b.Webhook})
+	return reflect.DeepEqual(sinks{a.Agent.StateDir, a.Agent.AllowNoSinks, a.Journald, a.Webhook, a.Heartbeat},
+		sinks{b.Agent.StateDir, b.Agent.AllowNoSinks, b.Journald, b.Webhook, b.Heartbeat})
 }

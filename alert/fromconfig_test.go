@@ -59,3 +59,27 @@ func TestSameSinks(t *testing.T) {
 		t.Error("a webhook change keeps the old sinks")
 	}
 }
+
+// No alert path, no start: journald off and no webhook (or each at "off")
+// is refused with an error naming the keys, unless agent.allow_no_sinks.
+func TestNewSinksRefusesNoAlertPath(t *testing.T) {
+	cfg := config.Default()
+	cfg.Agent.StateDir = t.TempDir()
+	cfg.Journald.Enabled = false
+	log := slog.New(slog.DiscardHandler)
+	_, _, err := NewSinks(cfg, nil, SinkOptions{Journal: NewJournald(JournaldOptions{}), Logger: log})
+	if err == nil {
+		t.Fatal("NewSinks built sinks that reach nobody")
+	}
+	for _, key := range []string{"journald.enabled", "[[webhook]]", "agent.allow_no_sinks = true"} {
+		if !strings.Contains(err.Error(), key) {
+			t.Errorf("error %q does not name %s", err, key)
+		}
+	}
+	cfg.Agent.AllowNoSinks = true
+	d, _, err := NewSinks(cfg, nil, SinkOptions{Journal: NewJournald(JournaldOptions{}), Logger: log})
+	if err != nil {
+		t.Fatalf("allow_no_sinks = true: %v", err)
+	}
+	d.Close(context.Background())
+}

@@ -55,6 +55,10 @@ const (
 	JournalDetail           = "SHELLWATCH_DETAIL"
 	JournalCount            = "SHELLWATCH_COUNT" // alerts folded into a grouped or dropped alert
 	JournalVersion          = "SHELLWATCH_VERSION"
+	JournalSeq              = "SHELLWATCH_SEQ"      // Alert.Seq, decimal
+	JournalPrevSeq          = "SHELLWATCH_PREV_SEQ" // the seq before it in journald's stream
+	JournalChain            = "SHELLWATCH_CHAIN"    // Alert.Chain
+	JournalJSON             = "SHELLWATCH_JSON"     // the alert's whole JSON form, chain last: what `shellwatch verify` checks
 )
 
 // JournalIdentifier is the SYSLOG_IDENTIFIER of every alert, so
@@ -72,6 +76,7 @@ func JournaldFields() []string {
 		JournalRules, JournalFamilies,
 		JournalAction, JournalVaultID, JournalActionReason,
 		JournalDetail, JournalCount, JournalVersion,
+		JournalSeq, JournalPrevSeq, JournalChain, JournalJSON,
 	}
 }
 
@@ -117,7 +122,16 @@ type Journald struct {
 
 	// send writes one entry; tests replace it to act as if no journald ran.
 	send func(message string, priority journal.Priority, vars map[string]string) error
+
+	// streamOf is journald's stream, set by the sinks of each config
+	// (SetStream); alerts that reach Deliver unlinked are linked into it.
+	streamOf atomic.Pointer[Stream]
 }
+
+// SetStream makes s the stream of the alerts journald is given.
+func (j *Journald) SetStream(s *Stream) { j.streamOf.Store(s) }
+
+func (j *Journald) stream() *Stream { return j.streamOf.Load() }
 
 // errJournaldTimeout: journald did not take an entry within the timeout.
 var errJournaldTimeout = errors.New("journald did not take the entry in time: its socket is full (journald hangs or is overloaded)")
@@ -151,6 +165,9 @@ func (j *Journald) Name() string { return "journald" }
 // and the alert is not written to the fallback: under systemd that stream
 // goes to the same journald.
 func (j *Journald) Deliver(a Alert) error {
+	if a.Chain == "" {
+		j.stream().Link(&a) // raised when no dispatcher ran (the agent stopping)
+	}
 	vars := journalFields(a)
 	message := vars[JournalMessage]
 	delete(vars, JournalMessage) // send writes MESSAGE and PRIORITY itself
@@ -375,6 +392,18 @@ func journalFields(a Alert) map[string]string {
 		set(JournalCount, strconv.Itoa(a.Count))
 	}
 	set(JournalVersion, a.AgentVersion)
+	if a.Seq != 0 {
+		set(JournalSeq, strconv.FormatUint(a.Seq, 10))
+	}
+	if a.PrevSeq != 0 {
+		set(JournalPrevSeq, strconv.FormatUint(a.PrevSeq, 10))
+	}
+	if a.Chain != "" {
+		set(JournalChain, a.Chain)
+		if body, err := json.Marshal(a); err == nil {
+			set(JournalJSON, string(body))
+		}
+	}
 	return f
 }
 

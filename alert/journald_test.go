@@ -60,6 +60,16 @@ func TestJournaldWritesEveryDocumentedField(t *testing.T) {
 	var fallback bytes.Buffer
 	sink := NewJournald(JournaldOptions{Fallback: &fallback})
 	a := fullAlert()
+	a.Seq, a.PrevSeq, a.PrevChain = 1001, 999, strings.Repeat("ab", 32)
+	canon, err := a.Canonical()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Chain = ChainOf(canon)
+	body, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := sink.Deliver(a); err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +103,10 @@ func TestJournaldWritesEveryDocumentedField(t *testing.T) {
 		JournalDetail:           "matched 3 rules",
 		JournalCount:            "7",
 		JournalVersion:          "1.2.3",
+		JournalSeq:              "1001",
+		JournalPrevSeq:          "999",
+		JournalChain:            a.Chain,
+		JournalJSON:             string(body),
 	}
 	documented := JournaldFields()
 	if keys := sortedKeys(want); !slices.Equal(keys, sorted(documented)) {
@@ -132,7 +146,9 @@ func TestJournaldOmitsEmptyFields(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("fields %v, want %v", got, want)
 	}
-	if got := sortedKeys(journalFields(fullAlert())); !slices.Equal(got, sorted(JournaldFields())) {
+	full := fullAlert()
+	full.Seq, full.PrevSeq, full.Chain = 2, 1, strings.Repeat("cd", 32)
+	if got := sortedKeys(journalFields(full)); !slices.Equal(got, sorted(JournaldFields())) {
 		t.Errorf("a full alert sends %v, JournaldFields() documents %v", got, sorted(JournaldFields()))
 	}
 }

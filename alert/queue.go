@@ -77,6 +77,13 @@ func (q *routeQueue) close() {
 	q.mu.Unlock()
 }
 
+// isClosed says whether close was called.
+func (q *routeQueue) isClosed() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.closed
+}
+
 func (q *routeQueue) len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -102,12 +102,17 @@ type WebhookOptions struct {
 	// Logger receives delivery failures (default slog.Default()).
 	Logger *slog.Logger
 	// OnNotice, when set, is called with the webhook and each alert it
-	// raises about itself, so the agent can send it through its other
-	// sinks (Dispatcher.Relay): KindAlertsDropped (also in its own spool)
-	// and KindAlertsAtRisk (its spool cannot be written, and when it can
-	// again). It is called from the webhook's own goroutines, from
-	// Deliver, or from Close.
-	OnNotice func(from *Webhook, a Alert)
+	// raises about itself, so the agent can send it through every sink,
+	// this one included (Dispatcher.Relay): KindAlertsDropped and
+	// KindAlertsAtRisk (its spool cannot be written, and when it can
+	// again). It reports whether it took the alert; when it did not (the
+	// dispatcher is closed), the webhook spools a KindAlertsDropped itself.
+	// It is called from the webhook's own goroutines, from Deliver, or
+	// from Close.
+	OnNotice func(from *Webhook, a Alert) bool
+	// Stream links the alerts the webhook raises and spools itself, and
+	// is the stream its route links the others into (nil: no stream).
+	Stream *Stream
 	// Concurrency is how many requests are in flight at once (default 1).
 	// With 1, alerts arrive in the order they were delivered to the sink.
 	Concurrency int
@@ -140,7 +145,8 @@ type Webhook struct {
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	log        *slog.Logger
-	onNotice   func(*Webhook, Alert)
+	onNotice   func(*Webhook, Alert) bool
+	streamOf   *Stream
 	spool      *spool
 	host       string
 
@@ -161,9 +167,11 @@ type Webhook struct {
 	pendingDrops dropTally
 	risk         *riskEpisode // the spool cannot be written; nil when it can
 
-	dropSignal chan struct{} // cap 1: drops are waiting to be reported
-	riskSignal chan struct{} // cap 1: a spool write failed, or one worked again
-	backedOff  chan struct{} // closed and replaced when notBefore moves
+	beating    bool           // a heartbeat is in flight
+	beats      sync.WaitGroup // the heartbeat in flight
+	dropSignal chan struct{}  // cap 1: drops are waiting to be reported
+	riskSignal chan struct{}  // cap 1: a spool write failed, or one worked again
+	backedOff  chan struct{}  // closed and replaced when notBefore moves
 
 	stop       context.CancelFunc // ends the delivery workers' context when Close gives up
 	stopNotice chan struct{}
@@ -176,6 +184,7 @@ type dropTally struct {
 	count   int
 	byKind  map[Kind]int
 	samples []Sample
+	seqs    seqRanges
 	// fromMemory counts those dropped from the alerts held in memory while
 	// the spool could not be written, and severe those of high or critical
 	// severity among them.
@@ -290,6 +299,7 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		maxBackoff:      maxB,
 		log:             log,
 		onNotice:        opts.OnNotice,
+		streamOf:        opts.Stream,
 		spool:           sp,
 		host:            host,
 		dropNoticeEvery: dropNoticeEvery,
@@ -370,9 +380,16 @@ func (w *Webhook) Deliver(a Alert) error {
 	return w.enqueue(a)
 }
 
+func (w *Webhook) stream() *Stream { return w.streamOf }
+
+// enqueue spools a; an alert that comes unlinked (one the webhook raised
+// and spools itself) is linked into its stream first.
 func (w *Webhook) enqueue(a Alert) error {
 	if a.ID == "" {
 		a.ID = NewID(time.Now())
+	}
+	if a.Chain == "" {
+		w.streamOf.Link(&a)
 	}
 	dropped, writeErr, err := w.spool.add(&a)
 	if err != nil {
@@ -403,6 +420,7 @@ func (w *Webhook) noteDrops(dropped []spoolEntry) {
 	for _, e := range dropped {
 		t.count++
 		t.byKind[e.sample.Kind]++
+		t.seqs.add(e.sample.Seq)
 		if e.held != nil {
 			t.fromMemory++
 			if e.sample.Severity >= finding.SeverityHigh {
@@ -466,11 +484,10 @@ func (w *Webhook) riskNoticeLocked() *Alert {
 	}
 }
 
-// tell hands an alert the webhook raised about itself to OnNotice.
-func (w *Webhook) tell(a Alert) {
-	if w.onNotice != nil {
-		w.onNotice(w, a)
-	}
+// tell hands an alert the webhook raised about itself to OnNotice, and
+// reports whether it was taken.
+func (w *Webhook) tell(a Alert) bool {
+	return w.onNotice != nil && w.onNotice(w, a)
 }
 
 // keepSpooling writes the alerts held in memory once the spool takes
@@ -585,13 +602,55 @@ func (w *Webhook) flushDrops() {
 		Count:        t.count,
 		CountByKind:  t.byKind,
 		Samples:      t.samples,
+		Seqs:         t.seqs.String(),
 		AgentVersion: version,
 	}
 	w.log.Warn("webhook spool full: alerts dropped", "count", t.count, "from_memory", t.fromMemory, "spool", w.spool.dir, "max_spool", w.spool.max, "alert_id", a.ID)
+	if w.tell(a) {
+		return // it comes back through Deliver, numbered and linked with the others
+	}
 	if err := w.enqueue(a); err != nil {
 		w.log.Error("webhook: cannot spool the alert on dropped alerts", "alert_id", a.ID, "error", err)
 	}
-	w.tell(a)
+}
+
+// Beat posts a heartbeat now, in the background, unless one is still in
+// flight or the webhook is closed. A heartbeat is never spooled nor
+// retried: the next one comes an interval later, and a late one would say
+// nothing.
+func (w *Webhook) Beat(a Alert) {
+	w.mu.Lock()
+	if w.closed || w.beating {
+		w.mu.Unlock()
+		return
+	}
+	w.beating = true
+	w.beats.Add(1)
+	w.mu.Unlock()
+	go func() {
+		defer w.beats.Done()
+		defer func() {
+			w.mu.Lock()
+			w.beating = false
+			w.mu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), w.client.Timeout)
+		defer cancel()
+		go func() { // Close does not wait for a receiver that hangs
+			select {
+			case <-w.stopNotice:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		body, err := w.body(&a)
+		if err == nil {
+			_, _, err = w.post(ctx, &a, body)
+		}
+		if err != nil {
+			w.log.Debug("webhook heartbeat not delivered", "url", w.endpointForLog(), "error", err)
+		}
+	}()
 }
 
 // deliverSpooled is one delivery worker: it POSTs the oldest unclaimed
@@ -911,6 +970,7 @@ func (w *Webhook) Close(ctx context.Context) error {
 
 	close(w.stopNotice)
 	w.noticer.Wait()
+	w.beats.Wait()
 	w.flushDrops()
 
 	// Deliver what is queued while the receiver takes it; a receiver that

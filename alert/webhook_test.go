@@ -585,7 +585,7 @@ func TestWebhookSpoolFullDropsLowAndMediumOnly(t *testing.T) {
 	log, _ := testLogger(t)
 	w, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: t.TempDir(), MaxSpool: 4,
 		MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, Logger: log,
-		OnNotice: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
+		OnNotice: func(_ *Webhook, a Alert) bool { mu.Lock(); notices = append(notices, a); mu.Unlock(); return false }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -653,7 +653,7 @@ func TestWebhookDropNoticesAreCoalesced(t *testing.T) {
 	var notices []Alert
 	w, err := NewWebhook(WebhookOptions{URL: "http://" + freeAddr(t), SpoolDir: t.TempDir(), MaxSpool: 1,
 		MinBackoff: time.Hour, MaxBackoff: time.Hour, Logger: log,
-		OnNotice: func(_ *Webhook, a Alert) { mu.Lock(); notices = append(notices, a); mu.Unlock() }})
+		OnNotice: func(_ *Webhook, a Alert) bool { mu.Lock(); notices = append(notices, a); mu.Unlock(); return false }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type Config struct {
 	AccessLog  []AccessLog `toml:"access_log"`
 	Deploy     Deploy      `toml:"deploy"`
 	Metrics    Metrics     `toml:"metrics"`
+	Heartbeat  Heartbeat   `toml:"heartbeat"`
 }
 
 // Agent tunes the daemon, `shellwatch run`.
@@ -58,6 +59,33 @@ type Agent struct {
 	// ControlSocket is where `shellwatch deploy`, `baseline` and `status`
 	// reach the daemon; only root may connect.
 	ControlSocket string `toml:"control_socket"`
+	// AllowNoSinks lets the daemon start with no alert path (journald off
+	// and no webhook, or every one at min_severity "off"): said on purpose,
+	// never by accident.
+	AllowNoSinks bool `toml:"allow_no_sinks"`
+}
+
+// Heartbeat is the agent's sign of life to its webhooks.
+type Heartbeat struct {
+	// Interval is how often every webhook gets a heartbeat (an
+	// always-firing ShellwatchHeartbeat in the Alertmanager format); 0
+	// turns heartbeats off.
+	Interval Duration `toml:"interval"`
+}
+
+// HasAlertPath reports whether an alert can reach anyone: journald is
+// enabled, or a webhook is configured, with a min_severity that is not
+// "off".
+func (c *Config) HasAlertPath() bool {
+	if c.Journald.Enabled && !c.Journald.MinSeverity.Off() {
+		return true
+	}
+	for _, w := range c.Webhook {
+		if !w.MinSeverity.Off() {
+			return true
+		}
+	}
+	return false
 }
 
 // Watch is one web root the daemon watches.
@@ -252,6 +280,7 @@ func Default() Config {
 		},
 		Webhook:   []Webhook{},
 		AccessLog: []AccessLog{},
+		Heartbeat: Heartbeat{Interval: Duration(time.Minute)},
 		Rules: Rules{
 			Bundled:         true,
 			Paths:           []string{},

@@ -184,6 +184,8 @@ state_dir = "/srv/www/state"
 log_level = "loud"
 sweep_interval = "1s"
 recheck_interval = "1h"
+[heartbeat]
+interval = "500ms"
 [[watch]]
 path = "/srv/www"
 [[watch]]
@@ -207,7 +209,7 @@ client_cert = "/c.pem"
 		t.Fatal("Validate accepted a broken daemon config")
 	}
 	for _, want := range []string{
-		"agent.log_level", "agent.sweep_interval: = 1s, want at least 10s", "agent.recheck_interval: = 1h0m0s, want 100ms to 10m", "watch[1].path", "inside watch[0].path", "watch[1].exclude[0]",
+		"agent.log_level", "agent.sweep_interval: = 1s, want at least 10s", "agent.recheck_interval: = 1h0m0s, want 100ms to 10m", "heartbeat.interval: = 500ms, want 1s to 1h", "watch[1].path", "inside watch[0].path", "watch[1].exclude[0]",
 		"quarantine.dir", "quarantined webshells would be served",
 		"webhook[0].url", "webhook[0].format", "webhook[0].client_cert",
 	} {
@@ -384,5 +386,33 @@ rate = "fast"
 	}
 	if len(lines) != len(want) || len(ce.Problems) != len(want) {
 		t.Errorf("%d lines, %d problems, want %d:\n%v", len(lines), len(ce.Problems), len(want), err)
+	}
+}
+
+// HasAlertPath is what the daemon checks before it starts: a config in
+// which no alert reaches anyone is refused unless agent.allow_no_sinks says
+// it is meant.
+func TestHasAlertPath(t *testing.T) {
+	for _, c := range []struct {
+		toml string
+		want bool
+	}{
+		{"", true}, // journald on by default
+		{"[journald]\nenabled = false\n", false},
+		{"[journald]\nmin_severity = \"off\"\n", false},
+		{"[journald]\nenabled = false\n[[webhook]]\nurl = \"https://a.example/\"\n", true},
+		{"[journald]\nenabled = false\n[[webhook]]\nurl = \"https://a.example/\"\nmin_severity = \"off\"\n", false},
+	} {
+		cfg, err := Parse(c.toml)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.HasAlertPath(); got != c.want {
+			t.Errorf("%q: HasAlertPath = %v, want %v", c.toml, got, c.want)
+		}
+	}
+	off, err := Parse("[heartbeat]\ninterval = \"0\"\n[agent]\nallow_no_sinks = true\n")
+	if err != nil || off.Heartbeat.Interval != 0 || !off.Agent.AllowNoSinks || off.Validate() != nil {
+		t.Errorf("heartbeat.interval \"0\" and agent.allow_no_sinks: %v %+v %v", err, off, off.Validate())
 	}
 }

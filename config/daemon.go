@@ -148,6 +148,9 @@ func (c *Config) validateDaemon(bad func(key, format string, args ...any)) {
 			bad("metrics.listen", "= %q: %v", c.Metrics.Listen, err)
 		}
 	}
+	if d := c.Heartbeat.Interval.Std(); d != 0 && (d < time.Second || d > time.Hour) {
+		bad("heartbeat.interval", "= %s, want 1s to 1h, or \"0\" to turn heartbeats off", c.Heartbeat.Interval)
+	}
 	if c.Journald.Rate < 0 || c.Journald.Burst < 0 {
 		bad("journald.rate", "and journald.burst must not be negative")
 	}

@@ -34,6 +34,7 @@ func startDaemon(t *testing.T) (cfgPath, root string) {
 [agent]
 state_dir = %q
 control_socket = %q
+allow_no_sinks = true
 [[watch]]
 path = %q
 mode = "protected"

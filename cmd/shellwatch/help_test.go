@@ -13,7 +13,8 @@ func TestHelp(t *testing.T) {
 	usages := map[string]string{
 		"run": runUsage, "status": statusUsage, "deploy": deployUsage, "baseline": baselineUsage,
 		"scan": scanUsage, "explain": explainUsage, "rules": rulesUsage, "quarantine": quarantineUsage,
-		"trace": traceUsage,
+		"trace":  traceUsage,
+		"verify": verifyUsage,
 	}
 	for cmd, usage := range usages {
 		firstLine := strings.SplitN(strings.TrimPrefix(usage, "Usage:\n"), "\n", 2)[0]
@@ -35,7 +36,11 @@ func TestHelp(t *testing.T) {
 			if !strings.HasPrefix(out, usage) || strings.Count(out, firstLine) != 1 {
 				t.Errorf("shellwatch %q printed, want the %s usage once:\n%s", args, cmd, out)
 			}
-			if !strings.Contains(out, "  -config") || strings.Contains(out, usageSummary) {
+			flag := "  -config"
+			if cmd == "verify" {
+				flag = "  -journal"
+			}
+			if !strings.Contains(out, flag) || strings.Contains(out, usageSummary) {
 				t.Errorf("shellwatch %q: want the flags of %s, not the general usage:\n%s", args, cmd, out)
 			}
 		}

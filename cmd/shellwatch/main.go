@@ -28,12 +28,14 @@ Usage:
   shellwatch rules list [--config F] [--json]
   shellwatch trace [--config F] [--since T] [--until T] [--json] [--log FILE [--format F]]… (URL | PATH | --ip IP)
   shellwatch quarantine [--vault DIR] list [--json] | show ID | restore ID [--to PATH] | purge --older-than DUR
+  shellwatch verify [--journal] [FILE]
   shellwatch version
 
 Run "shellwatch help COMMAND" (or "shellwatch COMMAND --help") for a
 command's flags.
-Exit status: 0 nothing flagged or success, 1 something flagged, 2 error,
-3 the daemon is not running (status, deploy, baseline).
+Exit status: 0 nothing flagged or success, 1 something flagged (verify:
+a problem in the stream), 2 error, 3 the daemon is not running (status,
+deploy, baseline).
 `
 )
 
@@ -66,6 +68,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runQuarantine(args[1:], stdout, stderr)
 	case "trace":
 		return runTrace(args[1:], stdout, stderr)
+	case "verify":
+		return runVerify(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "shellwatch %s\n", agentVersion())
 		return exitOK
