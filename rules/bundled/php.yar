@@ -19,16 +19,21 @@ rule php_eval_request_input
         family = "china_chopper"
         description = "eval/assert/create_function applied (possibly through a decoder) to request input: remote code execution backdoor"
     strings:
-        // eval($_POST['x']), @eval(base64_decode($_REQUEST[z0])), assert(stripslashes($_GET[c]))
-        $e1 = /\b(eval|assert)\s*\(\s*@?\s*(\(\s*)?([a-z0-9_]{3,20}\s*\(\s*@?\s*){0,3}\$_(GET|POST|REQUEST|COOKIE|SERVER|FILES)\s*[\[{]/ nocase
-        // eval($HTTP_POST_VARS[...]) / eval(${"_POST"}[...])
-        $e2 = /\b(eval|assert)\s*\(\s*@?\s*([a-z0-9_]{3,20}\s*\(\s*@?\s*){0,3}\$HTTP_(GET|POST|COOKIE)_VARS\s*\[/ nocase
-        $e3 = /\b(eval|assert)\s*\(\s*@?\s*([a-z0-9_]{3,20}\s*\(\s*@?\s*){0,3}\$\{\s*['"]_[a-z'". ]{3,20}\}\s*\[/ nocase
-        // eval(getenv('HTTP_X')) / eval($_SERVER['HTTP_X']) / eval(file_get_contents('php://input'))
-        $e4 = /\b(eval|assert)\s*\(\s*@?\s*([a-z0-9_]{3,20}\s*\(\s*@?\s*){0,3}getenv\s*\(\s*['"]HTTP_/ nocase
-        $e5 = /\b(eval|assert)\s*\(\s*@?\s*([a-z0-9_]{3,20}\s*\(\s*@?\s*){0,3}file_get_contents\s*\(\s*['"]php:\/\/input/ nocase
+        // eval($_POST['x']), @eval(base64_decode($_REQUEST[z0])),
+        // assert(stripslashes(trim($_GET[c]))), eval(magicboom($_POST[..])),
+        // eval($HTTP_POST_VARS[...]), eval(${"_POST"}[...]),
+        // eval(getenv('HTTP_X')), eval(file_get_contents('php://input')),
+        // eval(getallheaders()[..]).
+        // One regex for all of them, so that each "eval(" of a file is
+        // followed once, not six times; and at most two functions between
+        // eval( and the input (the shells of the corpus use one or two:
+        // stripslashes(trim(...))). Every function level lets the regex run
+        // on through the next "eval(" of a file padded with them, at each
+        // one, and doubles the cost: a shell behind 2 MiB of "eval(" ran
+        // the YARA scan out of time with six regexes of three levels
+        // (issue 10; go test ./rules -bench RulePadding).
+        $e1 = /\b(eval|assert)\s*\(\s*@?\s*(\(\s*)?([a-z0-9_]{3,20}\s*\(\s*@?\s*){0,2}(\$_(GET|POST|REQUEST|COOKIE|SERVER|FILES)\s*[\[{]|\$HTTP_(GET|POST|COOKIE)_VARS\s*\[|\$\{\s*['"]_[a-z'". ]{3,20}\}\s*\[|getenv\s*\(\s*['"]HTTP_|file_get_contents\s*\(\s*['"]php:\/\/input|getallheaders\s*\()/ nocase
         $e6 = /\bcreate_function\s*\([^;]{0,40},\s*@?\s*([a-z0-9_]{3,20}\s*\(\s*@?\s*){0,3}\$_(GET|POST|REQUEST|COOKIE|SERVER)\s*\[/ nocase
-        $e7 = /\b(eval|assert)\s*\(\s*@?\s*([a-z0-9_]{3,20}\s*\(\s*@?\s*){0,3}getallheaders\s*\(/ nocase
     condition:
         any of them
 }
