@@ -208,7 +208,7 @@ func verdictFacts(v scanner.Verdict, stopping bool) policy.Verdict {
 	case ignorable(v) || stopping:
 		pv.Err = policy.Gone
 	case errors.Is(v.Err, scanner.ErrTooLargeToHash):
-		pv.Err = policy.TooLargeToHash
+		pv.Err = policy.NotHashed
 	default:
 		pv.Err = policy.Failed
 	}
