@@ -401,8 +401,10 @@ rule asp_remote_code_execute
     strings:
         $h1 = "XMLHTTP" nocase ascii wide
         $h2 = "WinHttpRequest" nocase ascii wide
-        $e1 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal|eval)[ \t(]{1,5}[a-z_][a-z0-9_]{0,30}\.(responsetext|responsebody)/ nocase ascii wide
-        $e2 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(execute|executeglobal|eval)[ \t(]{1,5}(bytes2bstr|bytestobstr|gethttppage|getbody|gethtml|geturl|getpage)\s*\(/ nocase ascii wide
+        // e[v]al, e[x]ecute in $e1 and $e2: looked for by their rarer words, not
+        // by "eval" (see php_obf_decode_eval_chain).
+        $e1 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(e[x]ecute|e[x]ecuteglobal|e[v]al)[ \t(]{1,5}[a-z_][a-z0-9_]{0,30}\.(responsetext|responsebody)/ nocase ascii wide
+        $e2 = /(^|[\r\n:]|<%|\bthen|\belse)[ \t]*(e[x]ecute|e[x]ecuteglobal|e[v]al)[ \t(]{1,5}(bytes2bstr|bytestobstr|gethttppage|getbody|gethtml|geturl|getpage)\s*\(/ nocase ascii wide
     condition:
         filesize < 500KB and any of ($h*) and any of ($e*)
 }
@@ -419,7 +421,9 @@ rule asp_jscript_server_eval
         $rs = /runat\s*=\s*"?server"?/ nocase ascii wide
         $lang = /language\s*=\s*"?(javascript|jscript)/ nocase ascii wide
         $e1 = /[:=(,\s]eval\s*[,})\]]/ ascii wide
-        $e2 = /\beval\s*\(\s*(unescape|Request|[a-z_]\w{0,20}\s*\(\s*Request)/ ascii wide
+        // e[v]al, e[x]ecute: looked for by its rarer words, not by "eval" (see
+        // php_obf_decode_eval_chain).
+        $e2 = /\be[v]al\s*\(\s*(unescape|Request|[a-z_]\w{0,20}\s*\(\s*Request)/ ascii wide
         $req = /Request(\.form|\.item|\.querystring)?\s*[(\[]/ nocase ascii wide
         $d1 = "unescape(" ascii wide
         $d2 = "FromBase64String" ascii wide
