@@ -182,13 +182,23 @@ var padFragments = []padFragment{
 	{"url", "http://"},
 }
 
-// padding returns text repeated to exactly size bytes.
-func padding(text string, size int) []byte {
-	return []byte(strings.Repeat(text, size/len(text)+1)[:size])
+// padding returns text repeated to exactly size bytes; wrapped, in a file
+// that opens PHP and ASP code and ends with a shell, the way a padded shell
+// does, so that the rules' gates on "<?php" or "<%" are open and their
+// conditions run over every match. Bare padding matters too: a regex that
+// may start at ^ never matches in the wrapped file, and one that needs only
+// "<%" and a word may match at its start and be tried no more.
+func padding(text string, size int, wrapped bool) []byte {
+	pad := strings.Repeat(text, size/len(text)+1)[:size]
+	if wrapped {
+		pad = "<?php /* <%\n" + pad + "\n%> */ @eval($_POST['x']); ?>\n"
+	}
+	return []byte(pad)
 }
 
 // BenchmarkRulePadding scans adversarial padding of 64 KiB and 1 MiB
-// (every padFragment, and all of them interleaved) with each bundled rule
+// (every padFragment, and all of them interleaved; bare and in a PHP file
+// ending with a shell) with each bundled rule
 // compiled alone, and reports the time of each size and their ratio: 16
 // means the rule's cost grows with the size, as it must; much more means it
 // grows faster, and an attacker can pad a shell until the scan times out.
@@ -199,10 +209,17 @@ func padding(text string, size int) []byte {
 // and with -v to see, for a rule over 24, which padding costs the most.
 func BenchmarkRulePadding(b *testing.B) {
 	const small, large = 64 << 10, 1 << 20
-	pads := append(slices.Clone(padFragments), padFragment{"mix", mixFragment()})
-	smalls, larges := make([][]byte, len(pads)), make([][]byte, len(pads))
-	for i, p := range pads {
-		smalls[i], larges[i] = padding(p.text, small), padding(p.text, large)
+	var pads []padFragment
+	var smalls, larges [][]byte
+	for _, p := range append(slices.Clone(padFragments), padFragment{"mix", mixFragment()}) {
+		for _, wrapped := range []bool{false, true} {
+			name := p.name
+			if wrapped {
+				name += " (in a PHP file)"
+			}
+			pads = append(pads, padFragment{name, p.text})
+			smalls, larges = append(smalls, padding(p.text, small, wrapped)), append(larges, padding(p.text, large, wrapped))
+		}
 	}
 	all := bundledRules(b)
 	for _, r := range all {
