@@ -257,3 +257,33 @@ func BenchmarkScanSparse(b *testing.B) {
 		}
 	}
 }
+
+// A shell behind 2 MiB of "eval(" (issue 10: the padding ran the YARA scan
+// out of its 10 s, and the shell got a medium scan_failed) is found by the
+// bundled rules within the default timeout, not by the rescan of the ends
+// that follows a timeout. A synthetic shell, and one of the corpus when it
+// is present.
+func TestScanPaddedEvalDefaultTimeout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scans 2 MiB of padding made to be slow, a few seconds a file")
+	}
+	s := bundledScanner(t, Options{Workers: 1})
+	pad := "<?php\n/*" + strings.Repeat("eval(", (2<<20)/5) + "*/ ?>\n"
+	shells := map[string][]byte{"synthetic.php": []byte(shell)}
+	t.Run("corpus", func(t *testing.T) {
+		for name, b := range corpusShells(t, s, 1) {
+			shells[name] = b
+		}
+	})
+	dir := t.TempDir()
+	for name, b := range shells {
+		p := writeFile(t, filepath.Join(dir, "padded.php"), pad+string(b))
+		v := s.Scan(p)
+		if v.Err != nil || v.Partial != "" {
+			t.Errorf("%s behind 2 MiB of eval(: err %v, partial %q: want the whole file scanned in %s", name, v.Err, v.Partial, s.Timeout())
+		}
+		if v.Severity < finding.SeverityHigh {
+			t.Errorf("%s behind 2 MiB of eval(: severity %s (%v), want it found", name, v.Severity, v.Matches)
+		}
+	}
+}
