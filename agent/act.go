@@ -162,7 +162,9 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 	}
 	prev := a.baseline.Record(v.Path)
 	born := false
-	if v.Err == nil || v.Flagged() {
+	if v.Err == nil || v.Flagged() || v.Inode != 0 && !ignorable(v) {
+		// A file that could not be scanned to the end is judged as new
+		// or not too: a new script that no scan cleared is high.
 		born = a.isBorn(c, v, prev, t)
 	}
 	d := policy.Decide(a.facts(g, c, v, prev, born, attempt, t, stopping))
@@ -208,6 +210,7 @@ func (a *Agent) facts(g *generation, c watcher.Change, v scanner.Verdict, prev *
 		MaxFileSize: fmt.Sprint(g.cfg.Scanner.MaxFileSize),
 		MaxScanSize: int64(g.cfg.Scanner.MaxFileSize),
 		MaxHashSize: int64(g.cfg.Scanner.MaxHashSize),
+		YARATimeout: fmt.Sprint(g.cfg.Scanner.Timeout),
 	}
 	if f.Verdict.Err == policy.Gone {
 		return f
@@ -227,6 +230,7 @@ func (a *Agent) facts(g *generation, c watcher.Change, v scanner.Verdict, prev *
 func verdictFacts(v scanner.Verdict, stopping bool) policy.Verdict {
 	pv := policy.Verdict{
 		Severity: v.Severity, Flagged: v.Flagged(), OnlyHashLists: onlyHashLists(v.Matches), TooLarge: v.TooLarge,
+		Script: v.Script, Incomplete: v.Incomplete,
 		SHA256: digest(v.SHA256), HasSHA256: v.SHA256 != "",
 		Dev: v.Dev, Inode: v.Inode, Size: v.Size, Perm: v.StMode & 0o7777, UID: v.UID, GID: v.GID, Nlink: v.Nlink,
 	}
@@ -234,8 +238,10 @@ func verdictFacts(v scanner.Verdict, stopping bool) policy.Verdict {
 	case v.Err == nil:
 	case ignorable(v) || stopping:
 		pv.Err = policy.Gone
-	case errors.Is(v.Err, scanner.ErrTooLargeToHash):
-		pv.Err = policy.TooLargeToHash
+	case errors.Is(v.Err, scanner.ErrTooLargeToHash), errors.Is(v.Err, scanner.ErrSparse):
+		pv.Err = policy.NotHashed
+	case errors.Is(v.Err, scanner.ErrTimeout):
+		pv.Err = policy.TimedOut
 	default:
 		pv.Err = policy.Failed
 	}
@@ -256,14 +262,19 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 	if d.Kind == "" || d.Kind == alert.KindScanFailed {
 		if d.Kind != "" {
 			al := a.fileAlert(c, v, d.Kind, d.Severity)
+			al.Detail = d.Why
 			if v.Err != nil {
 				a.metrics.scanErrors.Add(1)
-				al.Detail = safetext.PathsIn(v.Err.Error(), v.Path)
-				al.Message = fmt.Sprintf("%s: %s: %s", al.Kind.Summary(), safetext.Path(v.Path), al.Detail)
-			} else {
-				al.Detail = d.Why
-				al.Message = fmt.Sprintf("file too large to scan: %s (%d bytes)", safetext.Path(v.Path), v.Size)
+				if why := safetext.PathsIn(v.Err.Error(), v.Path); al.Detail == "" {
+					al.Detail = why
+				} else {
+					al.Detail += "; " + why
+				}
 			}
+			if v.Partial != "" {
+				al.Detail += "; scanned " + v.Partial
+			}
+			al.Message = fmt.Sprintf("%s: %s [%s] %s", al.Kind.Summary(), safetext.Path(v.Path), al.Severity, al.Detail)
 			a.send(g, al)
 		}
 		if d.Remember {

@@ -801,3 +801,31 @@ func TestGrowingHugeFileAlertedOnce(t *testing.T) {
 		t.Errorf("%d too-large and %d too-large-to-hash alerts for one growing file, want one each", tooLarge, tooLargeToHash)
 	}
 }
+
+// TestPaddedScripts: a shell padded past scanner.max_file_size is found at
+// the end of its padding and quarantined; a new script too large to be read
+// in full, with nothing found in its head and tail, is a high scan_failed
+// that says why (issue 10), where a large file that is no script stays low.
+func TestPaddedScripts(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.extraConfig = "\n[scanner]\nmax_file_size = \"64KiB\"\n"
+	h.start()
+	h.waitReconciled()
+	pad := strings.Repeat("// nothing to see here, only padding\n", 4096)
+
+	p := h.write("padded-shell.php", "<?php\n"+pad+evalShell)
+	h.checkQuarantined(h.recv.waitAlert(p, alert.KindDetection), p, "<?php\n"+pad+evalShell)
+
+	p = h.write("padded.php", "<?php\n"+pad)
+	a := h.recv.waitAlert(p, alert.KindScanFailed)
+	if a.Severity.String() != "high" || !strings.Contains(a.Message, "a new script: not scanned in full") ||
+		!strings.Contains(a.Detail, "head and tail scanned clean") || !strings.Contains(a.Detail, "first and last 32KiB") {
+		t.Errorf("padded new script: %s alert %q (detail %q), want high, saying what was scanned", a.Severity, a.Message, a.Detail)
+	}
+
+	p = h.write("padded.log", pad)
+	if a := h.recv.waitAlert(p, alert.KindScanFailed); a.Severity.String() != "low" {
+		t.Errorf("large log: %s alert %q, want low", a.Severity, a.Message)
+	}
+}

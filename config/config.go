@@ -235,12 +235,14 @@ type Rules struct {
 type Scanner struct {
 	// Workers is the number of files scanned at once; 0 means one per CPU.
 	Workers int `toml:"workers"`
-	// MaxFileSize is the most bytes read and YARA-scanned per file; larger
-	// files are still hashed and reported as too large to scan.
+	// MaxFileSize is the most bytes of a file YARA and the analyzer read;
+	// of a larger one they read its first and last MaxFileSize/2 bytes, and
+	// it is still hashed in full and reported as read in part.
 	MaxFileSize ByteSize `toml:"max_file_size"`
-	// MaxHashSize is the most bytes of a file hashed; a larger one is
-	// reported as too large to hash (a sparse file of terabytes is cheap
-	// to make and would keep a worker busy for hours).
+	// MaxHashSize is the most bytes of a file hashed; a larger one, or a
+	// sparse one over MaxFileSize, is not hashed (a sparse file of
+	// terabytes is cheap to make and would keep a worker busy for hours),
+	// only its data scanned, head and tail.
 	MaxHashSize ByteSize `toml:"max_hash_size"`
 	// Timeout bounds the YARA scan of one file.
 	Timeout Duration `toml:"timeout"`

@@ -27,9 +27,13 @@ const (
 	// file (a symlink, never followed; a FIFO or device, never opened):
 	// nothing to judge.
 	Gone
-	// TooLargeToHash: larger than scanner.max_hash_size; not even hashed.
-	TooLargeToHash
-	// Failed: unreadable, or YARA stopped (timeout, I/O error).
+	// NotHashed: larger than scanner.max_hash_size, or sparse: not hashed;
+	// its data was scanned, head and tail (Partial).
+	NotHashed
+	// TimedOut: the YARA scan ran out of scanner.timeout; the two ends of
+	// the file were scanned again.
+	TimedOut
+	// Failed: unreadable, or YARA stopped on another error.
 	Failed
 )
 
@@ -43,8 +47,14 @@ type Verdict struct {
 	// OnlyHashLists: every match is a known-bad hash (no rule matched).
 	OnlyHashLists bool
 	// TooLarge: larger than scanner.max_file_size: hashed and checked
-	// against the hash lists, not scanned.
+	// against the hash lists, scanned on its head and tail only.
 	TooLarge bool
+	// Script: the file is code, by its name or by its content (a PHP
+	// open tag in an image counts).
+	Script bool
+	// Incomplete says why the PHP analysis stopped before the end of the
+	// file (its budget); "" when it did not.
+	Incomplete string
 	// Err is how the scan failed, NoError when it did not.
 	Err ScanError
 	// SHA256 is the content's digest, all zeros when the file could not
@@ -123,7 +133,8 @@ type Facts struct {
 	Quarantine  config.Quarantine
 	MaxFileSize string // scanner.max_file_size as configured, for the message
 	MaxHashSize int64
-	MaxScanSize int64 // scanner.max_file_size in bytes
+	MaxScanSize int64  // scanner.max_file_size in bytes
+	YARATimeout string // scanner.timeout, for the message
 }
 
 // ContentChanged reports whether the content differs from the record's (or
@@ -193,13 +204,21 @@ func decide(f Facts) Decision {
 			d.LeftBecause = "a clean file with other names is alerted, not moved"
 			return d
 		}
-		// Too large to scan: alerted once for this inode, however it
-		// grows.
+		// Too large to scan in full: alerted once for this inode, however
+		// it grows.
 		tooLargeBefore := f.sameInode() && f.Prev.Size > f.MaxScanSize
-		if v.TooLarge && !alreadyAlerted(f) && !tooLargeBefore {
+		analysedBefore := f.sameInode() && f.Prev.SHA256 == v.SHA256
+		switch {
+		case v.TooLarge && !alreadyAlerted(f) && !tooLargeBefore:
 			d.Kind, d.Severity = alert.KindScanFailed, finding.SeverityLow
-			d.Why = fmt.Sprintf("%d bytes, more than scanner.max_file_size %s: hashed and checked against the hash lists, not YARA-scanned", v.Size, f.MaxFileSize)
-			d.LeftBecause = ""
+			d.Why = fmt.Sprintf("not scanned in full: %d bytes, %d over scanner.max_file_size %s; head and tail scanned clean", v.Size, v.Size-f.MaxScanSize, f.MaxFileSize)
+			if newScript(f) {
+				d.Severity = finding.SeverityHigh
+				d.Why = "a new script: " + d.Why
+			}
+		case v.Incomplete != "" && newScript(f) && !analysedBefore:
+			d.Kind, d.Severity = alert.KindScanFailed, finding.SeverityHigh
+			d.Why = fmt.Sprintf("a new script: PHP analysis not finished (%s); YARA and the analysis so far found nothing", v.Incomplete)
 		}
 		return d
 	}
@@ -220,17 +239,36 @@ func alreadyAlerted(f Facts) bool {
 	return f.sameInode() && v.HasSHA256 && f.Prev.SHA256 == v.SHA256 && (f.Prev.Severity != finding.SeverityNone || v.TooLarge)
 }
 
-// scanFailed decides about a file that could not be scanned.
+// newScript reports whether the file is a script that appeared since the
+// agent started (or while it was down): one that could not be scanned in
+// full is high, not low or medium, since nothing says it is harmless, and a
+// webshell padded, slowed down or made sparse is that (issue 10).
+func newScript(f Facts) bool {
+	return f.Verdict.Script && f.Born && !f.Baseline
+}
+
+// scanFailed decides about a file that could not be scanned (to the end).
 func scanFailed(f Facts) Decision {
+	v := f.Verdict
 	d := Decision{Kind: alert.KindScanFailed, Severity: finding.SeverityMedium}
-	if f.Verdict.Err == TooLargeToHash {
+	switch v.Err {
+	case NotHashed:
+		d.Why = "not hashed (sparse, or over scanner.max_hash_size); its data scanned clean, head and tail"
 		// A huge file that keeps growing (a backup written into the
 		// root) is alerted once, not at every write: its record says it
-		// was already too large to hash as this inode.
+		// was already not hashed, and over the scan size, as this inode.
 		d.Remember, d.Accepted = true, f.Prev != nil && f.Prev.Accepted
-		if f.sameInode() && f.Prev.Size > f.MaxHashSize {
-			d.Kind, d.Severity = "", finding.SeverityNone
+		if f.sameInode() && f.Prev.Size > f.MaxScanSize && f.Prev.SHA256 == [32]byte{} {
+			return Decision{Remember: true, Accepted: d.Accepted}
 		}
+	case TimedOut:
+		d.Why = fmt.Sprintf("YARA timed out after %s; head and tail scanned again, clean", f.YARATimeout)
+	default:
+		d.Why = "could not be read or scanned"
+	}
+	if newScript(f) {
+		d.Severity = finding.SeverityHigh
+		d.Why = "a new script: " + d.Why
 	}
 	return d
 }

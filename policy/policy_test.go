@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ var (
 // that existed before are only alerted.
 func settings(f Facts) Facts {
 	f.Quarantine = config.Quarantine{MinSeverity: config.Threshold(finding.SeverityHigh)}
-	f.MaxFileSize, f.MaxScanSize, f.MaxHashSize = "32 MiB", 32<<20, 1<<30
+	f.MaxFileSize, f.MaxScanSize, f.MaxHashSize, f.YARATimeout = "32 MiB", 32<<20, 1<<30, "10s"
 	return f
 }
 
@@ -37,6 +38,13 @@ func record(sum [32]byte, sev finding.Severity, accepted bool) *Record {
 }
 
 var script = Root{Script: true}
+
+// bigScript is a clean script of 40 MiB: scanned on its head and tail.
+func bigScript() Verdict {
+	v := clean()
+	v.TooLarge, v.Script, v.Size = true, true, 40<<20
+	return v
+}
 
 type want struct {
 	kind       alert.Kind
@@ -83,15 +91,42 @@ func TestDecide(t *testing.T) {
 			want{kind: alert.KindDetection, sev: finding.SeverityHigh, remember: true, accepted: true, detection: true, left: "existed before"}},
 		// Files that cannot be scanned.
 		{"too large to scan", Facts{Verdict: func() Verdict { v := clean(); v.TooLarge = true; v.Size = 40 << 20; return v }(), Born: true}, nil,
-			want{kind: alert.KindScanFailed, sev: finding.SeverityLow, remember: true, accepted: true, why: "more than scanner.max_file_size 32 MiB"}},
+			want{kind: alert.KindScanFailed, sev: finding.SeverityLow, remember: true, accepted: true, why: "not scanned in full: 41943040 bytes, 8388608 over scanner.max_file_size 32 MiB; head and tail scanned clean"}},
+		// Unscannable is not harmless (issue 10): a new script that could
+		// not be read to the end is high, and says why.
+		{"too large new script", Facts{Verdict: bigScript(), Born: true}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityHigh, remember: true, accepted: true, why: "a new script: not scanned in full: 41943040 bytes, 8388608 over scanner.max_file_size 32 MiB; head and tail scanned clean"}},
+		{"too large script that was there", Facts{Verdict: bigScript(), Prev: record(sumA, 0, true)}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityLow, remember: true, accepted: true, why: "not scanned in full"}},
+		{"too large script of the first baseline", Facts{Verdict: bigScript(), Born: true, Baseline: true, WhileDown: true}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityLow, remember: true, accepted: true}},
+		{"too large new script, grown again", Facts{Verdict: bigScript(), Born: true, Prev: &Record{Dev: 1, Inode: 7, Size: 33 << 20, SHA256: sumA}}, nil,
+			want{remember: true, accepted: true}},
+		{"YARA timeout on a new script", Facts{Verdict: Verdict{Err: TimedOut, Script: true, Dev: 1, Inode: 7}, Born: true}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityHigh, why: "a new script: YARA timed out after 10s; head and tail scanned again, clean"}},
+		{"YARA timeout on a file that is no script", Facts{Verdict: Verdict{Err: TimedOut, Dev: 1, Inode: 7}, Born: true}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityMedium, why: "YARA timed out after 10s"}},
+		{"unreadable new script", Facts{Verdict: Verdict{Err: Failed, Script: true, Dev: 1, Inode: 7}, Born: true}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityHigh, why: "a new script: could not be read"}},
+		{"sparse new script", Facts{Verdict: Verdict{Err: NotHashed, TooLarge: true, Script: true, Dev: 1, Inode: 7, Size: 50 << 30}, Born: true}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityHigh, remember: true, accepted: false, why: "a new script: not hashed (sparse, or over scanner.max_hash_size); its data scanned clean"}},
+		{"sparse script, once per inode", Facts{Verdict: Verdict{Err: NotHashed, TooLarge: true, Script: true, Dev: 1, Inode: 7, Size: 50 << 30}, Born: true,
+			Prev: &Record{Dev: 1, Inode: 7, Size: 50 << 30, Accepted: true}}, nil,
+			want{remember: true, accepted: true}},
+		{"PHP analysis out of budget on a new script", Facts{Verdict: func() Verdict { v := clean(); v.Script, v.Incomplete = true, "stopped after 400000 steps"; return v }(), Born: true}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityHigh, remember: true, accepted: true, why: "a new script: PHP analysis not finished (stopped after 400000 steps)"}},
+		{"PHP analysis out of budget, the same bytes again", Facts{Verdict: func() Verdict { v := clean(); v.Script, v.Incomplete = true, "stopped"; return v }(), Born: true, Prev: record(sumB, 0, true)}, nil,
+			want{remember: true, accepted: true}},
+		{"PHP analysis out of budget on a file that was there", Facts{Verdict: func() Verdict { v := clean(); v.Script, v.Incomplete = true, "stopped"; return v }(), Prev: record(sumA, 0, true)}, nil,
+			want{remember: true, accepted: true}},
 		{"too large, once per inode", Facts{Verdict: func() Verdict { v := clean(); v.TooLarge = true; v.Size = 41 << 20; return v }(),
 			Prev: &Record{Dev: 1, Inode: 7, Size: 40 << 20, SHA256: sumA}}, nil,
 			want{remember: true, accepted: true}},
 		{"unreadable", Facts{Verdict: Verdict{Err: Failed, Dev: 1, Inode: 7}}, nil,
-			want{kind: alert.KindScanFailed, sev: finding.SeverityMedium}},
-		{"too large to hash", Facts{Verdict: Verdict{Err: TooLargeToHash, Dev: 1, Inode: 7, Size: 2 << 30}, Prev: &Record{Dev: 1, Inode: 7, Size: 100, Accepted: true}}, nil,
-			want{kind: alert.KindScanFailed, sev: finding.SeverityMedium, remember: true, accepted: true}},
-		{"too large to hash, once per inode", Facts{Verdict: Verdict{Err: TooLargeToHash, Dev: 1, Inode: 7, Size: 3 << 30}, Prev: &Record{Dev: 1, Inode: 7, Size: 2 << 30}}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityMedium, why: "could not be read"}},
+		{"too large to hash", Facts{Verdict: Verdict{Err: NotHashed, Dev: 1, Inode: 7, Size: 2 << 30}, Prev: &Record{Dev: 1, Inode: 7, Size: 100, Accepted: true}}, nil,
+			want{kind: alert.KindScanFailed, sev: finding.SeverityMedium, remember: true, accepted: true, why: "not hashed"}},
+		{"too large to hash, once per inode", Facts{Verdict: Verdict{Err: NotHashed, Dev: 1, Inode: 7, Size: 3 << 30}, Prev: &Record{Dev: 1, Inode: 7, Size: 2 << 30}}, nil,
 			want{remember: true}},
 		{"gone before it was read", Facts{Verdict: Verdict{Err: Gone}}, nil,
 			want{}},
@@ -289,7 +324,13 @@ func TestREADMEAlertTable(t *testing.T) {
 			big := clean()
 			big.TooLarge = true
 			got = decide(Facts{Verdict: Verdict{Err: Failed}}).Severity.String() +
-				" (" + decide(Facts{Verdict: big, Born: true}).Severity.String() + ": too large)"
+				" (" + decide(Facts{Verdict: big, Born: true}).Severity.String() + ": too large; " +
+				decide(Facts{Verdict: bigScript(), Born: true}).Severity.String() + ": a new script not scanned in full)"
+			for _, e := range []ScanError{Failed, TimedOut, NotHashed} {
+				if d := decide(Facts{Verdict: Verdict{Err: e, Script: true}, Born: true}); d.Severity != finding.SeverityHigh {
+					got += fmt.Sprintf(" but a new script with error %d gives %s", e, d.Severity)
+				}
+			}
 		case alert.KindChangedWhileDown:
 			mode := clean()
 			mode.Perm = 0o700

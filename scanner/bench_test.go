@@ -7,7 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/phpscan"
 	"github.com/shellwatch/shellwatch/rules"
 )
 
@@ -83,5 +86,39 @@ func BenchmarkScan(b *testing.B) {
 			}
 			b.ReportMetric(float64(500*b.N)/b.Elapsed().Seconds(), "files/s")
 		})
+	}
+}
+
+// BenchmarkPaddedEval scans a webshell padded with 64 KiB, 1 MiB and 2 MiB
+// of "eval(" (the padding of issue 10: every bundled rule that looks for
+// eval is tried at every fifth byte) with the bundled rules, YARA alone
+// and with the PHP analyzer. The YARA timeout is a minute here, so that
+// the time is measured, not cut.
+func BenchmarkPaddedEval(b *testing.B) {
+	set, err := rules.Compile(rules.Options{Bundled: true})
+	if err != nil {
+		b.Skipf("bundled rules do not compile: %v", err)
+	}
+	b.Cleanup(set.Destroy)
+	dir := b.TempDir()
+	for _, analyzer := range []bool{false, true} {
+		opts := Options{Workers: 1, Timeout: time.Minute}
+		name := "yara"
+		if analyzer {
+			opts.PHP, name = &phpscan.Options{Timeout: time.Minute}, "yara+php"
+		}
+		s := newScanner(b, set, nil, opts)
+		for _, size := range []int{64 << 10, 1 << 20, 2 << 20} {
+			content := "<?php\n/*" + strings.Repeat("eval(", size/5) + "*/\n" + shell
+			p := writeFile(b, filepath.Join(dir, fmt.Sprintf("pad%d.php", size)), content)
+			b.Run(fmt.Sprintf("%s/%dKiB", name, size>>10), func(b *testing.B) {
+				b.SetBytes(int64(len(content)))
+				for b.Loop() {
+					if v := s.Scan(p); v.Err != nil || v.Severity != finding.SeverityCritical {
+						b.Fatalf("%s: err %v severity %s", p, v.Err, v.Severity)
+					}
+				}
+			})
+		}
 	}
 }

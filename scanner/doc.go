@@ -11,9 +11,11 @@
 // describes the file that was scanned even when the path now names another.
 //
 // A file larger than Options.MaxFileSize — or one that grows past it while it
-// is read — is not YARA-scanned but still hashed completely, streaming in
-// small chunks, and marked TooLarge; the known-bad hash lists ([HashList])
-// still apply to it.
+// is read — is YARA-scanned and analysed on its head and tail only, still
+// hashed completely, streaming in small chunks, and marked TooLarge; the
+// known-bad hash lists ([HashList]) still apply to it. A sparse one, or one
+// over Options.MaxHashSize, is not hashed: its data is read, never its holes
+// (see windows.go).
 //
 // [Scanner.ScanTrees] walks folders with package walk and scans every regular
 // file found, reporting each [Verdict] to one callback at a time.

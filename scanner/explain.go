@@ -29,8 +29,8 @@ type YARAHit struct {
 // StringHit is one place a rule's string matched.
 type StringHit struct {
 	Name   string // the string's identifier, "$e1"
-	Offset uint64
-	Line   int    // 1-based
+	Offset uint64 // in what was scanned (see Verdict.Partial)
+	Line   int    // 1-based; 0 in the tail of a file read in part
 	Data   []byte // the matched bytes, at most maxShownMatch
 }
 
@@ -65,7 +65,8 @@ func (s *Scanner) Explain(ctx context.Context, path string) (Verdict, Explanatio
 	return v, ex
 }
 
-// yaraHits keeps the matched strings of each rule, with their lines.
+// yaraHits keeps the matched strings of each rule, with their lines in data
+// (the head of what was scanned, when it was the head and tail of a file).
 func yaraHits(found yara.MatchRules, data []byte) []YARAHit {
 	out := make([]YARAHit, 0, len(found))
 	for _, m := range found {
@@ -82,9 +83,9 @@ func yaraHits(found yara.MatchRules, data []byte) []YARAHit {
 			// A match that starts with line breaks (a pattern anchored
 			// on one) is shown at the line of its first other byte.
 			lead := len(d) - len(bytes.TrimLeft(d, "\r\n"))
-			line := 1
+			line := 0 // past data: in the tail of a file read in part
 			if end := off + uint64(lead); end <= uint64(len(data)) {
-				line += bytes.Count(data[:end], []byte{'\n'})
+				line = 1 + bytes.Count(data[:end], []byte{'\n'})
 			}
 			h.Strings = append(h.Strings, StringHit{Name: str.Name, Offset: off, Line: line, Data: append([]byte(nil), d...)})
 		}

@@ -11,12 +11,15 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hillu/go-yara/v4"
 	"golang.org/x/sys/unix"
 
+	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/phpscan"
 	"github.com/shellwatch/shellwatch/rules"
@@ -119,6 +122,8 @@ type worker struct {
 	chunk  []byte        // for streaming past MaxFileSize
 	sha256 hash.Hash
 	md5    hash.Hash
+	// onChunk, when set, sees each chunk stream hashes.
+	onChunk func([]byte)
 }
 
 // New starts a Scanner using the rules of set and the hashes of known. Either
@@ -284,6 +289,10 @@ func (s *Scanner) scanOpen(ctx context.Context, w *worker, v *Verdict, fd int, f
 		s.afterStat(path)
 	}
 
+	if st.Size > s.maxHash || isSparse(&st, s.maxSize) {
+		s.scanUnhashed(ctx, w, f, &st, v, ex)
+		return
+	}
 	data, err := w.read(ctx, f, st.Size, s.maxSize)
 	if err != nil {
 		v.Err = err
@@ -294,27 +303,86 @@ func (s *Scanner) scanOpen(ctx context.Context, w *worker, v *Verdict, fd int, f
 	w.sha256.Write(data)
 	w.md5.Write(data)
 	size := int64(len(data))
+	headLen := len(data)
 	if size > s.maxSize {
 		v.TooLarge = true
-		n, err := w.stream(ctx, f, s.maxHash-size)
+		win := window(s.maxSize)
+		head, tail := headAndTail(data, win)
+		n, err := w.streamTail(ctx, f, s.maxHash-size, tail)
 		size += n
 		if err != nil {
 			v.Err = err
 			return
 		}
+		data, headLen = joinedWindows(head, tail), win
+		v.Partial = fmt.Sprintf("its first and last %s of %d bytes", config.ByteSize(win), size)
 	}
 	v.Size = size
 	v.SHA256 = hex.EncodeToString(w.sha256.Sum(nil))
 	v.MD5 = hex.EncodeToString(w.md5.Sum(nil))
+	s.judge(w, v, data, headLen, ex)
+}
 
-	if _, ok := s.allow.Lookup(v.SHA256, v.MD5); ok {
+// scanUnhashed fills v for a file that is not hashed in full: larger than
+// MaxHashSize, or sparse. Its data is scanned (the head and tail of it, or
+// all of it when it fits), its holes never read.
+func (s *Scanner) scanUnhashed(ctx context.Context, w *worker, f *os.File, st *unix.Stat_t, v *Verdict, ex *Explanation) {
+	win := window(s.maxSize)
+	data, dataBytes, whole, err := w.readExtents(ctx, f, st.Size, win)
+	if err != nil {
+		v.Err = err
+		return
+	}
+	v.TooLarge = true
+	switch sparse := isSparse(st, s.maxSize); {
+	case sparse && st.Size > s.maxHash:
+		v.Err = fmt.Errorf("hash %s: %d bytes, %d of them allocated: %w, and %w", f.Name(), st.Size, st.Blocks*512, ErrSparse, ErrTooLargeToHash)
+	case sparse:
+		v.Err = fmt.Errorf("hash %s: %d bytes, %d of them allocated: %w", f.Name(), st.Size, st.Blocks*512, ErrSparse)
+	default:
+		v.Err = fmt.Errorf("hash %s: more than %d bytes: %w", f.Name(), s.maxHash, ErrTooLargeToHash)
+	}
+	if whole {
+		v.Partial = fmt.Sprintf("all of its data, %d bytes (the rest are holes)", dataBytes)
+	} else {
+		v.Partial = fmt.Sprintf("the first and last %s of its %d bytes of data", config.ByteSize(win), dataBytes)
+	}
+	s.judge(w, v, data, min(len(data), win), ex)
+}
+
+// judge runs the allow list, YARA, the PHP analyzer and the hash lists over
+// data, what was read of the file at v.Path: all of it, or its head (the
+// first headLen bytes) and its tail. When ex is set, it also keeps what
+// explains the matches there.
+func (s *Scanner) judge(w *worker, v *Verdict, data []byte, headLen int, ex *Explanation) {
+	path := v.Path
+	v.Script = isScript(path, data)
+	if _, ok := s.allow.Lookup(v.SHA256, v.MD5); ok && v.SHA256 != "" {
 		v.Allowed = true
-	} else if !v.TooLarge {
+	} else {
 		if w.yara != nil {
-			var hits yara.MatchRules
-			hits, v.Matches, v.Err = s.yaraScan(w, path, data)
+			hits, matches, err := s.yaraScan(w, path, data)
+			if errors.Is(err, ErrTimeout) && len(data) > 2*timeoutWindow+1 {
+				// Padding made to slow the rules down: the shell is at
+				// one end of it. Scan both ends again; the timeout stays
+				// in the verdict, so that what is not found there is not
+				// taken as clean.
+				ends := make([]byte, 0, 2*timeoutWindow+1)
+				ends = append(append(append(ends, data[:timeoutWindow]...), '\n'), data[len(data)-timeoutWindow:]...)
+				endHits, endMatches, endErr := s.yaraScan(w, path, ends)
+				hits, matches = append(hits, endHits...), mergeMatches(matches, endMatches)
+				if endErr != nil && !errors.Is(endErr, ErrTimeout) {
+					err = endErr
+				}
+				data, headLen = ends, timeoutWindow
+				v.Partial = strings.TrimPrefix(v.Partial+"; ", "; ") + fmt.Sprintf("YARA, out of time on it, then read its first and last %s", config.ByteSize(timeoutWindow))
+			}
+			v.Matches = matches
+			if v.Err == nil {
+				v.Err = err
+			}
 			if ex != nil {
-				ex.YARA = yaraHits(hits, data)
+				ex.YARA = yaraHits(hits, data[:headLen])
 			}
 		}
 		// The analyzer is the costly part of a scan; a file YARA already
@@ -329,12 +397,22 @@ func (s *Scanner) scanOpen(ctx context.Context, w *worker, v *Verdict, fd int, f
 			}
 		}
 	}
-	if e, ok := s.known.Lookup(v.SHA256, v.MD5); ok {
+	if e, ok := s.known.Lookup(v.SHA256, v.MD5); ok && v.SHA256 != "" {
 		v.Matches = append(v.Matches, e.match())
 	}
 	for _, m := range v.Matches {
 		v.Severity = max(v.Severity, m.Severity)
 	}
+}
+
+// mergeMatches adds to ms the matches of more whose rule is not in ms.
+func mergeMatches(ms, more []finding.Match) []finding.Match {
+	for _, m := range more {
+		if !slices.ContainsFunc(ms, func(x finding.Match) bool { return x.Namespace == m.Namespace && x.Rule == m.Rule }) {
+			ms = append(ms, m)
+		}
+	}
+	return ms
 }
 
 // read reads up to maxSize+1 bytes of f into the worker's buffer: one more
@@ -390,6 +468,9 @@ func (w *worker) stream(ctx context.Context, f *os.File, limit int64) (int64, er
 		n, err := f.Read(w.chunk)
 		w.sha256.Write(w.chunk[:n])
 		w.md5.Write(w.chunk[:n])
+		if w.onChunk != nil {
+			w.onChunk(w.chunk[:n])
+		}
 		total += int64(n)
 		if err == io.EOF {
 			return total, nil

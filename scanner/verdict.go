@@ -34,8 +34,18 @@ type Verdict struct {
 	// nothing matched.
 	Severity finding.Severity
 	// TooLarge is set when the file is larger than Options.MaxFileSize: it
-	// was hashed, checked against the hash lists, but not YARA-scanned.
+	// was hashed (unless Err says why not) and checked against the hash
+	// lists, and YARA and the analyzer read only its head and its tail
+	// (Partial says how much).
 	TooLarge bool
+	// Partial says what part of the file YARA and the analyzer read when it
+	// was not all of it ("its first and last 16MiB of 41943040 bytes"),
+	// and why; "" when they read the whole file.
+	Partial string
+	// Script is set when the file is code: by its name (the default
+	// script_globs: *.php, *.jsp, .htaccess, …) or by what was read of it
+	// (a PHP open tag, "<%", a #! line).
+	Script bool
 	// Allowed is set when the file's hash is on the allow list: it was not
 	// YARA-scanned (known-bad hash lists still apply).
 	Allowed bool
@@ -61,7 +71,8 @@ type Stats struct {
 	// Errors counts the verdicts with an error: files that could not be
 	// read or scanned, and folders that could not be walked.
 	Errors int64
-	// TooLarge counts the files hashed but not YARA-scanned.
+	// TooLarge counts the files larger than MaxFileSize, of which only the
+	// head and the tail were scanned.
 	TooLarge int64
 	// Symlinks and Special count the entries skipped: symbolic links, and
 	// FIFOs, sockets and device nodes.

@@ -30,8 +30,8 @@ Prints one line per flagged file on stdout:
 
 A PATH holding control characters, tabs, quotes or invalid UTF-8 is printed
 as a Go quoted string ("a\nb"), so every line is one file. With --json, one
-JSON object per flagged file instead. Errors and files too large to scan go
-to stderr, and a summary at the end; a live progress line when stderr is a
+JSON object per flagged file instead. Errors and files read only in part
+(larger than scanner.max_file_size: their head and tail) go to stderr, and a summary at the end; a live progress line when stderr is a
 terminal.
 
 Exit status: 0 nothing flagged, 1 something flagged, 2 an error and nothing
@@ -125,8 +125,14 @@ func (p *scanPrinter) report(v scanner.Verdict) {
 		fmt.Fprintf(p.stderr, "shellwatch: %s\n", safetext.PathsIn(v.Err.Error(), v.Path))
 	}
 	if v.TooLarge {
-		fmt.Fprintf(p.stderr, "shellwatch: %s: too large to scan (%d bytes, scanner.max_file_size is %s): hashed only, sha256 %s\n",
-			safetext.Path(v.Path), v.Size, p.maxSize, v.SHA256)
+		sum := v.SHA256
+		if sum == "" {
+			sum = "none"
+		}
+		fmt.Fprintf(p.stderr, "shellwatch: %s: larger than scanner.max_file_size %s (%d bytes): scanned %s; sha256 %s\n",
+			safetext.Path(v.Path), p.maxSize, v.Size, v.Partial, sum)
+	} else if v.Partial != "" {
+		fmt.Fprintf(p.stderr, "shellwatch: %s: scanned %s\n", safetext.Path(v.Path), v.Partial)
 	}
 	if v.Incomplete != "" {
 		fmt.Fprintf(p.stderr, "shellwatch: %s: PHP analysis incomplete (%s): findings so far are reported\n", safetext.Path(v.Path), v.Incomplete)

@@ -18,13 +18,21 @@ rule php_obf_decode_eval_chain
         family = "php_obfuscated_eval"
         description = "eval/assert/create_function executing the output of a decoder (base64, gzinflate, rot13, strrev, hex, uudecode)"
     strings:
-        $c1 = /\b(eval|assert)\s*\(\s*@?\s*(\(\s*)?(gzinflate|gzuncompress|gzdecode|str_rot13|strrev|hex2bin|convert_uudecode|base64_decode|urldecode|rawurldecode)\s*\(\s*@?\s*(gzinflate|gzuncompress|gzdecode|str_rot13|strrev|base64_decode|convert_uudecode|hex2bin|urldecode|rawurldecode)\s*\(/ nocase
-        $c2 = /\b(eval|assert)\s*\(\s*@?\s*(gzinflate|gzuncompress|gzdecode|str_rot13|base64_decode|convert_uudecode|hex2bin)\s*\(\s*['"][A-Za-z0-9+\/=\\]{64}/ nocase
+        // [eE]val in $c1, $c2 and $c5 is no typo: it makes libyara look for
+        // them by the decoder's name, not by "eval", which some fifty strings
+        // of the set already start from (each costs at every "eval(" of a
+        // file padded with them; issue 10, go test ./rules -bench RulePadding).
+        $c1 = /\b([eE]val|[aA]ssert)\s*\(\s*@?\s*(\(\s*)?(gzinflate|gzuncompress|gzdecode|str_rot13|strrev|hex2bin|convert_uudecode|base64_decode|urldecode|rawurldecode)\s*\(\s*@?\s*(gzinflate|gzuncompress|gzdecode|str_rot13|strrev|base64_decode|convert_uudecode|hex2bin|urldecode|rawurldecode)\s*\(/ nocase
+        $c2 = /\b([eE]val|[aA]ssert)\s*\(\s*@?\s*(gzinflate|gzuncompress|gzdecode|str_rot13|base64_decode|convert_uudecode|hex2bin)\s*\(\s*['"][A-Za-z0-9+\/=\\]{64}/ nocase
         $c3 = /\b(eval|assert)\s*\(\s*@?\s*pack\s*\(\s*['"]H\*['"]/ nocase
         $c4 = /\bcreate_function\s*\([^;]{0,40},\s*@?\s*(gzinflate|gzuncompress|gzdecode|str_rot13|strrev|hex2bin|base64_decode|convert_uudecode|pack)\s*\(/ nocase
-        $c5 = /\b(eval|assert)\s*\(\s*@?\s*(gzinflate|gzuncompress|gzdecode|str_rot13|base64_decode)\s*\(\s*\$[a-z_0-9]{1,30}\s*\)\s*\)/ nocase
+        $c5 = /\b([eE]val|[aA]ssert)\s*\(\s*@?\s*(gzinflate|gzuncompress|gzdecode|str_rot13|base64_decode)\s*\(\s*\$[a-z_0-9]{1,30}\s*\)\s*\)/ nocase
         $c6 = /\b(eval|assert)\s*\(\s*@?\s*base64_decode\s*\(\s*[A-Za-z0-9+\/]{40}/
-        $c7 = /\b(eval|assert)\s*\(\s*(@?\s*[a-z0-9_]{1,20}\s*\(\s*){1,4}@?\s*(gzinflate|gzuncompress|gzdecode|base64_decode|str_rot13|convert_uudecode)\s*\(/ nocase
+        // One function of any name, then a decoder ($c1 takes two decoders):
+        // each level of any name lets the regex run on through the next
+        // "eval(" of a file padded with them and doubles its cost (issue 10:
+        // four levels took 1.4 s a MiB of such padding).
+        $c7 = /\b(eval|assert)\s*\(\s*@?\s*[a-z0-9_]{1,20}\s*\(\s*@?\s*(gzinflate|gzuncompress|gzdecode|base64_decode|str_rot13|convert_uudecode)\s*\(/ nocase
         $c8 = /\b(eval|assert)\s*\(\s*['"]\?>['"]\s*\.\s*@?\s*(gzinflate|gzuncompress|gzdecode|base64_decode|str_rot13|convert_uudecode)/ nocase
         $c9 = /\b(eval|assert)\s*\(\s*@?\s*\$[a-z0-9_]{1,30}\s*\(\s*['"][A-Za-z0-9+\/=\r\n]{200}/ nocase
         $c11 = /\b(eval|assert)\s*\(\s*@?\s*[a-zA-Z_][a-zA-Z0-9_]{0,30}\s*\(\s*['"][A-Za-z0-9+\/=]{200}/

@@ -47,7 +47,10 @@ rule polyglot_image_asp_jsp
     strings:
         $a1 = /<%\s{0,5}(eval|execute|executeglobal)[\s(]/ nocase ascii
         $a2 = /<%@\s{0,5}(page|webhandler|webservice|language)\b/ nocase ascii
-        $a3 = /<%[^%]{0,100}(request\s*[(.\[]|server\.createobject|response\.write|wscript\.shell|getRuntime\(\)|getParameter\()/ nocase ascii
+        // At most 40 bytes from "<%" to the call: libyara finds this by the
+        // call's name and looks back for the "<%", over 100 bytes at each
+        // "request." of a file padded with them (issue 10).
+        $a3 = /<%[^%]{0,40}(request\s*[(.\[]|server\.createobject|response\.write|wscript\.shell|getRuntime\(\)|getParameter\()/ nocase ascii
         $a4 = /<script[^>]{0,40}runat\s*=\s*["']?server/ nocase ascii
         $a5 = /<jsp:(scriptlet|declaration|directive)/ ascii
     condition:

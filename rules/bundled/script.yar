@@ -267,7 +267,9 @@ rule perl_eval_request
         description = "Perl CGI evaluates Perl code posted in the request"
     strings:
         $a = /\beval\s*\(?\s*\$(in|FORM|param|query)\s*\{/ ascii
-        $b = /\beval\s*\(?\s*(param|\$q(uery)?->param|\$cgi->param)\s*\(/ ascii
+        // e[v]al, e[x]ecute: looked for by its rarer words, not by "eval" (see
+        // php_obf_decode_eval_chain).
+        $b = /\be[v]al\s*\(?\s*(param|\$q(uery)?->param|\$cgi->param)\s*\(/ ascii
         $c = /\beval\s*\(?\s*\$(code|perlcode|PerlCode)\b/ ascii
         $in = /(QUERY_STRING|param\s*\(|ReadParse|CONTENT_LENGTH)/ ascii
     condition:
@@ -305,7 +307,9 @@ rule perl_eval_decoded
         family = "perl_cgi_shell"
         description = "Perl script evaluates code decoded from an embedded blob (packed/obfuscated shell)"
     strings:
-        $a = /\beval\s*\(?\s*(\w{0,20}decode\w{0,20}|unpack|pack|uncompress|inflate)\s*\(/ ascii
+        // e[v]al, e[x]ecute: looked for by its rarer words, not by "eval" (see
+        // php_obf_decode_eval_chain).
+        $a = /\be[v]al\s*\(?\s*(\w{0,20}decode\w{0,20}|unpack|pack|uncompress|inflate)\s*\(/ ascii
         $s = /\bsub\s+\w{1,30}\s*\{/ ascii
         $b = /\beval\s*\(?\s*(MIME::Base64::)?decode_base64\s*\(\s*["'][A-Za-z0-9+\/]{100}/ ascii
     condition:

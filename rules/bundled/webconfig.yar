@@ -22,10 +22,14 @@ rule htaccess_handler_nonscript_ext
         family = "htaccess_handler"
         description = "Apache AddType/AddHandler makes image/text/other non-script files execute as PHP or CGI"
     strings:
-        $a = /AddType\s+["']?(application\/x-httpd-(ea-)?php[\w.-]{0,12}|x-httpd-php[\w.-]{0,12}|php[\w.-]{0,8}-script|application\/x-httpd-cgi|cgi-script|server-parsed|text\/x-server-parsed-html)["']?\s+[^\r\n]{0,200}\.(jpe?g|png|gif|bmp|ico|tiff?|webp|svg|txt|text|log|css|js|json|xml|csv|md|pdf|docx?|xlsx?|zip|rar|gz|tar|7z|mp3|mp4|avi|swf|htaccess|ini|ttf|woff2?|eot|bak|tmp|dat|cer)\b/ nocase ascii
-        $b = /AddHandler\s+["']?(application\/x-httpd-(ea-)?php[\w.-]{0,12}|x-httpd-php[\w.-]{0,12}|php[\w.-]{0,8}-script|application\/x-httpd-cgi|cgi-script|server-parsed|text\/x-server-parsed-html)["']?\s+[^\r\n]{0,200}\.(jpe?g|png|gif|bmp|ico|tiff?|webp|svg|txt|text|log|css|js|json|xml|csv|md|pdf|docx?|xlsx?|zip|rar|gz|tar|7z|mp3|mp4|avi|swf|htaccess|ini|ttf|woff2?|eot|bak|tmp|dat|cer)\b/ nocase ascii
+        // AddType or AddHandler in one regex, and at most 100 bytes of other
+        // extensions before the one that gives it away, none of them a '/'
+        // or '<': a file padded with "AddType application/x-httpd-php "
+        // had each of its AddType followed over the next 200 bytes, by two
+        // regexes (4 s a MiB; issue 10, go test ./rules -bench RulePadding).
+        $a = /Add(Type|Handler)\s+["']?(application\/x-httpd-(ea-)?php[\w.-]{0,12}|x-httpd-php[\w.-]{0,12}|php[\w.-]{0,8}-script|application\/x-httpd-cgi|cgi-script|server-parsed|text\/x-server-parsed-html)["']?\s+[^\r\n<\/]{0,100}\.(jpe?g|png|gif|bmp|ico|tiff?|webp|svg|txt|text|log|css|js|json|xml|csv|md|pdf|docx?|xlsx?|zip|rar|gz|tar|7z|mp3|mp4|avi|swf|htaccess|ini|ttf|woff2?|eot|bak|tmp|dat|cer)\b/ nocase ascii
     condition:
-        filesize < 200KB and ($a or $b)
+        filesize < 200KB and $a
 }
 
 /* SetHandler/ForceType to PHP/CGI inside a <Files>/<FilesMatch> section whose pattern
@@ -66,10 +70,14 @@ rule htaccess_handler_php_other_ext
         family = "htaccess_handler"
         description = "Apache AddType/AddHandler maps HTML or another language's extension to the PHP engine"
     strings:
-        $a = /AddType\s+["']?(application\/x-httpd-(ea-)?php[\w.-]{0,12}|x-httpd-php[\w.-]{0,12}|php[\w.-]{0,8}-script)["']?[ \t]+([^\r\n<]{0,200}[ \t])?\.?(html?|shtml|xhtml|asp|aspx|ashx|jsp|cgi|pl|py|rb|sh|tpl|cfg|conf|dat|do|action|cfm|nsf|x|xx|xxx|\d{1,4})\b/ nocase ascii
-        $b = /AddHandler\s+["']?(application\/x-httpd-(ea-)?php[\w.-]{0,12}|x-httpd-php[\w.-]{0,12}|php[\w.-]{0,8}-script)["']?[ \t]+([^\r\n<]{0,200}[ \t])?\.?(html?|shtml|xhtml|asp|aspx|ashx|jsp|cgi|pl|py|rb|sh|tpl|cfg|conf|dat|do|action|cfm|nsf|x|xx|xxx|\d{1,4})\b/ nocase ascii
+        // AddType or AddHandler in one regex, and at most 100 bytes of other
+        // extensions before the one that gives it away, none of them a '/'
+        // or '<': a file padded with "AddType application/x-httpd-php "
+        // had each of its AddType followed over the next 200 bytes, by two
+        // regexes (4 s a MiB; issue 10, go test ./rules -bench RulePadding).
+        $a = /Add(Type|Handler)\s+["']?(application\/x-httpd-(ea-)?php[\w.-]{0,12}|x-httpd-php[\w.-]{0,12}|php[\w.-]{0,8}-script)["']?[ \t]+([^\r\n<\/]{0,100}[ \t])?\.?(html?|shtml|xhtml|asp|aspx|ashx|jsp|cgi|pl|py|rb|sh|tpl|cfg|conf|dat|do|action|cfm|nsf|x|xx|xxx|\d{1,4})\b/ nocase ascii
     condition:
-        filesize < 200KB and ($a or $b) and (filename == ".htaccess" or filesize < 4KB)
+        filesize < 200KB and $a and (filename == ".htaccess" or filesize < 4KB)
 }
 
 /* .htaccess that carries code: PHP/ASP/Perl source inside the config plus a directive that
