@@ -263,6 +263,13 @@ func scanFailed(f Facts) Decision {
 		}
 	case TimedOut:
 		d.Why = fmt.Sprintf("YARA timed out after %s; head and tail scanned again, clean", f.YARATimeout)
+		// Recorded by identity, so that neither a restart nor a sweep
+		// spends another timeout on the same bytes; alerted once.
+		d.Remember = v.HasSHA256
+		d.Accepted = f.Prev != nil && f.Prev.Accepted && f.Prev.SHA256 == v.SHA256
+		if f.sameInode() && v.HasSHA256 && f.Prev.SHA256 == v.SHA256 {
+			return Decision{Remember: true, Accepted: d.Accepted}
+		}
 	default:
 		d.Why = "could not be read or scanned"
 	}
