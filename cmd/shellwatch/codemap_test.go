@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -35,6 +37,43 @@ func TestREADMECodeMapNamesEveryPackage(t *testing.T) {
 		}
 		if !strings.Contains(codeMap, "`"+rel+"`") {
 			t.Errorf("the README's code map has no line for %s", rel)
+		}
+	}
+}
+
+// Every attack of the README's threat model names the test that does what
+// the attacker did: each of those tests exists.
+func TestREADMEThreatModelNamesRealTests(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## Threat model")
+	if !ok {
+		t.Fatal("README has no \"## Threat model\" section")
+	}
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	named := regexp.MustCompile("`([a-z]+)\\.(Test[A-Za-z0-9_]+)`").FindAllStringSubmatch(section, -1)
+	if len(named) < 10 {
+		t.Fatalf("the threat model names %d tests; its table lost them?", len(named))
+	}
+	for _, m := range named {
+		files, _ := filepath.Glob(filepath.Join("../..", m[1], "*_test.go"))
+		found := false
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(b), "func "+m[2]+"(") {
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("the threat model names %s.%s, which does not exist", m[1], m[2])
 		}
 	}
 }
