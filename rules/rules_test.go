@@ -9,18 +9,8 @@ import (
 	"testing"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
-
-func writeFile(t *testing.T, path, text string) string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // Every bundled rule must compile and carry the metadata alerts are built
 // from: a known severity, a family and a description.
@@ -65,10 +55,10 @@ func rawMetas(t *testing.T, set *Set) map[string]map[string]any {
 
 func TestCompileErrorsNameFileAndLine(t *testing.T) {
 	dir := t.TempDir()
-	good := writeFile(t, filepath.Join(dir, "good.yar"), "rule ok { strings: $a = \"abcd\" condition: $a }\n")
-	bad1 := writeFile(t, filepath.Join(dir, "bad1.yar"), "rule one {\n  strings: $a = \"abcd\"\n  condition: $b\n}\n")
-	bad2 := writeFile(t, filepath.Join(dir, "sub", "bad2.yara"), "rule two {\n\n  condition: nosuchthing(\n}\n")
-	writeFile(t, filepath.Join(dir, "notes.txt"), "not a rule file, not compiled")
+	good := testenv.WriteFile(t, filepath.Join(dir, "good.yar"), "rule ok { strings: $a = \"abcd\" condition: $a }\n")
+	bad1 := testenv.WriteFile(t, filepath.Join(dir, "bad1.yar"), "rule one {\n  strings: $a = \"abcd\"\n  condition: $b\n}\n")
+	bad2 := testenv.WriteFile(t, filepath.Join(dir, "sub", "bad2.yara"), "rule two {\n\n  condition: nosuchthing(\n}\n")
+	testenv.WriteFile(t, filepath.Join(dir, "notes.txt"), "not a rule file, not compiled")
 
 	_, err := Compile(Options{Paths: []string{dir}})
 	var ce *CompileError
@@ -128,7 +118,7 @@ func TestCompileMissingAndEmpty(t *testing.T) {
 // namespace, so a name clash with a bundled rule is no error.
 func TestOperatorRulesExternalsAndMeta(t *testing.T) {
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "ops.yar"), `
+	testenv.WriteFile(t, filepath.Join(dir, "ops.yar"), `
 rule uses_externals { condition: extension == ".php" and filename matches /^x/ and filepath contains "/" }
 rule scored { meta: score = 70 description = "from a public set" condition: false }
 rule bad_severity { meta: severity = "urgent" condition: false }

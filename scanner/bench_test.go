@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/phpscan"
 	"github.com/shellwatch/shellwatch/rules"
 )
@@ -46,7 +47,7 @@ func benchTree(b *testing.B, files int) (string, int64) {
 		if i%100 == 7 {
 			content += shell
 		}
-		writeFile(b, filepath.Join(root, fmt.Sprintf("d%02d", i%20), fmt.Sprintf("f%04d.php", i)), content)
+		testenv.WriteFile(b, filepath.Join(root, fmt.Sprintf("d%02d", i%20), fmt.Sprintf("f%04d.php", i)), content)
 		total += int64(len(content))
 	}
 	return root, total
@@ -110,7 +111,7 @@ func BenchmarkPaddedEval(b *testing.B) {
 		s := newScanner(b, set, nil, opts)
 		for _, size := range []int{64 << 10, 1 << 20, 2 << 20} {
 			content := "<?php\n/*" + strings.Repeat("eval(", size/5) + "*/\n" + shell
-			p := writeFile(b, filepath.Join(dir, fmt.Sprintf("pad%d.php", size)), content)
+			p := testenv.WriteFile(b, filepath.Join(dir, fmt.Sprintf("pad%d.php", size)), content)
 			b.Run(fmt.Sprintf("%s/%dKiB", name, size>>10), func(b *testing.B) {
 				b.SetBytes(int64(len(content)))
 				for b.Loop() {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/rules"
 )
 
@@ -22,8 +23,8 @@ const (
 
 func TestLoadHashLists(t *testing.T) {
 	dir := t.TempDir()
-	plain := writeFile(t, filepath.Join(dir, "plain.txt"), "# known webshells\n\n"+strings.ToUpper(shaA)+"\n  "+md5A+"  \r\n")
-	sums := writeFile(t, filepath.Join(dir, "SHA256SUMS"), shaB+"  c99 shell.php\n"+
+	plain := testenv.WriteFile(t, filepath.Join(dir, "plain.txt"), "# known webshells\n\n"+strings.ToUpper(shaA)+"\n  "+md5A+"  \r\n")
+	sums := testenv.WriteFile(t, filepath.Join(dir, "SHA256SUMS"), shaB+"  c99 shell.php\n"+
 		shaA+" *binary.php\n"+ // listed again: the first entry stays
 		`\`+strings.Repeat("ab", 32)+`  odd\nname.php`+"\n")
 	l, err := LoadHashLists(plain, sums)
@@ -88,7 +89,7 @@ func TestLoadHashListsErrors(t *testing.T) {
 		{"ctl.txt", "\x1b[2J\xff\n", `:1: "\x1b[2J\xff": not a sha256`},
 	}
 	for _, tt := range tests {
-		p := writeFile(t, filepath.Join(dir, tt.name), tt.content)
+		p := testenv.WriteFile(t, filepath.Join(dir, tt.name), tt.content)
 		_, err := LoadHashLists(p)
 		if err == nil || !strings.HasPrefix(err.Error(), p+tt.want) {
 			t.Errorf("%s: error %v\nwant   %s%s…", tt.name, err, p, tt.want)
@@ -131,8 +132,8 @@ func FuzzParseHashList(f *testing.F) {
 func TestScanKnownHash(t *testing.T) {
 	dir := t.TempDir()
 	content := "<?php echo 'looks harmless';\n"
-	p := writeFile(t, filepath.Join(dir, "x.php"), content)
-	list := writeFile(t, filepath.Join(dir, "bad.md5"), md5Hex([]byte(content))+" family=test\n")
+	p := testenv.WriteFile(t, filepath.Join(dir, "x.php"), content)
+	list := testenv.WriteFile(t, filepath.Join(dir, "bad.md5"), md5Hex([]byte(content))+" family=test\n")
 	known, err := LoadHashLists(list)
 	if err != nil {
 		t.Fatal(err)
@@ -152,10 +153,10 @@ func TestScanKnownHash(t *testing.T) {
 // known-bad list is still flagged, and other content still is scanned.
 func TestAllowList(t *testing.T) {
 	dir := t.TempDir()
-	fp := writeFile(t, filepath.Join(dir, "docs.php"), "<?php // the manual shows: eval($_POST['x']);\n")
-	other := writeFile(t, filepath.Join(dir, "shell.php"), "<?php eval($_POST['y']);\n")
+	fp := testenv.WriteFile(t, filepath.Join(dir, "docs.php"), "<?php // the manual shows: eval($_POST['x']);\n")
+	other := testenv.WriteFile(t, filepath.Join(dir, "shell.php"), "<?php eval($_POST['y']);\n")
 	sum := sha256.Sum256([]byte("<?php // the manual shows: eval($_POST['x']);\n"))
-	allow, err := LoadHashLists(writeFile(t, filepath.Join(dir, "allow.sha256"), hex.EncodeToString(sum[:])+"  docs.php\n"))
+	allow, err := LoadHashLists(testenv.WriteFile(t, filepath.Join(dir, "allow.sha256"), hex.EncodeToString(sum[:])+"  docs.php\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,7 @@ func TestAllowList(t *testing.T) {
 	if v := s.Scan(other); !v.Flagged() || v.Allowed {
 		t.Errorf("other file: matches %v allowed %v, want flagged", v.Matches, v.Allowed)
 	}
-	known, err := LoadHashLists(writeFile(t, filepath.Join(dir, "bad.sha256"), hex.EncodeToString(sum[:])+"\n"))
+	known, err := LoadHashLists(testenv.WriteFile(t, filepath.Join(dir, "bad.sha256"), hex.EncodeToString(sum[:])+"\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // TestScanLink: a link's target is read (readlink) and resolved without
@@ -19,7 +21,7 @@ func TestScanLink(t *testing.T) {
 	s := newScanner(t, compile(t, testRules), nil, Options{})
 	dir := t.TempDir()
 	outside := filepath.Join(dir, "outside")
-	shellFile := writeFile(t, filepath.Join(outside, "shell.txt"), shell)
+	shellFile := testenv.WriteFile(t, filepath.Join(outside, "shell.txt"), shell)
 	fifo := filepath.Join(outside, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)

@@ -64,20 +64,9 @@ rule test_slow {
 
 const shell = "<?php @eval($_POST['x']); ?>\n"
 
-func writeFile(t testing.TB, path, content string) string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func compile(t testing.TB, text string) *rules.Set {
 	t.Helper()
-	p := writeFile(t, filepath.Join(t.TempDir(), "test.yar"), text)
+	p := testenv.WriteFile(t, filepath.Join(t.TempDir(), "test.yar"), text)
 	set, err := rules.Compile(rules.Options{Paths: []string{p}})
 	if err != nil {
 		t.Fatalf("compile test rules: %v", err)
@@ -102,7 +91,7 @@ func md5Hex(b []byte) string    { h := md5.Sum(b); return hex.EncodeToString(h[:
 func TestScanHappyPath(t *testing.T) {
 	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 2})
 	dir := t.TempDir()
-	p := writeFile(t, filepath.Join(dir, "up", "avatar.gif"), "GIF89a\n"+shell)
+	p := testenv.WriteFile(t, filepath.Join(dir, "up", "avatar.gif"), "GIF89a\n"+shell)
 	mtime := time.Date(2026, 11, 25, 3, 12, 44, 123, time.UTC)
 	if err := os.Chtimes(p, mtime, mtime); err != nil {
 		t.Fatal(err)
@@ -132,15 +121,15 @@ func TestScanHappyPath(t *testing.T) {
 	}
 
 	// Externals are defined for each file.
-	m := s.Scan(writeFile(t, filepath.Join(dir, "marker.txt"), "hello"))
+	m := s.Scan(testenv.WriteFile(t, filepath.Join(dir, "marker.txt"), "hello"))
 	if m.Err != nil || len(m.Matches) != 1 || m.Matches[0].Rule != "test_marker" || m.Severity != finding.SeverityLow {
 		t.Errorf("marker.txt: %+v", m)
 	}
-	clean := s.Scan(writeFile(t, filepath.Join(dir, "index.php"), "<?php echo 'hello';\n"))
+	clean := s.Scan(testenv.WriteFile(t, filepath.Join(dir, "index.php"), "<?php echo 'hello';\n"))
 	if clean.Err != nil || clean.Flagged() || clean.Severity != finding.SeverityNone || clean.SHA256 == "" {
 		t.Errorf("clean file: %+v", clean)
 	}
-	empty := s.Scan(writeFile(t, filepath.Join(dir, "empty.php"), ""))
+	empty := s.Scan(testenv.WriteFile(t, filepath.Join(dir, "empty.php"), ""))
 	if empty.Err != nil || empty.Flagged() || empty.SHA256 != sha256Hex(nil) || empty.MD5 != md5Hex(nil) {
 		t.Errorf("empty file: %+v", empty)
 	}
@@ -149,7 +138,7 @@ func TestScanHappyPath(t *testing.T) {
 func TestScanSymlinks(t *testing.T) {
 	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 1})
 	outside := t.TempDir()
-	secret := writeFile(t, filepath.Join(outside, "shadow"), shell)
+	secret := testenv.WriteFile(t, filepath.Join(outside, "shadow"), shell)
 	root := t.TempDir()
 	link := filepath.Join(root, "link.php")
 	dirLink := filepath.Join(root, "linkdir")
@@ -189,7 +178,7 @@ func TestScanFIFO(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(root, "a.php"), shell)
+	testenv.WriteFile(t, filepath.Join(root, "a.php"), shell)
 
 	done := make(chan Verdict, 1)
 	go func() { done <- s.Scan(fifo) }()
@@ -221,7 +210,7 @@ func TestScanUnreadable(t *testing.T) {
 		t.Skip("running as root, which reads files of mode 000; TestScanVanished covers the error path")
 	}
 	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 1})
-	p := writeFile(t, filepath.Join(t.TempDir(), "x.php"), shell)
+	p := testenv.WriteFile(t, filepath.Join(t.TempDir(), "x.php"), shell)
 	if err := os.Chmod(p, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -233,8 +222,8 @@ func TestScanUnreadable(t *testing.T) {
 func TestScanVanished(t *testing.T) {
 	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 2})
 	root := t.TempDir()
-	gone := writeFile(t, filepath.Join(root, "gone.php"), shell)
-	kept := writeFile(t, filepath.Join(root, "kept.php"), shell)
+	gone := testenv.WriteFile(t, filepath.Join(root, "gone.php"), shell)
+	kept := testenv.WriteFile(t, filepath.Join(root, "kept.php"), shell)
 	s.beforeScan = func(p string) { // between the walk and the scan
 		if p == gone {
 			os.Remove(gone)
@@ -269,9 +258,9 @@ func TestScanTooLargeHashed(t *testing.T) {
 	p := filepath.Join(dir, "huge.bin")
 	line := "not a shell, only data\n"
 	content := strings.Repeat(line, size/len(line)+1)[:size]
-	writeFile(t, p, content)
+	testenv.WriteFile(t, p, content)
 	want := sha256Hex([]byte(content))
-	list := writeFile(t, filepath.Join(dir, "bad.sha256"), want+"  huge.bin\n")
+	list := testenv.WriteFile(t, filepath.Join(dir, "bad.sha256"), want+"  huge.bin\n")
 	known, err := LoadHashLists(list)
 	if err != nil {
 		t.Fatal(err)
@@ -334,7 +323,7 @@ func TestScanGrowingFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := writeFile(t, filepath.Join(dir, "grow.php"), shell+strings.Repeat("a", tt.initial))
+			p := testenv.WriteFile(t, filepath.Join(dir, "grow.php"), shell+strings.Repeat("a", tt.initial))
 			extra := []byte(strings.Repeat("b", tt.more))
 			s.afterStat = func(string) { // after fstat, before the read
 				f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
@@ -366,7 +355,7 @@ func TestScanOddNames(t *testing.T) {
 	root := t.TempDir()
 	want := map[string]bool{}
 	for _, n := range []string{"a\nb.php", "bad\xff\xfe.php", "-rf.php", "x\ty\".php", "sub\r\n/\xc0\xaf.php"} {
-		p := writeFile(t, filepath.Join(root, n), shell)
+		p := testenv.WriteFile(t, filepath.Join(root, n), shell)
 		want[p] = true
 		if v := s.Scan(p); v.Path != p || v.Err != nil || !v.Flagged() {
 			t.Errorf("Scan(%q): %+v", p, v)
@@ -388,14 +377,14 @@ func TestScanTreesStats(t *testing.T) {
 	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 3, MaxFileSize: 4096})
 	root := t.TempDir()
 	for i := 0; i < 20; i++ {
-		writeFile(t, filepath.Join(root, fmt.Sprintf("d%d", i%4), fmt.Sprintf("clean%d.php", i)), "<?php echo 1;\n")
+		testenv.WriteFile(t, filepath.Join(root, fmt.Sprintf("d%d", i%4), fmt.Sprintf("clean%d.php", i)), "<?php echo 1;\n")
 	}
-	writeFile(t, filepath.Join(root, "up", "a.php"), shell)
-	writeFile(t, filepath.Join(root, "up", "b.php"), shell)
-	writeFile(t, filepath.Join(root, "big.php"), strings.Repeat("x", 5000))
-	writeFile(t, filepath.Join(root, "wp-content", "cache", "c.php"), shell) // excluded
-	writeFile(t, filepath.Join(root, "x.log"), shell)                        // excluded
-	single := writeFile(t, filepath.Join(t.TempDir(), "single.php"), shell)
+	testenv.WriteFile(t, filepath.Join(root, "up", "a.php"), shell)
+	testenv.WriteFile(t, filepath.Join(root, "up", "b.php"), shell)
+	testenv.WriteFile(t, filepath.Join(root, "big.php"), strings.Repeat("x", 5000))
+	testenv.WriteFile(t, filepath.Join(root, "wp-content", "cache", "c.php"), shell) // excluded
+	testenv.WriteFile(t, filepath.Join(root, "x.log"), shell)                        // excluded
+	single := testenv.WriteFile(t, filepath.Join(t.TempDir(), "single.php"), shell)
 	if err := os.Symlink("/etc/passwd", filepath.Join(root, "l")); err != nil {
 		t.Fatal(err)
 	}
@@ -438,7 +427,7 @@ func TestScanTreesCancel(t *testing.T) {
 	root := t.TempDir()
 	const files = 300
 	for i := 0; i < files; i++ {
-		writeFile(t, filepath.Join(root, fmt.Sprintf("d%d", i%10), fmt.Sprintf("f%d.php", i)), shell)
+		testenv.WriteFile(t, filepath.Join(root, fmt.Sprintf("d%d", i%10), fmt.Sprintf("f%d.php", i)), shell)
 	}
 	before := testenv.RunningGoroutines()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -475,7 +464,7 @@ func TestScanConcurrent(t *testing.T) {
 		if i%2 == 1 {
 			content = fmt.Sprintf("<?php echo %d;\n", i)
 		}
-		paths = append(paths, writeFile(t, filepath.Join(dir, fmt.Sprintf("f%d.php", i)), content))
+		paths = append(paths, testenv.WriteFile(t, filepath.Join(dir, fmt.Sprintf("f%d.php", i)), content))
 	}
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
@@ -509,7 +498,7 @@ func TestScanTimeout(t *testing.T) {
 	// and metadata are still there.
 	s := newScanner(t, compile(t, slowRule+testRules), nil, Options{Workers: 1, Timeout: time.Second})
 	content := shell + strings.Repeat("\x00", 200000)
-	p := writeFile(t, filepath.Join(t.TempDir(), "slow.php"), content)
+	p := testenv.WriteFile(t, filepath.Join(t.TempDir(), "slow.php"), content)
 	v := s.Scan(p)
 	if !errors.Is(v.Err, ErrTimeout) || !strings.Contains(v.Err.Error(), p) {
 		t.Errorf("error %v, want ErrTimeout naming the path", v.Err)
@@ -530,7 +519,7 @@ func TestScannerOptionsAndClose(t *testing.T) {
 	if s.Workers() != runtime.GOMAXPROCS(0) || s.MaxFileSize() != DefaultMaxFileSize {
 		t.Errorf("defaults: %d workers, max %d", s.Workers(), s.MaxFileSize())
 	}
-	p := writeFile(t, filepath.Join(t.TempDir(), "a.php"), shell)
+	p := testenv.WriteFile(t, filepath.Join(t.TempDir(), "a.php"), shell)
 	s.Close()
 	s.Close()
 	if v := s.Scan(p); !errors.Is(v.Err, ErrClosed) {

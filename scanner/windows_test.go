@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/rules"
 )
 
@@ -133,7 +134,7 @@ func TestScanOversizeHeadAndTail(t *testing.T) {
 			{"at the tail", pad + string(shell), true},
 			{"in the middle", half + string(shell) + half, false},
 		} {
-			p := writeFile(t, filepath.Join(dir, "padded.php"), tt.content)
+			p := testenv.WriteFile(t, filepath.Join(dir, "padded.php"), tt.content)
 			v := s.Scan(p)
 			if v.Err != nil || !v.TooLarge || !strings.Contains(v.Partial, "first and last 512KiB") || v.SHA256 != sha256Hex([]byte(tt.content)) || !v.Script {
 				t.Errorf("%s %s: err %v too large %v partial %q script %v", name, tt.where, v.Err, v.TooLarge, v.Partial, v.Script)
@@ -163,7 +164,7 @@ func TestScanTimeoutScansTheEnds(t *testing.T) {
 		{"shell at the start", shell + strings.Repeat("\x00", 400000), true},
 		{"shell in the middle", strings.Repeat("\x00", 200000) + shell + strings.Repeat("\x00", 200000), false},
 	} {
-		p := writeFile(t, filepath.Join(dir, "slow.php"), tt.content)
+		p := testenv.WriteFile(t, filepath.Join(dir, "slow.php"), tt.content)
 		v := s.Scan(p)
 		if !errors.Is(v.Err, ErrTimeout) || !strings.Contains(v.Partial, "out of time") || v.SHA256 != sha256Hex([]byte(tt.content)) {
 			t.Errorf("%s: err %v partial %q: want the timeout kept and said", tt.name, v.Err, v.Partial)
@@ -235,7 +236,7 @@ func TestScanSparse(t *testing.T) {
 func TestScanTooLargeToHashScansTheEnds(t *testing.T) {
 	s := newScanner(t, compile(t, testRules), nil, Options{Workers: 1, MaxFileSize: 1 << 20, MaxHashSize: 2 << 20})
 	content := strings.Repeat("x", 3<<20) + shell
-	p := writeFile(t, filepath.Join(t.TempDir(), "big.php"), content)
+	p := testenv.WriteFile(t, filepath.Join(t.TempDir(), "big.php"), content)
 	v := s.Scan(p)
 	if !errors.Is(v.Err, ErrTooLargeToHash) || errors.Is(v.Err, ErrSparse) || v.SHA256 != "" {
 		t.Errorf("err %v sha256 %q: want ErrTooLargeToHash alone, no hashes", v.Err, v.SHA256)
@@ -277,7 +278,7 @@ func TestScanPaddedEvalDefaultTimeout(t *testing.T) {
 	})
 	dir := t.TempDir()
 	for name, b := range shells {
-		p := writeFile(t, filepath.Join(dir, "padded.php"), pad+string(b))
+		p := testenv.WriteFile(t, filepath.Join(dir, "padded.php"), pad+string(b))
 		v := s.Scan(p)
 		if v.Err != nil || v.Partial != "" {
 			t.Errorf("%s behind 2 MiB of eval(: err %v, partial %q: want the whole file scanned in %s", name, v.Err, v.Partial, s.Timeout())
