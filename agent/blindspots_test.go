@@ -218,8 +218,11 @@ func TestExpensiveFilesDoNotDelayAShell(t *testing.T) {
 		}
 	}
 	testenv.Eventually(t, waitFor, "a big file's scan held", func() bool { return held.Load() > 0 })
+	start := time.Now()
 	shell := h.write("up.php", systemShell)
 	a := h.recv.waitAlert(shell, alert.KindDetection)
+	// Logged, not asserted: the figure the closing note of issue 10 quotes.
+	t.Logf("the shell reached the webhook %s after its write, behind 60 held expensive scans", time.Since(start).Round(time.Millisecond))
 	h.checkQuarantined(a, shell, systemShell)
 	if n := held.Load(); n != 1 {
 		t.Errorf("%d big files were being scanned at once, want 1 (the slow lane)", n)
