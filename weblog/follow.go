@@ -46,6 +46,10 @@ type Follower struct {
 	// Warm, when not 0, makes Run first read the requests of the last Warm
 	// from the log and its rotated siblings, so an index starts full.
 	Warm time.Duration
+	// OnLive, when set, is called once from the goroutine of Run, after the
+	// warm-up and before the first line appended since the follower
+	// started: the requests Handle receives from then on are new.
+	OnLive func()
 	// Poll is how often the log is read (DefaultPoll).
 	Poll time.Duration
 	// RotateGrace: see DefaultRotateGrace.
@@ -114,6 +118,9 @@ func (f *Follower) Run(ctx context.Context) error {
 	}
 	if cur != nil && f.Warm > 0 {
 		f.warm(ctx, cur)
+	}
+	if f.OnLive != nil {
+		f.OnLive()
 	}
 	var old []*tail
 	defer func() {

@@ -85,7 +85,11 @@ func (c *collector) waitAll(t *testing.T, from, to int) {
 // goroutine is gone after.
 func follow(t *testing.T, f *Follower) *collector {
 	t.Helper()
-	c := &collector{}
+	return followWith(t, f, &collector{})
+}
+
+func followWith(t *testing.T, f *Follower, c *collector) *collector {
+	t.Helper()
 	if f.Format == nil {
 		f.Format = mustFormat(t, "nginx:combined")
 	}
@@ -284,4 +288,34 @@ func TestFollowWarmStart(t *testing.T) {
 	f = &Follower{Path: path, Warm: 100 * time.Second, Now: func() time.Time { return now }}
 	c = follow(t, f)
 	c.waitAll(t, 9900, 10000)
+}
+
+// OnLive comes once, after every warm-up request and before the first
+// line appended since the start: a follower's user can tell the requests
+// read back from the new ones.
+func TestFollowOnLive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	appendLines(t, path, 0, 100)
+	now := t0.Add(100 * time.Second)
+	var mu sync.Mutex
+	warmed, calls := -1, 0
+	f := &Follower{Path: path, Warm: 50 * time.Second, Now: func() time.Time { return now }}
+	var c *collector
+	f.OnLive = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		c.mu.Lock()
+		warmed = c.n
+		c.mu.Unlock()
+		calls++
+	}
+	c = &collector{}
+	c = followWith(t, f, c)
+	appendLines(t, path, 100, 110)
+	c.waitAll(t, 50, 110)
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 1 || warmed != 50 {
+		t.Errorf("OnLive called %d times, after %d requests; want once, after the 50 of the warm-up", calls, warmed)
+	}
 }
