@@ -319,3 +319,30 @@ func TestFollowOnLive(t *testing.T) {
 		t.Errorf("OnLive called %d times, after %d requests; want once, after the 50 of the warm-up", calls, warmed)
 	}
 }
+
+// copytruncate, and the server writes the same first line again and more
+// than was read before the follower looks: the bytes read last are not
+// there any more, so the file is read again from its start.
+func TestFollowCopyTruncateSameHead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	same := weblogtest.Line("192.0.2.1", t0, "GET", "/index.html", 200, 1, "ua")
+	if err := os.WriteFile(path, []byte(same+line(1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	f := &Follower{Path: path, Format: mustFormat(t, "nginx:combined"), Handle: c.handle, MaxLine: DefaultMaxLine}
+	cur, err := f.open(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.file.Close()
+	f.read(cur)
+	// Truncated, then the same first line and a longer one.
+	if err := os.WriteFile(path, []byte(same+line(123456789)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.read(cur)
+	if c.seen["/n/123456789"] != 1 || c.seen["/index.html"] != 2 || f.Stats().Unparsed != 0 || f.Stats().Truncations != 1 {
+		t.Errorf("seen %v, stats %+v: want the rewritten file read again from its start", c.seen, f.Stats())
+	}
+}
