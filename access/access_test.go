@@ -99,7 +99,7 @@ func (s *site) request(t *testing.T, client string, at time.Time, method, target
 func (s *site) start(t *testing.T, out *sent, now func() time.Time) *Logs {
 	t.Helper()
 	before := testenv.RunningGoroutines()
-	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 10 * time.Millisecond, Now: now})
+	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 50 * time.Millisecond, Now: now})
 	t.Cleanup(func() {
 		l.Stop()
 		testenv.NoGoroutinesLeft(t, before, waitFor)
@@ -183,7 +183,12 @@ func TestAttackerReturned(t *testing.T) {
 	out := &sent{}
 	l := s.start(t, out, now)
 	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	// A probe whose line is written before the file is flagged, and
+	// read after: no return.
+	s.request(t, "198.51.100.66", time.Now().Add(-time.Second), "GET", "/shop/up/x.php", 404, "probe")
 	l.FollowUp(first, time.Time{})
+	polls := l.logs[0].f.Stats().Polls
+	testenv.Eventually(t, waitFor, "a poll after the flagging", func() bool { return l.logs[0].f.Stats().Polls > polls })
 	at := time.Now()
 	s.request(t, "203.0.113.7", at, "GET", "/shop/up/x.php?c=id", 404, "python")
 	s.request(t, "203.0.113.7", at, "GET", "/shop/up/x.php/info", 404, "python")
@@ -192,7 +197,7 @@ func TestAttackerReturned(t *testing.T) {
 	s.request(t, "192.0.2.50", at, "GET", "/shop/up/x.phpX", 404, "curl")
 	s.request(t, "192.0.2.50", at, "GET", "/up/x.php", 404, "curl")
 	got := out.wait(t, alert.KindAttackerReturned, 2)
-	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == 6 })
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == 7 })
 	got = out.of(alert.KindAttackerReturned)
 	if len(got) != 2 {
 		t.Fatalf("%d attacker_returned, want one per client: %+v", len(got), got)
@@ -260,8 +265,8 @@ func TestFlaggedMatch(t *testing.T) {
 		{"/up", "", all, 0},
 		{"/up/x.php" + fmt.Sprintf("%0*d", 100000, 0), "", all, 0},
 	} {
-		r := weblog.Request{Path: tc.path, Vhost: tc.host}
-		if got := fl.match(&r, tc.serves); len(got) != tc.want {
+		r := logRequest{r: weblog.Request{Path: tc.path, Vhost: tc.host}}
+		if got := fl.match(r, tc.serves); len(got) != tc.want {
 			t.Errorf("%.40q on %q: %d matches, want %d", tc.path, tc.host, len(got), tc.want)
 		}
 	}
@@ -271,7 +276,7 @@ func TestFlaggedMatch(t *testing.T) {
 	if fl.Len() != MaxFlagged {
 		t.Errorf("%d URLs held, want at most %d", fl.Len(), MaxFlagged)
 	}
-	if r := (weblog.Request{Path: "/up/x.php"}); len(fl.match(&r, all)) != 0 {
+	if r := (logRequest{r: weblog.Request{Path: "/up/x.php"}}); len(fl.match(r, all)) != 0 {
 		t.Errorf("the oldest URL was not forgotten first")
 	}
 }

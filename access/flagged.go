@@ -30,6 +30,20 @@ type flaggedURL struct {
 	file    *alert.File
 	kind    alert.Kind
 	action  string
+	// at is when it was flagged, and polls how often each log serving
+	// the root had been read then: a request of a log read before it was
+	// flagged, or in the poll then under way, is no return (the
+	// attacker's probes before the drop) unless its line is stamped after
+	// at.
+	at    time.Time
+	polls map[*followed]int64
+}
+
+// isReturn reports whether lr came after u was flagged, as far as the log
+// tells: read in a poll that began after, or stamped after.
+func (u *flaggedURL) isReturn(lr logRequest) bool {
+	p, ok := u.polls[lr.log]
+	return !ok || lr.polls > p || lr.r.Time.After(u.at)
 }
 
 // limitKey is one client's requests for one flagged URL.
@@ -98,7 +112,8 @@ func (fl *Flagged) removeLocked(root, url string) {
 // match returns the flagged URLs that r requests (the URL itself, or it
 // followed by "/" and PATH_INFO) among the roots that serves says the log
 // of r serves.
-func (fl *Flagged) match(r *weblog.Request, serves func(root string) bool) []*flaggedURL {
+func (fl *Flagged) match(lr logRequest, serves func(root string) bool) []*flaggedURL {
+	r := &lr.r
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	if len(fl.byURL) == 0 {
@@ -112,7 +127,7 @@ func (fl *Flagged) match(r *weblog.Request, serves func(root string) bool) []*fl
 	for end := len(p); end > 0; {
 		if end <= fl.maxLen {
 			for _, u := range fl.byURL[p[:end]] {
-				if serves(u.root) && u.target.Matches(r) {
+				if serves(u.root) && u.target.Matches(r) && u.isReturn(lr) {
 					out = append(out, u)
 				}
 			}

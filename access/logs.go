@@ -80,8 +80,9 @@ type followed struct {
 
 // logRequest is a new request of a log.
 type logRequest struct {
-	log *followed
-	r   weblog.Request
+	log   *followed
+	r     weblog.Request
+	polls int64 // the log's polls when it was read (see flaggedURL.isReturn)
 }
 
 // routes says which logs serve each watch root, and at which URL.
@@ -140,7 +141,7 @@ func start(cfg config.Config, rs roots.Set, opts Options, flagged *Flagged) *Log
 					return
 				}
 				select {
-				case l.requests <- logRequest{fl, r}:
+				case l.requests <- logRequest{fl, r, fl.f.Stats().Polls}:
 				case <-ctx.Done():
 				}
 			},
@@ -257,3 +258,6 @@ func (l *Logs) Metrics() ([]metrics.AccessLog, uint64) {
 	}
 	return out, dropped
 }
+
+// Index returns the index of the i-th followed log, for tests and tools.
+func (l *Logs) Index(i int) *weblog.Index { return l.logs[i].index }

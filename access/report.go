@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/policy"
 	"github.com/shellwatch/shellwatch/weblog"
@@ -21,10 +22,13 @@ func Reported(k alert.Kind) bool {
 	return false
 }
 
-// flags reports whether a's file counts as flagged or quarantined: a
-// request for its URL later is an attacker returning.
+// flags reports whether a's file counts as a backdoor: quarantined, or
+// flagged high or critical (a medium finding only suggests one, and is
+// left in place: every visitor of a page it misjudged would be an
+// "attacker"). A request for its URL later is an attacker returning.
 func flags(a *alert.Alert) bool {
-	return len(a.Rules) > 0 || (a.Action != nil && a.Action.Taken == alert.ActionQuarantined)
+	return (a.Action != nil && a.Action.Taken == alert.ActionQuarantined) ||
+		(len(a.Rules) > 0 && a.Severity >= finding.SeverityHigh)
 }
 
 // maxWarmWait bounds how long a report waits for its logs' warm-up.
@@ -70,7 +74,12 @@ func (l *Logs) FollowUp(first alert.Alert, written time.Time) {
 		if first.Action != nil {
 			action = first.Action.Taken
 		}
-		l.flagged.add(&flaggedURL{root: first.File.Root, target: target, alertID: first.ID, file: first.File, kind: first.Kind, action: action})
+		u := &flaggedURL{root: first.File.Root, target: target, alertID: first.ID, file: first.File, kind: first.Kind, action: action,
+			at: l.opts.Now(), polls: make(map[*followed]int64, len(ro.logs))}
+		for _, fl := range ro.logs {
+			u.polls[fl] = fl.f.Stats().Polls
+		}
+		l.flagged.add(u)
 	}
 	if len(ro.logs) == 0 {
 		return
@@ -234,7 +243,7 @@ func reportMessage(path string, rep *weblog.Report) string {
 // at most once per client and URL every ReturnEvery.
 func (l *Logs) returned(lr logRequest) {
 	rt := l.routes.Load()
-	matches := l.flagged.match(&lr.r, func(root string) bool { return rt.serves(lr.log, root) })
+	matches := l.flagged.match(lr, func(root string) bool { return rt.serves(lr.log, root) })
 	for _, u := range matches {
 		n, ok := l.flagged.allow(lr.r.Client, u, l.opts.Now())
 		if !ok {
