@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"compress/gzip"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -102,7 +100,7 @@ func TestAccessLogEndToEnd(t *testing.T) {
 	if err := os.Rename(web.AccessLog+".1", web.AccessLog+".2"); err != nil {
 		t.Fatal(err)
 	}
-	gzipFile(t, web.AccessLog+".2")
+	testenv.GzipAndRemove(t, web.AccessLog+".2")
 	copyFile(t, web.AccessLog, web.AccessLog+".1")
 	if err := os.Truncate(web.AccessLog, 0); err != nil {
 		t.Fatal(err)
@@ -164,32 +162,6 @@ func (h *harness) indexed(x interface {
 	Index(i int) *weblog.Index
 }, client string) int {
 	return len(x.Index(0).ByClient(client))
-}
-
-func gzipFile(t *testing.T, path string) {
-	t.Helper()
-	in, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(path + ".gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := gzip.NewWriter(out)
-	if _, err := io.Copy(zw, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -1,10 +1,8 @@
 package weblog
 
 import (
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -134,7 +132,7 @@ func TestFollowRotationByRenameThenGzip(t *testing.T) {
 	appendLines(t, old, 100, 150) // the server has not reopened yet
 	appendLines(t, path, 150, 200)
 	appendLines(t, old, 200, 210) // a request that ended late, on the old file
-	gzipAndRemove(t, old)
+	testenv.GzipAndRemove(t, old)
 	appendLines(t, path, 210, 300)
 	c.waitAll(t, 0, 300)
 	// One more line: a full poll of the old and the new file has passed.
@@ -142,34 +140,6 @@ func TestFollowRotationByRenameThenGzip(t *testing.T) {
 	c.waitAll(t, 0, 301)
 	if s := f.Stats(); s.Rotations != 1 || s.Truncations != 0 || s.Unparsed != 0 {
 		t.Errorf("stats %+v, want 1 rotation, no truncation, nothing unparsed", s)
-	}
-}
-
-// gzipAndRemove does what logrotate's compress does: path.gz, then path
-// removed.
-func gzipAndRemove(t *testing.T, path string) {
-	t.Helper()
-	in, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(path + ".gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := gzip.NewWriter(out)
-	if _, err := io.Copy(zw, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -271,7 +241,7 @@ func TestFollowWarmStart(t *testing.T) {
 	path := filepath.Join(dir, "access.log")
 	// .2.gz: lines 0-999, .1: 1000-1999, live: 2000-9999 (one a second).
 	appendLines(t, path+".2", 0, 1000)
-	gzipAndRemove(t, path+".2")
+	testenv.GzipAndRemove(t, path+".2")
 	appendLines(t, path+".1", 1000, 2000)
 	appendLines(t, path, 2000, 10000)
 	now := t0.Add(10000 * time.Second)
