@@ -196,9 +196,9 @@ func TestAttackerReturned(t *testing.T) {
 	s.request(t, "192.0.2.50", at, "GET", "/shop/up/x.php", 404, "curl")
 	s.request(t, "192.0.2.50", at, "GET", "/shop/up/x.phpX", 404, "curl")
 	s.request(t, "192.0.2.50", at, "GET", "/up/x.php", 404, "curl")
-	got := out.wait(t, alert.KindAttackerReturned, 2)
+	out.wait(t, alert.KindAttackerReturned, 2)
 	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == 7 })
-	got = out.of(alert.KindAttackerReturned)
+	got := out.of(alert.KindAttackerReturned)
 	if len(got) != 2 {
 		t.Fatalf("%d attacker_returned, want one per client: %+v", len(got), got)
 	}
