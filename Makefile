@@ -125,11 +125,14 @@ bench-state: deps corpus
 # 2.3 GiB of text: access.log, access.log.1 and eight gzipped parts, made
 # once under build/bench/weblog-20000000 by internal/cmd/loggen) beside
 # `grep -F URL` (zcat | grep -F for the gzipped parts): seconds, MB/s, peak
-# RSS; then the Go benchmark of an access report from a full index.
+# RSS; then the Go benchmark of an access report from a full index, and
+# the daemon's follow-up: from a file alert to its access_report with 1 GiB
+# of rotated and gzipped log behind the live one (ACCESSBENCH_MB).
 # A smaller log: make bench-trace TRACEBENCH_LINES=2000000
 TRACEBENCH_LINES ?= 20000000
 TRACEBENCH = scripts/bench-trace.sh bin/shellwatch $(TRACEBENCH_LINES) && \
-	$(GO) test -run '^$$' -bench IndexReport -benchtime 20x ./weblog/
+	$(GO) test -run '^$$' -bench IndexReport -benchtime 20x ./weblog/ && \
+	$(GO) test -run '^$$' -bench FollowUp -benchtime 20x ./access/
 
 bench-trace: build
 	$(TRACEBENCH)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shellwatch/shellwatch/access"
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
@@ -126,12 +127,7 @@ func (a *Agent) unchangedSinceScan(path string) bool {
 // started, by its birth time (statx), or by its ctime where the filesystem
 // keeps no birth time.
 func (a *Agent) bornSinceStart(v scanner.Verdict) bool {
-	var stx unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, v.Path, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME|unix.STATX_INO, &stx)
-	if err == nil && stx.Mask&unix.STATX_BTIME != 0 && stx.Ino == v.Inode {
-		return time.Unix(stx.Btime.Sec, int64(stx.Btime.Nsec)).After(a.startedAt)
-	}
-	return v.ChangeTime.After(a.startedAt)
+	return access.BirthTime(v.Path, v.Inode, v.ChangeTime).After(a.startedAt)
 }
 
 // ignorable reports verdict errors that are no finding: the file vanished
@@ -288,10 +284,16 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 	}
 	al := a.fileAlert(c, v, d.Kind, d.Severity)
 	al.Detail = d.Why
+	// When the file was written, for its access report: read before the
+	// move takes the path away.
+	var written time.Time
+	if g.access.Serves(c.Root) {
+		written = access.WrittenAt(v.Path, v.Inode, v.ChangeTime, prev == nil)
+	}
 	if !d.Quarantine {
 		al.Action = &alert.Action{Taken: alert.ActionAlerted, Reason: d.LeftBecause}
 		al.Message = al.FindingMessage(d.Why, "left in place: "+al.Action.Reason)
-		a.send(g, al)
+		a.sendFile(g, al, written)
 		a.remember(v, prev, d.Accepted, d.Appeared)
 		return false
 	}
@@ -340,7 +342,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		al.Message = al.FindingMessage(d.Why, "NOT quarantined, still in place: "+al.Action.Reason)
 		a.remember(v, prev, false, d.Appeared)
 	}
-	a.send(g, al)
+	a.sendFile(g, al, written)
 	return rescan
 }
 

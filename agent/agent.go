@@ -155,6 +155,8 @@ func newAgent(opts Options) (*Agent, error) {
 		}
 		if err != nil {
 			a.discardGeneration(g)
+		} else {
+			a.attachAccess(g, nil)
 		}
 	}
 	if err != nil {
@@ -327,6 +329,7 @@ func (a *Agent) closeBaseline() {
 }
 
 func (a *Agent) closeGeneration(g *generation) {
+	g.access.Stop() // its last reports go out through the sinks
 	a.closeDispatcher(g.dispatch, stopTimeout)
 	g.engine.Close()
 	g.vault.Close()
@@ -383,11 +386,15 @@ func (a *Agent) reload(ctx context.Context) {
 		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
 		return
 	}
+	a.attachAccess(g, old)
 	a.gen = g
 	a.current.Store(g)
 	a.mu.Unlock()
 	a.watches.Swap(roots)
 	metricsMove.Commit()
+	if g.access != old.access {
+		old.access.Stop()
+	}
 	a.discardGeneration(old)
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/shellwatch/shellwatch/access"
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/quarantine"
@@ -23,6 +24,9 @@ type generation struct {
 	dispatch *alert.Dispatcher
 	webhooks []*alert.Webhook // the dispatcher's, for their spool figures
 	roots    roots.Set
+	// access follows the access logs; kept by the next generation when
+	// its logs are the same.
+	access *access.Logs
 }
 
 // send raises one alert through g's sinks, and remembers it for
@@ -58,6 +62,9 @@ func (a *Agent) prepareGeneration(cfg config.Config) (g *generation, err error) 
 	}
 	if err := os.MkdirAll(cfg.Agent.StateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent.state_dir: %w", err)
+	}
+	if err := cfg.CheckAccessLogs(); err != nil {
+		return nil, err
 	}
 	var undo shutdown
 	defer func() {
@@ -137,4 +144,32 @@ func (a *Agent) closeDispatcher(d *alert.Dispatcher, timeout time.Duration) {
 	if err := d.Close(ctx); err != nil {
 		a.log.Warn("alert sinks did not flush in time; undelivered webhook alerts stay spooled for the next start", "err", err)
 	}
+}
+
+// attachAccess gives g the access logs it follows: old's when they are the
+// same logs, else new ones (which take over the URLs flagged so far). The
+// caller stops old's once g is in use, when they are not g's.
+func (a *Agent) attachAccess(g, old *generation) {
+	if old != nil {
+		g.access = old.access.Next(g.cfg, g.roots)
+		return
+	}
+	g.access = access.Start(g.cfg, g.roots, access.Options{Send: a.raise, Log: a.log})
+}
+
+// sendFile raises a file alert, then has the access logs follow it up;
+// written is when the file was written (zero when no log serves its root).
+func (a *Agent) sendFile(g *generation, al alert.Alert, written time.Time) {
+	al.Time = time.Now().UTC()
+	al.ID = alert.NewID(al.Time)
+	a.send(g, al)
+	g.access.FollowUp(al, written)
+}
+
+// raise sends an alert from outside the workers (the access logs'
+// follow-ups) through the current generation's sinks.
+func (a *Agent) raise(al alert.Alert) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	a.send(a.gen, al)
 }

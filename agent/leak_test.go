@@ -16,15 +16,17 @@ import (
 )
 
 // TestRunLeavesNoGoroutine: an agent that ran — caught and quarantined a
-// webshell, alerted through journald and a webhook, served its metrics and
-// control socket, failed three reloads (rules that do not compile, alert
+// webshell, alerted through journald and a webhook (and followed it up
+// from an access log), served its metrics and control socket, failed three reloads (rules that do not compile, alert
 // sinks that cannot be built, a root that cannot be watched), reloaded with
-// a new root — and was stopped leaves no goroutine behind.
+// a new root and another access log — and was stopped leaves no goroutine behind.
 func TestRunLeavesNoGoroutine(t *testing.T) {
 	testenv.Journald(t)
 	h := newHarness(t)
 	metricsAddr := freeAddr(t)
-	metricsConfig := fmt.Sprintf("[metrics]\nlisten = %q\n", metricsAddr)
+	// The access log is followed from the start; the last reload follows
+	// another one instead, so the first follower is stopped.
+	metricsConfig := fmt.Sprintf("[metrics]\nlisten = %q\n[[access_log]]\npath = %q\n", metricsAddr, filepath.Join(h.dir, "access.log"))
 	h.extraConfig = metricsConfig
 	rulesDir := filepath.Join(h.dir, "rules")
 	if err := os.Mkdir(rulesDir, 0o755); err != nil {
@@ -73,7 +75,7 @@ func TestRunLeavesNoGoroutine(t *testing.T) {
 	if err := os.Mkdir(second, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	h.extraConfig = metricsConfig + fmt.Sprintf("\n[[watch]]\npath = %q\n", second)
+	h.extraConfig = strings.Replace(metricsConfig, "access.log", "other-access.log", 1) + fmt.Sprintf("\n[[watch]]\npath = %q\n", second)
 	h.writeConfig(h.recv.url())
 	h.reload()
 	h.recv.waitAlert("", alert.KindReloaded)

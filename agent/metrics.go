@@ -115,6 +115,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 	for _, r := range g.dispatch.Stats() {
 		s.Sinks = append(s.Sinks, metrics.Sink{Sink: ids[r.Sink], Dropped: r.Dropped, Failed: r.Errors})
 	}
+	s.AccessLogs, s.AccessReportsDropped = g.access.Metrics()
 	return s
 }
 

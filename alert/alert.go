@@ -10,10 +10,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/weblog"
 )
 
 // SchemaVersion is the "schema_version" of the JSON form of an Alert (the
@@ -112,6 +114,14 @@ const (
 	// KindHeartbeat: the agent is alive; sent to every webhook every
 	// [heartbeat] interval, never spooled, never to journald.
 	KindHeartbeat Kind = "heartbeat"
+	// KindAccessReport: the follow-up of a file alert (RefID names it):
+	// what the web server's access logs say of the file's URL (Access):
+	// who requested it, and the request that most likely wrote it.
+	KindAccessReport Kind = "access_report"
+	// KindAttackerReturned: a request came for the URL of a file
+	// shellwatch flagged or quarantined (RefID names that file's alert;
+	// Request says who and how).
+	KindAttackerReturned Kind = "attacker_returned"
 )
 
 type kindInfo struct {
@@ -148,6 +158,9 @@ var kinds = map[Kind]kindInfo{
 	KindAgentStarted:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60e", "agent started"},
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
 	KindHeartbeat:        {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61c", "agent alive"},
+	// 5d7a3c1e9b2f4e08a1c6f3b2d4e5a61c is the heartbeat's (issue 12).
+	KindAccessReport:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61d", "access log report on a flagged file"},
+	KindAttackerReturned: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61e", "request for a flagged file's URL"},
 }
 
 // Kinds returns every kind, for documentation and tests.
@@ -333,6 +346,24 @@ type Alert struct {
 	// Chain is the hex SHA-256 of the alert's canonical JSON (see
 	// [Alert.Canonical]); it is always the last member of the JSON form.
 	Chain string `json:"-"`
+	// RefID, on KindAccessReport and KindAttackerReturned, is the id of
+	// the file alert it follows up.
+	RefID string `json:"ref_id,omitempty"`
+	// Access is set on KindAccessReport: what the access logs say of the
+	// file's URL. Its names are documented and fixed (see weblog.Report).
+	Access *weblog.Report `json:"access,omitempty"`
+	// Request is set on KindAttackerReturned: the request that came back.
+	Request *Request `json:"request,omitempty"`
+}
+
+// Request is the request of an attacker_returned alert, as the access log
+// has it.
+type Request struct {
+	weblog.Hit
+	// Requests counts the requests of this client for this URL the alert
+	// stands for: 1, or more when the ones after the previous alert came
+	// too soon to be alerted one by one.
+	Requests int `json:"requests"`
 }
 
 // RuleNames returns the names of the rules that matched, in order.
@@ -389,7 +420,46 @@ func (a Alert) MarshalJSON() ([]byte, error) {
 	if a.File != nil && !utf8.ValidString(a.File.LinkTarget) {
 		j.LinkTargetBase64 = base64.StdEncoding.EncodeToString([]byte(a.File.LinkTarget))
 	}
+	// Log text is the attacker's: JSON cannot carry its invalid bytes,
+	// which become U+FFFD here (journald has them exact). Written as the
+	// character itself, not as \ufffd, so the bytes stay the same after a
+	// spool's round trip.
+	if a.Access != nil {
+		a.Access = validReport(a.Access)
+	}
+	if a.Request != nil {
+		r := *a.Request
+		r.Hit = validHit(r.Hit)
+		a.Request = &r
+	}
 	return json.Marshal(j)
+}
+
+func validText(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+func validHit(h weblog.Hit) weblog.Hit {
+	h.Client, h.Method, h.URL, h.UserAgent = validText(h.Client), validText(h.Method), validText(h.URL), validText(h.UserAgent)
+	return h
+}
+
+// validReport returns a copy of r with its text made valid UTF-8.
+func validReport(r *weblog.Report) *weblog.Report {
+	out := *r
+	out.URL = validText(r.URL)
+	out.Clients = make([]weblog.ClientReport, len(r.Clients))
+	for i, c := range r.Clients {
+		c.IP = validText(c.IP)
+		c.UserAgents = make([]string, len(r.Clients[i].UserAgents))
+		for j, ua := range r.Clients[i].UserAgents {
+			c.UserAgents[j] = validText(ua)
+		}
+		out.Clients[i] = c
+	}
+	out.DroppedBy = make([]weblog.Hit, len(r.DroppedBy))
+	for i, h := range r.DroppedBy {
+		out.DroppedBy[i] = validHit(h)
+	}
+	return &out
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote, restoring exact paths.

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shellwatch/shellwatch/internal/safetext"
+	"github.com/shellwatch/shellwatch/weblog"
 )
 
 // alertmanagerPath is where Alertmanager takes alerts (API v2).
@@ -141,6 +142,18 @@ func alertmanagerBody(a *Alert) ([]byte, error) {
 	if a.Seq > 0 {
 		ann["seq"] = strconv.FormatUint(a.Seq, 10)
 	}
+	ann["ref_id"] = a.RefID
+	if r := a.Access; r != nil {
+		accessLabels(r, labels, ann)
+	}
+	if r := a.Request; r != nil {
+		// The client is a label (one per attacker, few); the rest, which
+		// the attacker writes, annotations.
+		labels["client"] = safetext.Path(r.Client)
+		ann["request"] = hitLine(r.Hit)
+		ann["user_agent"] = safetext.Path(r.UserAgent)
+		ann["requests"] = strconv.Itoa(r.Requests)
+	}
 	for _, m := range []map[string]string{labels, ann} {
 		for k, v := range m {
 			if v == "" {
@@ -151,4 +164,36 @@ func alertmanagerBody(a *Alert) ([]byte, error) {
 		}
 	}
 	return json.Marshal([]amAlert{{Labels: labels, Annotations: ann, StartsAt: a.Time}})
+}
+
+// accessLabels adds an access report: labels only what has few values
+// (the counts, the busiest client), so that Alertmanager's label sets stay
+// small; the rest, which the attacker writes, in annotations, one line
+// each.
+func accessLabels(r *weblog.Report, labels, ann map[string]string) {
+	labels["access_count"] = strconv.Itoa(r.Count)
+	labels["access_clients"] = strconv.Itoa(r.ClientsTotal)
+	if len(r.Clients) > 0 {
+		labels["top_client"] = safetext.Path(r.Clients[0].IP)
+	}
+	ann["access_url"] = safetext.Path(r.URL)
+	if r.First != nil && r.Last != nil {
+		ann["access_first"] = r.First.Format(time.RFC3339)
+		ann["access_last"] = r.Last.Format(time.RFC3339)
+	}
+	clients := make([]string, len(r.Clients))
+	for i, c := range r.Clients {
+		clients[i] = safetext.Path(c.IP) + "=" + strconv.Itoa(c.Count)
+	}
+	ann["access_clients"] = strings.Join(clients, ",")
+	ann["access_statuses"] = statusList(r.Statuses)
+	if len(r.DroppedBy) > 0 {
+		ann["dropped_by"] = hitLine(r.DroppedBy[0])
+	}
+}
+
+// hitLine writes a request on one line, hostile text quoted.
+func hitLine(h weblog.Hit) string {
+	return h.Time.Format(time.RFC3339) + " " + safetext.Path(h.Client) + " " + safetext.Path(h.Method) + " " +
+		safetext.Path(h.URL) + " " + strconv.Itoa(h.Status)
 }

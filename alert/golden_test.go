@@ -108,7 +108,19 @@ func goldenAlerts() map[string]Alert {
 		"the webhook https://alerts.example/hook spool /var/lib/shellwatch/spool/3f2a cannot be written: its alerts are held in memory (at most 1000) and delivered from there; they are lost if the agent stops before the spool takes them",
 		"spool /var/lib/shellwatch/spool/3f2a/tmp-00000000000000000042-019ad7a4c3e1f0b2a9d84c6e1f3a7b20.json: write: no space left on device")
 
+	// The follow-ups of the quarantined detection.
+	accessReport, _ := accessReportAlert()
+	accessReport.ID, accessReport.Time, accessReport.Host, accessReport.AgentVersion = "019ad7a4c3e1f0b2a9d84c6e1f3a7b29", goldenTime.Add(600*time.Millisecond), "web-01", "1.0.0"
+	accessReport.RefID = quarantined.ID
+	accessReport.File = goldenFile("/var/www/html/uploads/avatar.gif")
+	returned, _ := returnedAlert()
+	returned.ID, returned.Time, returned.Host, returned.AgentVersion = "019ad7a4c3e1f0b2a9d84c6e1f3a7b2a", goldenTime.Add(10*time.Minute), "web-01", "1.0.0"
+	returned.RefID = quarantined.ID
+	returned.File = goldenFile("/var/www/html/uploads/avatar.gif")
+
 	return map[string]Alert{
+		"access-report":         accessReport,
+		"attacker-returned":     returned,
 		"alerts-at-risk":        atRisk,
 		"detection-quarantined": quarantined,
 		"detection-alerted":     alerted,

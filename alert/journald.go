@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/weblog"
 )
 
 // The journald fields of an alert. Only fields with a value are sent. The
@@ -59,6 +60,32 @@ const (
 	JournalPrevSeq          = "SHELLWATCH_PREV_SEQ" // the seq before it in journald's stream
 	JournalChain            = "SHELLWATCH_CHAIN"    // Alert.Chain
 	JournalJSON             = "SHELLWATCH_JSON"     // the alert's whole JSON form, chain last: what `shellwatch verify` checks
+
+	// An access_report's and an attacker_returned's.
+	JournalRefID              = "SHELLWATCH_REF_ID"         // Alert.RefID: the file alert followed up
+	JournalAccessURL          = "SHELLWATCH_ACCESS_URL"     // the file's URL path
+	JournalAccessCount        = "SHELLWATCH_ACCESS_COUNT"   // requests for it, decimal
+	JournalAccessFirst        = "SHELLWATCH_ACCESS_FIRST"   // RFC 3339; absent when none
+	JournalAccessLast         = "SHELLWATCH_ACCESS_LAST"    // RFC 3339; absent when none
+	JournalAccessClients      = "SHELLWATCH_ACCESS_CLIENTS" // the busiest clients, "ip=count" comma-separated
+	JournalAccessClientsTotal = "SHELLWATCH_ACCESS_CLIENTS_TOTAL"
+	JournalAccessTopClient    = "SHELLWATCH_ACCESS_TOP_CLIENT" // the busiest client's address
+	JournalAccessStatuses     = "SHELLWATCH_ACCESS_STATUSES"   // "200=3,404=1", by status
+	JournalAccessSince        = "SHELLWATCH_ACCESS_SINCE"      // RFC 3339: older requests are not counted
+	JournalDroppedByTime      = "SHELLWATCH_ACCESS_DROPPED_BY_TIME"
+	JournalDroppedByClient    = "SHELLWATCH_ACCESS_DROPPED_BY_CLIENT"
+	JournalDroppedByMethod    = "SHELLWATCH_ACCESS_DROPPED_BY_METHOD"
+	JournalDroppedByURL       = "SHELLWATCH_ACCESS_DROPPED_BY_URL" // byte-exact, as sent
+	JournalDroppedByStatus    = "SHELLWATCH_ACCESS_DROPPED_BY_STATUS"
+	JournalDroppedByUserAgent = "SHELLWATCH_ACCESS_DROPPED_BY_USER_AGENT"
+	JournalAccessJSON         = "SHELLWATCH_ACCESS_JSON" // the whole access object
+	JournalRequestTime        = "SHELLWATCH_REQUEST_TIME"
+	JournalRequestClient      = "SHELLWATCH_REQUEST_CLIENT"
+	JournalRequestMethod      = "SHELLWATCH_REQUEST_METHOD"
+	JournalRequestURL         = "SHELLWATCH_REQUEST_URL" // byte-exact, as sent
+	JournalRequestStatus      = "SHELLWATCH_REQUEST_STATUS"
+	JournalRequestUserAgent   = "SHELLWATCH_REQUEST_USER_AGENT"
+	JournalRequestCount       = "SHELLWATCH_REQUEST_COUNT" // Request.Requests
 )
 
 // JournalIdentifier is the SYSLOG_IDENTIFIER of every alert, so
@@ -77,6 +104,12 @@ func JournaldFields() []string {
 		JournalAction, JournalVaultID, JournalActionReason,
 		JournalDetail, JournalCount, JournalVersion,
 		JournalSeq, JournalPrevSeq, JournalChain, JournalJSON,
+		JournalRefID, JournalAccessURL, JournalAccessCount, JournalAccessFirst, JournalAccessLast,
+		JournalAccessClients, JournalAccessClientsTotal, JournalAccessTopClient, JournalAccessStatuses, JournalAccessSince,
+		JournalDroppedByTime, JournalDroppedByClient, JournalDroppedByMethod, JournalDroppedByURL,
+		JournalDroppedByStatus, JournalDroppedByUserAgent, JournalAccessJSON,
+		JournalRequestTime, JournalRequestClient, JournalRequestMethod, JournalRequestURL,
+		JournalRequestStatus, JournalRequestUserAgent, JournalRequestCount,
 	}
 }
 
@@ -404,7 +437,70 @@ func journalFields(a Alert) map[string]string {
 			set(JournalJSON, string(body))
 		}
 	}
+	set(JournalRefID, a.RefID)
+	if a.Access != nil {
+		accessFields(a.Access, set)
+	}
+	if r := a.Request; r != nil {
+		set(JournalRequestTime, r.Time.Format(time.RFC3339))
+		set(JournalRequestClient, r.Client)
+		set(JournalRequestMethod, r.Method)
+		set(JournalRequestURL, r.URL)
+		set(JournalRequestStatus, strconv.Itoa(r.Status))
+		set(JournalRequestUserAgent, r.UserAgent)
+		set(JournalRequestCount, strconv.Itoa(r.Requests))
+	}
 	return f
+}
+
+// accessFields sets the SHELLWATCH_ACCESS_* fields of an access report.
+// Text from the log (URLs, user agents, even client addresses when the
+// format logs a header there) goes byte-exact, as every field does.
+func accessFields(r *weblog.Report, set func(name, value string)) {
+	set(JournalAccessURL, r.URL)
+	set(JournalAccessCount, strconv.Itoa(r.Count))
+	if r.First != nil && r.Last != nil {
+		set(JournalAccessFirst, r.First.Format(time.RFC3339))
+		set(JournalAccessLast, r.Last.Format(time.RFC3339))
+	}
+	clients := make([]string, len(r.Clients))
+	for i, c := range r.Clients {
+		clients[i] = c.IP + "=" + strconv.Itoa(c.Count)
+	}
+	set(JournalAccessClients, strings.Join(clients, ","))
+	set(JournalAccessClientsTotal, strconv.Itoa(r.ClientsTotal))
+	if len(r.Clients) > 0 {
+		set(JournalAccessTopClient, r.Clients[0].IP)
+	}
+	set(JournalAccessStatuses, statusList(r.Statuses))
+	if r.Since != nil {
+		set(JournalAccessSince, r.Since.Format(time.RFC3339))
+	}
+	if len(r.DroppedBy) > 0 {
+		d := r.DroppedBy[0]
+		set(JournalDroppedByTime, d.Time.Format(time.RFC3339))
+		set(JournalDroppedByClient, d.Client)
+		set(JournalDroppedByMethod, d.Method)
+		set(JournalDroppedByURL, d.URL)
+		set(JournalDroppedByStatus, strconv.Itoa(d.Status))
+		set(JournalDroppedByUserAgent, d.UserAgent)
+	}
+	if b, err := json.Marshal(r); err == nil {
+		set(JournalAccessJSON, string(b))
+	}
+}
+
+// statusList writes statuses as "200=3,404=1", in the order of the codes.
+func statusList(statuses map[string]int) string {
+	codes := make([]string, 0, len(statuses))
+	for c := range statuses {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	for i, c := range codes {
+		codes[i] = c + "=" + strconv.Itoa(statuses[c])
+	}
+	return strings.Join(codes, ",")
 }
 
 // ruleFamilies returns the distinct non-empty families of the rules, in

@@ -69,6 +69,22 @@ type Snapshot struct {
 
 	Webhooks []Webhook
 	Sinks    []Sink
+
+	// The followed access logs, and the access reports not made because
+	// too many waited.
+	AccessLogs           []AccessLog
+	AccessReportsDropped uint64
+}
+
+// AccessLog is what the agent read of one followed access log and holds
+// of it in memory.
+type AccessLog struct {
+	// Log identifies the log without its path: its index among the
+	// [[access_log]] tables, "0", "1", ...
+	Log             string
+	Lines, Unparsed uint64 // lines read; those not in the log's format (or too long)
+	Entries         int    // requests held in the index
+	Bytes           int64  // the index's memory, as estimated
 }
 
 // Sink is what one alert sink (journald, a webhook) lost in the agent.
@@ -207,6 +223,8 @@ type snapshotCollector struct {
 	sweeps, sweepSeconds, unseen, rechecked, slowLane        *prometheus.Desc
 	spoolDepth, spoolAge, delivered, retries, webhookDropped *prometheus.Desc
 	held, atRisk, sinkDropped, sinkFailed                    *prometheus.Desc
+	accessLines, accessUnparsed, accessEntries, accessBytes  *prometheus.Desc
+	accessDropped                                            *prometheus.Desc
 }
 
 func newSnapshotCollector(opts Options) *snapshotCollector {
@@ -252,6 +270,12 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		atRisk:         desc("webhook_spool_unwritable_total", "Times a webhook's spool could not be written and alerts had to be held in memory (alerts_at_risk).", "sink"),
 		sinkDropped:    desc("sink_dropped_total", "Alerts lost for a sink because its queue in the agent was full: it hung or did not keep up. sink is journald or a webhook's index.", "sink"),
 		sinkFailed:     desc("sink_failures_total", "Alerts a sink did not take (journald timed out or refused, a webhook was closed).", "sink"),
+
+		accessLines:    desc("access_log_lines_total", "Lines read from a followed access log (its warm-up included). log is the index of the [[access_log]] table.", "log"),
+		accessUnparsed: desc("access_log_unparsed_lines_total", "Lines of a followed access log not in its format, or longer than 64 KiB.", "log"),
+		accessEntries:  desc("access_index_requests", "Requests of an access log held in memory for access reports (the last 30 minutes, within the memory bound).", "log"),
+		accessBytes:    desc("access_index_bytes", "Memory the requests of an access log take in the index, as estimated against its bound.", "log"),
+		accessDropped:  desc("access_reports_dropped_total", "Access reports not made because too many waited to be made."),
 	}
 }
 
@@ -266,6 +290,7 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.sweeps, c.sweepSeconds, c.unseen, c.rechecked, c.slowLane,
 		c.spoolDepth, c.spoolAge, c.delivered, c.retries, c.webhookDropped,
 		c.held, c.atRisk, c.sinkDropped, c.sinkFailed,
+		c.accessLines, c.accessUnparsed, c.accessEntries, c.accessBytes, c.accessDropped,
 	} {
 		ch <- d
 	}
@@ -323,6 +348,13 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(c.sinkDropped, k.Dropped, k.Sink)
 		counter(c.sinkFailed, k.Failed, k.Sink)
 	}
+	for _, l := range s.AccessLogs {
+		counter(c.accessLines, l.Lines, l.Log)
+		counter(c.accessUnparsed, l.Unparsed, l.Log)
+		gauge(c.accessEntries, float64(l.Entries), l.Log)
+		gauge(c.accessBytes, float64(l.Bytes), l.Log)
+	}
+	counter(c.accessDropped, s.AccessReportsDropped)
 }
 
 func boolValue(b bool) float64 {

@@ -25,6 +25,7 @@ var eventSeverity = map[alert.Kind]finding.Severity{
 	alert.KindAlertsAtRisk:     finding.SeverityHigh, // webhook alerts only in memory: a stop loses them (low once resolved, set by the webhook)
 	alert.KindAgentStarted:     finding.SeverityLow,
 	alert.KindAgentStopping:    finding.SeverityLow,
+	alert.KindAttackerReturned: finding.SeverityCritical, // someone came back for a webshell
 }
 
 // EventSeverity is the severity of an alert about the agent or its watch

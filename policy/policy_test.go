@@ -372,6 +372,8 @@ func TestREADMEAlertTable(t *testing.T) {
 			got = "highest folded" // decided by the dispatcher (alert package)
 		case alert.KindHeartbeat:
 			got = "low" // set by the dispatcher (alert package)
+		case alert.KindAccessReport:
+			got = "the first alert's" // a follow-up (access package) travels as the alert it follows
 		case alert.KindAlertsAtRisk:
 			got = EventSeverity(kind).String() + " (low: resolved)" // the resolution's, decided by the webhook
 		default:

@@ -46,6 +46,10 @@ type Follower struct {
 	// Warm, when not 0, makes Run first read the requests of the last Warm
 	// from the log and its rotated siblings, so an index starts full.
 	Warm time.Duration
+	// OnLive, when set, is called once from the goroutine of Run, after the
+	// warm-up and before the first line appended since the follower
+	// started: the requests Handle receives from then on are new.
+	OnLive func()
 	// Poll is how often the log is read (DefaultPoll).
 	Poll time.Duration
 	// RotateGrace: see DefaultRotateGrace.
@@ -82,6 +86,7 @@ type tail struct {
 	ino     uint64
 	offset  int64
 	head    []byte // the file's first bytes when first read: copytruncate shows as a change
+	last    []byte // the bytes read last, up to offset: so does a file rewritten past it
 	partial []byte // the start of a line whose '\n' has not come yet
 	skip    bool   // the current line is over MaxLine: read over to its '\n'
 	quiet   time.Time
@@ -114,6 +119,9 @@ func (f *Follower) Run(ctx context.Context) error {
 	}
 	if cur != nil && f.Warm > 0 {
 		f.warm(ctx, cur)
+	}
+	if f.OnLive != nil {
+		f.OnLive()
 	}
 	var old []*tail
 	defer func() {
@@ -219,9 +227,9 @@ func (f *Follower) open(atEnd bool) (*tail, error) {
 	return t, nil
 }
 
-// headOf reads the first bytes of t's file, at most 64.
+// headOf reads the first bytes of t's file, at most markLen.
 func (f *Follower) headOf(t *tail) []byte {
-	buf := make([]byte, 64)
+	buf := make([]byte, markLen)
 	n, _ := t.file.ReadAt(buf, 0)
 	return buf[:n]
 }
@@ -238,7 +246,7 @@ func (f *Follower) read(t *tail) bool {
 		// copytruncate: the file was emptied (and maybe written again)
 		// under the same name and inode; what is in it now is new.
 		f.truncations.Add(1)
-		t.offset, t.partial, t.skip = 0, t.partial[:0], false
+		t.offset, t.partial, t.skip, t.last = 0, t.partial[:0], false, t.last[:0]
 		t.head = f.headOf(t)
 	}
 	if f.buf == nil {
@@ -250,9 +258,11 @@ func (f *Follower) read(t *tail) bool {
 		if n > 0 {
 			any = true
 			t.offset += int64(n)
-			if len(t.head) < 64 {
+			if len(t.head) < markLen {
 				t.head = f.headOf(t)
 			}
+			t.last = append(t.last, f.buf[max(0, n-markLen):n]...)
+			t.last = t.last[max(0, len(t.last)-markLen):]
 			f.split(t, f.buf[:n])
 		}
 		if err != nil {
@@ -264,15 +274,27 @@ func (f *Follower) read(t *tail) bool {
 	}
 }
 
-// rewritten reports whether the first bytes of t's file are not those read
-// before: a copytruncate followed by more writes than were read.
+// markLen is how many bytes of a file's start, and of what was read last,
+// the follower keeps to tell a file rewritten under it.
+const markLen = 64
+
+// rewritten reports whether the first bytes of t's file, or the last ones
+// read, are not those read before: a copytruncate followed by more writes
+// than were read. Both must change: a server's first line after the
+// truncation may well be the same as the old first one (the same client
+// asking for the same page in the same second).
 func (f *Follower) rewritten(t *tail) bool {
-	if len(t.head) == 0 {
+	return changedAt(t.file, t.head, 0) || changedAt(t.file, t.last, t.offset-int64(len(t.last)))
+}
+
+// changedAt reports whether r no longer holds want at off.
+func changedAt(r io.ReaderAt, want []byte, off int64) bool {
+	if len(want) == 0 {
 		return false
 	}
-	now := make([]byte, len(t.head))
-	n, _ := t.file.ReadAt(now, 0)
-	return !bytes.Equal(now[:n], t.head)
+	var buf [markLen]byte
+	n, _ := r.ReadAt(buf[:len(want)], off)
+	return !bytes.Equal(buf[:n], want)
 }
 
 // split hands on the whole lines of chunk, keeping a line's start until

@@ -1,10 +1,8 @@
 package weblog
 
 import (
-	"compress/gzip"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -85,7 +83,11 @@ func (c *collector) waitAll(t *testing.T, from, to int) {
 // goroutine is gone after.
 func follow(t *testing.T, f *Follower) *collector {
 	t.Helper()
-	c := &collector{}
+	return followWith(t, f, &collector{})
+}
+
+func followWith(t *testing.T, f *Follower, c *collector) *collector {
+	t.Helper()
 	if f.Format == nil {
 		f.Format = mustFormat(t, "nginx:combined")
 	}
@@ -130,7 +132,7 @@ func TestFollowRotationByRenameThenGzip(t *testing.T) {
 	appendLines(t, old, 100, 150) // the server has not reopened yet
 	appendLines(t, path, 150, 200)
 	appendLines(t, old, 200, 210) // a request that ended late, on the old file
-	gzipAndRemove(t, old)
+	testenv.GzipAndRemove(t, old)
 	appendLines(t, path, 210, 300)
 	c.waitAll(t, 0, 300)
 	// One more line: a full poll of the old and the new file has passed.
@@ -138,34 +140,6 @@ func TestFollowRotationByRenameThenGzip(t *testing.T) {
 	c.waitAll(t, 0, 301)
 	if s := f.Stats(); s.Rotations != 1 || s.Truncations != 0 || s.Unparsed != 0 {
 		t.Errorf("stats %+v, want 1 rotation, no truncation, nothing unparsed", s)
-	}
-}
-
-// gzipAndRemove does what logrotate's compress does: path.gz, then path
-// removed.
-func gzipAndRemove(t *testing.T, path string) {
-	t.Helper()
-	in, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(path + ".gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	zw := gzip.NewWriter(out)
-	if _, err := io.Copy(zw, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(path); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -267,7 +241,7 @@ func TestFollowWarmStart(t *testing.T) {
 	path := filepath.Join(dir, "access.log")
 	// .2.gz: lines 0-999, .1: 1000-1999, live: 2000-9999 (one a second).
 	appendLines(t, path+".2", 0, 1000)
-	gzipAndRemove(t, path+".2")
+	testenv.GzipAndRemove(t, path+".2")
 	appendLines(t, path+".1", 1000, 2000)
 	appendLines(t, path, 2000, 10000)
 	now := t0.Add(10000 * time.Second)
@@ -284,4 +258,61 @@ func TestFollowWarmStart(t *testing.T) {
 	f = &Follower{Path: path, Warm: 100 * time.Second, Now: func() time.Time { return now }}
 	c = follow(t, f)
 	c.waitAll(t, 9900, 10000)
+}
+
+// OnLive comes once, after every warm-up request and before the first
+// line appended since the start: a follower's user can tell the requests
+// read back from the new ones.
+func TestFollowOnLive(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	appendLines(t, path, 0, 100)
+	now := t0.Add(100 * time.Second)
+	var mu sync.Mutex
+	warmed, calls := -1, 0
+	f := &Follower{Path: path, Warm: 50 * time.Second, Now: func() time.Time { return now }}
+	var c *collector
+	f.OnLive = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		c.mu.Lock()
+		warmed = c.n
+		c.mu.Unlock()
+		calls++
+	}
+	c = &collector{}
+	c = followWith(t, f, c)
+	appendLines(t, path, 100, 110)
+	c.waitAll(t, 50, 110)
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 1 || warmed != 50 {
+		t.Errorf("OnLive called %d times, after %d requests; want once, after the 50 of the warm-up", calls, warmed)
+	}
+}
+
+// copytruncate, and the server writes the same first line again and more
+// than was read before the follower looks: the bytes read last are not
+// there any more, so the file is read again from its start.
+func TestFollowCopyTruncateSameHead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	same := weblogtest.Line("192.0.2.1", t0, "GET", "/index.html", 200, 1, "ua")
+	if err := os.WriteFile(path, []byte(same+line(1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &collector{}
+	f := &Follower{Path: path, Format: mustFormat(t, "nginx:combined"), Handle: c.handle, MaxLine: DefaultMaxLine}
+	cur, err := f.open(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cur.file.Close()
+	f.read(cur)
+	// Truncated, then the same first line and a longer one.
+	if err := os.WriteFile(path, []byte(same+line(123456789)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.read(cur)
+	if c.seen["/n/123456789"] != 1 || c.seen["/index.html"] != 2 || f.Stats().Unparsed != 0 || f.Stats().Truncations != 1 {
+		t.Errorf("seen %v, stats %+v: want the rewritten file read again from its start", c.seen, f.Stats())
+	}
 }

@@ -201,10 +201,36 @@ func (x *Index) Stats() IndexStats {
 // methods first. Since is the oldest request the index holds: older ones
 // are not counted.
 func (x *Index) Report(target Target, born time.Time, window time.Duration) Report {
+	return ReportOf([]*Index{x}, target, born, window)
+}
+
+// ReportOf is [Index.Report] over the requests of several indexes (the
+// logs of the servers that serve one root): Since is the latest of theirs,
+// from which on none of them missed a request.
+func ReportOf(xs []*Index, target Target, born time.Time, window time.Duration) Report {
+	tally := NewTally(0)
+	var cands []Request
+	var since time.Time
+	for _, x := range xs {
+		s := x.collect(tally, &cands, target, born, window)
+		if s.After(since) {
+			since = s
+		}
+	}
+	rep := tally.Report(target.Path)
+	rep.DroppedBy = droppedBy(cands, born)
+	if len(xs) > 0 {
+		rep.Since = &since
+	}
+	return rep
+}
+
+// collect adds the requests for target to tally and those that ran around
+// born to cands, and returns the oldest time the index answers for.
+func (x *Index) collect(tally *Tally, cands *[]Request, target Target, born time.Time, window time.Duration) time.Time {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.evict(x.now().Add(-x.window))
-	tally := NewTally(0)
 	add := func(q *seqQueue) {
 		for _, seq := range q.live() {
 			if r := x.at(seq); matchesHost(r.Vhost, target.Hosts) {
@@ -223,24 +249,20 @@ func (x *Index) Report(target Target, born time.Time, window time.Duration) Repo
 			}
 		}
 	}
-	rep := tally.Report(target.Path)
-	var cands []Request
 	if !born.IsZero() {
 		for i := range x.n {
 			r := &x.ring[(x.head+i)%len(x.ring)]
 			if RanAround(r, born, window) && matchesHost(r.Vhost, target.Hosts) {
-				cands = append(cands, *r)
+				*cands = append(*cands, *r)
 			}
 		}
 	}
-	rep.DroppedBy = droppedBy(cands, born)
 	since := x.now().Add(-x.window)
 	if x.n > 0 && x.cutShort > 0 && x.ring[x.head].Time.After(since) {
 		// Memory, not age, set the limit.
 		since = x.ring[x.head].Time
 	}
-	rep.Since = &since
-	return rep
+	return since
 }
 
 func hasSuffixSlash(p string) bool { return len(p) > 0 && p[len(p)-1] == '/' }

@@ -164,3 +164,28 @@ func TestURLFor(t *testing.T) {
 		}
 	}
 }
+
+// A root served by two logs: the report counts the requests of both, and
+// answers from the later of their horizons.
+func TestReportOf(t *testing.T) {
+	born := t0.Add(10 * time.Minute)
+	now := born.Add(time.Minute)
+	a := NewIndex(IndexOptions{Now: func() time.Time { return now }})
+	b := NewIndex(IndexOptions{Now: func() time.Time { return now }, MaxBytes: 3 * (entryOverhead + 64)})
+	a.Add(req("203.0.113.7", "GET", "/up/x.php", born.Add(-time.Minute), 404, "python"))
+	b.Add(req("198.51.100.1", "GET", "/index.php", born.Add(-3*time.Minute), 200, "browser"))
+	b.Add(req("203.0.113.7", "POST", "/upload.php", born, 200, "python"))
+	b.Add(req("203.0.113.7", "GET", "/up/x.php?c=id", born.Add(time.Second), 200, "python"))
+	b.Add(req("192.0.2.9", "GET", "/up/x.php", born.Add(2*time.Second), 200, "curl"))
+	rep := ReportOf([]*Index{a, b}, Target{Path: "/up/x.php"}, born, 30*time.Second)
+	if rep.Count != 3 || rep.ClientsTotal != 2 || rep.Clients[0].IP != "203.0.113.7" || rep.Clients[0].Count != 2 {
+		t.Errorf("report %+v, want 3 requests from 2 clients, 203.0.113.7 first with 2", rep)
+	}
+	if len(rep.DroppedBy) == 0 || rep.DroppedBy[0].URL != "/upload.php" {
+		t.Errorf("dropped_by %+v, want the upload of the second log", rep.DroppedBy)
+	}
+	// b dropped its first request for memory: it answers from its oldest.
+	if want := born; rep.Since == nil || !rep.Since.Equal(want) {
+		t.Errorf("since %v, want %v (the later horizon, b's)", rep.Since, want)
+	}
+}

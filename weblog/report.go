@@ -253,7 +253,7 @@ func (t *Tally) Report(url string) Report {
 // (POST, PUT) first, then the closest in time to born, and keeps the first
 // MaxDroppedBy.
 func droppedBy(cands []Request, born time.Time) []Hit {
-	writes := func(r *Request) bool { return r.Method == "POST" || r.Method == "PUT" }
+	writes := (*Request).Writes
 	dist := func(r *Request) time.Duration {
 		d := r.Time.Sub(born)
 		if d < 0 {
@@ -277,6 +277,10 @@ func droppedBy(cands []Request, born time.Time) []Hit {
 	}
 	return hits
 }
+
+// Writes reports whether r's method is one that uploads (POST, PUT): the
+// kind of request that writes a file.
+func (r *Request) Writes() bool { return r.Method == "POST" || r.Method == "PUT" }
 
 // RanAround reports whether r may have been running at born, as far as
 // the log tells with whole seconds, for a request of unknown length lasting

@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
@@ -38,6 +41,8 @@ type WebServer struct {
 	URL       string // "http://127.0.0.1:PORT"
 	AccessLog string // the access log's path
 	Dir       string // configs, sockets, logs
+
+	nginxPID int // the master process the test started
 }
 
 // Web starts Debian's nginx and php-fpm on a free loopback port, serving
@@ -150,6 +155,7 @@ http {
 			}
 			return err == nil
 		}); lastErr == nil {
+			w.nginxPID = cmd.Process.Pid
 			return w
 		}
 	}
@@ -161,25 +167,60 @@ http {
 // ("" for any), and returns the status and body.
 func (w *WebServer) Get(t testing.TB, path, from string) (int, string) {
 	t.Helper()
+	resp, err := w.client(from).Get(w.URL + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return readResponse(resp)
+}
+
+// Post uploads content as the file name of the multipart form field field
+// to path, from the loopback address from ("" for any), and returns the
+// status and body: what a browser's upload form sends.
+func (w *WebServer) Post(t testing.TB, path, from, field, name string, content []byte) (int, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, err := mw.CreateFormFile(field, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part.Write(content)
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := w.client(from).Post(w.URL+path, mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	return readResponse(resp)
+}
+
+// Reopen has nginx reopen its logs (SIGUSR1 to the master process the test
+// started), as logrotate's postrotate does after renaming them, and waits
+// until the access log exists again.
+func (w *WebServer) Reopen(t testing.TB) {
+	t.Helper()
+	if err := syscall.Kill(w.nginxPID, syscall.SIGUSR1); err != nil {
+		t.Fatalf("nginx reopen: %v", err)
+	}
+	if !poll(30*time.Second, func() bool { _, err := os.Stat(w.AccessLog); return err == nil }) {
+		t.Fatalf("nginx did not reopen %s", w.AccessLog)
+	}
+}
+
+func (w *WebServer) client(from string) *http.Client {
 	client := &http.Client{Timeout: 10 * time.Second}
 	if from != "" {
 		client.Transport = &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}).DialContext}
 	}
-	resp, err := client.Get(w.URL + path)
-	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
-	}
+	return client
+}
+
+func readResponse(resp *http.Response) (int, string) {
 	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return resp.StatusCode, b.String()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, string(b)
 }
 
 // searchable makes dir and its parents, up to the temp dir, searchable by

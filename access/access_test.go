@@ -1,0 +1,282 @@
+package access
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/config"
+	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
+	"github.com/shellwatch/shellwatch/internal/weblogtest"
+	"github.com/shellwatch/shellwatch/roots"
+	"github.com/shellwatch/shellwatch/weblog"
+)
+
+const waitFor = 30 * time.Second
+
+// sent collects what the logs raise.
+type sent struct {
+	mu     sync.Mutex
+	alerts []alert.Alert
+}
+
+func (s *sent) send(a alert.Alert) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.alerts = append(s.alerts, a)
+}
+
+func (s *sent) of(kind alert.Kind) []alert.Alert {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []alert.Alert
+	for _, a := range s.alerts {
+		if a.Kind == kind {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (s *sent) wait(t *testing.T, kind alert.Kind, n int) []alert.Alert {
+	t.Helper()
+	testenv.Eventually(t, waitFor, fmt.Sprintf("%d %s alerts", n, kind), func() bool { return len(s.of(kind)) >= n })
+	return s.of(kind)
+}
+
+// site is a watch root served at /shop, and its access log.
+type site struct {
+	root, log string
+	cfg       config.Config
+	rs        roots.Set
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	dir := t.TempDir()
+	s := &site{root: filepath.Join(dir, "www"), log: filepath.Join(dir, "access.log")}
+	if err := os.Mkdir(s.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(fmt.Sprintf(`
+[[watch]]
+path = %q
+url_path = "/shop"
+[[access_log]]
+path = %q
+format = "nginx:combined"
+`, s.root, s.log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg = cfg
+	if s.rs, err = roots.Compile(cfg); err != nil {
+		t.Fatal(err)
+	}
+	s.rs.List()[0].Path = s.root
+	return s
+}
+
+// request appends one request's line, as nginx does when it ends.
+func (s *site) request(t *testing.T, client string, at time.Time, method, target string, status int, ua string) {
+	t.Helper()
+	f, err := os.OpenFile(s.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(weblogtest.Line(client, at, method, target, status, 10, ua)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *site) start(t *testing.T, out *sent, now func() time.Time) *Logs {
+	t.Helper()
+	before := testenv.RunningGoroutines()
+	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 50 * time.Millisecond, Now: now})
+	t.Cleanup(func() {
+		l.Stop()
+		testenv.NoGoroutinesLeft(t, before, waitFor)
+	})
+	testenv.Eventually(t, waitFor, "the log followed", func() bool { return l.logs[0].live.Load() })
+	return l
+}
+
+func detection(root, rel string, action string) alert.Alert {
+	at := time.Now().UTC()
+	return alert.Alert{ID: alert.NewID(at), Time: at, Kind: alert.KindDetection, Severity: finding.SeverityCritical,
+		File:   &alert.File{Path: filepath.Join(root, rel), Root: root},
+		Rules:  []alert.Rule{{Name: "php_eval_request_input", Severity: finding.SeverityCritical}},
+		Action: &alert.Action{Taken: action}}
+}
+
+// The report follows the alert: the requests read back at start (a
+// probe of the URL, another client's page), and the upload POST whose line
+// comes after the alert, as nginx writes it when the request ends, named
+// first in dropped_by.
+func TestFollowUpReport(t *testing.T) {
+	s := newSite(t)
+	born := time.Now().Truncate(time.Second)
+	s.request(t, "203.0.113.7", born.Add(-time.Minute), "GET", "/shop/up/x.php", 404, "python")
+	s.request(t, "198.51.100.1", born.Add(-time.Minute), "GET", "/shop/index.php", 200, "browser")
+	out := &sent{}
+	l := s.start(t, out, time.Now)
+	if !l.Serves(s.root) || l.Serves("/elsewhere") {
+		t.Fatalf("Serves: the root's log is not routed")
+	}
+	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	l.FollowUp(first, born)
+	s.request(t, "203.0.113.7", born, "POST", "/shop/upload.php?to=up", 200, "python")
+	s.request(t, "198.51.100.1", born, "GET", "/shop/cart.php", 200, "browser")
+
+	rep := out.wait(t, alert.KindAccessReport, 1)[0]
+	a := rep.Access
+	if rep.RefID != first.ID || rep.Severity != first.Severity || rep.File != first.File || a == nil {
+		t.Fatalf("report %+v, want the follow-up of %s", rep, first.ID)
+	}
+	if a.URL != "/shop/up/x.php" || a.Count != 1 || len(a.Clients) != 1 || a.Clients[0].IP != "203.0.113.7" || a.Statuses["404"] != 1 {
+		t.Errorf("access %+v, want the one probe of /shop/up/x.php", a)
+	}
+	if len(a.DroppedBy) == 0 || a.DroppedBy[0].Method != "POST" || a.DroppedBy[0].URL != "/shop/upload.php?to=up" || a.DroppedBy[0].Client != "203.0.113.7" {
+		t.Errorf("dropped_by %+v, want the upload POST first", a.DroppedBy)
+	}
+	if n, _ := l.Stats(); n[0].Entries != 4 || n[0].Lines != 4 {
+		t.Errorf("stats %+v, want 4 requests read and held", n[0])
+	}
+	// Other kinds, other roots: no report.
+	l.FollowUp(alert.Alert{ID: "x", Kind: alert.KindHardLink, File: first.File}, born)
+	other := detection("/elsewhere", "up/x.php", alert.ActionQuarantined)
+	l.FollowUp(other, born)
+	l.Stop()
+	if n := len(out.of(alert.KindAccessReport)); n != 1 {
+		t.Errorf("%d reports, want only the detection's", n)
+	}
+}
+
+// Stopping makes the reports still waiting at once.
+func TestStopSendsWaitingReports(t *testing.T) {
+	s := newSite(t)
+	out := &sent{}
+	l := Start(s.cfg, s.rs, Options{Send: out.send, Wait: time.Hour})
+	testenv.Eventually(t, waitFor, "the log followed", func() bool { return l.logs[0].live.Load() })
+	l.FollowUp(detection(s.root, "x.php", alert.ActionAlerted), time.Now())
+	l.Stop()
+	if got := out.of(alert.KindAccessReport); len(got) != 1 || got[0].Access.URL != "/shop/x.php" {
+		t.Errorf("after Stop: %+v, want the waiting report", got)
+	}
+}
+
+// attacker_returned: each client's first request for a flagged URL (or
+// below it, PATH_INFO), then at most one per client and URL every 10
+// minutes, counting the requests in between; other URLs, and requests
+// read back at start, raise nothing.
+func TestAttackerReturned(t *testing.T) {
+	s := newSite(t)
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	out := &sent{}
+	l := s.start(t, out, now)
+	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	// A probe whose line is written before the file is flagged, and
+	// read after: no return.
+	s.request(t, "198.51.100.66", time.Now().Add(-time.Second), "GET", "/shop/up/x.php", 404, "probe")
+	l.FollowUp(first, time.Time{})
+	polls := l.logs[0].f.Stats().Polls
+	testenv.Eventually(t, waitFor, "a poll after the flagging", func() bool { return l.logs[0].f.Stats().Polls > polls })
+	at := time.Now()
+	s.request(t, "203.0.113.7", at, "GET", "/shop/up/x.php?c=id", 404, "python")
+	s.request(t, "203.0.113.7", at, "GET", "/shop/up/x.php/info", 404, "python")
+	s.request(t, "203.0.113.7", at, "POST", "/shop/up/./x%2Ephp", 404, "python")
+	s.request(t, "192.0.2.50", at, "GET", "/shop/up/x.php", 404, "curl")
+	s.request(t, "192.0.2.50", at, "GET", "/shop/up/x.phpX", 404, "curl")
+	s.request(t, "192.0.2.50", at, "GET", "/up/x.php", 404, "curl")
+	out.wait(t, alert.KindAttackerReturned, 2)
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == 7 })
+	got := out.of(alert.KindAttackerReturned)
+	if len(got) != 2 {
+		t.Fatalf("%d attacker_returned, want one per client: %+v", len(got), got)
+	}
+	for _, a := range got {
+		if a.RefID != first.ID || a.Severity != finding.SeverityCritical || a.Request == nil || a.Request.Requests != 1 || a.File.Path != first.File.Path {
+			t.Errorf("attacker_returned %+v (request %+v), want one request, ref %s", a, a.Request, first.ID)
+		}
+	}
+	if r := got[0].Request; r.Client != "203.0.113.7" || r.URL != "/shop/up/x.php?c=id" || r.Status != 404 || r.UserAgent != "python" || r.Method != "GET" {
+		t.Errorf("request %+v", r)
+	}
+	offset.Store(int64(ReturnEvery + time.Second))
+	s.request(t, "203.0.113.7", at.Add(ReturnEvery), "GET", "/shop/up/x.php", 404, "python")
+	got = out.wait(t, alert.KindAttackerReturned, 3)
+	if r := got[2].Request; r.Client != "203.0.113.7" || r.Requests != 3 {
+		t.Errorf("after 10 minutes: %+v, want the client's third alerted request counting the two in between", r)
+	}
+}
+
+// The flagged URLs outlive a reload that changes the logs; one that keeps
+// them keeps its followers.
+func TestNextKeepsFlagged(t *testing.T) {
+	s := newSite(t)
+	out := &sent{}
+	before := testenv.RunningGoroutines()
+	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 10 * time.Millisecond})
+	l.FollowUp(detection(s.root, "up/x.php", alert.ActionQuarantined), time.Time{})
+	if same := l.Next(s.cfg, s.rs); same != l {
+		t.Errorf("Next with the same logs started new ones")
+	}
+	cfg := s.cfg
+	cfg.AccessLog = append([]config.AccessLog(nil), cfg.AccessLog...)
+	cfg.AccessLog[0].Format = "combined"
+	next := l.Next(cfg, s.rs)
+	if next == l || next.flagged != l.flagged || next.flagged.Len() != 1 {
+		t.Fatalf("Next with another format: %p, flagged %d", next, next.flagged.Len())
+	}
+	l.Stop()
+	testenv.Eventually(t, waitFor, "the new log followed", func() bool { return next.logs[0].live.Load() })
+	s.request(t, "203.0.113.7", time.Now(), "GET", "/shop/up/x.php", 404, "python")
+	out.wait(t, alert.KindAttackerReturned, 1)
+	next.Stop()
+	testenv.NoGoroutinesLeft(t, before, waitFor)
+}
+
+// A crafted path of thousands of segments matches nothing and costs no
+// more lookups than the longest flagged URL has characters.
+func TestFlaggedMatch(t *testing.T) {
+	fl := NewFlagged()
+	u := &flaggedURL{root: "/srv/a", target: weblog.Target{Path: "/up/x.php", Hosts: []string{"shop.example.com"}}}
+	fl.add(u)
+	fl.add(&flaggedURL{root: "/srv/b", target: weblog.Target{Path: "/up/x.php"}})
+	all := func(string) bool { return true }
+	onlyA := func(root string) bool { return root == "/srv/a" }
+	for _, tc := range []struct {
+		path, host string
+		serves     func(string) bool
+		want       int
+	}{
+		{"/up/x.php", "", all, 2},
+		{"/up/x.php/a/b", "shop.example.com", onlyA, 1},
+		{"/up/x.php", "blog.example.com", all, 1},
+		{"/up/x.phpx", "", all, 0},
+		{"/up", "", all, 0},
+		{"/up/x.php" + fmt.Sprintf("%0*d", 100000, 0), "", all, 0},
+	} {
+		r := logRequest{r: weblog.Request{Path: tc.path, Vhost: tc.host}}
+		if got := fl.match(r, tc.serves); len(got) != tc.want {
+			t.Errorf("%.40q on %q: %d matches, want %d", tc.path, tc.host, len(got), tc.want)
+		}
+	}
+	for i := range MaxFlagged + 5 {
+		fl.add(&flaggedURL{root: "/srv/a", target: weblog.Target{Path: fmt.Sprintf("/f/%d.php", i)}})
+	}
+	if fl.Len() != MaxFlagged {
+		t.Errorf("%d URLs held, want at most %d", fl.Len(), MaxFlagged)
+	}
+	if r := (logRequest{r: weblog.Request{Path: "/up/x.php"}}); len(fl.match(r, all)) != 0 {
+		t.Errorf("the oldest URL was not forgotten first")
+	}
+}

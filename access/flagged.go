@@ -1,0 +1,205 @@
+package access
+
+import (
+	"sync"
+	"time"
+
+	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/weblog"
+)
+
+// Limits of attacker_returned.
+const (
+	// ReturnEvery: at most one attacker_returned per client and URL in
+	// this time; the requests in between are counted in the next one.
+	ReturnEvery = 10 * time.Minute
+	// MaxFlagged is the most URLs remembered; the oldest are forgotten
+	// first.
+	MaxFlagged = 10_000
+	// maxLimits bounds the (client, URL) pairs whose last alert is
+	// remembered; past it, the pairs whose time is up are forgotten, then
+	// any (the oldest first).
+	maxLimits = 50_000
+)
+
+// flaggedURL is the URL of a file shellwatch flagged or quarantined.
+type flaggedURL struct {
+	root    string // the watch root's real path
+	target  weblog.Target
+	alertID string // the file's alert
+	file    *alert.File
+	kind    alert.Kind
+	action  string
+	// at is when it was flagged, and polls how often each log serving
+	// the root had been read then: a request of a log read before it was
+	// flagged, or in the poll then under way, is no return (the
+	// attacker's probes before the drop) unless its line is stamped after
+	// at.
+	at    time.Time
+	polls map[*followed]int64
+}
+
+// isReturn reports whether lr came after u was flagged, as far as the log
+// tells: read in a poll that began after, or stamped after.
+func (u *flaggedURL) isReturn(lr logRequest) bool {
+	p, ok := u.polls[lr.log]
+	return !ok || lr.polls > p || lr.r.Time.After(u.at)
+}
+
+// limitKey is one client's requests for one flagged URL.
+type limitKey struct{ client, root, url string }
+
+// limit is when the last attacker_returned of a key was sent, and the
+// requests since that were not alerted.
+type limit struct {
+	last  time.Time
+	since int
+}
+
+// Flagged remembers the URLs of the files shellwatch flagged or
+// quarantined, for as long as the agent runs (a reload hands it on), and
+// when each client was last alerted about each. Safe for concurrent use.
+type Flagged struct {
+	mu     sync.Mutex
+	byURL  map[string][]*flaggedURL // by target path
+	order  []*flaggedURL            // oldest first
+	maxLen int                      // the longest URL held
+	limits map[limitKey]*limit
+}
+
+// NewFlagged returns an empty registry.
+func NewFlagged() *Flagged {
+	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit)}
+}
+
+// add remembers u, replacing what was remembered of the same root and URL
+// (a file dropped again: its latest alert is the one to name).
+func (fl *Flagged) add(u *flaggedURL) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	fl.removeLocked(u.root, u.target.Path)
+	fl.byURL[u.target.Path] = append(fl.byURL[u.target.Path], u)
+	fl.order = append(fl.order, u)
+	fl.maxLen = max(fl.maxLen, len(u.target.Path))
+	for len(fl.order) > MaxFlagged {
+		old := fl.order[0]
+		fl.removeLocked(old.root, old.target.Path)
+	}
+}
+
+func (fl *Flagged) removeLocked(root, url string) {
+	list := fl.byURL[url]
+	for i, u := range list {
+		if u.root != root {
+			continue
+		}
+		list = append(list[:i:i], list[i+1:]...)
+		if len(list) == 0 {
+			delete(fl.byURL, url)
+		} else {
+			fl.byURL[url] = list
+		}
+		for j, o := range fl.order {
+			if o == u {
+				fl.order = append(fl.order[:j:j], fl.order[j+1:]...)
+				break
+			}
+		}
+		return
+	}
+}
+
+// match returns the flagged URLs that r requests (the URL itself, or it
+// followed by "/" and PATH_INFO) among the roots that serves says the log
+// of r serves.
+func (fl *Flagged) match(lr logRequest, serves func(root string) bool) []*flaggedURL {
+	r := &lr.r
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if len(fl.byURL) == 0 {
+		return nil
+	}
+	var out []*flaggedURL
+	p := r.Path
+	// The path and each of its prefixes that ends before a "/", no longer
+	// than the longest URL held: a crafted path of a thousand segments
+	// costs no more than the URLs we know.
+	for end := len(p); end > 0; {
+		if end <= fl.maxLen {
+			for _, u := range fl.byURL[p[:end]] {
+				if serves(u.root) && u.target.Matches(r) && u.isReturn(lr) {
+					out = append(out, u)
+				}
+			}
+		}
+		end = lastSlash(p[:end])
+	}
+	return out
+}
+
+func lastSlash(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '/' {
+			return i
+		}
+	}
+	return 0
+}
+
+// allow reports whether a request of client for u at now is alerted, and
+// how many requests the alert stands for: the first, and then one every
+// ReturnEvery, counting those in between.
+func (fl *Flagged) allow(client string, u *flaggedURL, now time.Time) (int, bool) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	k := limitKey{client, u.root, u.target.Path}
+	l := fl.limits[k]
+	switch {
+	case l == nil:
+		if len(fl.limits) >= maxLimits {
+			fl.pruneLocked(now)
+		}
+		fl.limits[k] = &limit{last: now}
+		return 1, true
+	case now.Sub(l.last) >= ReturnEvery:
+		n := l.since + 1
+		l.last, l.since = now, 0
+		return n, true
+	}
+	l.since++
+	return 0, false
+}
+
+// pruneLocked forgets the pairs whose time is up and that hold no count,
+// then, if still full, those whose time is up, then the oldest half.
+func (fl *Flagged) pruneLocked(now time.Time) {
+	for _, keepCounted := range []bool{true, false} {
+		for k, l := range fl.limits {
+			if now.Sub(l.last) >= ReturnEvery && (!keepCounted || l.since == 0) {
+				delete(fl.limits, k)
+			}
+		}
+		if len(fl.limits) < maxLimits {
+			return
+		}
+	}
+	var oldest time.Time
+	for _, l := range fl.limits {
+		if oldest.IsZero() || l.last.Before(oldest) {
+			oldest = l.last
+		}
+	}
+	cut := oldest.Add(now.Sub(oldest) / 2)
+	for k, l := range fl.limits {
+		if !l.last.After(cut) {
+			delete(fl.limits, k)
+		}
+	}
+}
+
+// Len returns how many URLs are remembered.
+func (fl *Flagged) Len() int {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return len(fl.order)
+}
