@@ -339,8 +339,17 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		a.metrics.quarantineFailed.Add(1)
 		al.Kind = alert.KindQuarantineFailed
 		al.Action = &alert.Action{Taken: alert.ActionQuarantineFailed, Reason: safetext.PathsIn(err.Error(), v.Path)}
-		al.Message = al.FindingMessage(d.Why, "NOT quarantined, still in place: "+al.Action.Reason)
-		a.remember(v, prev, false, d.Appeared)
+		if stillThere(v) {
+			al.Message = al.FindingMessage(d.Why, "NOT quarantined, still in place: "+al.Action.Reason)
+			a.remember(v, prev, false, d.Appeared)
+		} else {
+			// The move took the file out of the root and failed after
+			// (the vault's metadata or sync): say where it is, not that
+			// it is still served.
+			al.Message = al.FindingMessage(d.Why, "out of the root, but the vault could not finish its entry: "+al.Action.Reason)
+			a.baseline.Forget(v.Path)
+			a.q.recheck.Forget(v.Path)
+		}
 	}
 	a.sendFile(g, al, written)
 	return rescan
@@ -375,4 +384,11 @@ func (a *Agent) fileAlert(c watcher.Change, v scanner.Verdict, kind alert.Kind, 
 		f.User, f.Group = a.names.User(v.UID), a.names.Group(v.GID)
 	}
 	return alert.Alert{Kind: kind, Severity: sev, File: f, Rules: alert.RulesOf(v.Matches)}
+}
+
+// stillThere reports whether the file v scanned is still at its path (the
+// same inode), after a move into the vault failed.
+func stillThere(v scanner.Verdict) bool {
+	var st unix.Stat_t
+	return unix.Lstat(v.Path, &st) == nil && st.Ino == v.Inode && uint64(st.Dev) == v.Dev
 }
