@@ -31,6 +31,7 @@ type Config struct {
 	AccessLog  []AccessLog `toml:"access_log"`
 	Deploy     Deploy      `toml:"deploy"`
 	Metrics    Metrics     `toml:"metrics"`
+	Prevent    Prevent     `toml:"prevent"`
 }
 
 // Agent tunes the daemon, `shellwatch run`.
@@ -238,6 +239,7 @@ func Default() Config {
 			LogLevel:        "info",
 			ControlSocket:   "/run/shellwatch/control.sock",
 		},
+		Prevent: DefaultPrevent(),
 		Deploy: Deploy{
 			DefaultTTL: Duration(30 * time.Minute),
 			MaxTTL:     Duration(24 * time.Hour),
@@ -418,5 +420,6 @@ func (c *Config) validate() []Problem {
 	}
 	c.validateDaemon(bad)
 	c.validateAccessLogs(bad)
+	c.validatePrevent(bad)
 	return problems
 }
