@@ -182,8 +182,10 @@ func (w *WebServer) Get(t testing.TB, path, from string) (int, string) {
 	return resp.StatusCode, b.String()
 }
 
-// searchable makes dir and its parents, up to the temp dir, searchable by
+// Searchable makes dir and its parents, up to the temp dir, searchable by
 // everyone (t.TempDir makes them 0700), so that www-data reaches dir.
+func Searchable(t testing.TB, dir string) { searchable(t, dir) }
+
 func searchable(t testing.TB, dir string) {
 	t.Helper()
 	tmp := filepath.Clean(os.TempDir())
