@@ -4,7 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shellwatch/shellwatch/finding"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,21 +26,22 @@ func identityOf(st *unix.Stat_t) Identity {
 func (id Identity) ModTime() time.Time    { return time.Unix(0, id.MTime) }
 func (id Identity) ChangeTime() time.Time { return time.Unix(0, id.CTime) }
 
-// cache remembers the severity judged for recent identities, so that the
-// web server's next opens of a file cost a map lookup. It holds at most
+// cache remembers the verdict judged for recent identities, so that the
+// web server's next opens of a file cost a map lookup (a denied one keeps
+// the scanner's detail, for the alerts of the next refusals). It holds at most
 // 2×half entries: when the young map is full it becomes the old one and
 // the oldest half is forgotten. Its lock is held for a map operation only.
 type cache struct {
 	mu         sync.Mutex
 	half       int
-	young, old map[Identity]finding.Severity
+	young, old map[Identity]Verdict
 }
 
 func newCache(half int) *cache {
-	return &cache{half: half, young: make(map[Identity]finding.Severity), old: map[Identity]finding.Severity{}}
+	return &cache{half: half, young: make(map[Identity]Verdict), old: map[Identity]Verdict{}}
 }
 
-func (c *cache) get(id Identity) (finding.Severity, bool) {
+func (c *cache) get(id Identity) (Verdict, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s, ok := c.young[id]; ok {
@@ -51,11 +51,12 @@ func (c *cache) get(id Identity) (finding.Severity, bool) {
 	return s, ok
 }
 
-func (c *cache) put(id Identity, s finding.Severity) {
+func (c *cache) put(id Identity, s Verdict) {
+	s.Err = nil
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.young) >= c.half {
-		c.old, c.young = c.young, make(map[Identity]finding.Severity, c.half)
+		c.old, c.young = c.young, make(map[Identity]Verdict, c.half)
 	}
 	c.young[id] = s
 }

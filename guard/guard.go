@@ -327,18 +327,19 @@ func (g *Guard) handle(e event, now time.Time) {
 		return
 	}
 	id := identityOf(&st)
-	if sev, ok := g.cache.get(id); ok {
-		allow := !g.denies(sev)
+	if v, ok := g.cache.get(id); ok {
+		allow := !g.denies(v.Severity) && !g.beingWritten(e.fd, "")
 		g.respond(e.fd, allow)
 		g.stats.observeHeld(time.Since(now))
-		if !allow {
+		if g.denies(v.Severity) {
 			g.report(Report{Kind: Blocked, Path: fdPath(e.fd), Identity: id, From: "cache",
-				Verdict: Verdict{Severity: sev}, PID: e.pid, UIDs: uids})
+				Verdict: v, PID: e.pid, UIDs: uids})
 		}
 		unix.Close(int(e.fd))
 		return
 	}
-	p := &pending{g: g, fd: e.fd, pid: e.pid, uids: uids, id: id, start: now}
+	// The path now, before the normal pipeline may move the file.
+	p := &pending{g: g, fd: e.fd, pid: e.pid, uids: uids, id: id, start: now, path: fdPath(e.fd)}
 	p.refs.Store(2)
 	g.pending.Add(1)
 	p.timer = time.AfterFunc(g.opts.Deadline-time.Since(now), func() {
@@ -382,10 +383,13 @@ func (g *Guard) lookupLoop() {
 			p.done(true)
 			continue
 		}
-		p.path = fdPath(p.fd)
 		if g.opts.Known != nil {
 			if sev, ok := g.opts.Known(p.path, p.id); ok {
-				g.cache.put(p.id, sev)
+				g.cache.put(p.id, Verdict{Severity: sev})
+				if !g.denies(sev) && g.beingWritten(p.fd, p.path) {
+					p.done(false)
+					continue
+				}
 				g.decided(p, sev, "baseline", Verdict{Severity: sev})
 				continue
 			}
@@ -411,17 +415,19 @@ func (g *Guard) scanLoop() {
 			continue
 		}
 		writing := isOpenForWriting(p.fd)
+		script := g.opts.IsScript == nil || g.opts.IsScript(p.path)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Until(p.start.Add(g.opts.Deadline)))
 		v := g.opts.Scan(ctx, int(p.fd), p.path)
 		cancel()
 		switch {
 		case v.Err != nil && !g.denies(v.Severity):
 			g.stats.scanErrors.Add(1)
+			g.log.Warn("prevention: a file could not be judged; allowed", "path", p.path, "err", v.Err)
 			p.done(true)
 		case g.denies(v.Severity):
-			g.cache.put(p.id, v.Severity)
+			g.cache.put(p.id, v)
 			g.decided(p, v.Severity, "scan", v)
-		case writing && (g.opts.IsScript == nil || g.opts.IsScript(p.path)):
+		case writing && script:
 			// Still being written: what the web server would read next
 			// is not what was scanned. Refused, not remembered.
 			if p.done(false) {
@@ -429,7 +435,7 @@ func (g *Guard) scanLoop() {
 			}
 		default:
 			if !writing {
-				g.cache.put(p.id, v.Severity)
+				g.cache.put(p.id, Verdict{Severity: v.Severity})
 			}
 			p.done(true)
 		}
@@ -442,6 +448,25 @@ func (g *Guard) decided(p *pending, sev finding.Severity, from string, v Verdict
 	if p.done(!deny) && deny {
 		g.report(Report{Kind: Blocked, Path: p.path, Identity: p.id, From: from, Verdict: v, PID: p.pid, UIDs: p.uids})
 	}
+}
+
+// beingWritten reports whether the file of fd, which a verdict would let
+// the web server open, is a script someone still has open for writing:
+// what the web server would read next is not what was judged (an empty
+// file just created, say, which the baseline knows clean). path is the
+// file's, "" to read it from fd when needed. It counts a refusal.
+func (g *Guard) beingWritten(fd int32, path string) bool {
+	if !isOpenForWriting(fd) {
+		return false
+	}
+	if path == "" {
+		path = fdPath(fd)
+	}
+	if g.opts.IsScript != nil && !g.opts.IsScript(path) {
+		return false
+	}
+	g.stats.writing.Add(1)
+	return true
 }
 
 // isOpenForWriting reports whether anyone has the file of fd open for

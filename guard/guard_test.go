@@ -209,3 +209,29 @@ func TestGuardStopFailsOpen(t *testing.T) {
 	close(block)
 	<-stopped
 }
+
+// The race TestPreventionRace found: the daemon's own scan of a script just
+// created, still empty, puts it in the baseline as clean; the web server
+// opens it while its writer is still writing. Neither the baseline nor the
+// cache lets a script through while someone writes it.
+func TestGuardKnownCleanButBeingWritten(t *testing.T) {
+	root := webRoot(t)
+	startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge,
+		Known:    func(string, Identity) (finding.Severity, bool) { return finding.SeverityNone, true },
+		IsScript: func(p string) bool { return strings.HasSuffix(p, ".php") }})
+	p := filepath.Join(root, "x.php")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := startOpener(t, wwwData)
+	if _, err := web.open(p); err == nil {
+		t.Errorf("an empty script known clean, open for writing, was served")
+	}
+	f.WriteString("<?php echo 1;")
+	f.Close()
+	if got, err := web.open(p); err != nil || got != "<?php echo 1;" {
+		t.Errorf("once written and known clean: %q %v", got, err)
+	}
+}
