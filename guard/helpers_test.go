@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +56,10 @@ func TestMain(m *testing.M) {
 func runOpener() {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
+		if dir, ok := strings.CutPrefix(in.Text(), "bench "); ok {
+			benchOpens(dir)
+			continue
+		}
 		b, err := os.ReadFile(in.Text())
 		if err != nil {
 			fmt.Printf("err %s\n", strconv.Quote(err.Error()))
@@ -62,6 +67,33 @@ func runOpener() {
 		}
 		fmt.Printf("ok %s\n", strconv.Quote(string(b)))
 	}
+}
+
+// benchOpens opens and reads every file of dir once, timing each open,
+// and answers "ok P50NS P99NS TOTALNS".
+func benchOpens(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		fmt.Printf("err %s\n", strconv.Quote(err.Error()))
+		return
+	}
+	times := make([]time.Duration, 0, len(entries))
+	buf := make([]byte, 4096)
+	start := time.Now()
+	for _, e := range entries {
+		t0 := time.Now()
+		fd, err := unix.Open(filepath.Join(dir, e.Name()), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		times = append(times, time.Since(t0))
+		if err != nil {
+			fmt.Printf("err %s\n", strconv.Quote(err.Error()))
+			return
+		}
+		unix.Read(fd, buf)
+		unix.Close(fd)
+	}
+	total := time.Since(start)
+	slices.Sort(times)
+	fmt.Printf("ok %s\n", strconv.Quote(fmt.Sprintf("%d %d %d", times[len(times)/2], times[len(times)*99/100], total)))
 }
 
 // runGuardChild guards the root, holding every open of www-data until the
