@@ -94,6 +94,7 @@ type Agent struct {
 
 	watches watcher.Set
 	metrics *agentMetrics
+	prevent prevention // the guard, when [prevent] enables it (prevent.go)
 
 	hooks testHooks
 }
@@ -226,6 +227,11 @@ func (a *Agent) run(parent context.Context) error {
 		return err
 	}
 	down.push(a.watches.Stop)
+	if err := a.startPrevention(g0); err != nil {
+		down.unwind()
+		return err
+	}
+	down.push(a.stopPrevention)
 	down.push(func() { stopReconciling(); a.reconciles.running.Wait() })
 
 	watchdog := sdnotify.NewWatchdog()
@@ -394,6 +400,10 @@ func (a *Agent) reload(ctx context.Context) {
 	metricsMove.Commit()
 	if g.access != old.access {
 		old.access.Stop()
+	}
+	if err := a.startPrevention(g); err != nil {
+		a.log.Error("reload: prevention could not start; the web server is served unguarded", "err", err)
+		a.sendAgentAlert(alert.KindPreventionDegraded, "prevention stopped at reload: "+firstLine(err.Error()), err.Error())
 	}
 	a.discardGeneration(old)
 	for _, w := range g.engine.Warnings {

@@ -20,6 +20,7 @@ func (a *Agent) status() wire.Status {
 		Roots:      []wire.RootStatus{}, Webhooks: []wire.WebhookStatus{}, Deploys: a.deployStatuses(),
 		LastAlerts: []wire.RecentAlert{},
 	}
+	st.Prevention = a.preventionStatus()
 	for _, al := range a.recent.List() {
 		st.LastAlerts = append(st.LastAlerts, wire.RecentAlert{ID: al.ID, Time: al.Time, Kind: al.Kind, Severity: al.Severity, Message: al.Message})
 	}

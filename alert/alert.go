@@ -107,6 +107,14 @@ const (
 	// KindTransientScript: a script appeared and was gone before it could
 	// be scanned (write, run, delete): what it did is unknown.
 	KindTransientScript Kind = "transient_script"
+	// KindExecutionBlocked: prevention refused the web server's open of a
+	// flagged file (Opener says who asked; Rules and File what was
+	// refused).
+	KindExecutionBlocked Kind = "execution_blocked"
+	// KindPreventionDegraded: prevention could not judge opens in time (a
+	// deadline passed, the queue was full) and allowed them unjudged, or
+	// could not guard a folder; counts in Detail.
+	KindPreventionDegraded Kind = "prevention_degraded"
 	// KindAgentStarted: the agent watches every root.
 	KindAgentStarted Kind = "agent_started"
 	// KindAgentStopping: the agent was asked to stop.
@@ -159,8 +167,10 @@ var kinds = map[Kind]kindInfo{
 	KindAgentStopping:    {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a60f", "agent stopping"},
 	KindHeartbeat:        {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61c", "agent alive"},
 	// 5d7a3c1e9b2f4e08a1c6f3b2d4e5a61c is the heartbeat's (issue 12).
-	KindAccessReport:     {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61d", "access log report on a flagged file"},
-	KindAttackerReturned: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61e", "request for a flagged file's URL"},
+	KindAccessReport:       {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61d", "access log report on a flagged file"},
+	KindAttackerReturned:   {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61e", "request for a flagged file's URL"},
+	KindExecutionBlocked:   {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a630", "web server refused a flagged file"},
+	KindPreventionDegraded: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a631", "prevention allowed opens it could not judge in time"},
 }
 
 // Kinds returns every kind, for documentation and tests.
@@ -240,6 +250,18 @@ type File struct {
 	LinkTarget string `json:"link_target,omitempty"`
 }
 
+// Process is a process that opened a file: the web server's worker that
+// prevention refused. Exe and Cmdline are read from /proc after the
+// refusal; the process may have changed them (its command line is its
+// own to write) or be gone (then they are empty).
+type Process struct {
+	PID     int    `json:"pid"`
+	UID     uint32 `json:"uid"`
+	User    string `json:"user,omitempty"`
+	Exe     string `json:"exe,omitempty"`
+	Cmdline string `json:"cmdline,omitempty"` // arguments joined by spaces
+}
+
 // Sample is one alert folded into a KindAlertsGrouped or KindAlertsDropped
 // alert.
 type Sample struct {
@@ -313,6 +335,9 @@ type Alert struct {
 	File    *File   `json:"file,omitempty"`
 	Rules   []Rule  `json:"rules,omitempty"`
 	Action  *Action `json:"action,omitempty"`
+	// Opener is the process whose open prevention refused
+	// (execution_blocked).
+	Opener *Process `json:"opener,omitempty"`
 	// Detail carries the error or explanation of the agent's own alerts.
 	Detail string `json:"detail,omitempty"`
 	// Count and Samples are set on KindAlertsGrouped and KindAlertsDropped:

@@ -53,6 +53,10 @@ const (
 	JournalAction           = "SHELLWATCH_ACTION"   // Action.Taken
 	JournalVaultID          = "SHELLWATCH_VAULT_ID"
 	JournalActionReason     = "SHELLWATCH_ACTION_REASON"
+	JournalOpenerPID        = "SHELLWATCH_OPENER_PID" // the process prevention refused (execution_blocked)
+	JournalOpenerUID        = "SHELLWATCH_OPENER_UID"
+	JournalOpenerExe        = "SHELLWATCH_OPENER_EXE"
+	JournalOpenerCmdline    = "SHELLWATCH_OPENER_CMDLINE" // its arguments joined by spaces, byte-exact
 	JournalDetail           = "SHELLWATCH_DETAIL"
 	JournalCount            = "SHELLWATCH_COUNT" // alerts folded into a grouped or dropped alert
 	JournalVersion          = "SHELLWATCH_VERSION"
@@ -102,6 +106,7 @@ func JournaldFields() []string {
 		JournalUID, JournalGID, JournalUser, JournalGroup, JournalMode, JournalMTime,
 		JournalRules, JournalFamilies,
 		JournalAction, JournalVaultID, JournalActionReason,
+		JournalOpenerPID, JournalOpenerUID, JournalOpenerExe, JournalOpenerCmdline,
 		JournalDetail, JournalCount, JournalVersion,
 		JournalSeq, JournalPrevSeq, JournalChain, JournalJSON,
 		JournalRefID, JournalAccessURL, JournalAccessCount, JournalAccessFirst, JournalAccessLast,
@@ -419,6 +424,12 @@ func journalFields(a Alert) map[string]string {
 		set(JournalAction, act.Taken)
 		set(JournalVaultID, act.VaultID)
 		set(JournalActionReason, act.Reason)
+	}
+	if p := a.Opener; p != nil {
+		set(JournalOpenerPID, strconv.Itoa(p.PID))
+		set(JournalOpenerUID, strconv.FormatUint(uint64(p.UID), 10))
+		set(JournalOpenerExe, p.Exe)
+		set(JournalOpenerCmdline, p.Cmdline)
 	}
 	set(JournalDetail, a.Detail)
 	if a.Count > 0 {

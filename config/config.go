@@ -32,6 +32,7 @@ type Config struct {
 	Deploy     Deploy      `toml:"deploy"`
 	Metrics    Metrics     `toml:"metrics"`
 	Heartbeat  Heartbeat   `toml:"heartbeat"`
+	Prevent    Prevent     `toml:"prevent"`
 }
 
 // Agent tunes the daemon, `shellwatch run`.
@@ -268,6 +269,7 @@ func Default() Config {
 			LogLevel:        "info",
 			ControlSocket:   "/run/shellwatch/control.sock",
 		},
+		Prevent: DefaultPrevent(),
 		Deploy: Deploy{
 			DefaultTTL: Duration(30 * time.Minute),
 			MaxTTL:     Duration(24 * time.Hour),
@@ -449,5 +451,6 @@ func (c *Config) validate() []Problem {
 	}
 	c.validateDaemon(bad)
 	c.validateAccessLogs(bad)
+	c.validatePrevent(bad)
 	return problems
 }

@@ -416,3 +416,44 @@ func TestHasAlertPath(t *testing.T) {
 		t.Errorf("heartbeat.interval \"0\" and agent.allow_no_sinks: %v %+v %v", err, off, off.Validate())
 	}
 }
+
+func TestValidatePrevent(t *testing.T) {
+	cfg, err := Parse("[prevent]\nenabled = true\nusers = [\"www-data\", \"no-such-user-shellwatch\", \"root\"]\ndeadline = \"0s\"\nmin_severity = \"off\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate accepted a broken [prevent]")
+	}
+	for _, want := range []string{
+		"prevent.deadline: = 0s, want 1ms to 10s",
+		"prevent.min_severity: = \"off\"",
+		`prevent.users[1]: = "no-such-user-shellwatch": no such user`,
+		`prevent.users[2]: = "root" is root`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "prevent.users[0]") {
+		t.Errorf("www-data is a user of this host (Debian base-passwd), yet:\n%v", err)
+	}
+	empty, err := Parse("[prevent]\nenabled = true\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := empty.Validate(); err == nil || !strings.Contains(err.Error(), "prevent.users: is empty") {
+		t.Errorf("enabled with no users: %v", err)
+	}
+	ok, err := Parse("[prevent]\nenabled = true\nusers = [\"www-data\"]\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if len(ok.Prevent.UIDs) != 1 || ok.Prevent.UIDs[0] != 33 || ok.Prevent.Deadline.Std() != 100*time.Millisecond || ok.Prevent.MinSeverity.Severity() != finding.SeverityHigh {
+		t.Errorf("prevent = %+v, want www-data as uid 33, deadline 100ms, min_severity high", ok.Prevent)
+	}
+}

@@ -64,7 +64,7 @@ func TestDebInstallRunPurge(t *testing.T) {
 			listed[l] = true
 		}
 		for _, p := range []string{debBin, debUnit, debCatalog, debConfig, debConfDir + "/rules.d", debStateDir, debVault,
-			"/usr/share/doc/shellwatch/README.md", "/usr/share/doc/shellwatch/copyright"} {
+			"/usr/share/doc/shellwatch/README.md", "/usr/share/doc/shellwatch/copyright", "/usr/share/doc/shellwatch/prevent.conf"} {
 			if !listed[p] {
 				t.Errorf("dpkg -L shellwatch does not list %s", p)
 			}

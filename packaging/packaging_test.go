@@ -86,6 +86,65 @@ func TestUnitSecurityExposure(t *testing.T) {
 	}
 }
 
+// TestPreventDropInExposure checks the unit with the prevention drop-in
+// (as an operator installs it, in shellwatch.service.d/) with `systemd-analyze
+// security --offline=true`, logs the figure, and checks that the drop-in
+// grants what prevention needs: fanotify's calls and CAP_SYS_ADMIN, and no
+// more than the exposure allowed.
+func TestPreventDropInExposure(t *testing.T) {
+	analyze := needCommand(t, "systemd-analyze")
+	dir := t.TempDir()
+	unit, err := os.ReadFile(unitFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropIn, err := os.ReadFile(preventDropIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, unitFile), unit, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, unitFile+".d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, unitFile+".d", preventDropIn), dropIn, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := run(t, dir, analyze, "security", "--offline=true", "--no-pager", filepath.Join(dir, unitFile))
+	if code != 0 {
+		t.Fatalf("systemd-analyze security --offline=true exited %d:\n%s", code, out)
+	}
+	m := exposureLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no overall exposure in the output of systemd-analyze security:\n%s", out)
+	}
+	exposure, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`✗ CapabilityBoundingSet=~CAP_SYS_ADMIN`).MatchString(out) {
+		t.Errorf("with the drop-in, the unit still lacks CAP_SYS_ADMIN, which fanotify permission events need:\n%s", out)
+	}
+	t.Logf("systemd-analyze security --offline=true %s with %s: overall exposure %.1f (at most %.1f allowed)", unitFile, preventDropIn, exposure, maxExposure)
+	if exposure > maxExposure {
+		t.Errorf("overall exposure with the prevention drop-in %.1f, want at most %.1f:\n%s", exposure, maxExposure, out)
+	}
+	d := readUnit(t, preventDropIn)
+	for _, call := range []string{"fanotify_init", "fanotify_mark", "open_by_handle_at"} {
+		if !slices.ContainsFunc(d["SystemCallFilter"], func(v string) bool { return slices.Contains(strings.Fields(v), call) }) {
+			t.Errorf("%s does not allow %s: SystemCallFilter=%q", preventDropIn, call, d["SystemCallFilter"])
+		}
+	}
+	contents := readContents(t)
+	if e, ok := contents["/usr/share/doc/shellwatch/"+preventDropIn]; !ok || e.src != "packaging/"+preventDropIn {
+		t.Errorf("nfpm.yaml does not ship %s as /usr/share/doc/shellwatch/%s", preventDropIn, preventDropIn)
+	}
+}
+
+// preventDropIn is the drop-in that enables prevention.
+const preventDropIn = "prevent.conf"
+
 // TestUnitMatchesDefaults checks the directives the agent depends on, and
 // that the folders systemd creates for the unit are where the default
 // configuration (config.example.toml, installed as /etc/shellwatch/config.toml)

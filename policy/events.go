@@ -9,23 +9,25 @@ import (
 // watches rather than about a file's content: fixed, as the README's alert
 // table says.
 var eventSeverity = map[alert.Kind]finding.Severity{
-	alert.KindOverflowResync:   finding.SeverityHigh,   // events lost: the roots are walked again
-	alert.KindWatchLimit:       finding.SeverityHigh,   // part of a root cannot be watched
-	alert.KindWatchError:       finding.SeverityMedium, // a directory could not be watched or read
-	alert.KindRootMissing:      finding.SeverityHigh,   // a root is gone: nothing there is watched
-	alert.KindRootRestored:     finding.SeverityLow,
-	alert.KindRootSymlink:      finding.SeverityCritical, // the web server may serve the attacker's folder
-	alert.KindRootReadOnly:     finding.SeverityHigh,     // flagged files there cannot be moved
-	alert.KindReloadFailed:     finding.SeverityHigh,     // the old config runs on
-	alert.KindReloaded:         finding.SeverityLow,
-	alert.KindDeployStarted:    finding.SeverityLow,
-	alert.KindDeployFinished:   finding.SeverityLow,
-	alert.KindBaselineAccepted: finding.SeverityLow,
-	alert.KindStateReset:       finding.SeverityHigh, // the baseline was lost: changes made meanwhile are not known
-	alert.KindAlertsAtRisk:     finding.SeverityHigh, // webhook alerts only in memory: a stop loses them (low once resolved, set by the webhook)
-	alert.KindAgentStarted:     finding.SeverityLow,
-	alert.KindAgentStopping:    finding.SeverityLow,
-	alert.KindAttackerReturned: finding.SeverityCritical, // someone came back for a webshell
+	alert.KindOverflowResync:     finding.SeverityHigh,   // events lost: the roots are walked again
+	alert.KindWatchLimit:         finding.SeverityHigh,   // part of a root cannot be watched
+	alert.KindWatchError:         finding.SeverityMedium, // a directory could not be watched or read
+	alert.KindRootMissing:        finding.SeverityHigh,   // a root is gone: nothing there is watched
+	alert.KindRootRestored:       finding.SeverityLow,
+	alert.KindRootSymlink:        finding.SeverityCritical, // the web server may serve the attacker's folder
+	alert.KindRootReadOnly:       finding.SeverityHigh,     // flagged files there cannot be moved
+	alert.KindReloadFailed:       finding.SeverityHigh,     // the old config runs on
+	alert.KindReloaded:           finding.SeverityLow,
+	alert.KindDeployStarted:      finding.SeverityLow,
+	alert.KindDeployFinished:     finding.SeverityLow,
+	alert.KindBaselineAccepted:   finding.SeverityLow,
+	alert.KindStateReset:         finding.SeverityHigh,     // the baseline was lost: changes made meanwhile are not known
+	alert.KindAlertsAtRisk:       finding.SeverityHigh,     // webhook alerts only in memory: a stop loses them (low once resolved, set by the webhook)
+	alert.KindExecutionBlocked:   finding.SeverityCritical, // a webshell was requested: someone tried to run it
+	alert.KindPreventionDegraded: finding.SeverityHigh,     // opens were allowed unjudged
+	alert.KindAttackerReturned:   finding.SeverityCritical, // someone came back for a webshell
+	alert.KindAgentStarted:       finding.SeverityLow,
+	alert.KindAgentStopping:      finding.SeverityLow,
 }
 
 // EventSeverity is the severity of an alert about the agent or its watch

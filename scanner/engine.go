@@ -18,6 +18,9 @@ import (
 // only when it compiled.
 type Engine struct {
 	Scanner *Scanner
+	// Prevent, when prevent.enabled, is a small pool of its own over the
+	// same rules for prevention's scans (package guard); nil otherwise.
+	Prevent *Scanner
 	Rules   *rules.Set
 	// Exclude holds scanner.exclude (the [[watch]] tables add their own).
 	Exclude *walk.Globs
@@ -68,7 +71,7 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	sc, err := New(set, known, Options{
+	opts := Options{
 		// One more than asked: the agent's slow lane scans expensive files
 		// one at a time, and never takes a scanner the others need.
 		Workers:     workers + 1,
@@ -77,17 +80,35 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 		Allow:       allow,
 		Timeout:     cfg.Scanner.Timeout.Std(),
 		PHP:         php,
-	})
+	}
+	sc, err := New(set, known, opts)
 	if err != nil {
 		set.Destroy()
 		return nil, err
 	}
-	return &Engine{Scanner: sc, Rules: set, Exclude: ex, Warnings: set.Warnings()}, nil
+	e := &Engine{Scanner: sc, Rules: set, Exclude: ex, Warnings: set.Warnings()}
+	if cfg.Prevent.Enabled {
+		opts.Workers = PreventWorkers
+		if e.Prevent, err = New(set, known, opts); err != nil {
+			sc.Close()
+			set.Destroy()
+			return nil, err
+		}
+	}
+	return e, nil
 }
 
-// Close stops the scanner pool and frees the compiled rules. Scans must have
-// returned.
+// PreventWorkers is the number of scanners prevention has for itself: the
+// files the web server opens before the normal queue judged them are
+// scanned there, never behind that queue.
+const PreventWorkers = 2
+
+// Close stops the scanner pools and frees the compiled rules. Scans must
+// have returned.
 func (e *Engine) Close() {
 	e.Scanner.Close()
+	if e.Prevent != nil {
+		e.Prevent.Close()
+	}
 	e.Rules.Destroy()
 }

@@ -219,6 +219,29 @@ func (s *Scanner) ScanContext(ctx context.Context, path string) Verdict {
 	})
 }
 
+// ScanDescriptor is ScanContext for a file already open as fd, read from
+// its start through a duplicate of fd (fd stays the caller's, open). path
+// names the file for the rules' externals and the PHP analyzer; it is not
+// opened. Prevention scans this way the very file the web server is
+// opening, through the descriptor fanotify hands it, whatever its path now
+// leads to.
+func (s *Scanner) ScanDescriptor(ctx context.Context, fd int, path string) Verdict {
+	return s.scanWith(ctx, path, func(ctx context.Context, w *worker, v *Verdict) {
+		dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			v.Err = fmt.Errorf("scan %s: dup: %w", path, err)
+			return
+		}
+		f := os.NewFile(uintptr(dup), path)
+		defer f.Close()
+		if _, err := unix.Seek(dup, 0, io.SeekStart); err != nil {
+			v.Err = fmt.Errorf("scan %s: seek: %w", path, err)
+			return
+		}
+		s.scanOpen(ctx, w, v, dup, f, nil)
+	})
+}
+
 // scanWith runs scan with a free worker on the Verdict of path.
 func (s *Scanner) scanWith(ctx context.Context, path string, scan func(context.Context, *worker, *Verdict)) Verdict {
 	v := Verdict{Path: path}

@@ -28,8 +28,9 @@ const controlTimeout = 5 * time.Minute
 const statusUsage = `Usage:
   shellwatch status [--config F] [--json]
       Ask the running daemon (over agent.control_socket; root only) for its
-      roots, inotify watches, files in the baseline, counters, webhook
-      spools, open deploy windows and last alerts.
+      roots, inotify watches, files in the baseline, counters, whether
+      prevention is on and for which users, webhook spools, open deploy
+      windows and last alerts.
 
 Exit status: 0 the daemon answered, 3 it is not running, 2 an error.
 
@@ -107,6 +108,12 @@ func printStatus(w io.Writer, st wire.Status) {
 	fmt.Fprintf(w, "\ninotify watches %d, overflows %d; files in the baseline %d\n", st.Watches, st.Overflows, st.FilesKnown)
 	fmt.Fprintf(w, "scanned %d, flagged %d, quarantined %d, quarantine failures %d, scan errors %d\n",
 		st.Scanned, st.Flagged, st.Quarantined, st.QuarantineFailed, st.ScanErrors)
+	if p := st.Prevention; p.Active {
+		fmt.Fprintf(w, "prevention on for %s: %d folders guarded; %d opens, %d allowed, %d refused, %d allowed unjudged (deadline)\n",
+			strings.Join(p.Users, ", "), p.Folders, p.Events, p.Allowed, p.Denied, p.DeadlineMisses)
+	} else {
+		fmt.Fprintln(w, "prevention off")
+	}
 	for _, h := range st.Webhooks {
 		fmt.Fprintf(w, "%s: %d spooled (oldest %s), %d delivered, %d retries, %d dropped\n", h.Name, h.Spooled,
 			time.Duration(h.OldestAgeSeconds*float64(time.Second)).Round(time.Second), h.Delivered, h.Retries, h.Dropped)

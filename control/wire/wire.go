@@ -56,6 +56,24 @@ type Status struct {
 	Webhooks         []WebhookStatus `json:"webhooks"`
 	Deploys          []DeployStatus  `json:"deploys"`
 	LastAlerts       []RecentAlert   `json:"last_alerts"`
+	// Prevention is the state of [prevent].
+	Prevention PreventionStatus `json:"prevention"`
+}
+
+// PreventionStatus says whether prevention holds the web server's opens,
+// for which users, and what it did since the agent started.
+type PreventionStatus struct {
+	Active bool     `json:"active"`
+	Users  []string `json:"users"`
+	// Folders is the number of folders marked.
+	Folders uint64 `json:"folders"`
+	// Events counts the opens reported by the kernel; Allowed and Denied
+	// their answers; DeadlineMisses those allowed unjudged (deadline
+	// passed, queue full).
+	Events         uint64 `json:"events"`
+	Allowed        uint64 `json:"allowed"`
+	Denied         uint64 `json:"denied"`
+	DeadlineMisses uint64 `json:"deadline_misses"`
 }
 
 // RootStatus describes one watched root.

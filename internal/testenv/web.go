@@ -223,8 +223,10 @@ func readResponse(resp *http.Response) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// searchable makes dir and its parents, up to the temp dir, searchable by
+// Searchable makes dir and its parents, up to the temp dir, searchable by
 // everyone (t.TempDir makes them 0700), so that www-data reaches dir.
+func Searchable(t testing.TB, dir string) { searchable(t, dir) }
+
 func searchable(t testing.TB, dir string) {
 	t.Helper()
 	tmp := filepath.Clean(os.TempDir())

@@ -1,0 +1,68 @@
+package guard
+
+import (
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Identity is what makes a file the file that was judged: any write
+// changes its mtime, anything that could keep the mtime (utimes, chmod, a
+// rename) changes its ctime, which no one can set back.
+type Identity struct {
+	Dev, Inode   uint64
+	Size         int64
+	MTime, CTime int64 // nanoseconds since the epoch
+}
+
+// identityOf reads the identity from fstat's answer.
+func identityOf(st *unix.Stat_t) Identity {
+	return Identity{Dev: uint64(st.Dev), Inode: st.Ino, Size: st.Size,
+		MTime: st.Mtim.Nano(), CTime: st.Ctim.Nano()}
+}
+
+// ModTime and ChangeTime return the identity's times.
+func (id Identity) ModTime() time.Time    { return time.Unix(0, id.MTime) }
+func (id Identity) ChangeTime() time.Time { return time.Unix(0, id.CTime) }
+
+// cache remembers the verdict judged for recent identities, so that the
+// web server's next opens of a file cost a map lookup (a denied one keeps
+// the scanner's detail, for the alerts of the next refusals). It holds at most
+// 2×half entries: when the young map is full it becomes the old one and
+// the oldest half is forgotten. Its lock is held for a map operation only.
+type cache struct {
+	mu         sync.Mutex
+	half       int
+	young, old map[Identity]Verdict
+}
+
+func newCache(half int) *cache {
+	return &cache{half: half, young: make(map[Identity]Verdict), old: map[Identity]Verdict{}}
+}
+
+func (c *cache) get(id Identity) (Verdict, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.young[id]; ok {
+		return s, true
+	}
+	s, ok := c.old[id]
+	return s, ok
+}
+
+func (c *cache) put(id Identity, s Verdict) {
+	s.Err = nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.young) >= c.half {
+		c.old, c.young = c.young, make(map[Identity]Verdict, c.half)
+	}
+	c.young[id] = s
+}
+
+func (c *cache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.young) + len(c.old)
+}

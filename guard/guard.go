@@ -1,0 +1,554 @@
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/finding"
+)
+
+// Verdict is what judging a file's content found.
+type Verdict struct {
+	// Severity is the highest severity matched; SeverityNone when clean.
+	Severity finding.Severity
+	// Err says why the file could not be judged (it is allowed then).
+	Err error
+	// Detail is the scanner's own verdict, handed back in a Report for
+	// the alert; the guard does not look into it.
+	Detail any
+}
+
+// Options configure a Guard.
+type Options struct {
+	// Roots are the folders guarded, with every folder below them.
+	Roots []string
+	// UIDs are the web server's users: an open by a process any of whose
+	// user ids (real, effective, saved, file system) is one of them is
+	// held; any other open is allowed at once.
+	UIDs []uint32
+	// Deadline is the longest an open is held; past it the open is
+	// allowed and counted as a deadline miss.
+	Deadline time.Duration
+	// MinSeverity is the least severity denied.
+	MinSeverity finding.Severity
+	// Known returns the severity of the baseline's last verdict on path,
+	// when its record has the identity id; false when it has none, or
+	// another identity. It may block briefly (a database read); it is
+	// never called by the read loop.
+	Known func(path string, id Identity) (finding.Severity, bool)
+	// Scan judges the content of the file open as fd (not to be closed),
+	// named path, with scanners of the guard's own.
+	Scan func(ctx context.Context, fd int, path string) Verdict
+	// IsScript reports whether path is code to the web server: such a file
+	// still open for writing when the web server opens it is refused. Nil:
+	// every file is.
+	IsScript func(path string) bool
+	// Report hears what the guard did that someone must hear of, after the
+	// answer, on a goroutine of its own; it may block (it is given a
+	// bounded queue: what does not fit is counted, not waited for).
+	Report func(Report)
+	// Workers is the number of scans at once; default 1.
+	Workers int
+	Logger  *slog.Logger
+
+	// proc is /proc, for tests.
+	proc string
+}
+
+// ReportKind says what a Report is about.
+type ReportKind int
+
+const (
+	// Blocked: an open of a flagged file was denied.
+	Blocked ReportKind = iota + 1
+	// Degraded: opens were allowed unjudged (deadline, full queue) or a
+	// folder could not be marked, since the last such report.
+	Degraded
+)
+
+// Report is what the guard tells after answering.
+type Report struct {
+	Kind ReportKind
+	// Blocked: the file (its path when denied, as the descriptor named
+	// it), its identity, what judged it ("cache", "baseline", "scan") and
+	// the verdict (the scanner's, when it was scanned just now).
+	Path     string
+	Identity Identity
+	From     string
+	Verdict  Verdict
+	// Blocked: the opener.
+	PID          int32
+	UIDs         [4]uint32
+	Exe, Cmdline string
+	// Degraded: counts since the last Degraded report.
+	DeadlineMisses, QueueFull, MarkErrors uint64
+}
+
+// degradedEvery bounds how often a Degraded report is made.
+const degradedEvery = time.Minute
+
+// cacheHalf is half the number of identities remembered.
+const cacheHalf = 32 << 10
+
+// Guard holds the web server's opens in the roots until judged.
+type Guard struct {
+	opts  Options
+	log   *slog.Logger
+	self  int32
+	perm  *os.File // the permission group
+	dirs  *os.File // the folder notification group
+	users map[uint32]bool
+
+	cache   *cache
+	stats   counters
+	status  *statusReader
+	lookups chan *pending
+	scans   chan *pending
+	reports chan Report
+
+	pending   sync.WaitGroup // every held event until its descriptor is closed
+	loops     sync.WaitGroup
+	stages    sync.WaitGroup
+	reporting sync.WaitGroup
+	closed    atomic.Bool
+	stopOnce  sync.Once
+
+	roots *rootFDs
+
+	// degraded counts what the next Degraded report tells.
+	degradedMu   sync.Mutex
+	degradedLast time.Time
+	degradedSent [3]uint64
+}
+
+// Start marks the roots and starts holding opens. It fails when fanotify
+// is refused (no CAP_SYS_ADMIN) or a root cannot be marked at all.
+func Start(opts Options) (*Guard, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.proc == "" {
+		opts.proc = "/proc"
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 1
+	}
+	if opts.Deadline <= 0 {
+		return nil, errors.New("guard: no deadline")
+	}
+	g := &Guard{
+		opts: opts, log: opts.Logger, self: int32(os.Getpid()),
+		users:   map[uint32]bool{},
+		cache:   newCache(cacheHalf),
+		status:  newStatusReader(opts.proc),
+		lookups: make(chan *pending, 1024),
+		scans:   make(chan *pending, 256),
+		reports: make(chan Report, 256),
+	}
+	for _, u := range opts.UIDs {
+		g.users[u] = true
+	}
+	var err error
+	if g.perm, err = initGroup(unix.FAN_CLASS_CONTENT, "permission"); err != nil {
+		return nil, err
+	}
+	if g.dirs, err = initGroup(unix.FAN_CLASS_NOTIF|unix.FAN_REPORT_DFID_NAME, "folders"); err != nil {
+		g.perm.Close()
+		return nil, err
+	}
+	if g.roots, err = openRoots(opts.Roots); err != nil {
+		g.perm.Close()
+		g.dirs.Close()
+		return nil, err
+	}
+	for _, r := range opts.Roots {
+		g.markTree(r)
+	}
+	if g.stats.marks.Load() == 0 && len(opts.Roots) > 0 {
+		g.perm.Close()
+		g.dirs.Close()
+		g.roots.close()
+		return nil, fmt.Errorf("guard: no folder of the roots %q could be marked (see the log)", opts.Roots)
+	}
+	g.reporting.Go(g.reportLoop)
+	g.stages.Go(g.lookupLoop)
+	for range opts.Workers {
+		g.stages.Go(g.scanLoop)
+	}
+	g.loops.Go(g.permLoop)
+	g.loops.Go(g.dirLoop)
+	return g, nil
+}
+
+// Stop closes the fanotify groups: the kernel allows every open still
+// pending, and holds no more. It returns once every goroutine is done.
+func (g *Guard) Stop() {
+	g.stopOnce.Do(func() {
+		g.closed.Store(true)
+		g.perm.Close()
+		g.dirs.Close()
+		g.loops.Wait()
+		close(g.lookups)
+		g.stages.Wait()
+		g.pending.Wait()
+		close(g.reports)
+		g.reporting.Wait()
+		g.roots.close()
+	})
+}
+
+// Stats returns the counters.
+func (g *Guard) Stats() Stats {
+	s := g.stats.snapshot()
+	s.Cached = g.cache.len()
+	return s
+}
+
+// pending is one held event on its way through the stages. Its descriptor
+// has two owners, the stage that has it and the deadline timer, and is
+// closed when both let go; the answer is written once, by whichever comes
+// first, always before the descriptor is closed.
+type pending struct {
+	g        *Guard
+	fd       int32
+	pid      int32
+	uids     [4]uint32
+	id       Identity
+	path     string
+	start    time.Time
+	answered atomic.Bool
+	refs     atomic.Int32
+	timer    *time.Timer
+}
+
+// answer writes the answer, once. It reports whether this call did.
+func (p *pending) answer(allow bool) bool {
+	if !p.answered.CompareAndSwap(false, true) {
+		return false
+	}
+	p.g.respond(p.fd, allow)
+	p.g.stats.observeHeld(time.Since(p.start))
+	return true
+}
+
+// release lets go of one owner's share of the descriptor.
+func (p *pending) release() {
+	if p.refs.Add(-1) == 0 {
+		unix.Close(int(p.fd))
+		p.g.pending.Done()
+	}
+}
+
+// done is the stage's last word: it answers (if the timer has not), stops
+// the timer and lets go.
+func (p *pending) done(allow bool) bool {
+	did := p.answer(allow)
+	if p.timer.Stop() {
+		p.release() // the timer's share
+	}
+	p.release()
+	return did
+}
+
+// respond writes an answer. A write after Stop fails harmlessly: the
+// kernel allowed the event when the group closed.
+func (g *Guard) respond(fd int32, allow bool) {
+	if allow {
+		g.stats.allowed.Add(1)
+	} else {
+		g.stats.denied.Add(1)
+	}
+	if _, err := g.perm.Write(response(fd, allow)); err != nil && !g.closed.Load() {
+		g.log.Error("fanotify: answer", "err", err)
+	}
+}
+
+// answerNow answers an event that is not held and closes its descriptor.
+func (g *Guard) answerNow(fd int32, allow bool) {
+	g.respond(fd, allow)
+	unix.Close(int(fd))
+}
+
+// permLoop reads permission events until the group closes.
+func (g *Guard) permLoop() {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := g.perm.Read(buf)
+		if err != nil {
+			if g.closed.Load() || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+				continue
+			}
+			g.log.Error("fanotify: read; prevention stops, the web server is served unguarded", "err", err)
+			return
+		}
+		now := time.Now()
+		if err := parseEvents(buf[:n], func(e event) { g.handle(e, now) }); err != nil {
+			g.log.Error("fanotify: events", "err", err)
+		}
+	}
+}
+
+// handle takes one permission event to its answer, or hands it on.
+func (g *Guard) handle(e event, now time.Time) {
+	if e.fd < 0 {
+		// FAN_NOFD: a queue overflow, which permission events never
+		// cause; nothing to answer.
+		return
+	}
+	g.stats.events.Add(1)
+	if e.mask&permMask == 0 || e.pid == g.self {
+		g.answerNow(e.fd, true)
+		return
+	}
+	uids, err := g.status.uids(e.pid)
+	if err == nil && !g.isHeld(uids) {
+		g.answerNow(e.fd, true)
+		return
+	}
+	// An opener whose ids cannot be read (hidden by the unit's
+	// ProtectProc without CAP_SYS_PTRACE, or gone) is held: unknown is
+	// judged, never trusted.
+	var st unix.Stat_t
+	if err := unix.Fstat(int(e.fd), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		g.answerNow(e.fd, true)
+		return
+	}
+	if st.Size == 0 && (g.opts.IsScript == nil || g.opts.IsScript(fdPath(e.fd))) {
+		// An empty script runs nothing. One just created may be filled
+		// between this open and the web server's read: the creator's
+		// open makes the file before it takes its write access, so no
+		// lease probe sees a writer yet (TestPreventionRace served a
+		// marker that way about once in 800 races). Refused.
+		g.answerNow(e.fd, false)
+		g.stats.writing.Add(1)
+		return
+	}
+	id := identityOf(&st)
+	if v, ok := g.cache.get(id); ok {
+		allow := !g.denies(v.Severity) && !g.beingWritten(e.fd, "")
+		g.respond(e.fd, allow)
+		g.stats.observeHeld(time.Since(now))
+		if g.denies(v.Severity) {
+			g.report(Report{Kind: Blocked, Path: fdPath(e.fd), Identity: id, From: "cache",
+				Verdict: v, PID: e.pid, UIDs: uids})
+		}
+		unix.Close(int(e.fd))
+		return
+	}
+	// The path now, before the normal pipeline may move the file.
+	p := &pending{g: g, fd: e.fd, pid: e.pid, uids: uids, id: id, start: now, path: fdPath(e.fd)}
+	p.refs.Store(2)
+	g.pending.Add(1)
+	p.timer = time.AfterFunc(g.opts.Deadline-time.Since(now), func() {
+		if p.answer(true) {
+			g.stats.deadlineMisses.Add(1)
+			g.degraded()
+		}
+		p.release()
+	})
+	select {
+	case g.lookups <- p:
+	default:
+		if p.done(true) {
+			g.stats.queueFull.Add(1)
+			g.degraded()
+		}
+	}
+}
+
+// isHeld reports whether any of the opener's ids is a web user's.
+func (g *Guard) isHeld(uids [4]uint32) bool {
+	for _, u := range uids {
+		if g.users[u] {
+			return true
+		}
+	}
+	return false
+}
+
+// denies reports whether a verdict of severity s is denied.
+func (g *Guard) denies(s finding.Severity) bool {
+	return s != finding.SeverityNone && s >= g.opts.MinSeverity
+}
+
+// lookupLoop answers the held events the baseline knows, and hands the
+// others to the scanners.
+func (g *Guard) lookupLoop() {
+	defer close(g.scans)
+	for p := range g.lookups {
+		if p.answered.Load() || g.closed.Load() {
+			p.done(true)
+			continue
+		}
+		if g.opts.Known != nil {
+			if sev, ok := g.opts.Known(p.path, p.id); ok {
+				g.cache.put(p.id, Verdict{Severity: sev})
+				if !g.denies(sev) && g.beingWritten(p.fd, p.path) {
+					p.done(false)
+					continue
+				}
+				g.decided(p, sev, "baseline", Verdict{Severity: sev})
+				continue
+			}
+		}
+		select {
+		case g.scans <- p:
+		default:
+			if p.done(true) {
+				g.stats.queueFull.Add(1)
+				g.degraded()
+			}
+		}
+	}
+}
+
+// scanLoop scans the held events nobody knows.
+func (g *Guard) scanLoop() {
+	for p := range g.scans {
+		if p.answered.Load() || g.closed.Load() {
+			// Allowed at the deadline already: the normal pipeline
+			// judges the file, this scanner serves the next one.
+			p.done(true)
+			continue
+		}
+		writing := isOpenForWriting(p.fd)
+		script := g.opts.IsScript == nil || g.opts.IsScript(p.path)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Until(p.start.Add(g.opts.Deadline)))
+		v := g.opts.Scan(ctx, int(p.fd), p.path)
+		cancel()
+		switch {
+		case v.Err != nil && !g.denies(v.Severity):
+			g.stats.scanErrors.Add(1)
+			g.log.Warn("prevention: a file could not be judged; allowed", "path", p.path, "err", v.Err)
+			p.done(true)
+		case g.denies(v.Severity):
+			g.cache.put(p.id, v)
+			g.decided(p, v.Severity, "scan", v)
+		case writing && script:
+			// Still being written: what the web server would read next
+			// is not what was scanned. Refused, not remembered.
+			if p.done(false) {
+				g.stats.writing.Add(1)
+			}
+		default:
+			if !writing {
+				g.cache.put(p.id, Verdict{Severity: v.Severity})
+			}
+			p.done(true)
+		}
+	}
+}
+
+// decided answers p by the severity judged, and reports a denial.
+func (g *Guard) decided(p *pending, sev finding.Severity, from string, v Verdict) {
+	deny := g.denies(sev)
+	if p.done(!deny) && deny {
+		g.report(Report{Kind: Blocked, Path: p.path, Identity: p.id, From: from, Verdict: v, PID: p.pid, UIDs: p.uids})
+	}
+}
+
+// beingWritten reports whether the file of fd, which a verdict would let
+// the web server open, is a script someone still has open for writing:
+// what the web server would read next is not what was judged (an empty
+// file just created, say, which the baseline knows clean). path is the
+// file's, "" to read it from fd when needed. It counts a refusal.
+func (g *Guard) beingWritten(fd int32, path string) bool {
+	if !isOpenForWriting(fd) {
+		return false
+	}
+	if path == "" {
+		path = fdPath(fd)
+	}
+	if g.opts.IsScript != nil && !g.opts.IsScript(path) {
+		return false
+	}
+	g.stats.writing.Add(1)
+	return true
+}
+
+// isOpenForWriting reports whether anyone has the file of fd open for
+// writing (or mapped shared and writable): a read lease is refused then.
+// The lease, when granted, is dropped at once.
+func isOpenForWriting(fd int32) bool {
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_RDLCK); err != nil {
+		return errors.Is(err, unix.EAGAIN)
+	}
+	unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_UNLCK)
+	return false
+}
+
+// fdPath names the file of fd as the kernel does; "" when it cannot.
+func fdPath(fd int32) string {
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(fd)))
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// report queues r for the reporter; a full queue drops it (counted in
+// the log), never waits.
+func (g *Guard) report(r Report) {
+	select {
+	case g.reports <- r:
+	default:
+		g.log.Warn("prevention: report queue full; a report is dropped", "path", r.Path)
+	}
+}
+
+// degraded asks for a Degraded report, at most one per degradedEvery.
+func (g *Guard) degraded() {
+	g.degradedMu.Lock()
+	defer g.degradedMu.Unlock()
+	if !g.degradedLast.IsZero() && time.Since(g.degradedLast) < degradedEvery {
+		return
+	}
+	now := [3]uint64{g.stats.deadlineMisses.Load(), g.stats.queueFull.Load(), g.stats.markErrors.Load()}
+	r := Report{Kind: Degraded, DeadlineMisses: now[0] - g.degradedSent[0], QueueFull: now[1] - g.degradedSent[1],
+		MarkErrors: now[2] - g.degradedSent[2]}
+	g.degradedLast, g.degradedSent = time.Now(), now
+	g.report(r)
+}
+
+// reportLoop completes and hands on the reports: the opener's executable
+// and command line are read here, after the answer.
+func (g *Guard) reportLoop() {
+	seen := map[Identity]time.Time{}
+	for r := range g.reports {
+		if r.Kind == Blocked {
+			// The web server may ask for a refused file a thousand times a
+			// second; on-call hears of it once a minute.
+			if t, ok := seen[r.Identity]; ok && time.Since(t) < degradedEvery {
+				continue
+			}
+			if len(seen) > 4096 {
+				clear(seen)
+			}
+			seen[r.Identity] = time.Now()
+			r.Exe, r.Cmdline = describe(g.opts.proc, r.PID)
+		}
+		if g.opts.Report != nil {
+			g.opts.Report(r)
+		}
+	}
+}
+
+// UIDs returns the ids of the users whose opens are held, sorted.
+func (g *Guard) UIDs() []uint32 {
+	out := slices.Clone(g.opts.UIDs)
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,237 @@
+package guard
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
+)
+
+// The web server's user is refused a flagged file and served a clean one;
+// root, never held, is served both; the refusal is reported, once, with
+// the opener.
+func TestGuardDeniesFlaggedToWebUserOnly(t *testing.T) {
+	root := webRoot(t)
+	shell := testenv.WriteFile(t, filepath.Join(root, "up", "x.php"), "<?php SHELL ?>")
+	clean := testenv.WriteFile(t, filepath.Join(root, "index.php"), "<?php echo 1;")
+	var rep reports
+	var scans atomic.Int32
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Report: rep.add,
+		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+	web := startOpener(t, wwwData)
+
+	if got, err := web.open(clean); err != nil || got != "<?php echo 1;" {
+		t.Errorf("www-data opening a clean file: %q %v", got, err)
+	}
+	for range 3 {
+		if got, err := web.open(shell); err == nil || !strings.Contains(err.Error(), "operation not permitted") {
+			t.Errorf("www-data opening a flagged file: read %q, err %v; want EPERM", got, err)
+		}
+	}
+	if scans.Load() != 2 {
+		t.Errorf("%d scans for two files opened four times: the verdicts are not cached", scans.Load())
+	}
+	out, err := exec.Command("cat", shell).CombinedOutput()
+	if err != nil || string(out) != "<?php SHELL ?>" {
+		t.Errorf("root's cat of the flagged file: %q %v; root is never held", out, err)
+	}
+	testenv.Eventually(t, waitFor, "a Blocked report", func() bool { return len(rep.all()) > 0 })
+	r := rep.all()[0]
+	if r.Kind != Blocked || r.Path != shell || r.From != "scan" || r.Verdict.Severity != finding.SeverityCritical ||
+		r.PID != int32(web.cmd.Process.Pid) || r.UIDs[1] != wwwData || !strings.HasSuffix(r.Exe, "/opener") {
+		t.Errorf("report %+v", r)
+	}
+	st := g.Stats()
+	if st.Denied != 3 || st.Held != 4 || st.Marks != 2 || st.DeadlineMisses != 0 {
+		t.Errorf("stats %+v: want 3 denied, 4 held, 2 folders marked", st)
+	}
+	g.Stop() // every report handed on
+	if n := len(rep.all()); n != 1 {
+		t.Errorf("%d reports for one file refused three times, want 1", n)
+	}
+}
+
+// A file the baseline knows, by its identity, is answered without a scan;
+// once it changes, it is scanned.
+func TestGuardTrustsTheBaselineByIdentity(t *testing.T) {
+	root := webRoot(t)
+	known := testenv.WriteFile(t, filepath.Join(root, "known.php"), "<?php SHELL ?>")
+	var st syscall.Stat_t
+	if err := syscall.Stat(known, &st); err != nil {
+		t.Fatal(err)
+	}
+	var scans atomic.Int32
+	startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh,
+		Known: func(path string, id Identity) (finding.Severity, bool) {
+			// Clean, says the baseline, of this inode as it was.
+			return finding.SeverityNone, path == known && id.Inode == st.Ino && id.Size == st.Size && id.MTime == st.Mtim.Nano()
+		},
+		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+	web := startOpener(t, wwwData)
+	if _, err := web.open(known); err != nil || scans.Load() != 0 {
+		t.Errorf("a file the baseline knows clean: err %v after %d scans, want allowed unscanned", err, scans.Load())
+	}
+	testenv.WriteFile(t, known, "<?php SHELL; ?>")
+	if _, err := web.open(known); err == nil || scans.Load() != 1 {
+		t.Errorf("the same path rewritten: err %v after %d scans, want scanned and refused", err, scans.Load())
+	}
+}
+
+// Past the deadline an open is allowed, counted and reported degraded;
+// the web server never waits on a stuck scan longer than that.
+func TestGuardDeadlineAllows(t *testing.T) {
+	root := webRoot(t)
+	slow := testenv.WriteFile(t, filepath.Join(root, "slow.php"), "<?php SHELL ?>")
+	release := make(chan struct{})
+	defer close(release)
+	var rep reports
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 50 * time.Millisecond,
+		MinSeverity: finding.SeverityHigh, Report: rep.add,
+		Scan: func(ctx context.Context, fd int, path string) Verdict { <-release; return Verdict{} }})
+	web := startOpener(t, wwwData)
+	if got, err := web.open(slow); err != nil || got != "<?php SHELL ?>" {
+		t.Errorf("an open past the deadline: %q %v, want allowed", got, err)
+	}
+	st := g.Stats()
+	if st.DeadlineMisses != 1 || st.Allowed != 1 {
+		t.Errorf("stats %+v, want one deadline miss, allowed", st)
+	}
+	testenv.Eventually(t, waitFor, "a Degraded report", func() bool {
+		for _, r := range rep.all() {
+			if r.Kind == Degraded && r.DeadlineMisses == 1 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// A folder made after the start, deep, is guarded as soon as it exists,
+// its files too.
+func TestGuardMarksNewFolders(t *testing.T) {
+	root := webRoot(t)
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge})
+	before := g.Stats().Marks
+	deep := filepath.Join(root, "a", "b", "c")
+	if err := os.MkdirAll(deep, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitFor, "a, a/b and a/b/c marked", func() bool { return g.Stats().Marks >= before+3 })
+	shell := testenv.WriteFile(t, filepath.Join(deep, "x.php"), "<?php SHELL ?>")
+	web := startOpener(t, wwwData)
+	if _, err := web.open(shell); err == nil {
+		t.Errorf("a shell in a new folder was served")
+	}
+	// A tree moved in from outside the root, files and all.
+	outside := filepath.Join(filepath.Dir(root), "outside")
+	testenv.WriteFile(t, filepath.Join(outside, "d", "y.php"), "<?php SHELL ?>")
+	testenv.Searchable(t, filepath.Join(outside, "d"))
+	if err := os.Rename(outside, filepath.Join(root, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitFor, "the moved tree marked", func() bool { return g.Stats().Marks >= before+5 })
+	if _, err := web.open(filepath.Join(root, "moved", "d", "y.php")); err == nil {
+		t.Errorf("a shell in a folder moved into the root was served")
+	}
+}
+
+// A script the web server opens while someone writes it is refused, and
+// judged again once written.
+func TestGuardRefusesScriptsBeingWritten(t *testing.T) {
+	root := webRoot(t)
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge,
+		IsScript: func(p string) bool { return strings.HasSuffix(p, ".php") }})
+	p := filepath.Join(root, "x.php")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("<?php echo 1; ")
+	data := testenv.WriteFile(t, filepath.Join(root, "data.txt"), "x")
+	df, err := os.OpenFile(data, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer df.Close()
+	web := startOpener(t, wwwData)
+	if _, err := web.open(p); err == nil {
+		t.Errorf("a script open for writing was served")
+	}
+	if got, err := web.open(data); err != nil || got != "x" {
+		t.Errorf("a data file open for writing: %q %v, want served", got, err)
+	}
+	f.WriteString("?>")
+	f.Close()
+	if got, err := web.open(p); err != nil || got != "<?php echo 1; ?>" {
+		t.Errorf("the script once written: %q %v", got, err)
+	}
+	if g.Stats().Writing != 1 {
+		t.Errorf("stats %+v, want one refusal while writing", g.Stats())
+	}
+}
+
+// Stop lets every held open through at once: the kernel allows what is
+// pending when the group closes.
+func TestGuardStopFailsOpen(t *testing.T) {
+	root := webRoot(t)
+	p := testenv.WriteFile(t, filepath.Join(root, "x.php"), "<?php SHELL ?>")
+	block := make(chan struct{})
+	needRoot(t)
+	g, err := Start(Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: time.Hour,
+		MinSeverity: finding.SeverityHigh,
+		Scan: func(context.Context, int, string) Verdict {
+			<-block
+			return Verdict{Severity: finding.SeverityCritical}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := startOpener(t, wwwData)
+	web.ask(p)
+	testenv.Eventually(t, waitFor, "the open held", func() bool { return isBlockedInFanotify(web.cmd.Process.Pid) })
+	stopped := make(chan struct{})
+	go func() { g.Stop(); close(stopped) }()
+	if got, err := web.answer(); err != nil || got != "<?php SHELL ?>" {
+		t.Errorf("held open after Stop: %q %v, want allowed", got, err)
+	}
+	close(block)
+	<-stopped
+}
+
+// The race TestPreventionRace found: the daemon's own scan of a script just
+// created, still empty, puts it in the baseline as clean; the web server
+// opens it while its writer is still writing. Neither the baseline nor the
+// cache lets a script through while someone writes it.
+func TestGuardKnownCleanButBeingWritten(t *testing.T) {
+	root := webRoot(t)
+	startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge,
+		Known:    func(string, Identity) (finding.Severity, bool) { return finding.SeverityNone, true },
+		IsScript: func(p string) bool { return strings.HasSuffix(p, ".php") }})
+	p := filepath.Join(root, "x.php")
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := startOpener(t, wwwData)
+	if _, err := web.open(p); err == nil {
+		t.Errorf("an empty script known clean, open for writing, was served")
+	}
+	f.WriteString("<?php echo 1;")
+	f.Close()
+	if got, err := web.open(p); err != nil || got != "<?php echo 1;" {
+		t.Errorf("once written and known clean: %q %v", got, err)
+	}
+}

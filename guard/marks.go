@@ -1,0 +1,182 @@
+package guard
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/walk"
+)
+
+// rootFDs are the roots opened, by file system id: a folder event names
+// its folder by handle, which open_by_handle_at opens through any
+// descriptor on the same file system (not an O_PATH one).
+type rootFDs struct {
+	byFsid map[[8]byte]int
+}
+
+func openRoots(roots []string) (*rootFDs, error) {
+	r := &rootFDs{byFsid: map[[8]byte]int{}}
+	for _, root := range roots {
+		fd, err := walk.OpenNoSymlinks(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NONBLOCK)
+		if err != nil {
+			r.close()
+			return nil, err
+		}
+		var sfs unix.Statfs_t
+		if err := unix.Fstatfs(fd, &sfs); err != nil {
+			unix.Close(fd)
+			r.close()
+			return nil, err
+		}
+		var id [8]byte
+		for i, v := range sfs.Fsid.Val {
+			for k := range 4 {
+				id[4*i+k] = byte(uint32(v) >> (8 * k))
+			}
+		}
+		if _, ok := r.byFsid[id]; ok {
+			unix.Close(fd)
+			continue
+		}
+		r.byFsid[id] = fd
+	}
+	return r, nil
+}
+
+func (r *rootFDs) close() {
+	for _, fd := range r.byFsid {
+		unix.Close(fd)
+	}
+	clear(r.byFsid)
+}
+
+// markTree marks dir and every folder below it, in both groups. Symbolic
+// links are never followed; a folder that cannot be marked is counted and
+// logged, and the rest are marked still.
+func (g *Guard) markTree(dir string) {
+	queue := []string{dir}
+	for len(queue) > 0 {
+		d := queue[len(queue)-1]
+		queue = queue[:len(queue)-1]
+		fd, err := walk.OpenNoSymlinks(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NONBLOCK)
+		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				g.markFailed(d, err)
+			}
+			continue
+		}
+		if err := g.markFD(fd); err != nil {
+			g.markFailed(d, err)
+		}
+		f := os.NewFile(uintptr(fd), d)
+		entries, _ := f.ReadDir(-1)
+		f.Close()
+		for _, e := range entries {
+			if e.Type().IsDir() {
+				queue = append(queue, filepath.Join(d, e.Name()))
+			}
+		}
+	}
+}
+
+// markFD marks the folder open as fd: its files' opens in the permission
+// group, its new sub-folders in the folder group.
+func (g *Guard) markFD(fd int) error {
+	err := rawFD(g.perm, func(group int) error {
+		return unix.FanotifyMark(group, unix.FAN_MARK_ADD, permMask|unix.FAN_EVENT_ON_CHILD, fd, "")
+	})
+	if err != nil {
+		return err
+	}
+	if err := rawFD(g.dirs, func(group int) error {
+		return unix.FanotifyMark(group, unix.FAN_MARK_ADD, dirMask, fd, "")
+	}); err != nil {
+		return err
+	}
+	g.stats.marks.Add(1)
+	return nil
+}
+
+func (g *Guard) markFailed(dir string, err error) {
+	g.stats.markErrors.Add(1)
+	if errors.Is(err, unix.ENOSPC) {
+		g.log.Error("prevention: folder not guarded: fs.fanotify.max_user_marks is reached; raise it", "path", dir, "err", err)
+	} else {
+		g.log.Error("prevention: folder not guarded", "path", dir, "err", err)
+	}
+	g.degraded()
+}
+
+// dirLoop marks the folders made or moved into a marked folder, with what
+// they already hold, as soon as the folder group reports them. A queue
+// overflow loses such reports: every root is marked again (marking a
+// marked folder changes nothing).
+func (g *Guard) dirLoop() {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := g.dirs.Read(buf)
+		if err != nil {
+			if g.closed.Load() || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+				continue
+			}
+			g.log.Error("fanotify: read folder events; new folders are not guarded", "err", err)
+			return
+		}
+		overflow := false
+		var made []string
+		perr := parseEvents(buf[:n], func(e event) {
+			if e.fd >= 0 {
+				unix.Close(int(e.fd)) // FID groups pass none; never keep one
+			}
+			switch {
+			case e.mask&unix.FAN_Q_OVERFLOW != 0:
+				overflow = true
+			case e.mask&unix.FAN_ONDIR != 0:
+				if p, ok := g.resolve(e.info); ok {
+					made = append(made, p)
+				}
+			}
+		})
+		if perr != nil {
+			g.log.Error("fanotify: folder events", "err", perr)
+		}
+		for _, p := range made {
+			g.markTree(p)
+		}
+		if overflow {
+			g.log.Warn("prevention: folder events lost (queue overflow); marking the roots again")
+			for _, r := range g.opts.Roots {
+				g.markTree(r)
+			}
+		}
+	}
+}
+
+// resolve turns a folder event's parent handle and name into the path of
+// the new folder.
+func (g *Guard) resolve(info []byte) (string, bool) {
+	fsid, handle, name, ok := dirEntry(info)
+	if !ok || name == "." || name == ".." || filepath.Base(name) != name {
+		return "", false
+	}
+	mount, ok := g.roots.byFsid[fsid]
+	if !ok {
+		return "", false
+	}
+	fd, err := unix.OpenByHandleAt(mount, handle, unix.O_PATH|unix.O_CLOEXEC)
+	if err != nil {
+		return "", false
+	}
+	defer unix.Close(fd)
+	parent := fdPath(int32(fd))
+	if parent == "" || parent[0] != '/' {
+		return "", false
+	}
+	return filepath.Join(parent, name), true
+}
