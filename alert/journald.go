@@ -55,10 +55,12 @@ const (
 	JournalDetail           = "SHELLWATCH_DETAIL"
 	JournalCount            = "SHELLWATCH_COUNT" // alerts folded into a grouped or dropped alert
 	JournalVersion          = "SHELLWATCH_VERSION"
-	JournalSeq              = "SHELLWATCH_SEQ"      // Alert.Seq, decimal
-	JournalPrevSeq          = "SHELLWATCH_PREV_SEQ" // the seq before it in journald's stream
-	JournalChain            = "SHELLWATCH_CHAIN"    // Alert.Chain
-	JournalJSON             = "SHELLWATCH_JSON"     // the alert's whole JSON form, chain last: what `shellwatch verify` checks
+	JournalSeq              = "SHELLWATCH_SEQ"           // Alert.Seq, decimal
+	JournalPrevSeq          = "SHELLWATCH_PREV_SEQ"      // the seq before it in journald's stream
+	JournalChain            = "SHELLWATCH_CHAIN"         // Alert.Chain
+	JournalJSON             = "SHELLWATCH_JSON"          // the alert's whole JSON form, chain last: what `shellwatch verify` checks
+	JournalBlindState       = "SHELLWATCH_BLIND_STATE"   // Alert.Blind.State: the blind state raised or resolved
+	JournalBlindSubject     = "SHELLWATCH_BLIND_SUBJECT" // Alert.Blind.Subject, byte-exact
 )
 
 // JournalIdentifier is the SYSLOG_IDENTIFIER of every alert, so
@@ -77,6 +79,7 @@ func JournaldFields() []string {
 		JournalAction, JournalVaultID, JournalActionReason,
 		JournalDetail, JournalCount, JournalVersion,
 		JournalSeq, JournalPrevSeq, JournalChain, JournalJSON,
+		JournalBlindState, JournalBlindSubject,
 	}
 }
 
@@ -392,6 +395,10 @@ func journalFields(a Alert) map[string]string {
 		set(JournalCount, strconv.Itoa(a.Count))
 	}
 	set(JournalVersion, a.AgentVersion)
+	if a.Blind != nil {
+		set(JournalBlindState, a.Blind.State)
+		set(JournalBlindSubject, a.Blind.Subject)
+	}
 	if a.Seq != 0 {
 		set(JournalSeq, strconv.FormatUint(a.Seq, 10))
 	}

@@ -52,6 +52,7 @@ func fullAlert() Alert {
 		Detail:       "matched 3 rules",
 		Count:        7,
 		AgentVersion: "1.2.3",
+		Blind:        &Blind{State: "vault_unwritable", Subject: "/var/lib/shellwatch/quarantine", Since: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)},
 	}
 }
 
@@ -107,6 +108,8 @@ func TestJournaldWritesEveryDocumentedField(t *testing.T) {
 		JournalPrevSeq:          "999",
 		JournalChain:            a.Chain,
 		JournalJSON:             string(body),
+		JournalBlindState:       "vault_unwritable",
+		JournalBlindSubject:     "/var/lib/shellwatch/quarantine",
 	}
 	documented := JournaldFields()
 	if keys := sortedKeys(want); !slices.Equal(keys, sorted(documented)) {

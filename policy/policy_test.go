@@ -1,11 +1,13 @@
 package policy
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/blind"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
 )
@@ -329,6 +331,13 @@ func TestREADMEAlertTable(t *testing.T) {
 			got = "low" // set by the dispatcher (alert package)
 		case alert.KindAlertsAtRisk:
 			got = EventSeverity(kind).String() + " (low: resolved)" // the resolution's, decided by the webhook
+		case alert.KindBlind:
+			got = BlindSeverity(blind.VaultUnwritable).String() + " (" + BlindSeverity(blind.SelfChanged).String() + ": `self_changed`)"
+			for _, st := range blind.States() {
+				if s := BlindSeverity(st); s != finding.SeverityHigh && st != blind.SelfChanged {
+					got += fmt.Sprintf(" but %s gives %s", st, s)
+				}
+			}
 		default:
 			got = EventSeverity(kind).String()
 		}
