@@ -69,6 +69,11 @@ type Snapshot struct {
 
 	Webhooks []Webhook
 	Sinks    []Sink
+
+	// Blind counts the blind states that are on, by state; every state the
+	// agent knows is in it (0 when off), so each series exists from the
+	// start.
+	Blind map[string]int
 }
 
 // Sink is what one alert sink (journald, a webhook) lost in the agent.
@@ -207,6 +212,7 @@ type snapshotCollector struct {
 	sweeps, sweepSeconds, unseen, rechecked, slowLane        *prometheus.Desc
 	spoolDepth, spoolAge, delivered, retries, webhookDropped *prometheus.Desc
 	held, atRisk, sinkDropped, sinkFailed                    *prometheus.Desc
+	blind                                                    *prometheus.Desc
 }
 
 func newSnapshotCollector(opts Options) *snapshotCollector {
@@ -252,6 +258,7 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		atRisk:         desc("webhook_spool_unwritable_total", "Times a webhook's spool could not be written and alerts had to be held in memory (alerts_at_risk).", "sink"),
 		sinkDropped:    desc("sink_dropped_total", "Alerts lost for a sink because its queue in the agent was full: it hung or did not keep up. sink is journald or a webhook's index.", "sink"),
 		sinkFailed:     desc("sink_failures_total", "Alerts a sink did not take (journald timed out or refused, a webhook was closed).", "sink"),
+		blind:          desc("blind", "Blind states that are on, by state: what the agent cannot see or act on now (a root unwatched, the state database or the vault unwritable, a webhook failing past its alert_after, journald unreachable, a failed reload, its own files changed on disk). 0 when all is seen.", "state"),
 	}
 }
 
@@ -265,7 +272,7 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.reloads, c.filesKnown, c.deployWindows,
 		c.sweeps, c.sweepSeconds, c.unseen, c.rechecked, c.slowLane,
 		c.spoolDepth, c.spoolAge, c.delivered, c.retries, c.webhookDropped,
-		c.held, c.atRisk, c.sinkDropped, c.sinkFailed,
+		c.held, c.atRisk, c.sinkDropped, c.sinkFailed, c.blind,
 	} {
 		ch <- d
 	}
@@ -322,6 +329,9 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, k := range s.Sinks {
 		counter(c.sinkDropped, k.Dropped, k.Sink)
 		counter(c.sinkFailed, k.Failed, k.Sink)
+	}
+	for state, n := range s.Blind {
+		gauge(c.blind, float64(n), state)
 	}
 }
 
