@@ -470,3 +470,24 @@ func oneLine(msg string) string {
 func needsEscape(r rune) bool {
 	return r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029'
 }
+
+// Socket returns the path of journald's socket the sink writes to.
+func (j *Journald) Socket() string { return j.addr.Name }
+
+// Reachable reports whether something serves journald's socket now: it
+// connects a datagram socket to it and sends nothing. The error is why
+// not (ENOENT: no socket; ECONNREFUSED: a socket nobody serves, as a
+// stopped journald leaves), naming the socket. A journald that serves
+// its socket but does not read it (hung) is reachable; the dispatcher
+// tells of the alerts it loses (alerts_dropped).
+func (j *Journald) Reachable() error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("journald socket %s: %w", j.addr.Name, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, j.addr); err != nil {
+		return fmt.Errorf("journald socket %s: %w", j.addr.Name, err)
+	}
+	return nil
+}
