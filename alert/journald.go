@@ -486,7 +486,9 @@ func (j *Journald) Reachable() error {
 		return fmt.Errorf("journald socket %s: %w", j.addr.Name, err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Connect(fd, j.addr); err != nil {
+	// A SockaddrUnix of its own: the kernel form is built in it, and the
+	// sends use j.addr meanwhile.
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: j.addr.Name}); err != nil {
 		return fmt.Errorf("journald socket %s: %w", j.addr.Name, err)
 	}
 	return nil
