@@ -18,7 +18,7 @@ func (a *Agent) status() wire.Status {
 		Quarantined: a.metrics.quarantined.Load(), QuarantineFailed: a.metrics.quarantineFailed.Load(),
 		ScanErrors: a.metrics.scanErrors.Load(),
 		Roots:      []wire.RootStatus{}, Webhooks: []wire.WebhookStatus{}, Deploys: a.deployStatuses(),
-		LastAlerts: []wire.RecentAlert{},
+		LastAlerts: []wire.RecentAlert{}, Blind: a.blind.List(),
 	}
 	for _, al := range a.recent.List() {
 		st.LastAlerts = append(st.LastAlerts, wire.RecentAlert{ID: al.ID, Time: al.Time, Kind: al.Kind, Severity: al.Severity, Message: al.Message})
