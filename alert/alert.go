@@ -114,8 +114,7 @@ const (
 	KindHeartbeat Kind = "heartbeat"
 	// KindBlind: the agent cannot see or act on something (Alert.Blind
 	// names the state and its subject: the state database or the vault
-	// unwritable, a webhook failing, journald unreachable, the agent's own
-	// files changed on disk…), until a KindBlindResolved says it can again.
+	// unwritable, a webhook failing, journald unreachable), until a KindBlindResolved says it can again.
 	// Raised once per episode.
 	KindBlind Kind = "blind"
 	// KindBlindResolved: a blind state is over; Alert.Blind names it and
@@ -455,7 +454,7 @@ type Sink interface {
 type Blind struct {
 	// State names it: "root_unwatched", "state_unwritable",
 	// "vault_unwritable", "webhook_failing", "journald_unreachable",
-	// "reload_failed", "self_changed".
+	// "reload_failed".
 	State string `json:"state"`
 	// Subject is what it is about: the root, the file, the sink.
 	Subject string `json:"subject"`

@@ -54,10 +54,10 @@ func TestRaisedOnceResolvedOnce(t *testing.T) {
 		}
 	}
 	counts := s.Counts()
-	if len(counts) != len(States()) || counts[VaultUnwritable] != 2 || counts[StateUnwritable] != 1 || counts[SelfChanged] != 0 {
+	if len(counts) != len(States()) || counts[VaultUnwritable] != 2 || counts[StateUnwritable] != 1 || counts[ReloadFailed] != 0 {
 		t.Errorf("Counts = %v", counts)
 	}
-	if !s.Has(VaultUnwritable, "/other") || s.Has(SelfChanged, "/v") {
+	if !s.Has(VaultUnwritable, "/other") || s.Has(ReloadFailed, "/v") {
 		t.Error("Has disagrees with List")
 	}
 	if got := s.Of(VaultUnwritable); len(got) != 2 {

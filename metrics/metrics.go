@@ -258,7 +258,7 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		atRisk:         desc("webhook_spool_unwritable_total", "Times a webhook's spool could not be written and alerts had to be held in memory (alerts_at_risk).", "sink"),
 		sinkDropped:    desc("sink_dropped_total", "Alerts lost for a sink because its queue in the agent was full: it hung or did not keep up. sink is journald or a webhook's index.", "sink"),
 		sinkFailed:     desc("sink_failures_total", "Alerts a sink did not take (journald timed out or refused, a webhook was closed).", "sink"),
-		blind:          desc("blind", "Blind states that are on, by state: what the agent cannot see or act on now (a root unwatched, the state database or the vault unwritable, a webhook failing past its alert_after, journald unreachable, a failed reload, its own files changed on disk). 0 when all is seen.", "state"),
+		blind:          desc("blind", "Blind states that are on, by state: what the agent cannot see or act on now (a root unwatched, the state database or the vault unwritable, a webhook failing past its alert_after, journald unreachable, a failed reload). 0 when all is seen.", "state"),
 	}
 }
 

@@ -30,15 +30,9 @@ var eventSeverity = map[alert.Kind]finding.Severity{
 }
 
 // BlindSeverity is the severity of the KindBlind alert that raises state:
-// high, as the agent cannot see or act on part of what it guards;
-// critical when its own binary, config or rules were changed on disk,
-// which is someone changing the agent.
-func BlindSeverity(state blind.State) finding.Severity {
-	if state == blind.SelfChanged {
-		return finding.SeverityCritical
-	}
-	return finding.SeverityHigh
-}
+// high for every state, as the agent cannot see or act on part of what it
+// guards.
+func BlindSeverity(blind.State) finding.Severity { return finding.SeverityHigh }
 
 // EventSeverity is the severity of an alert about the agent or its watch
 // (not a file's content). It panics on a kind that is decided per file

@@ -332,9 +332,9 @@ func TestREADMEAlertTable(t *testing.T) {
 		case alert.KindAlertsAtRisk:
 			got = EventSeverity(kind).String() + " (low: resolved)" // the resolution's, decided by the webhook
 		case alert.KindBlind:
-			got = BlindSeverity(blind.VaultUnwritable).String() + " (" + BlindSeverity(blind.SelfChanged).String() + ": `self_changed`)"
+			got = BlindSeverity(blind.VaultUnwritable).String()
 			for _, st := range blind.States() {
-				if s := BlindSeverity(st); s != finding.SeverityHigh && st != blind.SelfChanged {
+				if s := BlindSeverity(st); s != finding.SeverityHigh {
 					got += fmt.Sprintf(" but %s gives %s", st, s)
 				}
 			}

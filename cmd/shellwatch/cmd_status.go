@@ -132,7 +132,7 @@ func printStatus(w io.Writer, st wire.Status) {
 // header, so an operator sees at once what the agent cannot see.
 func printBlind(w io.Writer, conds []blind.Condition) {
 	if len(conds) == 0 {
-		fmt.Fprintln(w, "blind: nothing (every root watched, state and vault writable, every sink reachable, own files as loaded)")
+		fmt.Fprintln(w, "blind: nothing (every root watched, state and vault writable, every sink reachable, the last reload worked)")
 		fmt.Fprintln(w)
 		return
 	}

@@ -59,8 +59,8 @@ type Status struct {
 	LastAlerts       []RecentAlert   `json:"last_alerts"`
 	// Blind lists what the agent cannot see or do right now (a root
 	// unwatched, the state database or the vault unwritable, a webhook
-	// failing, journald unreachable, a failed reload, its own files
-	// changed on disk); empty when nothing.
+	// failing, journald unreachable, a failed reload); empty when
+	// nothing.
 	Blind []blind.Condition `json:"blind"`
 }
 
