@@ -28,13 +28,14 @@ func (c *commits) add(err error) {
 	c.mu.Unlock()
 }
 
-func (c *commits) last() (error, int) {
+// last returns the latest outcome heard, and whether one was.
+func (c *commits) last() (heard bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.errs) == 0 {
-		return nil, 0
+		return false, nil
 	}
-	return c.errs[len(c.errs)-1], len(c.errs)
+	return true, c.errs[len(c.errs)-1]
 }
 
 // A state database on a full disk: the commit fails and says so, the
@@ -64,18 +65,18 @@ func TestCommitFailsOnFullDiskAndRecovers(t *testing.T) {
 			n++
 		}
 		b.Flush()
-		err, _ := heard.last()
+		_, err := heard.last()
 		return err != nil
 	})
-	if err, _ := heard.last(); !errors.Is(err, unix.ENOSPC) {
+	if _, err := heard.last(); !errors.Is(err, unix.ENOSPC) {
 		t.Errorf("the failed commit says %v, want ENOSPC", err)
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 30*time.Second, "the kept records committed once there is room", func() bool {
-		err, _ := heard.last()
-		return err == nil
+		heardAny, err := heard.last()
+		return heardAny && err == nil
 	})
 	// Every record made it, the ones of the failed commits included.
 	closed = true
