@@ -99,6 +99,8 @@ type Agent struct {
 	watches watcher.Set
 	metrics *agentMetrics
 	blind   blind.Set // what the agent cannot see or do now (blind.go)
+	// journalSeen: journald served its socket since the start (blind.go).
+	journalSeen atomic.Bool
 
 	hooks testHooks
 }

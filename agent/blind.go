@@ -104,7 +104,9 @@ func (a *Agent) webhookFailing(w *alert.Webhook, failing bool, since time.Time, 
 
 // probeBlind looks, every interval until ctx is done, at what nothing else
 // would tell: whether the vault takes a file again, whether journald
-// serves its socket (when the config writes to it).
+// serves its socket (when the config writes to it, once it served it
+// since the start: without journald at all the alerts go to stderr by
+// design).
 func (a *Agent) probeBlind(ctx context.Context) {
 	every := a.opts.blindProbe
 	if every <= 0 {
@@ -135,6 +137,14 @@ func (a *Agent) probeOnce() {
 		}
 	}
 	sock := a.journal.Socket()
+	if !a.journalSeen.Load() {
+		// Never served since the start: the agent runs without journald
+		// on purpose (a container, `make run`), its alerts on stderr.
+		if a.journal.Reachable() == nil {
+			a.journalSeen.Store(true)
+		}
+		return
+	}
 	if !a.journal.on.Load() {
 		a.resolveBlind(blind.JournaldUnreachable, sock, "journald is no longer a sink of the config")
 		return
