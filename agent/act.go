@@ -305,6 +305,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		Rules:  quarantineMatches(v.Matches),
 		Reason: string(d.Kind),
 	})
+	a.noteMove(g, err)
 	switch {
 	case err == nil:
 		a.metrics.quarantined.Add(1)

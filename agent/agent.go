@@ -17,6 +17,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/baseline"
+	"github.com/shellwatch/shellwatch/blind"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/owners"
 	"github.com/shellwatch/shellwatch/internal/sdnotify"
@@ -51,6 +52,9 @@ type Options struct {
 	pendingLimit           int
 	minBackoff, maxBackoff time.Duration
 	journalSocket          string
+	// blindProbe is how often blind states are probed (blindProbeInterval
+	// when 0), so a test need not wait seconds for a resolution.
+	blindProbe time.Duration
 }
 
 // stopTimeout bounds how long a stopping agent waits for the sinks to
@@ -95,6 +99,9 @@ type Agent struct {
 	watches watcher.Set
 	metrics *agentMetrics
 	prevent prevention // the guard, when [prevent] enables it (prevent.go)
+	blind   blind.Set  // what the agent cannot see or do now (blind.go)
+	// journalSeen: journald served its socket since the start (blind.go).
+	journalSeen atomic.Bool
 
 	hooks testHooks
 }
@@ -168,7 +175,7 @@ func newAgent(opts Options) (*Agent, error) {
 	for _, w := range g.engine.Warnings {
 		a.log.Warn("rule warning", "warning", w)
 	}
-	a.baseline, _, err = baseline.Open(cfg.StatePath(), baseline.Options{Logger: a.log})
+	a.baseline, _, err = baseline.Open(cfg.StatePath(), baseline.Options{Logger: a.log, OnCommit: a.noteCommit(cfg.StatePath())})
 	if err != nil {
 		a.closeGeneration(g)
 		a.seq.Close()
@@ -279,6 +286,7 @@ func (a *Agent) run(parent context.Context) error {
 			a.checkRootsWritable(g0)
 			a.reconciles.running.Go(func() { a.reconcile(reconcileCtx, g0.roots) })
 			a.reconciles.running.Go(func() { a.sweeps(reconcileCtx) })
+			a.reconciles.running.Go(func() { a.probeBlind(reconcileCtx) })
 			notify("READY=1\nSTATUS=" + a.statusLine())
 			a.log.Info("watching", "roots", len(cfg.Watch), "watches", a.watches.Stats().Watches)
 			a.sendStarted(len(cfg.Watch))
@@ -349,8 +357,12 @@ func (a *Agent) reload(ctx context.Context) {
 	fail := func(err error) {
 		a.metrics.reloadsFailed.Add(1)
 		a.log.Error("reload failed; the previous config and rules keep running", "config", a.opts.ConfigPath, "err", err)
-		a.sendAgentAlert(alert.KindReloadFailed,
-			"reload failed, previous config and rules keep running: "+reloadProblem(err), err.Error())
+		al := alert.Alert{Kind: alert.KindReloadFailed, Severity: policy.EventSeverity(alert.KindReloadFailed),
+			Message: "reload failed, previous config and rules keep running: " + reloadProblem(err), Detail: err.Error()}
+		if c, ok := a.blind.Raise(blind.ReloadFailed, a.opts.ConfigPath, err.Error()); ok {
+			al.Blind = blindMember(c, false)
+		}
+		a.relay(al)
 	}
 	cfg, err := config.Load(a.opts.ConfigPath)
 	if err != nil {
@@ -414,6 +426,7 @@ func (a *Agent) reload(ctx context.Context) {
 		a.reconciles.running.Go(func() { a.reconcile(ctx, g.roots) })
 	}
 	a.metrics.reloadsOK.Add(1)
+	a.resolveBlind(blind.ReloadFailed, a.opts.ConfigPath, "reload worked: the config and rules on disk run")
 	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
 	a.sendAgentAlert(alert.KindReloaded,
 		fmt.Sprintf("config and rules reloaded: %d rules, %d roots", len(g.engine.Rules.Rules()), len(cfg.Watch)), a.rootList())
@@ -465,14 +478,20 @@ func (a *Agent) sendAgentAlert(kind alert.Kind, msg, detail string) {
 
 // webhookDropped hears a webhook's notice about itself (its spool
 // overflowed: alerts_dropped; or its spool cannot be written:
-// alerts_at_risk): it goes to every sink, that webhook included, through
-// the dispatcher like any alert (rate, min_severity, status), and it
-// reports whether it did. It runs on the
-// webhook's goroutine, possibly while a reload holds the agent's lock, so
-// it reads the generation without it. When the dispatcher is closed (the
+// alerts_at_risk) and relays it.
+func (a *Agent) webhookDropped(_ *alert.Webhook, al alert.Alert) bool { return a.relay(al) }
+
+// relay sends an alert to every sink through the dispatcher like any
+// alert (rate, min_severity, status), and reports whether it did. It may
+// run on a webhook's goroutine while a reload holds the agent's lock, so
+// it reads the generation without it. When the dispatcher is closed (a
 // webhook tells its last drops as it closes, at a reload or the stop)
 // journald, the local record, still hears it.
-func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) bool {
+func (a *Agent) relay(al alert.Alert) bool {
+	if al.ID == "" {
+		al.Time = time.Now().UTC()
+		al.ID = alert.NewID(al.Time)
+	}
 	if g := a.current.Load(); g != nil && g.dispatch.Relay(al) {
 		a.recent.Add(al)
 		a.metrics.m.Alert(string(al.Kind))
@@ -483,7 +502,7 @@ func (a *Agent) webhookDropped(from *alert.Webhook, al alert.Alert) bool {
 		return false
 	}
 	if err := a.journal.Deliver(al); err != nil {
-		a.log.Error("journald refused the alert on dropped webhook alerts", "alert_id", al.ID, "err", err)
+		a.log.Error("journald refused the alert", "alert_id", al.ID, "kind", al.Kind, "err", err)
 	}
 	return false
 }

@@ -47,7 +47,7 @@ func (a *Agent) newDispatcher(cfg config.Config, secrets []alert.WebhookSecrets)
 	return alert.NewSinks(cfg, secrets, alert.SinkOptions{
 		Journal: a.journal.Journald, Host: a.host, Version: a.opts.Version,
 		MinBackoff: a.opts.minBackoff, MaxBackoff: a.opts.maxBackoff,
-		Logger: a.log, OnNotice: a.webhookDropped,
+		Logger: a.log, OnNotice: a.webhookDropped, OnFailing: a.webhookFailing,
 		Seq: a.seq, Heartbeat: a.heartbeat,
 	})
 }

@@ -101,6 +101,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		Unseen:           a.metrics.unseen.Load(),
 		Rechecked:        a.q.recheck.Stats().Listed,
 		SlowLane:         a.metrics.slowLane.Load(),
+		Blind:            a.blindCounts(),
 	}
 	ids := map[string]string{a.journal.Name(): "journald"}
 	for i, w := range g.webhooks {

@@ -18,7 +18,7 @@ func (a *Agent) status() wire.Status {
 		Quarantined: a.metrics.quarantined.Load(), QuarantineFailed: a.metrics.quarantineFailed.Load(),
 		ScanErrors: a.metrics.scanErrors.Load(),
 		Roots:      []wire.RootStatus{}, Webhooks: []wire.WebhookStatus{}, Deploys: a.deployStatuses(),
-		LastAlerts: []wire.RecentAlert{},
+		LastAlerts: []wire.RecentAlert{}, Blind: a.blind.List(),
 	}
 	st.Prevention = a.preventionStatus()
 	for _, al := range a.recent.List() {

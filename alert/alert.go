@@ -130,6 +130,14 @@ const (
 	// shellwatch flagged or quarantined (RefID names that file's alert;
 	// Request says who and how).
 	KindAttackerReturned Kind = "attacker_returned"
+	// KindBlind: the agent cannot see or act on something (Alert.Blind
+	// names the state and its subject: the state database or the vault
+	// unwritable, a webhook failing, journald unreachable), until a KindBlindResolved says it can again.
+	// Raised once per episode.
+	KindBlind Kind = "blind"
+	// KindBlindResolved: a blind state is over; Alert.Blind names it and
+	// when it began.
+	KindBlindResolved Kind = "blind_resolved"
 )
 
 type kindInfo struct {
@@ -171,6 +179,8 @@ var kinds = map[Kind]kindInfo{
 	KindAttackerReturned:   {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a61e", "request for a flagged file's URL"},
 	KindExecutionBlocked:   {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a630", "web server refused a flagged file"},
 	KindPreventionDegraded: {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a631", "prevention allowed opens it could not judge in time"},
+	KindBlind:              {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a620", "agent blind"},
+	KindBlindResolved:      {"5d7a3c1e9b2f4e08a1c6f3b2d4e5a621", "agent no longer blind"},
 }
 
 // Kinds returns every kind, for documentation and tests.
@@ -352,6 +362,11 @@ type Alert struct {
 	Start *SeqStart `json:"start,omitempty"`
 	// Heartbeat is set on KindHeartbeat.
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
+	// Blind is set on every alert that raises or resolves a blind state:
+	// KindBlind and KindBlindResolved, and the older kinds that raise or
+	// resolve one (watch_limit, watch_error, root_missing, root_symlink,
+	// root_restored, rules_reload_failed).
+	Blind *Blind `json:"blind,omitempty"`
 
 	// Seq numbers the alert: per agent, increasing, never reused, the same
 	// in every sink (see [Sequencer]). 0 only on a heartbeat, which is not
@@ -528,6 +543,20 @@ type Sink interface {
 	// Close delivers what it still can until ctx is done, persists the rest
 	// and releases the sink. Deliver is not called after Close.
 	Close(ctx context.Context) error
+}
+
+// Blind is a blind state an alert raises or resolves.
+type Blind struct {
+	// State names it: "root_unwatched", "state_unwritable",
+	// "vault_unwritable", "webhook_failing", "journald_unreachable",
+	// "reload_failed".
+	State string `json:"state"`
+	// Subject is what it is about: the root, the file, the sink.
+	Subject string `json:"subject"`
+	// Since is when it was raised.
+	Since time.Time `json:"since"`
+	// Resolved says the alert ends it.
+	Resolved bool `json:"resolved,omitempty"`
 }
 
 // Heartbeat is what a KindHeartbeat alert tells: that the agent runs, what

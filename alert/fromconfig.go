@@ -52,6 +52,9 @@ type SinkOptions struct {
 	// spool, alerts at risk), for every sink (Dispatcher.Relay); it
 	// reports whether it took the notice.
 	OnNotice func(from *Webhook, a Alert) bool
+	// OnFailing hears a webhook that failed every attempt for its
+	// alert_after, and its recovery (see WebhookOptions.OnFailing).
+	OnFailing func(from *Webhook, failing bool, since time.Time, err error)
 	// Seq numbers the alerts; nil sends them without seq nor chain.
 	Seq *Sequencer
 	// Heartbeat fills the heartbeats' counters, roots and start time; nil,
@@ -132,6 +135,8 @@ func NewSinks(cfg config.Config, secrets []WebhookSecrets, o SinkOptions) (d *Di
 			MaxBackoff:  o.MaxBackoff,
 			Logger:      o.Logger,
 			OnNotice:    o.OnNotice,
+			AlertAfter:  w.AlertAfter.Std(),
+			OnFailing:   o.OnFailing,
 			Stream:      stream,
 		})
 		if err != nil {

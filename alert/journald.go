@@ -90,6 +90,9 @@ const (
 	JournalRequestStatus      = "SHELLWATCH_REQUEST_STATUS"
 	JournalRequestUserAgent   = "SHELLWATCH_REQUEST_USER_AGENT"
 	JournalRequestCount       = "SHELLWATCH_REQUEST_COUNT" // Request.Requests
+
+	JournalBlindState   = "SHELLWATCH_BLIND_STATE"   // Alert.Blind.State: the blind state raised or resolved
+	JournalBlindSubject = "SHELLWATCH_BLIND_SUBJECT" // Alert.Blind.Subject, byte-exact
 )
 
 // JournalIdentifier is the SYSLOG_IDENTIFIER of every alert, so
@@ -115,6 +118,7 @@ func JournaldFields() []string {
 		JournalDroppedByStatus, JournalDroppedByUserAgent, JournalAccessJSON,
 		JournalRequestTime, JournalRequestClient, JournalRequestMethod, JournalRequestURL,
 		JournalRequestStatus, JournalRequestUserAgent, JournalRequestCount,
+		JournalBlindState, JournalBlindSubject,
 	}
 }
 
@@ -436,6 +440,10 @@ func journalFields(a Alert) map[string]string {
 		set(JournalCount, strconv.Itoa(a.Count))
 	}
 	set(JournalVersion, a.AgentVersion)
+	if a.Blind != nil {
+		set(JournalBlindState, a.Blind.State)
+		set(JournalBlindSubject, a.Blind.Subject)
+	}
 	if a.Seq != 0 {
 		set(JournalSeq, strconv.FormatUint(a.Seq, 10))
 	}
@@ -569,4 +577,27 @@ func oneLine(msg string) string {
 
 func needsEscape(r rune) bool {
 	return r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029'
+}
+
+// Socket returns the path of journald's socket the sink writes to.
+func (j *Journald) Socket() string { return j.addr.Name }
+
+// Reachable reports whether something serves journald's socket now: it
+// connects a datagram socket to it and sends nothing. The error is why
+// not (ENOENT: no socket; ECONNREFUSED: a socket nobody serves, as a
+// stopped journald leaves), naming the socket. A journald that serves
+// its socket but does not read it (hung) is reachable; the dispatcher
+// tells of the alerts it loses (alerts_dropped).
+func (j *Journald) Reachable() error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("journald socket %s: %w", j.addr.Name, err)
+	}
+	defer unix.Close(fd)
+	// A SockaddrUnix of its own: the kernel form is built in it, and the
+	// sends use j.addr meanwhile.
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: j.addr.Name}); err != nil {
+		return fmt.Errorf("journald socket %s: %w", j.addr.Name, err)
+	}
+	return nil
 }

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +56,7 @@ func fullAlert() Alert {
 		Detail:       "matched 3 rules",
 		Count:        7,
 		AgentVersion: "1.2.3",
+		Blind:        &Blind{State: "vault_unwritable", Subject: "/var/lib/shellwatch/quarantine", Since: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)},
 	}
 }
 
@@ -113,6 +116,8 @@ func TestJournaldWritesEveryDocumentedField(t *testing.T) {
 		JournalPrevSeq:          "999",
 		JournalChain:            a.Chain,
 		JournalJSON:             string(body),
+		JournalBlindState:       "vault_unwritable",
+		JournalBlindSubject:     "/var/lib/shellwatch/quarantine",
 	}
 	documented := JournaldFields()
 	_, accessWant := accessReportAlert()
@@ -539,4 +544,36 @@ func TestHungJournaldDoesNotHoldBackTheWebhook(t *testing.T) {
 		return false
 	})
 	closeDispatcher(t, d)
+}
+
+// Reachable tells a socket nobody serves (what a stopped journald leaves)
+// and a missing one from a socket that is served: a real journald's,
+// through a link the test makes and removes.
+func TestJournaldReachable(t *testing.T) {
+	testenv.Journald(t)
+	sock := filepath.Join(t.TempDir(), "journal.sock")
+	j := NewJournald(JournaldOptions{Socket: sock})
+	if err := j.Reachable(); !errors.Is(err, syscall.ENOENT) || !strings.Contains(err.Error(), sock) {
+		t.Errorf("no socket: Reachable = %v, want ENOENT naming %s", err, sock)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: sock}); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd) // the socket file stays, nobody serves it
+	if err := j.Reachable(); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("a socket nobody serves: Reachable = %v, want ECONNREFUSED", err)
+	}
+	if err := os.Remove(sock); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(DefaultJournalSocket, sock); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Reachable(); err != nil {
+		t.Errorf("journald's own socket: Reachable = %v", err)
+	}
 }

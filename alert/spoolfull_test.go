@@ -2,8 +2,6 @@ package alert
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,56 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/testenv"
 )
-
-// tmpfsDir mounts a tmpfs of size bytes on a folder of the test's own, and
-// unmounts it when the test ends (after what the test closed in its
-// Cleanups registered later).
-func tmpfsDir(t *testing.T, size int) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root; CI runs the tests as root")
-	}
-	dir := filepath.Join(t.TempDir(), "tmpfs")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, fmt.Sprintf("size=%d,mode=0700", size)); err != nil {
-		t.Fatalf("mount a tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-			unix.Unmount(dir, unix.MNT_DETACH)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes a file in dir until the filesystem is full, and returns
-// its path: removing it frees the space.
-func fillDisk(t *testing.T, dir string) string {
-	t.Helper()
-	path := filepath.Join(dir, "filler")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := f.Write(chunk); err != nil {
-			if !errors.Is(err, unix.ENOSPC) {
-				t.Fatalf("fill %s: %v", dir, err)
-			}
-			return path
-		}
-	}
-}
 
 // alertsOfKind returns what a receiver got of one kind.
 func alertsOfKind(t *testing.T, rc *receiver, kind Kind) []Alert {
@@ -83,7 +34,7 @@ func alertsOfKind(t *testing.T, rc *receiver, kind Kind) []Alert {
 // spooled (so a crash would not lose it), the resolution is told, and the
 // receiver, down meanwhile, gets all of them.
 func TestWebhookSpoolDiskFullHoldsAlertsUntilSpaceReturns(t *testing.T) {
-	disk := tmpfsDir(t, 512<<10)
+	disk := testenv.Tmpfs(t, 512<<10)
 	spoolDir := filepath.Join(disk, "spool")
 
 	var accepting atomic.Bool
@@ -126,7 +77,7 @@ func TestWebhookSpoolDiskFullHoldsAlertsUntilSpaceReturns(t *testing.T) {
 	dReady.Done()
 	t.Cleanup(func() { d.Close(context.Background()) }) // before the unmount
 
-	filler := fillDisk(t, disk)
+	filler := testenv.FillDisk(t, disk)
 	const shells = 10
 	var sent []Alert
 	for i := range shells {
@@ -192,7 +143,7 @@ func TestWebhookSpoolDiskFullHoldsAlertsUntilSpaceReturns(t *testing.T) {
 // receiver from memory at once. Past MaxHeld the oldest are dropped, low
 // and medium first, and that is counted and said.
 func TestWebhookSpoolDiskFullMemoryBound(t *testing.T) {
-	disk := tmpfsDir(t, 256<<10)
+	disk := testenv.Tmpfs(t, 256<<10)
 	spoolDir := filepath.Join(disk, "spool")
 
 	hold := make(chan struct{})
@@ -218,7 +169,7 @@ func TestWebhookSpoolDiskFullMemoryBound(t *testing.T) {
 	hook.dropNoticeEvery = 10e6
 	t.Cleanup(func() { closeWebhook(t, hook) }) // before the unmount
 
-	fillDisk(t, disk)
+	testenv.FillDisk(t, disk)
 	sev := []finding.Severity{
 		finding.SeverityCritical,                      // 0: in flight, in memory, never dropped
 		finding.SeverityLow, finding.SeverityCritical, // 1-2: held; 3 in memory

@@ -113,6 +113,14 @@ type WebhookOptions struct {
 	// Stream links the alerts the webhook raises and spools itself, and
 	// is the stream its route links the others into (nil: no stream).
 	Stream *Stream
+	// AlertAfter is how long every attempt may fail before OnFailing hears
+	// that the receiver is failing; 0 never.
+	AlertAfter time.Duration
+	// OnFailing, when set, hears once that the receiver has failed every
+	// attempt for AlertAfter (failing true, since the first failure, and
+	// the latest error), and once that it took an alert again after that
+	// (failing false). It is called from the webhook's own goroutines.
+	OnFailing func(from *Webhook, failing bool, since time.Time, err error)
 	// Concurrency is how many requests are in flight at once (default 1).
 	// With 1, alerts arrive in the order they were delivered to the sink.
 	Concurrency int
@@ -166,6 +174,7 @@ type Webhook struct {
 	agentVersion string    // of the latest alert, for the alerts the webhook makes itself
 	pendingDrops dropTally
 	risk         *riskEpisode // the spool cannot be written; nil when it can
+	down         downEpisode  // the receiver fails every attempt
 
 	beating    bool           // a heartbeat is in flight
 	beats      sync.WaitGroup // the heartbeat in flight
@@ -189,6 +198,18 @@ type dropTally struct {
 	// the spool could not be written, and severe those of high or critical
 	// severity among them.
 	fromMemory, severe int
+}
+
+// downEpisode is a time during which every attempt failed: since the
+// first failure after a success, the latest error, whether OnFailing was
+// told (AlertAfter passed), and the timer that tells it.
+type downEpisode struct {
+	since      time.Time
+	err        error
+	told       bool
+	timer      *time.Timer
+	alertAfter time.Duration
+	onFailing  func(*Webhook, bool, time.Time, error)
 }
 
 // riskEpisode is a time during which the spool could not be written and
@@ -308,6 +329,7 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		backedOff:       make(chan struct{}),
 		stop:            stop,
 		stopNotice:      make(chan struct{}),
+		down:            downEpisode{alertAfter: opts.AlertAfter, onFailing: opts.OnFailing},
 	}
 	w.noteDrops(droppedAtOpen)
 	w.noticer.Add(2)
@@ -751,7 +773,9 @@ func (w *Webhook) attempt(ctx context.Context, e spoolEntry) {
 		w.failures = 0
 		w.notBefore = time.Time{}
 		w.moveBackoffLocked()
+		up := w.endDownLocked()
 		w.mu.Unlock()
+		up()
 		return
 	}
 	if ctx.Err() != nil {
@@ -798,6 +822,7 @@ func (w *Webhook) fail(e spoolEntry, alertID string, status int, retryAfter time
 	w.retries.Add(1)
 	w.mu.Lock()
 	w.failures++
+	w.noteDownLocked(err)
 	delay := w.backoff(w.failures, retryAfter)
 	w.notBefore = time.Now().Add(delay)
 	w.moveBackoffLocked()
@@ -812,6 +837,56 @@ func (w *Webhook) fail(e spoolEntry, alertID string, status int, retryAfter time
 		args = append(args, "status", status)
 	}
 	w.log.Warn("webhook delivery failed", args...)
+}
+
+// noteDownLocked records a failed attempt in the episode of failures,
+// starting it (and the AlertAfter timer) at the first one.
+func (w *Webhook) noteDownLocked(err error) {
+	d := &w.down
+	d.err = err
+	if !d.since.IsZero() {
+		return
+	}
+	d.since = time.Now().UTC()
+	if d.alertAfter > 0 && d.onFailing != nil {
+		d.timer = time.AfterFunc(d.alertAfter, w.tellDown)
+	}
+}
+
+// tellDown tells OnFailing that the receiver has failed for AlertAfter,
+// unless it took an alert meanwhile or the webhook is closed.
+func (w *Webhook) tellDown() {
+	w.mu.Lock()
+	d := &w.down
+	if w.closed || d.since.IsZero() || d.told {
+		w.mu.Unlock()
+		return
+	}
+	d.told = true
+	since, err := d.since, d.err
+	w.mu.Unlock()
+	w.log.Error("webhook receiver has taken no alert for longer than alert_after; the other sinks are told",
+		"url", w.endpointForLog(), "since", since, "alert_after", d.alertAfter, "error", err)
+	d.onFailing(w, true, since, err)
+}
+
+// endDownLocked ends the episode of failures after a success, and returns
+// what tells OnFailing so, if it was told the receiver was failing (to be
+// called without the lock).
+func (w *Webhook) endDownLocked() func() {
+	d := &w.down
+	if d.since.IsZero() {
+		return func() {}
+	}
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	since, err, told := d.since, d.err, d.told
+	*d = downEpisode{alertAfter: d.alertAfter, onFailing: d.onFailing}
+	if !told {
+		return func() {}
+	}
+	return func() { d.onFailing(w, false, since, err) }
 }
 
 func (w *Webhook) moveBackoffLocked() {
@@ -966,6 +1041,9 @@ func (w *Webhook) Close(ctx context.Context) error {
 		return nil
 	}
 	w.closed = true
+	if w.down.timer != nil {
+		w.down.timer.Stop()
+	}
 	w.mu.Unlock()
 
 	close(w.stopNotice)

@@ -26,6 +26,10 @@ type Options struct {
 	State state.Options
 	// Now is the clock of deploy windows and approvals; nil is time.Now.
 	Now func() time.Time
+	// OnCommit hears how each commit of records went: the error of one
+	// that failed (the records are kept and tried again), nil for one
+	// that worked. It runs on the writer's goroutine; nil hears nothing.
+	OnCommit func(err error)
 }
 
 // Baseline is the baseline of every root, over one state database. Its
@@ -58,7 +62,7 @@ func Open(path string, opts Options) (b *Baseline, reset error, err error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	b = &Baseline{db: db, log: opts.Logger, now: opts.Now, records: newRecordWriter(db, opts.Logger), born: newBornFiles(), reset: reset}
+	b = &Baseline{db: db, log: opts.Logger, now: opts.Now, records: newRecordWriter(db, opts.Logger, opts.OnCommit), born: newBornFiles(), reset: reset}
 	b.loadWindows()
 	b.loadApprovals()
 	return b, reset, nil

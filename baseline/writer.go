@@ -19,9 +19,17 @@ import (
 // A crash loses at most the records of the last writeBehind: at the next
 // start those files differ from the baseline and are looked at again
 // (alerted once more if they are findings) — at least once, never silence.
+//
+// A commit that fails (the state's disk full or read-only) keeps its
+// records pending, behind any newer record of the same path, and is tried
+// again after retryMin, doubling up to retryMax; onCommit hears every
+// outcome, so the agent raises "state unwritable" at the first failure
+// and resolves it at the first commit that works.
 type recordWriter struct {
-	db  *state.DB
-	log *slog.Logger
+	db       *state.DB
+	log      *slog.Logger
+	onCommit func(error)
+	retry    time.Duration // the wait before the next try; 0 while commits work
 
 	mu       sync.Mutex
 	pending  map[string]*state.File // nil: delete
@@ -36,8 +44,17 @@ type recordWriter struct {
 // writeBehind bounds how long a record waits before it is committed.
 const writeBehind = 50 * time.Millisecond
 
-func newRecordWriter(db *state.DB, log *slog.Logger) *recordWriter {
-	w := &recordWriter{db: db, log: log, pending: map[string]*state.File{},
+// The bounds of the wait before a failed commit is tried again.
+const (
+	retryMin = 250 * time.Millisecond
+	retryMax = 30 * time.Second
+)
+
+func newRecordWriter(db *state.DB, log *slog.Logger, onCommit func(error)) *recordWriter {
+	if onCommit == nil {
+		onCommit = func(error) {}
+	}
+	w := &recordWriter{db: db, log: log, onCommit: onCommit, pending: map[string]*state.File{},
 		kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	w.flushed = sync.NewCond(&w.mu)
 	go w.run()
@@ -121,24 +138,31 @@ func (w *recordWriter) close() {
 
 func (w *recordWriter) run() {
 	defer close(w.done)
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-w.kick:
+		case <-retry:
 		case <-w.stop:
 			w.commit()
 			w.commit() // a record put while the first ran
 			return
 		}
+		retry = nil
 		select {
 		case <-time.After(writeBehind):
 		case <-w.stop:
 		}
-		w.commit()
+		if !w.commit() {
+			retry = time.After(w.retry)
+		}
 	}
 }
 
-// commit writes the pending batch.
-func (w *recordWriter) commit() {
+// commit writes the pending batch and reports whether it worked. A batch
+// that could not be written goes back to pending (where a newer record of
+// a path does not replace it) and the wait before the next try grows.
+func (w *recordWriter) commit() bool {
 	w.mu.Lock()
 	batch := w.pending
 	w.pending = map[string]*state.File{}
@@ -153,19 +177,39 @@ func (w *recordWriter) commit() {
 			puts = append(puts, *f)
 		}
 	}
+	var err error
 	if len(puts) > 0 {
-		if err := w.db.Put(puts...); err != nil {
-			w.log.Error("state: store records", "records", len(puts), "err", err)
+		if err = w.db.Put(puts...); err != nil {
+			w.log.Error("state: store records; kept and tried again", "records", len(puts), "retry_in", w.nextRetry(), "err", err)
 		}
 	}
-	if len(dels) > 0 {
-		if err := w.db.Delete(dels...); err != nil {
-			w.log.Error("state: delete records", "records", len(dels), "err", err)
+	if len(dels) > 0 && err == nil {
+		if err = w.db.Delete(dels...); err != nil {
+			w.log.Error("state: delete records; kept and tried again", "records", len(dels), "retry_in", w.nextRetry(), "err", err)
 		}
 	}
 	w.mu.Lock()
+	if err != nil {
+		for p, f := range batch {
+			if _, newer := w.pending[p]; !newer {
+				w.pending[p] = f
+			}
+		}
+	} else {
+		w.retry = 0
+	}
 	w.inflight = nil
 	w.commits++
 	w.flushed.Broadcast()
 	w.mu.Unlock()
+	if len(puts) > 0 || len(dels) > 0 {
+		w.onCommit(err)
+	}
+	return err == nil
+}
+
+// nextRetry grows the wait before the next try after a failed commit.
+func (w *recordWriter) nextRetry() time.Duration {
+	w.retry = min(max(2*w.retry, retryMin), retryMax)
+	return w.retry
 }

@@ -194,9 +194,12 @@ type Webhook struct {
 	Timeout         Duration          `toml:"timeout"`
 	MinSeverity     Threshold         `toml:"min_severity"`
 	// MaxSpool bounds the alerts kept on disk for this receiver.
-	MaxSpool int     `toml:"max_spool"`
-	Rate     float64 `toml:"rate"`
-	Burst    int     `toml:"burst"`
+	MaxSpool int `toml:"max_spool"`
+	// AlertAfter is how long the receiver may fail every attempt before a
+	// blind alert (webhook_failing) goes to the other sinks; 0 never.
+	AlertAfter Duration `toml:"alert_after"`
+	Rate       float64  `toml:"rate"`
+	Burst      int      `toml:"burst"`
 }
 
 // StatePath returns the baseline database file.
@@ -355,6 +358,7 @@ func DefaultWebhook() Webhook {
 		Timeout:     Duration(10 * time.Second),
 		MinSeverity: Threshold(finding.SeverityMedium),
 		MaxSpool:    10000,
+		AlertAfter:  Duration(10 * time.Minute),
 		Rate:        10,
 		Burst:       100,
 		Headers:     map[string]string{},

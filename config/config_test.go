@@ -197,6 +197,7 @@ min_severity = "off"
 url = "ftp://x"
 format = "xml"
 client_cert = "/c.pem"
+alert_after = "-1m"
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +212,7 @@ client_cert = "/c.pem"
 	for _, want := range []string{
 		"agent.log_level", "agent.sweep_interval: = 1s, want at least 10s", "agent.recheck_interval: = 1h0m0s, want 100ms to 10m", "heartbeat.interval: = 500ms, want 1s to 1h", "watch[1].path", "inside watch[0].path", "watch[1].exclude[0]",
 		"quarantine.dir", "quarantined webshells would be served",
-		"webhook[0].url", "webhook[0].format", "webhook[0].client_cert",
+		"webhook[0].url", "webhook[0].format", "webhook[0].client_cert", "webhook[0].alert_after: = -1m0s",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)

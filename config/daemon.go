@@ -172,6 +172,9 @@ func (c *Config) validateDaemon(bad func(key, format string, args ...any)) {
 		if w.MaxSpool < 1 {
 			bad(key("max_spool"), "= %d, want at least 1", w.MaxSpool)
 		}
+		if w.AlertAfter.Std() < 0 {
+			bad(key("alert_after"), "= %s, want a duration such as \"10m\", or \"0\" never to alert", w.AlertAfter)
+		}
 		if w.Rate < 0 || w.Burst < 0 {
 			bad(key("rate"), "and burst must not be negative")
 		}

@@ -70,6 +70,10 @@ type Snapshot struct {
 	Webhooks []Webhook
 	Sinks    []Sink
 
+	// Blind counts the blind states that are on, by state; every state the
+	// agent knows is in it (0 when off), so each series exists from the
+	// start.
+	Blind map[string]int
 	// The followed access logs, and the access reports not made because
 	// too many waited.
 	AccessLogs           []AccessLog
@@ -225,6 +229,7 @@ type snapshotCollector struct {
 	held, atRisk, sinkDropped, sinkFailed                    *prometheus.Desc
 	accessLines, accessUnparsed, accessEntries, accessBytes  *prometheus.Desc
 	accessDropped                                            *prometheus.Desc
+	blind                                                    *prometheus.Desc
 }
 
 func newSnapshotCollector(opts Options) *snapshotCollector {
@@ -276,6 +281,7 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		accessEntries:  desc("access_index_requests", "Requests of an access log held in memory for access reports (the last 30 minutes, within the memory bound).", "log"),
 		accessBytes:    desc("access_index_bytes", "Memory the requests of an access log take in the index, as estimated against its bound.", "log"),
 		accessDropped:  desc("access_reports_dropped_total", "Access reports not made because too many waited to be made."),
+		blind:          desc("blind", "Blind states that are on, by state: what the agent cannot see or act on now (a root unwatched, the state database or the vault unwritable, a webhook failing past its alert_after, journald unreachable, a failed reload). 0 when all is seen.", "state"),
 	}
 }
 
@@ -290,7 +296,7 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.sweeps, c.sweepSeconds, c.unseen, c.rechecked, c.slowLane,
 		c.spoolDepth, c.spoolAge, c.delivered, c.retries, c.webhookDropped,
 		c.held, c.atRisk, c.sinkDropped, c.sinkFailed,
-		c.accessLines, c.accessUnparsed, c.accessEntries, c.accessBytes, c.accessDropped,
+		c.accessLines, c.accessUnparsed, c.accessEntries, c.accessBytes, c.accessDropped, c.blind,
 	} {
 		ch <- d
 	}
@@ -355,6 +361,9 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.accessBytes, float64(l.Bytes), l.Log)
 	}
 	counter(c.accessDropped, s.AccessReportsDropped)
+	for state, n := range s.Blind {
+		gauge(c.blind, float64(n), state)
+	}
 }
 
 func boolValue(b bool) float64 {

@@ -26,6 +26,7 @@ func fakeSnapshot() Snapshot {
 			{Sink: "1"},
 		},
 		Sinks: []Sink{{Sink: "journald", Dropped: 11, Failed: 3}, {Sink: "0"}},
+		Blind: map[string]int{"vault_unwritable": 1, "root_unwatched": 2, "reload_failed": 0},
 	}
 }
 
@@ -102,6 +103,9 @@ func TestCollectorReadsTheSnapshot(t *testing.T) {
 		{"shellwatch_sink_dropped_total", []string{"sink", "journald"}, 11},
 		{"shellwatch_sink_dropped_total", []string{"sink", "0"}, 0},
 		{"shellwatch_sink_failures_total", []string{"sink", "journald"}, 3},
+		{"shellwatch_blind", []string{"state", "vault_unwritable"}, 1},
+		{"shellwatch_blind", []string{"state", "root_unwatched"}, 2},
+		{"shellwatch_blind", []string{"state", "reload_failed"}, 0},
 		{"shellwatch_scan_duration_seconds", nil, 2},
 		{"shellwatch_detections_total", []string{"severity", "critical"}, 2},
 		{"shellwatch_detections_total", []string{"severity", "low"}, 0},

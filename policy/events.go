@@ -2,6 +2,7 @@ package policy
 
 import (
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/blind"
 	"github.com/shellwatch/shellwatch/finding"
 )
 
@@ -28,12 +29,19 @@ var eventSeverity = map[alert.Kind]finding.Severity{
 	alert.KindAttackerReturned:   finding.SeverityCritical, // someone came back for a webshell
 	alert.KindAgentStarted:       finding.SeverityLow,
 	alert.KindAgentStopping:      finding.SeverityLow,
+	alert.KindBlindResolved:      finding.SeverityLow,
 }
+
+// BlindSeverity is the severity of the KindBlind alert that raises state:
+// high for every state, as the agent cannot see or act on part of what it
+// guards.
+func BlindSeverity(blind.State) finding.Severity { return finding.SeverityHigh }
 
 // EventSeverity is the severity of an alert about the agent or its watch
 // (not a file's content). It panics on a kind that is decided per file
-// (Decide) or by the alert sinks themselves (alerts_dropped,
-// alerts_grouped): a caller asking for one is a bug.
+// (Decide), by the alert sinks themselves (alerts_dropped,
+// alerts_grouped) or by the blind state (blind: [BlindSeverity]): a
+// caller asking for one is a bug.
 func EventSeverity(k alert.Kind) finding.Severity {
 	s, ok := eventSeverity[k]
 	if !ok {

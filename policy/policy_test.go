@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/blind"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
 )
@@ -376,6 +377,13 @@ func TestREADMEAlertTable(t *testing.T) {
 			got = "the first alert's" // a follow-up (access package) travels as the alert it follows
 		case alert.KindAlertsAtRisk:
 			got = EventSeverity(kind).String() + " (low: resolved)" // the resolution's, decided by the webhook
+		case alert.KindBlind:
+			got = BlindSeverity(blind.VaultUnwritable).String()
+			for _, st := range blind.States() {
+				if s := BlindSeverity(st); s != finding.SeverityHigh {
+					got += fmt.Sprintf(" but %s gives %s", st, s)
+				}
+			}
 		default:
 			got = EventSeverity(kind).String()
 		}

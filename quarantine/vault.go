@@ -1,6 +1,8 @@
 package quarantine
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -292,4 +294,38 @@ func ownerNames(uid, gid uint32) (string, string) {
 		groupName = g.Name
 	}
 	return userName, groupName
+}
+
+// probeSize is what [Vault.Probe] writes: one page, so a filesystem with
+// no block left refuses it as it would refuse a quarantined file.
+const probeSize = 4096
+
+// Probe reports whether the vault takes a file now: it writes one page
+// into an unnamed file in the vault (O_TMPFILE, or a temporary name where
+// the filesystem has none) and lets it go. The error is the vault's
+// filesystem's (ENOSPC when full, EROFS when read-only, EDQUOT), wrapped
+// with the vault's path.
+func (v *Vault) Probe() error {
+	fd, err := openat(v.fd, ".", unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	name := ""
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) {
+		var r [8]byte
+		rand.Read(r[:])
+		name = tempPrefix + "probe-" + hex.EncodeToString(r[:])
+		fd, err = openat(v.fd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("vault %q takes no file: %w", v.dir, err)
+	}
+	defer func() {
+		closeFD(fd)
+		if name != "" {
+			unix.Unlinkat(v.fd, name, 0)
+		}
+	}()
+	var page [probeSize]byte
+	if _, err := (fdWriter(fd)).Write(page[:]); err != nil {
+		return fmt.Errorf("vault %q takes no file: %w", v.dir, err)
+	}
+	return nil
 }

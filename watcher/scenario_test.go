@@ -108,7 +108,7 @@ var opNames = map[string]Op{"created": OpCreated, "modified": OpModified, "remov
 
 var problemNames = map[string]ProblemKind{
 	"overflow": ProblemOverflow, "watch-limit": ProblemWatchLimit, "root-missing": ProblemRootMissing,
-	"root-restored": ProblemRootRestored, "watch-error": ProblemWatchError, "root-symlink": ProblemRootSymlink,
+	"root-restored": ProblemRootRestored, "watch-error": ProblemWatchError, "root-symlink": ProblemRootSymlink, "root-watched": ProblemRootWatched,
 }
 
 func parseScenario(file string) (*scenario, error) {

@@ -385,11 +385,15 @@ func (w *Watcher) finishRescan(ctx context.Context, r *rootState, gen uint64, se
 	r.snapshot, r.snapshotOf = seen, degrades
 	if !limitHit {
 		w.mu.Lock()
-		if r.attached && r.gen == gen && r.degraded {
+		watched := r.attached && r.gen == gen && r.degraded
+		if watched {
 			r.degraded = false
 			w.log.Info("every directory of the root is watched again; rescans stop", "root", r.path)
 		}
 		w.mu.Unlock()
+		if watched {
+			w.problem(Problem{Kind: ProblemRootWatched, Root: r.path, Path: r.path})
+		}
 	}
 	return nil
 }

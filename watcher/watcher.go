@@ -122,6 +122,11 @@ const (
 	// web server may now serve the attacker's folder through it. Raised
 	// again when the link is changed to point elsewhere.
 	ProblemRootSymlink
+	// ProblemRootWatched: every directory of a root that was past the
+	// watch limit, or had a directory that could not be watched, is
+	// watched again and its rescans stop. It resolves an earlier
+	// ProblemWatchLimit or ProblemWatchError of that root.
+	ProblemRootWatched
 )
 
 // String returns the name used in logs and test scenarios.
@@ -139,6 +144,8 @@ func (k ProblemKind) String() string {
 		return "watch-error"
 	case ProblemRootSymlink:
 		return "root-symlink"
+	case ProblemRootWatched:
+		return "root-watched"
 	}
 	return fmt.Sprintf("ProblemKind(%d)", int(k))
 }
@@ -153,6 +160,10 @@ type Problem struct {
 	// LinkTarget is, for ProblemRootSymlink, the link's target as readlink
 	// gives it (byte-exact, attacker-chosen: never followed).
 	LinkTarget string
+	// Degraded says, on a ProblemWatchLimit or ProblemWatchError, that
+	// the root is on periodic rescans from now on, until a
+	// ProblemRootWatched.
+	Degraded bool
 }
 
 // Excluder decides which paths are skipped: an excluded directory is

@@ -246,7 +246,7 @@ func (w *Watcher) degrade(r *rootState, gen uint64, dir string, err error) {
 	} else {
 		err = fmt.Errorf("%w; until it can be watched, root %s is rescanned every %s", err, r.path, w.opts.RescanInterval)
 	}
-	w.problem(Problem{Kind: kind, Root: r.path, Path: dir, Err: err})
+	w.problem(Problem{Kind: kind, Root: r.path, Path: dir, Err: err, Degraded: true})
 	w.queue(job{kind: jobRescan, root: r, gen: gen})
 }
 

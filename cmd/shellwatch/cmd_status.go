@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shellwatch/shellwatch/blind"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/control"
 	"github.com/shellwatch/shellwatch/control/wire"
@@ -99,6 +100,7 @@ func printStatus(w io.Writer, st wire.Status) {
 	fmt.Fprintf(w, "shellwatch %s on %s: %s since %s (%s)\n", st.Version, st.Host, ready,
 		st.StartedAt.Local().Format(time.DateTime), time.Since(st.StartedAt).Round(time.Second))
 	fmt.Fprintf(w, "config %s\n\n", st.Config)
+	printBlind(w, st.Blind)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROOT\tMODE")
 	for _, r := range st.Roots {
@@ -131,4 +133,24 @@ func printStatus(w io.Writer, st wire.Status) {
 	for _, a := range st.LastAlerts {
 		fmt.Fprintf(w, "  %s  %-8s %-20s %s\n", a.Time.Local().Format(time.DateTime), a.Severity, a.Kind, strings.TrimSpace(a.Message))
 	}
+}
+
+// printBlind lists the blind states that are on, first thing after the
+// header, so an operator sees at once what the agent cannot see.
+func printBlind(w io.Writer, conds []blind.Condition) {
+	if len(conds) == 0 {
+		fmt.Fprintln(w, "blind: nothing (every root watched, state and vault writable, every sink reachable, the last reload worked)")
+		fmt.Fprintln(w)
+		return
+	}
+	fmt.Fprintf(w, "BLIND: %d states the agent cannot see or act on:\n", len(conds))
+	for _, c := range conds {
+		fmt.Fprintf(w, "  %-20s %s since %s (%s)", c.State, safetext.Path(c.Subject),
+			c.Since.Local().Format(time.DateTime), time.Since(c.Since).Round(time.Second))
+		if c.Detail != "" {
+			fmt.Fprintf(w, ": %s", safetext.Path(c.Detail))
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/blind"
 	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 )
@@ -56,6 +57,11 @@ type Status struct {
 	Webhooks         []WebhookStatus `json:"webhooks"`
 	Deploys          []DeployStatus  `json:"deploys"`
 	LastAlerts       []RecentAlert   `json:"last_alerts"`
+	// Blind lists what the agent cannot see or do right now (a root
+	// unwatched, the state database or the vault unwritable, a webhook
+	// failing, journald unreachable, a failed reload); empty when
+	// nothing.
+	Blind []blind.Condition `json:"blind"`
 	// Prevention is the state of [prevent].
 	Prevention PreventionStatus `json:"prevention"`
 }
