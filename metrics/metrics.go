@@ -78,6 +78,30 @@ type Snapshot struct {
 	// too many waited.
 	AccessLogs           []AccessLog
 	AccessReportsDropped uint64
+
+	// Prevention is the guard's figures; nil when prevention is off. Its
+	// counters restart with the guard (at a reload that restarts it),
+	// which Prometheus reads as a counter reset.
+	Prevention *Prevention
+}
+
+// Prevention is what the guard (package guard) did since it started.
+type Prevention struct {
+	Events          uint64 // permission events read (every open in the roots)
+	Allowed, Denied uint64 // their answers
+	// Held is the time the web users' opens were held: HeldBuckets are
+	// the upper bounds, HeldCounts the cumulative counts (as Prometheus
+	// wants), HeldSum the total.
+	HeldBuckets []time.Duration
+	HeldCounts  []uint64
+	Held        uint64
+	HeldSum     time.Duration
+	// Opens allowed unjudged (the deadline, a full queue), scripts refused
+	// while open for writing, files that could not be read (allowed).
+	DeadlineMisses, QueueFull, Writing, ScanErrors uint64
+	Folders                                        uint64 // folders marked
+	MarkErrors                                     uint64 // folders that could not be marked
+	Cached                                         int    // judgements remembered
 }
 
 // AccessLog is what the agent read of one followed access log and holds
@@ -219,17 +243,20 @@ type snapshotCollector struct {
 	version  string
 	started  time.Time
 
-	buildInfo, startTime, ready                              *prometheus.Desc
-	events, watches, overflows, resyncs, rescans             *prometheus.Desc
-	changes, scanned, scannedBytes                           *prometheus.Desc
-	quarantined, quarantineFailed, scanErrors, queueDepth    *prometheus.Desc
-	reloads, filesKnown, deployWindows                       *prometheus.Desc
-	sweeps, sweepSeconds, unseen, rechecked, slowLane        *prometheus.Desc
-	spoolDepth, spoolAge, delivered, retries, webhookDropped *prometheus.Desc
-	held, atRisk, sinkDropped, sinkFailed                    *prometheus.Desc
-	accessLines, accessUnparsed, accessEntries, accessBytes  *prometheus.Desc
-	accessDropped                                            *prometheus.Desc
-	blind                                                    *prometheus.Desc
+	buildInfo, startTime, ready                               *prometheus.Desc
+	events, watches, overflows, resyncs, rescans              *prometheus.Desc
+	changes, scanned, scannedBytes                            *prometheus.Desc
+	quarantined, quarantineFailed, scanErrors, queueDepth     *prometheus.Desc
+	reloads, filesKnown, deployWindows                        *prometheus.Desc
+	sweeps, sweepSeconds, unseen, rechecked, slowLane         *prometheus.Desc
+	spoolDepth, spoolAge, delivered, retries, webhookDropped  *prometheus.Desc
+	held, atRisk, sinkDropped, sinkFailed                     *prometheus.Desc
+	accessLines, accessUnparsed, accessEntries, accessBytes   *prometheus.Desc
+	accessDropped                                             *prometheus.Desc
+	blind                                                     *prometheus.Desc
+	preventActive, preventEvents, preventAnswers, preventHeld *prometheus.Desc
+	preventUnjudged, preventWriting, preventScanErrors        *prometheus.Desc
+	preventFolders, preventMarkErrors, preventCached          *prometheus.Desc
 }
 
 func newSnapshotCollector(opts Options) *snapshotCollector {
@@ -276,12 +303,22 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		sinkDropped:    desc("sink_dropped_total", "Alerts lost for a sink because its queue in the agent was full: it hung or did not keep up. sink is journald or a webhook's index.", "sink"),
 		sinkFailed:     desc("sink_failures_total", "Alerts a sink did not take (journald timed out or refused, a webhook was closed).", "sink"),
 
-		accessLines:    desc("access_log_lines_total", "Lines read from a followed access log (its warm-up included). log is the index of the [[access_log]] table.", "log"),
-		accessUnparsed: desc("access_log_unparsed_lines_total", "Lines of a followed access log not in its format, or longer than 64 KiB.", "log"),
-		accessEntries:  desc("access_index_requests", "Requests of an access log held in memory for access reports (the last 30 minutes, within the memory bound).", "log"),
-		accessBytes:    desc("access_index_bytes", "Memory the requests of an access log take in the index, as estimated against its bound.", "log"),
-		accessDropped:  desc("access_reports_dropped_total", "Access reports not made because too many waited to be made."),
-		blind:          desc("blind", "Blind states that are on, by state: what the agent cannot see or act on now (a root unwatched, the state database or the vault unwritable, a webhook failing past its alert_after, journald unreachable, a failed reload). 0 when all is seen.", "state"),
+		accessLines:       desc("access_log_lines_total", "Lines read from a followed access log (its warm-up included). log is the index of the [[access_log]] table.", "log"),
+		accessUnparsed:    desc("access_log_unparsed_lines_total", "Lines of a followed access log not in its format, or longer than 64 KiB.", "log"),
+		accessEntries:     desc("access_index_requests", "Requests of an access log held in memory for access reports (the last 30 minutes, within the memory bound).", "log"),
+		accessBytes:       desc("access_index_bytes", "Memory the requests of an access log take in the index, as estimated against its bound.", "log"),
+		accessDropped:     desc("access_reports_dropped_total", "Access reports not made because too many waited to be made."),
+		preventActive:     desc("prevention_active", "1 while prevention holds the web users' opens ([prevent] enabled and started), else 0."),
+		preventEvents:     desc("prevention_events_total", "Permission events read by prevention: every open of a file in the roots, by anyone."),
+		preventAnswers:    desc("prevention_answers_total", "Answers to those events, by answer: allow or deny.", "answer"),
+		preventHeld:       desc("prevention_held_seconds", "How long prevention held an open of a web user, from its event to its answer."),
+		preventUnjudged:   desc("prevention_unjudged_total", "Opens of a web user allowed without a judgement, by reason: deadline (prevent.deadline passed) or queue_full.", "reason"),
+		preventWriting:    desc("prevention_writing_refused_total", "Scripts refused to a web user because they were empty or still open for writing."),
+		preventScanErrors: desc("prevention_scan_errors_total", "Files prevention could not read to judge them; allowed."),
+		preventFolders:    desc("prevention_folders", "Folders of the roots marked for prevention."),
+		preventMarkErrors: desc("prevention_mark_errors_total", "Folders prevention could not mark (fs.fanotify.max_user_marks reached, a folder gone)."),
+		preventCached:     desc("prevention_cached_identities", "File identities whose judgement prevention remembers."),
+		blind:             desc("blind", "Blind states that are on, by state: what the agent cannot see or act on now (a root unwatched, the state database or the vault unwritable, a webhook failing past its alert_after, journald unreachable, a failed reload). 0 when all is seen.", "state"),
 	}
 }
 
@@ -297,6 +334,9 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.spoolDepth, c.spoolAge, c.delivered, c.retries, c.webhookDropped,
 		c.held, c.atRisk, c.sinkDropped, c.sinkFailed,
 		c.accessLines, c.accessUnparsed, c.accessEntries, c.accessBytes, c.accessDropped, c.blind,
+		c.preventActive, c.preventEvents, c.preventAnswers, c.preventHeld,
+		c.preventUnjudged, c.preventWriting, c.preventScanErrors,
+		c.preventFolders, c.preventMarkErrors, c.preventCached,
 	} {
 		ch <- d
 	}
@@ -364,6 +404,35 @@ func (c *snapshotCollector) Collect(ch chan<- prometheus.Metric) {
 	for state, n := range s.Blind {
 		gauge(c.blind, float64(n), state)
 	}
+	c.collectPrevention(ch, s.Prevention, gauge, counter)
+}
+
+// collectPrevention sends the guard's figures: every series exists, at
+// zero, while prevention is off, and prevention_active says which.
+func (c *snapshotCollector) collectPrevention(ch chan<- prometheus.Metric, p *Prevention,
+	gauge func(*prometheus.Desc, float64, ...string), counter func(*prometheus.Desc, uint64, ...string)) {
+	active := p != nil
+	if p == nil {
+		p = &Prevention{}
+	}
+	gauge(c.preventActive, boolValue(active))
+	counter(c.preventEvents, p.Events)
+	counter(c.preventAnswers, p.Allowed, "allow")
+	counter(c.preventAnswers, p.Denied, "deny")
+	buckets := map[float64]uint64{}
+	for i, b := range p.HeldBuckets {
+		if i < len(p.HeldCounts) {
+			buckets[b.Seconds()] = p.HeldCounts[i]
+		}
+	}
+	ch <- prometheus.MustNewConstHistogram(c.preventHeld, p.Held, p.HeldSum.Seconds(), buckets)
+	counter(c.preventUnjudged, p.DeadlineMisses, "deadline")
+	counter(c.preventUnjudged, p.QueueFull, "queue_full")
+	counter(c.preventWriting, p.Writing)
+	counter(c.preventScanErrors, p.ScanErrors)
+	gauge(c.preventFolders, float64(p.Folders))
+	counter(c.preventMarkErrors, p.MarkErrors)
+	gauge(c.preventCached, float64(p.Cached))
 }
 
 func boolValue(b bool) float64 {

@@ -214,3 +214,64 @@ func TestListenReportsABusyAddress(t *testing.T) {
 		t.Error("Listen on an address in use succeeded")
 	}
 }
+
+// The guard's figures: every series exists while prevention is off (at 0,
+// prevention_active 0), and carries the guard's counts while it is on; the
+// held-time histogram keeps the guard's buckets.
+func TestPreventionFigures(t *testing.T) {
+	off := gather(t, newTestMetrics(fakeSnapshot))
+	for _, name := range []string{"shellwatch_prevention_active", "shellwatch_prevention_events_total",
+		"shellwatch_prevention_held_seconds", "shellwatch_prevention_folders"} {
+		if v, ok := metricstest.Value(off, name); !ok || v != 0 {
+			t.Errorf("prevention off: %s = %v (present %v), want 0", name, v, ok)
+		}
+	}
+
+	on := newTestMetrics(func() Snapshot {
+		s := fakeSnapshot()
+		s.Prevention = &Prevention{
+			Events: 120, Allowed: 110, Denied: 10,
+			HeldBuckets: []time.Duration{50 * time.Microsecond, time.Millisecond, 100 * time.Millisecond},
+			HeldCounts:  []uint64{60, 75, 80}, Held: 81, HeldSum: 1500 * time.Millisecond,
+			DeadlineMisses: 1, QueueFull: 2, Writing: 3, ScanErrors: 4, Folders: 12, MarkErrors: 5, Cached: 70,
+		}
+		return s
+	})
+	fams := gather(t, on)
+	tests := []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"shellwatch_prevention_active", nil, 1},
+		{"shellwatch_prevention_events_total", nil, 120},
+		{"shellwatch_prevention_answers_total", []string{"answer", "allow"}, 110},
+		{"shellwatch_prevention_answers_total", []string{"answer", "deny"}, 10},
+		{"shellwatch_prevention_held_seconds", nil, 81},
+		{"shellwatch_prevention_unjudged_total", []string{"reason", "deadline"}, 1},
+		{"shellwatch_prevention_unjudged_total", []string{"reason", "queue_full"}, 2},
+		{"shellwatch_prevention_writing_refused_total", nil, 3},
+		{"shellwatch_prevention_scan_errors_total", nil, 4},
+		{"shellwatch_prevention_folders", nil, 12},
+		{"shellwatch_prevention_mark_errors_total", nil, 5},
+		{"shellwatch_prevention_cached_identities", nil, 70},
+	}
+	for _, tt := range tests {
+		if got, ok := metricstest.Value(fams, tt.name, tt.labels...); !ok || got != tt.want {
+			t.Errorf("%s%v = %v (present %v), want %v", tt.name, tt.labels, got, ok, tt.want)
+		}
+	}
+	h := fams["shellwatch_prevention_held_seconds"].GetMetric()[0].GetHistogram()
+	if h.GetSampleSum() != 1.5 {
+		t.Errorf("held_seconds sum = %v, want 1.5", h.GetSampleSum())
+	}
+	want := map[float64]uint64{50e-6: 60, 1e-3: 75, 0.1: 80}
+	if len(h.GetBucket()) != len(want) {
+		t.Errorf("held_seconds has %d buckets, want %d", len(h.GetBucket()), len(want))
+	}
+	for _, b := range h.GetBucket() {
+		if n, ok := want[b.GetUpperBound()]; !ok || n != b.GetCumulativeCount() {
+			t.Errorf("held_seconds bucket le=%v holds %d, want %d (known %v)", b.GetUpperBound(), b.GetCumulativeCount(), n, ok)
+		}
+	}
+}
