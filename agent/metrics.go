@@ -9,6 +9,7 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/guard"
 	"github.com/shellwatch/shellwatch/metrics"
 	"github.com/shellwatch/shellwatch/scanner"
 )
@@ -117,6 +118,14 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		s.Sinks = append(s.Sinks, metrics.Sink{Sink: ids[r.Sink], Dropped: r.Dropped, Failed: r.Errors})
 	}
 	s.AccessLogs, s.AccessReportsDropped = g.access.Metrics()
+	if st, _, ok := a.preventionStats(); ok {
+		s.Prevention = &metrics.Prevention{
+			Events: st.Events, Allowed: st.Allowed, Denied: st.Denied,
+			HeldBuckets: guard.HeldBuckets, HeldCounts: st.HeldCounts, Held: st.Held, HeldSum: st.HeldSum,
+			DeadlineMisses: st.DeadlineMisses, QueueFull: st.QueueFull, Writing: st.Writing, ScanErrors: st.ScanErrors,
+			Folders: st.Marks, MarkErrors: st.MarkErrors, Cached: st.Cached,
+		}
+	}
 	return s
 }
 

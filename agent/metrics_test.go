@@ -54,6 +54,26 @@ func scrape(t *testing.T, addr string) ([]byte, map[string]*dto.MetricFamily) {
 	return body, fams
 }
 
+// minimum is the least value a scraped series must have.
+type minimum struct {
+	name   string
+	labels []string // label, value pairs the series has
+	min    float64
+}
+
+// checkAtLeast checks that each series is in fams with at least its minimum.
+func checkAtLeast(t *testing.T, fams map[string]*dto.MetricFamily, want []minimum) {
+	t.Helper()
+	for _, m := range want {
+		v, ok := metricstest.Value(fams, m.name, m.labels...)
+		if !ok {
+			t.Errorf("%s%v missing from the scrape", m.name, m.labels)
+		} else if v < m.min {
+			t.Errorf("%s%v = %v, want at least %v", m.name, m.labels, v, m.min)
+		}
+	}
+}
+
 // TestMetrics scrapes the real endpoint after a webshell drop: the figures
 // are there, and nothing in the output names a file, a rule or the webhook.
 func TestMetrics(t *testing.T) {
@@ -68,11 +88,7 @@ func TestMetrics(t *testing.T) {
 	h.checkQuarantined(a, p, evalShell)
 
 	body, fams := scrape(t, addr)
-	atLeast := []struct {
-		name   string
-		labels []string
-		min    float64
-	}{
+	atLeast := []minimum{
 		{"shellwatch_detections_total", []string{"severity", "critical"}, 1},
 		{"shellwatch_alerts_total", []string{"kind", "detection"}, 1},
 		{"shellwatch_files_scanned_total", nil, 1},
@@ -96,14 +112,7 @@ func TestMetrics(t *testing.T) {
 		{"shellwatch_reloads_total", []string{"result", "ok"}, 0},
 		{"shellwatch_deploy_windows_open", nil, 0},
 	}
-	for _, m := range atLeast {
-		v, ok := metricstest.Value(fams, m.name, m.labels...)
-		if !ok {
-			t.Errorf("%s%v missing from the scrape", m.name, m.labels)
-		} else if v < m.min {
-			t.Errorf("%s%v = %v, want at least %v", m.name, m.labels, v, m.min)
-		}
-	}
+	checkAtLeast(t, fams, atLeast)
 	// Hostile strings stay out: paths (the attacker's), rule names, the
 	// webhook's URL (it may hold credentials), the state folder.
 	forbidden := []string{"PATHMARK", h.dir, h.www, h.recv.url(), h.recv.ln.Addr().String(), "/hook"}

@@ -5,9 +5,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,4 +138,42 @@ func TestPreventionRace(t *testing.T) {
 		t.Errorf("status prevention %+v: want active for www-data, with refusals", p)
 	}
 	t.Logf("prevention: %+v", p)
+}
+
+// TestPreventionMetrics scrapes the guard's figures after php-fpm's user
+// opened a clean script (served, held until judged).
+func TestPreventionMetrics(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("prevention needs root (fanotify permission events); CI runs as root")
+	}
+	testenv.Journald(t)
+	h := newHarness(t)
+	page := testenv.WriteFile(t, filepath.Join(h.www, "page.php"), raceBenign)
+	testenv.Searchable(t, h.www)
+	addr := freeAddr(t)
+	h.extraConfig = fmt.Sprintf("[prevent]\nenabled = true\nusers = [\"www-data\"]\n[metrics]\nlisten = %q\n", addr)
+	h.start()
+
+	cmd := exec.Command("cat", page)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 33, Gid: 33}}
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != raceBenign {
+		t.Errorf("www-data could not read the clean %s: %q %v", page, out, err)
+	}
+
+	_, fams := scrape(t, addr)
+	atLeast := []minimum{
+		{"shellwatch_prevention_active", nil, 1},
+		{"shellwatch_prevention_events_total", nil, 1},
+		{"shellwatch_prevention_answers_total", []string{"answer", "allow"}, 1},
+		{"shellwatch_prevention_answers_total", []string{"answer", "deny"}, 0},
+		{"shellwatch_prevention_held_seconds", nil, 1}, // its sample count
+		{"shellwatch_prevention_folders", nil, 1},
+		{"shellwatch_prevention_cached_identities", nil, 1},
+		{"shellwatch_prevention_unjudged_total", []string{"reason", "deadline"}, 0},
+		{"shellwatch_prevention_unjudged_total", []string{"reason", "queue_full"}, 0},
+		{"shellwatch_prevention_writing_refused_total", nil, 0},
+		{"shellwatch_prevention_scan_errors_total", nil, 0},
+		{"shellwatch_prevention_mark_errors_total", nil, 0},
+	}
+	checkAtLeast(t, fams, atLeast)
 }
