@@ -113,9 +113,12 @@ func (a *Agent) knownVerdict(path string, id guard.Identity) (finding.Severity, 
 		MTime: id.ModTime(), CTime: id.ChangeTime()}) {
 		return finding.SeverityNone, false
 	}
-	if rec.Accepted {
-		return finding.SeverityNone, true
-	}
+	// The verdict, whatever accepted the content: a monitor root's
+	// baseline accepts what it saw, a flagged file left in place (edited in
+	// place, quarantine_modified off, or there at the first baseline)
+	// included, and a webshell must not be served for that. An operator
+	// clears a false positive with rules.allow_lists, which makes the
+	// verdict clean.
 	return rec.Severity, true
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control/wire"
+	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
@@ -176,4 +177,40 @@ func TestPreventionMetrics(t *testing.T) {
 		{"shellwatch_prevention_mark_errors_total", nil, 0},
 	}
 	checkAtLeast(t, fams, atLeast)
+}
+
+// A flagged file the pipeline leaves in place is refused to the web
+// server all the same: an index.php of the first baseline edited in place
+// into a webshell is alerted and, quarantine_modified being off, left
+// where it is; its record is accepted (a monitor root accepts what it
+// sees), and the guard trusted accepted records as clean.
+func TestPreventionRefusesFlaggedFileLeftInPlace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("prevention needs root (fanotify permission events); CI runs as root")
+	}
+	h := newHarness(t)
+	page := testenv.WriteFile(t, filepath.Join(h.www, "index.php"), raceBenign)
+	testenv.Searchable(t, h.www)
+	h.extraConfig = "[prevent]\nenabled = true\nusers = [\"www-data\"]\n"
+	h.start()
+	h.waitReconciled()
+	if err := os.WriteFile(page, []byte(raceShell), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := h.recv.waitAlert(page, alert.KindDetection)
+	if a.Action == nil || a.Action.Taken != alert.ActionAlerted {
+		t.Fatalf("the edited file was not left in place: %+v", a.Action)
+	}
+	if r := h.agent.baseline.Record(page); r == nil || !r.Accepted || r.Severity < finding.SeverityHigh {
+		t.Fatalf("record %+v: want it flagged and accepted, the case this test is about", r)
+	}
+	cmd := exec.Command("cat", page)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 33, Gid: 33}}
+	out, err := cmd.CombinedOutput()
+	if err == nil || strings.Contains(string(out), "system(") {
+		t.Fatalf("www-data read the flagged file left in place: err %v, %q", err, out)
+	}
+	if !strings.Contains(string(out), "Operation not permitted") {
+		t.Errorf("cat's refusal: %q", out)
+	}
 }
