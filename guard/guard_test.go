@@ -46,7 +46,11 @@ func TestGuardDeniesFlaggedToWebUserOnly(t *testing.T) {
 	}
 	testenv.Eventually(t, waitFor, "a Blocked report", func() bool { return len(rep.all()) > 0 })
 	r := rep.all()[0]
-	if r.Kind != Blocked || r.Path != shell || r.From != "scan" || r.Verdict.Severity != finding.SeverityCritical ||
+	// The first refusal's report comes from the scan, or from the cache
+	// when the opener's next try is answered before the scanner's
+	// goroutine hands its report on (the answer is written first): one
+	// report either way.
+	if r.Kind != Blocked || r.Path != shell || (r.From != "scan" && r.From != "cache") || r.Verdict.Severity != finding.SeverityCritical ||
 		r.PID != int32(web.cmd.Process.Pid) || r.UIDs[1] != wwwData || !strings.HasSuffix(r.Exe, "/opener") {
 		t.Errorf("report %+v", r)
 	}
