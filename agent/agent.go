@@ -55,6 +55,9 @@ type Options struct {
 	// blindProbe is how often blind states are probed (blindProbeInterval
 	// when 0), so a test need not wait seconds for a resolution.
 	blindProbe time.Duration
+	// selfExe is the agent's binary as self_changed watches it (the target
+	// of /proc/self/exe when empty): a test cannot replace its own binary.
+	selfExe string
 }
 
 // stopTimeout bounds how long a stopping agent waits for the sinks to
@@ -100,6 +103,7 @@ type Agent struct {
 	metrics *agentMetrics
 	prevent prevention // the guard, when [prevent] enables it (prevent.go)
 	blind   blind.Set  // what the agent cannot see or do now (blind.go)
+	self    selfWatch  // the agent's own files (self.go)
 	// journalSeen: journald served its socket since the start (blind.go).
 	journalSeen atomic.Bool
 
@@ -221,6 +225,8 @@ func (a *Agent) run(parent context.Context) error {
 		return err
 	}
 	down.push(stopControl)
+	a.startSelfWatch(&cfg)
+	down.push(a.stopSelfWatch)
 	a.startPipeline(ctx)
 	down.push(func() { a.stopPipeline(); cancel() })
 	if err := a.metrics.endpoint.Start(metricsAddress(cfg)); err != nil {
@@ -364,6 +370,7 @@ func (a *Agent) reload(ctx context.Context) {
 		}
 		a.relay(al)
 	}
+	selfMark := a.selfMark() // before anything is read
 	cfg, err := config.Load(a.opts.ConfigPath)
 	if err != nil {
 		fail(err)
@@ -426,6 +433,7 @@ func (a *Agent) reload(ctx context.Context) {
 		a.reconciles.running.Go(func() { a.reconcile(ctx, g.roots) })
 	}
 	a.metrics.reloadsOK.Add(1)
+	a.selfReloaded(&cfg, selfMark)
 	a.resolveBlind(blind.ReloadFailed, a.opts.ConfigPath, "reload worked: the config and rules on disk run")
 	a.log.Info("reloaded", "config", a.opts.ConfigPath, "rules", len(g.engine.Rules.Rules()), "roots_changed", rootsChanged)
 	a.sendAgentAlert(alert.KindReloaded,

@@ -25,8 +25,19 @@ import (
 // tests that kill -9 an agent need it in another process.
 const childConfigEnv = "SHELLWATCH_TEST_AGENT_CONFIG"
 
+// childWatchLimitEnv makes the child agent lower the inotify watch limit
+// of its user namespace before it starts; it refuses in the initial user
+// namespace, whose limit is every root process's.
+const childWatchLimitEnv = "SHELLWATCH_TEST_MAX_INOTIFY_WATCHES"
+
 func TestMain(m *testing.M) {
 	if cfg := os.Getenv(childConfigEnv); cfg != "" {
+		if limit := os.Getenv(childWatchLimitEnv); limit != "" {
+			if err := testenv.SetNamespaceWatchLimit(limit); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+		}
 		err := Run(context.Background(), Options{
 			ConfigPath: cfg, Version: "test-child",
 			Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
@@ -50,6 +61,12 @@ type childAgent struct {
 
 func (h *harness) startChild() *childAgent {
 	h.t.Helper()
+	return h.startChildWith(nil)
+}
+
+// startChildWith starts the child with setup applied to its command first.
+func (h *harness) startChildWith(setup func(*exec.Cmd)) *childAgent {
+	h.t.Helper()
 	h.writeConfig(h.webhookURL())
 	sock := filepath.Join(h.dir, fmt.Sprintf("notify-%d.sock", time.Now().UnixNano()))
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
@@ -63,6 +80,9 @@ func (h *harness) startChild() *childAgent {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childConfigEnv+"="+h.cfgPath, "NOTIFY_SOCKET="+sock)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if setup != nil {
+		setup(cmd)
+	}
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package blind keeps what the agent cannot see right now: a set of named
 // conditions (a root unwatched, the state database or the vault
 // unwritable, a webhook failing, journald unreachable, a reload that
-// failed). Each condition is raised
+// failed, the agent's own files changed on disk). Each condition is raised
 // once and resolved once, whatever number of failures and successes tell
 // it in between; the set is what `shellwatch status` lists and the
 // shellwatch_blind metric counts.
@@ -42,11 +42,16 @@ const (
 	// ReloadFailed: the last reload failed; the previous config and rules
 	// run on. Subject: the config file.
 	ReloadFailed State = "reload_failed"
+	// SelfChanged: the agent's own binary, config file, rule file or
+	// folder, or hash list changed on disk outside a reload: someone
+	// changed the agent. Subject: the file or folder as the config names
+	// it (the binary: its path).
+	SelfChanged State = "self_changed"
 )
 
 // States returns every state, in a fixed order.
 func States() []State {
-	return []State{RootUnwatched, StateUnwritable, VaultUnwritable, WebhookFailing, JournaldUnreachable, ReloadFailed}
+	return []State{RootUnwatched, StateUnwritable, VaultUnwritable, WebhookFailing, JournaldUnreachable, ReloadFailed, SelfChanged}
 }
 
 // Condition is one blind state that is on.

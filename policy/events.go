@@ -33,9 +33,15 @@ var eventSeverity = map[alert.Kind]finding.Severity{
 }
 
 // BlindSeverity is the severity of the KindBlind alert that raises state:
-// high for every state, as the agent cannot see or act on part of what it
-// guards.
-func BlindSeverity(blind.State) finding.Severity { return finding.SeverityHigh }
+// high, as the agent cannot see or act on part of what it guards; critical
+// when its own files changed on disk (self_changed): someone changed the
+// agent itself.
+func BlindSeverity(s blind.State) finding.Severity {
+	if s == blind.SelfChanged {
+		return finding.SeverityCritical
+	}
+	return finding.SeverityHigh
+}
 
 // EventSeverity is the severity of an alert about the agent or its watch
 // (not a file's content). It panics on a kind that is decided per file

@@ -379,10 +379,14 @@ func TestREADMEAlertTable(t *testing.T) {
 			got = EventSeverity(kind).String() + " (low: resolved)" // the resolution's, decided by the webhook
 		case alert.KindBlind:
 			got = BlindSeverity(blind.VaultUnwritable).String()
+			var other []string
 			for _, st := range blind.States() {
 				if s := BlindSeverity(st); s != finding.SeverityHigh {
-					got += fmt.Sprintf(" but %s gives %s", st, s)
+					other = append(other, fmt.Sprintf("%s: `%s`", s, st))
 				}
+			}
+			if len(other) > 0 {
+				got += " (" + strings.Join(other, ", ") + ")"
 			}
 		default:
 			got = EventSeverity(kind).String()
