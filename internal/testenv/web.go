@@ -302,3 +302,21 @@ func tryStart(t testing.TB, name string, cmd *exec.Cmd, ready func() bool) error
 	})
 	return nil
 }
+
+// WebUserUID is the uid (and gid) of Debian's www-data, php-fpm's pool user.
+const WebUserUID = 33
+
+// AsWebUser is the command name args run as www-data, the way php-fpm's
+// pool opens a script; it is killed if the test process dies.
+func AsWebUser(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: WebUserUID, Gid: WebUserUID}, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+// InFanotify reports whether process pid sleeps waiting for a fanotify
+// permission answer, by the kernel function it sleeps in.
+func InFanotify(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
+	return err == nil && bytes.Contains(b, []byte("fanotify"))
+}
