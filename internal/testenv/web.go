@@ -34,6 +34,9 @@ type WebOptions struct {
 	LogFormat string
 	// Addr is the loopback address to listen on; "" is 127.0.0.1.
 	Addr string
+	// NoOPcache turns PHP's OPcache off in the pool: php-fpm then opens
+	// a script at every request, not only when it changed.
+	NoOPcache bool
 }
 
 // WebServer is a running nginx with php-fpm behind it.
@@ -97,7 +100,8 @@ php_admin_value[upload_tmp_dir] = %[1]s/tmp
 php_admin_value[sys_temp_dir] = %[1]s/tmp
 php_admin_value[session.save_path] = %[1]s/tmp
 php_admin_flag[log_errors] = on
-`, dir, sock))
+php_admin_flag[opcache.enable] = %[3]s
+`, dir, sock, map[bool]string{false: "on", true: "off"}[opts.NoOPcache]))
 	start(t, "php-fpm", exec.Command(phpFPMBinary, "--nodaemonize", "--fpm-config", fpmConf), func() bool {
 		_, err := os.Stat(sock)
 		return err == nil
