@@ -43,7 +43,7 @@ NO_CORPUS_NOTE = make $@: the webshell detection and benign-web checks did NOT r
   run them with SHARED_CORPUS=DIR (DIR holding webshells/, webshells-new/, benign-web.tar.xz) or WEBSHELLS=DIR \
   WEBSHELLS_NEW=DIR BENIGN_WEB=DIR, as in: make test SHARED_CORPUS=/srv/corpus (see Measured in README.md); CI runs them
 
-.PHONY: all deps build run test lint bench bench-latency bench-trace corpus report clean deb deb-package
+.PHONY: all deps build run test lint bench bench-latency bench-trace bench-prevent corpus report clean deb deb-package
 
 all: build
 
@@ -95,6 +95,7 @@ bench: build corpus
 	$(LATENCYBENCH)
 	$(STATEBENCH)
 	$(TRACEBENCH)
+	$(PREVENTBENCH)
 
 # Latency of the real daemon from a webshell's close() to its journald entry,
 # its webhook and its quarantine, and idle CPU and RSS over 10,000 watched
@@ -136,6 +137,17 @@ TRACEBENCH = scripts/bench-trace.sh bin/shellwatch $(TRACEBENCH_LINES) && \
 
 bench-trace: build
 	$(TRACEBENCH)
+
+# Prevention (package guard; root, fanotify): a burst of 10,000 opens of
+# small scripts by root (never held) and by www-data (held, answered from
+# the verdict cache), prevention off and on: the burst's time and the p50
+# and p99 of one open. Then a request to a script already judged clean
+# through Debian's nginx and php-fpm on loopback, OPcache on and off,
+# prevention off and on: p50 and p99 of one request (2,000 a round).
+PREVENTBENCH = $(GO) test -run '^$$' -bench 'Opens|VerifiedRequest' -benchtime 5x ./guard/
+
+bench-prevent: deps
+	$(PREVENTBENCH)
 
 # The Debian package build/shellwatch_<version>_amd64.deb (packaging/nfpm.yaml:
 # the binary, the hardened unit, the journald catalog, the conffile, the

@@ -5,11 +5,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -155,9 +153,7 @@ func TestPreventionMetrics(t *testing.T) {
 	h.extraConfig = fmt.Sprintf("[prevent]\nenabled = true\nusers = [\"www-data\"]\n[metrics]\nlisten = %q\n", addr)
 	h.start()
 
-	cmd := exec.Command("cat", page)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 33, Gid: 33}}
-	if out, err := cmd.CombinedOutput(); err != nil || string(out) != raceBenign {
+	if out, err := testenv.AsWebUser("cat", page).CombinedOutput(); err != nil || string(out) != raceBenign {
 		t.Errorf("www-data could not read the clean %s: %q %v", page, out, err)
 	}
 
@@ -204,9 +200,7 @@ func TestPreventionRefusesFlaggedFileLeftInPlace(t *testing.T) {
 	if r := h.agent.baseline.Record(page); r == nil || !r.Accepted || r.Severity < finding.SeverityHigh {
 		t.Fatalf("record %+v: want it flagged and accepted, the case this test is about", r)
 	}
-	cmd := exec.Command("cat", page)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 33, Gid: 33}}
-	out, err := cmd.CombinedOutput()
+	out, err := testenv.AsWebUser("cat", page).CombinedOutput()
 	if err == nil || strings.Contains(string(out), "system(") {
 		t.Fatalf("www-data read the flagged file left in place: err %v, %q", err, out)
 	}

@@ -31,7 +31,7 @@ func TestGuardKilledFailsOpen(t *testing.T) {
 		webs = append(webs, w)
 	}
 	for _, w := range webs {
-		testenv.Eventually(t, waitFor, "the open held", func() bool { return isBlockedInFanotify(w.cmd.Process.Pid) })
+		testenv.Eventually(t, waitFor, "the open held", func() bool { return testenv.InFanotify(w.cmd.Process.Pid) })
 	}
 	killed := time.Now()
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
@@ -50,7 +50,7 @@ func TestGuardKilledFailsOpen(t *testing.T) {
 	startGuardChild(t, root)
 	w := startOpener(t, wwwData)
 	w.ask(files[0])
-	testenv.Eventually(t, waitFor, "the open held by the restarted guard", func() bool { return isBlockedInFanotify(w.cmd.Process.Pid) })
+	testenv.Eventually(t, waitFor, "the open held by the restarted guard", func() bool { return testenv.InFanotify(w.cmd.Process.Pid) })
 }
 
 // startGuardChild starts the test binary as a guard of root that never

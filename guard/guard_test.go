@@ -204,7 +204,7 @@ func TestGuardStopFailsOpen(t *testing.T) {
 	}
 	web := startOpener(t, wwwData)
 	web.ask(p)
-	testenv.Eventually(t, waitFor, "the open held", func() bool { return isBlockedInFanotify(web.cmd.Process.Pid) })
+	testenv.Eventually(t, waitFor, "the open held", func() bool { return testenv.InFanotify(web.cmd.Process.Pid) })
 	stopped := make(chan struct{})
 	go func() { g.Stop(); close(stopped) }()
 	if got, err := web.answer(); err != nil || got != "<?php SHELL ?>" {

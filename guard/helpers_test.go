@@ -214,13 +214,6 @@ func (o *opener) open(path string) (string, error) {
 	return o.answer()
 }
 
-// isBlockedInFanotify reports whether pid sleeps waiting for a fanotify
-// answer, by the kernel function it sleeps in.
-func isBlockedInFanotify(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
-	return err == nil && bytes.Contains(b, []byte("fanotify"))
-}
-
 // judge flags content holding "SHELL", as a rule would: it reads the file
 // through the descriptor, as the real scanner does.
 func judge(_ context.Context, fd int, _ string) Verdict {

@@ -34,6 +34,9 @@ type WebOptions struct {
 	LogFormat string
 	// Addr is the loopback address to listen on; "" is 127.0.0.1.
 	Addr string
+	// NoOPcache turns PHP's OPcache off in the pool: php-fpm then opens
+	// a script at every request, not only when it changed.
+	NoOPcache bool
 }
 
 // WebServer is a running nginx with php-fpm behind it.
@@ -97,7 +100,8 @@ php_admin_value[upload_tmp_dir] = %[1]s/tmp
 php_admin_value[sys_temp_dir] = %[1]s/tmp
 php_admin_value[session.save_path] = %[1]s/tmp
 php_admin_flag[log_errors] = on
-`, dir, sock))
+php_admin_flag[opcache.enable] = %[3]s
+`, dir, sock, map[bool]string{false: "on", true: "off"}[opts.NoOPcache]))
 	start(t, "php-fpm", exec.Command(phpFPMBinary, "--nodaemonize", "--fpm-config", fpmConf), func() bool {
 		_, err := os.Stat(sock)
 		return err == nil
@@ -301,4 +305,22 @@ func tryStart(t testing.TB, name string, cmd *exec.Cmd, ready func() bool) error
 		}
 	})
 	return nil
+}
+
+// WebUserUID is the uid (and gid) of Debian's www-data, php-fpm's pool user.
+const WebUserUID = 33
+
+// AsWebUser is the command name args run as www-data, the way php-fpm's
+// pool opens a script; it is killed if the test process dies.
+func AsWebUser(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: WebUserUID, Gid: WebUserUID}, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+// InFanotify reports whether process pid sleeps waiting for a fanotify
+// permission answer, by the kernel function it sleeps in.
+func InFanotify(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
+	return err == nil && bytes.Contains(b, []byte("fanotify"))
 }
