@@ -99,19 +99,23 @@ func (a *Agent) stopPipeline() {
 func (a *Agent) toSlowLane(t task) bool {
 	a.q.slowMu.Lock()
 	slow := a.q.slowPaths[t.c.Path] > 0
+	a.q.slowMu.Unlock()
 	if !slow && t.deleted == nil && t.c.Op != watcher.OpRemoved {
+		// Outside the lock: the shards do not wait on each other's lstat.
+		// Only this shard hands this path on, so nothing of the path
+		// changes in the lane's count meanwhile but the lane finishing it.
 		var st unix.Stat_t
 		slow = unix.Lstat(t.c.Path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > slowLaneSize
 	}
-	if slow {
-		a.q.slowPaths[t.c.Path]++
+	if !slow {
+		return false
 	}
+	a.q.slowMu.Lock()
+	a.q.slowPaths[t.c.Path]++
 	a.q.slowMu.Unlock()
-	if slow {
-		a.metrics.slowLane.Add(1)
-		a.q.slow <- t
-	}
-	return slow
+	a.metrics.slowLane.Add(1)
+	a.q.slow <- t
+	return true
 }
 
 // enqueue hands t to the worker of its path.
