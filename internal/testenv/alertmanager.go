@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -70,7 +69,6 @@ func startAlertmanager(t testing.TB, configFile, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out := &Buffer{}
 	cmd := exec.Command(alertmanagerBinary,
 		"--config.file="+configFile,
 		"--storage.path="+storage,
@@ -78,36 +76,10 @@ func startAlertmanager(t testing.TB, configFile, dir string) (string, error) {
 		"--cluster.listen-address=", // no gossip port, no peers
 		"--log.level=warn",
 	)
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive a killed test binary
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start %s: %w", alertmanagerBinary, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		// Only the process started here, by its PID.
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-
 	baseURL := "http://" + addr
 	client := &http.Client{Timeout: 2 * time.Second}
-	var exitErr, lastErr error
-	exitedEarly := false
-	ready := poll(30*time.Second, func() bool {
-		select {
-		case exitErr = <-exited:
-			exitedEarly = true
-			return true
-		default:
-		}
+	var lastErr error
+	err = tryStart(t, "alertmanager", syscall.SIGTERM, cmd, func() bool {
 		resp, err := client.Get(baseURL + "/-/ready")
 		if lastErr = err; err == nil {
 			resp.Body.Close()
@@ -115,19 +87,9 @@ func startAlertmanager(t testing.TB, configFile, dir string) (string, error) {
 		}
 		return false
 	})
-	switch {
-	case exitedEarly:
-		return "", fmt.Errorf("%s exited before it was ready (%v): %s", alertmanagerBinary, exitErr, strings.TrimSpace(out.String()))
-	case !ready:
-		stop()
-		return "", errors.Join(fmt.Errorf("%s not ready on %s after 30s: %s", alertmanagerBinary, addr, strings.TrimSpace(out.String())), lastErr)
+	if err != nil {
+		return "", errors.Join(fmt.Errorf("%s on %s: %w", alertmanagerBinary, addr, err), lastErr)
 	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("alertmanager output:\n%s", out.String())
-		}
-	})
 	return baseURL, nil
 }
 

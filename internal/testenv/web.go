@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -102,7 +101,7 @@ php_admin_value[session.save_path] = %[1]s/tmp
 php_admin_flag[log_errors] = on
 php_admin_flag[opcache.enable] = %[3]s
 `, dir, sock, map[bool]string{false: "on", true: "off"}[opts.NoOPcache]))
-	start(t, "php-fpm", exec.Command(phpFPMBinary, "--nodaemonize", "--fpm-config", fpmConf), func() bool {
+	start(t, "php-fpm", syscall.SIGQUIT, exec.Command(phpFPMBinary, "--nodaemonize", "--fpm-config", fpmConf), func() bool {
 		_, err := os.Stat(sock)
 		return err == nil
 	})
@@ -152,7 +151,7 @@ http {
 `, dir, w.AccessLog, addr, opts.Root, logFormat, format, sock))
 		w.URL = "http://" + addr
 		cmd := exec.Command(nginxBinary, "-c", conf, "-e", filepath.Join(dir, "nginx-error.log"))
-		if lastErr = tryStart(t, "nginx", cmd, func() bool {
+		if lastErr = tryStart(t, "nginx", syscall.SIGQUIT, cmd, func() bool {
 			c, err := net.DialTimeout("tcp", addr, time.Second)
 			if err == nil {
 				c.Close()
@@ -250,61 +249,6 @@ func writeConf(t testing.TB, path, text string) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// start starts cmd and waits until ready, or fails the test.
-func start(t testing.TB, name string, cmd *exec.Cmd, ready func() bool) {
-	t.Helper()
-	if err := tryStart(t, name, cmd, ready); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-}
-
-// tryStart starts cmd, waits until ready, and stops it by its PID when the
-// test ends; an error says why it did not get ready (it is stopped then).
-func tryStart(t testing.TB, name string, cmd *exec.Cmd, ready func() bool) error {
-	out := &Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGQUIT) // graceful for nginx and php-fpm
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
-	var exitErr error
-	gone := false
-	ok := poll(30*time.Second, func() bool {
-		select {
-		case exitErr = <-exited:
-			gone = true
-			return true
-		default:
-		}
-		return ready()
-	})
-	switch {
-	case gone:
-		return fmt.Errorf("exited before it was ready (%v): %s", exitErr, strings.TrimSpace(out.String()))
-	case !ok:
-		stop()
-		return errors.New("not ready after 30s: " + strings.TrimSpace(out.String()))
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, out.String())
-		}
-	})
-	return nil
 }
 
 // WebUserUID is the uid (and gid) of Debian's www-data, php-fpm's pool user.
