@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"sort"
@@ -399,8 +400,18 @@ func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, boo
 		r.loss = e
 		r.episodes.Add(1)
 	}
-	e.count++
-	e.byKind[lost.Kind]++
+	// A grouped alert lost stands for every alert it folded.
+	folded, byKind := 1, map[Kind]int{lost.Kind: 1}
+	if lost.Kind == KindAlertsGrouped && lost.Count > 0 {
+		folded, byKind = lost.Count, lost.CountByKind
+		for _, s := range parseSeqRanges(lost.Seqs) {
+			e.seqs.add(s)
+		}
+	}
+	e.count += folded
+	for k, c := range byKind {
+		e.byKind[k] += c
+	}
 	e.seqs.add(lost.Seq)
 	if len(e.samples) < d.maxSamples {
 		e.samples = append(e.samples, lost.Sample())
@@ -416,8 +427,8 @@ func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, boo
 		Message: fmt.Sprintf("sink %s loses alerts: %s; they are counted until it takes alerts again (first lost: %s)",
 			r.name, why, describeSample(lost.Sample())),
 		Detail:      "the other sinks still get every alert; the count comes when the sink recovers",
-		Count:       1,
-		CountByKind: map[Kind]int{lost.Kind: 1},
+		Count:       folded,
+		CountByKind: maps.Clone(byKind),
 		Samples:     []Sample{lost.Sample()},
 	})
 	return lossNotice{alert: n, include: func(o *route) bool { return o != r }}, true

@@ -569,3 +569,22 @@ func newTestWebhook(t *testing.T, spoolDir string) (*receiver, *Webhook, *slog.L
 	}
 	return rc, hook, log
 }
+
+// A grouped alert lost for a sink is every alert it folded: the loss
+// counts them, by kind, with their seqs, not one alert.
+func TestLostGroupCountsWhatItFolded(t *testing.T) {
+	d := NewDispatcher(DispatcherOptions{Routes: []Route{{Sink: newDispatchRecorder("hook")}}, Logger: slog.New(slog.DiscardHandler)})
+	defer d.Close(context.Background())
+	r := d.routes[0]
+	n, starts := d.noteLoss(r, Alert{Kind: KindAlertsGrouped, Seq: 15, Count: 5, Seqs: "10-14",
+		CountByKind: map[Kind]int{KindDetection: 3, KindScanFailed: 2}}, "queue full")
+	if !starts || n.alert.Count != 5 || n.alert.CountByKind[KindDetection] != 3 || n.alert.CountByKind[KindScanFailed] != 2 {
+		t.Fatalf("the notice of a lost group: %+v", n.alert)
+	}
+	d.noteLoss(r, Alert{Kind: KindDetection, Seq: 16}, "queue full")
+	r.lossMu.Lock()
+	defer r.lossMu.Unlock()
+	if r.loss.count != 6 || r.loss.byKind[KindDetection] != 4 || r.loss.seqs.String() != "10-16" {
+		t.Errorf("episode: %d lost, %v, seqs %s; want 6, 4 detections, 10-16", r.loss.count, r.loss.byKind, r.loss.seqs.String())
+	}
+}
