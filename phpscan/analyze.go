@@ -305,6 +305,21 @@ func LooksLikePHP(name string, data []byte) bool {
 	return hasOpenTag(data)
 }
 
+// HasLongOpenTag finds "<?php" (any case) in data: five bytes that random
+// or compressed data all but never holds, unlike "<?=" (one in 16 MiB).
+func HasLongOpenTag(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], []byte("<?"))
+		if j < 0 {
+			return false
+		}
+		i += j + 2
+		if i+3 <= len(data) && (data[i]|0x20) == 'p' && (data[i+1]|0x20) == 'h' && (data[i+2]|0x20) == 'p' {
+			return true
+		}
+	}
+}
+
 // hasOpenTag finds "<?php" (any case) or "<?=" in data.
 func hasOpenTag(data []byte) bool {
 	for i := 0; ; {

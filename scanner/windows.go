@@ -236,11 +236,19 @@ var scriptNames = func() *walk.Globs {
 }()
 
 // isScript reports whether the file at p is code, by its name (the default
-// script_globs of a protected root) or by what was read of it: a PHP open
-// tag, an ASP or JSP block, a #! line.
+// script_globs of a protected root) or by what was read of it: a #! line,
+// a "<?php" tag (a polyglot image holds one), or, in text, a "<?=" tag or
+// an ASP or JSP block. Those are two or three bytes that random or
+// compressed data holds every few tens of KiB: in a video or an archive
+// they would make every large upload "a new script".
 func isScript(p string, data []byte) bool {
-	if scriptNames.Match(p, false) || phpscan.LooksLikePHP(path.Base(p), data) {
+	if scriptNames.Match(p, false) || bytes.HasPrefix(data, []byte("#!")) || phpscan.HasLongOpenTag(data) {
 		return true
 	}
-	return bytes.HasPrefix(data, []byte("#!")) || bytes.Contains(data, []byte("<%"))
+	return isText(data) && (phpscan.LooksLikePHP(path.Base(p), data) || bytes.Contains(data, []byte("<%")))
+}
+
+// isText reports whether data looks like text: no NUL in its first 8 KiB.
+func isText(data []byte) bool {
+	return bytes.IndexByte(data[:min(len(data), 8<<10)], 0) < 0
 }

@@ -2,7 +2,9 @@ package scanner
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -47,10 +49,30 @@ func TestIsScript(t *testing.T) {
 		{"/w/page.html", "<html><% Response.Write(1) %>", true},
 		{"/w/logo.gif", "GIF89a\x00\x01", false},
 		{"/w/notes.txt", "hello", false},
+		{"/w/logo.gif", "GIF89a\x01\x00\x01\x00<?php system($_GET[1]);", true},
+		{"/w/v.txt", "<?= $x ?>", true},
+		// Binary data holding the two- and three-byte tags by chance.
+		{"/w/clip.mp4", "\x00\x00\x00\x18ftypmp42\x00<%\x93<?=\x11", false},
 	} {
 		if got := isScript(tt.path, []byte(tt.data)); got != tt.want {
 			t.Errorf("isScript(%q, %q) = %v, want %v", tt.path, tt.data, got, tt.want)
 		}
+	}
+}
+
+// Random bytes, as a video or an archive holds, are not a script however
+// many "<%" and "<?=" they hold by chance (one every 64 KiB and 16 MiB).
+func TestIsScriptNotRandomBytes(t *testing.T) {
+	data := make([]byte, 16<<20)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < len(data); i += 8 {
+		binary.LittleEndian.PutUint64(data[i:], r.Uint64())
+	}
+	if !bytes.Contains(data, []byte("<%")) {
+		t.Fatal("16 MiB of random bytes without \"<%\": the test proves nothing")
+	}
+	if isScript("/w/upload/clip.mp4", data) {
+		t.Error("16 MiB of random bytes counts as a script")
 	}
 }
 
