@@ -159,8 +159,11 @@ func Rotated(path string) ([]string, error) {
 		if (a.dated != "") != (b.dated != "") {
 			return a.dated != "" // both kinds seldom meet: dated first
 		}
-		if a.dated != "" {
+		if a.dated != "" && a.dated != b.dated {
 			return a.dated < b.dated
+		}
+		if a.dated != "" {
+			return a.name < b.name // "x-D" before "x-D.gz", as the dedup below wants
 		}
 		if a.num != b.num {
 			return a.num > b.num

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -62,6 +63,8 @@ type Follower struct {
 	Log *slog.Logger
 
 	lines, unparsed, tooLong, rotations, truncations, errs, polls atomic.Int64
+	failMu                                                        sync.Mutex
+	lastFail                                                      string // the failure logged last
 	buf                                                           []byte // Run's read buffer
 }
 
@@ -280,9 +283,10 @@ const markLen = 64
 
 // rewritten reports whether the first bytes of t's file, or the last ones
 // read, are not those read before: a copytruncate followed by more writes
-// than were read. Both must change: a server's first line after the
-// truncation may well be the same as the old first one (the same client
-// asking for the same page in the same second).
+// than were read. Either changing shows a rewrite; both are checked
+// because either alone can look unchanged (a server's first line after
+// the truncation may well be the old first one: the same client asking for
+// the same page in the same second).
 func (f *Follower) rewritten(t *tail) bool {
 	return changedAt(t.file, t.head, 0) || changedAt(t.file, t.last, t.offset-int64(len(t.last)))
 }
@@ -343,9 +347,18 @@ func (f *Follower) emit(line []byte) {
 	f.Handle(r)
 }
 
+// fail counts a failure, and logs it when it differs from the last one
+// logged: a log that stays unreadable is said once, not at every poll.
 func (f *Follower) fail(op string, err error) {
 	f.errs.Add(1)
-	f.Log.Warn("access log: "+op+" failed", "path", f.Path, "err", err)
+	msg := op + ": " + err.Error()
+	f.failMu.Lock()
+	repeat := msg == f.lastFail
+	f.lastFail = msg
+	f.failMu.Unlock()
+	if !repeat {
+		f.Log.Warn("access log: "+op+" failed (said once until it changes)", "path", f.Path, "err", err)
+	}
 }
 
 // warm reads the requests of the last Warm before cur's end: from the

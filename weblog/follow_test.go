@@ -3,8 +3,10 @@ package weblog
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -314,5 +316,23 @@ func TestFollowCopyTruncateSameHead(t *testing.T) {
 	f.read(cur)
 	if c.seen["/n/123456789"] != 1 || c.seen["/index.html"] != 2 || f.Stats().Unparsed != 0 || f.Stats().Truncations != 1 {
 		t.Errorf("seen %v, stats %+v: want the rewritten file read again from its start", c.seen, f.Stats())
+	}
+}
+
+// A log that stays unreadable (here a folder where the log should be) is
+// said once in the agent's log, not at every poll; the failures are still
+// counted.
+func TestFollowUnreadableSaidOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	if err := os.Mkdir(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs testenv.Buffer
+	f := &Follower{Path: path, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	follow(t, f)
+	testenv.Eventually(t, 30*time.Second, "20 failed polls", func() bool { return f.Stats().Errors >= 20 })
+	if n := strings.Count(logs.String(), "access log:"); n != 1 {
+		t.Errorf("%d warnings for one unreadable log over 20 polls, want 1:\n%s", n, logs.String())
 	}
 }

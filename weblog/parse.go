@@ -349,7 +349,7 @@ func unescape(v []byte) []byte {
 			i++
 			continue
 		case 'n', 't', 'r', 'b', 'f', 'v':
-			out = append(out, map[byte]byte{'n': '\n', 't': '\t', 'r': '\r', 'b': '\b', 'f': '\f', 'v': '\v'}[e])
+			out = append(out, escaped[e])
 			i++
 			continue
 		}
@@ -439,3 +439,6 @@ func foldPath(p string) string {
 func (r *Request) String() string {
 	return fmt.Sprintf("%s %s %s %s %d", r.Time.Format(time.RFC3339), safetext.Path(r.Client), safetext.Path(r.Method), safetext.Path(r.Target), r.Status)
 }
+
+// escaped is the byte a backslash escape stands for, by its letter.
+var escaped = [256]byte{'n': '\n', 't': '\t', 'r': '\r', 'b': '\b', 'f': '\f', 'v': '\v'}
