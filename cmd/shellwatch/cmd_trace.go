@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -214,7 +215,11 @@ func traceTarget(operand string, cfg config.Config) (weblog.Target, *config.Watc
 			rest = strings.TrimPrefix(operand, "https://")
 		}
 		host, p, _ := strings.Cut(rest, "/")
-		return weblog.Target{Path: weblog.CleanPath("/" + p), Hosts: []string{host}}, nil, nil
+		// Logs carry the host without its port ($host, %v).
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		return weblog.Target{Path: weblog.CleanPath("/" + p), Hosts: []string{strings.ToLower(host)}}, nil, nil
 	}
 	abs, err := filepath.Abs(operand)
 	if err != nil {

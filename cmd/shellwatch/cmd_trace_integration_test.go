@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/weblogtest"
 )
 
@@ -153,6 +154,17 @@ func TestTraceErrors(t *testing.T) {
 		r := runCmd(t, tc.args...)
 		if r.status != exitError || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("shellwatch %q: status %d, stderr %q; want 2 and %q", tc.args, r.status, r.stderr, tc.want)
+		}
+	}
+}
+
+// A URL operand with a port names the host the logs carry without it
+// ($host, %v): "http://Shop:8080/x.php" is host "shop".
+func TestTraceTargetDropsThePort(t *testing.T) {
+	for _, op := range []string{"http://Shop:8080/up/x.php", "https://shop/up/x.php"} {
+		tg, _, err := traceTarget(op, config.Default())
+		if err != nil || tg.Path != "/up/x.php" || len(tg.Hosts) != 1 || tg.Hosts[0] != "shop" {
+			t.Errorf("traceTarget(%q) = %+v, %v", op, tg, err)
 		}
 	}
 }

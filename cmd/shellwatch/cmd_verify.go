@@ -8,6 +8,7 @@ import (
 	"os/exec"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/internal/safetext"
 )
 
 const verifyUsage = `Usage:
@@ -78,7 +79,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	for _, s := range rep.Streams {
 		fmt.Fprintf(stdout, "host %s: %d alerts (seq %d to %d), %d heartbeats, %d problems\n",
-			printable(s.Host), s.Records, s.First, s.Last, s.Heartbeats, len(s.Problems))
+			safetext.Path(s.Host), s.Records, s.First, s.Last, s.Heartbeats, len(s.Problems))
 		for _, p := range s.Problems {
 			fmt.Fprintf(stdout, "  %s\n", p)
 		}
@@ -93,14 +94,4 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return exitFlagged
 	}
 	return exitOK
-}
-
-// printable quotes a host name that holds anything unprintable.
-func printable(s string) string {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == '\uFFFD' {
-			return fmt.Sprintf("%q", s)
-		}
-	}
-	return s
 }
