@@ -35,9 +35,10 @@ type Sequencer struct {
 	path string
 
 	mu       sync.Mutex
-	next     uint64 // the seq Next hands out next
-	reserved uint64 // the file reserves every seq up to this one
-	err      error  // the last reservation that failed, nil once one works
+	next     uint64    // the seq Next hands out next
+	reserved uint64    // the file reserves every seq up to this one
+	err      error     // the last reservation that failed, nil once one works
+	retryAt  time.Time // after a failed reservation, when to try the disk again
 	start    SeqStart
 }
 
@@ -124,8 +125,12 @@ func (s *Sequencer) Next() uint64 {
 	defer s.mu.Unlock()
 	n := s.next
 	s.next++
-	if n > s.reserved {
-		s.err = s.reserveLocked(n + seqBlock - 1)
+	// A failed reservation (disk full, read-only) is tried again once a
+	// second, not at every alert: Next runs on the sender's path.
+	if n > s.reserved && time.Now().After(s.retryAt) {
+		if s.err = s.reserveLocked(n + seqBlock - 1); s.err != nil {
+			s.retryAt = time.Now().Add(time.Second)
+		}
 	}
 	return n
 }
