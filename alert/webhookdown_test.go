@@ -23,74 +23,76 @@ type failingCall struct {
 
 // A receiver that fails every attempt for longer than AlertAfter is told
 // once, however many attempts fail; the first alert it takes again tells
-// its recovery once; failures shorter than AlertAfter tell nothing.
+// its recovery once; failures shorter than AlertAfter tell nothing. The
+// AlertAfter timers are fired by the test, so "longer" and "shorter" do
+// not hang on how fast the machine runs.
 func TestWebhookFailingLongerThanAlertAfter(t *testing.T) {
-	var up atomic.Bool
-	rc := newReceiver(func(int, http.Header) (int, string) {
-		if up.Load() {
-			return http.StatusOK, ""
-		}
-		return http.StatusServiceUnavailable, "down for the test"
-	})
-	srv := httptest.NewServer(rc)
-	defer srv.Close()
+	rc, url := newSwitchedReceiver(t)
 	log, _ := testLogger(t)
-	var mu sync.Mutex
-	var calls []failingCall
-	heard := func() []failingCall {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]failingCall(nil), calls...)
-	}
-	const alertAfter = 2 * time.Second // long enough that the short outage below stays shorter
-	w, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: t.TempDir(), Logger: log,
+	calls := &failingCalls{}
+	const alertAfter = 10 * time.Minute
+	w, err := NewWebhook(WebhookOptions{URL: url, SpoolDir: t.TempDir(), Logger: log,
 		MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, AlertAfter: alertAfter,
-		OnFailing: func(from *Webhook, failing bool, since time.Time, err error) {
-			mu.Lock()
-			calls = append(calls, failingCall{failing, since, err})
-			mu.Unlock()
-		}})
+		OnFailing: calls.record})
 	if err != nil {
 		t.Fatal(err)
 	}
+	timers := useManualTimers(w)
 	defer closeWebhook(t, w)
 
-	start := time.Now()
+	rc.goDown()
+	before := time.Now().UTC()
 	if err := w.Deliver(testAlert(1, finding.SeverityHigh)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, waitTimeout, "OnFailing told the receiver fails", func() bool { return len(heard()) > 0 })
-	failedFor := time.Since(start)
+	testenv.Eventually(t, waitTimeout, "a failed attempt", func() bool { return w.Stats().Retries > 0 })
+	afterFirst := time.Now().UTC()
+	timers.waitStarted(t, 1)
+	if d := timers.after(0); d != alertAfter {
+		t.Fatalf("the outage's timer runs after %s, want alert_after %s", d, alertAfter)
+	}
+	// Until alert_after has passed, failures tell nothing, and start no
+	// other timer.
+	testenv.Eventually(t, waitTimeout, "more failed attempts", func() bool { return w.Stats().Retries > 3 })
+	if got := calls.heard(); len(got) != 0 || timers.started() != 1 {
+		t.Fatalf("before alert_after passed: OnFailing heard %+v, %d timers started; want nothing, 1 timer", got, timers.started())
+	}
+
+	timers.fire(0) // alert_after has passed
 	retriesWhenTold := w.Stats().Retries
-	got := heard()
+	got := calls.heard()
 	if len(got) != 1 || !got[0].failing || got[0].err == nil || !strings.Contains(got[0].err.Error(), "503") {
 		t.Fatalf("OnFailing heard %+v, want one call failing with the 503", got)
 	}
-	if failedFor < alertAfter || got[0].since.Before(start.Add(-time.Second)) {
-		t.Errorf("told after %s (since %s), want after alert_after %s", failedFor, got[0].since, alertAfter)
+	if since := got[0].since; since.Before(before) || since.After(afterFirst) {
+		t.Errorf("told since %s, want the first failure's time, between %s and %s", since, before, afterFirst)
 	}
 	// More failures tell nothing more.
 	testenv.Eventually(t, waitTimeout, "more failed attempts", func() bool { return w.Stats().Retries > retriesWhenTold+3 })
-	if n := len(heard()); n != 1 {
-		t.Fatalf("OnFailing heard %d calls while the receiver stayed down, want 1", n)
+	if n := len(calls.heard()); n != 1 || timers.started() != 1 {
+		t.Fatalf("OnFailing heard %d calls while the receiver stayed down (%d timers started), want 1", n, timers.started())
 	}
 
-	up.Store(true)
-	testenv.Eventually(t, waitTimeout, "OnFailing told the receiver takes alerts again", func() bool { return len(heard()) == 2 })
-	if got := heard()[1]; got.failing || !got.since.Equal(heard()[0].since) {
+	rc.up.Store(true)
+	testenv.Eventually(t, waitTimeout, "OnFailing told the receiver takes alerts again", func() bool { return len(calls.heard()) == 2 })
+	if got := calls.heard()[1]; got.failing || !got.since.Equal(calls.heard()[0].since) {
 		t.Errorf("recovery call %+v, want failing false with the episode's since", got)
 	}
 
-	// A short outage, shorter than alert_after, tells nothing.
-	up.Store(false)
+	// A short outage, over before its alert_after, tells nothing: the
+	// recovery stops its timer, and a func of that timer that runs late
+	// (it expired as the receiver recovered) says nothing either.
+	rc.goDown()
 	if err := w.Deliver(testAlert(2, finding.SeverityHigh)); err != nil {
 		t.Fatal(err)
 	}
-	testenv.Eventually(t, waitTimeout, "a failed attempt", func() bool { return w.Stats().Retries > retriesWhenTold+5 })
-	up.Store(true)
+	timers.waitStarted(t, 2) // a failed attempt started the outage
+	rc.up.Store(true)
 	testenv.Eventually(t, waitTimeout, "the second alert delivered", func() bool { return w.Stats().Delivered == 2 })
-	if n := len(heard()); n != 2 {
-		t.Errorf("a short outage told OnFailing: %+v", heard())
+	testenv.Eventually(t, waitTimeout, "the recovery to stop the short outage's timer", func() bool { return timers.isStopped(1) })
+	timers.fire(1)
+	if n := len(calls.heard()); n != 2 {
+		t.Errorf("a short outage told OnFailing: %+v", calls.heard())
 	}
 }
 
