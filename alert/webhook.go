@@ -213,6 +213,7 @@ type dropTally struct {
 	// the spool could not be written, and severe those of high or critical
 	// severity among them.
 	fromMemory, severe int
+	highest            finding.Severity // of the alerts dropped
 }
 
 // downEpisode is a time during which every attempt failed: its number,
@@ -470,6 +471,7 @@ func (w *Webhook) noteDrops(dropped []spoolEntry) {
 	}
 	for _, e := range dropped {
 		t.count++
+		t.highest = max(t.highest, e.sample.Severity)
 		t.byKind[e.sample.Kind]++
 		t.seqs.add(e.sample.Seq)
 		if e.held != nil {
@@ -647,7 +649,7 @@ func (w *Webhook) flushDrops() {
 		Time:         now,
 		Host:         w.host,
 		Kind:         KindAlertsDropped,
-		Severity:     finding.SeverityHigh,
+		Severity:     LossSeverity(t.highest),
 		Message:      msg,
 		Detail:       "the receiver has not accepted alerts for a while; see the agent's log for why",
 		Count:        t.count,
