@@ -185,6 +185,17 @@ type lossEpisode struct {
 	byKind  map[Kind]int
 	samples []Sample
 	seqs    seqRanges
+	highest finding.Severity // of the alerts lost
+}
+
+// LossSeverity is the severity of an alerts_dropped alert that tells of
+// lost alerts the most severe of which is lost: high, or critical when a
+// critical alert is among them. A sink hears the notice when its
+// min_severity would have let a lost alert through, so a sink that takes
+// critical alerts only still hears that critical ones were lost, its own
+// included.
+func LossSeverity(lost finding.Severity) finding.Severity {
+	return max(finding.SeverityHigh, lost)
 }
 
 // NewDispatcher starts one worker per route; stop them with Close.
@@ -409,6 +420,7 @@ func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, boo
 		}
 	}
 	e.count += folded
+	e.highest = max(e.highest, lost.Severity)
 	for k, c := range byKind {
 		e.byKind[k] += c
 	}
@@ -423,7 +435,7 @@ func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, boo
 	d.log.Error("alert sink loses alerts; the other sinks are told", "sink", r.name, "reason", why, "alert_id", lost.ID)
 	n := d.stamp(Alert{
 		Kind:     KindAlertsDropped,
-		Severity: finding.SeverityHigh,
+		Severity: LossSeverity(lost.Severity),
 		Message: fmt.Sprintf("sink %s loses alerts: %s; they are counted until it takes alerts again (first lost: %s)",
 			r.name, why, describeSample(lost.Sample())),
 		Detail:      "the other sinks still get every alert; the count comes when the sink recovers",
@@ -450,7 +462,7 @@ func (d *Dispatcher) endLoss(r *route) {
 	now := time.Now().UTC()
 	n := d.stamp(Alert{
 		Kind:     KindAlertsDropped,
-		Severity: finding.SeverityHigh,
+		Severity: LossSeverity(e.highest),
 		Message: fmt.Sprintf("sink %s takes alerts again: %d alerts were lost for it from %s to %s (%s)",
 			r.name, e.count, e.since.Format(time.RFC3339), now.Format(time.RFC3339), countsByKind(e.byKind)),
 		Detail:      "the other sinks got these alerts; the samples name the first ones lost",

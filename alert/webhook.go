@@ -167,8 +167,23 @@ type Webhook struct {
 	dropped   atomic.Uint64
 	atRisk    atomic.Uint64
 
+	// alertAfter and onFailing are WebhookOptions.AlertAfter and
+	// OnFailing; NewWebhook sets them and nothing changes them after.
+	alertAfter time.Duration
+	onFailing  func(*Webhook, bool, time.Time, error)
+	// afterFunc starts the AlertAfter timer of an episode of failures:
+	// time.AfterFunc; tests replace it (under mu) to fire timers when
+	// they choose.
+	afterFunc func(time.Duration, func()) stopper
+
+	// failingMu is held across each OnFailing call, so they are heard in
+	// the order they happened: a recovery never before its failure. It is
+	// taken before mu, never while holding it.
+	failingMu sync.Mutex
+
 	mu           sync.Mutex
 	closed       bool
+	episodes     uint64    // episodes of failures so far: numbers down
 	failures     int       // consecutive failed attempts
 	notBefore    time.Time // no attempt before this, after a failure
 	agentVersion string    // of the latest alert, for the alerts the webhook makes itself
@@ -198,19 +213,32 @@ type dropTally struct {
 	// the spool could not be written, and severe those of high or critical
 	// severity among them.
 	fromMemory, severe int
+	highest            finding.Severity // of the alerts dropped
 }
 
-// downEpisode is a time during which every attempt failed: since the
-// first failure after a success, the latest error, whether OnFailing was
-// told (AlertAfter passed), and the timer that tells it.
+// downEpisode is a time during which every attempt failed: its number,
+// since the first failure after a success, the latest error, whether
+// OnFailing was told (AlertAfter passed), and the timer that tells it.
+//
+// An episode starts at a failed attempt when none is under way (n and
+// since set, the timer started), is told once when its timer runs, and
+// ends at the next 2xx (reset to the zero value, n 0). Stopping the timer
+// does not keep its func from running: one that expired as the episode
+// ended runs after, perhaps during the next episode. So the timer carries
+// its episode's number and tellDown tells only while that episode is the
+// one under way.
 type downEpisode struct {
-	since      time.Time
-	err        error
-	told       bool
-	timer      *time.Timer
-	alertAfter time.Duration
-	onFailing  func(*Webhook, bool, time.Time, error)
+	n     uint64 // 0: no episode
+	since time.Time
+	err   error
+	told  bool
+	timer stopper
 }
+
+// stopper is a timer that can be stopped: *time.Timer.
+type stopper interface{ Stop() bool }
+
+func afterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
 
 // riskEpisode is a time during which the spool could not be written and
 // alerts were held in memory.
@@ -329,7 +357,9 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 		backedOff:       make(chan struct{}),
 		stop:            stop,
 		stopNotice:      make(chan struct{}),
-		down:            downEpisode{alertAfter: opts.AlertAfter, onFailing: opts.OnFailing},
+		alertAfter:      opts.AlertAfter,
+		onFailing:       opts.OnFailing,
+		afterFunc:       afterFunc,
 	}
 	w.noteDrops(droppedAtOpen)
 	w.noticer.Add(2)
@@ -441,6 +471,7 @@ func (w *Webhook) noteDrops(dropped []spoolEntry) {
 	}
 	for _, e := range dropped {
 		t.count++
+		t.highest = max(t.highest, e.sample.Severity)
 		t.byKind[e.sample.Kind]++
 		t.seqs.add(e.sample.Seq)
 		if e.held != nil {
@@ -618,7 +649,7 @@ func (w *Webhook) flushDrops() {
 		Time:         now,
 		Host:         w.host,
 		Kind:         KindAlertsDropped,
-		Severity:     finding.SeverityHigh,
+		Severity:     LossSeverity(t.highest),
 		Message:      msg,
 		Detail:       "the receiver has not accepted alerts for a while; see the agent's log for why",
 		Count:        t.count,
@@ -840,25 +871,32 @@ func (w *Webhook) fail(e spoolEntry, alertID string, status int, retryAfter time
 }
 
 // noteDownLocked records a failed attempt in the episode of failures,
-// starting it (and the AlertAfter timer) at the first one.
+// starting it (numbered, with its AlertAfter timer) at the first one.
 func (w *Webhook) noteDownLocked(err error) {
 	d := &w.down
 	d.err = err
 	if !d.since.IsZero() {
 		return
 	}
+	w.episodes++
+	d.n = w.episodes
 	d.since = time.Now().UTC()
-	if d.alertAfter > 0 && d.onFailing != nil {
-		d.timer = time.AfterFunc(d.alertAfter, w.tellDown)
+	if w.alertAfter > 0 && w.onFailing != nil {
+		n := d.n
+		d.timer = w.afterFunc(w.alertAfter, func() { w.tellDown(n) })
 	}
 }
 
-// tellDown tells OnFailing that the receiver has failed for AlertAfter,
-// unless it took an alert meanwhile or the webhook is closed.
-func (w *Webhook) tellDown() {
+// tellDown tells OnFailing that the receiver has failed for AlertAfter
+// in episode n, unless that episode ended (the receiver took an alert;
+// another episode may be under way, whose own timer tells it), it was
+// told already, or the webhook is closed.
+func (w *Webhook) tellDown(n uint64) {
+	w.failingMu.Lock()
+	defer w.failingMu.Unlock()
 	w.mu.Lock()
 	d := &w.down
-	if w.closed || d.since.IsZero() || d.told {
+	if w.closed || d.n != n || d.told {
 		w.mu.Unlock()
 		return
 	}
@@ -866,27 +904,32 @@ func (w *Webhook) tellDown() {
 	since, err := d.since, d.err
 	w.mu.Unlock()
 	w.log.Error("webhook receiver has taken no alert for longer than alert_after; the other sinks are told",
-		"url", w.endpointForLog(), "since", since, "alert_after", d.alertAfter, "error", err)
-	d.onFailing(w, true, since, err)
+		"url", w.endpointForLog(), "since", since, "alert_after", w.alertAfter, "error", err)
+	w.onFailing(w, true, since, err)
 }
 
 // endDownLocked ends the episode of failures after a success, and returns
 // what tells OnFailing so, if it was told the receiver was failing (to be
-// called without the lock).
+// called without the lock; it waits for a tellDown still calling
+// OnFailing, so the recovery is heard after the failure).
 func (w *Webhook) endDownLocked() func() {
 	d := &w.down
 	if d.since.IsZero() {
 		return func() {}
 	}
 	if d.timer != nil {
-		d.timer.Stop()
+		d.timer.Stop() // its func may run yet: tellDown sees the episode ended
 	}
 	since, err, told := d.since, d.err, d.told
-	*d = downEpisode{alertAfter: d.alertAfter, onFailing: d.onFailing}
+	*d = downEpisode{}
 	if !told {
 		return func() {}
 	}
-	return func() { d.onFailing(w, false, since, err) }
+	return func() {
+		w.failingMu.Lock()
+		defer w.failingMu.Unlock()
+		w.onFailing(w, false, since, err)
+	}
 }
 
 func (w *Webhook) moveBackoffLocked() {

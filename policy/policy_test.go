@@ -368,7 +368,10 @@ func TestREADMEAlertTable(t *testing.T) {
 				got = sev.String() + " (none in a deploy window)"
 			}
 		case alert.KindAlertsDropped:
-			got = "high" // decided by the webhook spool (alert package)
+			// Decided by the webhook spool and the dispatcher (alert
+			// package): as severe as the most severe alert lost, at least high.
+			got = alert.LossSeverity(finding.SeverityLow).String() +
+				" (" + alert.LossSeverity(finding.SeverityCritical).String() + ": a critical alert among those lost)"
 		case alert.KindAlertsGrouped:
 			got = "highest folded" // decided by the dispatcher (alert package)
 		case alert.KindHeartbeat:
