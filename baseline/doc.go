@@ -27,7 +27,10 @@
 // Records are committed at most writeBehind (50 ms) after [Baseline.Remember]
 // or [Baseline.Forget]: a crash loses at most those, and at the next start
 // their files differ from the baseline and are looked at again — at least
-// once, never silence. Deploy windows are stored when they open and close;
+// once, never silence. A root's first-baseline marker is stored after the
+// records written before [Baseline.MarkBuilt], never ahead of them: a
+// commit that fails (the disk full) keeps both pending, and a crash then
+// loses both, so the next start builds that first baseline again. Deploy windows are stored when they open and close;
 // the files a window saw removed and the approvals used up are stored by
 // [Baseline.Save] (every few seconds) and [Baseline.Close], so a crash in
 // between loses at most a few seconds of those: removals missing from a
