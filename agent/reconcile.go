@@ -111,7 +111,9 @@ func (a *Agent) reconcile(ctx context.Context, rs roots.Set) {
 			continue
 		}
 		if !built {
-			a.baseline.MarkBuilt(root)
+			if err := a.baseline.MarkBuilt(root); err != nil {
+				a.log.Warn("first baseline not stored yet: stored with its records once the state is writable", "root", root, "err", err)
+			}
 		}
 		a.reconciles.finish(root)
 		a.log.Info("reconciled", "root", root, "first_baseline", !built, "files", stats.Files,
