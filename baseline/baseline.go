@@ -1,14 +1,12 @@
 package baseline
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/state"
-	"github.com/shellwatch/shellwatch/walk"
 )
 
 // Meta keys in the state database.
@@ -194,11 +192,4 @@ func (b *Baseline) MarkBuilt(root string) error {
 		return fmt.Errorf("mark the first baseline of %s built: kept until its records are stored: %w", root, err)
 	}
 	return nil
-}
-
-// Reconcile compares the files under root with their records and calls fn
-// for each difference, as [state.Reconcile] (which see): the baseline is
-// streamed, never held in memory whole.
-func (b *Baseline) Reconcile(ctx context.Context, root string, ex walk.Excluder, fn func(state.Difference)) (state.ReconcileStats, error) {
-	return state.Reconcile(ctx, b.db, root, ex, fn)
 }
