@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -108,6 +110,16 @@ func (s *site) start(t *testing.T, out *sent, now func() time.Time) *Logs {
 	return l
 }
 
+// startShifted starts the logs on a clock the test moves forward by
+// storing into offset.
+func (s *site) startShifted(t *testing.T) (l *Logs, out *sent, offset *atomic.Int64) {
+	t.Helper()
+	offset = new(atomic.Int64)
+	out = &sent{}
+	l = s.start(t, out, func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+	return l, out, offset
+}
+
 func detection(root, rel string, action string) alert.Alert {
 	at := time.Now().UTC()
 	return alert.Alert{ID: alert.NewID(at), Time: at, Kind: alert.KindDetection, Severity: finding.SeverityCritical,
@@ -178,10 +190,7 @@ func TestStopSendsWaitingReports(t *testing.T) {
 // read back at start, raise nothing.
 func TestAttackerReturned(t *testing.T) {
 	s := newSite(t)
-	var offset atomic.Int64
-	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
-	out := &sent{}
-	l := s.start(t, out, now)
+	l, out, offset := s.startShifted(t)
 	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
 	// A probe whose line is written before the file is flagged, and
 	// read after: no return.
@@ -215,6 +224,96 @@ func TestAttackerReturned(t *testing.T) {
 	got = out.wait(t, alert.KindAttackerReturned, 3)
 	if r := got[2].Request; r.Client != "203.0.113.7" || r.Requests != 3 {
 		t.Errorf("after 10 minutes: %+v, want the client's third alerted request counting the two in between", r)
+	}
+}
+
+// attacker_returned from a botnet: many addresses probing one flagged URL
+// raise one alert each for the first ReturnClients (the first at once),
+// then one grouped alert at once for the next client, which names it;
+// the clients after it within ReturnEvery raise nothing. Once ReturnEvery
+// is past, the URL's next clients are alerted one by one again, and past
+// them one grouped alert counts every client gathered since the last one,
+// naming the first few.
+func TestAttackerReturnedManyClients(t *testing.T) {
+	s := newSite(t)
+	l, out, offset := s.startShifted(t)
+	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	l.FollowUp(first, time.Time{})
+	// Another flagged URL: a request for it after the probes is the
+	// sentinel, alerted once the reporter went through every probe.
+	other := detection(s.root, "up/y.php", alert.ActionQuarantined)
+	l.FollowUp(other, time.Time{})
+	polls := l.logs[0].f.Stats().Polls
+	testenv.Eventually(t, waitFor, "a poll after the flagging", func() bool { return l.logs[0].f.Stats().Polls > polls })
+	bot := func(i int) string { return fmt.Sprintf("198.51.100.%d", i) }
+	sentinels := 0
+	returns := func() (got []alert.Alert) {
+		for _, a := range out.of(alert.KindAttackerReturned) {
+			if a.File.Path == first.File.Path {
+				got = append(got, a)
+			}
+		}
+		return got
+	}
+	probe := func(at time.Time, clients ...int) {
+		t.Helper()
+		for _, i := range clients {
+			s.request(t, bot(i), at, "GET", "/shop/up/x.php?c=id", 404, "bot")
+		}
+		sentinels++
+		s.request(t, fmt.Sprintf("192.0.2.%d", sentinels), at, "GET", "/shop/up/y.php", 404, "sentinel")
+		testenv.Eventually(t, waitFor, "the sentinel alerted", func() bool {
+			return len(out.of(alert.KindAttackerReturned))-len(returns()) == sentinels
+		})
+	}
+	span := func(from, to int) []int {
+		var out []int
+		for i := from; i <= to; i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+	at := time.Now()
+	probe(at, append(span(1, 40), 1)...) // and once more the first, alerted already
+	got := returns()
+	if len(got) != ReturnClients+1 {
+		t.Fatalf("40 clients raised %d attacker_returned, want %d one by one and one grouped: %+v", len(got), ReturnClients+1, got)
+	}
+	for i, a := range got[:ReturnClients] {
+		if r := a.Request; r.Client != bot(i+1) || r.Requests != 1 || r.Clients != 0 || r.FirstClients != nil {
+			t.Errorf("alert %d: %+v, want %s's own", i, r, bot(i+1))
+		}
+	}
+	g := got[ReturnClients]
+	if r := g.Request; r.Client != bot(ReturnClients+1) || r.Clients != 1 || r.Requests != 1 || len(r.FirstClients) != 1 || r.FirstClients[0] != bot(ReturnClients+1) {
+		t.Errorf("the grouped alert: %+v, want the client past the first %d alone", r, ReturnClients)
+	}
+	if g.RefID != first.ID || g.Severity != finding.SeverityCritical || !strings.Contains(g.Message, "1 more client ("+bot(ReturnClients+1)+")") {
+		t.Errorf("the grouped alert: ref %s, %s, %q", g.RefID, g.Severity, g.Message)
+	}
+
+	// Ten minutes on: the first clients of the new window one by one, and
+	// the next one carries the tally of the clients gathered since.
+	offset.Store(int64(ReturnEvery + time.Second))
+	probe(at.Add(ReturnEvery), span(101, 101+ReturnClients)...)
+	got = returns()
+	if len(got) != 2*(ReturnClients+1) {
+		t.Fatalf("%d attacker_returned after ten minutes, want %d: %+v", len(got), 2*(ReturnClients+1), got[ReturnClients+1:])
+	}
+	for i, a := range got[ReturnClients+1 : 2*ReturnClients+1] {
+		if r := a.Request; r.Client != bot(101+i) || r.Clients != 0 {
+			t.Errorf("after ten minutes, alert %d: %+v, want %s's own", i, r, bot(101+i))
+		}
+	}
+	gathered := 40 - ReturnClients - 1 + 1 // bots after the grouped alert, and the last new one
+	r := got[2*ReturnClients+1].Request
+	wantNames := []string{bot(ReturnClients + 2), bot(ReturnClients + 3), bot(ReturnClients + 4), bot(ReturnClients + 5), bot(ReturnClients + 6)}
+	if r.Client != bot(101+ReturnClients) || r.Clients != gathered || r.Requests != gathered || !slices.Equal(r.FirstClients, wantNames) {
+		t.Errorf("the second grouped alert: %+v, want %d clients and requests, named first %q", r, gathered, wantNames)
+	}
+	if m := got[2*ReturnClients+1].Message; !strings.Contains(m, fmt.Sprintf("%d more clients (%s and %d others) sent %d requests", gathered,
+		strings.Join(wantNames, ", "), gathered-len(wantNames), gathered)) {
+		t.Errorf("the second grouped alert says %q", m)
 	}
 }
 

@@ -1,6 +1,7 @@
 package access
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +14,16 @@ const (
 	// ReturnEvery: at most one attacker_returned per client and URL in
 	// this time; the requests in between are counted in the next one.
 	ReturnEvery = 10 * time.Minute
+	// ReturnClients: at most this many clients of one URL are alerted one
+	// by one in a ReturnEvery (counted from the first of them). The
+	// clients past them are alerted together: the first at once, in an
+	// attacker_returned that names it, then at most one such alert per
+	// URL every ReturnEvery, counting the clients and requests in between
+	// and naming the first crowdNames of them. A botnet probing a flagged
+	// URL from thousands of addresses raises a few alerts, not thousands.
+	ReturnClients = 3
+	// crowdNames bounds the clients a grouped alert names.
+	crowdNames = 5
 	// MaxFlagged is the most URLs remembered; the oldest are forgotten
 	// first.
 	MaxFlagged = 10_000
@@ -56,6 +67,34 @@ type limit struct {
 	since int
 }
 
+// urlKey is one flagged URL.
+type urlKey struct{ root, url string }
+
+// crowd is the clients of one flagged URL: how many were alerted one by
+// one in the window that began at start, and those past them, gathered
+// since the last grouped alert (last; zero when none was sent).
+type crowd struct {
+	start time.Time
+	alone int
+	last  time.Time
+	// The clients past the first ReturnClients of their window, and
+	// their requests, since the last grouped alert; names holds the
+	// first crowdNames of them.
+	clients, requests int
+	names             []string
+}
+
+// returnAlert is what allow decides for one request: send an alert, one
+// client's (Clients zero) or a grouped one.
+type returnAlert struct {
+	// Requests: the requests the alert stands for.
+	Requests int
+	// Clients, on a grouped alert: how many clients it stands for, the
+	// first of them named in Names.
+	Clients int
+	Names   []string
+}
+
 // Flagged remembers the URLs of the files shellwatch flagged or
 // quarantined, for as long as the agent runs (a reload hands it on), and
 // when each client was last alerted about each. Safe for concurrent use.
@@ -65,11 +104,12 @@ type Flagged struct {
 	order  []*flaggedURL            // oldest first
 	maxLen int                      // the longest URL held
 	limits map[limitKey]*limit
+	crowds map[urlKey]*crowd // of the URLs held
 }
 
 // NewFlagged returns an empty registry.
 func NewFlagged() *Flagged {
-	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit)}
+	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit), crowds: make(map[urlKey]*crowd)}
 }
 
 // add remembers u, replacing what was remembered of the same root and URL
@@ -88,6 +128,7 @@ func (fl *Flagged) add(u *flaggedURL) {
 }
 
 func (fl *Flagged) removeLocked(root, url string) {
+	delete(fl.crowds, urlKey{root, url})
 	list := fl.byURL[url]
 	for i, u := range list {
 		if u.root != root {
@@ -146,12 +187,49 @@ func lastSlash(s string) int {
 	return 0
 }
 
-// allow reports whether a request of client for u at now is alerted, and
-// how many requests the alert stands for: the first, and then one every
-// ReturnEvery, counting those in between.
-func (fl *Flagged) allow(client string, u *flaggedURL, now time.Time) (int, bool) {
+// allow decides whether a request of client for u at now is alerted, and
+// how: one client's first request, and then one every ReturnEvery,
+// counting those in between; past the first ReturnClients clients of u in
+// a ReturnEvery, one grouped alert for the others (see ReturnClients).
+func (fl *Flagged) allow(client string, u *flaggedURL, now time.Time) (returnAlert, bool) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	n, ok := fl.allowClientLocked(client, u, now)
+	if !ok {
+		return returnAlert{}, false
+	}
+	uk := urlKey{u.root, u.target.Path}
+	c := fl.crowds[uk]
+	if c == nil {
+		c = &crowd{}
+		if slices.Contains(fl.byURL[u.target.Path], u) { // else forgotten since match: not kept
+			fl.crowds[uk] = c
+		}
+	}
+	if c.start.IsZero() || now.Sub(c.start) >= ReturnEvery {
+		c.start, c.alone = now, 0
+	}
+	if c.alone < ReturnClients {
+		c.alone++
+		return returnAlert{Requests: n}, true
+	}
+	c.clients++
+	c.requests += n
+	if len(c.names) < crowdNames {
+		c.names = append(c.names, client)
+	}
+	if !c.last.IsZero() && now.Sub(c.last) < ReturnEvery {
+		return returnAlert{}, false
+	}
+	a := returnAlert{Requests: c.requests, Clients: c.clients, Names: c.names}
+	c.last, c.clients, c.requests, c.names = now, 0, 0, nil
+	return a, true
+}
+
+// allowClientLocked is allow for one client alone: whether its request
+// for u at now is its first, or its first in ReturnEvery, and how many of
+// its requests that stands for.
+func (fl *Flagged) allowClientLocked(client string, u *flaggedURL, now time.Time) (int, bool) {
 	k := limitKey{client, u.root, u.target.Path}
 	l := fl.limits[k]
 	switch {

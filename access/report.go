@@ -3,6 +3,7 @@ package access
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
@@ -240,28 +241,56 @@ func reportMessage(path string, rep *weblog.Report) string {
 }
 
 // returned raises attacker_returned for a new request for a flagged URL,
-// at most once per client and URL every ReturnEvery.
+// at most once per client and URL every ReturnEvery, and past the first
+// ReturnClients clients of the URL, once for all of them (see
+// ReturnClients).
 func (l *Logs) returned(lr logRequest) {
 	rt := l.routes.Load()
 	matches := l.flagged.match(lr, func(root string) bool { return rt.serves(lr.log, root) })
 	for _, u := range matches {
-		n, ok := l.flagged.allow(lr.r.Client, u, l.opts.Now())
+		ra, ok := l.flagged.allow(lr.r.Client, u, l.opts.Now())
 		if !ok {
 			continue
 		}
 		r := &lr.r
-		msg := fmt.Sprintf("attacker returned: %s %s %s answered %d, the URL of %s (%s by alert %s)",
-			safetext.Path(r.Client), safetext.Path(r.Method), safetext.Path(r.Target), r.Status,
-			safetext.Path(u.file.Path), what(u), u.alertID)
-		if n > 1 {
-			msg += fmt.Sprintf("; %d requests of this client for it since its last alert", n)
+		flagged := fmt.Sprintf("the URL of %s (%s by alert %s)", safetext.Path(u.file.Path), what(u), u.alertID)
+		var msg string
+		if ra.Clients == 0 {
+			msg = fmt.Sprintf("attacker returned: %s %s %s answered %d, %s",
+				safetext.Path(r.Client), safetext.Path(r.Method), safetext.Path(r.Target), r.Status, flagged)
+			if ra.Requests > 1 {
+				msg += fmt.Sprintf("; %d requests of this client for it since its last alert", ra.Requests)
+			}
+		} else {
+			every := int(ReturnEvery.Minutes())
+			msg = fmt.Sprintf("attacker returned: %s sent %d requests for %s; the last: %s %s %s answered %d; past the first %d clients of a URL in %d minutes, the others are alerted together, at most once every %d minutes",
+				clientsPhrase(ra), ra.Requests, flagged, safetext.Path(r.Client), safetext.Path(r.Method), safetext.Path(r.Target), r.Status,
+				ReturnClients, every, every)
 		}
 		l.opts.Send(alert.Alert{
 			Kind: alert.KindAttackerReturned, Severity: policy.EventSeverity(alert.KindAttackerReturned),
 			File: u.file, RefID: u.alertID, Message: msg,
-			Request: &alert.Request{Hit: weblog.HitOf(r), Requests: n},
+			Request: &alert.Request{Hit: weblog.HitOf(r), Requests: ra.Requests, Clients: ra.Clients, FirstClients: ra.Names},
 		})
 	}
+}
+
+// clientsPhrase names the clients of a grouped alert: "3 more clients
+// (a, b, c)", "9 more clients (a, b, c, d, e and 4 others)".
+func clientsPhrase(ra returnAlert) string {
+	names := make([]string, len(ra.Names))
+	for i, n := range ra.Names {
+		names[i] = safetext.Path(n)
+	}
+	list := strings.Join(names, ", ")
+	if others := ra.Clients - len(ra.Names); others > 0 {
+		list += fmt.Sprintf(" and %d others", others)
+	}
+	noun := "clients"
+	if ra.Clients == 1 {
+		noun = "client"
+	}
+	return fmt.Sprintf("%d more %s (%s)", ra.Clients, noun, list)
 }
 
 // what says what shellwatch did about a flagged URL's file.

@@ -96,7 +96,7 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 			a.vanished.take(c.Path)
 		}
 		if v.Mode&fs.ModeSymlink != 0 {
-			a.handleLink(ctx, g, c, v)
+			a.handleLink(ctx, g, c, v, t.baseline)
 			return
 		}
 		if !a.act(g, c, v, attempt, t, ctx.Err() != nil) {

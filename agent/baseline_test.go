@@ -412,3 +412,84 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestLinksAtStartAreJudged: symbolic links already in a root when its
+// first baseline is built are judged as files found then are — a link out
+// of the root is a symlink alert, one to a webshell a detection, both
+// left in place ("found by the root's first baseline"); a script name
+// inside the root and a harmless link raise nothing. A link made while the
+// agent was down is judged at the next start, and the links judged before
+// are not judged again; a third start judges nothing.
+func TestLinksAtStartAreJudged(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.write("index.php", benignPHP)
+	h.write("img/logo.png", "png")
+	shell := filepath.Join(h.outside, "shell.php")
+	if err := os.WriteFile(shell, []byte(evalShell), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := func(name, target string) string {
+		t.Helper()
+		p := filepath.Join(h.www, name)
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	out := link("uploads", h.outside)                // a folder out of the root
+	shadow := link("img/x\n\xff.txt", "/etc/shadow") // a hostile name, out of the root
+	served := link("img/avatar.gif", shell)          // serves a webshell
+	link("home.php", "index.php")                    // a script name, inside
+	link("logo.png", "img/logo.png")                 // harmless
+
+	child := h.startChild()
+	h.waitReconciled()
+	child.stop(t)
+	firstRun := h.recv.all()
+	checkLinkAlerts(t, "first baseline", firstRun, map[string]alert.Kind{out: alert.KindSymlink, shadow: alert.KindSymlink, served: alert.KindDetection},
+		"found by the root's first baseline: it was there before shellwatch")
+	for _, p := range []string{out, shadow, served} {
+		if fi, err := os.Lstat(p); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("%q not left in place: %v %v", p, fi, err)
+		}
+	}
+
+	// Made while the agent was down.
+	later := link("later", "/etc/hostname")
+	child = h.startChild()
+	h.waitReconciled()
+	child.stop(t)
+	checkLinkAlerts(t, "restart", h.recv.all()[len(firstRun):], map[string]alert.Kind{later: alert.KindSymlink},
+		"the link was there before the agent saw it appear")
+
+	mark := len(h.recv.all())
+	child = h.startChild()
+	h.waitReconciled()
+	child.stop(t)
+	checkLinkAlerts(t, "third start", h.recv.all()[mark:], nil, "")
+}
+
+// checkLinkAlerts checks that the file alerts of got are exactly one of
+// each kind want names, each left in place for reason.
+func checkLinkAlerts(t *testing.T, when string, got []alert.Alert, want map[string]alert.Kind, reason string) {
+	t.Helper()
+	alerts := fileAlerts(got, alert.KindSymlink, alert.KindDetection, alert.KindUnexpectedChange, alert.KindChangedWhileDown, alert.KindQuarantineFailed)
+	if len(alerts) != len(want) {
+		for _, a := range alerts {
+			t.Logf("%s: got %s %q: %s", when, a.Kind, a.Path(), a.Message)
+		}
+		t.Fatalf("%s: %d file alerts, want %d", when, len(alerts), len(want))
+	}
+	for _, a := range alerts {
+		if k, ok := want[a.Path()]; !ok || a.Kind != k {
+			t.Errorf("%s: %s for %q, want %v", when, a.Kind, a.Path(), want)
+		}
+		if a.Action == nil || a.Action.Taken != alert.ActionAlerted || a.Action.Reason != reason {
+			t.Errorf("%s: %s for %q: action %+v, want left in place: %s", when, a.Kind, a.Path(), a.Action, reason)
+		}
+		if a.File == nil || a.File.LinkTarget == "" {
+			t.Errorf("%s: %s for %q names no link target", when, a.Kind, a.Path())
+		}
+	}
+}

@@ -22,7 +22,8 @@ type generation struct {
 	engine   *scanner.Engine
 	vault    *quarantine.Vault
 	dispatch *alert.Dispatcher
-	webhooks []*alert.Webhook // the dispatcher's, for their spool figures
+	webhooks []*alert.Webhook       // the dispatcher's, for their spool figures
+	secrets  []alert.WebhookSecrets // what the dispatcher's webhooks were built with
 	roots    roots.Set
 	// access follows the access logs; kept by the next generation when
 	// its logs are the same.
@@ -106,8 +107,8 @@ func (a *Agent) attachSinks(g, old *generation) error {
 	if err != nil {
 		return err
 	}
-	if old != nil && alert.SameSinks(old.cfg, g.cfg) {
-		g.dispatch, g.webhooks = old.dispatch, old.webhooks
+	if old != nil && alert.SameSinks(old.cfg, g.cfg) && alert.SameSecrets(old.secrets, secrets) {
+		g.dispatch, g.webhooks, g.secrets = old.dispatch, old.webhooks, old.secrets
 		return nil
 	}
 	if old != nil {
@@ -116,11 +117,13 @@ func (a *Agent) attachSinks(g, old *generation) error {
 		a.closeDispatcher(old.dispatch, 2*time.Second)
 	}
 	g.dispatch, g.webhooks, err = a.newDispatcher(g.cfg, secrets)
+	g.secrets = secrets
 	if err != nil {
 		if old != nil {
 			// Bring the old sinks back; their config worked before.
-			if d, hooks, err2 := a.newDispatcher(old.cfg, a.mustSecrets(old.cfg)); err2 == nil {
-				old.dispatch, old.webhooks = d, hooks
+			secrets := a.mustSecrets(old.cfg)
+			if d, hooks, err2 := a.newDispatcher(old.cfg, secrets); err2 == nil {
+				old.dispatch, old.webhooks, old.secrets = d, hooks, secrets
 			} else {
 				a.log.Error("old alert sinks could not be rebuilt either", "err", err2)
 			}

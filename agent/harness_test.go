@@ -40,14 +40,21 @@ const waitFor = 30 * time.Second
 // receiver is a real HTTP webhook receiver: it checks the HMAC signature of
 // each body and keeps the alerts.
 type receiver struct {
-	t      *testing.T
-	secret []byte
-	srv    *http.Server
-	ln     net.Listener
+	t   *testing.T
+	srv *http.Server
+	ln  net.Listener
 
 	mu     sync.Mutex
+	secret []byte // see rotate
 	alerts []alert.Alert
 	badSig int
+}
+
+// rotate makes the receiver check signatures with secret from now on.
+func (r *receiver) rotate(secret []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secret = secret
 }
 
 // newReceiver serves on addr ("127.0.0.1:0" for any port).
@@ -74,13 +81,13 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	mac := hmac.New(sha256.New, r.secret)
-	mac.Write(body)
-	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 	var a alert.Alert
 	decodeErr := json.Unmarshal(body, &a)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	mac := hmac.New(sha256.New, r.secret)
+	mac.Write(body)
+	want := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 	if !hmac.Equal([]byte(req.Header.Get(alert.SignatureHeader)), []byte(want)) {
 		r.badSig++
 		http.Error(w, "bad signature", http.StatusUnauthorized)

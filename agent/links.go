@@ -17,8 +17,10 @@ import (
 // refused it: its lstat): where it leads, whether it is a script, what its
 // target holds, as policy.DecideLink says; and moves the link itself, never
 // its target, when policy says so. A link is judged when it appears (or a
-// walk meets it); a chmod or chown of the link raises nothing new.
-func (a *Agent) handleLink(ctx context.Context, g *generation, c watcher.Change, v scanner.Verdict) {
+// walk meets it, the start's reconciliation included: firstBaseline says
+// it builds the root's first baseline); a chmod or chown of the link
+// raises nothing new.
+func (a *Agent) handleLink(ctx context.Context, g *generation, c watcher.Change, v scanner.Verdict, firstBaseline bool) {
 	if c.Op != watcher.OpCreated && c.Op != watcher.OpResync {
 		return
 	}
@@ -33,6 +35,7 @@ func (a *Agent) handleLink(ctx context.Context, g *generation, c watcher.Change,
 			(l.Resolved != "" && rp.IsScript(l.Resolved))),
 		Dir:        l.Mode.IsDir(),
 		Born:       c.Op == watcher.OpCreated || v.ChangeTime.After(a.startedAt),
+		Baseline:   firstBaseline,
 		WindowOpen: a.baseline.WindowFor(c.Root) != nil,
 		Quarantine: g.cfg.Quarantine,
 	}

@@ -87,7 +87,12 @@ func (a *Agent) reconcile(ctx context.Context, rs roots.Set) {
 		built := a.baseline.Built(root)
 		start := time.Now()
 		var pending sync.WaitGroup
-		stats, err := a.baseline.Reconcile(ctx, root, ex, func(d state.Difference) {
+		judge := func(t task) {
+			pending.Add(1)
+			t.done = pending.Done
+			a.enqueue(t)
+		}
+		stats, err := a.baseline.ReconcileLinks(ctx, root, ex, func(d state.Difference) {
 			t := task{c: watcher.Change{Path: d.Path, Op: watcher.OpResync, Root: root}, whileDown: true, baseline: !built}
 			switch d.Kind {
 			case state.Added, state.Changed:
@@ -97,9 +102,11 @@ func (a *Agent) reconcile(ctx context.Context, rs roots.Set) {
 				a.log.Warn("reconcile: cannot read", "path", safetext.Path(d.Path), "err", d.Err)
 				return
 			}
-			pending.Add(1)
-			t.done = pending.Done
-			a.enqueue(t)
+			judge(t)
+		}, func(link string) {
+			// A link made while the agent was down, or every link at the
+			// first baseline: judged as one seen appearing, not moved.
+			judge(task{c: watcher.Change{Path: link, Op: watcher.OpResync, Root: root}, whileDown: true, baseline: !built})
 		})
 		pending.Wait()
 		a.baseline.Flush()
@@ -111,7 +118,9 @@ func (a *Agent) reconcile(ctx context.Context, rs roots.Set) {
 			continue
 		}
 		if !built {
-			a.baseline.MarkBuilt(root)
+			if err := a.baseline.MarkBuilt(root); err != nil {
+				a.log.Warn("first baseline not stored yet: stored with its records once the state is writable", "root", root, "err", err)
+			}
 		}
 		a.reconciles.finish(root)
 		a.log.Info("reconciled", "root", root, "first_baseline", !built, "files", stats.Files,

@@ -23,6 +23,9 @@ type selfWatch struct {
 	// exe and config are the binary and the config file, absolute; set
 	// before the watch starts.
 	exe, config string
+	// secrets names the webhook secret files watched by their key
+	// ("webhook[0].secret_file"), by path.
+	secrets map[string]string
 }
 
 // exePath is the agent's binary: opts.selfExe in tests, else the target
@@ -44,7 +47,11 @@ func (a *Agent) selfTargets(cfg *config.Config) []string {
 	out := []string{a.self.exe, a.self.config}
 	out = append(out, cfg.Rules.Paths...)
 	out = append(out, cfg.Rules.HashLists...)
-	return append(out, cfg.Rules.AllowLists...)
+	out = append(out, cfg.Rules.AllowLists...)
+	for _, f := range cfg.SecretFiles() {
+		out = append(out, f.Path)
+	}
+	return out
 }
 
 // watchSelf starts watching the files of cfg and returns the watch it
@@ -58,6 +65,10 @@ func (a *Agent) watchSelf(cfg *config.Config) *tamper.Watch {
 	defer a.self.mu.Unlock()
 	old := a.self.w
 	a.self.w = w
+	a.self.secrets = map[string]string{}
+	for _, f := range cfg.SecretFiles() {
+		a.self.secrets[f.Path] = f.Key
+	}
 	return old
 }
 
@@ -88,14 +99,21 @@ func (a *Agent) stopSelfWatch() {
 func (a *Agent) selfChanged(c tamper.Change) {
 	what := "the rule file or folder"
 	cure := "a reload (SIGHUP) runs what is on disk now, once you trust it"
-	switch c.Target {
-	case a.self.exe:
+	a.self.mu.Lock()
+	secret, isSecret := a.self.secrets[c.Target]
+	a.self.mu.Unlock()
+	switch {
+	case c.Target == a.self.exe:
 		what = "the agent's binary"
 		cure = "the running agent is not what is on disk; this lasts until the agent is restarted, from a binary you trust"
-	case a.self.config:
+	case c.Target == a.self.config:
 		what = "the config file"
+	case isSecret:
+		// Its content is never read here, nor a hash of it told.
+		what = "the webhook secret " + secret
+		cure = "whoever can read or write it can forge signed alerts or make their receiver reject them; a reload (SIGHUP) signs with what is on disk now, once you trust it"
 	}
-	a.raiseBlind(blind.SelfChanged, c.Target, fmt.Sprintf("%s %s", c.Op, safetext.Path(c.Path)),
+	a.raiseBlind(blind.SelfChanged, c.Target, fmt.Sprintf("%s %s, %s", c.Op, safetext.Path(c.Path), c.Now),
 		fmt.Sprintf("%s %s changed on disk outside a reload: someone changed the agent; %s", what, safetext.Path(c.Target), cure))
 }
 

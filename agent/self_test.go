@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -138,4 +140,47 @@ func TestBlindSelfChangedBinary(t *testing.T) {
 	h.reload()
 	h.waitReloads(1)
 	h.waitBlind(blind.SelfChanged, exe, 1, 0)
+}
+
+// The webhook's secret_file signs every alert: made readable to others, or
+// swapped, it lets an attacker forge alerts or break their verification.
+// Changed on disk it is self_changed, named by its key, with its mode and
+// owner now and never its content nor a hash of it; a reload signs with
+// what is on disk now (new sinks: the receiver, rotated too, takes the
+// resolution) and resolves it.
+func TestBlindSelfChangedWebhookSecret(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	h.recv.waitAlert("", alert.KindAgentStarted)
+	path := filepath.Join(h.dir, "webhook.secret")
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	raised, _ := h.waitBlind(blind.SelfChanged, path, 1, 0)
+	if !strings.Contains(raised[0].Message, "webhook[0].secret_file") || raised[0].Severity != finding.SeverityCritical {
+		t.Errorf("raise: %s %q", raised[0].Severity, raised[0].Message)
+	}
+	if d := raised[0].Detail; !strings.HasPrefix(d, "CHMOD ") || !strings.Contains(d, "now -rw-r--r-- root:root (0:0)") {
+		t.Errorf("raise detail %q, want the chmod and the mode and owner now", d)
+	}
+
+	rotated := []byte("rotated-hmac-key-" + t.Name())
+	before := h.selfChanges(path)
+	replaceFile(t, path, string(rotated)+"\n")
+	testenv.Eventually(t, waitFor, "the rotation seen", func() bool { return h.selfChanges(path) > before })
+	h.recv.rotate(rotated)
+	h.reload()
+	h.waitReloads(1)
+	h.waitBlind(blind.SelfChanged, path, 1, 1)
+
+	for _, secret := range [][]byte{h.secret, rotated} {
+		for _, told := range []string{string(secret), fmt.Sprintf("%x", sha256.Sum256(secret)),
+			fmt.Sprintf("%x", sha256.Sum256(append(secret, '\n')))} {
+			for _, a := range h.recv.all() {
+				if js, _ := json.Marshal(a); strings.Contains(string(js), told) {
+					t.Errorf("alert %s %s tells the secret or its hash %q: %s", a.Kind, a.ID, told, js)
+				}
+			}
+		}
+	}
 }

@@ -78,13 +78,28 @@ func returnedAlert() (Alert, map[string]string) {
 	}
 }
 
+// groupedReturnedAlert is an attacker_returned for many clients at once,
+// one of whose addresses is the attacker's text (a forwarded-for header
+// logged as the client).
+func groupedReturnedAlert() (Alert, map[string]string) {
+	a, want := returnedAlert()
+	a.ID = NewID(time.Now())
+	r := *a.Request
+	r.Requests, r.Clients, r.FirstClients = 9, 7, []string{"198.51.100.1", "198.51.100.2", "x\xff\n,y"}
+	a.Request = &r
+	want[JournalRequestCount] = "9"
+	want[JournalRequestClients] = "7"
+	want[JournalRequestFirstClients] = "198.51.100.1,198.51.100.2,x\xff\n,y"
+	return a, want
+}
+
 // The follow-ups of a file alert reach a real journald with every access
 // and request field, byte-exact: the attacker's newlines, NUL and invalid
 // UTF-8 included.
 func TestJournaldAccessFields(t *testing.T) {
 	journal := testenv.Journald(t)
 	sink := NewJournald(JournaldOptions{})
-	for _, mk := range []func() (Alert, map[string]string){accessReportAlert, returnedAlert} {
+	for _, mk := range []func() (Alert, map[string]string){accessReportAlert, returnedAlert, groupedReturnedAlert} {
 		a, want := mk()
 		if err := sink.Deliver(a); err != nil {
 			t.Fatal(err)
@@ -106,6 +121,7 @@ func TestJournaldAccessFields(t *testing.T) {
 func TestAlertmanagerAccessLabels(t *testing.T) {
 	report, _ := accessReportAlert()
 	returned, _ := returnedAlert()
+	grouped, _ := groupedReturnedAlert()
 	for _, tc := range []struct {
 		a      Alert
 		labels map[string]string
@@ -119,6 +135,9 @@ func TestAlertmanagerAccessLabels(t *testing.T) {
 			map[string]string{"client": "203.0.113.7", "kind": "attacker_returned"},
 			map[string]string{"ref_id": returned.RefID, "requests": "4", "user_agent": `"python-requests/2.31\n\xff\x1b[31mX"`,
 				"request": `2026-12-01T09:20:00Z 203.0.113.7 GET "/uploads/x.php?c=id\x00" 404`}},
+		{grouped,
+			map[string]string{"client": "203.0.113.7", "kind": "attacker_returned"},
+			map[string]string{"requests": "9", "clients": "7", "first_clients": `"198.51.100.1,198.51.100.2,x\xff\n,y"`}},
 	} {
 		body, err := alertmanagerBody(&tc.a)
 		if err != nil {

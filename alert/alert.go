@@ -402,8 +402,15 @@ type Request struct {
 	weblog.Hit
 	// Requests counts the requests of this client for this URL the alert
 	// stands for: 1, or more when the ones after the previous alert came
-	// too soon to be alerted one by one.
+	// too soon to be alerted one by one. On a grouped alert (Clients set),
+	// the requests of all its clients.
 	Requests int `json:"requests"`
+	// Clients is set on a grouped alert: the clients of the URL past the
+	// first few alerted one by one, gathered into one alert (the request
+	// is the one that raised it). It counts them; FirstClients names the
+	// first of them, in the order they came.
+	Clients      int      `json:"clients,omitempty"`
+	FirstClients []string `json:"first_clients,omitempty"`
 }
 
 // RuleNames returns the names of the rules that matched, in order.
@@ -470,6 +477,13 @@ func (a Alert) MarshalJSON() ([]byte, error) {
 	if a.Request != nil {
 		r := *a.Request
 		r.Hit = validHit(r.Hit)
+		r.FirstClients = make([]string, len(a.Request.FirstClients))
+		for i, c := range a.Request.FirstClients {
+			r.FirstClients[i] = validText(c)
+		}
+		if len(r.FirstClients) == 0 {
+			r.FirstClients = nil
+		}
 		a.Request = &r
 	}
 	return json.Marshal(j)

@@ -153,6 +153,10 @@ func alertmanagerBody(a *Alert) ([]byte, error) {
 		ann["request"] = hitLine(r.Hit)
 		ann["user_agent"] = safetext.Path(r.UserAgent)
 		ann["requests"] = strconv.Itoa(r.Requests)
+		if r.Clients > 0 {
+			ann["clients"] = strconv.Itoa(r.Clients)
+			ann["first_clients"] = safetext.Path(strings.Join(r.FirstClients, ","))
+		}
 	}
 	for _, m := range []map[string]string{labels, ann} {
 		for k, v := range m {

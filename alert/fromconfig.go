@@ -2,6 +2,7 @@ package alert
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -36,6 +37,28 @@ func ReadWebhookSecrets(cfg config.Config, log *slog.Logger) ([]WebhookSecrets, 
 		}
 	}
 	return out, nil
+}
+
+// SameSecrets reports whether a and b hold the same secrets and tokens,
+// table by table: sinks built with a sign and authenticate as sinks built
+// with b would. A reload keeps its sinks only when their config and their
+// secrets are the same; a secret file rotated on disk gets new sinks.
+func SameSecrets(a, b []WebhookSecrets) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !sameBytes(a[i].Secret, b[i].Secret) || !sameBytes(a[i].Token, b[i].Token) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameBytes compares two secrets in a time that does not tell where they
+// differ.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && subtle.ConstantTimeCompare(a, b) == 1
 }
 
 // SinkOptions are what the sinks take beyond the config.

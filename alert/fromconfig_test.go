@@ -62,6 +62,47 @@ func TestSameSinks(t *testing.T) {
 
 // No alert path, no start: journald off and no webhook (or each at "off")
 // is refused with an error naming the keys, unless agent.allow_no_sinks.
+// Secrets read again after a rotation on disk are not the same; read
+// again unchanged, they are.
+func TestSameSecrets(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Webhook = []config.Webhook{{URL: "https://a.example/hook", SecretFile: filepath.Join(dir, "a.secret")},
+		{URL: "https://b.example/hook", BearerTokenFile: filepath.Join(dir, "b.token")}}
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() []WebhookSecrets {
+		t.Helper()
+		s, err := ReadWebhookSecrets(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	write("a.secret", "key-one\n")
+	write("b.token", "token-one\n")
+	first := read()
+	if !SameSecrets(first, read()) {
+		t.Error("the same files read twice are not the same secrets")
+	}
+	write("a.secret", "key-two\n")
+	if SameSecrets(first, read()) {
+		t.Error("a rotated secret_file reads as the same secrets")
+	}
+	write("a.secret", "key-one\n")
+	write("b.token", "token-one-longer\n")
+	if SameSecrets(first, read()) {
+		t.Error("a rotated bearer_token_file reads as the same secrets")
+	}
+	if SameSecrets(first, first[:1]) {
+		t.Error("a webhook fewer reads as the same secrets")
+	}
+}
+
 func TestNewSinksRefusesNoAlertPath(t *testing.T) {
 	cfg := config.Default()
 	cfg.Agent.StateDir = t.TempDir()

@@ -117,19 +117,25 @@ func goldenAlerts() map[string]Alert {
 	returned.ID, returned.Time, returned.Host, returned.AgentVersion = "019ad7a4c3e1f0b2a9d84c6e1f3a7b2a", goldenTime.Add(10*time.Minute), "web-01", "1.0.0"
 	returned.RefID = quarantined.ID
 	returned.File = goldenFile("/var/www/html/uploads/avatar.gif")
+	returnedClients, _ := groupedReturnedAlert()
+	returnedClients.ID, returnedClients.Time, returnedClients.Host, returnedClients.AgentVersion = "019ad7a4c3e1f0b2a9d84c6e1f3a7b2b", goldenTime.Add(11*time.Minute), "web-01", "1.0.0"
+	returnedClients.RefID = quarantined.ID
+	returnedClients.File = goldenFile("/var/www/html/uploads/avatar.gif")
+	returnedClients.Message = "attacker returned: 7 more clients (198.51.100.1, 198.51.100.2, \"x\\xff\\n,y\") sent 9 requests for the URL of /var/www/html/uploads/avatar.gif"
 
 	return map[string]Alert{
-		"access-report":         accessReport,
-		"attacker-returned":     returned,
-		"alerts-at-risk":        atRisk,
-		"detection-quarantined": quarantined,
-		"detection-alerted":     alerted,
-		"quarantine-failed":     failed,
-		"hostile-path":          hostile,
-		"scan-failed":           scanFailed,
-		"agent-started":         started,
-		"alerts-grouped":        grouped,
-		"alerts-dropped":        dropped,
+		"access-report":             accessReport,
+		"attacker-returned":         returned,
+		"attacker-returned-clients": returnedClients,
+		"alerts-at-risk":            atRisk,
+		"detection-quarantined":     quarantined,
+		"detection-alerted":         alerted,
+		"quarantine-failed":         failed,
+		"hostile-path":              hostile,
+		"scan-failed":               scanFailed,
+		"agent-started":             started,
+		"alerts-grouped":            grouped,
+		"alerts-dropped":            dropped,
 	}
 }
 

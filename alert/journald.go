@@ -90,6 +90,10 @@ const (
 	JournalRequestStatus      = "SHELLWATCH_REQUEST_STATUS"
 	JournalRequestUserAgent   = "SHELLWATCH_REQUEST_USER_AGENT"
 	JournalRequestCount       = "SHELLWATCH_REQUEST_COUNT" // Request.Requests
+	// A grouped attacker_returned's clients: how many, and the first
+	// (comma-separated).
+	JournalRequestClients      = "SHELLWATCH_REQUEST_CLIENTS"
+	JournalRequestFirstClients = "SHELLWATCH_REQUEST_FIRST_CLIENTS"
 
 	JournalBlindState   = "SHELLWATCH_BLIND_STATE"   // Alert.Blind.State: the blind state raised or resolved
 	JournalBlindSubject = "SHELLWATCH_BLIND_SUBJECT" // Alert.Blind.Subject, byte-exact
@@ -117,7 +121,7 @@ func JournaldFields() []string {
 		JournalDroppedByTime, JournalDroppedByClient, JournalDroppedByMethod, JournalDroppedByURL,
 		JournalDroppedByStatus, JournalDroppedByUserAgent, JournalAccessJSON,
 		JournalRequestTime, JournalRequestClient, JournalRequestMethod, JournalRequestURL,
-		JournalRequestStatus, JournalRequestUserAgent, JournalRequestCount,
+		JournalRequestStatus, JournalRequestUserAgent, JournalRequestCount, JournalRequestClients, JournalRequestFirstClients,
 		JournalBlindState, JournalBlindSubject,
 	}
 }
@@ -468,6 +472,10 @@ func journalFields(a Alert) map[string]string {
 		set(JournalRequestStatus, strconv.Itoa(r.Status))
 		set(JournalRequestUserAgent, r.UserAgent)
 		set(JournalRequestCount, strconv.Itoa(r.Requests))
+		if r.Clients > 0 {
+			set(JournalRequestClients, strconv.Itoa(r.Clients))
+			set(JournalRequestFirstClients, strings.Join(r.FirstClients, ","))
+		}
 	}
 	return f
 }

@@ -122,9 +122,11 @@ func TestJournaldWritesEveryDocumentedField(t *testing.T) {
 	documented := JournaldFields()
 	_, accessWant := accessReportAlert()
 	_, returnedWant := returnedAlert()
+	_, groupedWant := groupedReturnedAlert()
 	checked := maps.Clone(want)
 	maps.Copy(checked, accessWant)
 	maps.Copy(checked, returnedWant)
+	maps.Copy(checked, groupedWant)
 	if keys := sortedKeys(checked); !slices.Equal(keys, sorted(documented)) {
 		t.Errorf("JournaldFields() = %v,\nthe tests check %v", sorted(documented), keys)
 	}
@@ -167,8 +169,10 @@ func TestJournaldOmitsEmptyFields(t *testing.T) {
 	all := journalFields(full)
 	report, _ := accessReportAlert()
 	returned, _ := returnedAlert()
+	grouped, _ := groupedReturnedAlert()
 	maps.Copy(all, journalFields(report))
 	maps.Copy(all, journalFields(returned))
+	maps.Copy(all, journalFields(grouped))
 	if got := sortedKeys(all); !slices.Equal(got, sorted(JournaldFields())) {
 		t.Errorf("full alerts send %v, JournaldFields() documents %v", got, sorted(JournaldFields()))
 	}

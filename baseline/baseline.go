@@ -1,13 +1,12 @@
 package baseline
 
 import (
-	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/state"
-	"github.com/shellwatch/shellwatch/walk"
 )
 
 // Meta keys in the state database.
@@ -151,9 +150,11 @@ func (b *Baseline) Removed(root, path string) {
 	}
 }
 
-// Flush returns once every record written before the call is committed.
-func (b *Baseline) Flush() {
-	b.records.flush()
+// Flush returns once a commit tried every record written before the call:
+// nil when they are committed, else why not (they stay pending and are
+// tried again).
+func (b *Baseline) Flush() error {
+	return b.records.flush()
 }
 
 // Count returns how many files the baseline holds, as committed.
@@ -161,11 +162,15 @@ func (b *Baseline) Count() (int, error) {
 	return b.db.Count()
 }
 
-// Built reports whether root's first baseline is complete. Until it is,
-// what the root holds was there before shellwatch: clean files raise
+// Built reports whether root's first baseline is complete: marked by
+// [Baseline.MarkBuilt], stored or still pending with its records. Until it
+// is, what the root holds was there before shellwatch: clean files raise
 // nothing. A marker that cannot be read counts as not built (the root's
 // files are then accepted again, not alerted), and is logged.
 func (b *Baseline) Built(root string) bool {
+	if b.records.marked(metaBaselineBuilt + root) {
+		return true
+	}
 	var built bool
 	if _, err := b.db.GetMeta(metaBaselineBuilt+root, &built); err != nil {
 		b.log.Error("state: read baseline flag", "root", root, "err", err)
@@ -173,18 +178,18 @@ func (b *Baseline) Built(root string) bool {
 	return built
 }
 
-// MarkBuilt commits the records written so far and then records that root's
-// first baseline is complete.
-func (b *Baseline) MarkBuilt(root string) {
-	b.records.flush()
-	if err := b.db.PutMeta(metaBaselineBuilt+root, true); err != nil {
-		b.log.Error("state: store baseline flag", "root", root, "err", err)
+// MarkBuilt records that root's first baseline is complete. The marker is
+// stored only once every record written before the call is committed, and
+// after them: a root marked built on disk has all its records. It returns
+// once a commit tried them: nil when the marker is stored, else why not —
+// the records and the marker then stay pending and are stored together
+// when a commit works (the state's disk has room again), or lost with them
+// if the agent stops first, and the next start builds the root's first
+// baseline again.
+func (b *Baseline) MarkBuilt(root string) error {
+	b.records.putMark(metaBaselineBuilt + root)
+	if err := b.records.flush(); err != nil {
+		return fmt.Errorf("mark the first baseline of %s built: kept until its records are stored: %w", root, err)
 	}
-}
-
-// Reconcile compares the files under root with their records and calls fn
-// for each difference, as [state.Reconcile] (which see): the baseline is
-// streamed, never held in memory whole.
-func (b *Baseline) Reconcile(ctx context.Context, root string, ex walk.Excluder, fn func(state.Difference)) (state.ReconcileStats, error) {
-	return state.Reconcile(ctx, b.db, root, ex, fn)
+	return nil
 }

@@ -16,7 +16,10 @@
 //   - approvals: the hashes a deploy manifest announced for paths
 //     ([Baseline.Announce]), each used up when its file arrives with it
 //     ([Baseline.ConsumeApproval]);
-//   - what differs from the accepted baseline now ([Baseline.Diff]).
+//   - what differs from the accepted baseline now ([Baseline.Diff]);
+//   - the symbolic links each root's last complete reconciliation met
+//     (links have no record): the next tells only those made since
+//     ([Baseline.ReconcileLinks]), every one at a root's first.
 //
 // It decides nothing about alerts: the agent tells it what was scanned and
 // what policy accepted, and asks it what a file was and whether a change was
@@ -27,7 +30,10 @@
 // Records are committed at most writeBehind (50 ms) after [Baseline.Remember]
 // or [Baseline.Forget]: a crash loses at most those, and at the next start
 // their files differ from the baseline and are looked at again — at least
-// once, never silence. Deploy windows are stored when they open and close;
+// once, never silence. A root's first-baseline marker is stored after the
+// records written before [Baseline.MarkBuilt], never ahead of them: a
+// commit that fails (the disk full) keeps both pending, and a crash then
+// loses both, so the next start builds that first baseline again. Deploy windows are stored when they open and close;
 // the files a window saw removed and the approvals used up are stored by
 // [Baseline.Save] (every few seconds) and [Baseline.Close], so a crash in
 // between loses at most a few seconds of those: removals missing from a

@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +25,9 @@ import (
 // records pending, behind any newer record of the same path, and is tried
 // again after retryMin, doubling up to retryMax; onCommit hears every
 // outcome, so the agent raises "state unwritable" at the first failure
-// and resolves it at the first commit that works.
+// and resolves it at the first commit that works. A mark (see putMark)
+// is stored by the first commit that stores every record before it,
+// after them: while they fail, it stays pending with them.
 type recordWriter struct {
 	db       *state.DB
 	log      *slog.Logger
@@ -34,11 +37,16 @@ type recordWriter struct {
 	mu       sync.Mutex
 	pending  map[string]*state.File // nil: delete
 	inflight map[string]*state.File // the batch being committed
-	kick     chan struct{}
-	flushed  *sync.Cond // signalled after each commit
-	commits  uint64
-	stop     chan struct{}
-	done     chan struct{}
+	// marks and inflightMarks are meta keys to set to true once the
+	// records written before them are committed: the first-baseline
+	// marker of a root is never stored ahead of the root's records.
+	marks, inflightMarks []string
+	kick                 chan struct{}
+	flushed              *sync.Cond // signalled after each commit
+	commits              uint64
+	lastErr              error // the outcome of the last commit
+	stop                 chan struct{}
+	done                 chan struct{}
 }
 
 // writeBehind bounds how long a record waits before it is committed.
@@ -112,22 +120,44 @@ func (w *recordWriter) pendingBelow(dir string) []string {
 	return out
 }
 
-// flush returns once everything written before the call is committed.
-func (w *recordWriter) flush() {
+// putMark sets the meta key to true once every record written before the
+// call is committed, after them (see the type's comment).
+func (w *recordWriter) putMark(key string) {
+	w.mu.Lock()
+	w.marks = append(w.marks, key)
+	w.mu.Unlock()
+	w.nudge()
+}
+
+// marked reports whether a mark of key waits for its commit.
+func (w *recordWriter) marked(key string) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.pending) == 0 && len(w.inflight) == 0 {
-		return
+	return slices.Contains(w.marks, key) || slices.Contains(w.inflightMarks, key)
+}
+
+// flush returns once a commit tried everything written before the call:
+// nil when it was committed, else the error of the commit that failed, and
+// what it could not write stays pending (tried again, as always).
+func (w *recordWriter) flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending) == 0 && len(w.inflight) == 0 && len(w.marks) == 0 && len(w.inflightMarks) == 0 {
+		return nil
 	}
-	// Two commits: the one running now may predate the call.
+	// Two commits: the one running now may predate the call. A commit
+	// takes every write pending when it starts, and one that fails
+	// leaves them pending for the next: the outcome of the target commit
+	// is the outcome of everything before the call.
 	target := w.commits + 2
-	if len(w.inflight) == 0 {
+	if w.inflight == nil && w.inflightMarks == nil {
 		target = w.commits + 1
 	}
 	w.nudge()
 	for w.commits < target {
 		w.flushed.Wait()
 	}
+	return w.lastErr
 }
 
 // close commits what is pending and stops the writer.
@@ -159,14 +189,15 @@ func (w *recordWriter) run() {
 	}
 }
 
-// commit writes the pending batch and reports whether it worked. A batch
-// that could not be written goes back to pending (where a newer record of
-// a path does not replace it) and the wait before the next try grows.
+// commit writes the pending batch, then the marks pending with it, and
+// reports whether it worked. A batch that could not be written goes back
+// to pending (where a newer record of a path does not replace it), its
+// marks with it, and the wait before the next try grows.
 func (w *recordWriter) commit() bool {
 	w.mu.Lock()
-	batch := w.pending
-	w.pending = map[string]*state.File{}
-	w.inflight = batch
+	batch, marks := w.pending, w.marks
+	w.pending, w.marks = map[string]*state.File{}, nil
+	w.inflight, w.inflightMarks = batch, marks
 	w.mu.Unlock()
 	var puts []state.File
 	var dels []string
@@ -188,6 +219,14 @@ func (w *recordWriter) commit() bool {
 			w.log.Error("state: delete records; kept and tried again", "records", len(dels), "retry_in", w.nextRetry(), "err", err)
 		}
 	}
+	for _, key := range marks {
+		if err != nil {
+			break
+		}
+		if err = w.db.PutMeta(key, true); err != nil {
+			w.log.Error("state: store a mark; kept and tried again", "key", key, "retry_in", w.nextRetry(), "err", err)
+		}
+	}
 	w.mu.Lock()
 	if err != nil {
 		for p, f := range batch {
@@ -195,14 +234,16 @@ func (w *recordWriter) commit() bool {
 				w.pending[p] = f
 			}
 		}
+		w.marks = append(marks, w.marks...)
 	} else {
 		w.retry = 0
 	}
-	w.inflight = nil
+	w.inflight, w.inflightMarks = nil, nil
 	w.commits++
+	w.lastErr = err
 	w.flushed.Broadcast()
 	w.mu.Unlock()
-	if len(puts) > 0 || len(dels) > 0 {
+	if len(puts) > 0 || len(dels) > 0 || len(marks) > 0 {
 		w.onCommit(err)
 	}
 	return err == nil

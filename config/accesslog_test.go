@@ -10,9 +10,7 @@ import (
 )
 
 func TestAccessLogDefaultsAndRelativePaths(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "config.toml")
-	text := `
+	cfg, dir := loadText(t, `
 [[watch]]
 path = "www"
 url_path = "/shop"
@@ -21,14 +19,7 @@ server_names = ["shop.example.com", "*.shop.example.com"]
 [[access_log]]
 path = "logs/access.log"
 roots = ["www"]
-`
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	want := AccessLog{Path: filepath.Join(dir, "logs/access.log"), Format: "combined", Roots: []string{filepath.Join(dir, "www")}}
 	if !reflect.DeepEqual(cfg.AccessLog, []AccessLog{want}) {
 		t.Errorf("access_log = %+v, want [%+v]", cfg.AccessLog, want)
@@ -42,7 +33,7 @@ roots = ["www"]
 	if got := cfg.LogsServing("/elsewhere"); len(got) != 0 {
 		t.Errorf("LogsServing(/elsewhere) = %v, want none", got)
 	}
-	cfg, err = Parse("[[watch]]\npath = \"/srv/www\"\n[[access_log]]\npath = \"/var/log/nginx/access.log\"\n")
+	cfg, err := Parse("[[watch]]\npath = \"/srv/www\"\n[[access_log]]\npath = \"/var/log/nginx/access.log\"\n")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -202,6 +202,27 @@ type Webhook struct {
 	Burst      int      `toml:"burst"`
 }
 
+// SecretFile is a file a sink reads a secret from, and the key that names
+// it ("webhook[0].secret_file").
+type SecretFile struct {
+	Key, Path string
+}
+
+// SecretFiles returns the files the webhooks read their secrets from
+// (secret_file, the HMAC key that signs each body, and bearer_token_file),
+// those set, in the order of the tables.
+func (c *Config) SecretFiles() []SecretFile {
+	var out []SecretFile
+	for i, w := range c.Webhook {
+		for _, f := range []SecretFile{{"secret_file", w.SecretFile}, {"bearer_token_file", w.BearerTokenFile}} {
+			if f.Path != "" {
+				out = append(out, SecretFile{Key: fmt.Sprintf("webhook[%d].%s", i, f.Key), Path: f.Path})
+			}
+		}
+	}
+	return out
+}
+
 // StatePath returns the baseline database file.
 func (c *Config) StatePath() string { return filepath.Join(c.Agent.StateDir, "state.db") }
 

@@ -458,3 +458,43 @@ func TestValidatePrevent(t *testing.T) {
 		t.Errorf("prevent = %+v, want www-data as uid 33, deadline 100ms, min_severity high", ok.Prevent)
 	}
 }
+
+// SecretFiles lists the secret and token files of every webhook, resolved
+// like every path, each named by its key; a webhook without them adds none.
+func TestSecretFiles(t *testing.T) {
+	cfg, dir := loadText(t, `
+[[webhook]]
+url = "https://a.example/hook"
+secret_file = "a.secret"
+[[webhook]]
+url = "https://b.example/hook"
+[[webhook]]
+url = "https://c.example/hook"
+secret_file = "/etc/shellwatch/c.secret"
+bearer_token_file = "c.token"
+`)
+	want := []SecretFile{
+		{"webhook[0].secret_file", filepath.Join(dir, "a.secret")},
+		{"webhook[2].secret_file", "/etc/shellwatch/c.secret"},
+		{"webhook[2].bearer_token_file", filepath.Join(dir, "c.token")},
+	}
+	if got := cfg.SecretFiles(); !reflect.DeepEqual(got, want) {
+		t.Errorf("SecretFiles() = %q, want %q", got, want)
+	}
+}
+
+// loadText loads text as a config file in a temp dir of its own, and
+// returns the config and the dir.
+func loadText(t *testing.T, text string) (Config, string) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, dir
+}

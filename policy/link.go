@@ -26,6 +26,9 @@ type Link struct {
 	Content *Verdict
 	// Born: the link appeared while the agent watched.
 	Born bool
+	// Baseline: the link was found by its root's first baseline: there
+	// before shellwatch, judged as a file found then is (see DecideLink).
+	Baseline bool
 	// WindowOpen: a deploy window is open on the root; deploys make links.
 	WindowOpen bool
 	Quarantine config.Quarantine
@@ -57,6 +60,11 @@ func within(path, dir string) bool {
 // itself, never its target, is moved to the vault by the rules of a new
 // file: when it was born while watched and its severity reaches
 // quarantine.min_severity. Links are not recorded in the baseline.
+//
+// A link found by the root's first baseline is judged as a file found
+// then: what a rule flags, and a link out of the root (it serves what is
+// not the site's), are reported and left in place; a link inside the root
+// that is a script only by its name is accepted, as a script there is.
 func DecideLink(l Link) Decision {
 	var d Decision
 	var why []string
@@ -67,7 +75,7 @@ func DecideLink(l Link) Decision {
 			d.Kind = alert.KindIOCMatch
 		}
 		why = append(why, "served through a symbolic link to it")
-	case (l.Outside || l.Script) && !l.WindowOpen:
+	case (l.Outside || (l.Script && !l.Baseline)) && !l.WindowOpen:
 		d.Kind, d.Severity = alert.KindSymlink, finding.SeverityHigh
 	default:
 		return Decision{}
@@ -89,6 +97,8 @@ func DecideLink(l Link) Decision {
 		d.LeftBecause = "quarantine.min_severity is off"
 	case !q.MinSeverity.Allows(d.Severity):
 		d.LeftBecause = "below quarantine.min_severity " + q.MinSeverity.String()
+	case l.Baseline:
+		d.LeftBecause = "found by the root's first baseline: it was there before shellwatch"
 	case !l.Born:
 		d.LeftBecause = "the link was there before the agent saw it appear"
 	default:

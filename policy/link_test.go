@@ -51,6 +51,12 @@ func TestDecideLink(t *testing.T) {
 		{"outside, deploy window", Link{Outside: true, WindowOpen: true, Born: true}, "", finding.SeverityNone, false},
 		{"a shell, deploy window", Link{Content: &shell, WindowOpen: true, Born: true}, alert.KindDetection, finding.SeverityCritical, true},
 		{"medium rule, inside", Link{Content: &medium, Born: true}, alert.KindDetection, finding.SeverityMedium, false},
+		// Found by the first baseline: as a file found then.
+		{"first baseline, outside", Link{Outside: true, Baseline: true}, alert.KindSymlink, finding.SeverityHigh, false},
+		{"first baseline, to a folder outside", Link{Outside: true, Dir: true, Baseline: true}, alert.KindSymlink, finding.SeverityHigh, false},
+		{"first baseline, to a shell", Link{Content: &shell, Baseline: true}, alert.KindDetection, finding.SeverityCritical, false},
+		{"first baseline, script name inside", Link{Script: true, Content: &benign, Baseline: true}, "", finding.SeverityNone, false},
+		{"first baseline, script name outside", Link{Script: true, Outside: true, Baseline: true}, alert.KindSymlink, finding.SeverityHigh, false},
 	} {
 		c.l.Quarantine = q
 		d := DecideLink(c.l)
@@ -59,6 +65,9 @@ func TestDecideLink(t *testing.T) {
 		}
 		if d.Kind != "" && !d.Quarantine && d.LeftBecause == "" {
 			t.Errorf("%s: left in place with no reason", c.name)
+		}
+		if c.l.Baseline && d.Kind != "" && d.LeftBecause != "found by the root's first baseline: it was there before shellwatch" {
+			t.Errorf("%s: left in place because %q, want the first baseline's reason", c.name, d.LeftBecause)
 		}
 	}
 	off := DecideLink(Link{Outside: true, Born: true, Quarantine: config.Quarantine{MinSeverity: config.Threshold(finding.SeverityNone)}})

@@ -115,6 +115,14 @@ const statBatch = 256
 // ctx.Err(): the deletions it reported were made sure of, and none is
 // reported past the point the walk reached.
 func Reconcile(ctx context.Context, db *DB, root string, ex walk.Excluder, fn func(Difference)) (ReconcileStats, error) {
+	return ReconcileWithLinks(ctx, db, root, ex, fn, nil)
+}
+
+// ReconcileWithLinks is [Reconcile], and calls link for each symbolic link
+// the walk meets (links have no record: every one is told, with what
+// lstat says of it; one gone before its lstat is not). link is never
+// called concurrently with itself or fn; nil tells none.
+func ReconcileWithLinks(ctx context.Context, db *DB, root string, ex walk.Excluder, fn func(Difference), link func(path string, st Stat)) (ReconcileStats, error) {
 	info, err := os.Lstat(root)
 	if err != nil {
 		return ReconcileStats{}, fmt.Errorf("reconcile %s: %w", root, err)
@@ -127,7 +135,7 @@ func Reconcile(ctx context.Context, db *DB, root string, ex walk.Excluder, fn fu
 	if ex == nil {
 		ex = (*walk.Globs)(nil) // matches nothing
 	}
-	r := &reconciler{db: db, root: root, ex: ex, fn: fn, unreadable: make(map[string]bool)}
+	r := &reconciler{db: db, root: root, ex: ex, fn: fn, link: link, unreadable: make(map[string]bool)}
 
 	// The walk lists files in path order and hands them, a folder's run at
 	// a time, both to the workers that lstat them (jobs) and, in the same
@@ -175,6 +183,7 @@ func Reconcile(ctx context.Context, db *DB, root string, ex walk.Excluder, fn fu
 			job.paths = append(job.paths, p)
 		case t&fs.ModeSymlink != 0:
 			symlinks++
+			r.tellLink(p)
 		default:
 			special++
 		}
@@ -237,6 +246,7 @@ type reconciler struct {
 	// mu serialises fn and guards stats and unreadable.
 	mu         sync.Mutex
 	fn         func(Difference)
+	link       func(string, Stat) // nil: links are not told
 	stats      ReconcileStats
 	unreadable map[string]bool
 }
@@ -261,6 +271,27 @@ func (r *reconciler) emit(d Difference) {
 		r.stats.Errors++
 	}
 	r.fn(d)
+}
+
+// tellLink lstats the symbolic link at p, relative to its folder opened
+// with no link in its path, and tells it to r.link. A link gone since it
+// was listed, or that cannot be lstat'ed, is not told.
+func (r *reconciler) tellLink(p string) {
+	if r.link == nil {
+		return
+	}
+	fd, err := walk.OpenNoSymlinks(parentDir(p), unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := fstatat(fd, p[strings.LastIndexByte(p, '/')+1:], &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFLNK {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.link(p, statOf(&st))
 }
 
 // unreadableDir reports a folder (or an entry) the walk could not read and

@@ -429,3 +429,69 @@ func TestReconcileCancelledInTheTail(t *testing.T) {
 		t.Errorf("Reconcile: %v after %d reports, want context.Canceled after 1", err, reported)
 	}
 }
+
+// ReconcileWithLinks tells every symbolic link the walk meets, with its
+// lstat, wherever it points; never one below an excluded folder; and
+// reports the files as Reconcile does.
+func TestReconcileTellsLinks(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "www")
+	testenv.WriteFile(t, filepath.Join(root, "index.php"), "<?php echo 1;")
+	testenv.WriteFile(t, filepath.Join(root, "cache", "x.php"), "x")
+	links := map[string]string{
+		"shadow":          "/etc/shadow",
+		"up/a\nb\xff.php": "../index.php",
+		"dangling":        "/nowhere/at/all",
+		"to-dir":          "up",
+		"cache/out":       "/etc", // excluded: not told
+	}
+	for name, target := range links {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ex, err := walk.CompileGlobs([]string{"*/cache/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openTemp(t)
+	told := map[string]Stat{}
+	added := 0
+	if _, err := ReconcileWithLinks(context.Background(), db, root, ex, func(d Difference) {
+		if d.Kind == Added {
+			added++
+		}
+	}, func(p string, st Stat) {
+		if _, dup := told[p]; dup {
+			t.Errorf("%q told twice", p)
+		}
+		told[p] = st
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if added != 1 {
+		t.Errorf("%d files added, want index.php alone", added)
+	}
+	for name := range links {
+		p := filepath.Join(root, name)
+		st, ok := told[p]
+		if strings.HasPrefix(name, "cache/") {
+			if ok {
+				t.Errorf("%q below an excluded folder told", name)
+			}
+			continue
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok || st.Inode != fi.Sys().(*syscall.Stat_t).Ino || st.Mode&syscall.S_IFMT != syscall.S_IFLNK {
+			t.Errorf("%q: told %v %+v, want its lstat", name, ok, st)
+		}
+	}
+	if len(told) != len(links)-1 {
+		t.Errorf("told %d links, want %d", len(told), len(links)-1)
+	}
+}

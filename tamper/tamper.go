@@ -13,7 +13,9 @@
 //
 // Only changes are told: inotify's open and read events are not asked
 // for, so the agent reading its own config and rules (a reload) tells
-// nothing.
+// nothing. A change says what is at the path now, its mode and owner
+// (lstat), and never reads it: a target may be a secret (a webhook's
+// HMAC key), of which not even a hash is told.
 package tamper
 
 import (
@@ -22,9 +24,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/shellwatch/shellwatch/internal/owners"
 )
 
 // maxTreeFolders bounds the folders watched below one target folder: a
@@ -41,6 +47,56 @@ type Change struct {
 	// "CHMOD", or "OVERFLOW" when the kernel's queue overflowed and any
 	// target may have changed unseen).
 	Op string
+	// Now is what lstat said of Path when the change was told: its type
+	// and mode bits and its owner, never anything of its content (a
+	// target may be a secret: not even a hash of it is taken).
+	Now Stat
+}
+
+// Stat is the mode and owner of a path, or that nothing is there.
+type Stat struct {
+	Gone     bool // nothing at the path (removed, or renamed away)
+	Mode     fs.FileMode
+	UID, GID uint32
+	Err      error // why lstat failed, other than nothing being there
+}
+
+// statOf lstats path, never following a link.
+func statOf(path string) Stat {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
+		return Stat{Gone: true}
+	case err != nil:
+		return Stat{Err: err}
+	}
+	s := Stat{Mode: fi.Mode()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		s.UID, s.GID = st.Uid, st.Gid
+	}
+	return s
+}
+
+// names resolves the owners told in [Stat.String].
+var names = owners.New()
+
+// String says the path's state for a person: "now gone", or "now
+// -rw------- root:root (0:0)".
+func (s Stat) String() string {
+	switch {
+	case s.Gone:
+		return "now gone"
+	case s.Err != nil:
+		return "now unreadable: " + s.Err.Error()
+	}
+	return fmt.Sprintf("now %s %s:%s (%d:%d)", s.Mode, orID(names.User(s.UID), s.UID), orID(names.Group(s.GID), s.GID), s.UID, s.GID)
+}
+
+func orID(name string, id uint32) string {
+	if name == "" {
+		return strconv.FormatUint(uint64(id), 10)
+	}
+	return name
 }
 
 // Watch watches targets until Close.
@@ -135,7 +191,7 @@ func (t *Watch) loop(onChange func(Change)) {
 				continue
 			}
 			if target, ok := t.targetOf(ev.Name); ok {
-				t.tell(onChange, Change{Target: target, Path: ev.Name, Op: ev.Op.String()})
+				t.tell(onChange, Change{Target: target, Path: ev.Name, Op: ev.Op.String(), Now: statOf(ev.Name)})
 			}
 		case err, ok := <-errs:
 			if !ok {
@@ -144,7 +200,7 @@ func (t *Watch) loop(onChange func(Change)) {
 			}
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
 				for _, target := range t.targets {
-					t.tell(onChange, Change{Target: target, Path: target, Op: "OVERFLOW"})
+					t.tell(onChange, Change{Target: target, Path: target, Op: "OVERFLOW", Now: statOf(target)})
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package tamper
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -103,5 +104,48 @@ func TestChanges(t *testing.T) {
 				t.Fatalf("no change of %s told", want)
 			}
 		})
+	}
+}
+
+// A change tells the target's mode and owner as they are once it is seen,
+// and that it is gone once removed; never its content.
+func TestChangeTellsModeAndOwner(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "webhook.secret")
+	if err := os.WriteFile(secret, []byte("hmac-key-never-told\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan Change, 64)
+	w, err := Start([]string{secret}, func(c Change) { ch <- c })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	next := func() Change {
+		t.Helper()
+		select {
+		case c := <-ch:
+			return c
+		case <-time.After(30 * time.Second):
+			t.Fatal("no change told")
+			return Change{}
+		}
+	}
+	// Made readable to everyone: anyone on the host can sign alerts.
+	if err := os.Chmod(secret, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := next()
+	if c.Op != "CHMOD" || c.Now.Gone || c.Now.Err != nil || c.Now.Mode != 0o644 || int(c.Now.UID) != os.Geteuid() || int(c.Now.GID) != os.Getegid() {
+		t.Errorf("chmod told %+v, want mode 0644 owned by %d:%d", c, os.Geteuid(), os.Getegid())
+	}
+	if s := c.Now.String(); !strings.HasPrefix(s, "now -rw-r--r-- ") || strings.Contains(s, "hmac-key") {
+		t.Errorf("the chmod's state says %q", s)
+	}
+	if err := os.Remove(secret); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(); c.Op != "REMOVE" || !c.Now.Gone || c.Now.String() != "now gone" {
+		t.Errorf("removal told %+v (%s), want gone", c, c.Now)
 	}
 }

@@ -1,0 +1,84 @@
+package baseline
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/shellwatch/shellwatch/state"
+)
+
+// The first reconciliation of a root tells every symbolic link; the next
+// ones only those made, or made anew, since the last complete one — a
+// sweep's (Reconcile) included — across a restart, whatever bytes their
+// names hold.
+func TestReconcileTellsNewLinks(t *testing.T) {
+	b := openTest(t)
+	root := filepath.Join(t.TempDir(), "www")
+	if err := os.MkdirAll(filepath.Join(root, "up"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := func(name, target string) {
+		t.Helper()
+		p := filepath.Join(root, name)
+		os.Remove(p)
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reconcile := func() []string {
+		t.Helper()
+		var told []string
+		if _, err := b.ReconcileLinks(context.Background(), root, nil, func(state.Difference) {}, func(p string) { told = append(told, p) }); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(told)
+		return told
+	}
+	at := func(names ...string) []string {
+		var out []string
+		for _, n := range names {
+			out = append(out, filepath.Join(root, n))
+		}
+		sort.Strings(out)
+		return out
+	}
+	link("shadow", "/etc/shadow")
+	link("up/a\nb\xff.php", "../shadow")
+	link("same", "/srv/shared/uploads")
+	if got, want := reconcile(), at("shadow", "up/a\nb\xff.php", "same"); !slices.Equal(got, want) {
+		t.Fatalf("first reconciliation told %q, want every link %q", got, want)
+	}
+	b.reopen()
+	if got := reconcile(); len(got) != 0 {
+		t.Errorf("after a restart, nothing changed: told %q", got)
+	}
+	link("shadow", "/etc/passwd") // turned elsewhere: made anew
+	link("new", "/")
+	if got, want := reconcile(), at("shadow", "new"); !slices.Equal(got, want) {
+		t.Errorf("told %q, want the links made since %q", got, want)
+	}
+	// A sweep meets a link made while the agent runs (judged by its own
+	// event): not told at the next start.
+	link("live", "/tmp")
+	if _, err := b.Reconcile(context.Background(), root, nil, func(state.Difference) {}); err != nil {
+		t.Fatal(err)
+	}
+	b.reopen()
+	if got := reconcile(); len(got) != 0 {
+		t.Errorf("after a sweep met it: told %q", got)
+	}
+	// A cancelled reconciliation remembers nothing.
+	link("cut", "/etc")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.Reconcile(ctx, root, nil, func(state.Difference) {}); err == nil {
+		t.Fatal("a cancelled reconciliation worked")
+	}
+	if got, want := reconcile(), at("cut"); !slices.Equal(got, want) {
+		t.Errorf("after a cancelled reconciliation: told %q, want %q", got, want)
+	}
+}
