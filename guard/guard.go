@@ -71,8 +71,9 @@ type ReportKind int
 const (
 	// Blocked: an open of a flagged file was denied.
 	Blocked ReportKind = iota + 1
-	// Degraded: opens were allowed unjudged (deadline, full queue) or a
-	// folder could not be marked, since the last such report.
+	// Degraded: opens were allowed unjudged (deadline, full queue, a file
+	// that could not be judged lately) or a folder could not be marked,
+	// since the last such report.
 	Degraded
 )
 
@@ -90,8 +91,8 @@ type Report struct {
 	PID          int32
 	UIDs         [4]uint32
 	Exe, Cmdline string
-	// Degraded: counts since the last Degraded report.
-	DeadlineMisses, QueueFull, MarkErrors uint64
+	// Degraded: counts since the last Degraded report (see Stats).
+	DeadlineMisses, QueueFull, Unjudgeable, MarkErrors uint64
 }
 
 // degradedEvery bounds how often a Degraded report is made.
@@ -109,12 +110,17 @@ type Guard struct {
 	dirs  *os.File // the folder notification group
 	users map[uint32]bool
 
-	cache   *cache
+	cache   *cache[Verdict]
 	stats   counters
 	status  *statusReader
 	lookups chan *pending
-	scans   chan *pending
+	scans   chan *flight
 	reports chan Report
+
+	// flights are the scans queued or under way, unjudged the identities
+	// whose scan failed lately, with when (see flight.go).
+	flights  *flights
+	unjudged *cache[time.Time]
 
 	pending   sync.WaitGroup // every held event until its descriptor is closed
 	loops     sync.WaitGroup
@@ -128,7 +134,7 @@ type Guard struct {
 	// degraded counts what the next Degraded report tells.
 	degradedMu   sync.Mutex
 	degradedLast time.Time
-	degradedSent [3]uint64
+	degradedSent [4]uint64
 }
 
 // Start marks the roots and starts holding opens. It fails when fanotify
@@ -149,11 +155,14 @@ func Start(opts Options) (*Guard, error) {
 	g := &Guard{
 		opts: opts, log: opts.Logger, self: int32(os.Getpid()),
 		users:   map[uint32]bool{},
-		cache:   newCache(cacheHalf),
+		cache:   newCache[Verdict](cacheHalf),
 		status:  newStatusReader(opts.proc),
 		lookups: make(chan *pending, 1024),
-		scans:   make(chan *pending, 256),
+		scans:   make(chan *flight, 256),
 		reports: make(chan Report, 256),
+
+		flights:  newFlights(),
+		unjudged: newCache[time.Time](unjudgedHalf),
 	}
 	for _, u := range opts.UIDs {
 		g.users[u] = true
@@ -384,8 +393,8 @@ func (g *Guard) denies(s finding.Severity) bool {
 	return s != finding.SeverityNone && s >= g.opts.MinSeverity
 }
 
-// lookupLoop answers the held events the baseline knows, and hands the
-// others to the scanners.
+// lookupLoop answers the held events the baseline knows, and takes the
+// others to their scan.
 func (g *Guard) lookupLoop() {
 	defer close(g.scans)
 	for p := range g.lookups {
@@ -396,59 +405,19 @@ func (g *Guard) lookupLoop() {
 		if g.opts.Known != nil {
 			if sev, ok := g.opts.Known(p.path, p.id); ok {
 				g.cache.put(p.id, Verdict{Severity: sev})
-				if !g.denies(sev) && g.beingWritten(p.fd, p.path) {
-					p.done(false)
-					continue
-				}
-				g.decided(p, sev, "baseline", Verdict{Severity: sev})
+				g.judged(p, Verdict{Severity: sev}, "baseline")
 				continue
 			}
 		}
-		select {
-		case g.scans <- p:
-		default:
-			if p.done(true) {
-				g.stats.queueFull.Add(1)
-				g.degraded()
-			}
-		}
+		g.toScan(p)
 	}
 }
 
-// scanLoop scans the held events nobody knows.
+// scanLoop scans the identities nobody knows, each once for all the
+// events that wait for it (see flight.go).
 func (g *Guard) scanLoop() {
-	for p := range g.scans {
-		if p.answered.Load() || g.closed.Load() {
-			// Allowed at the deadline already: the normal pipeline
-			// judges the file, this scanner serves the next one.
-			p.done(true)
-			continue
-		}
-		writing := isOpenForWriting(p.fd)
-		script := g.opts.IsScript == nil || g.opts.IsScript(p.path)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Until(p.start.Add(g.opts.Deadline)))
-		v := g.opts.Scan(ctx, int(p.fd), p.path)
-		cancel()
-		switch {
-		case v.Err != nil && !g.denies(v.Severity):
-			g.stats.scanErrors.Add(1)
-			g.log.Warn("prevention: a file could not be judged; allowed", "path", p.path, "err", v.Err)
-			p.done(true)
-		case g.denies(v.Severity):
-			g.cache.put(p.id, v)
-			g.decided(p, v.Severity, "scan", v)
-		case writing && script:
-			// Still being written: what the web server would read next
-			// is not what was scanned. Refused, not remembered.
-			if p.done(false) {
-				g.stats.writing.Add(1)
-			}
-		default:
-			if !writing {
-				g.cache.put(p.id, Verdict{Severity: v.Severity})
-			}
-			p.done(true)
-		}
+	for f := range g.scans {
+		g.scanFlight(f)
 	}
 }
 
@@ -516,9 +485,9 @@ func (g *Guard) degraded() {
 	if !g.degradedLast.IsZero() && time.Since(g.degradedLast) < degradedEvery {
 		return
 	}
-	now := [3]uint64{g.stats.deadlineMisses.Load(), g.stats.queueFull.Load(), g.stats.markErrors.Load()}
+	now := [4]uint64{g.stats.deadlineMisses.Load(), g.stats.queueFull.Load(), g.stats.unjudgeable.Load(), g.stats.markErrors.Load()}
 	r := Report{Kind: Degraded, DeadlineMisses: now[0] - g.degradedSent[0], QueueFull: now[1] - g.degradedSent[1],
-		MarkErrors: now[2] - g.degradedSent[2]}
+		Unjudgeable: now[2] - g.degradedSent[2], MarkErrors: now[3] - g.degradedSent[3]}
 	g.degradedLast, g.degradedSent = time.Now(), now
 	g.report(r)
 }
