@@ -63,6 +63,9 @@ type Options struct {
 
 	// proc is /proc, for tests.
 	proc string
+	// degradedEvery is the least time between two Degraded reports;
+	// default a minute, shorter in tests.
+	degradedEvery time.Duration
 }
 
 // ReportKind says what a Report is about.
@@ -131,10 +134,8 @@ type Guard struct {
 
 	roots *rootFDs
 
-	// degraded counts what the next Degraded report tells.
-	degradedMu   sync.Mutex
-	degradedLast time.Time
-	degradedSent [4]uint64
+	// deg is what the next Degraded report tells, and when.
+	deg degradedReports
 }
 
 // Start marks the roots and starts holding opens. It fails when fanotify
@@ -148,6 +149,9 @@ func Start(opts Options) (*Guard, error) {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 1
+	}
+	if opts.degradedEvery <= 0 {
+		opts.degradedEvery = degradedEvery
 	}
 	if opts.Deadline <= 0 {
 		return nil, errors.New("guard: no deadline")
@@ -210,6 +214,7 @@ func (g *Guard) Stop() {
 		close(g.lookups)
 		g.stages.Wait()
 		g.pending.Wait()
+		g.stopDegraded()
 		close(g.reports)
 		g.reporting.Wait()
 		g.roots.close()
@@ -476,20 +481,6 @@ func (g *Guard) report(r Report) {
 	default:
 		g.log.Warn("prevention: report queue full; a report is dropped", "path", r.Path)
 	}
-}
-
-// degraded asks for a Degraded report, at most one per degradedEvery.
-func (g *Guard) degraded() {
-	g.degradedMu.Lock()
-	defer g.degradedMu.Unlock()
-	if !g.degradedLast.IsZero() && time.Since(g.degradedLast) < degradedEvery {
-		return
-	}
-	now := [4]uint64{g.stats.deadlineMisses.Load(), g.stats.queueFull.Load(), g.stats.unjudgeable.Load(), g.stats.markErrors.Load()}
-	r := Report{Kind: Degraded, DeadlineMisses: now[0] - g.degradedSent[0], QueueFull: now[1] - g.degradedSent[1],
-		Unjudgeable: now[2] - g.degradedSent[2], MarkErrors: now[3] - g.degradedSent[3]}
-	g.degradedLast, g.degradedSent = time.Now(), now
-	g.report(r)
 }
 
 // reportLoop completes and hands on the reports: the opener's executable
