@@ -76,6 +76,8 @@ func TestGuardSlowFileDoesNotKeepScannersBusy(t *testing.T) {
 			t.Errorf("slow.php after its scan failed: %v, want allowed", err)
 		}
 	}
+	// Counted just after the answer, which the opener may hear first.
+	testenv.Eventually(t, waitFor, "3 opens counted unjudgeable", func() bool { return g.Stats().Unjudgeable-before.Unjudgeable >= 3 })
 	st := g.Stats()
 	if n := slowScans.Load(); n != 1 || st.Unjudgeable-before.Unjudgeable != 3 || st.DeadlineMisses != before.DeadlineMisses {
 		t.Errorf("after the failed scan, 3 opens: %d scans of slow.php in all, stats %+v (before %+v); want 1 scan, 3 more unjudgeable, no deadline miss",
