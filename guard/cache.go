@@ -56,10 +56,38 @@ func (c *cache[V]) get(id Identity) (V, bool) {
 func (c *cache[V]) put(id Identity, s V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.putLocked(id, s)
+}
+
+func (c *cache[V]) putLocked(id Identity, s V) {
 	if len(c.young) >= c.half {
 		c.old, c.young = c.young, make(map[Identity]V, c.half)
 	}
 	c.young[id] = s
+}
+
+// putUnless puts s for id, unless keep says the value there now stays:
+// one look and one change under one lock. It reports whether it put s.
+func (c *cache[V]) putUnless(id Identity, s V, keep func(V) bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.young[id]
+	if !ok {
+		old, ok = c.old[id]
+	}
+	if ok && keep(old) {
+		return false
+	}
+	c.putLocked(id, s)
+	return true
+}
+
+// forget drops what is remembered of id.
+func (c *cache[V]) forget(id Identity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.young, id)
+	delete(c.old, id)
 }
 
 func (c *cache[V]) len() int {

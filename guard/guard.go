@@ -98,8 +98,20 @@ type Report struct {
 	DeadlineMisses, QueueFull, Unjudgeable, MarkErrors uint64
 }
 
-// degradedEvery bounds how often a Degraded report is made.
-const degradedEvery = time.Minute
+// degradedEvery bounds how often a Degraded report is made, and
+// refusedEvery how often a Blocked report is made of one identity.
+const (
+	degradedEvery = time.Minute
+	refusedEvery  = time.Minute
+)
+
+// reportQueue is the number of reports that wait for the reporter, and
+// refusedHalf half the number of identities whose Blocked report is
+// remembered.
+const (
+	reportQueue = 256
+	refusedHalf = 2 << 10
+)
 
 // cacheHalf is half the number of identities remembered.
 const cacheHalf = 32 << 10
@@ -124,6 +136,9 @@ type Guard struct {
 	// whose scan failed lately, with when (see flight.go).
 	flights  *flights
 	unjudged *cache[time.Time]
+	// refused are the identities whose refusal was reported lately, with
+	// when: the next report of one is a minute later.
+	refused *cache[time.Time]
 
 	pending   sync.WaitGroup // every held event until its descriptor is closed
 	loops     sync.WaitGroup
@@ -163,10 +178,11 @@ func Start(opts Options) (*Guard, error) {
 		status:  newStatusReader(opts.proc),
 		lookups: make(chan *pending, 1024),
 		scans:   make(chan *flight, 256),
-		reports: make(chan Report, 256),
+		reports: make(chan Report, reportQueue),
 
 		flights:  newFlights(),
 		unjudged: newCache[time.Time](unjudgedHalf),
+		refused:  newCache[time.Time](refusedHalf),
 	}
 	for _, u := range opts.UIDs {
 		g.users[u] = true
@@ -474,11 +490,23 @@ func fdPath(fd int32) string {
 }
 
 // report queues r for the reporter; a full queue drops it (counted in
-// the log), never waits.
+// the log), never waits. A Blocked report is queued once a refusedEvery
+// per identity: the web server may ask for a refused file a thousand
+// times a second, and one file's flood must not fill the queue where
+// another file's refusal is to be told.
 func (g *Guard) report(r Report) {
+	if r.Kind == Blocked {
+		now := time.Now()
+		if !g.refused.putUnless(r.Identity, now, func(last time.Time) bool { return now.Sub(last) < refusedEvery }) {
+			return
+		}
+	}
 	select {
 	case g.reports <- r:
 	default:
+		if r.Kind == Blocked {
+			g.refused.forget(r.Identity) // its next refusal is told
+		}
 		g.log.Warn("prevention: report queue full; a report is dropped", "path", r.Path)
 	}
 }
@@ -486,18 +514,8 @@ func (g *Guard) report(r Report) {
 // reportLoop completes and hands on the reports: the opener's executable
 // and command line are read here, after the answer.
 func (g *Guard) reportLoop() {
-	seen := map[Identity]time.Time{}
 	for r := range g.reports {
 		if r.Kind == Blocked {
-			// The web server may ask for a refused file a thousand times a
-			// second; on-call hears of it once a minute.
-			if t, ok := seen[r.Identity]; ok && time.Since(t) < degradedEvery {
-				continue
-			}
-			if len(seen) > 4096 {
-				clear(seen)
-			}
-			seen[r.Identity] = time.Now()
 			r.Exe, r.Cmdline = describe(g.opts.proc, r.PID)
 		}
 		if g.opts.Report != nil {
