@@ -90,9 +90,13 @@ type Report struct {
 	Identity Identity
 	From     string
 	Verdict  Verdict
-	// Blocked: the opener.
+	// Blocked: the opener. UIDs are its real, effective, saved and file
+	// system user ids when UIDsKnown; when its /proc/PID/status could not
+	// be read (hidden by the unit's ProtectProc, or the process gone)
+	// they are zero, which is not root.
 	PID          int32
 	UIDs         [4]uint32
+	UIDsKnown    bool
 	Exe, Cmdline string
 	// Degraded: counts since the last Degraded report (see Stats).
 	DeadlineMisses, QueueFull, Unjudgeable, MarkErrors uint64
@@ -253,6 +257,7 @@ type pending struct {
 	fd       int32
 	pid      int32
 	uids     [4]uint32
+	idsKnown bool // uids were read
 	id       Identity
 	path     string
 	start    time.Time
@@ -373,13 +378,13 @@ func (g *Guard) handle(e event, now time.Time) {
 		g.stats.observeHeld(time.Since(now))
 		if g.denies(v.Severity) {
 			g.report(Report{Kind: Blocked, Path: fdPath(e.fd), Identity: id, From: "cache",
-				Verdict: v, PID: e.pid, UIDs: uids})
+				Verdict: v, PID: e.pid, UIDs: uids, UIDsKnown: err == nil})
 		}
 		unix.Close(int(e.fd))
 		return
 	}
 	// The path now, before the normal pipeline may move the file.
-	p := &pending{g: g, fd: e.fd, pid: e.pid, uids: uids, id: id, start: now, path: fdPath(e.fd)}
+	p := &pending{g: g, fd: e.fd, pid: e.pid, uids: uids, idsKnown: err == nil, id: id, start: now, path: fdPath(e.fd)}
 	p.refs.Store(2)
 	g.pending.Add(1)
 	p.timer = time.AfterFunc(g.opts.Deadline-time.Since(now), func() {
@@ -446,7 +451,8 @@ func (g *Guard) scanLoop() {
 func (g *Guard) decided(p *pending, sev finding.Severity, from string, v Verdict) {
 	deny := g.denies(sev)
 	if p.done(!deny) && deny {
-		g.report(Report{Kind: Blocked, Path: p.path, Identity: p.id, From: from, Verdict: v, PID: p.pid, UIDs: p.uids})
+		g.report(Report{Kind: Blocked, Path: p.path, Identity: p.id, From: from, Verdict: v, PID: p.pid, UIDs: p.uids,
+			UIDsKnown: p.idsKnown})
 	}
 }
 

@@ -51,3 +51,23 @@ func TestGuardFloodOfRefusalsLeavesRoomForAnother(t *testing.T) {
 		t.Errorf("stats %+v, want %d denied", st, flood+1)
 	}
 }
+
+// An opener whose ids cannot be read (its /proc hidden, or the process
+// gone: here a /proc with no process in it) is held, refused a flagged
+// file, and reported with its ids unknown: never as uid 0.
+func TestGuardReportsUnreadableOpenerAsUnknown(t *testing.T) {
+	root := webRoot(t)
+	shell := testenv.WriteFile(t, filepath.Join(root, "x.php"), "<?php SHELL ?>")
+	var rep reports
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge, Report: rep.add, proc: t.TempDir()})
+	web := startOpener(t, wwwData)
+	if _, err := web.open(shell); err == nil {
+		t.Errorf("a flagged file served to an opener whose ids cannot be read")
+	}
+	g.Stop()
+	got := rep.all()
+	if len(got) != 1 || got[0].Kind != Blocked || got[0].UIDsKnown || got[0].PID != int32(web.cmd.Process.Pid) {
+		t.Errorf("reports %+v, want one Blocked of pid %d with its ids unknown", got, web.cmd.Process.Pid)
+	}
+}
