@@ -101,7 +101,7 @@ func (a *Agent) preventionStatus() wire.PreventionStatus {
 		return wire.PreventionStatus{Users: []string{}}
 	}
 	return wire.PreventionStatus{Active: true, Users: users, Folders: st.Marks, Events: st.Events,
-		Allowed: st.Allowed, Denied: st.Denied, DeadlineMisses: st.DeadlineMisses + st.QueueFull}
+		Allowed: st.Allowed, Denied: st.Denied, DeadlineMisses: st.DeadlineMisses + st.QueueFull + st.Unjudgeable}
 }
 
 // knownVerdict is the guard's look into the baseline: the severity of the
@@ -130,9 +130,9 @@ func (a *Agent) preventionReport(r guard.Report) {
 		a.sendPreventionAlert(a.blockedAlert(r))
 	case guard.Degraded:
 		a.sendPreventionAlert(alert.Alert{Kind: alert.KindPreventionDegraded, Severity: policy.EventSeverity(alert.KindPreventionDegraded),
-			Message: fmt.Sprintf("prevention allowed opens it could not judge: %d past prevent.deadline, %d with its queue full; %d folders not guarded",
-				r.DeadlineMisses, r.QueueFull, r.MarkErrors),
-			Detail: fmt.Sprintf("deadline_misses=%d queue_full=%d mark_errors=%d", r.DeadlineMisses, r.QueueFull, r.MarkErrors)})
+			Message: fmt.Sprintf("prevention allowed opens it could not judge: %d past prevent.deadline, %d with its queue full, %d of files whose scan failed lately; %d folders not guarded",
+				r.DeadlineMisses, r.QueueFull, r.Unjudgeable, r.MarkErrors),
+			Detail: fmt.Sprintf("deadline_misses=%d queue_full=%d unjudgeable=%d mark_errors=%d", r.DeadlineMisses, r.QueueFull, r.Unjudgeable, r.MarkErrors)})
 	}
 }
 

@@ -170,6 +170,7 @@ func TestPreventionMetrics(t *testing.T) {
 		{"shellwatch_prevention_cached_identities", nil, 1},
 		{"shellwatch_prevention_unjudged_total", []string{"reason", "deadline"}, 0},
 		{"shellwatch_prevention_unjudged_total", []string{"reason", "queue_full"}, 0},
+		{"shellwatch_prevention_unjudged_total", []string{"reason", "unjudgeable"}, 0},
 		{"shellwatch_prevention_writing_refused_total", nil, 0},
 		{"shellwatch_prevention_scan_errors_total", nil, 0},
 		{"shellwatch_prevention_mark_errors_total", nil, 0},
