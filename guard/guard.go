@@ -55,7 +55,10 @@ type Options struct {
 	IsScript func(path string) bool
 	// Report hears what the guard did that someone must hear of, after the
 	// answer, on a goroutine of its own; it may block (it is given a
-	// bounded queue: what does not fit is counted, not waited for).
+	// bounded queue: what does not fit is counted, not waited for). A
+	// refused file is reported once a minute (by identity), however often
+	// it is refused; Degraded reports come at most once a minute, each
+	// with the counts since the last.
 	Report func(Report)
 	// Workers is the number of scans at once; default 1.
 	Workers int
