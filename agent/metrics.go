@@ -123,7 +123,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 			Events: st.Events, Allowed: st.Allowed, Denied: st.Denied,
 			HeldBuckets: guard.HeldBuckets, HeldCounts: st.HeldCounts, Held: st.Held, HeldSum: st.HeldSum,
 			DeadlineMisses: st.DeadlineMisses, QueueFull: st.QueueFull, Writing: st.Writing, ScanErrors: st.ScanErrors,
-			Folders: st.Marks, MarkErrors: st.MarkErrors, Cached: st.Cached,
+			Folders: st.Marks, MarkErrors: st.MarkErrors, Cached: st.Cached, Unjudgeable: st.Unjudgeable,
 		}
 	}
 	return s

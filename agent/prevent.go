@@ -101,7 +101,7 @@ func (a *Agent) preventionStatus() wire.PreventionStatus {
 		return wire.PreventionStatus{Users: []string{}}
 	}
 	return wire.PreventionStatus{Active: true, Users: users, Folders: st.Marks, Events: st.Events,
-		Allowed: st.Allowed, Denied: st.Denied, DeadlineMisses: st.DeadlineMisses + st.QueueFull}
+		Allowed: st.Allowed, Denied: st.Denied, DeadlineMisses: st.DeadlineMisses + st.QueueFull + st.Unjudgeable}
 }
 
 // knownVerdict is the guard's look into the baseline: the severity of the
@@ -130,9 +130,9 @@ func (a *Agent) preventionReport(r guard.Report) {
 		a.sendPreventionAlert(a.blockedAlert(r))
 	case guard.Degraded:
 		a.sendPreventionAlert(alert.Alert{Kind: alert.KindPreventionDegraded, Severity: policy.EventSeverity(alert.KindPreventionDegraded),
-			Message: fmt.Sprintf("prevention allowed opens it could not judge: %d past prevent.deadline, %d with its queue full; %d folders not guarded",
-				r.DeadlineMisses, r.QueueFull, r.MarkErrors),
-			Detail: fmt.Sprintf("deadline_misses=%d queue_full=%d mark_errors=%d", r.DeadlineMisses, r.QueueFull, r.MarkErrors)})
+			Message: fmt.Sprintf("prevention allowed opens it could not judge: %d past prevent.deadline, %d with its queue full, %d of files whose scan failed lately; %d folders not guarded",
+				r.DeadlineMisses, r.QueueFull, r.Unjudgeable, r.MarkErrors),
+			Detail: fmt.Sprintf("deadline_misses=%d queue_full=%d unjudgeable=%d mark_errors=%d", r.DeadlineMisses, r.QueueFull, r.Unjudgeable, r.MarkErrors)})
 	}
 }
 
@@ -156,12 +156,26 @@ func (a *Agent) blockedAlert(r guard.Report) alert.Alert {
 	if v.StMode != 0 {
 		al.File.User, al.File.Group = a.names.User(v.UID), a.names.Group(v.GID)
 	}
-	uid := r.UIDs[1] // effective
-	al.Opener = &alert.Process{PID: int(r.PID), UID: uid, User: a.names.User(uid), Exe: r.Exe, Cmdline: r.Cmdline}
+	al.Opener = a.opener(r)
 	why := fmt.Sprintf("judged %s by %s", r.Verdict.Severity, r.From)
 	al.Detail = why
-	al.Message = al.FindingMessage(why, fmt.Sprintf("open refused to pid %d (%s) %s", r.PID, al.Opener.User, safetext.Path(r.Exe)))
+	outcome := fmt.Sprintf("open refused to pid %d (%s)", r.PID, al.Opener.Who())
+	if r.Exe != "" {
+		outcome += " " + safetext.Path(r.Exe)
+	}
+	al.Message = al.FindingMessage(why, outcome)
 	return al
+}
+
+// opener is the process whose open was refused, as an alert tells it:
+// no uid when its ids could not be read (uid 0 would say root).
+func (a *Agent) opener(r guard.Report) *alert.Process {
+	p := &alert.Process{PID: int(r.PID), Exe: r.Exe, Cmdline: r.Cmdline}
+	if r.UIDsKnown {
+		uid := r.UIDs[1] // effective
+		p.UID, p.User = &uid, a.names.User(uid)
+	}
+	return p
 }
 
 // sendPreventionAlert raises an alert of the guard's, which runs beside

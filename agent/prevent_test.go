@@ -14,6 +14,8 @@ import (
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control/wire"
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/guard"
+	"github.com/shellwatch/shellwatch/internal/owners"
 	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
@@ -108,7 +110,7 @@ func TestPreventionRace(t *testing.T) {
 	for _, a := range h.recv.all() {
 		if a.Kind == alert.KindExecutionBlocked {
 			blocked++
-			if a.Opener == nil || a.Opener.UID != 33 || a.Opener.PID == 0 || (len(a.Rules) == 0 && !strings.Contains(a.Detail, "baseline")) {
+			if a.Opener == nil || a.Opener.UID == nil || *a.Opener.UID != 33 || a.Opener.PID == 0 || (len(a.Rules) == 0 && !strings.Contains(a.Detail, "baseline")) {
 				t.Errorf("execution_blocked without its opener or rules: %+v", a)
 			}
 		}
@@ -168,6 +170,7 @@ func TestPreventionMetrics(t *testing.T) {
 		{"shellwatch_prevention_cached_identities", nil, 1},
 		{"shellwatch_prevention_unjudged_total", []string{"reason", "deadline"}, 0},
 		{"shellwatch_prevention_unjudged_total", []string{"reason", "queue_full"}, 0},
+		{"shellwatch_prevention_unjudged_total", []string{"reason", "unjudgeable"}, 0},
 		{"shellwatch_prevention_writing_refused_total", nil, 0},
 		{"shellwatch_prevention_scan_errors_total", nil, 0},
 		{"shellwatch_prevention_mark_errors_total", nil, 0},
@@ -206,5 +209,20 @@ func TestPreventionRefusesFlaggedFileLeftInPlace(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "Operation not permitted") {
 		t.Errorf("cat's refusal: %q", out)
+	}
+}
+
+// The opener of a refused open is told by its effective uid, and as
+// unknown, with no uid, when its ids could not be read: uid 0 would say
+// root.
+func TestBlockedAlertOpener(t *testing.T) {
+	a := &Agent{names: owners.New()}
+	known := a.opener(guard.Report{PID: 7, UIDs: [4]uint32{0, 33, 33, 33}, UIDsKnown: true})
+	if known.UID == nil || *known.UID != 33 || known.User != "www-data" || known.Who() != "www-data" {
+		t.Errorf("opener with its ids read: %+v, want uid 33 (effective), www-data", known)
+	}
+	unknown := a.opener(guard.Report{PID: 7})
+	if unknown.UID != nil || unknown.User != "" || unknown.Who() != "user unknown" || unknown.PID != 7 {
+		t.Errorf("opener whose ids could not be read: %+v (%s), want pid 7, no uid, user unknown", unknown, unknown.Who())
 	}
 }

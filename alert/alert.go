@@ -263,13 +263,15 @@ type File struct {
 // Process is a process that opened a file: the web server's worker that
 // prevention refused. Exe and Cmdline are read from /proc after the
 // refusal; the process may have changed them (its command line is its
-// own to write) or be gone (then they are empty).
+// own to write) or be gone (then they are empty). UID is its effective
+// user id, nil (and User empty) when its ids could not be read: unknown,
+// which uid 0 would misstate as root.
 type Process struct {
-	PID     int    `json:"pid"`
-	UID     uint32 `json:"uid"`
-	User    string `json:"user,omitempty"`
-	Exe     string `json:"exe,omitempty"`
-	Cmdline string `json:"cmdline,omitempty"` // arguments joined by spaces
+	PID     int     `json:"pid"`
+	UID     *uint32 `json:"uid,omitempty"`
+	User    string  `json:"user,omitempty"`
+	Exe     string  `json:"exe,omitempty"`
+	Cmdline string  `json:"cmdline,omitempty"` // arguments joined by spaces
 }
 
 // Sample is one alert folded into a KindAlertsGrouped or KindAlertsDropped

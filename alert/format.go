@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -90,4 +91,16 @@ func (r *Recent) List() []Alert {
 		out = append(out, r.ring[(r.next-i+recentKept)%recentKept])
 	}
 	return out
+}
+
+// Who names the process's user for a message: the user's name, else its
+// uid, or "user unknown" when its ids could not be read.
+func (p *Process) Who() string {
+	switch {
+	case p.UID == nil:
+		return "user unknown"
+	case p.User != "":
+		return p.User
+	}
+	return "uid " + strconv.FormatUint(uint64(*p.UID), 10)
 }

@@ -118,24 +118,38 @@ func goldenAlerts() map[string]Alert {
 	returned.RefID = quarantined.ID
 	returned.File = goldenFile("/var/www/html/uploads/avatar.gif")
 	returnedClients, _ := groupedReturnedAlert()
-	returnedClients.ID, returnedClients.Time, returnedClients.Host, returnedClients.AgentVersion = "019ad7a4c3e1f0b2a9d84c6e1f3a7b2b", goldenTime.Add(11*time.Minute), "web-01", "1.0.0"
+	returnedClients.ID, returnedClients.Time, returnedClients.Host, returnedClients.AgentVersion = "019ad7a4c3e1f0b2a9d84c6e1f3a7b2d", goldenTime.Add(11*time.Minute), "web-01", "1.0.0"
 	returnedClients.RefID = quarantined.ID
 	returnedClients.File = goldenFile("/var/www/html/uploads/avatar.gif")
 	returnedClients.Message = "attacker returned: 7 more clients (198.51.100.1, 198.51.100.2, \"x\\xff\\n,y\") sent 9 requests for the URL of /var/www/html/uploads/avatar.gif"
 
+	// A refused open, by a web server's worker; and by one whose ids
+	// could not be read: no uid, not uid 0 (root).
+	blocked := agent("019ad7a4c3e1f0b2a9d84c6e1f3a7b2b", KindExecutionBlocked, finding.SeverityCritical, "", "judged critical by scan")
+	blocked.File = goldenFile("/var/www/html/uploads/x.php")
+	blocked.Rules = []Rule{evalRule}
+	blocked.Opener = &Process{PID: 4242, UID: new(uint32(33)), User: "www-data", Exe: "/usr/sbin/php-fpm8.2", Cmdline: "php-fpm: pool www"}
+	blocked.Message = blocked.FindingMessage(blocked.Detail, "open refused to pid 4242 ("+blocked.Opener.Who()+") /usr/sbin/php-fpm8.2")
+	blockedUnknown := blocked
+	blockedUnknown.ID = "019ad7a4c3e1f0b2a9d84c6e1f3a7b2c"
+	blockedUnknown.Opener = &Process{PID: 4243}
+	blockedUnknown.Message = blocked.FindingMessage(blocked.Detail, "open refused to pid 4243 ("+blockedUnknown.Opener.Who()+")")
+
 	return map[string]Alert{
-		"access-report":             accessReport,
-		"attacker-returned":         returned,
-		"attacker-returned-clients": returnedClients,
-		"alerts-at-risk":            atRisk,
-		"detection-quarantined":     quarantined,
-		"detection-alerted":         alerted,
-		"quarantine-failed":         failed,
-		"hostile-path":              hostile,
-		"scan-failed":               scanFailed,
-		"agent-started":             started,
-		"alerts-grouped":            grouped,
-		"alerts-dropped":            dropped,
+		"execution-blocked":                blocked,
+		"execution-blocked-opener-unknown": blockedUnknown,
+		"access-report":                    accessReport,
+		"attacker-returned":                returned,
+		"attacker-returned-clients":        returnedClients,
+		"alerts-at-risk":                   atRisk,
+		"detection-quarantined":            quarantined,
+		"detection-alerted":                alerted,
+		"quarantine-failed":                failed,
+		"hostile-path":                     hostile,
+		"scan-failed":                      scanFailed,
+		"agent-started":                    started,
+		"alerts-grouped":                   grouped,
+		"alerts-dropped":                   dropped,
 	}
 }
 

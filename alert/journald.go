@@ -435,7 +435,9 @@ func journalFields(a Alert) map[string]string {
 	}
 	if p := a.Opener; p != nil {
 		set(JournalOpenerPID, strconv.Itoa(p.PID))
-		set(JournalOpenerUID, strconv.FormatUint(uint64(p.UID), 10))
+		if p.UID != nil {
+			set(JournalOpenerUID, strconv.FormatUint(uint64(*p.UID), 10))
+		}
 		set(JournalOpenerExe, p.Exe)
 		set(JournalOpenerCmdline, p.Cmdline)
 	}

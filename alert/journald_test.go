@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"os"
@@ -52,11 +53,30 @@ func fullAlert() Alert {
 			{Name: "php_eval_get", Family: "php_generic", Severity: finding.SeverityHigh},
 		},
 		Action:       &Action{Taken: ActionQuarantined, VaultID: "20240301T102030-0001", Reason: "severity critical at or above quarantine_at high"},
-		Opener:       &Process{PID: 4242, UID: 33, User: "www-data", Exe: "/usr/sbin/php-fpm8.2", Cmdline: "php-fpm: pool www\n"},
+		Opener:       &Process{PID: 4242, UID: new(uint32(33)), User: "www-data", Exe: "/usr/sbin/php-fpm8.2", Cmdline: "php-fpm: pool www\n"},
 		Detail:       "matched 3 rules",
 		Count:        7,
 		AgentVersion: "1.2.3",
 		Blind:        &Blind{State: "vault_unwritable", Subject: "/var/lib/shellwatch/quarantine", Since: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)},
+	}
+}
+
+// An opener whose ids could not be read has no SHELLWATCH_OPENER_UID:
+// "0" would say root.
+func TestJournaldOpenerUnknownHasNoUID(t *testing.T) {
+	journalReader := testenv.Journald(t)
+	sink := NewJournald(JournaldOptions{Fallback: io.Discard})
+	a := fullAlert()
+	a.Opener = &Process{PID: 4243}
+	if err := sink.Deliver(a); err != nil {
+		t.Fatal(err)
+	}
+	entry := journalReader.WaitEntries(t, journalTimeout, 1, JournalAlertID+"="+a.ID)[0]
+	if got := testenv.FieldBytes(entry, JournalOpenerPID); string(got) != "4243" {
+		t.Errorf("%s = %q, want 4243", JournalOpenerPID, got)
+	}
+	if got := testenv.FieldValues(entry, JournalOpenerUID); len(got) != 0 {
+		t.Errorf("%s = %q for an opener whose ids are unknown, want none", JournalOpenerUID, got)
 	}
 }
 

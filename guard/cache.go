@@ -26,22 +26,24 @@ func identityOf(st *unix.Stat_t) Identity {
 func (id Identity) ModTime() time.Time    { return time.Unix(0, id.MTime) }
 func (id Identity) ChangeTime() time.Time { return time.Unix(0, id.CTime) }
 
-// cache remembers the verdict judged for recent identities, so that the
-// web server's next opens of a file cost a map lookup (a denied one keeps
-// the scanner's detail, for the alerts of the next refusals). It holds at most
-// 2×half entries: when the young map is full it becomes the old one and
-// the oldest half is forgotten. Its lock is held for a map operation only.
-type cache struct {
+// cache remembers what was found of recent identities: the verdict judged
+// (so that the web server's next opens of a file cost a map lookup; a
+// denied one keeps the scanner's detail, for the alerts of the next
+// refusals), or the time something happened to them (a scan that failed, a
+// refusal reported). It holds at most 2×half entries: when the young map
+// is full it becomes the old one and the oldest half is forgotten. Its
+// lock is held for a map operation only.
+type cache[V any] struct {
 	mu         sync.Mutex
 	half       int
-	young, old map[Identity]Verdict
+	young, old map[Identity]V
 }
 
-func newCache(half int) *cache {
-	return &cache{half: half, young: make(map[Identity]Verdict), old: map[Identity]Verdict{}}
+func newCache[V any](half int) *cache[V] {
+	return &cache[V]{half: half, young: make(map[Identity]V), old: map[Identity]V{}}
 }
 
-func (c *cache) get(id Identity) (Verdict, bool) {
+func (c *cache[V]) get(id Identity) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s, ok := c.young[id]; ok {
@@ -51,17 +53,44 @@ func (c *cache) get(id Identity) (Verdict, bool) {
 	return s, ok
 }
 
-func (c *cache) put(id Identity, s Verdict) {
-	s.Err = nil
+func (c *cache[V]) put(id Identity, s V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.putLocked(id, s)
+}
+
+func (c *cache[V]) putLocked(id Identity, s V) {
 	if len(c.young) >= c.half {
-		c.old, c.young = c.young, make(map[Identity]Verdict, c.half)
+		c.old, c.young = c.young, make(map[Identity]V, c.half)
 	}
 	c.young[id] = s
 }
 
-func (c *cache) len() int {
+// putUnless puts s for id, unless keep says the value there now stays:
+// one look and one change under one lock. It reports whether it put s.
+func (c *cache[V]) putUnless(id Identity, s V, keep func(V) bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old, ok := c.young[id]
+	if !ok {
+		old, ok = c.old[id]
+	}
+	if ok && keep(old) {
+		return false
+	}
+	c.putLocked(id, s)
+	return true
+}
+
+// forget drops what is remembered of id.
+func (c *cache[V]) forget(id Identity) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.young, id)
+	delete(c.old, id)
+}
+
+func (c *cache[V]) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.young) + len(c.old)

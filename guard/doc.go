@@ -17,12 +17,18 @@
 //	           │──judged lately (the cache)───────────────────▶ ALLOW / DENY
 //	           ▼
 //	         lookup (the baseline's record of the path, same identity)
-//	           │──known──────────────────────────────────────▶ ALLOW / DENY
+//	           │──known───────────────────────────────────────▶ ALLOW / DENY
+//	           │──judged since the read loop looked───────────▶ ALLOW / DENY
+//	           │──its scan failed lately──────────────────────▶ ALLOW (degraded)
 //	           ▼
-//	         scan (the guard's own scanners, through the event's descriptor)
+//	         flight (one scan per identity: an event of an identity queued
+//	           │      or under scan waits for that scan's verdict)
+//	           ▼
+//	         scan (the guard's own scanners, through the first event's descriptor)
 //	           │──flagged at prevent.min_severity or above────▶ DENY
+//	           │──could not judge (timeout, error)────────────▶ ALLOW, remembered
 //	           │──a script still open for writing─────────────▶ DENY
-//	           └──otherwise (clean, unreadable)────────────────▶ ALLOW
+//	           └──otherwise (clean)───────────────────────────▶ ALLOW
 //
 //	at any state past "identity": prevent.deadline passes ─────▶ ALLOW (degraded)
 //	a stage's queue is full ───────────────────────────────────▶ ALLOW (degraded)
@@ -36,6 +42,16 @@
 // written to the fanotify descriptor before anything else is done with the
 // event: alerts, logs and the opener's executable and command line come
 // after it, from another goroutine ([Options.Report]).
+//
+// A file slow to judge must not keep the scanners busy, or every other new
+// file would be allowed at the deadline unjudged, an attacker's shell
+// among them: an identity is scanned once at a time, however often it is
+// opened (the events that wait for its scan are each still allowed at
+// their own deadline), the scanners give up soon (package scanner's
+// PreventTimeout), and an identity they could not judge is not scanned
+// again for ten minutes. Its opens are allowed then, counted as
+// unjudgeable, unless the baseline knows it: the normal pipeline judges
+// it in full, with its own timeout, and the lookup hears its verdict.
 //
 // # Failing open
 //

@@ -55,7 +55,10 @@ type Options struct {
 	IsScript func(path string) bool
 	// Report hears what the guard did that someone must hear of, after the
 	// answer, on a goroutine of its own; it may block (it is given a
-	// bounded queue: what does not fit is counted, not waited for).
+	// bounded queue: what does not fit is counted, not waited for). A
+	// refused file is reported once a minute (by identity), however often
+	// it is refused; Degraded reports come at most once a minute, each
+	// with the counts since the last.
 	Report func(Report)
 	// Workers is the number of scans at once; default 1.
 	Workers int
@@ -63,6 +66,9 @@ type Options struct {
 
 	// proc is /proc, for tests.
 	proc string
+	// degradedEvery is the least time between two Degraded reports;
+	// default a minute, shorter in tests.
+	degradedEvery time.Duration
 }
 
 // ReportKind says what a Report is about.
@@ -71,8 +77,9 @@ type ReportKind int
 const (
 	// Blocked: an open of a flagged file was denied.
 	Blocked ReportKind = iota + 1
-	// Degraded: opens were allowed unjudged (deadline, full queue) or a
-	// folder could not be marked, since the last such report.
+	// Degraded: opens were allowed unjudged (deadline, full queue, a file
+	// that could not be judged lately) or a folder could not be marked,
+	// since the last such report.
 	Degraded
 )
 
@@ -86,16 +93,32 @@ type Report struct {
 	Identity Identity
 	From     string
 	Verdict  Verdict
-	// Blocked: the opener.
+	// Blocked: the opener. UIDs are its real, effective, saved and file
+	// system user ids when UIDsKnown; when its /proc/PID/status could not
+	// be read (hidden by the unit's ProtectProc, or the process gone)
+	// they are zero, which is not root.
 	PID          int32
 	UIDs         [4]uint32
+	UIDsKnown    bool
 	Exe, Cmdline string
-	// Degraded: counts since the last Degraded report.
-	DeadlineMisses, QueueFull, MarkErrors uint64
+	// Degraded: counts since the last Degraded report (see Stats).
+	DeadlineMisses, QueueFull, Unjudgeable, MarkErrors uint64
 }
 
-// degradedEvery bounds how often a Degraded report is made.
-const degradedEvery = time.Minute
+// degradedEvery bounds how often a Degraded report is made, and
+// refusedEvery how often a Blocked report is made of one identity.
+const (
+	degradedEvery = time.Minute
+	refusedEvery  = time.Minute
+)
+
+// reportQueue is the number of reports that wait for the reporter, and
+// refusedHalf half the number of identities whose Blocked report is
+// remembered.
+const (
+	reportQueue = 256
+	refusedHalf = 2 << 10
+)
 
 // cacheHalf is half the number of identities remembered.
 const cacheHalf = 32 << 10
@@ -109,12 +132,20 @@ type Guard struct {
 	dirs  *os.File // the folder notification group
 	users map[uint32]bool
 
-	cache   *cache
+	cache   *cache[Verdict]
 	stats   counters
 	status  *statusReader
 	lookups chan *pending
-	scans   chan *pending
+	scans   chan *flight
 	reports chan Report
+
+	// flights are the scans queued or under way, unjudged the identities
+	// whose scan failed lately, with when (see flight.go).
+	flights  *flights
+	unjudged *cache[time.Time]
+	// refused are the identities whose refusal was reported lately, with
+	// when: the next report of one is a minute later.
+	refused *cache[time.Time]
 
 	pending   sync.WaitGroup // every held event until its descriptor is closed
 	loops     sync.WaitGroup
@@ -125,10 +156,8 @@ type Guard struct {
 
 	roots *rootFDs
 
-	// degraded counts what the next Degraded report tells.
-	degradedMu   sync.Mutex
-	degradedLast time.Time
-	degradedSent [3]uint64
+	// deg is what the next Degraded report tells, and when.
+	deg degradedReports
 }
 
 // Start marks the roots and starts holding opens. It fails when fanotify
@@ -143,17 +172,24 @@ func Start(opts Options) (*Guard, error) {
 	if opts.Workers <= 0 {
 		opts.Workers = 1
 	}
+	if opts.degradedEvery <= 0 {
+		opts.degradedEvery = degradedEvery
+	}
 	if opts.Deadline <= 0 {
 		return nil, errors.New("guard: no deadline")
 	}
 	g := &Guard{
 		opts: opts, log: opts.Logger, self: int32(os.Getpid()),
 		users:   map[uint32]bool{},
-		cache:   newCache(cacheHalf),
+		cache:   newCache[Verdict](cacheHalf),
 		status:  newStatusReader(opts.proc),
 		lookups: make(chan *pending, 1024),
-		scans:   make(chan *pending, 256),
-		reports: make(chan Report, 256),
+		scans:   make(chan *flight, 256),
+		reports: make(chan Report, reportQueue),
+
+		flights:  newFlights(),
+		unjudged: newCache[time.Time](unjudgedHalf),
+		refused:  newCache[time.Time](refusedHalf),
 	}
 	for _, u := range opts.UIDs {
 		g.users[u] = true
@@ -201,6 +237,7 @@ func (g *Guard) Stop() {
 		close(g.lookups)
 		g.stages.Wait()
 		g.pending.Wait()
+		g.stopDegraded()
 		close(g.reports)
 		g.reporting.Wait()
 		g.roots.close()
@@ -223,6 +260,7 @@ type pending struct {
 	fd       int32
 	pid      int32
 	uids     [4]uint32
+	idsKnown bool // uids were read
 	id       Identity
 	path     string
 	start    time.Time
@@ -343,13 +381,13 @@ func (g *Guard) handle(e event, now time.Time) {
 		g.stats.observeHeld(time.Since(now))
 		if g.denies(v.Severity) {
 			g.report(Report{Kind: Blocked, Path: fdPath(e.fd), Identity: id, From: "cache",
-				Verdict: v, PID: e.pid, UIDs: uids})
+				Verdict: v, PID: e.pid, UIDs: uids, UIDsKnown: err == nil})
 		}
 		unix.Close(int(e.fd))
 		return
 	}
 	// The path now, before the normal pipeline may move the file.
-	p := &pending{g: g, fd: e.fd, pid: e.pid, uids: uids, id: id, start: now, path: fdPath(e.fd)}
+	p := &pending{g: g, fd: e.fd, pid: e.pid, uids: uids, idsKnown: err == nil, id: id, start: now, path: fdPath(e.fd)}
 	p.refs.Store(2)
 	g.pending.Add(1)
 	p.timer = time.AfterFunc(g.opts.Deadline-time.Since(now), func() {
@@ -384,8 +422,8 @@ func (g *Guard) denies(s finding.Severity) bool {
 	return s != finding.SeverityNone && s >= g.opts.MinSeverity
 }
 
-// lookupLoop answers the held events the baseline knows, and hands the
-// others to the scanners.
+// lookupLoop answers the held events the baseline knows, and takes the
+// others to their scan.
 func (g *Guard) lookupLoop() {
 	defer close(g.scans)
 	for p := range g.lookups {
@@ -396,59 +434,19 @@ func (g *Guard) lookupLoop() {
 		if g.opts.Known != nil {
 			if sev, ok := g.opts.Known(p.path, p.id); ok {
 				g.cache.put(p.id, Verdict{Severity: sev})
-				if !g.denies(sev) && g.beingWritten(p.fd, p.path) {
-					p.done(false)
-					continue
-				}
-				g.decided(p, sev, "baseline", Verdict{Severity: sev})
+				g.judged(p, Verdict{Severity: sev}, "baseline")
 				continue
 			}
 		}
-		select {
-		case g.scans <- p:
-		default:
-			if p.done(true) {
-				g.stats.queueFull.Add(1)
-				g.degraded()
-			}
-		}
+		g.toScan(p)
 	}
 }
 
-// scanLoop scans the held events nobody knows.
+// scanLoop scans the identities nobody knows, each once for all the
+// events that wait for it (see flight.go).
 func (g *Guard) scanLoop() {
-	for p := range g.scans {
-		if p.answered.Load() || g.closed.Load() {
-			// Allowed at the deadline already: the normal pipeline
-			// judges the file, this scanner serves the next one.
-			p.done(true)
-			continue
-		}
-		writing := isOpenForWriting(p.fd)
-		script := g.opts.IsScript == nil || g.opts.IsScript(p.path)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Until(p.start.Add(g.opts.Deadline)))
-		v := g.opts.Scan(ctx, int(p.fd), p.path)
-		cancel()
-		switch {
-		case v.Err != nil && !g.denies(v.Severity):
-			g.stats.scanErrors.Add(1)
-			g.log.Warn("prevention: a file could not be judged; allowed", "path", p.path, "err", v.Err)
-			p.done(true)
-		case g.denies(v.Severity):
-			g.cache.put(p.id, v)
-			g.decided(p, v.Severity, "scan", v)
-		case writing && script:
-			// Still being written: what the web server would read next
-			// is not what was scanned. Refused, not remembered.
-			if p.done(false) {
-				g.stats.writing.Add(1)
-			}
-		default:
-			if !writing {
-				g.cache.put(p.id, Verdict{Severity: v.Severity})
-			}
-			p.done(true)
-		}
+	for f := range g.scans {
+		g.scanFlight(f)
 	}
 }
 
@@ -456,7 +454,8 @@ func (g *Guard) scanLoop() {
 func (g *Guard) decided(p *pending, sev finding.Severity, from string, v Verdict) {
 	deny := g.denies(sev)
 	if p.done(!deny) && deny {
-		g.report(Report{Kind: Blocked, Path: p.path, Identity: p.id, From: from, Verdict: v, PID: p.pid, UIDs: p.uids})
+		g.report(Report{Kind: Blocked, Path: p.path, Identity: p.id, From: from, Verdict: v, PID: p.pid, UIDs: p.uids,
+			UIDsKnown: p.idsKnown})
 	}
 }
 
@@ -500,44 +499,32 @@ func fdPath(fd int32) string {
 }
 
 // report queues r for the reporter; a full queue drops it (counted in
-// the log), never waits.
+// the log), never waits. A Blocked report is queued once a refusedEvery
+// per identity: the web server may ask for a refused file a thousand
+// times a second, and one file's flood must not fill the queue where
+// another file's refusal is to be told.
 func (g *Guard) report(r Report) {
+	if r.Kind == Blocked {
+		now := time.Now()
+		if !g.refused.putUnless(r.Identity, now, func(last time.Time) bool { return now.Sub(last) < refusedEvery }) {
+			return
+		}
+	}
 	select {
 	case g.reports <- r:
 	default:
+		if r.Kind == Blocked {
+			g.refused.forget(r.Identity) // its next refusal is told
+		}
 		g.log.Warn("prevention: report queue full; a report is dropped", "path", r.Path)
 	}
-}
-
-// degraded asks for a Degraded report, at most one per degradedEvery.
-func (g *Guard) degraded() {
-	g.degradedMu.Lock()
-	defer g.degradedMu.Unlock()
-	if !g.degradedLast.IsZero() && time.Since(g.degradedLast) < degradedEvery {
-		return
-	}
-	now := [3]uint64{g.stats.deadlineMisses.Load(), g.stats.queueFull.Load(), g.stats.markErrors.Load()}
-	r := Report{Kind: Degraded, DeadlineMisses: now[0] - g.degradedSent[0], QueueFull: now[1] - g.degradedSent[1],
-		MarkErrors: now[2] - g.degradedSent[2]}
-	g.degradedLast, g.degradedSent = time.Now(), now
-	g.report(r)
 }
 
 // reportLoop completes and hands on the reports: the opener's executable
 // and command line are read here, after the answer.
 func (g *Guard) reportLoop() {
-	seen := map[Identity]time.Time{}
 	for r := range g.reports {
 		if r.Kind == Blocked {
-			// The web server may ask for a refused file a thousand times a
-			// second; on-call hears of it once a minute.
-			if t, ok := seen[r.Identity]; ok && time.Since(t) < degradedEvery {
-				continue
-			}
-			if len(seen) > 4096 {
-				clear(seen)
-			}
-			seen[r.Identity] = time.Now()
 			r.Exe, r.Cmdline = describe(g.opts.proc, r.PID)
 		}
 		if g.opts.Report != nil {

@@ -53,7 +53,7 @@ func TestGuardDeniesFlaggedToWebUserOnly(t *testing.T) {
 	// goroutine hands its report on (the answer is written first): one
 	// report either way.
 	if r.Kind != Blocked || r.Path != shell || (r.From != "scan" && r.From != "cache") || r.Verdict.Severity != finding.SeverityCritical ||
-		r.PID != int32(web.cmd.Process.Pid) || r.UIDs[1] != wwwData || !strings.HasSuffix(r.Exe, "/opener") {
+		r.PID != int32(web.cmd.Process.Pid) || !r.UIDsKnown || r.UIDs[1] != wwwData || !strings.HasSuffix(r.Exe, "/opener") {
 		t.Errorf("report %+v", r)
 	}
 	st := g.Stats()

@@ -26,10 +26,12 @@ type Stats struct {
 	HeldCounts []uint64
 	HeldSum    time.Duration
 	// DeadlineMisses counts opens allowed at the deadline, QueueFull those
-	// allowed because a stage's queue was full, Writing the scripts
-	// refused while open for writing, ScanErrors the files that could not
-	// be read and were allowed.
-	DeadlineMisses, QueueFull, Writing, ScanErrors uint64
+	// allowed because a stage's queue was full, Unjudgeable those allowed
+	// unscanned because the scan of the same file (identity) failed lately
+	// (YARA's timeout, a read error; the baseline did not know it either),
+	// Writing the scripts refused while open for writing, ScanErrors the
+	// scans that failed (their opens allowed).
+	DeadlineMisses, QueueFull, Unjudgeable, Writing, ScanErrors uint64
 	// Marks is the number of folders marked; MarkErrors those that could
 	// not be (the limit fs.fanotify.max_user_marks, a folder gone).
 	Marks, MarkErrors uint64
@@ -44,6 +46,7 @@ type counters struct {
 	heldBuckets                                    [16]atomic.Uint64 // len(HeldBuckets)
 	heldSum                                        atomic.Int64
 	deadlineMisses, queueFull, writing, scanErrors atomic.Uint64
+	unjudgeable                                    atomic.Uint64
 	marks, markErrors                              atomic.Uint64
 }
 
@@ -62,7 +65,7 @@ func (c *counters) snapshot() Stats {
 	s := Stats{
 		Events: c.events.Load(), Allowed: c.allowed.Load(), Denied: c.denied.Load(),
 		Held: c.held.Load(), HeldSum: time.Duration(c.heldSum.Load()),
-		DeadlineMisses: c.deadlineMisses.Load(), QueueFull: c.queueFull.Load(),
+		DeadlineMisses: c.deadlineMisses.Load(), QueueFull: c.queueFull.Load(), Unjudgeable: c.unjudgeable.Load(),
 		Writing: c.writing.Load(), ScanErrors: c.scanErrors.Load(),
 		Marks: c.marks.Load(), MarkErrors: c.markErrors.Load(),
 		HeldCounts: make([]uint64, len(HeldBuckets)),

@@ -97,11 +97,15 @@ type Prevention struct {
 	Held        uint64
 	HeldSum     time.Duration
 	// Opens allowed unjudged (the deadline, a full queue), scripts refused
-	// while open for writing, files that could not be read (allowed).
+	// while open for writing, scans that failed (their opens allowed).
 	DeadlineMisses, QueueFull, Writing, ScanErrors uint64
 	Folders                                        uint64 // folders marked
 	MarkErrors                                     uint64 // folders that could not be marked
 	Cached                                         int    // judgements remembered
+
+	// Unjudgeable counts the opens allowed unjudged because their file's
+	// scan failed lately (it is not scanned again for a while).
+	Unjudgeable uint64
 }
 
 // AccessLog is what the agent read of one followed access log and holds
@@ -312,9 +316,9 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		preventEvents:     desc("prevention_events_total", "Permission events read by prevention: every open of a file in the roots, by anyone."),
 		preventAnswers:    desc("prevention_answers_total", "Answers to those events, by answer: allow or deny.", "answer"),
 		preventHeld:       desc("prevention_held_seconds", "How long prevention held an open of a web user, from its event to its answer."),
-		preventUnjudged:   desc("prevention_unjudged_total", "Opens of a web user allowed without a judgement, by reason: deadline (prevent.deadline passed) or queue_full.", "reason"),
+		preventUnjudged:   desc("prevention_unjudged_total", "Opens of a web user allowed without a judgement, by reason: deadline (prevent.deadline passed), queue_full, or unjudgeable (the file's scan failed lately: not scanned again for 10 minutes).", "reason"),
 		preventWriting:    desc("prevention_writing_refused_total", "Scripts refused to a web user because they were empty or still open for writing."),
-		preventScanErrors: desc("prevention_scan_errors_total", "Files prevention could not read to judge them; allowed."),
+		preventScanErrors: desc("prevention_scan_errors_total", "Scans of prevention that failed (YARA's timeout, a read error); their opens allowed."),
 		preventFolders:    desc("prevention_folders", "Folders of the roots marked for prevention."),
 		preventMarkErrors: desc("prevention_mark_errors_total", "Folders prevention could not mark (fs.fanotify.max_user_marks reached, a folder gone)."),
 		preventCached:     desc("prevention_cached_identities", "File identities whose judgement prevention remembers."),
@@ -428,6 +432,7 @@ func (c *snapshotCollector) collectPrevention(ch chan<- prometheus.Metric, p *Pr
 	ch <- prometheus.MustNewConstHistogram(c.preventHeld, p.Held, p.HeldSum.Seconds(), buckets)
 	counter(c.preventUnjudged, p.DeadlineMisses, "deadline")
 	counter(c.preventUnjudged, p.QueueFull, "queue_full")
+	counter(c.preventUnjudged, p.Unjudgeable, "unjudgeable")
 	counter(c.preventWriting, p.Writing)
 	counter(c.preventScanErrors, p.ScanErrors)
 	gauge(c.preventFolders, float64(p.Folders))

@@ -233,7 +233,7 @@ func TestPreventionFigures(t *testing.T) {
 			Events: 120, Allowed: 110, Denied: 10,
 			HeldBuckets: []time.Duration{50 * time.Microsecond, time.Millisecond, 100 * time.Millisecond},
 			HeldCounts:  []uint64{60, 75, 80}, Held: 81, HeldSum: 1500 * time.Millisecond,
-			DeadlineMisses: 1, QueueFull: 2, Writing: 3, ScanErrors: 4, Folders: 12, MarkErrors: 5, Cached: 70,
+			DeadlineMisses: 1, QueueFull: 2, Unjudgeable: 6, Writing: 3, ScanErrors: 4, Folders: 12, MarkErrors: 5, Cached: 70,
 		}
 		return s
 	})
@@ -250,6 +250,7 @@ func TestPreventionFigures(t *testing.T) {
 		{"shellwatch_prevention_held_seconds", nil, 81},
 		{"shellwatch_prevention_unjudged_total", []string{"reason", "deadline"}, 1},
 		{"shellwatch_prevention_unjudged_total", []string{"reason", "queue_full"}, 2},
+		{"shellwatch_prevention_unjudged_total", []string{"reason", "unjudgeable"}, 6},
 		{"shellwatch_prevention_writing_refused_total", nil, 3},
 		{"shellwatch_prevention_scan_errors_total", nil, 4},
 		{"shellwatch_prevention_folders", nil, 12},

@@ -2,8 +2,10 @@ package scanner
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -75,5 +77,51 @@ func TestEnginePreventPool(t *testing.T) {
 	defer unix.Close(fd)
 	if v := e.Prevent.ScanDescriptor(context.Background(), fd, p); v.Err != nil || !v.Flagged() {
 		t.Errorf("the bundled rules through the prevention pool: %+v", v)
+	}
+}
+
+// Prevention's pool gives up soon on a YARA-slow file: one timeout of
+// PreventTimeout, and no second look at its ends, where the normal pool,
+// with the same rules and timeout, looks again and finds the shell. A slow
+// file opened again and again must not keep prevention's scanners busy.
+func TestEnginePreventPoolGivesUpSoon(t *testing.T) {
+	cfg := config.Default()
+	cfg.Scanner.Workers = 1
+	cfg.Prevent.Enabled = true
+	e, err := NewEngine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Prevent.Timeout() != PreventTimeout || e.Scanner.Timeout() != cfg.Scanner.Timeout.Std() {
+		t.Errorf("YARA timeouts: prevention %s, normal %s; want %s and %s", e.Prevent.Timeout(), e.Scanner.Timeout(),
+			PreventTimeout, cfg.Scanner.Timeout)
+	}
+	if e.Prevent.php == nil || e.Prevent.php.Timeout > PreventTimeout {
+		t.Errorf("prevention's PHP analyzer bound %+v, want at most %s", e.Prevent.php, PreventTimeout)
+	}
+	e.Close()
+
+	// test_slow runs out of time on the whole file, not on its two ends;
+	// YARA alone (the PHP analyzer would find the shell without it).
+	slow := strings.Replace(slowRule, "filesize > 100000", "filesize > 300000", 1)
+	cfg.Rules.Bundled, cfg.Scanner.PHPAnalyzer = false, false
+	cfg.Rules.Paths = []string{testenv.WriteFile(t, filepath.Join(t.TempDir(), "slow.yar"), slow+testRules)}
+	cfg.Scanner.Timeout = config.Duration(PreventTimeout)
+	if e, err = NewEngine(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	p := testenv.WriteFile(t, filepath.Join(t.TempDir(), "slow.php"), strings.Repeat("\x00", 400000)+shell)
+	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	v := e.Prevent.ScanDescriptor(context.Background(), fd, p)
+	if !errors.Is(v.Err, ErrTimeout) || strings.Contains(v.Partial, "out of time") || v.Flagged() {
+		t.Errorf("prevention's pool: err %v, partial %q, matches %v: want the timeout alone, no second look", v.Err, v.Partial, v.Matches)
+	}
+	if v := e.Scanner.Scan(p); !errors.Is(v.Err, ErrTimeout) || !v.Flagged() {
+		t.Errorf("the normal pool: err %v, matches %v: want the timeout and the shell found at the end", v.Err, v.Matches)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/shellwatch/shellwatch/phpscan"
 
@@ -88,7 +89,16 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 	}
 	e := &Engine{Scanner: sc, Rules: set, Exclude: ex, Warnings: set.Warnings()}
 	if cfg.Prevent.Enabled {
+		// Prevention's scans must end soon: a file that keeps one of its
+		// two scanners busy for seconds, opened again and again, would
+		// leave every other new file unjudged at the deadline. A file it
+		// cannot judge quickly is judged in full by the normal pipeline.
 		opts.Workers = PreventWorkers
+		opts.Timeout = PreventTimeout
+		opts.NoRescanOnTimeout = true
+		if php != nil {
+			opts.PHP = &phpscan.Options{Timeout: min(php.Timeout, PreventTimeout)}
+		}
 		if e.Prevent, err = New(set, known, opts); err != nil {
 			sc.Close()
 			set.Destroy()
@@ -102,6 +112,10 @@ func NewEngine(cfg config.Config) (*Engine, error) {
 // files the web server opens before the normal queue judged them are
 // scanned there, never behind that queue.
 const PreventWorkers = 2
+
+// PreventTimeout bounds the YARA scan (libyara counts whole seconds) and the
+// PHP analysis of one file by prevention's scanners.
+const PreventTimeout = time.Second
 
 // Close stops the scanner pools and frees the compiled rules. Scans must
 // have returned.

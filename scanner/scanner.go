@@ -88,6 +88,11 @@ type Options struct {
 	// seconds, so it is rounded up to the next second. Zero or less means
 	// DefaultTimeout.
 	Timeout time.Duration
+	// NoRescanOnTimeout leaves a file whose YARA scan ran out of time at
+	// that: its first and last 128 KiB are not scanned again (which can
+	// take a second timeout). Prevention's pool sets it: its scans must
+	// end soon, and the normal pipeline judges the file in full.
+	NoRescanOnTimeout bool
 	// PHP, when set, runs the PHP analyzer with these bounds on PHP files
 	// and on any file holding a PHP open tag, beside YARA, on the same
 	// bytes. Nil leaves it out.
@@ -109,6 +114,9 @@ type Scanner struct {
 	closed  chan struct{}
 	once    sync.Once
 	total   counters // every ScanTrees call, for Progress
+
+	// noRescan is Options.NoRescanOnTimeout.
+	noRescan bool
 
 	// hooks for tests, called when set.
 	afterStat  func(path string)
@@ -134,7 +142,8 @@ func New(set *rules.Set, known *HashList, opts Options) (*Scanner, error) {
 	if set == nil && known.Len() == 0 && opts.PHP == nil {
 		return nil, errors.New("new scanner: no rules and no known-bad hashes: nothing could be detected")
 	}
-	s := &Scanner{set: set, known: known, allow: opts.Allow, maxSize: opts.MaxFileSize, timeout: roundTimeout(opts.Timeout), php: opts.PHP}
+	s := &Scanner{set: set, known: known, allow: opts.Allow, maxSize: opts.MaxFileSize, timeout: roundTimeout(opts.Timeout), php: opts.PHP,
+		noRescan: opts.NoRescanOnTimeout}
 	s.maxHash = opts.MaxHashSize
 	if s.maxHash <= 0 {
 		s.maxHash = DefaultMaxHashSize
@@ -385,7 +394,7 @@ func (s *Scanner) judge(w *worker, v *Verdict, data []byte, headLen int, ex *Exp
 	} else {
 		if w.yara != nil {
 			hits, matches, err := s.yaraScan(w, path, data)
-			if errors.Is(err, ErrTimeout) && len(data) > 2*timeoutWindow+1 {
+			if errors.Is(err, ErrTimeout) && len(data) > 2*timeoutWindow+1 && !s.noRescan {
 				// Padding made to slow the rules down: the shell is at
 				// one end of it. Scan both ends again; the timeout stays
 				// in the verdict, so that what is not found there is not

@@ -75,7 +75,7 @@ type PreventionStatus struct {
 	Folders uint64 `json:"folders"`
 	// Events counts the opens reported by the kernel; Allowed and Denied
 	// their answers; DeadlineMisses those allowed unjudged (deadline
-	// passed, queue full).
+	// passed, queue full, a file whose scan failed lately).
 	Events         uint64 `json:"events"`
 	Allowed        uint64 `json:"allowed"`
 	Denied         uint64 `json:"denied"`

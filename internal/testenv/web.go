@@ -263,8 +263,15 @@ func AsWebUser(name string, args ...string) *exec.Cmd {
 }
 
 // InFanotify reports whether process pid sleeps waiting for a fanotify
-// permission answer, by the kernel function it sleeps in.
+// permission answer, by the kernel function it sleeps in: in any of its
+// threads (a Go program opens files on whichever thread runs the
+// goroutine; /proc/PID/wchan is the first thread's alone).
 func InFanotify(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/wchan")
-	return err == nil && bytes.Contains(b, []byte("fanotify"))
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/wchan")
+	for _, t := range tasks {
+		if b, err := os.ReadFile(t); err == nil && bytes.Contains(b, []byte("fanotify")) {
+			return true
+		}
+	}
+	return false
 }
