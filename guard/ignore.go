@@ -2,6 +2,7 @@ package guard
 
 import (
 	"errors"
+	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -62,10 +63,17 @@ func (g *Guard) trust(fd int32, id Identity) {
 	err := g.mark(unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_EVICTABLE, fd)
 	if err != nil {
 		g.stats.trustErrors.Add(1)
-		if errors.Is(err, unix.ENOSPC) {
+		switch {
+		case errors.Is(err, unix.ENOSPC):
 			// fs.fanotify.max_user_marks: the files already trusted stay,
 			// the others are judged at each open; try again later.
 			g.trustPausedUntil.Store(time.Now().Add(trustPause).UnixNano())
+		case errors.Is(err, unix.EINVAL):
+			// A kernel before 5.19 (no FAN_MARK_EVICTABLE), or a file
+			// system that refuses the mark: every open is judged, as
+			// before there was trust.
+			g.trustPausedUntil.Store(math.MaxInt64)
+			g.log.Warn("prevention: the kernel refuses ignore marks; every open in the roots is a round trip through the agent", "err", err)
 		}
 		return
 	}
