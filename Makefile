@@ -144,7 +144,7 @@ bench-trace: build
 # and p99 of one open. Then a request to a script already judged clean
 # through Debian's nginx and php-fpm on loopback, OPcache on and off,
 # prevention off and on: p50 and p99 of one request (2,000 a round).
-PREVENTBENCH = $(GO) test -run '^$$' -bench 'Opens|VerifiedRequest|FirstRequestNewFile' -benchtime 5x ./guard/
+PREVENTBENCH = $(GO) test -run '^$$' -bench 'Opens|RootBurst|VerifiedRequest|FirstRequestNewFile' -benchtime 3x ./guard/
 
 bench-prevent: deps
 	$(PREVENTBENCH)

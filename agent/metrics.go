@@ -124,6 +124,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 			HeldBuckets: guard.HeldBuckets, HeldCounts: st.HeldCounts, Held: st.Held, HeldSum: st.HeldSum,
 			DeadlineMisses: st.DeadlineMisses, QueueFull: st.QueueFull, Writing: st.Writing, ScanErrors: st.ScanErrors,
 			Folders: st.Marks, MarkErrors: st.MarkErrors, Cached: st.Cached, Unjudgeable: st.Unjudgeable,
+			FromCache: st.FromCache, Trusted: st.Trusted, Untrusted: st.Untrusted, TrustErrors: st.TrustErrors,
 		}
 	}
 	return s

@@ -9,39 +9,49 @@
 // opener's pid and a descriptor of the file. Each event goes through
 // these states, and leaves them by exactly one answer:
 //
-//	read ──▶ opener ──not a web user──────────────────────────▶ ALLOW
-//	           │ a web user (prevent.users), or unknown
+//	read ──▶ identity (fstat: dev, inode, size, mtime, ctime)
+//	           │──not a regular file───────────────────────────▶ ALLOW
+//	           │──judged clean lately (the cache), no writer───▶ ALLOW, trust
 //	           ▼
-//	         identity (fstat: dev, inode, size, mtime, ctime)
-//	           │──not a regular file──────────────────────────▶ ALLOW
-//	           │──judged lately (the cache)───────────────────▶ ALLOW / DENY
+//	         opener ──not a web user───────────────────────────▶ ALLOW, learn
+//	           │ a web user (prevent.users), or unknown
+//	           │──an empty script──────────────────────────────▶ DENY
+//	           │──judged lately (the cache)────────────────────▶ ALLOW / DENY
 //	           ▼
 //	         lookup (the baseline's record of the path, same identity)
-//	           │──known───────────────────────────────────────▶ ALLOW / DENY
-//	           │──judged since the read loop looked───────────▶ ALLOW / DENY
-//	           │──its scan failed lately──────────────────────▶ ALLOW (degraded)
+//	           │──known────────────────────────────────────────▶ ALLOW, trust / DENY
+//	           │──judged since the read loop looked────────────▶ ALLOW / DENY
+//	           │──its scan failed lately───────────────────────▶ ALLOW (degraded)
 //	           ▼
 //	         flight (one scan per identity: an event of an identity queued
 //	           │      or under scan waits for that scan's verdict)
 //	           ▼
 //	         scan (the guard's own scanners, through the first event's descriptor)
-//	           │──flagged at prevent.min_severity or above────▶ DENY
-//	           │──could not judge (timeout, error)────────────▶ ALLOW, remembered
-//	           │──a script still open for writing─────────────▶ DENY
-//	           └──otherwise (clean)───────────────────────────▶ ALLOW
+//	           │──flagged at prevent.min_severity or above──────▶ DENY
+//	           │──could not judge (timeout, error)──────────────▶ ALLOW, remembered
+//	           │──a script still open for writing───────────────▶ DENY
+//	           └──otherwise (clean)────────────────────────────▶ ALLOW, trust
 //
-//	at any state past "identity": prevent.deadline passes ─────▶ ALLOW (degraded)
-//	a stage's queue is full ───────────────────────────────────▶ ALLOW (degraded)
+//	at any state past "opener": prevent.deadline passes ──────────▶ ALLOW (degraded)
+//	a stage's queue is full ─────────────────────────────────────▶ ALLOW (degraded)
 //
-// The read loop does only what cannot block: it reads /proc/PID/status for
-// the opener's user ids, fstats the descriptor and looks in the cache.
-// The lookup (a bbolt read) has a goroutine of its own, the scans their own
-// workers, so a scan never delays an answer from the cache or the
-// baseline, and none of them delays the read loop. A timer per held event
-// allows it at the deadline, whatever the stage is doing. The answer is
-// written to the fanotify descriptor before anything else is done with the
-// event: alerts, logs and the opener's executable and command line come
-// after it, from another goroutine ([Options.Report]).
+// "trust" hands a clean file that no web user can write to the kernel: an
+// ignore mark on its inode, so that its next opens are no events at all
+// until it is written (ignore.go). "learn" asks the baseline, beside the
+// read loop, about a file someone not held opened, and trusts it when it
+// is known clean: a second pass of root's backup costs nothing.
+//
+// The read loop does only what cannot block: it fstats the descriptor,
+// looks in the cache, reads /proc/PID/status for the opener's user ids
+// when the cache did not answer, and makes an ignore mark (a few system
+// calls). The lookup (a bbolt read) has a goroutine of its own, the
+// learning another, the scans their own workers, so a scan never delays
+// an answer from the cache or the baseline, and none of them delays the
+// read loop. A timer per held event allows it at the deadline, whatever
+// the stage is doing. The answer is written to the fanotify descriptor
+// before anything else is done with the event: trusting, alerts, logs and
+// the opener's executable and command line come after it, the reports
+// from another goroutine ([Options.Report]).
 //
 // A file slow to judge must not keep the scanners busy, or every other new
 // file would be allowed at the deadline unjudged, an attacker's shell

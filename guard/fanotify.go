@@ -12,8 +12,9 @@ import (
 // permMask is what the guard holds: every open, and every open to execute.
 const permMask = unix.FAN_OPEN_PERM | unix.FAN_OPEN_EXEC_PERM
 
-// dirMask is what the second group hears: folders made or moved in.
-const dirMask = unix.FAN_CREATE | unix.FAN_MOVED_TO | unix.FAN_ONDIR
+// dirMask is what the second group hears: folders made or moved in, and
+// the files whose attributes change (which ends their trust, ignore.go).
+const dirMask = unix.FAN_CREATE | unix.FAN_MOVED_TO | unix.FAN_ONDIR | unix.FAN_ATTRIB | unix.FAN_EVENT_ON_CHILD
 
 // metadataLen is the size of struct fanotify_event_metadata.
 const metadataLen = 24

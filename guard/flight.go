@@ -166,6 +166,7 @@ func (g *Guard) scanFlight(f *flight) {
 	case !writing:
 		g.cache.put(f.id, Verdict{Severity: v.Severity})
 	}
+	trusted := false
 	for _, p := range g.flights.land(f) {
 		switch {
 		case deny:
@@ -175,6 +176,9 @@ func (g *Guard) scanFlight(f *flight) {
 			if p.done(false) {
 				g.stats.writing.Add(1)
 			}
+		case v.Err == nil && !writing && !trusted:
+			trusted = true
+			p.doneClean()
 		default:
 			p.done(true)
 		}

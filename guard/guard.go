@@ -125,12 +125,13 @@ const cacheHalf = 32 << 10
 
 // Guard holds the web server's opens in the roots until judged.
 type Guard struct {
-	opts  Options
-	log   *slog.Logger
-	self  int32
-	perm  *os.File // the permission group
-	dirs  *os.File // the folder notification group
-	users map[uint32]bool
+	opts   Options
+	log    *slog.Logger
+	self   int32
+	perm   *os.File // the permission group
+	learns chan learn
+	dirs   *os.File // the folder notification group
+	users  map[uint32]bool
 
 	cache   *cache[Verdict]
 	stats   counters
@@ -150,11 +151,16 @@ type Guard struct {
 	pending   sync.WaitGroup // every held event until its descriptor is closed
 	loops     sync.WaitGroup
 	stages    sync.WaitGroup
+	learning  sync.WaitGroup
 	reporting sync.WaitGroup
 	closed    atomic.Bool
 	stopOnce  sync.Once
 
 	roots *rootFDs
+
+	// trustPausedUntil (unix nanoseconds) pauses trusting after the
+	// kernel's mark limit refused one.
+	trustPausedUntil atomic.Int64
 
 	// deg is what the next Degraded report tells, and when.
 	deg degradedReports
@@ -186,6 +192,7 @@ func Start(opts Options) (*Guard, error) {
 		lookups: make(chan *pending, 1024),
 		scans:   make(chan *flight, 256),
 		reports: make(chan Report, reportQueue),
+		learns:  make(chan learn, 256),
 
 		flights:  newFlights(),
 		unjudged: newCache[time.Time](unjudgedHalf),
@@ -218,6 +225,7 @@ func Start(opts Options) (*Guard, error) {
 	}
 	g.reporting.Go(g.reportLoop)
 	g.stages.Go(g.lookupLoop)
+	g.learning.Go(g.learnLoop)
 	for range opts.Workers {
 		g.stages.Go(g.scanLoop)
 	}
@@ -234,6 +242,8 @@ func (g *Guard) Stop() {
 		g.perm.Close()
 		g.dirs.Close()
 		g.loops.Wait()
+		close(g.learns)
+		g.learning.Wait()
 		close(g.lookups)
 		g.stages.Wait()
 		g.pending.Wait()
@@ -291,11 +301,25 @@ func (p *pending) release() {
 // the timer and lets go.
 func (p *pending) done(allow bool) bool {
 	did := p.answer(allow)
+	p.finish()
+	return did
+}
+
+// doneClean is done for a file judged clean: it answers, and trusts the
+// file to the kernel (ignore.go) before letting go of its descriptor.
+func (p *pending) doneClean() bool {
+	did := p.answer(true)
+	p.g.trust(p.fd, p.id)
+	p.finish()
+	return did
+}
+
+// finish stops the timer and lets go of the stage's share.
+func (p *pending) finish() {
 	if p.timer.Stop() {
 		p.release() // the timer's share
 	}
 	p.release()
-	return did
 }
 
 // respond writes an answer. A write after Stop fails harmlessly: the
@@ -351,19 +375,36 @@ func (g *Guard) handle(e event, now time.Time) {
 		g.answerNow(e.fd, true)
 		return
 	}
-	uids, err := g.status.uids(e.pid)
-	if err == nil && !g.isHeld(uids) {
-		g.answerNow(e.fd, true)
-		return
-	}
-	// An opener whose ids cannot be read (hidden by the unit's
-	// ProtectProc without CAP_SYS_PTRACE, or gone) is held: unknown is
-	// judged, never trusted.
 	var st unix.Stat_t
 	if err := unix.Fstat(int(e.fd), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		g.answerNow(e.fd, true)
 		return
 	}
+	id := identityOf(&st)
+	cached, inCache := g.cache.get(id)
+	if inCache && st.Size > 0 && !g.denies(cached.Severity) && !isOpenForWriting(e.fd) {
+		// Judged clean, and no one writes it: allowed whoever opens it,
+		// without reading who does, and trusted to the kernel when it may
+		// be (ignore.go), so that its next opens are no events at all.
+		g.respond(e.fd, true)
+		g.stats.fromCache.Add(1)
+		g.trust(e.fd, id)
+		unix.Close(int(e.fd))
+		return
+	}
+	uids, err := g.status.uids(e.pid)
+	if err == nil && !g.isHeld(uids) {
+		g.respond(e.fd, true)
+		if inCache {
+			unix.Close(int(e.fd))
+			return
+		}
+		g.toLearn(e.fd, &st)
+		return
+	}
+	// An opener whose ids cannot be read (hidden by the unit's
+	// ProtectProc without CAP_SYS_PTRACE, or gone) is held: unknown is
+	// judged, never trusted.
 	if st.Size == 0 && (g.opts.IsScript == nil || g.opts.IsScript(fdPath(e.fd))) {
 		// An empty script runs nothing. One just created may be filled
 		// between this open and the web server's read: the creator's
@@ -374,8 +415,8 @@ func (g *Guard) handle(e event, now time.Time) {
 		g.stats.writing.Add(1)
 		return
 	}
-	id := identityOf(&st)
-	if v, ok := g.cache.get(id); ok {
+	if inCache {
+		v := cached
 		allow := !g.denies(v.Severity) && !g.beingWritten(e.fd, "")
 		g.respond(e.fd, allow)
 		g.stats.observeHeld(time.Since(now))
@@ -453,7 +494,11 @@ func (g *Guard) scanLoop() {
 // decided answers p by the severity judged, and reports a denial.
 func (g *Guard) decided(p *pending, sev finding.Severity, from string, v Verdict) {
 	deny := g.denies(sev)
-	if p.done(!deny) && deny {
+	if !deny {
+		p.doneClean()
+		return
+	}
+	if p.done(false) {
 		g.report(Report{Kind: Blocked, Path: p.path, Identity: p.id, From: from, Verdict: v, PID: p.pid, UIDs: p.uids,
 			UIDsKnown: p.idsKnown})
 	}

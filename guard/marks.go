@@ -138,9 +138,14 @@ func (g *Guard) dirLoop() {
 			case e.mask&unix.FAN_Q_OVERFLOW != 0:
 				overflow = true
 			case e.mask&unix.FAN_ONDIR != 0:
+				if e.mask&(unix.FAN_CREATE|unix.FAN_MOVED_TO) == 0 {
+					break // a folder's own attributes
+				}
 				if p, ok := g.resolve(e.info); ok {
 					made = append(made, p)
 				}
+			case e.mask&unix.FAN_ATTRIB != 0:
+				g.untrustEntry(e.info)
 			}
 		})
 		if perr != nil {
@@ -161,16 +166,8 @@ func (g *Guard) dirLoop() {
 // resolve turns a folder event's parent handle and name into the path of
 // the new folder.
 func (g *Guard) resolve(info []byte) (string, bool) {
-	fsid, handle, name, ok := dirEntry(info)
-	if !ok || name == "." || name == ".." || filepath.Base(name) != name {
-		return "", false
-	}
-	mount, ok := g.roots.byFsid[fsid]
+	fd, name, ok := g.openParent(info)
 	if !ok {
-		return "", false
-	}
-	fd, err := unix.OpenByHandleAt(mount, handle, unix.O_PATH|unix.O_CLOEXEC)
-	if err != nil {
 		return "", false
 	}
 	defer unix.Close(fd)
@@ -179,4 +176,43 @@ func (g *Guard) resolve(info []byte) (string, bool) {
 		return "", false
 	}
 	return filepath.Join(parent, name), true
+}
+
+// openParent opens (O_PATH) the folder a folder-group event names by
+// handle, and returns it with the entry's name.
+func (g *Guard) openParent(info []byte) (fd int, name string, ok bool) {
+	fsid, handle, name, ok := dirEntry(info)
+	if !ok || name == "." || name == ".." || filepath.Base(name) != name {
+		return -1, "", false
+	}
+	mount, ok := g.roots.byFsid[fsid]
+	if !ok {
+		return -1, "", false
+	}
+	fd, err := unix.OpenByHandleAt(mount, handle, unix.O_PATH|unix.O_CLOEXEC)
+	if err != nil {
+		return -1, "", false
+	}
+	return fd, name, true
+}
+
+// untrustEntry ends the trust of a file whose attributes changed (a chmod
+// or chown may have made it writable to a web user, see ignore.go): its
+// ignore mark, if it has one, is removed by name, without opening it.
+func (g *Guard) untrustEntry(info []byte) {
+	if g.stats.trusted.Load() == 0 {
+		return
+	}
+	dir, name, ok := g.openParent(info)
+	if !ok {
+		return
+	}
+	defer unix.Close(dir)
+	err := rawFD(g.perm, func(group int) error {
+		return unix.FanotifyMark(group, unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_DONT_FOLLOW,
+			permMask, dir, name)
+	})
+	if err == nil {
+		g.stats.untrusted.Add(1)
+	}
 }

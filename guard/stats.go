@@ -35,6 +35,11 @@ type Stats struct {
 	// Marks is the number of folders marked; MarkErrors those that could
 	// not be (the limit fs.fanotify.max_user_marks, a folder gone).
 	Marks, MarkErrors uint64
+	// FromCache counts the opens allowed from the cache before the opener
+	// was looked at (a clean verdict, no writer); Trusted the files handed
+	// to the kernel to ignore (ignore.go), TrustErrors the marks refused,
+	// Untrusted the trusts ended by a change of attributes.
+	FromCache, Trusted, TrustErrors, Untrusted uint64
 	// Cached is the number of identities whose judgement is remembered.
 	Cached int
 }
@@ -48,6 +53,7 @@ type counters struct {
 	deadlineMisses, queueFull, writing, scanErrors atomic.Uint64
 	unjudgeable                                    atomic.Uint64
 	marks, markErrors                              atomic.Uint64
+	fromCache, trusted, trustErrors, untrusted     atomic.Uint64
 }
 
 func (c *counters) observeHeld(d time.Duration) {
@@ -68,6 +74,8 @@ func (c *counters) snapshot() Stats {
 		DeadlineMisses: c.deadlineMisses.Load(), QueueFull: c.queueFull.Load(), Unjudgeable: c.unjudgeable.Load(),
 		Writing: c.writing.Load(), ScanErrors: c.scanErrors.Load(),
 		Marks: c.marks.Load(), MarkErrors: c.markErrors.Load(),
+		FromCache: c.fromCache.Load(), Trusted: c.trusted.Load(), TrustErrors: c.trustErrors.Load(),
+		Untrusted:  c.untrusted.Load(),
 		HeldCounts: make([]uint64, len(HeldBuckets)),
 	}
 	var cum uint64

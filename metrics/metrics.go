@@ -106,6 +106,10 @@ type Prevention struct {
 	// Unjudgeable counts the opens allowed unjudged because their file's
 	// scan failed lately (it is not scanned again for a while).
 	Unjudgeable uint64
+	// Opens allowed from the cache before the opener was looked at; files
+	// trusted to the kernel (no more events until they change), trusts
+	// ended by a change of attributes, marks the kernel refused.
+	FromCache, Trusted, Untrusted, TrustErrors uint64
 }
 
 // AccessLog is what the agent read of one followed access log and holds
@@ -261,6 +265,7 @@ type snapshotCollector struct {
 	preventActive, preventEvents, preventAnswers, preventHeld *prometheus.Desc
 	preventUnjudged, preventWriting, preventScanErrors        *prometheus.Desc
 	preventFolders, preventMarkErrors, preventCached          *prometheus.Desc
+	preventFromCache, preventTrust                            *prometheus.Desc
 }
 
 func newSnapshotCollector(opts Options) *snapshotCollector {
@@ -322,6 +327,8 @@ func newSnapshotCollector(opts Options) *snapshotCollector {
 		preventFolders:    desc("prevention_folders", "Folders of the roots marked for prevention."),
 		preventMarkErrors: desc("prevention_mark_errors_total", "Folders prevention could not mark (fs.fanotify.max_user_marks reached, a folder gone)."),
 		preventCached:     desc("prevention_cached_identities", "File identities whose judgement prevention remembers."),
+		preventFromCache:  desc("prevention_cache_answers_total", "Opens allowed from prevention's cache (a clean verdict, no writer) before the opener was looked at."),
+		preventTrust:      desc("prevention_trust_total", "Files judged clean that no web user can write, handed to the kernel to stop reporting their opens until they change (trusted), trusts ended by a change of attributes (ended), marks the kernel refused (refused).", "event"),
 		blind:             desc("blind", "Blind states that are on, by state: what the agent cannot see or act on now (a root unwatched, the state database or the vault unwritable, a webhook failing past its alert_after, journald unreachable, a failed reload). 0 when all is seen.", "state"),
 	}
 }
@@ -340,7 +347,7 @@ func (c *snapshotCollector) Describe(ch chan<- *prometheus.Desc) {
 		c.accessLines, c.accessUnparsed, c.accessEntries, c.accessBytes, c.accessDropped, c.blind,
 		c.preventActive, c.preventEvents, c.preventAnswers, c.preventHeld,
 		c.preventUnjudged, c.preventWriting, c.preventScanErrors,
-		c.preventFolders, c.preventMarkErrors, c.preventCached,
+		c.preventFolders, c.preventMarkErrors, c.preventCached, c.preventFromCache, c.preventTrust,
 	} {
 		ch <- d
 	}
@@ -438,6 +445,10 @@ func (c *snapshotCollector) collectPrevention(ch chan<- prometheus.Metric, p *Pr
 	gauge(c.preventFolders, float64(p.Folders))
 	counter(c.preventMarkErrors, p.MarkErrors)
 	gauge(c.preventCached, float64(p.Cached))
+	counter(c.preventFromCache, p.FromCache)
+	counter(c.preventTrust, p.Trusted, "trusted")
+	counter(c.preventTrust, p.Untrusted, "ended")
+	counter(c.preventTrust, p.TrustErrors, "refused")
 }
 
 func boolValue(b bool) float64 {

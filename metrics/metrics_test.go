@@ -234,6 +234,7 @@ func TestPreventionFigures(t *testing.T) {
 			HeldBuckets: []time.Duration{50 * time.Microsecond, time.Millisecond, 100 * time.Millisecond},
 			HeldCounts:  []uint64{60, 75, 80}, Held: 81, HeldSum: 1500 * time.Millisecond,
 			DeadlineMisses: 1, QueueFull: 2, Unjudgeable: 6, Writing: 3, ScanErrors: 4, Folders: 12, MarkErrors: 5, Cached: 70,
+			FromCache: 40, Trusted: 30, Untrusted: 6, TrustErrors: 7,
 		}
 		return s
 	})
@@ -256,6 +257,10 @@ func TestPreventionFigures(t *testing.T) {
 		{"shellwatch_prevention_folders", nil, 12},
 		{"shellwatch_prevention_mark_errors_total", nil, 5},
 		{"shellwatch_prevention_cached_identities", nil, 70},
+		{"shellwatch_prevention_cache_answers_total", nil, 40},
+		{"shellwatch_prevention_trust_total", []string{"event", "trusted"}, 30},
+		{"shellwatch_prevention_trust_total", []string{"event", "ended"}, 6},
+		{"shellwatch_prevention_trust_total", []string{"event", "refused"}, 7},
 	}
 	for _, tt := range tests {
 		if got, ok := metricstest.Value(fams, tt.name, tt.labels...); !ok || got != tt.want {

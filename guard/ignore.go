@@ -1,0 +1,148 @@
+package guard
+
+import (
+	"errors"
+	"math"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Trusting a file: once a file is judged clean, the guard asks the kernel
+// to stop reporting its opens, with an ignore mark on the file's inode
+// (FAN_MARK_IGNORED_MASK over FAN_OPEN_PERM and FAN_OPEN_EXEC_PERM). Its
+// next opens, by the web server or by root's backup alike, cost nothing:
+// no event, no round trip through the guard.
+//
+// The mark lasts while the file is the file judged:
+//
+//   - the kernel clears it at the file's first modification (write(2),
+//     truncate, fallocate, copy_file_range, io_uring writes: every change
+//     that raises FS_MODIFY), since the mark is made without
+//     FAN_MARK_IGNORED_SURV_MODIFY; the next open is an event again, and the
+//     changed identity is judged anew;
+//   - it is made evictable (FAN_MARK_EVICTABLE): it never pins the inode in
+//     memory, and goes with it when the kernel evicts the inode; the next
+//     open is an event again;
+//   - a new name for the file (a rename, a new hard link) is the same
+//     content, judged.
+//
+// A change that raises no FS_MODIFY is a write through a shared mapping
+// (mmap). A held user could open a trusted file for writing without an
+// event (its open is ignored too) and write through a mapping, so only a
+// file that no held user can write is trusted: its owner is not a held
+// user, and neither its group nor others may write it (with a POSIX ACL,
+// the group bits are the ACL's mask, which bounds every named user and
+// group). What is left, and the README says: an account other than the
+// web users' that can write the file (root, a deploy user) and writes it
+// through a shared mapping, or makes it writable to the web users with
+// chmod, is not seen by prevention until the file's next event (the
+// watcher's, or the sweep's); the detection pipeline still judges it
+// then, as it always did.
+//
+// A mark is made only when no one has the file open for writing (a read
+// lease probe), and checked again after it is made: a writer that opened
+// the file between the verdict and the mark, or a change in between,
+// removes it at once.
+
+// trustable reports whether a file of identity id and status st, judged
+// clean, may be trusted: a regular, non-empty file no held user can write.
+func (g *Guard) trustable(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 &&
+		st.Mode&0o022 == 0 && !g.users[st.Uid] && !g.trustOff()
+}
+
+// trust marks the file of fd, whose identity id was judged clean, to be
+// ignored by the kernel from now on, when it is trustable and no one has
+// it open for writing. It never blocks: a few system calls.
+func (g *Guard) trust(fd int32, id Identity) {
+	var st unix.Stat_t
+	if unix.Fstat(int(fd), &st) != nil || identityOf(&st) != id || !g.trustable(&st) || isOpenForWriting(fd) {
+		return
+	}
+	err := g.mark(unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_EVICTABLE, fd)
+	if err != nil {
+		g.stats.trustErrors.Add(1)
+		switch {
+		case errors.Is(err, unix.ENOSPC):
+			// fs.fanotify.max_user_marks: the files already trusted stay,
+			// the others are judged at each open; try again later.
+			g.trustPausedUntil.Store(time.Now().Add(trustPause).UnixNano())
+		case errors.Is(err, unix.EINVAL):
+			// A kernel before 5.19 (no FAN_MARK_EVICTABLE), or a file
+			// system that refuses the mark: every open is judged, as
+			// before there was trust.
+			g.trustPausedUntil.Store(math.MaxInt64)
+			g.log.Warn("prevention: the kernel refuses ignore marks; every open in the roots is a round trip through the agent", "err", err)
+		}
+		return
+	}
+	// A writer that came between the checks and the mark: its write may
+	// have raised FS_MODIFY before there was a mask to clear.
+	if unix.Fstat(int(fd), &st) != nil || identityOf(&st) != id || isOpenForWriting(fd) {
+		g.untrust(fd)
+		return
+	}
+	g.stats.trusted.Add(1)
+}
+
+// untrust removes the ignore mark of the file of fd.
+func (g *Guard) untrust(fd int32) {
+	g.mark(unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK, fd)
+}
+
+// mark changes the permission group's ignore mark of the file of fd. It
+// holds the group's descriptor while it does (rawFD), so a Stop at the
+// same moment cannot hand the call a number reused by another group.
+func (g *Guard) mark(flags uint, fd int32) error {
+	return rawFD(g.perm, func(perm int) error {
+		return unix.FanotifyMark(perm, flags, permMask, int(fd), "")
+	})
+}
+
+// trustPause is how long the guard stops trusting files after the kernel
+// refused a mark for its limit.
+const trustPause = time.Minute
+
+// trustOff reports whether trusting is paused.
+func (g *Guard) trustOff() bool {
+	until := g.trustPausedUntil.Load()
+	return until != 0 && time.Now().UnixNano() < until
+}
+
+// learn is an open by someone not held, of a file the guard has no
+// verdict on, allowed already: the baseline is asked about it beside the
+// read loop, and the file trusted when it knows it clean, so that a
+// second burst of root's opens (a backup, a deploy's checks) costs
+// nothing. Its descriptor is the learner's to close.
+type learn struct {
+	fd int32
+	id Identity
+}
+
+// learnLoop asks the baseline about what the read loop allowed unjudged.
+func (g *Guard) learnLoop() {
+	for l := range g.learns {
+		if g.opts.Known != nil && !g.closed.Load() {
+			if sev, ok := g.opts.Known(fdPath(l.fd), l.id); ok && !g.denies(sev) {
+				g.cache.put(l.id, Verdict{Severity: sev})
+				g.trust(l.fd, l.id)
+			}
+		}
+		unix.Close(int(l.fd))
+	}
+}
+
+// toLearn hands an allowed event's descriptor to the learner, or closes
+// it when the learner is busy: learning is a saving, never owed.
+func (g *Guard) toLearn(fd int32, st *unix.Stat_t) {
+	if g.opts.Known == nil || !g.trustable(st) {
+		unix.Close(int(fd))
+		return
+	}
+	select {
+	case g.learns <- learn{fd: fd, id: identityOf(st)}:
+	default:
+		unix.Close(int(fd))
+	}
+}

@@ -1,0 +1,179 @@
+package guard
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
+)
+
+// A file judged clean that no web user can write is trusted to the kernel:
+// its next opens are no events at all, until a write changes it; then it
+// is judged again, and a shell written into it is refused.
+func TestGuardTrustedFileIgnoredUntilWritten(t *testing.T) {
+	root := webRoot(t)
+	page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>") // root's, 0644
+	var scans atomic.Int32
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh,
+		Scan:        func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+	web := startOpener(t, wwwData)
+	if _, err := web.open(page); err != nil {
+		t.Fatal(err)
+	}
+	// The answer comes first, the mark just after it.
+	testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().Trusted == 1 })
+	st := g.Stats()
+	if scans.Load() != 1 {
+		t.Fatalf("after the first open: %d scans, want the file scanned once", scans.Load())
+	}
+	for range 5 {
+		if _, err := web.open(page); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := g.Stats().Events; got != st.Events {
+		t.Errorf("a trusted file opened 5 times more: %d events more, want none", got-st.Events)
+	}
+
+	// write(2) raises FS_MODIFY, which clears the mark: judged again.
+	f, err := os.OpenFile(page, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("<?php SHELL ?>"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := web.open(page); err == nil {
+		t.Errorf("a trusted file with a shell appended: served, want refused")
+	}
+	if scans.Load() != 2 {
+		t.Errorf("%d scans, want the changed file scanned again", scans.Load())
+	}
+}
+
+// A file a web user can write is never trusted: the web user could open it
+// for writing unseen and change it through a shared mapping, which the
+// kernel reports to no one. Every open of it is judged, and the mapping's
+// change is caught by its identity.
+func TestGuardWritableFileNeverTrusted(t *testing.T) {
+	root := webRoot(t)
+	for _, c := range []struct {
+		name  string
+		mode  os.FileMode
+		owner int
+	}{{"owned-by-web-user.php", 0o644, wwwData}, {"group-writable.php", 0o664, 0}, {"world-writable.php", 0o646, 0}} {
+		t.Run(c.name, func(t *testing.T) {
+			page := testenv.WriteFile(t, filepath.Join(root, c.name), "<?php echo 1; ?>/*"+string(make([]byte, 64))+"*/")
+			if err := os.Chmod(page, c.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(page, c.owner, c.owner); err != nil {
+				t.Fatal(err)
+			}
+			g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+				MinSeverity: finding.SeverityHigh, Scan: judge})
+			web := startOpener(t, wwwData)
+			for range 3 {
+				if _, err := web.open(page); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st := g.Stats(); st.Trusted != 0 || st.Events < 3 {
+				t.Errorf("%s: %d trusted, %d events for 3 opens; want never trusted, every open an event", c.name, st.Trusted, st.Events)
+			}
+			// A write through a shared mapping: no FS_MODIFY, but the
+			// mtime moves, and the identity with it.
+			mmapWrite(t, page, "SHELL")
+			if _, err := web.open(page); err == nil {
+				t.Errorf("%s rewritten through a mapping: served, want refused", c.name)
+			}
+		})
+	}
+}
+
+// mmapWrite writes s at the start of path through a shared mapping, and
+// unmaps it: no write(2), so no FS_MODIFY.
+func mmapWrite(t *testing.T, path, s string) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	time.Sleep(10 * time.Millisecond) // a later mtime than the judged one, whatever the clock's grain
+	m, err := unix.Mmap(fd, 0, len(s), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(m, s)
+	if err := unix.Munmap(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An open by someone not held, of a file the baseline knows clean, is
+// allowed at once and the file learnt: root's second pass over the same
+// files (a backup, say) raises no events.
+func TestGuardLearnsWhatRootOpens(t *testing.T) {
+	root := webRoot(t)
+	var paths []string
+	for _, n := range []string{"a.php", "b.php", "c.php"} {
+		paths = append(paths, testenv.WriteFile(t, filepath.Join(root, n), "<?php echo 1; ?>"))
+	}
+	var asked atomic.Int32
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge,
+		Known: func(string, Identity) (finding.Severity, bool) { asked.Add(1); return finding.SeverityNone, true }})
+	rootUser := startOpener(t, 0) // another process: the guard never holds its own opens
+	for _, p := range paths {
+		if _, err := rootUser.open(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, waitFor, "the three files root read trusted", func() bool { return g.Stats().Trusted == 3 })
+	events := g.Stats().Events
+	for _, p := range paths {
+		if _, err := rootUser.open(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := g.Stats().Events; got != events {
+		t.Errorf("root's second pass: %d events, want none", got-events)
+	}
+	if asked.Load() != 3 {
+		t.Errorf("the baseline asked %d times, want once a file", asked.Load())
+	}
+}
+
+// A chmod that makes a trusted file writable to the web users ends its
+// trust: a web user could otherwise open it for writing unseen and change
+// it through a shared mapping. The change of attributes is heard, the
+// mark removed, and the file judged again at its next open.
+func TestGuardChmodEndsTrust(t *testing.T) {
+	root := webRoot(t)
+	page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>/*"+string(make([]byte, 64))+"*/")
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge})
+	web := startOpener(t, wwwData)
+	if _, err := web.open(page); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().Trusted == 1 })
+	if err := os.Chmod(page, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitFor, "the chmod heard", func() bool { return g.Stats().Untrusted == 1 })
+	mmapWrite(t, page, "SHELL")
+	if _, err := web.open(page); err == nil {
+		t.Error("a trusted page made world-writable and rewritten through a mapping: served, want refused")
+	}
+}
