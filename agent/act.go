@@ -59,9 +59,10 @@ func (a *Agent) handleTask(ctx context.Context, t task) {
 // handleChange scans the file a change names and acts on the verdict.
 func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 	if c.Op == watcher.OpRemoved {
-		if !a.vanished.take(c.Path) && c.Unread != nil {
+		if took := a.vanished.take(c.Path); c.Unread != nil && (!took || c.Unread.Born) {
 			// Deleted before its content was reported, and not yet
-			// alerted by a scan that found it gone.
+			// alerted by a scan that found it gone (nor moved to the
+			// vault by us: a file made at the path since is another).
 			a.mu.RLock()
 			a.transient(a.gen, c)
 			a.mu.RUnlock()
@@ -89,9 +90,14 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 			a.hooks.afterScan(v)
 		}
 		if errors.Is(v.Err, fs.ErrNotExist) && c.Unread != nil {
-			// Created or written, and deleted before it could be read.
-			a.transient(g, c)
-			a.vanished.note(c.Path)
+			// Created or written, and deleted before it could be read —
+			// unless alerted so already, or moved to the vault by us (the
+			// write events that follow a scanned creation; a creation
+			// since is another file, alerted).
+			if c.Unread.Born || !a.vanished.has(c.Path) {
+				a.transient(g, c)
+				a.vanished.note(c.Path)
+			}
 		} else {
 			a.vanished.take(c.Path)
 		}
@@ -319,6 +325,11 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 		al.Message = al.FindingMessage(d.Why, outcome)
 		a.baseline.Forget(v.Path)
 		a.q.recheck.Forget(v.Path)
+		// The removal the move causes is ours. The dropper's last write
+		// events, queued behind the creation just scanned, arrive after
+		// the move and would make that removal look like a script written
+		// and deleted unscanned (TestQuarantinedShellIsNotAlsoTransient).
+		a.vanished.note(v.Path)
 	case errors.Is(err, quarantine.ErrChanged):
 		// What was scanned is not what the path holds now. Alert what was
 		// seen, never trust what replaced it: scan the path again.

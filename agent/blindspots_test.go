@@ -381,3 +381,64 @@ func TestSymlinksOutOfRootAlerted(t *testing.T) {
 		t.Errorf("the folder link was walked: %+v", a)
 	}
 }
+
+// A shell the agent quarantines is one alert, detection: the move out of
+// the root is the agent's own removal, not a transient file's. The
+// dropper's write events, queued behind the creation that was scanned,
+// arrive after the move, and once made it look like a script written and
+// deleted unscanned (a second, false, transient_script alert per shell:
+// 95 to 110 of TestPreventionRace's 200). A script made at the same path
+// right after the move and deleted at once is another file: alerted.
+func TestQuarantinedShellIsNotAlsoTransient(t *testing.T) {
+	h := newHarness(t)
+	h.start()
+	var paths []string
+	again := map[string]bool{}
+	for i := range 40 {
+		p := filepath.Join(h.www, fmt.Sprintf("q%02d.php", i))
+		if err := os.WriteFile(p, []byte(systemShell), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h.checkQuarantined(h.recv.waitAlert(p, alert.KindDetection), p, systemShell)
+		paths = append(paths, p)
+		if i%2 == 0 {
+			// The attacker's next try, at once, at the same name.
+			if err := os.WriteFile(p, []byte(systemShell), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			again[p] = true
+		}
+	}
+	count := func(p string) int {
+		n := 0
+		for _, a := range h.recv.all() {
+			if a.Path() == p && (a.Kind == alert.KindTransientScript || a.Kind == alert.KindDetection) {
+				n++
+			}
+		}
+		return n
+	}
+	for p := range again {
+		testenv.Eventually(t, waitFor, "the second script at "+p+" alerted", func() bool { return count(p) >= 2 })
+	}
+	h.stop() // every event handled
+	for _, p := range paths {
+		n := count(p)
+		want := 1
+		if again[p] {
+			want = 2
+		}
+		if n != want {
+			var kinds []string
+			for _, a := range h.recv.all() {
+				if a.Path() == p {
+					kinds = append(kinds, string(a.Kind)+": "+a.Message)
+				}
+			}
+			t.Errorf("%s: %d detection and transient_script alerts, want %d (written %d times); its alerts: %q", p, n, want, want, kinds)
+		}
+	}
+}

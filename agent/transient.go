@@ -44,7 +44,7 @@ func (a *Agent) transient(g *generation, c watcher.Change) {
 const maxVanished = 4096
 
 // vanished is the paths alerted as transient by a scan that found them
-// gone, until their removal is handled: a file's creation and deletion are
+// gone, or moved to the vault by the agent, until their removal is handled: a file's creation and deletion are
 // often reported apart, and one transient file is one alert. A path's
 // changes are handled in order by one worker, so the removal that follows
 // a scan is the one that clears it. The zero value is ready to use.
@@ -61,6 +61,14 @@ func (v *vanished) note(path string) {
 		v.paths = make(map[string]struct{})
 	}
 	v.paths[path] = struct{}{}
+}
+
+// has reports whether path is remembered.
+func (v *vanished) has(path string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ok := v.paths[path]
+	return ok
 }
 
 // take forgets path and reports whether it was remembered.

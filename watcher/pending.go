@@ -245,6 +245,9 @@ func (p *pendingSet) take(path string, now time.Time) Change {
 	e.last = e.op
 	e.gen++
 	p.cooling.push(coolItem{path: path, until: now.Add(p.settle), gen: e.gen})
+	if e.unread != nil {
+		e.unread.Born = e.born
+	}
 	c := Change{Path: path, Op: e.op, Root: e.root, Unread: e.unread}
 	e.unread, e.born = nil, false
 	return c

@@ -234,8 +234,8 @@ func TestPendingTransient(t *testing.T) {
 	p.updateLook("/r/x.php", Look{Known: true, Size: 42, UID: 33})
 	p.add("/r/x.php", "/r", OpRemoved, t0)
 	c, ok, _ := p.next(t0)
-	if !ok || c.Op != OpRemoved || c.Unread == nil || *c.Unread != (Look{Known: true, Size: 42, UID: 33}) {
-		t.Fatalf("next = %+v (unread %+v), %v; want removed, unread, 42 bytes by uid 33", c, c.Unread, ok)
+	if !ok || c.Op != OpRemoved || c.Unread == nil || *c.Unread != (Look{Known: true, Size: 42, UID: 33, Born: true}) {
+		t.Fatalf("next = %+v (unread %+v), %v; want removed, unread, 42 bytes by uid 33, born", c, c.Unread, ok)
 	}
 
 	p.addCreated("/r/y.php", "/r", t0, Look{})
@@ -253,7 +253,7 @@ func TestPendingTransient(t *testing.T) {
 	}
 	p.updateLook("/r/z.php", Look{Known: true, Size: 7}) // not born: ignored
 	p.add("/r/z.php", "/r", OpRemoved, t0)
-	if c, ok, _ := p.next(t0); !ok || c.Op != OpRemoved || c.Unread == nil || c.Unread.Known {
-		t.Fatalf("next = %+v (unread %+v), %v; want z.php removed with its write unread, not looked at", c, c.Unread, ok)
+	if c, ok, _ := p.next(t0); !ok || c.Op != OpRemoved || c.Unread == nil || c.Unread.Known || c.Unread.Born {
+		t.Fatalf("next = %+v (unread %+v), %v; want z.php removed with its write unread, not looked at, not born again", c, c.Unread, ok)
 	}
 }

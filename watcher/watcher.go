@@ -81,6 +81,9 @@ type Look struct {
 	Size  int64
 	UID   uint32
 	Mode  fs.FileMode
+	// Born is set when the path was created since it was last reported
+	// (not only written): the unread content is a new file's.
+	Born bool
 }
 
 // lookOf is the Look of an lstat result.
