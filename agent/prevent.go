@@ -101,7 +101,8 @@ func (a *Agent) preventionStatus() wire.PreventionStatus {
 		return wire.PreventionStatus{Users: []string{}}
 	}
 	return wire.PreventionStatus{Active: true, Users: users, Folders: st.Marks, Events: st.Events,
-		Allowed: st.Allowed, Denied: st.Denied, DeadlineMisses: st.DeadlineMisses + st.QueueFull + st.Unjudgeable}
+		Allowed: st.Allowed, Denied: st.Denied, DeadlineMisses: st.DeadlineMisses + st.QueueFull + st.Unjudgeable,
+		Trusted: st.Trusted}
 }
 
 // knownVerdict is the guard's look into the baseline: the severity of the

@@ -226,3 +226,41 @@ func TestBlockedAlertOpener(t *testing.T) {
 		t.Errorf("opener whose ids could not be read: %+v (%s), want pid 7, no uid, user unknown", unknown, unknown.Who())
 	}
 }
+
+// A page of the baseline, clean, that www-data cannot write is trusted to
+// the kernel after php-fpm's user first opens it: its next opens are no
+// events at all; status says how many files are trusted.
+func TestPreventionTrustsBaselineFiles(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("prevention needs root (fanotify permission events); CI runs as root")
+	}
+	h := newHarness(t)
+	page := testenv.WriteFile(t, filepath.Join(h.www, "page.php"), raceBenign) // root's, 0644
+	testenv.Searchable(t, h.www)
+	h.extraConfig = "[prevent]\nenabled = true\nusers = [\"www-data\"]\n"
+	h.start()
+	h.waitReconciled()
+	read := func() {
+		t.Helper()
+		if out, err := testenv.AsWebUser("cat", page).CombinedOutput(); err != nil || string(out) != raceBenign {
+			t.Fatalf("www-data could not read the clean %s: %q %v", page, out, err)
+		}
+	}
+	read()
+	testenv.Eventually(t, waitFor, "the page trusted", func() bool {
+		st, _, _ := h.agent.preventionStats()
+		return st.Trusted >= 1
+	})
+	before, _, _ := h.agent.preventionStats()
+	for range 3 {
+		read()
+	}
+	after, _, _ := h.agent.preventionStats()
+	// cat's own binary and libraries are outside the root: no event.
+	if after.Events != before.Events {
+		t.Errorf("a trusted page read 3 times more: %d events, want none", after.Events-before.Events)
+	}
+	if st := h.agent.preventionStatus(); !st.Active || st.Trusted < 1 {
+		t.Errorf("status %+v: want active, the page trusted", st)
+	}
+}

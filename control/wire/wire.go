@@ -80,6 +80,9 @@ type PreventionStatus struct {
 	Allowed        uint64 `json:"allowed"`
 	Denied         uint64 `json:"denied"`
 	DeadlineMisses uint64 `json:"deadline_misses"`
+	// Trusted counts the files handed to the kernel to ignore until they
+	// change (no event at all for their opens).
+	Trusted uint64 `json:"trusted"`
 }
 
 // RootStatus describes one watched root.
