@@ -196,11 +196,12 @@ type lossEpisode struct {
 }
 
 // LossSeverity is the severity of an alerts_dropped alert that tells of
-// lost alerts the most severe of which is lost: high, or critical when a
-// critical alert is among them. A sink hears the notice when its
-// min_severity would have let a lost alert through, so a sink that takes
-// critical alerts only still hears that critical ones were lost, its own
-// included.
+// lost alerts the most severe of which is lost, and of an alerts_at_risk
+// that tells of alerts held in memory the most severe of which is held:
+// high, or critical when a critical alert is among them. A sink hears the
+// notice when its min_severity would have let such an alert through, so
+// a sink that takes critical alerts only still hears that critical ones
+// were lost or are at risk, its own included.
 func LossSeverity(lost finding.Severity) finding.Severity {
 	return max(finding.SeverityHigh, lost)
 }
