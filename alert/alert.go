@@ -66,7 +66,9 @@ const (
 	KindAlertsDropped Kind = "alerts_dropped"
 	// KindAlertsAtRisk: a webhook spool cannot be written (disk full,
 	// read-only, I/O errors): its alerts are held in memory, bounded, until
-	// it can; sent again, at low severity, when it can.
+	// it can. As severe as the alerts held (LossSeverity), raised once
+	// more when a more severe one is held, and sent again when it can,
+	// Resolved and as severe as the last one.
 	KindAlertsAtRisk Kind = "alerts_at_risk"
 	// KindAlertsGrouped: more alerts came than a sink's rate allows; they
 	// are summed up in one alert with counts.
@@ -369,6 +371,10 @@ type Alert struct {
 	// resolve one (watch_limit, watch_error, root_missing, root_symlink,
 	// root_restored, rules_reload_failed).
 	Blind *Blind `json:"blind,omitempty"`
+	// Resolved, on KindAlertsAtRisk, says the alert ends the episode the
+	// alerts_at_risk before it raised. It is as severe as the last of
+	// them, so that it reaches every sink that heard them.
+	Resolved bool `json:"resolved,omitempty"`
 
 	// Seq numbers the alert: per agent, increasing, never reused, the same
 	// in every sink (see [Sequencer]). 0 only on a heartbeat, which is not

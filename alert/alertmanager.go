@@ -139,6 +139,10 @@ func alertmanagerBody(a *Alert) ([]byte, error) {
 	if a.Count > 0 {
 		ann["count"] = strconv.Itoa(a.Count)
 	}
+	if a.Resolved {
+		// As severe as what it resolves: a route can tell it by this.
+		labels["resolved"] = "true"
+	}
 	if a.Seq > 0 {
 		ann["seq"] = strconv.FormatUint(a.Seq, 10)
 	}

@@ -108,7 +108,8 @@ type RouteStats struct {
 	Dropped uint64
 	// LossEpisodes counts the times this sink started losing alerts
 	// (dropped or failed); each was told to the other sinks by one
-	// KindAlertsDropped alert, and its end by another.
+	// KindAlertsDropped alert (and one more if it then lost more severe
+	// alerts than the first), and its end by another.
 	LossEpisodes uint64
 	// DroppedAfterClose counts alerts for this route that were sent after
 	// Close and so never queued.
@@ -124,8 +125,10 @@ type RouteStats struct {
 // When a route's queue is full its sink loses the alert (high and critical
 // alerts displace queued low and medium ones first); the loss is counted
 // (RouteStats.Dropped) and told to the other sinks once per episode, in a
-// KindAlertsDropped alert when the sink starts losing alerts and another
-// with the count when it takes them again.
+// KindAlertsDropped alert when the sink starts losing alerts (once more
+// when it then loses a critical alert after high ones: each notice is as
+// severe as what it tells of) and another with the count when it takes
+// them again.
 //
 // A sink may Relay its own notices from its Deliver: Relay never waits,
 // and skips the sink it came from.
@@ -186,14 +189,19 @@ type lossEpisode struct {
 	samples []Sample
 	seqs    seqRanges
 	highest finding.Severity // of the alerts lost
+	// told is the severity of the latest notice that r loses alerts: the
+	// episode's first, or the one that said it loses more severe alerts
+	// than that (see noteLoss).
+	told finding.Severity
 }
 
 // LossSeverity is the severity of an alerts_dropped alert that tells of
-// lost alerts the most severe of which is lost: high, or critical when a
-// critical alert is among them. A sink hears the notice when its
-// min_severity would have let a lost alert through, so a sink that takes
-// critical alerts only still hears that critical ones were lost, its own
-// included.
+// lost alerts the most severe of which is lost, and of an alerts_at_risk
+// that tells of alerts held in memory the most severe of which is held:
+// high, or critical when a critical alert is among them. A sink hears the
+// notice when its min_severity would have let such an alert through, so
+// a sink that takes critical alerts only still hears that critical ones
+// were lost or are at risk, its own included.
 func LossSeverity(lost finding.Severity) finding.Severity {
 	return max(finding.SeverityHigh, lost)
 }
@@ -400,7 +408,13 @@ type lossNotice struct {
 }
 
 // noteLoss counts an alert lost for r. When it starts an episode, it
-// returns the notice to send to the other routes.
+// returns the notice to send to the other routes, as severe as the lost
+// alert (LossSeverity). When a later alert lost in the episode is more
+// severe than the notices told so far (the episode began with low or
+// high alerts, and now a critical one is lost), it returns one more
+// notice at that severity: a sink that takes only critical alerts hears
+// at once that critical ones are lost, not at the count when r
+// recovers. At most one notice per severity per episode.
 func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, bool) {
 	r.lossMu.Lock()
 	defer r.lossMu.Unlock()
@@ -429,15 +443,24 @@ func (d *Dispatcher) noteLoss(r *route, lost Alert, why string) (lossNotice, boo
 		e.samples = append(e.samples, lost.Sample())
 	}
 	d.log.Debug("alert lost for a sink", "sink", r.name, "alert_id", lost.ID, "kind", lost.Kind, "severity", lost.Severity, "reason", why)
-	if !starts {
+	severity := LossSeverity(lost.Severity)
+	if !starts && severity <= e.told {
 		return lossNotice{}, false
 	}
-	d.log.Error("alert sink loses alerts; the other sinks are told", "sink", r.name, "reason", why, "alert_id", lost.ID)
+	e.told = severity
+	msg := fmt.Sprintf("sink %s loses alerts: %s; they are counted until it takes alerts again (first lost: %s)",
+		r.name, why, describeSample(lost.Sample()))
+	if starts {
+		d.log.Error("alert sink loses alerts; the other sinks are told", "sink", r.name, "reason", why, "alert_id", lost.ID)
+	} else {
+		d.log.Error("alert sink loses more severe alerts; the other sinks are told", "sink", r.name, "severity", lost.Severity, "reason", why, "alert_id", lost.ID)
+		msg = fmt.Sprintf("sink %s now loses %s alerts too (since %s, %d lost so far): %s; they are counted until it takes alerts again (first %s lost: %s)",
+			r.name, lost.Severity, e.since.Format(time.RFC3339), e.count, why, lost.Severity, describeSample(lost.Sample()))
+	}
 	n := d.stamp(Alert{
-		Kind:     KindAlertsDropped,
-		Severity: LossSeverity(lost.Severity),
-		Message: fmt.Sprintf("sink %s loses alerts: %s; they are counted until it takes alerts again (first lost: %s)",
-			r.name, why, describeSample(lost.Sample())),
+		Kind:        KindAlertsDropped,
+		Severity:    severity,
+		Message:     msg,
 		Detail:      "the other sinks still get every alert; the count comes when the sink recovers",
 		Count:       folded,
 		CountByKind: maps.Clone(byKind),

@@ -108,6 +108,13 @@ func goldenAlerts() map[string]Alert {
 		"the webhook https://alerts.example/hook spool /var/lib/shellwatch/spool/3f2a cannot be written: its alerts are held in memory (at most 1000) and delivered from there; they are lost if the agent stops before the spool takes them",
 		"spool /var/lib/shellwatch/spool/3f2a/tmp-00000000000000000042-019ad7a4c3e1f0b2a9d84c6e1f3a7b20.json: write: no space left on device")
 
+	// Its end: as severe as the notice it ends, and marked resolved.
+	atRiskResolved := agent("019ad7a4c3e1f0b2a9d84c6e1f3a7b2e", KindAlertsAtRisk, finding.SeverityHigh,
+		"resolved: the webhook https://alerts.example/hook spool /var/lib/shellwatch/spool/3f2a is written again: the 3 alerts held in memory since 2026-12-01T09:07:09Z are spooled or delivered (alerts_dropped says if any were dropped)",
+		"the write failed with: spool /var/lib/shellwatch/spool/3f2a/tmp-00000000000000000042-019ad7a4c3e1f0b2a9d84c6e1f3a7b20.json: write: no space left on device")
+	atRiskResolved.Count = 3
+	atRiskResolved.Resolved = true
+
 	// The follow-ups of the quarantined detection.
 	accessReport, _ := accessReportAlert()
 	accessReport.ID, accessReport.Time, accessReport.Host, accessReport.AgentVersion = "019ad7a4c3e1f0b2a9d84c6e1f3a7b29", goldenTime.Add(600*time.Millisecond), "web-01", "1.0.0"
@@ -142,6 +149,7 @@ func goldenAlerts() map[string]Alert {
 		"attacker-returned":                returned,
 		"attacker-returned-clients":        returnedClients,
 		"alerts-at-risk":                   atRisk,
+		"alerts-at-risk-resolved":          atRiskResolved,
 		"detection-quarantined":            quarantined,
 		"detection-alerted":                alerted,
 		"quarantine-failed":                failed,

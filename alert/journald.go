@@ -97,6 +97,8 @@ const (
 
 	JournalBlindState   = "SHELLWATCH_BLIND_STATE"   // Alert.Blind.State: the blind state raised or resolved
 	JournalBlindSubject = "SHELLWATCH_BLIND_SUBJECT" // Alert.Blind.Subject, byte-exact
+
+	JournalResolved = "SHELLWATCH_RESOLVED" // "true": Alert.Resolved, an alerts_at_risk that ends its episode
 )
 
 // JournalIdentifier is the SYSLOG_IDENTIFIER of every alert, so
@@ -122,7 +124,7 @@ func JournaldFields() []string {
 		JournalDroppedByStatus, JournalDroppedByUserAgent, JournalAccessJSON,
 		JournalRequestTime, JournalRequestClient, JournalRequestMethod, JournalRequestURL,
 		JournalRequestStatus, JournalRequestUserAgent, JournalRequestCount, JournalRequestClients, JournalRequestFirstClients,
-		JournalBlindState, JournalBlindSubject,
+		JournalBlindState, JournalBlindSubject, JournalResolved,
 	}
 }
 
@@ -449,6 +451,9 @@ func journalFields(a Alert) map[string]string {
 	if a.Blind != nil {
 		set(JournalBlindState, a.Blind.State)
 		set(JournalBlindSubject, a.Blind.Subject)
+	}
+	if a.Resolved {
+		set(JournalResolved, "true")
 	}
 	if a.Seq != 0 {
 		set(JournalSeq, strconv.FormatUint(a.Seq, 10))

@@ -58,6 +58,7 @@ func fullAlert() Alert {
 		Count:        7,
 		AgentVersion: "1.2.3",
 		Blind:        &Blind{State: "vault_unwritable", Subject: "/var/lib/shellwatch/quarantine", Since: time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)},
+		Resolved:     true,
 	}
 }
 
@@ -138,6 +139,7 @@ func TestJournaldWritesEveryDocumentedField(t *testing.T) {
 		JournalJSON:             string(body),
 		JournalBlindState:       "vault_unwritable",
 		JournalBlindSubject:     "/var/lib/shellwatch/quarantine",
+		JournalResolved:         "true",
 	}
 	documented := JournaldFields()
 	_, accessWant := accessReportAlert()

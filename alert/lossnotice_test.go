@@ -2,9 +2,14 @@ package alert
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,8 +52,10 @@ func TestCriticalOnlyWebhookHearsItsOwnDrops(t *testing.T) {
 		a.ID = ""
 		d.Send(a)
 	}
-	testenv.Eventually(t, waitTimeout, "every webshell handed to the webhook, some dropped from its memory", func() bool {
-		return d.Stats()[0].Sent == shells && hook.Stats().Dropped > 0
+	// The webhook takes the webshells and its own alerts_at_risk, critical
+	// as they are.
+	testenv.Eventually(t, waitTimeout, "every webshell and the notice handed to the webhook, some dropped from its memory", func() bool {
+		return d.Stats()[0].Sent == shells+1 && hook.Stats().Dropped > 0
 	})
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
@@ -124,5 +131,91 @@ func TestDispatcherLossNoticeAsSevereAsWhatWasLost(t *testing.T) {
 	got := hung.got()
 	if last := got[len(got)-1]; last.Kind != KindAlertsDropped || last.Severity != finding.SeverityCritical || last.Count != 1 {
 		t.Errorf("the recovered critical-only sink's last alert is %+v, want a critical alerts_dropped counting 1", last)
+	}
+}
+
+// A sink that starts losing low alerts and then loses critical ones must
+// say so at once to a sink that takes critical alerts only: the first
+// notice of the episode is high (what it lost first), and a critical-only
+// sink would otherwise hear nothing until the count when the losing sink
+// recovers. Here a real journald socket that nobody reads loses alerts, and
+// two webhooks with real receivers, one at high, one at critical, hear of
+// it: one more notice, critical, when the first critical alert is lost,
+// and none for the second.
+func TestDispatcherLossNoticeRisesWithWhatIsLost(t *testing.T) {
+	hung := newHungJournald(t)
+	highRC, highHook, log := newTestWebhook(t, filepath.Join(t.TempDir(), "high-spool"))
+	critRC, critHook, _ := newTestWebhook(t, filepath.Join(t.TempDir(), "critical-spool"))
+	journald := NewJournald(JournaldOptions{Socket: hung.path, Timeout: 50 * time.Millisecond})
+	d := NewDispatcher(DispatcherOptions{
+		Routes: []Route{
+			{Sink: journald},
+			{Sink: highHook, MinSeverity: finding.SeverityHigh},
+			{Sink: critHook, MinSeverity: finding.SeverityCritical},
+		},
+		QueueSize: 4,
+		Logger:    log,
+	})
+	t.Cleanup(func() { d.Close(context.Background()) })
+	losses := func() map[Kind]int {
+		r := d.routes[0]
+		r.lossMu.Lock()
+		defer r.lossMu.Unlock()
+		if r.loss == nil {
+			return nil
+		}
+		return maps.Clone(r.loss.byKind)
+	}
+
+	// Low alerts, one at a time, until journald loses one: its socket
+	// takes a few, then the write times out. It stays hung: the episode
+	// goes on until the test drains the socket.
+	for i := 1; d.Stats()[0].Errors == 0; i++ {
+		if i == 1000 {
+			t.Fatal("journald took 1000 alerts that nobody reads")
+		}
+		a := testAlert(i, finding.SeverityLow)
+		a.ID, a.Kind = "", KindScanFailed
+		d.Send(a)
+		testenv.Eventually(t, waitTimeout, "journald to take or lose the alert", func() bool {
+			st := d.Stats()[0]
+			return st.Sent+st.Errors == uint64(i)
+		})
+	}
+	testenv.Eventually(t, waitTimeout, "the high notice at the high sink", func() bool {
+		return len(alertsOfKind(t, highRC, KindAlertsDropped)) == 1
+	})
+	critical := func(i int) {
+		a := testAlert(i, finding.SeverityCritical)
+		a.ID = ""
+		d.Send(a)
+		testenv.Eventually(t, waitTimeout, fmt.Sprintf("critical alert %d lost for journald", i), func() bool {
+			return losses()[KindDetection] == i
+		})
+	}
+	critical(1)
+	testenv.Eventually(t, waitTimeout, "a critical notice at the critical-only sink", func() bool {
+		return len(alertsOfKind(t, critRC, KindAlertsDropped)) == 1
+	})
+	critical(2) // no third notice: critical was told already
+
+	hung.drain(t)
+	back := testAlert(3, finding.SeverityLow) // journald takes it: the episode ends
+	back.ID, back.Kind = "", KindScanFailed
+	d.Send(back)
+	// Each notice with the detections it counts: the rise names the one
+	// lost, the count both.
+	counted := func(a Alert) string { return a.Severity.String() + " " + strconv.Itoa(a.CountByKind[KindDetection]) }
+	if got, want := heardOnce(t, critRC, KindAlertsDropped, 2, "the count at the critical-only sink", counted), []string{"critical 1", "critical 2"}; !slices.Equal(got, want) {
+		t.Errorf("the critical-only sink heard %q, want %q", got, want)
+	}
+	if got, want := heardOnce(t, highRC, KindAlertsDropped, 3, "the count at the high sink", counted), []string{"high 0", "critical 1", "critical 2"}; !slices.Equal(got, want) {
+		t.Errorf("the high sink heard %q, want %q", got, want)
+	}
+	if rise := alertsOfKind(t, critRC, KindAlertsDropped)[0]; !strings.Contains(rise.Message, "now loses critical alerts too") {
+		t.Errorf("the rise says %q", rise.Message)
+	}
+	if st := d.Stats()[0]; st.LossEpisodes != 1 {
+		t.Errorf("journald route stats %+v, want one episode", st)
 	}
 }

@@ -2,10 +2,12 @@ package alert
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +26,18 @@ func alertsOfKind(t *testing.T, rc *receiver, kind Kind) []Alert {
 		if a.Kind == kind {
 			out = append(out, a)
 		}
+	}
+	return out
+}
+
+// heardOnce waits until a receiver got n alerts of one kind (what names
+// the wait), and returns each of them as describe says.
+func heardOnce(t *testing.T, rc *receiver, kind Kind, n int, what string, describe func(Alert) string) []string {
+	t.Helper()
+	testenv.Eventually(t, waitTimeout, what, func() bool { return len(alertsOfKind(t, rc, kind)) >= n })
+	var out []string
+	for _, a := range alertsOfKind(t, rc, kind) {
+		out = append(out, describe(a))
 	}
 	return out
 }
@@ -94,9 +108,11 @@ func TestWebhookSpoolDiskFullHoldsAlertsUntilSpaceReturns(t *testing.T) {
 	testenv.Eventually(t, waitTimeout, "the 10 alerts and the notice held in memory", func() bool {
 		return hook.Stats().Held == shells+1
 	})
+	// The alerts held are critical, and so is the notice.
 	risk := alertsOfKind(t, otherRC, KindAlertsAtRisk)
-	if len(risk) != 1 || risk[0].Severity != finding.SeverityHigh || !strings.Contains(risk[0].Detail, "no space left on device") {
-		t.Fatalf("other sink got %+v, want one high alerts_at_risk naming ENOSPC", risk)
+	if len(risk) != 1 || risk[0].Severity != finding.SeverityCritical || risk[0].Resolved ||
+		!strings.Contains(risk[0].Detail, "no space left on device") {
+		t.Fatalf("other sink got %+v, want one critical alerts_at_risk naming ENOSPC", risk)
 	}
 	if n := len(spoolFiles(t, spoolDir)); n != 0 {
 		t.Fatalf("%d spool files on a full disk", n)
@@ -114,8 +130,8 @@ func TestWebhookSpoolDiskFullHoldsAlertsUntilSpaceReturns(t *testing.T) {
 	testenv.Eventually(t, waitTimeout, "the resolution at the other sink", func() bool {
 		return len(alertsOfKind(t, otherRC, KindAlertsAtRisk)) == 2
 	})
-	if r := alertsOfKind(t, otherRC, KindAlertsAtRisk)[1]; r.Severity != finding.SeverityLow || r.Count != shells+1 {
-		t.Errorf("resolution %+v, want low with the count of %d held alerts (the notice among them)", r, shells+1)
+	if r := alertsOfKind(t, otherRC, KindAlertsAtRisk)[1]; r.Severity != finding.SeverityCritical || !r.Resolved || r.Count != shells+1 {
+		t.Errorf("resolution %+v, want critical and resolved with the count of %d held alerts (the notice among them)", r, shells+1)
 	}
 
 	accepting.Store(true)
@@ -204,4 +220,79 @@ func TestWebhookSpoolDiskFullMemoryBound(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// Every sink that would have taken an alert held in memory hears that it
+// is at risk, and every sink that heard it hears the end. The webhook's
+// disk is full and its receiver down, so what it is given stays in
+// memory: a high alert first (alerts_at_risk, high: the sink at high hears
+// it, the one at critical not), then a critical one (one more, critical:
+// both hear it), then another critical one (nothing more). When the disk
+// takes writes again, the resolution is critical and marked resolved, and
+// both hear it. The sinks are webhooks with real receivers.
+func TestAlertsAtRiskReachEverySinkThatWouldTakeThem(t *testing.T) {
+	disk := testenv.Tmpfs(t, 256<<10)
+	spoolDir := filepath.Join(disk, "spool")
+	rc, url := newSwitchedReceiver(t)
+	rc.goDown()
+	highRC, highHook, log := newTestWebhook(t, filepath.Join(t.TempDir(), "high-spool"))
+	critRC, critHook, _ := newTestWebhook(t, filepath.Join(t.TempDir(), "critical-spool"))
+
+	var d *Dispatcher
+	var dReady sync.WaitGroup
+	dReady.Add(1)
+	hook, err := NewWebhook(WebhookOptions{URL: url, SpoolDir: spoolDir, Logger: log,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		OnNotice: func(_ *Webhook, a Alert) bool { dReady.Wait(); return d.Relay(a) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = NewDispatcher(DispatcherOptions{Routes: []Route{
+		{Sink: hook},
+		{Sink: highHook, MinSeverity: finding.SeverityHigh},
+		{Sink: critHook, MinSeverity: finding.SeverityCritical},
+	}, Logger: log})
+	dReady.Done()
+	t.Cleanup(func() { d.Close(context.Background()) }) // before the unmount
+
+	filler := testenv.FillDisk(t, disk)
+	held := 0
+	send := func(i int, sev finding.Severity, notices int) {
+		a := testAlert(i, sev)
+		a.ID = ""
+		d.Send(a)
+		held += 1 + notices // the notices reach the webhook too, and wait with the alert
+		testenv.Eventually(t, waitTimeout, fmt.Sprintf("%d alerts held by the webhook", held), func() bool {
+			return hook.Stats().Held == held
+		})
+	}
+	send(0, finding.SeverityHigh, 1)
+	send(1, finding.SeverityCritical, 1)
+	send(2, finding.SeverityCritical, 0)
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	told := func(a Alert) string {
+		if a.Resolved {
+			return a.Severity.String() + " resolved"
+		}
+		return a.Severity.String()
+	}
+	if got, want := heardOnce(t, critRC, KindAlertsAtRisk, 2, "the resolution at the critical-only sink", told), []string{"critical", "critical resolved"}; !slices.Equal(got, want) {
+		t.Errorf("the critical-only sink heard %q, want %q", got, want)
+	}
+	if got, want := heardOnce(t, highRC, KindAlertsAtRisk, 3, "the resolution at the high sink", told), []string{"high", "critical", "critical resolved"}; !slices.Equal(got, want) {
+		t.Errorf("the high sink heard %q, want %q", got, want)
+	}
+	if r := alertsOfKind(t, critRC, KindAlertsAtRisk)[1]; r.Count != held {
+		t.Errorf("the resolution counts %d held alerts, want %d", r.Count, held)
+	}
+
+	// The webhook whose alerts were at risk hears it all too, once its
+	// receiver is up.
+	rc.up.Store(true)
+	if got, want := heardOnce(t, rc.receiver, KindAlertsAtRisk, 3, "the three notices at the webhook's own receiver", told), []string{"high", "critical", "critical resolved"}; !slices.Equal(got, want) {
+		t.Errorf("the webhook's own receiver heard %q, want %q", got, want)
+	}
 }

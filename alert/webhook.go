@@ -104,9 +104,10 @@ type WebhookOptions struct {
 	// OnNotice, when set, is called with the webhook and each alert it
 	// raises about itself, so the agent can send it through every sink,
 	// this one included (Dispatcher.Relay): KindAlertsDropped and
-	// KindAlertsAtRisk (its spool cannot be written, and when it can
-	// again). It reports whether it took the alert; when it did not (the
-	// dispatcher is closed), the webhook spools a KindAlertsDropped itself.
+	// KindAlertsAtRisk (its spool cannot be written, once more if a more
+	// severe alert is held, and when it can again: Resolved). It reports
+	// whether it took the alert; when it did not (the dispatcher is
+	// closed), the webhook spools a KindAlertsDropped itself.
 	// It is called from the webhook's own goroutines, from Deliver, or
 	// from Close.
 	OnNotice func(from *Webhook, a Alert) bool
@@ -180,6 +181,11 @@ type Webhook struct {
 	// the order they happened: a recovery never before its failure. It is
 	// taken before mu, never while holding it.
 	failingMu sync.Mutex
+	// riskMu is held from the decision to raise an alerts_at_risk to its
+	// OnNotice call, so they are heard in the order they were decided: a
+	// resolution never before the notice it resolves. It is taken before
+	// mu, never while holding it.
+	riskMu sync.Mutex
 
 	mu           sync.Mutex
 	closed       bool
@@ -242,10 +248,18 @@ func afterFunc(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) 
 
 // riskEpisode is a time during which the spool could not be written and
 // alerts were held in memory.
+//
+// It starts at a failed write (an alerts_at_risk as severe as the alert
+// held, by LossSeverity: high, or critical), raises one more when a
+// more severe alert is held than told so far (high, then critical), and
+// ends once every held alert is spooled or delivered, with a resolution
+// as severe as the last notice: every sink that heard the episode hears
+// its end.
 type riskEpisode struct {
 	since time.Time
-	cause error // the first write error
-	held  int   // alerts that had to be held
+	cause error            // the first write error
+	held  int              // alerts that had to be held
+	told  finding.Severity // of the latest alerts_at_risk raised
 }
 
 // NewWebhook checks opts, opens the spool (replaying what an earlier run
@@ -453,7 +467,7 @@ func (w *Webhook) enqueue(a Alert) error {
 		w.mu.Unlock()
 	}
 	w.noteDrops(dropped)
-	w.noteWrite(writeErr)
+	w.noteWrite(a.Severity, writeErr)
 	return nil
 }
 
@@ -492,19 +506,25 @@ func (w *Webhook) noteDrops(dropped []spoolEntry) {
 	}
 }
 
-// noteWrite hears how an alert's spool write went: a failure starts an
-// episode of alerts held in memory (told once through the other sinks); a
-// success during one has the held alerts written at once.
-func (w *Webhook) noteWrite(writeErr error) {
+// noteWrite hears how the spool write of an alert of severity sev went:
+// a failure starts an episode of alerts held in memory (told through
+// OnNotice), or raises it once more if the alert is more severe than told
+// so far; a success during one has the held alerts written at once.
+func (w *Webhook) noteWrite(sev finding.Severity, writeErr error) {
+	w.riskMu.Lock()
+	defer w.riskMu.Unlock()
 	w.mu.Lock()
 	var notice *Alert
 	switch {
 	case writeErr != nil && w.risk == nil:
 		w.risk = &riskEpisode{since: time.Now().UTC(), cause: writeErr, held: 1}
 		w.atRisk.Add(1)
-		notice = w.riskNoticeLocked()
+		notice = w.riskNoticeLocked(sev)
 	case writeErr != nil:
 		w.risk.held++
+		if LossSeverity(sev) > w.risk.told {
+			notice = w.riskNoticeLocked(sev)
+		}
 	case w.risk == nil:
 		w.mu.Unlock()
 		return
@@ -516,23 +536,33 @@ func (w *Webhook) noteWrite(writeErr error) {
 	}
 	if notice != nil {
 		w.log.Error("webhook spool cannot be written: alerts are held in memory and the write is retried",
-			"spool", w.spool.dir, "max_held", w.spool.maxHeld, "error", writeErr, "alert_id", notice.ID)
+			"spool", w.spool.dir, "max_held", w.spool.maxHeld, "severity", notice.Severity, "error", writeErr, "alert_id", notice.ID)
 		w.tell(*notice)
 	}
 }
 
-// riskNoticeLocked is the KindAlertsAtRisk alert that starts w.risk.
-func (w *Webhook) riskNoticeLocked() *Alert {
+// riskNoticeLocked is the KindAlertsAtRisk alert that starts w.risk, or
+// that raises it when an alert of severity sev is held: as severe as sev
+// (LossSeverity), so every sink that would have taken the alert hears
+// that it is at risk.
+func (w *Webhook) riskNoticeLocked(sev finding.Severity) *Alert {
 	now := time.Now()
+	e := w.risk
+	msg := fmt.Sprintf("the %s spool %s cannot be written: its alerts are held in memory (at most %d) and delivered from there; they are lost if the agent stops before the spool takes them",
+		w.name, w.spool.dir, w.spool.maxHeld)
+	if e.told != finding.SeverityNone {
+		msg = fmt.Sprintf("the %s spool %s still cannot be written (since %s): %s alerts are now among the %d held in memory (at most %d); they are lost if the agent stops before the spool takes them",
+			w.name, w.spool.dir, e.since.Format(time.RFC3339), sev, e.held, w.spool.maxHeld)
+	}
+	e.told = LossSeverity(sev)
 	return &Alert{
-		ID:       NewID(now),
-		Time:     now,
-		Host:     w.host,
-		Kind:     KindAlertsAtRisk,
-		Severity: finding.SeverityHigh,
-		Message: fmt.Sprintf("the %s spool %s cannot be written: its alerts are held in memory (at most %d) and delivered from there; they are lost if the agent stops before the spool takes them",
-			w.name, w.spool.dir, w.spool.maxHeld),
-		Detail:       w.risk.cause.Error(),
+		ID:           NewID(now),
+		Time:         now,
+		Host:         w.host,
+		Kind:         KindAlertsAtRisk,
+		Severity:     e.told,
+		Message:      msg,
+		Detail:       e.cause.Error(),
 		AgentVersion: w.agentVersion,
 	}
 }
@@ -577,8 +607,11 @@ func (w *Webhook) keepSpooling() {
 }
 
 // endRisk ends the episode once nothing is held in memory any more, and
-// says so through OnNotice.
+// says so through OnNotice, as severe as the episode's last notice and
+// marked Resolved.
 func (w *Webhook) endRisk() {
+	w.riskMu.Lock()
+	defer w.riskMu.Unlock()
 	w.mu.Lock()
 	e := w.risk
 	if e == nil || w.spool.held() > 0 {
@@ -594,11 +627,12 @@ func (w *Webhook) endRisk() {
 		Time:     now,
 		Host:     w.host,
 		Kind:     KindAlertsAtRisk,
-		Severity: finding.SeverityLow,
-		Message: fmt.Sprintf("the %s spool %s is written again: the %d alerts held in memory since %s are spooled or delivered (alerts_dropped says if any were dropped)",
+		Severity: e.told,
+		Message: fmt.Sprintf("resolved: the %s spool %s is written again: the %d alerts held in memory since %s are spooled or delivered (alerts_dropped says if any were dropped)",
 			w.name, w.spool.dir, e.held, e.since.Format(time.RFC3339)),
 		Detail:       "the write failed with: " + e.cause.Error(),
 		Count:        e.held,
+		Resolved:     true,
 		AgentVersion: version,
 	}
 	w.log.Info("webhook spool is written again", "spool", w.spool.dir, "held", e.held, "since", e.since)

@@ -23,7 +23,6 @@ var eventSeverity = map[alert.Kind]finding.Severity{
 	alert.KindDeployFinished:     finding.SeverityLow,
 	alert.KindBaselineAccepted:   finding.SeverityLow,
 	alert.KindStateReset:         finding.SeverityHigh,     // the baseline was lost: changes made meanwhile are not known
-	alert.KindAlertsAtRisk:       finding.SeverityHigh,     // webhook alerts only in memory: a stop loses them (low once resolved, set by the webhook)
 	alert.KindExecutionBlocked:   finding.SeverityCritical, // a webshell was requested: someone tried to run it
 	alert.KindPreventionDegraded: finding.SeverityHigh,     // opens were allowed unjudged
 	alert.KindAttackerReturned:   finding.SeverityCritical, // someone came back for a webshell
@@ -46,7 +45,7 @@ func BlindSeverity(s blind.State) finding.Severity {
 // EventSeverity is the severity of an alert about the agent or its watch
 // (not a file's content). It panics on a kind that is decided per file
 // (Decide), by the alert sinks themselves (alerts_dropped,
-// alerts_grouped) or by the blind state (blind: [BlindSeverity]): a
+// alerts_grouped, alerts_at_risk) or by the blind state (blind: [BlindSeverity]): a
 // caller asking for one is a bug.
 func EventSeverity(k alert.Kind) finding.Severity {
 	s, ok := eventSeverity[k]

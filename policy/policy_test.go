@@ -379,7 +379,11 @@ func TestREADMEAlertTable(t *testing.T) {
 		case alert.KindAccessReport:
 			got = "the first alert's" // a follow-up (access package) travels as the alert it follows
 		case alert.KindAlertsAtRisk:
-			got = EventSeverity(kind).String() + " (low: resolved)" // the resolution's, decided by the webhook
+			// Decided by the webhook (alert package): as severe as the most
+			// severe alert held in memory, at least high; its resolution as
+			// severe as the notice it ends.
+			got = alert.LossSeverity(finding.SeverityLow).String() +
+				" (" + alert.LossSeverity(finding.SeverityCritical).String() + ": a critical alert among those held; resolved: as the notice it ends)"
 		case alert.KindBlind:
 			got = BlindSeverity(blind.VaultUnwritable).String()
 			var other []string
