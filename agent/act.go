@@ -121,7 +121,7 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 // rename in) changes ctime, which no one can set back.
 func (a *Agent) unchangedSinceScan(path string) bool {
 	var st unix.Stat_t
-	if err := unix.Lstat(path, &st); err != nil {
+	if err := walk.LstatT(path, &st); err != nil {
 		return false
 	}
 	rec := a.baseline.Record(path)
@@ -402,5 +402,5 @@ func (a *Agent) fileAlert(c watcher.Change, v scanner.Verdict, kind alert.Kind, 
 // same inode), after a move into the vault failed.
 func stillThere(v scanner.Verdict) bool {
 	var st unix.Stat_t
-	return unix.Lstat(v.Path, &st) == nil && st.Ino == v.Inode && uint64(st.Dev) == v.Dev
+	return walk.LstatT(v.Path, &st) == nil && st.Ino == v.Inode && uint64(st.Dev) == v.Dev
 }

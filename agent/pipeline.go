@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/shellwatch/shellwatch/recheck"
+	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
 	"golang.org/x/sys/unix"
 )
@@ -105,7 +106,7 @@ func (a *Agent) toSlowLane(t task) bool {
 		// Only this shard hands this path on, so nothing of the path
 		// changes in the lane's count meanwhile but the lane finishing it.
 		var st unix.Stat_t
-		slow = unix.Lstat(t.c.Path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > slowLaneSize
+		slow = walk.LstatT(t.c.Path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > slowLaneSize
 	}
 	if !slow {
 		return false

@@ -110,8 +110,8 @@ func (a *Agent) selfChanged(c tamper.Change) {
 		what = "the config file"
 	case isSecret:
 		// Its content is never read here, nor a hash of it told.
-		what = "the webhook secret " + secret
-		cure = "whoever can read or write it can forge signed alerts or make their receiver reject them; a reload (SIGHUP) signs with what is on disk now, once you trust it"
+		what = "the webhook's " + secret
+		cure = "whoever can read or write it can forge signed alerts, make the agent trust another receiver or make their receiver reject them; a reload (SIGHUP) uses what is on disk now, once you trust it"
 	}
 	a.raiseBlind(blind.SelfChanged, c.Target, fmt.Sprintf("%s %s, %s", c.Op, safetext.Path(c.Path), c.Now),
 		fmt.Sprintf("%s %s changed on disk outside a reload: someone changed the agent; %s", what, safetext.Path(c.Target), cure))

@@ -1,13 +1,27 @@
 package agent
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"io"
+	stdlog "log"
+	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/blind"
@@ -183,4 +197,173 @@ func TestBlindSelfChangedWebhookSecret(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The webhook's TLS files decide whom the agent trusts and how it proves
+// itself: a ca_file swapped makes it deliver to another receiver, a
+// client_key made readable lets anyone pose as the agent. Changed on disk
+// each is self_changed, named by its key, telling mode and owner and never
+// content nor a hash of it; a reload that reads a changed file builds new
+// sinks with it (the receiver, whose certificate is now of another CA, takes
+// the resolutions only from sinks that trust the new ca_file), and resolves.
+func TestBlindSelfChangedWebhookTLSFiles(t *testing.T) {
+	h := newHarness(t)
+	ca1, ca2 := newTestCA(t, "one"), newTestCA(t, "two")
+	var serving atomic.Pointer[tls.Certificate]
+	serving.Store(ca1.leaf(t, true))
+	clients := x509.NewCertPool()
+	clients.AddCert(ca1.cert)
+	h.recv = newTLSReceiver(t, h.secret, &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return serving.Load(), nil },
+		ClientAuth:     tls.RequireAndVerifyClientCert,
+		ClientCAs:      clients,
+	})
+	h.hookURL = "https://" + h.recv.ln.Addr().String() + "/hook"
+	caFile, certFile, keyFile := filepath.Join(h.dir, "ca.pem"), filepath.Join(h.dir, "client.pem"), filepath.Join(h.dir, "client.key")
+	client := ca1.leaf(t, false)
+	clientPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: client.Certificate[0]})
+	keyDER, err := x509.MarshalPKCS8PrivateKey(client.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	for f, data := range map[string][]byte{caFile: ca1.pem(), certFile: clientPEM, keyFile: keyPEM} {
+		if err := os.WriteFile(f, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.extraConfig = fmt.Sprintf("ca_file = %q\nclient_cert = %q\nclient_key = %q\n", caFile, certFile, keyFile)
+	h.start()
+	h.recv.waitAlert("", alert.KindAgentStarted)
+
+	raisedFor := func(subject string) (raised, resolved []alert.Alert) {
+		r, s := blindAlerts(h.recv, blind.SelfChanged)
+		for _, a := range r {
+			if a.Blind.Subject == subject {
+				raised = append(raised, a)
+			}
+		}
+		for _, a := range s {
+			if a.Blind.Subject == subject {
+				resolved = append(resolved, a)
+			}
+		}
+		return raised, resolved
+	}
+	waitRaised := func(subject, key, detail string) {
+		t.Helper()
+		var raised []alert.Alert
+		testenv.Eventually(t, waitFor, "self_changed for "+key, func() bool {
+			raised, _ = raisedFor(subject)
+			return len(raised) > 0
+		})
+		if !strings.Contains(raised[0].Message, key) || raised[0].Severity != finding.SeverityCritical {
+			t.Errorf("raise for %s: %s %q", key, raised[0].Severity, raised[0].Message)
+		}
+		if d := raised[0].Detail; !strings.HasPrefix(d, detail) {
+			t.Errorf("raise detail %q, want it to start with %q", d, detail)
+		}
+	}
+	if err := os.Chmod(keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitRaised(keyFile, "webhook[0].client_key", "CHMOD ")
+	before := h.selfChanges(caFile)
+	replaceFile(t, caFile, string(ca2.pem()))
+	testenv.Eventually(t, waitFor, "the CA rotation seen", func() bool { return h.selfChanges(caFile) > before })
+	waitRaised(caFile, "webhook[0].ca_file", "")
+
+	// The receiver now shows a certificate of the second CA: only sinks
+	// built again from the ca_file on disk reach it.
+	serving.Store(ca2.leaf(t, true))
+	h.reload()
+	h.waitReloads(1)
+	for _, subject := range []string{keyFile, caFile} {
+		testenv.Eventually(t, waitFor, "self_changed resolved for "+subject, func() bool {
+			_, resolved := raisedFor(subject)
+			return len(resolved) == 1
+		})
+	}
+	for _, told := range [][]byte{keyPEM, keyDER, ca2.pem(), clientPEM} {
+		for _, s := range []string{string(told), fmt.Sprintf("%x", sha256.Sum256(told))} {
+			for _, a := range h.recv.all() {
+				if js, _ := json.Marshal(a); strings.Contains(string(js), s) {
+					t.Errorf("alert %s %s tells a TLS file or its hash: %s", a.Kind, a.ID, js)
+				}
+			}
+		}
+	}
+}
+
+// newTLSReceiver is a receiver (see newReceiver) behind TLS with cfg.
+func newTLSReceiver(t *testing.T, secret []byte, cfg *tls.Config) *receiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{t: t, secret: secret, ln: ln}
+	// The refused handshakes of sinks that trust another CA are expected.
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 5 * time.Second, ErrorLog: stdlog.New(io.Discard, "", 0)}
+	// A handshake at every request: a certificate changed is shown at once.
+	r.srv.SetKeepAlivesEnabled(false)
+	go r.srv.Serve(tls.NewListener(ln, cfg))
+	t.Cleanup(r.close)
+	return r
+}
+
+// testCA is a certificate authority made for one test.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+func newTestCA(t *testing.T, name string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "shellwatch test CA " + name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testCA{cert: cert, key: key}
+}
+
+func (ca *testCA) pem() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+}
+
+// leaf issues a certificate for 127.0.0.1 (a server's) or a client's.
+func (ca *testCA) leaf(t *testing.T, server bool) *tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "leaf"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if server {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		tmpl.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/recheck"
 	"github.com/shellwatch/shellwatch/scanner"
 	"github.com/shellwatch/shellwatch/state"
+	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
 )
 
@@ -104,7 +104,7 @@ func (a *Agent) sweep(ctx context.Context) {
 			case state.Deleted:
 				// Its removal event was lost: forget it, as the event would
 				// have. Gone is gone: a file found again is scanned.
-				if _, err := os.Lstat(d.Path); errors.Is(err, fs.ErrNotExist) {
+				if _, err := walk.Lstat(d.Path); errors.Is(err, fs.ErrNotExist) {
 					a.enqueue(task{c: watcher.Change{Path: d.Path, Op: watcher.OpRemoved, Root: r.Path}})
 				}
 			}

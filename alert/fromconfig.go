@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"reflect"
 	"time"
@@ -13,9 +15,13 @@ import (
 	"github.com/shellwatch/shellwatch/finding"
 )
 
-// WebhookSecrets are the files a [[webhook]] table names, read.
+// WebhookSecrets are the files a [[webhook]] table names, read: the HMAC
+// key and the bearer token, and the TLS files (ca_file, client_cert,
+// client_key) as they were on disk, so that a reload can tell when they
+// changed (the sink itself loads the TLS files by their paths).
 type WebhookSecrets struct {
-	Secret, Token []byte
+	Secret, Token             []byte
+	CA, ClientCert, ClientKey []byte
 }
 
 // ReadWebhookSecrets reads every secret and token file of cfg, so that a
@@ -35,8 +41,40 @@ func ReadWebhookSecrets(cfg config.Config, log *slog.Logger) ([]WebhookSecrets, 
 				return nil, fmt.Errorf("webhook[%d].bearer_token_file: %w", i, err)
 			}
 		}
+		for _, f := range []struct {
+			key, path string
+			into      *[]byte
+		}{{"ca_file", w.CAFile, &out[i].CA}, {"client_cert", w.ClientCert, &out[i].ClientCert}, {"client_key", w.ClientKey, &out[i].ClientKey}} {
+			if f.path == "" {
+				continue
+			}
+			if *f.into, err = readTLSFile(f.path); err != nil {
+				return nil, fmt.Errorf("webhook[%d].%s: %w", i, f.key, err)
+			}
+		}
 	}
 	return out, nil
+}
+
+// maxTLSFile bounds a ca_file, client_cert or client_key read: a system CA
+// bundle is a few hundred KiB.
+const maxTLSFile = 16 << 20
+
+// readTLSFile reads a TLS file of a webhook whole, up to maxTLSFile.
+func readTLSFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxTLSFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(data) > maxTLSFile {
+		return nil, fmt.Errorf("%s: more than %d bytes, too large for a PEM file", path, maxTLSFile)
+	}
+	return data, nil
 }
 
 // SameSecrets reports whether a and b hold the same secrets and tokens,
@@ -48,7 +86,8 @@ func SameSecrets(a, b []WebhookSecrets) bool {
 		return false
 	}
 	for i := range a {
-		if !sameBytes(a[i].Secret, b[i].Secret) || !sameBytes(a[i].Token, b[i].Token) {
+		if !sameBytes(a[i].Secret, b[i].Secret) || !sameBytes(a[i].Token, b[i].Token) ||
+			!sameBytes(a[i].CA, b[i].CA) || !sameBytes(a[i].ClientCert, b[i].ClientCert) || !sameBytes(a[i].ClientKey, b[i].ClientKey) {
 			return false
 		}
 	}

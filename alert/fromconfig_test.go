@@ -101,6 +101,33 @@ func TestSameSecrets(t *testing.T) {
 	if SameSecrets(first, first[:1]) {
 		t.Error("a webhook fewer reads as the same secrets")
 	}
+
+	// The TLS files too: a CA, a client certificate or key replaced on
+	// disk is not what the sinks were built with.
+	write("b.token", "token-one\n")
+	cfg.Webhook[1].CAFile = filepath.Join(dir, "ca.pem")
+	cfg.Webhook[1].ClientCert = filepath.Join(dir, "client.pem")
+	cfg.Webhook[1].ClientKey = filepath.Join(dir, "client.key")
+	for _, name := range []string{"ca.pem", "client.pem", "client.key"} {
+		write(name, "one "+name)
+	}
+	first = read()
+	if !SameSecrets(first, read()) {
+		t.Error("the same TLS files read twice are not the same")
+	}
+	for _, name := range []string{"ca.pem", "client.pem", "client.key"} {
+		write(name, "two "+name)
+		if SameSecrets(first, read()) {
+			t.Errorf("a replaced %s reads as the same", name)
+		}
+		write(name, "one "+name)
+	}
+	if err := os.Remove(filepath.Join(dir, "client.key")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadWebhookSecrets(cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "webhook[1].client_key") {
+		t.Errorf("a missing client_key: %v, want an error naming webhook[1].client_key", err)
+	}
 }
 
 func TestNewSinksRefusesNoAlertPath(t *testing.T) {

@@ -1154,11 +1154,30 @@ func (w *Webhook) Close(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", w.name, err)
 	}
 	if held > 0 {
+		if lost == nil {
+			lost = errors.New("no error said")
+		}
 		return fmt.Errorf("%s: %d alerts LOST: they were held in memory because spool %s could not be written (%w); %d more left in the spool for the next start",
 			w.name, held, w.spool.dir, lost, left-held)
 	}
 	if left > 0 {
-		return fmt.Errorf("%s: %d alerts left in spool %s for the next start: %w", w.name, left, w.spool.dir, context.Cause(ctx))
+		return fmt.Errorf("%s: %d alerts left in spool %s for the next start: %w", w.name, left, w.spool.dir, w.whyUndelivered(ctx))
 	}
 	return nil
+}
+
+// whyUndelivered says why Close stopped with alerts still spooled: the
+// cause of ctx when it is done, else the receiver's failure that made Close
+// stop waiting for it.
+func (w *Webhook) whyUndelivered(ctx context.Context) error {
+	if cause := context.Cause(ctx); cause != nil {
+		return cause
+	}
+	w.mu.Lock()
+	last := w.down.err
+	w.mu.Unlock()
+	if last == nil {
+		return errors.New("the receiver is failing")
+	}
+	return fmt.Errorf("the receiver is failing: %w", last)
 }

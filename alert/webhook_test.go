@@ -833,6 +833,12 @@ func TestWebhookCloseDoesNotWaitForADownReceiver(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "3 alerts left in spool") {
 		t.Errorf("Close: %v, want it to say 3 alerts stay spooled", err)
 	}
+	// The context is not done: the reason is the receiver's failure, not a
+	// garbled nil cause.
+	if err != nil && (strings.Contains(err.Error(), "%!") || !strings.Contains(err.Error(), "the receiver is failing: ") ||
+		!strings.Contains(err.Error(), "connection refused")) {
+		t.Errorf("Close: %q, want it to say the receiver is failing and why", err)
+	}
 	if files := spoolFiles(t, spoolDir); len(files) != 3 {
 		t.Errorf("spool holds %v, want 3 files", files)
 	}

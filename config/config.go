@@ -208,13 +208,16 @@ type SecretFile struct {
 	Key, Path string
 }
 
-// SecretFiles returns the files the webhooks read their secrets from
-// (secret_file, the HMAC key that signs each body, and bearer_token_file),
-// those set, in the order of the tables.
+// SecretFiles returns the files the webhooks read their secrets and trust
+// from (secret_file, the HMAC key that signs each body; bearer_token_file;
+// ca_file, the CAs a receiver's certificate must chain to; client_cert and
+// client_key, what the agent proves itself with), those set, in the order
+// of the tables and, in a table, of this list.
 func (c *Config) SecretFiles() []SecretFile {
 	var out []SecretFile
 	for i, w := range c.Webhook {
-		for _, f := range []SecretFile{{"secret_file", w.SecretFile}, {"bearer_token_file", w.BearerTokenFile}} {
+		for _, f := range []SecretFile{{"secret_file", w.SecretFile}, {"bearer_token_file", w.BearerTokenFile},
+			{"ca_file", w.CAFile}, {"client_cert", w.ClientCert}, {"client_key", w.ClientKey}} {
 			if f.Path != "" {
 				out = append(out, SecretFile{Key: fmt.Sprintf("webhook[%d].%s", i, f.Key), Path: f.Path})
 			}

@@ -459,7 +459,7 @@ func TestValidatePrevent(t *testing.T) {
 	}
 }
 
-// SecretFiles lists the secret and token files of every webhook, resolved
+// SecretFiles lists the secret, token and TLS files of every webhook, resolved
 // like every path, each named by its key; a webhook without them adds none.
 func TestSecretFiles(t *testing.T) {
 	cfg, dir := loadText(t, `
@@ -472,11 +472,21 @@ url = "https://b.example/hook"
 url = "https://c.example/hook"
 secret_file = "/etc/shellwatch/c.secret"
 bearer_token_file = "c.token"
+ca_file = "ca.pem"
+client_cert = "/etc/shellwatch/client.pem"
+client_key = "client.key"
+[[webhook]]
+url = "https://d.example/hook"
+ca_file = "/etc/ssl/d-ca.pem"
 `)
 	want := []SecretFile{
 		{"webhook[0].secret_file", filepath.Join(dir, "a.secret")},
 		{"webhook[2].secret_file", "/etc/shellwatch/c.secret"},
 		{"webhook[2].bearer_token_file", filepath.Join(dir, "c.token")},
+		{"webhook[2].ca_file", filepath.Join(dir, "ca.pem")},
+		{"webhook[2].client_cert", "/etc/shellwatch/client.pem"},
+		{"webhook[2].client_key", filepath.Join(dir, "client.key")},
+		{"webhook[3].ca_file", "/etc/ssl/d-ca.pem"},
 	}
 	if got := cfg.SecretFiles(); !reflect.DeepEqual(got, want) {
 		t.Errorf("SecretFiles() = %q, want %q", got, want)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/walk"
 )
 
 // Identity is what tells a changed file: a write through any name or
@@ -137,7 +139,7 @@ func (l *List) Check(now, settled time.Time) []string {
 	var changed []string
 	for _, p := range paths {
 		var st unix.Stat_t
-		err := unix.Lstat(p, &st)
+		err := walk.LstatT(p, &st)
 		l.mu.Lock()
 		e, ok := l.files[p]
 		switch {

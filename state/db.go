@@ -46,7 +46,10 @@ const DefaultLockTimeout = 2 * time.Second
 // format.
 const formatName = "shellwatch-state/1"
 
-// maxKeySize is bbolt's limit on a key: no path Linux can stat is longer.
+// maxKeySize is bbolt's limit on a key. A path can be longer: the kernel
+// bounds a path given to one call (PATH_MAX), not the depth of a tree built
+// with relative mkdir. Such a path's record is kept under a derived key
+// (keyOf) with the path in the record, so no path makes a write fail.
 const maxKeySize = bolt.MaxKeySize
 
 var (
@@ -278,13 +281,14 @@ func (db *DB) Close() error {
 func (db *DB) Get(path string) (f File, ok bool, err error) {
 	defer guard(db.path, &err, debug.SetPanicOnFault(true))
 	err = db.bolt.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(filesBucket).Get([]byte(path))
+		key := keyOf(path)
+		v := tx.Bucket(filesBucket).Get(key)
 		if v == nil {
 			return nil
 		}
 		ok = true
-		if f, err = decodeFile([]byte(path), v); err != nil {
-			return db.corrupt([]byte(path), err)
+		if f, err = decodeFile(key, v); err != nil {
+			return db.corrupt(key, err)
 		}
 		return nil
 	})
@@ -358,7 +362,7 @@ func (db *DB) ForEach(root string, fn func(File) error) error {
 		if len(chunk) < forEachChunk {
 			return nil
 		}
-		after, inclusive = []byte(chunk[len(chunk)-1].Path), false
+		after, inclusive = keyOf(chunk[len(chunk)-1].Path), false
 	}
 }
 
@@ -423,16 +427,16 @@ func (c *statCursor) next() (statEntry, bool, error) {
 			var e statEntry
 			var found bool
 			err := c.db.view(func(tx *bolt.Tx) error {
-				v := tx.Bucket(filesBucket).Get([]byte(c.root))
+				key := keyOf(c.root)
+				v := tx.Bucket(filesBucket).Get(key)
 				if v == nil {
 					return nil
 				}
 				found = true
 				var err error
-				if e.stat, err = decodeStat([]byte(c.root), v); err != nil {
-					return c.db.corrupt([]byte(c.root), err)
+				if e.path, e.stat, err = decodeStat(key, v); err != nil {
+					return c.db.corrupt(key, err)
 				}
-				e.path = c.root
 				return nil
 			})
 			if err != nil || found {
@@ -446,8 +450,8 @@ func (c *statCursor) next() (statEntry, bool, error) {
 		}
 		c.chunk, c.i = c.chunk[:0], 0
 		err := c.db.readChunk(c.prefix, c.after, c.inclusive, func(k, v []byte) error {
-			s, err := decodeStat(k, v)
-			c.chunk = append(c.chunk, statEntry{string(k), s})
+			p, s, err := decodeStat(k, v)
+			c.chunk = append(c.chunk, statEntry{p, s})
 			return err
 		})
 		if err != nil {
@@ -455,7 +459,7 @@ func (c *statCursor) next() (statEntry, bool, error) {
 		}
 		c.last = len(c.chunk) < forEachChunk
 		if len(c.chunk) > 0 {
-			c.after, c.inclusive = []byte(c.chunk[len(c.chunk)-1].path), false
+			c.after, c.inclusive = keyOf(c.chunk[len(c.chunk)-1].path), false
 		}
 	}
 	c.i++
@@ -498,7 +502,7 @@ func (db *DB) Put(files ...File) error {
 	ops := make([]writeOp, len(files))
 	start := 0
 	for i := range files {
-		ops[i] = writeOp{key: []byte(files[i].Path), value: buf[start:ends[i]:ends[i]]}
+		ops[i] = writeOp{key: keyOf(files[i].Path), value: buf[start:ends[i]:ends[i]]}
 		start = ends[i]
 	}
 	return db.submit(ops)
@@ -512,10 +516,10 @@ func (db *DB) Delete(paths ...string) error {
 	}
 	ops := make([]writeOp, 0, len(paths))
 	for _, p := range paths {
-		if p == "" || len(p) > maxKeySize {
-			continue // such a key cannot be stored, so it is not there
+		if p == "" {
+			continue // no record has it
 		}
-		ops = append(ops, writeOp{key: []byte(p)})
+		ops = append(ops, writeOp{key: keyOf(p)})
 	}
 	return db.submit(ops)
 }

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -13,7 +15,10 @@ import (
 
 // File is what the baseline holds about one watched regular file.
 type File struct {
-	// Path is the file's path byte for byte; it is the record's key.
+	// Path is the file's path byte for byte; it is the record's key, or,
+	// for a path longer than a bbolt key may be (32 KiB; a tree built
+	// with relative mkdir has no limit on its depth), stored in the record
+	// under a key derived from it (see keyOf).
 	Path string
 	// Dev, Inode, Size, Mode (st_mode, type bits included), UID, GID,
 	// MTime and CTime are what lstat/fstat said when the file was last
@@ -87,7 +92,28 @@ const (
 	hasRules
 	isAccepted
 	isAppeared
+	hasLongPath // the path is in the record, its key is derived (keyOf)
 )
+
+// longKeyPrefix is how much of a long path its key keeps: the key is that
+// prefix, a NUL (which no path holds) and the path's SHA-256, maxKeySize
+// bytes in all. Keys keep the order of paths up to that prefix, so a root's
+// records stay together under its prefix; two paths sharing their first
+// longKeyPrefix bytes are ordered by their hashes.
+const longKeyPrefix = maxKeySize - 1 - sha256.Size
+
+// keyOf is the key of path's record: the path itself, or, for a path longer
+// than maxKeySize, a key derived from it.
+func keyOf(path string) []byte {
+	if len(path) <= maxKeySize {
+		return []byte(path)
+	}
+	sum := sha256.Sum256([]byte(path))
+	k := make([]byte, 0, maxKeySize)
+	k = append(k, path[:longKeyPrefix]...)
+	k = append(k, 0)
+	return append(k, sum[:]...)
+}
 
 // crcTable is CRC-32C (Castagnoli), computed by a CPU instruction on amd64
 // and arm64, so checking every record on every read costs next to nothing.
@@ -102,8 +128,6 @@ func (f *File) validate() error {
 	switch {
 	case f.Path == "":
 		return errors.New("empty path")
-	case len(f.Path) > maxKeySize:
-		return fmt.Errorf("path of %d bytes is longer than %d", len(f.Path), maxKeySize)
 	case f.Severity < 0 || f.Severity > math.MaxUint8:
 		return fmt.Errorf("severity %d out of range", f.Severity)
 	}
@@ -129,9 +153,14 @@ func appendRecord(b []byte, f *File) []byte {
 	set(hasRules, len(f.Rules) > 0)
 	set(isAccepted, f.Accepted)
 	set(isAppeared, f.Appeared)
+	set(hasLongPath, len(f.Path) > maxKeySize)
 
 	b = append(b, recordVersion)
 	b = binary.AppendUvarint(b, present)
+	if present&hasLongPath != 0 {
+		b = binary.AppendUvarint(b, uint64(len(f.Path)))
+		b = append(b, f.Path...)
+	}
 	b = binary.AppendUvarint(b, f.Dev)
 	b = binary.AppendUvarint(b, f.Inode)
 	b = binary.AppendVarint(b, f.Size)
@@ -154,7 +183,7 @@ func appendRecord(b []byte, f *File) []byte {
 			b = append(b, r...)
 		}
 	}
-	crc := crc32.Update(crc32.Checksum([]byte(f.Path), crcTable), crcTable, b[start:])
+	crc := crc32.Update(crc32.Checksum(keyOf(f.Path), crcTable), crcTable, b[start:])
 	return binary.BigEndian.AppendUint32(b, crc)
 }
 
@@ -254,13 +283,27 @@ func openRecord(key, val []byte) (*recordReader, uint64, error) {
 
 // decodeStat decodes the lstat part of a record only, for the fast load of
 // a root's identities.
-func decodeStat(key, val []byte) (Stat, error) {
+func decodeStat(key, val []byte) (string, Stat, error) {
 	r, present, err := openRecord(key, val)
 	if err != nil {
-		return Stat{}, err
+		return "", Stat{}, err
 	}
+	path := r.path(key, present)
 	s := r.stat(present)
-	return s, r.err
+	return path, s, r.err
+}
+
+// path returns the record's path: its key, or the path stored in it when
+// the key is derived, which must be the key of that path.
+func (r *recordReader) path(key []byte, present uint64) string {
+	if present&hasLongPath == 0 {
+		return string(key)
+	}
+	p := r.bytes(r.uvarint("path length"), "path")
+	if r.err == nil && (len(p) <= maxKeySize || !bytes.Equal(keyOf(string(p)), key)) {
+		r.fail("long path")
+	}
+	return string(p)
 }
 
 func (r *recordReader) stat(present uint64) Stat {
@@ -282,8 +325,9 @@ func decodeFile(key, val []byte) (File, error) {
 	if err != nil {
 		return File{}, err
 	}
+	path := r.path(key, present)
 	s := r.stat(present)
-	f := File{Path: string(key), Dev: s.Dev, Inode: s.Inode, Size: s.Size, Mode: s.Mode, UID: s.UID, GID: s.GID, MTime: s.MTime, CTime: s.CTime}
+	f := File{Path: path, Dev: s.Dev, Inode: s.Inode, Size: s.Size, Mode: s.Mode, UID: s.UID, GID: s.GID, MTime: s.MTime, CTime: s.CTime}
 	if present&hasSHA256 != 0 {
 		copy(f.SHA256[:], r.bytes(32, "sha256"))
 	}

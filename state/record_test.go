@@ -16,6 +16,8 @@ var hostilePaths = []string{
 	"/srv/www/-rf",
 	"/srv/www/\x00nul",
 	"/srv/www/" + strings.Repeat("d/", 2000) + "deep.php",
+	// Past bbolt's 32 KiB keys (relative mkdir has no depth limit).
+	"/srv/www/" + strings.Repeat("deep/", 8000) + "x.php",
 }
 
 func sampleFile(path string) File {
@@ -67,16 +69,16 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	for _, f := range files {
 		enc := appendRecord(nil, &f)
-		got, err := decodeFile([]byte(f.Path), enc)
+		got, err := decodeFile(keyOf(f.Path), enc)
 		if err != nil {
-			t.Fatalf("%q: decode: %v", f.Path, err)
+			t.Fatalf("%.60q: decode: %v", f.Path, err)
 		}
 		if !equalFiles(got, f) {
-			t.Errorf("%q: round trip\n got %+v\nwant %+v", f.Path, got, f)
+			t.Errorf("%.60q: round trip\n got %.200v\nwant %.200v", f.Path, got, f)
 		}
-		s, err := decodeStat([]byte(f.Path), enc)
-		if err != nil || !s.SameIdentity(f.Stat()) || s.Mode != f.Mode || s.UID != f.UID || s.GID != f.GID {
-			t.Errorf("%q: decodeStat = %+v, %v; want %+v", f.Path, s, err, f.Stat())
+		p, s, err := decodeStat(keyOf(f.Path), enc)
+		if err != nil || p != f.Path || !s.SameIdentity(f.Stat()) || s.Mode != f.Mode || s.UID != f.UID || s.GID != f.GID {
+			t.Errorf("%.60q: decodeStat = %.60q, %+v, %v; want %+v", f.Path, p, s, err, f.Stat())
 		}
 	}
 }
@@ -98,17 +100,29 @@ func TestRecordDamageDetected(t *testing.T) {
 		if _, err := decodeFile(key, bad); err == nil {
 			t.Errorf("bit %d flipped: decoded", i)
 		}
-		if _, err := decodeStat(key, bad); err == nil {
+		if _, _, err := decodeStat(key, bad); err == nil {
 			t.Errorf("bit %d flipped: decodeStat accepted", i)
 		}
 	}
 	if _, err := decodeFile([]byte("/srv/www/index.phq"), enc); err == nil {
 		t.Error("record decoded under another key")
 	}
+
+	// A long path's record under the key of another long path (same
+	// prefix, another hash) is refused too.
+	long := sampleFile("/srv/www/" + strings.Repeat("d/", 20000) + "a.php")
+	enc = appendRecord(nil, &long)
+	if _, err := decodeFile(keyOf(long.Path), enc); err != nil {
+		t.Fatalf("long path: %v", err)
+	}
+	other := keyOf(long.Path[:len(long.Path)-5] + "b.php")
+	if _, err := decodeFile(other, enc); err == nil {
+		t.Error("long path's record decoded under another long key")
+	}
 }
 
 func TestRecordValidate(t *testing.T) {
-	for _, f := range []File{{}, {Path: strings.Repeat("a", maxKeySize+1)}, {Path: "/a", Severity: 256}, {Path: "/a", Severity: -1}} {
+	for _, f := range []File{{}, {Path: "/a", Severity: 256}, {Path: "/a", Severity: -1}} {
 		if f.validate() == nil {
 			t.Errorf("validate(%.20q, severity %d) = nil", f.Path, f.Severity)
 		}

@@ -15,9 +15,10 @@
 //
 // Paths are opaque bytes: a name may hold newlines or invalid UTF-8 and comes
 // out exactly as it is on disk. A path is the root as given, then "/" and the
-// names below it. Errors (permission denied, an entry that vanished, a path
-// longer than PATH_MAX in a very deep tree) go to the error function, naming
-// the path, and the walk goes on with the next entry.
+// names below it, whatever its length: a tree deeper than PATH_MAX is walked
+// to the bottom (see [OpenNoSymlinks]). Errors (permission denied, an entry
+// that vanished) go to the error function, naming the path, and the walk goes
+// on with the next entry.
 //
 // # Exclude patterns
 //

@@ -123,8 +123,8 @@ func (w *walker) root(ctx context.Context, root string) error {
 
 // dir visits the entries of the folder at dir and then walks its subfolders.
 // The folder is closed before its subfolders are opened, so a walk holds one
-// descriptor whatever the depth; the depth itself is bounded by PATH_MAX,
-// past which opening fails with ENAMETOOLONG, which is reported.
+// descriptor whatever the depth; a folder past PATH_MAX is opened a piece
+// of its path at a time (OpenNoSymlinks).
 func (w *walker) dir(ctx context.Context, dir string) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -237,22 +236,52 @@ func TestWalkDeepTree(t *testing.T) {
 		root := t.TempDir()
 		name := strings.Repeat("d", 60)
 		mkdeep(t, root, name, depth) // about 122,000 bytes of path
+		t.Cleanup(func() { rmdeep(t, root, name, depth) })
 		r, err := walkAll(t, context.Background(), root, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(r.errs) == 0 {
-			t.Fatal("no error reported for paths past PATH_MAX")
+		// A folder past PATH_MAX is no hiding place: every file is
+		// visited, by its full path.
+		if len(r.visited) != depth || len(r.errs) != 0 {
+			t.Errorf("visited %d files, want %d; errors %v", len(r.visited), depth, r.errs)
 		}
-		for p, err := range r.errs {
-			if !errors.Is(err, syscall.ENAMETOOLONG) {
-				t.Errorf("%.60q…: %v, want ENAMETOOLONG", p, err)
-			}
+		deepest := root + strings.Repeat("/"+name, depth-1) + "/f"
+		if _, ok := r.visited[deepest]; !ok {
+			t.Errorf("the deepest file (%d bytes of path) not visited", len(deepest))
 		}
-		if len(r.visited) < 50 {
-			t.Errorf("only %d files visited before PATH_MAX", len(r.visited))
+		var st unix.Stat_t
+		if err := LstatT(deepest, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			t.Errorf("LstatT of the deepest file: %.200v, mode %o", err, st.Mode)
+		}
+		if fi, err := Lstat(deepest); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("Lstat of the deepest file: %.200v", err)
 		}
 	})
+}
+
+// rmdeep removes what mkdeep made, from the bottom up through descriptors:
+// os.RemoveAll would meet paths past PATH_MAX.
+func rmdeep(t *testing.T, root, name string, depth int) {
+	t.Helper()
+	fds := make([]int, 0, depth+1)
+	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	for i := 0; err == nil && i < depth; i++ {
+		fds = append(fds, fd)
+		fd, err = unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	}
+	if err == nil {
+		fds = append(fds, fd)
+	}
+	for i := len(fds) - 1; i >= 0; i-- {
+		unix.Unlinkat(fds[i], "f", 0)
+		if i < len(fds)-1 { // the folder below, emptied already
+			if err := unix.Unlinkat(fds[i], name, unix.AT_REMOVEDIR); err != nil {
+				t.Errorf("remove level %d of the deep tree: %v", i+1, err)
+			}
+		}
+		unix.Close(fds[i])
+	}
 }
 
 func TestWalkVanishedEntries(t *testing.T) {

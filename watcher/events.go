@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/shellwatch/shellwatch/walk"
 )
 
 // eventLoop reads fsnotify until ctx is done. It never reads a file and never
@@ -48,7 +50,7 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 	}
 	switch {
 	case ev.Has(fsnotify.Create):
-		fi, err := os.Lstat(path)
+		fi, err := walk.Lstat(path)
 		if err == nil && fi.IsDir() {
 			if r.excluded(path, true) {
 				return
@@ -92,7 +94,7 @@ func (w *Watcher) handleEvent(ev fsnotify.Event) {
 		if isWatchedDir {
 			return
 		}
-		fi, err := os.Lstat(path)
+		fi, err := walk.Lstat(path)
 		if err == nil && fi.IsDir() {
 			return
 		}

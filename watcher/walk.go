@@ -333,7 +333,7 @@ func (w *Watcher) walkDir(ctx context.Context, tw *treeWalk, dir string) error {
 			w.report(p, tw.r, OpResync)
 		case walkRescan:
 			var st unix.Stat_t
-			if err := unix.Lstat(p, &st); err == nil {
+			if err := walk.LstatT(p, &st); err == nil {
 				tw.seen[p] = fileMeta{size: uint64(st.Size), ino: st.Ino, dev: st.Dev,
 					mtime: st.Mtim, ctime: st.Ctim, mode: uint32(st.Mode)}
 			}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/shellwatch/shellwatch/walk"
 )
 
 // Op says how a [Change] was found.
@@ -490,7 +491,7 @@ func (w *Watcher) reportWritten(path string, r *rootState) {
 	if !w.pending.addWritten(path, r.path, time.Now()) {
 		return
 	}
-	if fi, err := os.Lstat(path); err == nil {
+	if fi, err := walk.Lstat(path); err == nil {
 		w.pending.updateLook(path, lookOf(fi, nil))
 	}
 }

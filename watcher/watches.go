@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/shellwatch/shellwatch/walk"
 )
 
 // rootState is what the watcher knows about one configured root. Fields
@@ -119,7 +121,7 @@ func (w *Watcher) addWatch(r *rootState, gen uint64, dir string, fi fs.FileInfo)
 	}
 	// inotify_add_watch follows symlinks: make sure what got watched is
 	// still the directory we looked at, not a symlink swapped in since.
-	if now, err := os.Lstat(dir); err != nil || !now.IsDir() || !os.SameFile(now, fi) {
+	if now, err := walk.Lstat(dir); err != nil || !now.IsDir() || !os.SameFile(now, fi) {
 		_ = w.fsw.Remove(dir)
 		if err == nil {
 			err = fmt.Errorf("watch %s: replaced while being watched", dir)
@@ -175,7 +177,7 @@ func (w *Watcher) dirGone(r *rootState, gen uint64, dir string) {
 		return
 	}
 	w.report(dir, r, OpRemoved)
-	if fi, err := os.Lstat(dir); err == nil && fi.IsDir() && !r.excluded(dir, true) {
+	if fi, err := walk.Lstat(dir); err == nil && fi.IsDir() && !r.excluded(dir, true) {
 		w.newDir(r, gen, dir, fi)
 	}
 }
