@@ -59,7 +59,9 @@ func (a *Agent) handleTask(ctx context.Context, t task) {
 // handleChange scans the file a change names and acts on the verdict.
 func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 	if c.Op == watcher.OpRemoved {
-		if took := a.vanished.take(c.Path); c.Unread != nil && (!took || c.Unread.Born) {
+		expected := a.vanished.expected(c.Path, c.Unread)
+		a.vanished.take(c.Path)
+		if c.Unread != nil && !expected {
 			// Deleted before its content was reported, and not yet
 			// alerted by a scan that found it gone (nor moved to the
 			// vault by us: a file made at the path since is another).
@@ -94,7 +96,7 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 			// unless alerted so already, or moved to the vault by us (the
 			// write events that follow a scanned creation; a creation
 			// since is another file, alerted).
-			if c.Unread.Born || !a.vanished.has(c.Path) {
+			if !a.vanished.expected(c.Path, c.Unread) {
 				a.transient(g, c)
 				a.vanished.note(c.Path)
 			}

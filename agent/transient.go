@@ -43,17 +43,19 @@ func (a *Agent) transient(g *generation, c watcher.Change) {
 // again empty (at worst one file is alerted twice).
 const maxVanished = 4096
 
-// vanished is the paths alerted as transient by a scan that found them
-// gone, or moved to the vault by the agent, until their removal is handled: a file's creation and deletion are
-// often reported apart, and one transient file is one alert. A path's
-// changes are handled in order by one worker, so the removal that follows
-// a scan is the one that clears it. The zero value is ready to use.
+// vanished is the paths whose removal is the agent's to expect, until it
+// is handled: alerted as transient by a scan that found them gone (a
+// file's creation and deletion are often reported apart, and one
+// transient file is one alert), or moved to the vault by the agent (the
+// dropper's write events come after the move). A path's changes are
+// handled in order by one worker, so the removal that follows is the one
+// that clears it. The zero value is ready to use.
 type vanished struct {
 	mu    sync.Mutex
 	paths map[string]struct{}
 }
 
-// note remembers that path was alerted as transient.
+// note remembers path.
 func (v *vanished) note(path string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -63,19 +65,22 @@ func (v *vanished) note(path string) {
 	v.paths[path] = struct{}{}
 }
 
-// has reports whether path is remembered.
-func (v *vanished) has(path string) bool {
+// expected reports whether path is remembered and the unread content u
+// of a change is nothing new: only written since its last report. A
+// creation since is another file, and is not expected — even the
+// creation of the very file moved, when a resync, re-check or sweep met
+// it before its creation was reported (a second alert then, never a
+// missed file: an inode is reused at once, so identity cannot tell).
+func (v *vanished) expected(path string, u *watcher.Look) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	_, ok := v.paths[path]
-	return ok
+	return ok && (u == nil || !u.Born)
 }
 
-// take forgets path and reports whether it was remembered.
-func (v *vanished) take(path string) bool {
+// take forgets path.
+func (v *vanished) take(path string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	_, ok := v.paths[path]
 	delete(v.paths, path)
-	return ok
 }
