@@ -69,9 +69,12 @@ func TestCriticalOnlyWebhookHearsItsOwnDrops(t *testing.T) {
 		return len(alertsOfKind(t, rc.receiver, KindAlertsDropped)) > 0
 	})
 	got := alertsOfKind(t, rc.receiver, KindAlertsDropped)
+	// What was dropped from memory is webshells, and may be the webhook's
+	// own alerts_at_risk too, which waits there like any alert.
 	if len(got) != 1 || got[0].Severity != finding.SeverityCritical || uint64(got[0].Count) != dropped ||
-		got[0].CountByKind[KindDetection] != int(dropped) {
-		t.Errorf("receiver got %+v, want one critical alerts_dropped counting the %d webshells dropped", got, dropped)
+		got[0].CountByKind[KindDetection] == 0 ||
+		got[0].CountByKind[KindDetection]+got[0].CountByKind[KindAlertsAtRisk] != int(dropped) {
+		t.Errorf("receiver got %+v, want one critical alerts_dropped counting the %d alerts dropped, webshells among them", got, dropped)
 	}
 }
 
