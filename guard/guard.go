@@ -69,6 +69,9 @@ type Options struct {
 	// degradedEvery is the least time between two Degraded reports;
 	// default a minute, shorter in tests.
 	degradedEvery time.Duration
+	// trustCap bounds the files trusted at once; default half of
+	// fs.fanotify.max_user_marks (ignore.go), smaller in tests.
+	trustCap int64
 }
 
 // ReportKind says what a Report is about.
@@ -159,8 +162,10 @@ type Guard struct {
 	roots *rootFDs
 
 	// trustPausedUntil (unix nanoseconds) pauses trusting after the
-	// kernel's mark limit refused one.
+	// kernel's mark limit refused one; trustMarks counts the ignore marks
+	// made and not removed (ignore.go).
 	trustPausedUntil atomic.Int64
+	trustMarks       atomic.Int64
 
 	// deg is what the next Degraded report tells, and when.
 	deg degradedReports
@@ -180,6 +185,9 @@ func Start(opts Options) (*Guard, error) {
 	}
 	if opts.degradedEvery <= 0 {
 		opts.degradedEvery = degradedEvery
+	}
+	if opts.trustCap <= 0 {
+		opts.trustCap = defaultTrustCap(opts.proc)
 	}
 	if opts.Deadline <= 0 {
 		return nil, errors.New("guard: no deadline")

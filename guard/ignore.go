@@ -3,6 +3,9 @@ package guard
 import (
 	"errors"
 	"math"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -52,6 +55,28 @@ func (g *Guard) trustable(st *unix.Stat_t) bool {
 		st.Mode&0o022 == 0 && !g.users[st.Uid] && !g.trustOff()
 }
 
+// The marks of a user are bounded by fs.fanotify.max_user_marks, folders'
+// and ignore marks alike: the guard trusts at most half of it at once, so
+// that trusting never leaves a new folder unmarked, hence unguarded. The
+// count of marks made is an upper bound: the kernel drops an ignore mark
+// with its inode (evicted, deleted) without a word; a guard that reaches
+// the bound stops trusting until it is restarted (a reload), and judges
+// every other open as before.
+const fallbackTrustCap = 8192
+
+// defaultTrustCap is half of proc's fs.fanotify.max_user_marks.
+func defaultTrustCap(proc string) int64 {
+	b, err := os.ReadFile(proc + "/sys/fs/fanotify/max_user_marks")
+	if err != nil {
+		return fallbackTrustCap
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n < 2 {
+		return fallbackTrustCap
+	}
+	return n / 2
+}
+
 // trust marks the file of fd, whose identity id was judged clean, to be
 // ignored by the kernel from now on, when it is trustable and no one has
 // it open for writing. It never blocks: a few system calls.
@@ -60,8 +85,13 @@ func (g *Guard) trust(fd int32, id Identity) {
 	if unix.Fstat(int(fd), &st) != nil || identityOf(&st) != id || !g.trustable(&st) || isOpenForWriting(fd) {
 		return
 	}
+	if g.trustMarks.Add(1) > g.opts.trustCap {
+		g.trustMarks.Add(-1)
+		return
+	}
 	err := g.mark(unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_EVICTABLE, fd)
 	if err != nil {
+		g.trustMarks.Add(-1)
 		g.stats.trustErrors.Add(1)
 		switch {
 		case errors.Is(err, unix.ENOSPC):
@@ -88,7 +118,9 @@ func (g *Guard) trust(fd int32, id Identity) {
 
 // untrust removes the ignore mark of the file of fd.
 func (g *Guard) untrust(fd int32) {
-	g.mark(unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK, fd)
+	if g.mark(unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK, fd) == nil {
+		g.trustMarks.Add(-1)
+	}
 }
 
 // mark changes the permission group's ignore mark of the file of fd. It

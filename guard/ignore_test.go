@@ -177,3 +177,44 @@ func TestGuardChmodEndsTrust(t *testing.T) {
 		t.Error("a trusted page made world-writable and rewritten through a mapping: served, want refused")
 	}
 }
+
+// Trusting never takes the marks a new folder needs: at most half of
+// fs.fanotify.max_user_marks files are trusted at once (here a bound of
+// 2); past it, opens are judged as before.
+func TestGuardTrustIsBounded(t *testing.T) {
+	root := webRoot(t)
+	var pages []string
+	for _, n := range []string{"a.php", "b.php", "c.php"} {
+		pages = append(pages, testenv.WriteFile(t, filepath.Join(root, n), "<?php echo 1; ?>"))
+	}
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge, trustCap: 2})
+	web := startOpener(t, wwwData)
+	for _, p := range pages {
+		if _, err := web.open(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, waitFor, "two pages trusted", func() bool { return g.Stats().Trusted == 2 })
+	before := g.Stats().Events
+	for _, p := range pages {
+		if _, err := web.open(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := g.Stats(); got.Events-before != 1 || got.Trusted != 2 {
+		t.Errorf("three pages read again past a bound of 2: %d events, %d trusted; want 1 event (the untrusted page), 2 trusted",
+			got.Events-before, got.Trusted)
+	}
+}
+
+func TestDefaultTrustCap(t *testing.T) {
+	proc := t.TempDir()
+	if got := defaultTrustCap(proc); got != fallbackTrustCap {
+		t.Errorf("no sysctl file: %d, want %d", got, fallbackTrustCap)
+	}
+	testenv.WriteFile(t, filepath.Join(proc, "sys/fs/fanotify/max_user_marks"), "205039\n")
+	if got := defaultTrustCap(proc); got != 102519 {
+		t.Errorf("max_user_marks 205039: %d, want 102519", got)
+	}
+}

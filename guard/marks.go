@@ -214,5 +214,6 @@ func (g *Guard) untrustEntry(info []byte) {
 	})
 	if err == nil {
 		g.stats.untrusted.Add(1)
+		g.trustMarks.Add(-1)
 	}
 }
