@@ -39,7 +39,10 @@
 // ignore mark on its inode, so that its next opens are no events at all
 // until it is written (ignore.go). "learn" asks the baseline, beside the
 // read loop, about a file someone not held opened, and trusts it when it
-// is known clean: a second pass of root's backup costs nothing.
+// is known clean: a second pass of root's backup costs nothing. At its
+// start the guard walks the roots once, beside the event loop, and trusts
+// the files the baseline knows clean ("pretrust"), so that even the first
+// pass after a start or a reload raises no events for them.
 //
 // The read loop does only what cannot block: it fstats the descriptor,
 // looks in the cache, reads /proc/PID/status for the opener's user ids

@@ -166,6 +166,7 @@ type Guard struct {
 	// made and not removed (ignore.go).
 	trustPausedUntil atomic.Int64
 	trustMarks       atomic.Int64
+	pretrusted       atomic.Bool // the start's pass over the roots is done
 
 	// deg is what the next Degraded report tells, and when.
 	deg degradedReports
@@ -239,6 +240,7 @@ func Start(opts Options) (*Guard, error) {
 	}
 	g.loops.Go(g.permLoop)
 	g.loops.Go(g.dirLoop)
+	g.learning.Go(g.pretrust)
 	return g, nil
 }
 
@@ -266,6 +268,7 @@ func (g *Guard) Stop() {
 func (g *Guard) Stats() Stats {
 	s := g.stats.snapshot()
 	s.Cached = g.cache.len()
+	s.Pretrusted = g.pretrusted.Load()
 	return s
 }
 

@@ -1,7 +1,9 @@
 package guard
 
 import (
+	"context"
 	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"strconv"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/shellwatch/shellwatch/walk"
 )
 
 // Trusting a file: once a file is judged clean, the guard asks the kernel
@@ -177,4 +181,53 @@ func (g *Guard) toLearn(fd int32, st *unix.Stat_t) {
 	default:
 		unix.Close(int(fd))
 	}
+}
+
+// pretrustPause is the rest pretrust takes every pretrustBatch files, to
+// leave the CPUs to the host while it walks a large root.
+const (
+	pretrustBatch = 256
+	pretrustPause = time.Millisecond
+)
+
+// pretrust trusts, beside the guard's start, the files of the roots that
+// the baseline knows clean, so that their first opens after a start or a
+// reload (root's backup, the web server's first requests) raise no event
+// either. It opens each regular file (never through a link; its own opens
+// are allowed at once by the read loop), and stops at the bound of trust
+// or when the guard stops.
+func (g *Guard) pretrust() {
+	if g.opts.Known == nil {
+		return
+	}
+	n := 0
+	for _, root := range g.opts.Roots {
+		walk.Walk(context.Background(), root, nil, func(path string, d fs.DirEntry) error {
+			if g.closed.Load() || g.trustOff() || g.trustMarks.Load() >= g.opts.trustCap {
+				return fs.SkipAll
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			if n++; n%pretrustBatch == 0 {
+				time.Sleep(pretrustPause)
+			}
+			fd, err := walk.OpenNoSymlinks(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
+			if err != nil {
+				return nil
+			}
+			defer unix.Close(fd)
+			var st unix.Stat_t
+			if unix.Fstat(fd, &st) != nil || !g.trustable(&st) {
+				return nil
+			}
+			id := identityOf(&st)
+			if sev, ok := g.opts.Known(path, id); ok && !g.denies(sev) {
+				g.cache.put(id, Verdict{Severity: sev})
+				g.trust(int32(fd), id)
+			}
+			return nil
+		}, func(string, error) {})
+	}
+	g.pretrusted.Store(true)
 }

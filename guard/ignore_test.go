@@ -122,17 +122,19 @@ func mmapWrite(t *testing.T, path, s string) {
 
 // An open by someone not held, of a file the baseline knows clean, is
 // allowed at once and the file learnt: root's second pass over the same
-// files (a backup, say) raises no events.
+// files (a backup, say) raises no events. The files are made after the
+// guard's start, which trusts those there already (TestGuardPretrusts).
 func TestGuardLearnsWhatRootOpens(t *testing.T) {
 	root := webRoot(t)
-	var paths []string
-	for _, n := range []string{"a.php", "b.php", "c.php"} {
-		paths = append(paths, testenv.WriteFile(t, filepath.Join(root, n), "<?php echo 1; ?>"))
-	}
 	var asked atomic.Int32
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, Scan: judge,
 		Known: func(string, Identity) (finding.Severity, bool) { asked.Add(1); return finding.SeverityNone, true }})
+	testenv.Eventually(t, waitFor, "the start's pass over the root", func() bool { return g.Stats().Pretrusted })
+	var paths []string
+	for _, n := range []string{"a.php", "b.php", "c.php"} {
+		paths = append(paths, testenv.WriteFile(t, filepath.Join(root, n), "<?php echo 1; ?>"))
+	}
 	rootUser := startOpener(t, 0) // another process: the guard never holds its own opens
 	for _, p := range paths {
 		if _, err := rootUser.open(p); err != nil {
@@ -151,6 +153,41 @@ func TestGuardLearnsWhatRootOpens(t *testing.T) {
 	}
 	if asked.Load() != 3 {
 		t.Errorf("the baseline asked %d times, want once a file", asked.Load())
+	}
+}
+
+// At its start the guard trusts the files of the roots the baseline knows
+// clean (and no other): root's first pass over them after a start or a
+// reload raises no events either.
+func TestGuardPretrusts(t *testing.T) {
+	root := webRoot(t)
+	known := []string{
+		testenv.WriteFile(t, filepath.Join(root, "a.php"), "<?php echo 1; ?>"),
+		testenv.WriteFile(t, filepath.Join(root, "sub/b.php"), "<?php echo 2; ?>"),
+	}
+	unknown := testenv.WriteFile(t, filepath.Join(root, "new.php"), "<?php echo 3; ?>")
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge,
+		Known: func(path string, _ Identity) (finding.Severity, bool) { return finding.SeverityNone, path != unknown }})
+	testenv.Eventually(t, waitFor, "the start's pass over the root", func() bool { return g.Stats().Pretrusted })
+	if got := g.Stats().Trusted; got != 2 {
+		t.Fatalf("%d files trusted at the start, want the 2 the baseline knows", got)
+	}
+	rootUser := startOpener(t, 0)
+	events := g.Stats().Events
+	for _, p := range known {
+		if _, err := rootUser.open(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := g.Stats().Events; got != events {
+		t.Errorf("root's first pass over known files: %d events, want none", got-events)
+	}
+	if _, err := rootUser.open(unknown); err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Stats().Events; got != events+1 {
+		t.Errorf("root's open of a file the baseline does not know: %d events, want 1", got-events)
 	}
 }
 

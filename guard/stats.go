@@ -42,6 +42,9 @@ type Stats struct {
 	FromCache, Trusted, TrustErrors, Untrusted uint64
 	// Cached is the number of identities whose judgement is remembered.
 	Cached int
+	// Pretrusted is set once the start's pass over the roots, trusting
+	// what the baseline knows clean, is done.
+	Pretrusted bool
 }
 
 // counters are Stats as the guard's goroutines update them.
