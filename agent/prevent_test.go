@@ -149,11 +149,14 @@ func TestPreventionMetrics(t *testing.T) {
 	}
 	testenv.Journald(t)
 	h := newHarness(t)
-	page := testenv.WriteFile(t, filepath.Join(h.www, "page.php"), raceBenign)
 	testenv.Searchable(t, h.www)
 	addr := freeAddr(t)
 	h.extraConfig = fmt.Sprintf("[prevent]\nenabled = true\nusers = [\"www-data\"]\n[metrics]\nlisten = %q\n", addr)
 	h.start()
+	h.waitReconciled()
+	// Made after the start, so that the start's pass has not trusted it:
+	// php-fpm's user's open is held until the page is judged.
+	page := testenv.WriteFile(t, filepath.Join(h.www, "page.php"), raceBenign)
 
 	if out, err := testenv.AsWebUser("cat", page).CombinedOutput(); err != nil || string(out) != raceBenign {
 		t.Errorf("www-data could not read the clean %s: %q %v", page, out, err)
