@@ -43,6 +43,7 @@ func (a *Agent) startPrevention(g *generation) error {
 			Deadline:    g.cfg.Prevent.Deadline.Std(),
 			MinSeverity: g.cfg.Prevent.MinSeverity.Severity(),
 			Workers:     g.engine.Prevent.Workers(),
+			NoTrust:     !g.cfg.Prevent.Trust,
 			Known:       a.knownVerdict,
 			Scan: func(ctx context.Context, fd int, path string) guard.Verdict {
 				v := g.engine.Prevent.ScanDescriptor(ctx, fd, path)

@@ -454,8 +454,15 @@ func TestValidatePrevent(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if len(ok.Prevent.UIDs) != 1 || ok.Prevent.UIDs[0] != 33 || ok.Prevent.Deadline.Std() != 100*time.Millisecond || ok.Prevent.MinSeverity.Severity() != finding.SeverityHigh {
-		t.Errorf("prevent = %+v, want www-data as uid 33, deadline 100ms, min_severity high", ok.Prevent)
+	if len(ok.Prevent.UIDs) != 1 || ok.Prevent.UIDs[0] != 33 || ok.Prevent.Deadline.Std() != 100*time.Millisecond || ok.Prevent.MinSeverity.Severity() != finding.SeverityHigh || !ok.Prevent.Trust {
+		t.Errorf("prevent = %+v, want www-data as uid 33, deadline 100ms, min_severity high, trust on", ok.Prevent)
+	}
+	strict, err := Parse("[prevent]\nenabled = true\nusers = [\"www-data\"]\ntrust = false\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strict.Prevent.Trust {
+		t.Error("prevent.trust = false read as true")
 	}
 }
 

@@ -24,6 +24,10 @@ type Prevent struct {
 	Deadline Duration `toml:"deadline"`
 	// MinSeverity is the least severity denied.
 	MinSeverity Threshold `toml:"min_severity"`
+	// Trust hands the kernel the files judged clean that no web user can
+	// write, so that their opens raise no event until they change (see
+	// the README, "Trusted files"); false judges every open in the roots.
+	Trust bool `toml:"trust"`
 
 	// UIDs are Users resolved to user ids when the config is validated,
 	// in the same order.
@@ -44,6 +48,7 @@ func DefaultPrevent() Prevent {
 		Users:       []string{},
 		Deadline:    Duration(100 * time.Millisecond),
 		MinSeverity: Threshold(finding.SeverityHigh),
+		Trust:       true,
 	}
 }
 

@@ -60,6 +60,9 @@ type Options struct {
 	// it is refused; Degraded reports come at most once a minute, each
 	// with the counts since the last.
 	Report func(Report)
+	// NoTrust keeps every file from being trusted to the kernel
+	// (ignore.go): every open in the roots is then an event.
+	NoTrust bool
 	// Workers is the number of scans at once; default 1.
 	Workers int
 	Logger  *slog.Logger

@@ -55,7 +55,7 @@ import (
 // trustable reports whether a file of identity id and status st, judged
 // clean, may be trusted: a regular, non-empty file no held user can write.
 func (g *Guard) trustable(st *unix.Stat_t) bool {
-	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 &&
+	return !g.opts.NoTrust && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 &&
 		st.Mode&0o022 == 0 && !g.users[st.Uid] && !g.trustOff()
 }
 
@@ -197,7 +197,8 @@ const (
 // are allowed at once by the read loop), and stops at the bound of trust
 // or when the guard stops.
 func (g *Guard) pretrust() {
-	if g.opts.Known == nil {
+	defer g.pretrusted.Store(true)
+	if g.opts.Known == nil || g.opts.NoTrust {
 		return
 	}
 	n := 0
@@ -229,5 +230,4 @@ func (g *Guard) pretrust() {
 			return nil
 		}, func(string, error) {})
 	}
-	g.pretrusted.Store(true)
 }

@@ -255,3 +255,23 @@ func TestDefaultTrustCap(t *testing.T) {
 		t.Errorf("max_user_marks 205039: %d, want 102519", got)
 	}
 }
+
+// prevent.trust = false: no file is trusted, at the start or after a
+// verdict; every open is an event, judged from the cache.
+func TestGuardNoTrust(t *testing.T) {
+	root := webRoot(t)
+	page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>") // trustable
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge, NoTrust: true,
+		Known: func(string, Identity) (finding.Severity, bool) { return finding.SeverityNone, true }})
+	testenv.Eventually(t, waitFor, "the start's pass", func() bool { return g.Stats().Pretrusted })
+	web := startOpener(t, wwwData)
+	for range 3 {
+		if _, err := web.open(page); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := g.Stats(); st.Trusted != 0 || st.Events != 3 {
+		t.Errorf("trust off: %d trusted, %d events for 3 opens; want none trusted, 3 events", st.Trusted, st.Events)
+	}
+}
