@@ -2,9 +2,11 @@ package access
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +19,9 @@ import (
 	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/internal/weblogtest"
 	"github.com/shellwatch/shellwatch/roots"
+	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/weblog"
+	bolt "go.etcd.io/bbolt"
 )
 
 const waitFor = 30 * time.Second
@@ -100,8 +104,15 @@ func (s *site) request(t *testing.T, client string, at time.Time, method, target
 
 func (s *site) start(t *testing.T, out *sent, now func() time.Time) *Logs {
 	t.Helper()
+	return s.startWith(t, Options{Send: out.send, Poll: 50 * time.Millisecond, Now: now})
+}
+
+// startWith starts the logs with opts, and stops them at the end of the
+// test.
+func (s *site) startWith(t *testing.T, opts Options) *Logs {
+	t.Helper()
 	before := testenv.RunningGoroutines()
-	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 50 * time.Millisecond, Now: now})
+	l := Start(s.cfg, s.rs, opts)
 	t.Cleanup(func() {
 		l.Stop()
 		testenv.NoGoroutinesLeft(t, before, waitFor)
@@ -364,7 +375,7 @@ func TestFlaggedMatch(t *testing.T) {
 		{"/up", "", all, 0},
 		{"/up/x.php" + fmt.Sprintf("%0*d", 100000, 0), "", all, 0},
 	} {
-		r := logRequest{r: weblog.Request{Path: tc.path, Vhost: tc.host}}
+		r := logRequest{r: weblog.Request{Path: tc.path, Vhost: tc.host}, live: true}
 		if got := fl.match(r, tc.serves); len(got) != tc.want {
 			t.Errorf("%.40q on %q: %d matches, want %d", tc.path, tc.host, len(got), tc.want)
 		}
@@ -375,7 +386,137 @@ func TestFlaggedMatch(t *testing.T) {
 	if fl.Len() != MaxFlagged {
 		t.Errorf("%d URLs held, want at most %d", fl.Len(), MaxFlagged)
 	}
-	if r := (logRequest{r: weblog.Request{Path: "/up/x.php"}}); len(fl.match(r, all)) != 0 {
+	if r := (logRequest{r: weblog.Request{Path: "/up/x.php"}, live: true}); len(fl.match(r, all)) != 0 {
 		t.Errorf("the oldest URL was not forgotten first")
+	}
+}
+
+// openState opens a state database in dir, closed at the end of the test
+// unless the test closes it first.
+func openState(t *testing.T, dir string) *state.DB {
+	t.Helper()
+	db, err := state.Open(filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// returnsTo returns the attacker_returned of out for the alert ref.
+func returnsTo(out *sent, ref string) []alert.Alert {
+	var got []alert.Alert
+	for _, a := range out.of(alert.KindAttackerReturned) {
+		if a.RefID == ref {
+			got = append(got, a)
+		}
+	}
+	return got
+}
+
+// The flagged URLs outlive a restart: a shell flagged, the logs stopped
+// and the state closed, then opened and the logs started again. While
+// they were down the attacker came back (read back at start: a return),
+// and a probe of before the flagging was logged late (no return), and the
+// return the first run alerted already is not alerted again. Live after
+// the start: a line stamped before the flag moment is no return, a new
+// request is, with the shell's alert in ref_id.
+func TestAttackerReturnedAfterRestart(t *testing.T) {
+	s := newSite(t)
+	stateDir := t.TempDir()
+	db := openState(t, stateDir)
+	out := &sent{}
+	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 20 * time.Millisecond, Store: db})
+	testenv.Eventually(t, waitFor, "the log followed", func() bool { return l.logs[0].live.Load() })
+	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	first.File.SHA256 = "2743f4"
+	flaggedAt := time.Now()
+	l.FollowUp(first, time.Time{})
+	// Past the stamps' second: the lines below are stamped after it.
+	after := flaggedAt.Truncate(time.Second).Add(time.Second)
+	testenv.Eventually(t, waitFor, "the clock past the flag moment's second", func() bool { return time.Now().After(after) })
+	s.request(t, "203.0.113.7", after, "GET", "/shop/up/x.php?c=id", 404, "python")
+	out.wait(t, alert.KindAttackerReturned, 1)
+	l.Stop()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Down: the attacker's return, and a probe of before the drop whose
+	// line came late.
+	s.request(t, "203.0.113.7", flaggedAt.Add(-time.Minute), "GET", "/shop/up/x.php?c=probe", 404, "python")
+	s.request(t, "198.51.100.9", after.Add(time.Second), "GET", "/shop/up/x.php?c=down", 404, "curl")
+
+	db = openState(t, stateDir)
+	out2 := &sent{}
+	l2 := s.startWith(t, Options{Send: out2.send, Poll: 20 * time.Millisecond, Store: db})
+	if l2.flagged.Len() != 1 {
+		t.Fatalf("%d URLs restored, want the shell's", l2.flagged.Len())
+	}
+	got := out2.wait(t, alert.KindAttackerReturned, 1)
+	if r := got[0].Request; got[0].RefID != first.ID || r.Client != "198.51.100.9" || r.URL != "/shop/up/x.php?c=down" {
+		t.Fatalf("read back at start: %+v (request %+v), want the return made while down, ref %s", got[0], r, first.ID)
+	}
+	if f := got[0].File; f == nil || f.Path != first.File.Path || f.Root != s.root || f.SHA256 != "2743f4" || !strings.Contains(got[0].Message, "quarantined") {
+		t.Errorf("restored file %+v, message %q", f, got[0].Message)
+	}
+
+	// Live: a line stamped before the flagging (no return), then a new
+	// request (a return).
+	s.request(t, "192.0.2.77", flaggedAt.Add(-time.Second), "GET", "/shop/up/x.php?c=old", 404, "late")
+	s.request(t, "192.0.2.78", time.Now(), "GET", "/shop/up/x.php?c=new", 404, "python")
+	out2.wait(t, alert.KindAttackerReturned, 2)
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l2.Stats(); return st[0].Lines == 5 })
+	got = returnsTo(out2, first.ID)
+	if len(got) != 2 || got[1].Request.Client != "192.0.2.78" || got[1].RefID != first.ID {
+		t.Errorf("after the restart: %d attacker_returned %+v, want the return made while down and the new one", len(got), got)
+	}
+}
+
+// A restart whose store holds more than MaxFlagged URLs keeps the newest
+// (and forgets the others in the store too); a record that does not
+// decode (written into the bucket as a damaged page would leave it) is
+// skipped and counted, and the others are read.
+func TestRestoreBoundsAndSkips(t *testing.T) {
+	dir := t.TempDir()
+	db := openState(t, dir)
+	base := time.Now().Add(-time.Hour)
+	var batch state.FlaggedBatch
+	for i := range MaxFlagged + 3 {
+		batch.Put = append(batch.Put, state.FlaggedURL{Root: "/srv/a", URL: fmt.Sprintf("/f/%d.php", i), AlertID: strconv.Itoa(i),
+			At: base.Add(time.Duration(i) * time.Millisecond), Path: fmt.Sprintf("/srv/a/f/%d.php", i)})
+	}
+	if err := db.WriteFlagged(batch); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := bolt.Open(filepath.Join(dir, "state.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raw.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("flagged.v1")).Put(append([]byte{'u'}, make([]byte, 32)...), []byte("\x01torn"))
+	})
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = openState(t, dir)
+	fl := NewFlagged()
+	fl.restore(db, slog.New(slog.DiscardHandler))
+	fl.store.flush()
+	if fl.Len() != MaxFlagged || fl.Skipped() != 1 {
+		t.Fatalf("restored %d URLs, %d skipped; want %d and 1", fl.Len(), fl.Skipped(), MaxFlagged)
+	}
+	all := func(string) bool { return true }
+	for i, want := range map[int]int{0: 0, 2: 0, 3: 1, MaxFlagged + 2: 1} {
+		r := logRequest{r: weblog.Request{Path: fmt.Sprintf("/f/%d.php", i), Time: time.Now()}, live: true}
+		if got := len(fl.match(r, all)); got != want {
+			t.Errorf("/f/%d.php: %d matches, want %d", i, got, want)
+		}
+	}
+	kept, err := db.ReadFlagged()
+	if err != nil || len(kept.URLs) != MaxFlagged || kept.URLs[0].URL != "/f/3.php" || kept.Skipped != 0 {
+		t.Errorf("the store holds %d URLs (%v, %d skipped), want the newest %d", len(kept.URLs), err, kept.Skipped, MaxFlagged)
 	}
 }

@@ -48,11 +48,25 @@ type flaggedURL struct {
 	// at.
 	at    time.Time
 	polls map[*followed]int64
+	// restored: kept by the last run (restore); no poll of this run is
+	// known to follow its flagging, only the stamps tell.
+	restored bool
 }
 
 // isReturn reports whether lr came after u was flagged, as far as the log
-// tells: read in a poll that began after, or stamped after.
+// tells: read in a poll that began after, or stamped after. A line read
+// back at start (the log's last Warm, not live), or a URL the last run
+// flagged, has only its stamp to tell: the line counts when stamped after
+// the flag moment, and, read back, after the newest request of its log
+// matched before (see Flagged.readUntil): the last run, or the logs this
+// one followed before a reload, judged those.
 func (u *flaggedURL) isReturn(lr logRequest) bool {
+	if !lr.live {
+		return lr.r.Time.After(u.at) && lr.r.Time.After(lr.log.readBackAfter)
+	}
+	if u.restored {
+		return lr.r.Time.After(u.at)
+	}
 	p, ok := u.polls[lr.log]
 	return !ok || lr.polls > p || lr.r.Time.After(u.at)
 }
@@ -96,8 +110,9 @@ type returnAlert struct {
 }
 
 // Flagged remembers the URLs of the files shellwatch flagged or
-// quarantined, for as long as the agent runs (a reload hands it on), and
-// when each client was last alerted about each. Safe for concurrent use.
+// quarantined (a reload hands it on; with a [Store], a restart reads them
+// back), and when each client was last alerted about each. Safe for
+// concurrent use.
 type Flagged struct {
 	mu     sync.Mutex
 	byURL  map[string][]*flaggedURL // by target path
@@ -105,26 +120,71 @@ type Flagged struct {
 	maxLen int                      // the longest URL held
 	limits map[limitKey]*limit
 	crowds map[urlKey]*crowd // of the URLs held
+	// readUntil is, by log path, the stamp of the newest request matched
+	// against the URLs held: a log read back later (a restart, a reload
+	// that follows it anew) counts only the lines stamped after it.
+	readUntil map[string]time.Time
+	store     *storeWriter // nil: kept in memory only
+	skipped   int          // records of the store that did not decode
 }
 
 // NewFlagged returns an empty registry.
 func NewFlagged() *Flagged {
-	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit), crowds: make(map[urlKey]*crowd)}
+	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit), crowds: make(map[urlKey]*crowd),
+		readUntil: make(map[string]time.Time)}
 }
 
 // add remembers u, replacing what was remembered of the same root and URL
-// (a file dropped again: its latest alert is the one to name).
+// (a file dropped again: its latest alert is the one to name), and has it
+// stored.
 func (fl *Flagged) add(u *flaggedURL) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	fl.addLocked(u, true)
+}
+
+// addLocked is add; store says whether u is to be stored (it was read
+// from the store otherwise). The oldest URLs past MaxFlagged are
+// forgotten, in the store too.
+func (fl *Flagged) addLocked(u *flaggedURL, store bool) {
 	fl.removeLocked(u.root, u.target.Path)
 	fl.byURL[u.target.Path] = append(fl.byURL[u.target.Path], u)
 	fl.order = append(fl.order, u)
 	fl.maxLen = max(fl.maxLen, len(u.target.Path))
+	if store {
+		fl.store.put(u)
+	}
 	for len(fl.order) > MaxFlagged {
 		old := fl.order[0]
 		fl.removeLocked(old.root, old.target.Path)
+		fl.store.drop(old.root, old.target.Path)
 	}
+}
+
+// matched notes that a request of log stamped at was matched against the
+// URLs held (see readUntil).
+func (fl *Flagged) matched(log string, at time.Time) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if at.After(fl.readUntil[log]) {
+		fl.readUntil[log] = at
+		fl.store.until(log, at)
+	}
+}
+
+// readBackFrom returns readUntil of log.
+func (fl *Flagged) readBackFrom(log string) time.Time {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.readUntil[log]
+}
+
+// Skipped returns how many records of the store did not decode and were
+// skipped when they were read back.
+func (fl *Flagged) Skipped() int {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.skipped
 }
 
 func (fl *Flagged) removeLocked(root, url string) {

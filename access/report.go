@@ -129,6 +129,9 @@ func (l *Logs) reporter(ctx context.Context) {
 			}
 		case lr := <-l.requests:
 			l.returned(lr)
+			if !lr.live {
+				continue
+			}
 			for _, j := range pending {
 				j.saw(lr)
 			}
@@ -245,8 +248,10 @@ func reportMessage(path string, rep *weblog.Report) string {
 // ReturnClients clients of the URL, once for all of them (see
 // ReturnClients).
 func (l *Logs) returned(lr logRequest) {
-	rt := l.routes.Load()
-	matches := l.flagged.match(lr, func(root string) bool { return rt.serves(lr.log, root) })
+	matches := l.matches(lr)
+	if len(matches) > 0 {
+		l.flagged.matched(lr.log.path, lr.r.Time)
+	}
 	for _, u := range matches {
 		ra, ok := l.flagged.allow(lr.r.Client, u, l.opts.Now())
 		if !ok {
@@ -273,6 +278,19 @@ func (l *Logs) returned(lr logRequest) {
 			Request: &alert.Request{Hit: weblog.HitOf(r), Requests: ra.Requests, Clients: ra.Clients, FirstClients: ra.Names},
 		})
 	}
+}
+
+// matches returns the flagged URLs lr is a return to.
+func (l *Logs) matches(lr logRequest) []*flaggedURL {
+	rt := l.routes.Load()
+	return l.flagged.match(lr, func(root string) bool { return rt.serves(lr.log, root) })
+}
+
+// mayReturn reports whether a line read back at start is a return to a
+// flagged URL: the follower asks, so that the reporter hears of no other
+// line of the warm-up.
+func (l *Logs) mayReturn(lr logRequest) bool {
+	return lr.r.Time.After(lr.log.readBackAfter) && len(l.matches(lr)) > 0
 }
 
 // clientsPhrase names the clients of a grouped alert: "3 more clients
