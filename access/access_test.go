@@ -122,12 +122,14 @@ func (s *site) startWith(t *testing.T, opts Options) *Logs {
 }
 
 // startShifted starts the logs on a clock the test moves forward by
-// storing into offset.
-func (s *site) startShifted(t *testing.T) (l *Logs, out *sent, offset *atomic.Int64) {
+// storing into offset. Tallies are looked for every tallyCheck: an hour
+// leaves the counts owed to the next request (or to Stop).
+func (s *site) startShifted(t *testing.T, tallyCheck time.Duration) (l *Logs, out *sent, offset *atomic.Int64) {
 	t.Helper()
 	offset = new(atomic.Int64)
 	out = &sent{}
-	l = s.start(t, out, func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+	l = s.startWith(t, Options{Send: out.send, Poll: 20 * time.Millisecond, tallyCheck: tallyCheck,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
 	return l, out, offset
 }
 
@@ -201,7 +203,7 @@ func TestStopSendsWaitingReports(t *testing.T) {
 // read back at start, raise nothing.
 func TestAttackerReturned(t *testing.T) {
 	s := newSite(t)
-	l, out, offset := s.startShifted(t)
+	l, out, offset := s.startShifted(t, time.Hour)
 	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
 	// A probe whose line is written before the file is flagged, and
 	// read after: no return.
@@ -247,7 +249,7 @@ func TestAttackerReturned(t *testing.T) {
 // naming the first few.
 func TestAttackerReturnedManyClients(t *testing.T) {
 	s := newSite(t)
-	l, out, offset := s.startShifted(t)
+	l, out, offset := s.startShifted(t, time.Hour)
 	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
 	l.FollowUp(first, time.Time{})
 	// Another flagged URL: a request for it after the probes is the
@@ -518,5 +520,82 @@ func TestRestoreBoundsAndSkips(t *testing.T) {
 	kept, err := db.ReadFlagged()
 	if err != nil || len(kept.URLs) != MaxFlagged || kept.URLs[0].URL != "/f/3.php" || kept.Skipped != 0 {
 		t.Errorf("the store holds %d URLs (%v, %d skipped), want the newest %d", len(kept.URLs), err, kept.Skipped, MaxFlagged)
+	}
+}
+
+// The counts owed are told when their window ends with no request to
+// carry them (the attacker stopped): a client's repeats after its alert in
+// one tally of its own; a botnet's clients past the first ReturnClients,
+// and their repeats, in one tally for the URL, not one per client. When
+// the logs stop, what is owed is told at once.
+func TestAttackerReturnedTally(t *testing.T) {
+	s := newSite(t)
+	l, out, offset := s.startShifted(t, 10*time.Millisecond)
+	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	l.FollowUp(first, time.Time{})
+	polls := l.logs[0].f.Stats().Polls
+	testenv.Eventually(t, waitFor, "a poll after the flagging", func() bool { return l.logs[0].f.Stats().Polls > polls })
+	at := time.Now().Add(time.Second)
+	bot := func(i int) string { return fmt.Sprintf("198.51.100.%d", i) }
+	const attacker = "203.0.113.7"
+	s.request(t, attacker, at, "GET", "/shop/up/x.php?c=id", 200, "python")
+	s.request(t, attacker, at, "GET", "/shop/up/x.php?c=whoami", 200, "python")
+	s.request(t, attacker, at, "POST", "/shop/up/x.php?c=last", 200, "python")
+	lines := 3
+	for i := 2; i <= 40; i++ { // bots 2 and 3 alone, 4 grouped at once, 5 to 40 gathered
+		s.request(t, bot(i), at, "GET", "/shop/up/x.php", 404, "bot")
+		lines++
+		if i >= 4 { // and each past the first few once more
+			s.request(t, bot(i), at, "GET", "/shop/up/x.php?again", 404, "bot")
+			lines++
+		}
+	}
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == int64(lines) })
+	got := out.wait(t, alert.KindAttackerReturned, ReturnClients+1)
+	if len(got) != ReturnClients+1 {
+		t.Fatalf("%d attacker_returned before the window ended, want %d: %+v", len(got), ReturnClients+1, got)
+	}
+
+	offset.Store(int64(ReturnEvery + time.Second))
+	got = out.wait(t, alert.KindAttackerReturned, ReturnClients+3)
+	var own, grouped *alert.Alert
+	for i := range got[ReturnClients+1:] {
+		a := &got[ReturnClients+1+i]
+		if a.Request.Clients == 0 {
+			own = a
+		} else {
+			grouped = a
+		}
+	}
+	if own == nil || grouped == nil {
+		t.Fatalf("tallies %+v, want the attacker's and the bots'", got[ReturnClients+1:])
+	}
+	if r := own.Request; r.Client != attacker || r.Requests != 2 || r.URL != "/shop/up/x.php?c=last" || r.Method != "POST" || own.RefID != first.ID ||
+		!strings.Contains(own.Message, "the tally: 203.0.113.7 sent 2 more requests") {
+		t.Errorf("the attacker's tally: %+v, %q; want its 2 requests after its alert, the last named", r, own.Message)
+	}
+	wantNames := []string{bot(5), bot(6), bot(7), bot(8), bot(9)}
+	// Bots 5 to 40 with their two requests each, and bot 4's second.
+	if r := grouped.Request; r.Clients != 37 || r.Requests != 36*2+1 || !slices.Equal(r.FirstClients, wantNames) || grouped.RefID != first.ID {
+		t.Errorf("the bots' tally: %+v, want 37 clients, 73 requests, first %q", r, wantNames)
+	}
+
+	// A new window: the attacker alerted at once, its repeat owed, and
+	// told when the logs stop.
+	s.request(t, attacker, at.Add(ReturnEvery), "GET", "/shop/up/x.php?c=back", 200, "python")
+	s.request(t, attacker, at.Add(ReturnEvery), "GET", "/shop/up/x.php?c=stop", 200, "python")
+	lines += 2
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == int64(lines) })
+	got = out.wait(t, alert.KindAttackerReturned, ReturnClients+4)
+	if r := got[ReturnClients+3].Request; r.Client != attacker || r.Requests != 1 || r.URL != "/shop/up/x.php?c=back" {
+		t.Errorf("the attacker back: %+v, want its request alerted at once", r)
+	}
+	l.Stop()
+	got = out.of(alert.KindAttackerReturned)
+	if len(got) != ReturnClients+5 {
+		t.Fatalf("%d attacker_returned after Stop, want %d", len(got), ReturnClients+5)
+	}
+	if r := got[ReturnClients+4].Request; r.Client != attacker || r.Requests != 1 || r.URL != "/shop/up/x.php?c=stop" {
+		t.Errorf("told at Stop: %+v, want the attacker's repeat", r)
 	}
 }

@@ -31,6 +31,9 @@ const (
 	// queueSize bounds the reports waiting to be made; past it a report
 	// is not made, and counted.
 	queueSize = 256
+	// defaultTallyCheck is how often the counts of attacker_returned
+	// owed are looked for.
+	defaultTallyCheck = time.Second
 	// requestBuffer is the new requests waiting for the reporter; past
 	// it the followers wait (the log is on disk: nothing is lost).
 	requestBuffer = 4096
@@ -50,6 +53,10 @@ type Options struct {
 	MaxBytes         int64
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// tallyCheck is how often the counts owed are looked for
+	// (defaultTallyCheck): a tally comes at most that long after its
+	// window ends.
+	tallyCheck time.Duration
 	// Store keeps the flagged URLs across restarts: [Start] reads them
 	// back before any log is read, and they are written behind as they
 	// change. Nil keeps them in memory only.
@@ -137,6 +144,9 @@ func (opts Options) withDefaults() Options {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
+	}
+	if opts.tallyCheck <= 0 {
+		opts.tallyCheck = defaultTallyCheck
 	}
 	return opts
 }
