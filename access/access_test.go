@@ -331,13 +331,22 @@ func TestAttackerReturnedManyClients(t *testing.T) {
 }
 
 // The flagged URLs outlive a reload that changes the logs; one that keeps
-// them keeps its followers.
+// them keeps its followers. The new logs read back their last lines: a
+// return the old ones alerted is not alerted again.
 func TestNextKeepsFlagged(t *testing.T) {
 	s := newSite(t)
 	out := &sent{}
 	before := testenv.RunningGoroutines()
-	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 10 * time.Millisecond})
+	var offset atomic.Int64
+	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 10 * time.Millisecond,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	testenv.Eventually(t, waitFor, "the log followed", func() bool { return l.logs[0].live.Load() })
 	l.FollowUp(detection(s.root, "up/x.php", alert.ActionQuarantined), time.Time{})
+	s.request(t, "192.0.2.1", time.Now().Add(time.Second), "GET", "/shop/up/x.php", 404, "before the reload")
+	out.wait(t, alert.KindAttackerReturned, 1)
+	// Past the client's limit: only the stamp rule keeps the line read
+	// back by the new logs from counting again.
+	offset.Store(int64(ReturnEvery + time.Second))
 	if same := l.Next(s.cfg, s.rs); same != l {
 		t.Errorf("Next with the same logs started new ones")
 	}
@@ -351,8 +360,11 @@ func TestNextKeepsFlagged(t *testing.T) {
 	l.Stop()
 	testenv.Eventually(t, waitFor, "the new log followed", func() bool { return next.logs[0].live.Load() })
 	s.request(t, "203.0.113.7", time.Now(), "GET", "/shop/up/x.php", 404, "python")
-	out.wait(t, alert.KindAttackerReturned, 1)
+	out.wait(t, alert.KindAttackerReturned, 2)
 	next.Stop()
+	if got := out.of(alert.KindAttackerReturned); len(got) != 2 || got[1].Request.Client != "203.0.113.7" {
+		t.Errorf("after the reload: %d attacker_returned, want the one before and the new one: %+v", len(got), got)
+	}
 	testenv.NoGoroutinesLeft(t, before, waitFor)
 }
 
