@@ -2,9 +2,11 @@ package access
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,7 +19,9 @@ import (
 	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/internal/weblogtest"
 	"github.com/shellwatch/shellwatch/roots"
+	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/weblog"
+	bolt "go.etcd.io/bbolt"
 )
 
 const waitFor = 30 * time.Second
@@ -100,8 +104,15 @@ func (s *site) request(t *testing.T, client string, at time.Time, method, target
 
 func (s *site) start(t *testing.T, out *sent, now func() time.Time) *Logs {
 	t.Helper()
+	return s.startWith(t, Options{Send: out.send, Poll: 50 * time.Millisecond, Now: now})
+}
+
+// startWith starts the logs with opts, and stops them at the end of the
+// test.
+func (s *site) startWith(t *testing.T, opts Options) *Logs {
+	t.Helper()
 	before := testenv.RunningGoroutines()
-	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 50 * time.Millisecond, Now: now})
+	l := Start(s.cfg, s.rs, opts)
 	t.Cleanup(func() {
 		l.Stop()
 		testenv.NoGoroutinesLeft(t, before, waitFor)
@@ -111,12 +122,14 @@ func (s *site) start(t *testing.T, out *sent, now func() time.Time) *Logs {
 }
 
 // startShifted starts the logs on a clock the test moves forward by
-// storing into offset.
-func (s *site) startShifted(t *testing.T) (l *Logs, out *sent, offset *atomic.Int64) {
+// storing into offset. Tallies are looked for every tallyCheck: an hour
+// leaves the counts owed to the next request (or to Stop).
+func (s *site) startShifted(t *testing.T, tallyCheck time.Duration) (l *Logs, out *sent, offset *atomic.Int64) {
 	t.Helper()
 	offset = new(atomic.Int64)
 	out = &sent{}
-	l = s.start(t, out, func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+	l = s.startWith(t, Options{Send: out.send, Poll: 20 * time.Millisecond, tallyCheck: tallyCheck,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
 	return l, out, offset
 }
 
@@ -190,7 +203,7 @@ func TestStopSendsWaitingReports(t *testing.T) {
 // read back at start, raise nothing.
 func TestAttackerReturned(t *testing.T) {
 	s := newSite(t)
-	l, out, offset := s.startShifted(t)
+	l, out, offset := s.startShifted(t, time.Hour)
 	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
 	// A probe whose line is written before the file is flagged, and
 	// read after: no return.
@@ -236,7 +249,7 @@ func TestAttackerReturned(t *testing.T) {
 // naming the first few.
 func TestAttackerReturnedManyClients(t *testing.T) {
 	s := newSite(t)
-	l, out, offset := s.startShifted(t)
+	l, out, offset := s.startShifted(t, time.Hour)
 	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
 	l.FollowUp(first, time.Time{})
 	// Another flagged URL: a request for it after the probes is the
@@ -318,13 +331,22 @@ func TestAttackerReturnedManyClients(t *testing.T) {
 }
 
 // The flagged URLs outlive a reload that changes the logs; one that keeps
-// them keeps its followers.
+// them keeps its followers. The new logs read back their last lines: a
+// return the old ones alerted is not alerted again.
 func TestNextKeepsFlagged(t *testing.T) {
 	s := newSite(t)
 	out := &sent{}
 	before := testenv.RunningGoroutines()
-	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 10 * time.Millisecond})
+	var offset atomic.Int64
+	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 10 * time.Millisecond,
+		Now: func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }})
+	testenv.Eventually(t, waitFor, "the log followed", func() bool { return l.logs[0].live.Load() })
 	l.FollowUp(detection(s.root, "up/x.php", alert.ActionQuarantined), time.Time{})
+	s.request(t, "192.0.2.1", time.Now().Add(time.Second), "GET", "/shop/up/x.php", 404, "before the reload")
+	out.wait(t, alert.KindAttackerReturned, 1)
+	// Past the client's limit: only the stamp rule keeps the line read
+	// back by the new logs from counting again.
+	offset.Store(int64(ReturnEvery + time.Second))
 	if same := l.Next(s.cfg, s.rs); same != l {
 		t.Errorf("Next with the same logs started new ones")
 	}
@@ -338,8 +360,11 @@ func TestNextKeepsFlagged(t *testing.T) {
 	l.Stop()
 	testenv.Eventually(t, waitFor, "the new log followed", func() bool { return next.logs[0].live.Load() })
 	s.request(t, "203.0.113.7", time.Now(), "GET", "/shop/up/x.php", 404, "python")
-	out.wait(t, alert.KindAttackerReturned, 1)
+	out.wait(t, alert.KindAttackerReturned, 2)
 	next.Stop()
+	if got := out.of(alert.KindAttackerReturned); len(got) != 2 || got[1].Request.Client != "203.0.113.7" {
+		t.Errorf("after the reload: %d attacker_returned, want the one before and the new one: %+v", len(got), got)
+	}
 	testenv.NoGoroutinesLeft(t, before, waitFor)
 }
 
@@ -364,7 +389,7 @@ func TestFlaggedMatch(t *testing.T) {
 		{"/up", "", all, 0},
 		{"/up/x.php" + fmt.Sprintf("%0*d", 100000, 0), "", all, 0},
 	} {
-		r := logRequest{r: weblog.Request{Path: tc.path, Vhost: tc.host}}
+		r := logRequest{r: weblog.Request{Path: tc.path, Vhost: tc.host}, live: true}
 		if got := fl.match(r, tc.serves); len(got) != tc.want {
 			t.Errorf("%.40q on %q: %d matches, want %d", tc.path, tc.host, len(got), tc.want)
 		}
@@ -375,7 +400,214 @@ func TestFlaggedMatch(t *testing.T) {
 	if fl.Len() != MaxFlagged {
 		t.Errorf("%d URLs held, want at most %d", fl.Len(), MaxFlagged)
 	}
-	if r := (logRequest{r: weblog.Request{Path: "/up/x.php"}}); len(fl.match(r, all)) != 0 {
+	if r := (logRequest{r: weblog.Request{Path: "/up/x.php"}, live: true}); len(fl.match(r, all)) != 0 {
 		t.Errorf("the oldest URL was not forgotten first")
+	}
+}
+
+// openState opens a state database in dir, closed at the end of the test
+// unless the test closes it first.
+func openState(t *testing.T, dir string) *state.DB {
+	t.Helper()
+	db, err := state.Open(filepath.Join(dir, "state.db"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// returnsTo returns the attacker_returned of out for the alert ref.
+func returnsTo(out *sent, ref string) []alert.Alert {
+	var got []alert.Alert
+	for _, a := range out.of(alert.KindAttackerReturned) {
+		if a.RefID == ref {
+			got = append(got, a)
+		}
+	}
+	return got
+}
+
+// The flagged URLs outlive a restart: a shell flagged, the logs stopped
+// and the state closed, then opened and the logs started again. While
+// they were down the attacker came back (read back at start: a return),
+// and a probe of before the flagging was logged late (no return), and the
+// return the first run alerted already is not alerted again. Live after
+// the start: a line stamped before the flag moment is no return, a new
+// request is, with the shell's alert in ref_id.
+func TestAttackerReturnedAfterRestart(t *testing.T) {
+	s := newSite(t)
+	stateDir := t.TempDir()
+	db := openState(t, stateDir)
+	out := &sent{}
+	l := Start(s.cfg, s.rs, Options{Send: out.send, Poll: 20 * time.Millisecond, Store: db})
+	testenv.Eventually(t, waitFor, "the log followed", func() bool { return l.logs[0].live.Load() })
+	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	first.File.SHA256 = "2743f4"
+	flaggedAt := time.Now()
+	l.FollowUp(first, time.Time{})
+	// Past the stamps' second: the lines below are stamped after it.
+	after := flaggedAt.Truncate(time.Second).Add(time.Second)
+	testenv.Eventually(t, waitFor, "the clock past the flag moment's second", func() bool { return time.Now().After(after) })
+	s.request(t, "203.0.113.7", after, "GET", "/shop/up/x.php?c=id", 404, "python")
+	out.wait(t, alert.KindAttackerReturned, 1)
+	l.Stop()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Down: the attacker's return, and a probe of before the drop whose
+	// line came late.
+	s.request(t, "203.0.113.7", flaggedAt.Add(-time.Minute), "GET", "/shop/up/x.php?c=probe", 404, "python")
+	s.request(t, "198.51.100.9", after.Add(time.Second), "GET", "/shop/up/x.php?c=down", 404, "curl")
+
+	db = openState(t, stateDir)
+	out2 := &sent{}
+	l2 := s.startWith(t, Options{Send: out2.send, Poll: 20 * time.Millisecond, Store: db})
+	if l2.flagged.Len() != 1 {
+		t.Fatalf("%d URLs restored, want the shell's", l2.flagged.Len())
+	}
+	got := out2.wait(t, alert.KindAttackerReturned, 1)
+	if r := got[0].Request; got[0].RefID != first.ID || r.Client != "198.51.100.9" || r.URL != "/shop/up/x.php?c=down" {
+		t.Fatalf("read back at start: %+v (request %+v), want the return made while down, ref %s", got[0], r, first.ID)
+	}
+	if f := got[0].File; f == nil || f.Path != first.File.Path || f.Root != s.root || f.SHA256 != "2743f4" || !strings.Contains(got[0].Message, "quarantined") {
+		t.Errorf("restored file %+v, message %q", f, got[0].Message)
+	}
+
+	// Live: a line stamped before the flagging (no return), then a new
+	// request (a return).
+	s.request(t, "192.0.2.77", flaggedAt.Add(-time.Second), "GET", "/shop/up/x.php?c=old", 404, "late")
+	s.request(t, "192.0.2.78", time.Now(), "GET", "/shop/up/x.php?c=new", 404, "python")
+	out2.wait(t, alert.KindAttackerReturned, 2)
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l2.Stats(); return st[0].Lines == 5 })
+	got = returnsTo(out2, first.ID)
+	if len(got) != 2 || got[1].Request.Client != "192.0.2.78" || got[1].RefID != first.ID {
+		t.Errorf("after the restart: %d attacker_returned %+v, want the return made while down and the new one", len(got), got)
+	}
+}
+
+// A restart whose store holds more than MaxFlagged URLs keeps the newest
+// (and forgets the others in the store too); a record that does not
+// decode (written into the bucket as a damaged page would leave it) is
+// skipped and counted, and the others are read.
+func TestRestoreBoundsAndSkips(t *testing.T) {
+	dir := t.TempDir()
+	db := openState(t, dir)
+	base := time.Now().Add(-time.Hour)
+	var batch state.FlaggedBatch
+	for i := range MaxFlagged + 3 {
+		batch.Put = append(batch.Put, state.FlaggedURL{Root: "/srv/a", URL: fmt.Sprintf("/f/%d.php", i), AlertID: strconv.Itoa(i),
+			At: base.Add(time.Duration(i) * time.Millisecond), Path: fmt.Sprintf("/srv/a/f/%d.php", i)})
+	}
+	if err := db.WriteFlagged(batch); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := bolt.Open(filepath.Join(dir, "state.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = raw.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte("flagged.v1")).Put(append([]byte{'u'}, make([]byte, 32)...), []byte("\x01torn"))
+	})
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db = openState(t, dir)
+	fl := NewFlagged()
+	fl.restore(db, slog.New(slog.DiscardHandler))
+	fl.store.flush()
+	if fl.Len() != MaxFlagged || fl.Skipped() != 1 {
+		t.Fatalf("restored %d URLs, %d skipped; want %d and 1", fl.Len(), fl.Skipped(), MaxFlagged)
+	}
+	all := func(string) bool { return true }
+	for i, want := range map[int]int{0: 0, 2: 0, 3: 1, MaxFlagged + 2: 1} {
+		r := logRequest{r: weblog.Request{Path: fmt.Sprintf("/f/%d.php", i), Time: time.Now()}, live: true}
+		if got := len(fl.match(r, all)); got != want {
+			t.Errorf("/f/%d.php: %d matches, want %d", i, got, want)
+		}
+	}
+	kept, err := db.ReadFlagged()
+	if err != nil || len(kept.URLs) != MaxFlagged || kept.URLs[0].URL != "/f/3.php" || kept.Skipped != 0 {
+		t.Errorf("the store holds %d URLs (%v, %d skipped), want the newest %d", len(kept.URLs), err, kept.Skipped, MaxFlagged)
+	}
+}
+
+// The counts owed are told when their window ends with no request to
+// carry them (the attacker stopped): a client's repeats after its alert in
+// one tally of its own; a botnet's clients past the first ReturnClients,
+// and their repeats, in one tally for the URL, not one per client. When
+// the logs stop, what is owed is told at once.
+func TestAttackerReturnedTally(t *testing.T) {
+	s := newSite(t)
+	l, out, offset := s.startShifted(t, 10*time.Millisecond)
+	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	l.FollowUp(first, time.Time{})
+	polls := l.logs[0].f.Stats().Polls
+	testenv.Eventually(t, waitFor, "a poll after the flagging", func() bool { return l.logs[0].f.Stats().Polls > polls })
+	at := time.Now().Add(time.Second)
+	bot := func(i int) string { return fmt.Sprintf("198.51.100.%d", i) }
+	const attacker = "203.0.113.7"
+	s.request(t, attacker, at, "GET", "/shop/up/x.php?c=id", 200, "python")
+	s.request(t, attacker, at, "GET", "/shop/up/x.php?c=whoami", 200, "python")
+	s.request(t, attacker, at, "POST", "/shop/up/x.php?c=last", 200, "python")
+	lines := 3
+	for i := 2; i <= 40; i++ { // bots 2 and 3 alone, 4 grouped at once, 5 to 40 gathered
+		s.request(t, bot(i), at, "GET", "/shop/up/x.php", 404, "bot")
+		lines++
+		if i >= 4 { // and each past the first few once more
+			s.request(t, bot(i), at, "GET", "/shop/up/x.php?again", 404, "bot")
+			lines++
+		}
+	}
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == int64(lines) })
+	got := out.wait(t, alert.KindAttackerReturned, ReturnClients+1)
+	if len(got) != ReturnClients+1 {
+		t.Fatalf("%d attacker_returned before the window ended, want %d: %+v", len(got), ReturnClients+1, got)
+	}
+
+	offset.Store(int64(ReturnEvery + time.Second))
+	got = out.wait(t, alert.KindAttackerReturned, ReturnClients+3)
+	var own, grouped *alert.Alert
+	for i := range got[ReturnClients+1:] {
+		a := &got[ReturnClients+1+i]
+		if a.Request.Clients == 0 {
+			own = a
+		} else {
+			grouped = a
+		}
+	}
+	if own == nil || grouped == nil {
+		t.Fatalf("tallies %+v, want the attacker's and the bots'", got[ReturnClients+1:])
+	}
+	if r := own.Request; r.Client != attacker || r.Requests != 2 || r.URL != "/shop/up/x.php?c=last" || r.Method != "POST" || own.RefID != first.ID ||
+		!strings.Contains(own.Message, "the tally: 203.0.113.7 sent 2 more requests") {
+		t.Errorf("the attacker's tally: %+v, %q; want its 2 requests after its alert, the last named", r, own.Message)
+	}
+	wantNames := []string{bot(5), bot(6), bot(7), bot(8), bot(9)}
+	// Bots 5 to 40 with their two requests each, and bot 4's second.
+	if r := grouped.Request; r.Clients != 37 || r.Requests != 36*2+1 || !slices.Equal(r.FirstClients, wantNames) || grouped.RefID != first.ID {
+		t.Errorf("the bots' tally: %+v, want 37 clients, 73 requests, first %q", r, wantNames)
+	}
+
+	// A new window: the attacker alerted at once, its repeat owed, and
+	// told when the logs stop.
+	s.request(t, attacker, at.Add(ReturnEvery), "GET", "/shop/up/x.php?c=back", 200, "python")
+	s.request(t, attacker, at.Add(ReturnEvery), "GET", "/shop/up/x.php?c=stop", 200, "python")
+	lines += 2
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == int64(lines) })
+	got = out.wait(t, alert.KindAttackerReturned, ReturnClients+4)
+	if r := got[ReturnClients+3].Request; r.Client != attacker || r.Requests != 1 || r.URL != "/shop/up/x.php?c=back" {
+		t.Errorf("the attacker back: %+v, want its request alerted at once", r)
+	}
+	l.Stop()
+	got = out.of(alert.KindAttackerReturned)
+	if len(got) != ReturnClients+5 {
+		t.Fatalf("%d attacker_returned after Stop, want %d", len(got), ReturnClients+5)
+	}
+	if r := got[ReturnClients+4].Request; r.Client != attacker || r.Requests != 1 || r.URL != "/shop/up/x.php?c=stop" {
+		t.Errorf("told at Stop: %+v, want the attacker's repeat", r)
 	}
 }

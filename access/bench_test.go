@@ -3,10 +3,12 @@ package access
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/internal/weblogtest"
 	"github.com/shellwatch/shellwatch/roots"
+	"github.com/shellwatch/shellwatch/state"
 )
 
 // BenchmarkFollowUp: the time from a file alert to its access_report,
@@ -107,4 +110,34 @@ func BenchmarkFollowUp(b *testing.B) {
 	b.ReportMetric(float64(st[0].Entries), "requests-held")
 	b.ReportMetric(float64(st[0].Bytes)/(1<<20), "index-MiB")
 	b.ReportMetric(warm.Seconds(), "warm-s")
+}
+
+// BenchmarkRestoreFlagged: what the start adds when the state holds
+// MaxFlagged flagged URLs (a real state database in a temp dir): reading
+// them back and putting them in the registry, before any log is read.
+func BenchmarkRestoreFlagged(b *testing.B) {
+	db, err := state.Open(filepath.Join(b.TempDir(), "state.db"), state.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var batch state.FlaggedBatch
+	at := time.Now().Add(-time.Hour)
+	for i := range MaxFlagged {
+		batch.Put = append(batch.Put, state.FlaggedURL{Root: "/var/www/html", URL: fmt.Sprintf("/wp-content/uploads/2026/03/%d.php", i),
+			Hosts: []string{"shop.example.com"}, AlertID: alert.NewID(at), At: at.Add(time.Duration(i) * time.Millisecond),
+			Path: fmt.Sprintf("/var/www/html/wp-content/uploads/2026/03/%d.php", i), SHA256: strings.Repeat("ab", 32),
+			Kind: string(alert.KindDetection), Action: alert.ActionQuarantined})
+	}
+	if err := db.WriteFlagged(batch); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		fl := NewFlagged()
+		fl.restore(db, slog.New(slog.DiscardHandler))
+		if fl.Len() != MaxFlagged {
+			b.Fatalf("restored %d", fl.Len())
+		}
+	}
 }

@@ -48,11 +48,25 @@ type flaggedURL struct {
 	// at.
 	at    time.Time
 	polls map[*followed]int64
+	// restored: kept by the last run (restore); no poll of this run is
+	// known to follow its flagging, only the stamps tell.
+	restored bool
 }
 
 // isReturn reports whether lr came after u was flagged, as far as the log
-// tells: read in a poll that began after, or stamped after.
+// tells: read in a poll that began after, or stamped after. A line read
+// back at start (the log's last Warm, not live), or a URL the last run
+// flagged, has only its stamp to tell: the line counts when stamped after
+// the flag moment, and, read back, after the newest request of its log
+// matched before (see Flagged.readUntil): the last run, or the logs this
+// one followed before a reload, judged those.
 func (u *flaggedURL) isReturn(lr logRequest) bool {
+	if !lr.live {
+		return lr.r.Time.After(u.at) && lr.r.Time.After(lr.log.readBackAfter)
+	}
+	if u.restored {
+		return lr.r.Time.After(u.at)
+	}
 	p, ok := u.polls[lr.log]
 	return !ok || lr.polls > p || lr.r.Time.After(u.at)
 }
@@ -61,10 +75,32 @@ func (u *flaggedURL) isReturn(lr logRequest) bool {
 type limitKey struct{ client, root, url string }
 
 // limit is when the last attacker_returned of a key was sent, and the
-// requests since that were not alerted.
+// requests since that were not alerted (the last of them in hit, its text
+// cut at keptText). grouped: the client's last alert was a grouped one
+// (it was past the first ReturnClients of its URL), and gen the crowd
+// generation it was counted in: its requests not alerted go into its
+// URL's crowd, as one client more unless that generation is the crowd's
+// own.
 type limit struct {
-	last  time.Time
-	since int
+	last    time.Time
+	since   int
+	hit     weblog.Hit
+	grouped bool
+	gen     int
+}
+
+// keptText bounds the URL and user agent kept of a request not alerted
+// yet: thousands of clients' last requests are held until their tally.
+const keptText = 1024
+
+// keep returns h with its attacker's text cut at keptText.
+func keep(h weblog.Hit) weblog.Hit {
+	for _, s := range []*string{&h.Method, &h.URL, &h.UserAgent} {
+		if len(*s) > keptText {
+			*s = (*s)[:keptText]
+		}
+	}
+	return h
 }
 
 // urlKey is one flagged URL.
@@ -79,13 +115,39 @@ type crowd struct {
 	last  time.Time
 	// The clients past the first ReturnClients of their window, and
 	// their requests, since the last grouped alert; names holds the
-	// first crowdNames of them.
+	// first crowdNames of them, hit the last of their requests.
 	clients, requests int
 	names             []string
+	hit               weblog.Hit
+	// gen counts the grouped alerts and tallies sent: a client gathered
+	// in this generation is not counted twice (see limit.gen).
+	gen int
+}
+
+// gather counts client, n requests of it, the last hit, in c's next
+// grouped alert.
+func (c *crowd) gather(client string, n int, hit weblog.Hit, newClient bool) {
+	c.requests += n
+	c.hit = keep(hit)
+	if !newClient {
+		return
+	}
+	c.clients++
+	if len(c.names) < crowdNames {
+		c.names = append(c.names, client)
+	}
+}
+
+// sent resets c's gathered counts once an alert told them.
+func (c *crowd) sent() returnAlert {
+	a := returnAlert{Requests: c.requests, Clients: c.clients, Names: c.names, Hit: c.hit}
+	c.clients, c.requests, c.names, c.hit = 0, 0, nil, weblog.Hit{}
+	c.gen++
+	return a
 }
 
 // returnAlert is what allow decides for one request: send an alert, one
-// client's (Clients zero) or a grouped one.
+// client's (Clients zero) or a grouped one; or what due finds owed.
 type returnAlert struct {
 	// Requests: the requests the alert stands for.
 	Requests int
@@ -93,38 +155,87 @@ type returnAlert struct {
 	// first of them named in Names.
 	Clients int
 	Names   []string
+	// Hit, on a tally (see Flagged.due): the last request it counts.
+	Hit weblog.Hit
 }
 
 // Flagged remembers the URLs of the files shellwatch flagged or
-// quarantined, for as long as the agent runs (a reload hands it on), and
-// when each client was last alerted about each. Safe for concurrent use.
+// quarantined (a reload hands it on; with a [Store], a restart reads them
+// back), and when each client was last alerted about each. Safe for
+// concurrent use.
 type Flagged struct {
 	mu     sync.Mutex
 	byURL  map[string][]*flaggedURL // by target path
 	order  []*flaggedURL            // oldest first
 	maxLen int                      // the longest URL held
 	limits map[limitKey]*limit
-	crowds map[urlKey]*crowd // of the URLs held
+	owed   map[limitKey]*limit // the limits with requests not alerted
+	crowds map[urlKey]*crowd   // of the URLs held
+	// readUntil is, by log path, the stamp of the newest request matched
+	// against the URLs held: a log read back later (a restart, a reload
+	// that follows it anew) counts only the lines stamped after it.
+	readUntil map[string]time.Time
+	store     *storeWriter // nil: kept in memory only
+	skipped   int          // records of the store that did not decode
 }
 
 // NewFlagged returns an empty registry.
 func NewFlagged() *Flagged {
-	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit), crowds: make(map[urlKey]*crowd)}
+	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit), owed: make(map[limitKey]*limit),
+		crowds: make(map[urlKey]*crowd), readUntil: make(map[string]time.Time)}
 }
 
 // add remembers u, replacing what was remembered of the same root and URL
-// (a file dropped again: its latest alert is the one to name).
+// (a file dropped again: its latest alert is the one to name), and has it
+// stored.
 func (fl *Flagged) add(u *flaggedURL) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	fl.addLocked(u, true)
+}
+
+// addLocked is add; store says whether u is to be stored (it was read
+// from the store otherwise). The oldest URLs past MaxFlagged are
+// forgotten, in the store too.
+func (fl *Flagged) addLocked(u *flaggedURL, store bool) {
 	fl.removeLocked(u.root, u.target.Path)
 	fl.byURL[u.target.Path] = append(fl.byURL[u.target.Path], u)
 	fl.order = append(fl.order, u)
 	fl.maxLen = max(fl.maxLen, len(u.target.Path))
+	if store {
+		fl.store.put(u)
+	}
 	for len(fl.order) > MaxFlagged {
 		old := fl.order[0]
 		fl.removeLocked(old.root, old.target.Path)
+		fl.store.drop(old.root, old.target.Path)
 	}
+}
+
+// matched notes that a request of log stamped at was matched against the
+// URLs held (see readUntil).
+func (fl *Flagged) matched(log string, at time.Time) {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if at.After(fl.readUntil[log]) {
+		fl.readUntil[log] = at
+		fl.store.until(log, at)
+	}
+}
+
+// readBackFrom returns readUntil of log.
+func (fl *Flagged) readBackFrom(log string) time.Time {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.readUntil[log]
+}
+
+// Skipped returns how many records of the store did not decode and were
+// skipped when they were read back.
+func (fl *Flagged) Skipped() int {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.skipped
 }
 
 func (fl *Flagged) removeLocked(root, url string) {
@@ -191,13 +302,35 @@ func lastSlash(s string) int {
 // how: one client's first request, and then one every ReturnEvery,
 // counting those in between; past the first ReturnClients clients of u in
 // a ReturnEvery, one grouped alert for the others (see ReturnClients).
-func (fl *Flagged) allow(client string, u *flaggedURL, now time.Time) (returnAlert, bool) {
+// hit is the request.
+func (fl *Flagged) allow(client string, u *flaggedURL, now time.Time, hit weblog.Hit) (returnAlert, bool) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
-	n, ok := fl.allowClientLocked(client, u, now)
+	l, n, ok := fl.allowClientLocked(client, u, now, hit)
 	if !ok {
 		return returnAlert{}, false
 	}
+	c := fl.crowdLocked(u)
+	if c.start.IsZero() || now.Sub(c.start) >= ReturnEvery {
+		c.start, c.alone = now, 0
+	}
+	if c.alone < ReturnClients {
+		c.alone++
+		l.grouped = false
+		return returnAlert{Requests: n}, true
+	}
+	newClient := !l.grouped || l.gen != c.gen
+	l.grouped, l.gen = true, c.gen
+	c.gather(client, n, hit, newClient)
+	if !c.last.IsZero() && now.Sub(c.last) < ReturnEvery {
+		return returnAlert{}, false
+	}
+	c.last = now
+	return c.sent(), true
+}
+
+// crowdLocked returns the crowd of u, kept while u is held.
+func (fl *Flagged) crowdLocked(u *flaggedURL) *crowd {
 	uk := urlKey{u.root, u.target.Path}
 	c := fl.crowds[uk]
 	if c == nil {
@@ -206,46 +339,109 @@ func (fl *Flagged) allow(client string, u *flaggedURL, now time.Time) (returnAle
 			fl.crowds[uk] = c
 		}
 	}
-	if c.start.IsZero() || now.Sub(c.start) >= ReturnEvery {
-		c.start, c.alone = now, 0
-	}
-	if c.alone < ReturnClients {
-		c.alone++
-		return returnAlert{Requests: n}, true
-	}
-	c.clients++
-	c.requests += n
-	if len(c.names) < crowdNames {
-		c.names = append(c.names, client)
-	}
-	if !c.last.IsZero() && now.Sub(c.last) < ReturnEvery {
-		return returnAlert{}, false
-	}
-	a := returnAlert{Requests: c.requests, Clients: c.clients, Names: c.names}
-	c.last, c.clients, c.requests, c.names = now, 0, 0, nil
-	return a, true
+	return c
 }
 
 // allowClientLocked is allow for one client alone: whether its request
 // for u at now is its first, or its first in ReturnEvery, and how many of
-// its requests that stands for.
-func (fl *Flagged) allowClientLocked(client string, u *flaggedURL, now time.Time) (int, bool) {
+// its requests that stands for; l is its limit.
+func (fl *Flagged) allowClientLocked(client string, u *flaggedURL, now time.Time, hit weblog.Hit) (l *limit, n int, ok bool) {
 	k := limitKey{client, u.root, u.target.Path}
-	l := fl.limits[k]
+	l = fl.limits[k]
 	switch {
 	case l == nil:
 		if len(fl.limits) >= maxLimits {
 			fl.pruneLocked(now)
 		}
-		fl.limits[k] = &limit{last: now}
-		return 1, true
+		l = &limit{last: now}
+		fl.limits[k] = l
+		return l, 1, true
 	case now.Sub(l.last) >= ReturnEvery:
 		n := l.since + 1
-		l.last, l.since = now, 0
-		return n, true
+		l.last, l.since, l.hit = now, 0, weblog.Hit{}
+		delete(fl.owed, k)
+		return l, n, true
 	}
 	l.since++
-	return 0, false
+	l.hit = keep(hit)
+	fl.owed[k] = l
+	return l, 0, false
+}
+
+// tally is a count owed: the requests (and, grouped, the clients) of a
+// flagged URL gathered since its last alert, which no request came to
+// send when its ReturnEvery ended.
+type tally struct {
+	u      *flaggedURL
+	client string // "" on a grouped one
+	returnAlert
+}
+
+// due returns the tallies owed at now: each client alerted one by one
+// whose ReturnEvery since its last alert ended with requests not alerted
+// (the attacker stopped), and each URL whose grouped clients did the
+// same. A grouped client's requests not alerted join its URL's grouped
+// tally: a botnet that stops raises one tally per URL, not one per
+// client. With all, every count owed is due now (the logs stop).
+func (fl *Flagged) due(now time.Time, all bool) []tally {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	var out []tally
+	crowdDue := func(c *crowd) bool { return all || !c.last.IsZero() && now.Sub(c.last) >= ReturnEvery }
+	for k, l := range fl.owed {
+		u := fl.heldLocked(k.root, k.url)
+		if u == nil { // forgotten: no URL to alert about
+			delete(fl.owed, k)
+			continue
+		}
+		ended := all || now.Sub(l.last) >= ReturnEvery
+		c := fl.crowds[urlKey{k.root, k.url}]
+		grouped := l.grouped && c != nil // else its URL was flagged anew since
+		switch {
+		case grouped && (ended || crowdDue(c)):
+			c.gather(k.client, l.since, l.hit, l.gen != c.gen)
+			l.gen = c.gen
+		case !grouped && ended:
+			out = append(out, tally{u: u, client: k.client, returnAlert: returnAlert{Requests: l.since, Hit: l.hit}})
+		default:
+			continue
+		}
+		l.since, l.hit = 0, weblog.Hit{}
+		delete(fl.owed, k)
+	}
+	for k, c := range fl.crowds {
+		if c.requests > 0 && crowdDue(c) {
+			if u := fl.heldLocked(k.root, k.url); u != nil {
+				out = append(out, tally{u: u, returnAlert: c.sent()})
+			}
+		}
+	}
+	return out
+}
+
+// owes reports whether a tally may come due.
+func (fl *Flagged) owes() bool {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	if len(fl.owed) > 0 {
+		return true
+	}
+	for _, c := range fl.crowds {
+		if c.requests > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// heldLocked returns the URL held of root and url, or nil.
+func (fl *Flagged) heldLocked(root, url string) *flaggedURL {
+	for _, u := range fl.byURL[url] {
+		if u.root == root {
+			return u
+		}
+	}
+	return nil
 }
 
 // pruneLocked forgets the pairs whose time is up and that hold no count,
@@ -255,6 +451,7 @@ func (fl *Flagged) pruneLocked(now time.Time) {
 		for k, l := range fl.limits {
 			if now.Sub(l.last) >= ReturnEvery && (!keepCounted || l.since == 0) {
 				delete(fl.limits, k)
+				delete(fl.owed, k)
 			}
 		}
 		if len(fl.limits) < maxLimits {
@@ -271,6 +468,7 @@ func (fl *Flagged) pruneLocked(now time.Time) {
 	for k, l := range fl.limits {
 		if !l.last.After(cut) {
 			delete(fl.limits, k)
+			delete(fl.owed, k)
 		}
 	}
 }

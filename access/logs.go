@@ -31,6 +31,9 @@ const (
 	// queueSize bounds the reports waiting to be made; past it a report
 	// is not made, and counted.
 	queueSize = 256
+	// defaultTallyCheck is how often the counts of attacker_returned
+	// owed are looked for.
+	defaultTallyCheck = time.Second
 	// requestBuffer is the new requests waiting for the reporter; past
 	// it the followers wait (the log is on disk: nothing is lost).
 	requestBuffer = 4096
@@ -50,6 +53,14 @@ type Options struct {
 	MaxBytes         int64
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// tallyCheck is how often the counts owed are looked for
+	// (defaultTallyCheck): a tally comes at most that long after its
+	// window ends.
+	tallyCheck time.Duration
+	// Store keeps the flagged URLs across restarts: [Start] reads them
+	// back before any log is read, and they are written behind as they
+	// change. Nil keeps them in memory only.
+	Store Store
 }
 
 // Logs is what one configuration follows: a Follower and an Index per
@@ -76,13 +87,17 @@ type followed struct {
 	f     *weblog.Follower
 	index *weblog.Index
 	live  atomic.Bool // the warm-up is done: what comes now is new
+	// readBackAfter: of the lines read back at start, only those
+	// stamped after it may be returns (see Flagged.readUntil).
+	readBackAfter time.Time
 }
 
-// logRequest is a new request of a log.
+// logRequest is a request of a log: new, or read back at start.
 type logRequest struct {
 	log   *followed
 	r     weblog.Request
 	polls int64 // the log's polls when it was read (see flaggedURL.isReturn)
+	live  bool  // read after the warm-up: new
 }
 
 // routes says which logs serve each watch root, and at which URL.
@@ -98,12 +113,20 @@ type route struct {
 
 // Start follows cfg's access logs (the roots' real paths from rs) and
 // returns at once; the logs are read from the last Warm on in the
-// background. With no [[access_log]] it starts nothing.
+// background, after the flagged URLs of opts.Store are read back: a
+// request read back that is stamped after its URL was flagged (and after
+// what the last run matched) is a return. With no [[access_log]] it
+// starts no follower.
 func Start(cfg config.Config, rs roots.Set, opts Options) *Logs {
-	return start(cfg, rs, opts, NewFlagged())
+	opts = opts.withDefaults()
+	flagged := NewFlagged()
+	if opts.Store != nil {
+		flagged.restore(opts.Store, opts.Log)
+	}
+	return start(cfg, rs, opts, flagged)
 }
 
-func start(cfg config.Config, rs roots.Set, opts Options, flagged *Flagged) *Logs {
+func (opts Options) withDefaults() Options {
 	if opts.Wait <= 0 {
 		opts.Wait = DefaultWait
 	}
@@ -122,6 +145,13 @@ func start(cfg config.Config, rs roots.Set, opts Options, flagged *Flagged) *Log
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	if opts.tallyCheck <= 0 {
+		opts.tallyCheck = defaultTallyCheck
+	}
+	return opts
+}
+
+func start(cfg config.Config, rs roots.Set, opts Options, flagged *Flagged) *Logs {
 	l := &Logs{opts: opts, tables: slices.Clone(cfg.AccessLog), flagged: flagged,
 		jobs: make(chan *job, queueSize), requests: make(chan logRequest, requestBuffer)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -132,16 +162,19 @@ func start(cfg config.Config, rs roots.Set, opts Options, flagged *Flagged) *Log
 			opts.Log.Error("access log: bad format; not followed", "key", "access_log["+strconv.Itoa(i)+"].format", "err", err)
 			continue
 		}
-		fl := &followed{id: strconv.Itoa(i), path: t.Path}
+		fl := &followed{id: strconv.Itoa(i), path: t.Path, readBackAfter: flagged.readBackFrom(t.Path)}
 		fl.index = weblog.NewIndex(weblog.IndexOptions{Window: opts.Warm, MaxBytes: opts.MaxBytes / int64(len(cfg.AccessLog)), Now: opts.Now})
 		fl.f = &weblog.Follower{Path: t.Path, Format: format, Warm: opts.Warm, Poll: opts.Poll, Now: opts.Now, Log: opts.Log,
 			Handle: func(r weblog.Request) {
 				fl.index.Add(r)
-				if !fl.live.Load() {
+				lr := logRequest{fl, r, fl.f.Stats().Polls, fl.live.Load()}
+				// A line read back goes on only when it may be a
+				// return: the warm-up reads up to Warm of the log.
+				if !lr.live && !l.mayReturn(lr) {
 					return
 				}
 				select {
-				case l.requests <- logRequest{fl, r, fl.f.Stats().Polls}:
+				case l.requests <- lr:
 				case <-ctx.Done():
 				}
 			},
@@ -209,6 +242,7 @@ func (l *Logs) Stop() {
 	}
 	l.cancel()
 	l.running.Wait()
+	l.flagged.store.flush()
 }
 
 // serves reports whether the log fl serves the root at the real path root.

@@ -94,20 +94,39 @@ func (l *Logs) FollowUp(first alert.Alert, written time.Time) {
 	}
 }
 
-// reporter makes the reports and watches the new requests for flagged
-// URLs, until ctx is done; then it makes the reports still waiting.
+// reporter makes the reports, watches the new requests for flagged URLs
+// and sends the tallies owed, until ctx is done; then it makes the
+// reports still waiting and sends every tally not alerted yet: a count
+// is never left untold.
 func (l *Logs) reporter(ctx context.Context) {
 	var pending []*job
-	var tick *time.Ticker
-	var tickC <-chan time.Time
+	var tick, tally *time.Ticker
+	var tickC, tallyC <-chan time.Time
 	defer func() {
-		if tick != nil {
-			tick.Stop()
+		for _, t := range []*time.Ticker{tick, tally} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 	}()
+	// Tallies are looked for every tallyCheck while one is owed.
+	watchTallies := func() {
+		if tally == nil && l.flagged.owes() {
+			tally = time.NewTicker(l.opts.tallyCheck)
+			tallyC = tally.C
+		}
+	}
+	watchTallies() // owed under the logs of before a reload
 	for {
 		select {
+		case <-tallyC:
+			l.tallies(false)
+			if !l.flagged.owes() {
+				tally.Stop()
+				tally, tallyC = nil, nil
+			}
 		case <-ctx.Done():
+			l.tallies(true)
 			for {
 				select {
 				case j := <-l.jobs:
@@ -128,7 +147,12 @@ func (l *Logs) reporter(ctx context.Context) {
 				tickC = tick.C
 			}
 		case lr := <-l.requests:
-			l.returned(lr)
+			if l.returned(lr) {
+				watchTallies()
+			}
+			if !lr.live {
+				continue
+			}
 			for _, j := range pending {
 				j.saw(lr)
 			}
@@ -243,36 +267,73 @@ func reportMessage(path string, rep *weblog.Report) string {
 // returned raises attacker_returned for a new request for a flagged URL,
 // at most once per client and URL every ReturnEvery, and past the first
 // ReturnClients clients of the URL, once for all of them (see
-// ReturnClients).
-func (l *Logs) returned(lr logRequest) {
-	rt := l.routes.Load()
-	matches := l.flagged.match(lr, func(root string) bool { return rt.serves(lr.log, root) })
-	for _, u := range matches {
-		ra, ok := l.flagged.allow(lr.r.Client, u, l.opts.Now())
-		if !ok {
-			continue
-		}
-		r := &lr.r
-		flagged := fmt.Sprintf("the URL of %s (%s by alert %s)", safetext.Path(u.file.Path), what(u), u.alertID)
-		var msg string
-		if ra.Clients == 0 {
-			msg = fmt.Sprintf("attacker returned: %s %s %s answered %d, %s",
-				safetext.Path(r.Client), safetext.Path(r.Method), safetext.Path(r.Target), r.Status, flagged)
-			if ra.Requests > 1 {
-				msg += fmt.Sprintf("; %d requests of this client for it since its last alert", ra.Requests)
-			}
-		} else {
-			every := int(ReturnEvery.Minutes())
-			msg = fmt.Sprintf("attacker returned: %s sent %d requests for %s; the last: %s %s %s answered %d; past the first %d clients of a URL in %d minutes, the others are alerted together, at most once every %d minutes",
-				clientsPhrase(ra), ra.Requests, flagged, safetext.Path(r.Client), safetext.Path(r.Method), safetext.Path(r.Target), r.Status,
-				ReturnClients, every, every)
-		}
-		l.opts.Send(alert.Alert{
-			Kind: alert.KindAttackerReturned, Severity: policy.EventSeverity(alert.KindAttackerReturned),
-			File: u.file, RefID: u.alertID, Message: msg,
-			Request: &alert.Request{Hit: weblog.HitOf(r), Requests: ra.Requests, Clients: ra.Clients, FirstClients: ra.Names},
-		})
+// ReturnClients). It reports whether lr was for a flagged URL.
+func (l *Logs) returned(lr logRequest) bool {
+	matches := l.matches(lr)
+	if len(matches) > 0 {
+		l.flagged.matched(lr.log.path, lr.r.Time)
 	}
+	for _, u := range matches {
+		hit := weblog.HitOf(&lr.r)
+		if ra, ok := l.flagged.allow(lr.r.Client, u, l.opts.Now(), hit); ok {
+			ra.Hit = hit
+			l.sendReturn(u, ra, false)
+		}
+	}
+	return len(matches) > 0
+}
+
+// tallies raises an attacker_returned for each count owed (see
+// Flagged.due); with all, for every count not alerted yet.
+func (l *Logs) tallies(all bool) {
+	for _, t := range l.flagged.due(l.opts.Now(), all) {
+		l.sendReturn(t.u, t.returnAlert, true)
+	}
+}
+
+// sendReturn raises the attacker_returned ra of u: a request's, or, when
+// tally is set, the count of requests owed since the last alert, ra.Hit
+// the last of them.
+func (l *Logs) sendReturn(u *flaggedURL, ra returnAlert, tally bool) {
+	r := &ra.Hit
+	flagged := fmt.Sprintf("the URL of %s (%s by alert %s)", safetext.Path(u.file.Path), what(u), u.alertID)
+	last := fmt.Sprintf("%s %s %s answered %d", safetext.Path(r.Client), safetext.Path(r.Method), safetext.Path(r.URL), r.Status)
+	every := int(ReturnEvery.Minutes())
+	var msg string
+	switch {
+	case tally && ra.Clients == 0:
+		msg = fmt.Sprintf("attacker returned, the tally: %s sent %d more requests for %s in the %d minutes after its last alert, the last at %s: %s; none since",
+			safetext.Path(r.Client), ra.Requests, flagged, every, r.Time.UTC().Format(time.RFC3339), last)
+	case tally:
+		msg = fmt.Sprintf("attacker returned, the tally: %s sent %d requests for %s since the last alert about the clients past the first %d, the last at %s: %s; none since",
+			clientsPhrase(ra), ra.Requests, flagged, ReturnClients, r.Time.UTC().Format(time.RFC3339), last)
+	case ra.Clients == 0:
+		msg = fmt.Sprintf("attacker returned: %s, %s", last, flagged)
+		if ra.Requests > 1 {
+			msg += fmt.Sprintf("; %d requests of this client for it since its last alert", ra.Requests)
+		}
+	default:
+		msg = fmt.Sprintf("attacker returned: %s sent %d requests for %s; the last: %s; past the first %d clients of a URL in %d minutes, the others are alerted together, at most once every %d minutes",
+			clientsPhrase(ra), ra.Requests, flagged, last, ReturnClients, every, every)
+	}
+	l.opts.Send(alert.Alert{
+		Kind: alert.KindAttackerReturned, Severity: policy.EventSeverity(alert.KindAttackerReturned),
+		File: u.file, RefID: u.alertID, Message: msg,
+		Request: &alert.Request{Hit: ra.Hit, Requests: ra.Requests, Clients: ra.Clients, FirstClients: ra.Names},
+	})
+}
+
+// matches returns the flagged URLs lr is a return to.
+func (l *Logs) matches(lr logRequest) []*flaggedURL {
+	rt := l.routes.Load()
+	return l.flagged.match(lr, func(root string) bool { return rt.serves(lr.log, root) })
+}
+
+// mayReturn reports whether a line read back at start is a return to a
+// flagged URL: the follower asks, so that the reporter hears of no other
+// line of the warm-up.
+func (l *Logs) mayReturn(lr logRequest) bool {
+	return lr.r.Time.After(lr.log.readBackAfter) && len(l.matches(lr)) > 0
 }
 
 // clientsPhrase names the clients of a grouped alert: "3 more clients

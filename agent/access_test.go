@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/internal/testenv"
+	"github.com/shellwatch/shellwatch/internal/weblogtest"
 	"github.com/shellwatch/shellwatch/weblog"
 )
 
@@ -175,5 +177,58 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestAttackerReturnedAfterRestart: a shell is quarantined, the agent is
+// stopped and started again (an upgrade, a reboot), and requests for the
+// shell's URL are appended to the access log: one stamped before the shell
+// was flagged (a late line of a probe) is no return; a new one raises
+// attacker_returned naming the shell's alert in ref_id.
+func TestAttackerReturnedAfterRestart(t *testing.T) {
+	h := newHarness(t)
+	accessLog := filepath.Join(h.dir, "access.log")
+	if err := os.WriteFile(accessLog, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appendLine := func(client string, at time.Time, target string) {
+		t.Helper()
+		f, err := os.OpenFile(accessLog, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := f.WriteString(weblogtest.Line(client, at, "GET", target, 404, 10, "python")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.extraConfig = fmt.Sprintf("[[access_log]]\npath = %q\nformat = \"nginx:combined\"\n", accessLog)
+	h.start()
+	shell := h.write("uploads/s.php", systemShell)
+	det := h.recv.waitAlert(shell, alert.KindDetection)
+	h.checkQuarantined(det, shell, systemShell)
+	h.waitFollowUp(alert.KindAccessReport, det.ID)
+	h.stop()
+
+	h.start()
+	// Stamps have whole seconds: the new request's is past the flag
+	// moment's.
+	testenv.Eventually(t, waitFor, "the clock past the second of the flagging", func() bool {
+		return time.Now().After(det.Time.Truncate(time.Second).Add(time.Second))
+	})
+	const prober, attacker = "198.51.100.66", "203.0.113.7"
+	appendLine(prober, det.Time.Add(-time.Minute), "/uploads/s.php?c=probe")
+	appendLine(attacker, time.Now(), "/uploads/s.php?c=id")
+	ret := h.waitFollowUp(alert.KindAttackerReturned, det.ID)
+	if r := ret.Request; r == nil || r.Client != attacker || r.URL != "/uploads/s.php?c=id" || r.Requests != 1 {
+		t.Errorf("attacker_returned request %+v, want the attacker's GET", ret.Request)
+	}
+	if ret.Severity.String() != "critical" || ret.File == nil || ret.File.Path != shell || ret.File.SHA256 != det.File.SHA256 {
+		t.Errorf("attacker_returned %+v, want critical about %s", ret, shell)
+	}
+	for _, a := range h.followUps(alert.KindAttackerReturned, det.ID) {
+		if a.Request != nil && a.Request.Client == prober {
+			t.Errorf("a line stamped before the flagging raised %+v", a.Request)
+		}
 	}
 }

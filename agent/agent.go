@@ -167,8 +167,6 @@ func newAgent(opts Options) (*Agent, error) {
 		}
 		if err != nil {
 			a.discardGeneration(g)
-		} else {
-			a.attachAccess(g, nil)
 		}
 	}
 	if err != nil {
@@ -188,6 +186,7 @@ func newAgent(opts Options) (*Agent, error) {
 	if err := a.baseline.Reset(); err != nil {
 		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", err)
 	}
+	a.attachAccess(g, nil) // after the state: it reads back the flagged URLs
 	return a, nil
 }
 

@@ -157,7 +157,7 @@ func (a *Agent) attachAccess(g, old *generation) {
 		g.access = old.access.Next(g.cfg, g.roots)
 		return
 	}
-	g.access = access.Start(g.cfg, g.roots, access.Options{Send: a.raise, Log: a.log})
+	g.access = access.Start(g.cfg, g.roots, access.Options{Send: a.raise, Log: a.log, Store: a.baseline.State()})
 }
 
 // sendFile raises a file alert, then has the access logs follow it up;

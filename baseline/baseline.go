@@ -67,6 +67,11 @@ func Open(path string, opts Options) (b *Baseline, reset error, err error) {
 	return b, reset, nil
 }
 
+// State returns the state database the baseline is kept in, for what
+// else the agent keeps there (the flagged URLs of attacker_returned). It
+// is closed by [Baseline.Close].
+func (b *Baseline) State() *state.DB { return b.db }
+
 // Reset says why the database was found unreadable and set aside when it
 // was opened, or nil: the baseline is then rebuilt from scratch.
 func (b *Baseline) Reset() error { return b.reset }

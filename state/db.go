@@ -201,7 +201,10 @@ func (db *DB) initFormat() (err error) {
 					return fmt.Errorf("state DB %s: bucket %q missing: %w", db.path, name, ErrCorrupt)
 				}
 			}
-			return nil
+			// Added after the format's first release: a file of an
+			// older shellwatch gets it now.
+			_, err := tx.CreateBucketIfNotExists(flaggedBucket)
+			return err
 		}
 		// No format stamp: a file bbolt just made (here, or by a run that
 		// died before this transaction), or someone else's database.
@@ -209,7 +212,7 @@ func (db *DB) initFormat() (err error) {
 			return fmt.Errorf("open state DB %s: no format stamp but other data: %w", db.path, ErrFormat)
 		}
 		db.created = true
-		for _, name := range [][]byte{filesBucket, metaBucket} {
+		for _, name := range [][]byte{filesBucket, metaBucket, flaggedBucket} {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}

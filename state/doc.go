@@ -12,7 +12,11 @@
 // bit inside an otherwise well-formed page is caught when the record is
 // read. Small named JSON blobs (deploy windows, pre-approved manifests) live
 // in a separate "meta.v1" bucket; the file's format is recorded under
-// "info"/"format" and checked at open.
+// "info"/"format" and checked at open. The "flagged.v1" bucket keeps the
+// URLs of flagged files for attacker_returned across restarts
+// ([DB.ReadFlagged], [DB.WriteFlagged]): keyed by hashes, each record
+// checked by its own CRC-32C, and one that does not decode is skipped and
+// counted, never an error of the file.
 //
 // # Durability
 //
