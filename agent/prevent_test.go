@@ -78,7 +78,15 @@ func TestPreventionRace(t *testing.T) {
 	}
 	h := newHarness(t)
 	testenv.Searchable(t, h.www)
-	h.extraConfig = "[prevent]\nenabled = true\nusers = [\"www-data\"]\n"
+	// A deadline far past a scan's time, even on a loaded CI machine: the
+	// race is about an open before the judgement, not about the deadline,
+	// past which an open is allowed by design (fail open, with
+	// prevention_degraded; TestGuardScanCutByDeadlineIsADeadlineMiss). With
+	// the default 100 ms, one shell of the 2,400 raced on the day this was
+	// written ran, while a `make test` compiled beside this test: its scan
+	// was, most likely, cut by the deadline (counted then as a scan error,
+	// not a miss: no deadline miss was counted).
+	h.extraConfig = "[prevent]\nenabled = true\nusers = [\"www-data\"]\ndeadline = \"2s\"\n"
 	h.start()
 	web := testenv.Web(t, testenv.WebOptions{Root: h.www})
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}

@@ -148,6 +148,7 @@ func (g *Guard) scanFlight(f *flight) {
 	writing := isOpenForWriting(first.fd)
 	ctx, cancel := context.WithDeadline(context.Background(), newest.Add(g.opts.Deadline))
 	v := g.opts.Scan(ctx, int(first.fd), first.path)
+	cut := ctx.Err() != nil // the scan ran into the deadline
 	cancel()
 	// A writer that came during the scan: what the web server reads next
 	// is not what was scanned either.
@@ -179,6 +180,12 @@ func (g *Guard) scanFlight(f *flight) {
 		case v.Err == nil && !writing && !trusted:
 			trusted = true
 			p.doneClean()
+		case v.Err != nil && cut:
+			// Past the deadline, as if the timer had answered first:
+			// allowed unjudged, a deadline miss, prevention_degraded.
+			g.allowUnjudged(p, &g.stats.deadlineMisses)
+		case v.Err != nil:
+			g.allowUnjudged(p, &g.stats.unjudgeable)
 		default:
 			p.done(true)
 		}

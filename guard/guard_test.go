@@ -268,3 +268,34 @@ func marked(t *testing.T, g *Guard, dir string) bool {
 	}
 	return strings.Contains(string(info), fmt.Sprintf("fanotify ino:%x ", st.Ino))
 }
+
+// A scan that gives up at the deadline (its context's) allows the open as
+// the deadline's timer would: counted as a deadline miss, and
+// prevention_degraded told, whichever of the two answers first. It was
+// once counted as a scan error, with no Degraded report: a shell served
+// under load with nothing said but a log line.
+func TestGuardScanCutByDeadlineIsADeadlineMiss(t *testing.T) {
+	root := webRoot(t)
+	slow := testenv.WriteFile(t, filepath.Join(root, "slow.php"), "<?php SHELL ?>")
+	var rep reports
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 20 * time.Millisecond,
+		MinSeverity: finding.SeverityHigh, Report: rep.add,
+		Scan: func(ctx context.Context, fd int, path string) Verdict { <-ctx.Done(); return Verdict{Err: ctx.Err()} }})
+	web := startOpener(t, wwwData)
+	if _, err := web.open(slow); err != nil {
+		t.Fatalf("an open whose scan ran out of time: %v, want allowed", err)
+	}
+	var st Stats
+	testenv.Eventually(t, waitFor, "the deadline miss counted", func() bool { st = g.Stats(); return st.DeadlineMisses >= 1 })
+	if st.DeadlineMisses != 1 || st.Unjudgeable != 0 {
+		t.Errorf("stats %+v, want one deadline miss", st)
+	}
+	testenv.Eventually(t, waitFor, "a Degraded report", func() bool {
+		for _, r := range rep.all() {
+			if r.Kind == Degraded && r.DeadlineMisses == 1 {
+				return true
+			}
+		}
+		return false
+	})
+}
