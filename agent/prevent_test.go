@@ -82,7 +82,7 @@ func TestPreventionRace(t *testing.T) {
 	// race is about an open before the judgement, not about the deadline,
 	// past which an open is allowed by design (fail open, with
 	// prevention_degraded; TestGuardScanCutByDeadlineIsADeadlineMiss). With
-	// the default 100 ms, one shell of the 2,400 raced on the day this was
+	// the default 100 ms, one shell of about 2,200 raced on the day this was
 	// written ran, while a `make test` compiled beside this test: its scan
 	// was, most likely, cut by the deadline (counted then as a scan error,
 	// not a miss: no deadline miss was counted).
