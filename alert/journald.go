@@ -260,14 +260,14 @@ func (j *Journald) sendNative(message string, priority journal.Priority, vars ma
 	if err != nil {
 		return err
 	}
-	err = unix.Sendmsg(fd, data.Bytes(), nil, j.addr, 0)
+	err = j.sendmsg(fd, data.Bytes(), nil)
 	if errors.Is(err, unix.EMSGSIZE) || errors.Is(err, unix.ENOBUFS) {
 		err = j.sendLarge(fd, data.Bytes())
 	}
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, unix.EAGAIN):
+	case errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
 		return errJournaldTimeout
 	}
 	return fmt.Errorf("sendmsg %s: %w", j.addr.Name, err)
@@ -311,7 +311,24 @@ func (j *Journald) sendLarge(sock int, data []byte) error {
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL); err != nil {
 		return fmt.Errorf("seal the memfd of a large journal entry: %w", err)
 	}
-	return unix.Sendmsg(sock, nil, unix.UnixRights(int(f.Fd())), j.addr, 0)
+	return j.sendmsg(sock, nil, unix.UnixRights(int(f.Fd())))
+}
+
+// sendmsg sends one datagram to journald, again when a signal interrupts
+// the call, until the send timeout has passed: with SO_SNDTIMEO set the
+// kernel does not restart an interrupted send, and the Go runtime's own
+// preemption signal interrupts one now and then (an alert once went to
+// the fallback stream for it: "sendmsg …: interrupted system call"). An
+// interrupted datagram was not sent, so sending it again never doubles
+// an entry.
+func (j *Journald) sendmsg(fd int, p, oob []byte) error {
+	deadline := time.Now().Add(j.timeout)
+	for {
+		err := unix.Sendmsg(fd, p, oob, j.addr, 0)
+		if !errors.Is(err, unix.EINTR) || time.Now().After(deadline) {
+			return err
+		}
+	}
 }
 
 // appendJournalField writes one field in the native protocol: NAME=value

@@ -604,3 +604,50 @@ func TestJournaldReachable(t *testing.T) {
 		t.Errorf("journald's own socket: Reachable = %v", err)
 	}
 }
+
+// A signal that interrupts a send to a journald slow to read (the Go
+// runtime's own preemption signal does, now and then) is no failure:
+// with SO_SNDTIMEO the kernel does not restart the send, so the sink
+// sends again until its timeout. Here signals rain on the process while
+// a hung journald holds the send: the result is the timeout, never
+// "interrupted system call" (which once sent a make test alert to the
+// fallback stream), and once journald reads again, entries arrive.
+func TestJournaldSendInterruptedBySignals(t *testing.T) {
+	hung := newHungJournald(t)
+	var fallback testenv.Buffer
+	const timeout = 300 * time.Millisecond
+	sink := NewJournald(JournaldOptions{Fallback: &fallback, Socket: hung.path, Timeout: timeout})
+	defer sink.Close(context.Background())
+
+	stop := make(chan struct{})
+	var rain sync.WaitGroup
+	rain.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			syscall.Kill(os.Getpid(), syscall.SIGURG) // the runtime's preemption signal: harmless
+			time.Sleep(time.Millisecond)
+		}
+	})
+	defer func() { close(stop); rain.Wait() }()
+
+	for taken := 0; ; taken++ {
+		if taken > 100000 {
+			t.Fatal("the socket nobody reads took 100,000 entries")
+		}
+		err := sink.Deliver(fullAlert())
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, errJournaldTimeout) {
+			t.Fatalf("Deliver to a hung journald under signals: %v, want the timeout", err)
+		}
+		break
+	}
+	if fallback.String() != "" {
+		t.Errorf("an alert went to the fallback stream: %q", fallback.String())
+	}
+}
