@@ -170,6 +170,11 @@ func TestPreventionMetrics(t *testing.T) {
 		t.Errorf("www-data could not read the clean %s: %q %v", page, out, err)
 	}
 
+	// The held time is counted just after the answer cat heard.
+	testenv.Eventually(t, waitFor, "the open counted held", func() bool {
+		st, _, _ := h.agent.preventionStats()
+		return st.Held >= 1
+	})
 	_, fams := scrape(t, addr)
 	atLeast := []minimum{
 		{"shellwatch_prevention_active", nil, 1},
