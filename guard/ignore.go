@@ -213,20 +213,25 @@ func (g *Guard) pretrust() {
 			if n++; n%pretrustBatch == 0 {
 				time.Sleep(pretrustPause)
 			}
+			// Looked at before it is opened: a root of files the web
+			// users can write, or the baseline does not know, costs an
+			// lstat and a lookup each, never an open.
+			var st unix.Stat_t
+			if walk.LstatT(path, &st) != nil || !g.trustable(&st) {
+				return nil
+			}
+			id := identityOf(&st)
+			sev, ok := g.opts.Known(path, id)
+			if !ok || g.denies(sev) {
+				return nil
+			}
 			fd, err := walk.OpenNoSymlinks(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
 			if err != nil {
 				return nil
 			}
 			defer unix.Close(fd)
-			var st unix.Stat_t
-			if unix.Fstat(fd, &st) != nil || !g.trustable(&st) {
-				return nil
-			}
-			id := identityOf(&st)
-			if sev, ok := g.opts.Known(path, id); ok && !g.denies(sev) {
-				g.cache.put(id, Verdict{Severity: sev})
-				g.trust(int32(fd), id)
-			}
+			g.cache.put(id, Verdict{Severity: sev})
+			g.trust(int32(fd), id) // only when the file opened is the file looked at
 			return nil
 		}, func(string, error) {})
 	}
