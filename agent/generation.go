@@ -120,10 +120,10 @@ func (a *Agent) attachSinks(g, old *generation) error {
 	g.secrets = secrets
 	if err != nil {
 		if old != nil {
-			// Bring the old sinks back; their config worked before.
-			secrets := a.mustSecrets(old.cfg)
-			if d, hooks, err2 := a.newDispatcher(old.cfg, secrets); err2 == nil {
-				old.dispatch, old.webhooks, old.secrets = d, hooks, secrets
+			// Bring the old sinks back; their config worked before, with
+			// the secrets they held (the files may have changed since).
+			if d, hooks, err2 := a.newDispatcher(old.cfg, old.secrets); err2 == nil {
+				old.dispatch, old.webhooks = d, hooks
 			} else {
 				a.log.Error("old alert sinks could not be rebuilt either", "err", err2)
 			}
@@ -131,14 +131,6 @@ func (a *Agent) attachSinks(g, old *generation) error {
 		return err
 	}
 	return nil
-}
-
-func (a *Agent) mustSecrets(cfg config.Config) []alert.WebhookSecrets {
-	s, err := alert.ReadWebhookSecrets(cfg, a.log)
-	if err != nil {
-		return make([]alert.WebhookSecrets, len(cfg.Webhook))
-	}
-	return s
 }
 
 func (a *Agent) closeDispatcher(d *alert.Dispatcher, timeout time.Duration) {

@@ -3,6 +3,8 @@ package alert
 import (
 	"context"
 	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,8 +54,28 @@ func ReadWebhookSecrets(cfg config.Config, log *slog.Logger) ([]WebhookSecrets, 
 				return nil, fmt.Errorf("webhook[%d].%s: %w", i, f.key, err)
 			}
 		}
+		if err := checkTLSFiles(w, out[i]); err != nil {
+			return nil, fmt.Errorf("webhook[%d].%w", i, err)
+		}
 	}
 	return out, nil
+}
+
+// checkTLSFiles checks that the TLS files read make a TLS configuration:
+// a reload reads them before it lets the running sinks go, so that a
+// certificate renewed halfway (a new client_cert beside the old key, a CA
+// bundle cut short) fails the reload and leaves the running sinks
+// sending, instead of closing them for sinks that cannot be built.
+func checkTLSFiles(w config.Webhook, s WebhookSecrets) error {
+	if w.CAFile != "" && !x509.NewCertPool().AppendCertsFromPEM(s.CA) {
+		return fmt.Errorf("ca_file %s: no certificates found", w.CAFile)
+	}
+	if w.ClientCert != "" && w.ClientKey != "" {
+		if _, err := tls.X509KeyPair(s.ClientCert, s.ClientKey); err != nil {
+			return fmt.Errorf("client_cert %s, client_key %s: %w", w.ClientCert, w.ClientKey, err)
+		}
+	}
+	return nil
 }
 
 // maxTLSFile bounds a ca_file, client_cert or client_key read: a system CA

@@ -108,20 +108,47 @@ func TestSameSecrets(t *testing.T) {
 	cfg.Webhook[1].CAFile = filepath.Join(dir, "ca.pem")
 	cfg.Webhook[1].ClientCert = filepath.Join(dir, "client.pem")
 	cfg.Webhook[1].ClientKey = filepath.Join(dir, "client.key")
-	for _, name := range []string{"ca.pem", "client.pem", "client.key"} {
-		write(name, "one "+name)
+	_, ca1, cert1, key1 := testCerts(t)
+	_, ca2, cert2, key2 := testCerts(t)
+	put := func(name, from string) {
+		t.Helper()
+		data, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(name, string(data))
 	}
+	put("ca.pem", ca1)
+	put("client.pem", cert1)
+	put("client.key", key1)
 	first = read()
 	if !SameSecrets(first, read()) {
 		t.Error("the same TLS files read twice are not the same")
 	}
-	for _, name := range []string{"ca.pem", "client.pem", "client.key"} {
-		write(name, "two "+name)
-		if SameSecrets(first, read()) {
-			t.Errorf("a replaced %s reads as the same", name)
-		}
-		write(name, "one "+name)
+	put("ca.pem", ca2)
+	if SameSecrets(first, read()) {
+		t.Error("a replaced ca_file reads as the same")
 	}
+	put("ca.pem", ca1)
+	put("client.pem", cert2)
+	put("client.key", key2)
+	if SameSecrets(first, read()) {
+		t.Error("a replaced client_cert and client_key read as the same")
+	}
+
+	// A renewal caught halfway, or a CA bundle cut short, fails the read
+	// (and so a reload, before it lets the running sinks go), naming the
+	// keys at fault.
+	put("client.pem", cert1)
+	if _, err := ReadWebhookSecrets(cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "webhook[1].client_cert") {
+		t.Errorf("a client_cert beside another certificate's key: %v, want an error naming webhook[1].client_cert", err)
+	}
+	put("client.key", key1)
+	write("ca.pem", "-----BEGIN CERTIFICATE-----\nMIIB")
+	if _, err := ReadWebhookSecrets(cfg, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "webhook[1].ca_file") {
+		t.Errorf("a ca_file cut short: %v, want an error naming webhook[1].ca_file", err)
+	}
+	put("ca.pem", ca1)
 	if err := os.Remove(filepath.Join(dir, "client.key")); err != nil {
 		t.Fatal(err)
 	}
