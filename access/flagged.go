@@ -2,6 +2,7 @@ package access
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,7 +98,7 @@ const keptText = 1024
 func keep(h weblog.Hit) weblog.Hit {
 	for _, s := range []*string{&h.Method, &h.URL, &h.UserAgent} {
 		if len(*s) > keptText {
-			*s = (*s)[:keptText]
+			*s = strings.Clone((*s)[:keptText]) // not a window on the whole line
 		}
 	}
 	return h
@@ -128,7 +129,9 @@ type crowd struct {
 // grouped alert.
 func (c *crowd) gather(client string, n int, hit weblog.Hit, newClient bool) {
 	c.requests += n
-	c.hit = keep(hit)
+	if !hit.Time.Before(c.hit.Time) {
+		c.hit = keep(hit) // the latest, whatever order the clients come in
+	}
 	if !newClient {
 		return
 	}
@@ -217,6 +220,11 @@ func (fl *Flagged) addLocked(u *flaggedURL, store bool) {
 func (fl *Flagged) matched(log string, at time.Time) {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
+	// A line stamped far in the future (a clock stepped back, a wrong
+	// zone) must not hold the read-back of every later start.
+	if now := time.Now(); at.After(now.Add(time.Minute)) {
+		at = now
+	}
 	if at.After(fl.readUntil[log]) {
 		fl.readUntil[log] = at
 		fl.store.until(log, at)

@@ -40,6 +40,7 @@ type storeWriter struct {
 	mu        sync.Mutex
 	pending   map[urlKey]*state.FlaggedURL // nil: delete
 	readUntil map[string]time.Time
+	untilAt   time.Time  // when a stamp alone last started a commit
 	running   bool       // a commit is under way, or its goroutine waits
 	idle      *sync.Cond // signalled when running turns false
 }
@@ -68,18 +69,35 @@ func (w *storeWriter) drop(root, url string) {
 	w.change(func() { w.pending[urlKey{root, url}] = nil })
 }
 
+// untilEvery bounds how often a stamp alone makes a commit: a botnet
+// probing a flagged URL matches requests all the time, and a stamp lost
+// costs at most a return alerted twice (see storeWriter). A stamp waits
+// otherwise for the next URL's commit, or the flush at stop.
+const untilEvery = time.Minute
+
 // until stores t as the stamp of log's newest matched request.
 func (w *storeWriter) until(log string, t time.Time) {
 	if w == nil {
 		return
 	}
-	w.change(func() { w.readUntil[log] = t })
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.readUntil[log] = t
+	if now := time.Now(); now.Sub(w.untilAt) >= untilEvery {
+		w.untilAt = now
+		w.startLocked()
+	}
 }
 
 func (w *storeWriter) change(fn func()) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	fn()
+	w.startLocked()
+}
+
+// startLocked starts a commit's goroutine, unless one runs.
+func (w *storeWriter) startLocked() {
 	if !w.running {
 		w.running = true
 		go func() {
@@ -123,7 +141,7 @@ func (w *storeWriter) commit() bool {
 			}
 		}
 	}
-	more := err == nil && (len(w.pending) > 0 || len(w.readUntil) > 0)
+	more := err == nil && len(w.pending) > 0 // stamps alone wait (untilEvery)
 	if !more {
 		w.running = false
 		w.idle.Broadcast()
