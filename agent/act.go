@@ -363,6 +363,7 @@ func (a *Agent) execute(g *generation, c watcher.Change, v scanner.Verdict, prev
 			al.Message = al.FindingMessage(d.Why, "out of the root, but the vault could not finish its entry: "+al.Action.Reason)
 			a.baseline.Forget(v.Path)
 			a.q.recheck.Forget(v.Path)
+			a.vanished.note(v.Path) // the removal is ours, as after a quarantine
 		}
 	}
 	a.sendFile(g, al, written)
