@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 
 	"github.com/shellwatch/shellwatch/state"
@@ -16,11 +17,14 @@ const metaLinks = "links:"
 // not remembered, and are told again at each start (logged).
 const maxLinks = 10_000
 
-// knownLink is a symbolic link as a reconciliation met it. Its path is
-// bytes: JSON would turn invalid UTF-8 into U+FFFD, and such a link would
-// never match.
+// knownLink is a symbolic link as a reconciliation met it, known by the
+// SHA-256 of its path: a web user can make paths of hundreds of KiB, and
+// ten thousand links down such a folder must not cost gigabytes at every
+// start. Path is the path itself, as the first stores wrote it (read
+// only; bytes, since JSON would turn invalid UTF-8 into U+FFFD).
 type knownLink struct {
-	Path  []byte `json:"p"`
+	Path  []byte `json:"p,omitempty"`
+	Sum   []byte `json:"h,omitempty"`
 	Dev   uint64 `json:"d"`
 	Inode uint64 `json:"i"`
 	Size  int64  `json:"s"`
@@ -55,14 +59,21 @@ func (b *Baseline) ReconcileLinks(ctx context.Context, root string, ex walk.Excl
 		b.log.Error("state: read the links met last; each is told again", "root", root, "err", err)
 		known = nil
 	}
-	was := make(map[string]state.Stat, len(known))
+	was := make(map[[sha256.Size]byte]state.Stat, len(known))
 	for _, k := range known {
-		was[string(k.Path)] = k.stat()
+		var sum [sha256.Size]byte
+		if len(k.Sum) == sha256.Size {
+			copy(sum[:], k.Sum)
+		} else {
+			sum = sha256.Sum256(k.Path)
+		}
+		was[sum] = k.stat()
 	}
 	var met []knownLink
 	changed, over := false, 0
 	stats, err := state.ReconcileWithLinks(ctx, b.db, root, ex, fn, func(p string, st state.Stat) {
-		old, ok := was[p]
+		sum := sha256.Sum256([]byte(p))
+		old, ok := was[sum]
 		isNew := !ok || !old.SameIdentity(st)
 		if isNew && newLink != nil {
 			newLink(p)
@@ -72,7 +83,7 @@ func (b *Baseline) ReconcileLinks(ctx context.Context, root string, ex walk.Excl
 			return
 		}
 		changed = changed || isNew
-		met = append(met, knownLink{Path: []byte(p), Dev: st.Dev, Inode: st.Inode, Size: st.Size,
+		met = append(met, knownLink{Sum: sum[:], Dev: st.Dev, Inode: st.Inode, Size: st.Size,
 			MTime: st.MTime.UnixNano(), CTime: st.CTime.UnixNano()})
 	})
 	if err != nil {

@@ -56,6 +56,17 @@ func TestReconcileTellsNewLinks(t *testing.T) {
 	if got := reconcile(); len(got) != 0 {
 		t.Errorf("after a restart, nothing changed: told %q", got)
 	}
+	// Remembered by their paths' hashes, never the paths, which a web
+	// user can make hundreds of KiB long.
+	var kept []knownLink
+	if _, err := b.db.GetMeta(metaLinks+root, &kept); err != nil || len(kept) != 3 {
+		t.Fatalf("links remembered: %d, %v", len(kept), err)
+	}
+	for _, k := range kept {
+		if len(k.Path) != 0 || len(k.Sum) != 32 {
+			t.Errorf("a link remembered as %q / %d bytes of hash, want its hash only", k.Path, len(k.Sum))
+		}
+	}
 	link("shadow", "/etc/passwd") // turned elsewhere: made anew
 	link("new", "/")
 	if got, want := reconcile(), at("shadow", "new"); !slices.Equal(got, want) {
