@@ -103,7 +103,7 @@ func (a *Agent) preventionStatus() wire.PreventionStatus {
 	}
 	return wire.PreventionStatus{Active: true, Users: users, Folders: st.Marks, Events: st.Events,
 		Allowed: st.Allowed, Denied: st.Denied, DeadlineMisses: st.DeadlineMisses + st.QueueFull + st.Unjudgeable,
-		Trusted: st.Trusted}
+		Trusted: uint64(st.TrustedNow)}
 }
 
 // knownVerdict is the guard's look into the baseline: the severity of the

@@ -29,7 +29,7 @@ func TestGuardSlowFileDoesNotKeepScannersBusy(t *testing.T) {
 	var slowScans atomic.Int32
 	var knownBad atomic.Bool
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 2 * time.Second,
-		MinSeverity: finding.SeverityHigh, Workers: 2,
+		MinSeverity: finding.SeverityHigh, Workers: 2, racyWindow: time.Nanosecond,
 		Known: func(path string, _ Identity) (finding.Severity, bool) {
 			// The normal pipeline's verdict, once it has one.
 			return finding.SeverityCritical, path == slow && knownBad.Load()

@@ -147,6 +147,12 @@ func (g *Guard) scanFlight(f *flight) {
 	}
 	writing := isOpenForWriting(first.fd)
 	ctx, cancel := context.WithDeadline(context.Background(), newest.Add(g.opts.Deadline))
+	// Racily clean (git's word): a file changed within racyWindow of its
+	// scan may be written again, same size, within the same clock tick —
+	// on a kernel before 6.13 mtime and ctime move once a tick (1–10 ms)
+	// — and keep the identity judged. Its verdict answers these opens, but
+	// is neither remembered nor trusted to the kernel.
+	racy := time.Since(f.id.ChangeTime()) < g.opts.racyWindow || time.Since(f.id.ModTime()) < g.opts.racyWindow
 	v := g.opts.Scan(ctx, int(first.fd), first.path)
 	cut := ctx.Err() != nil // the scan ran into the deadline
 	cancel()
@@ -164,7 +170,7 @@ func (g *Guard) scanFlight(f *flight) {
 		kept := v
 		kept.Err = nil
 		g.cache.put(f.id, kept)
-	case !writing:
+	case !writing && !racy:
 		g.cache.put(f.id, Verdict{Severity: v.Severity})
 	}
 	trusted := false
@@ -177,7 +183,7 @@ func (g *Guard) scanFlight(f *flight) {
 			if p.done(false) {
 				g.stats.writing.Add(1)
 			}
-		case v.Err == nil && !writing && !trusted:
+		case v.Err == nil && !writing && !racy && !trusted:
 			trusted = true
 			p.doneClean()
 		case v.Err != nil && cut:

@@ -72,8 +72,12 @@ type Options struct {
 	// degradedEvery is the least time between two Degraded reports;
 	// default a minute, shorter in tests.
 	degradedEvery time.Duration
-	// trustCap bounds the files trusted at once; default half of
-	// fs.fanotify.max_user_marks (ignore.go), smaller in tests.
+	// racyWindow is how recent a change makes a clean verdict unfit to be
+	// remembered (flight.go); default racyWindow, longer in tests.
+	racyWindow time.Duration
+	// trustCap bounds the files trusted at once; default half of what
+	// fs.fanotify.max_user_marks leaves the folders (ignore.go), smaller
+	// in tests.
 	trustCap int64
 }
 
@@ -110,6 +114,11 @@ type Report struct {
 	// Degraded: counts since the last Degraded report (see Stats).
 	DeadlineMisses, QueueFull, Unjudgeable, MarkErrors uint64
 }
+
+// racyWindow: a file changed this recently when it is scanned may change
+// again without its identity moving (see scanFlight); five times the
+// longest clock tick.
+const racyWindow = 50 * time.Millisecond
 
 // degradedEvery bounds how often a Degraded report is made, and
 // refusedEvery how often a Blocked report is made of one identity.
@@ -165,10 +174,11 @@ type Guard struct {
 	roots *rootFDs
 
 	// trustPausedUntil (unix nanoseconds) pauses trusting after the
-	// kernel's mark limit refused one; trustMarks counts the ignore marks
-	// made and not removed (ignore.go).
+	// kernel's mark limit refused one; trusted holds the inodes marked and
+	// not removed (ignore.go); capSaid, that the bound was logged.
 	trustPausedUntil atomic.Int64
-	trustMarks       atomic.Int64
+	trusted          trustSet
+	capSaid          atomic.Bool
 	pretrusted       atomic.Bool // the start's pass over the roots is done
 
 	// deg is what the next Degraded report tells, and when.
@@ -190,9 +200,10 @@ func Start(opts Options) (*Guard, error) {
 	if opts.degradedEvery <= 0 {
 		opts.degradedEvery = degradedEvery
 	}
-	if opts.trustCap <= 0 {
-		opts.trustCap = defaultTrustCap(opts.proc)
+	if opts.racyWindow <= 0 {
+		opts.racyWindow = racyWindow
 	}
+
 	if opts.Deadline <= 0 {
 		return nil, errors.New("guard: no deadline")
 	}
@@ -228,6 +239,9 @@ func Start(opts Options) (*Guard, error) {
 	}
 	for _, r := range opts.Roots {
 		g.markTree(r)
+	}
+	if g.opts.trustCap <= 0 {
+		g.opts.trustCap = defaultTrustCap(g.opts.proc, int64(g.stats.marks.Load()))
 	}
 	if g.stats.marks.Load() == 0 && len(opts.Roots) > 0 {
 		g.perm.Close()
@@ -272,6 +286,7 @@ func (g *Guard) Stats() Stats {
 	s := g.stats.snapshot()
 	s.Cached = g.cache.len()
 	s.Pretrusted = g.pretrusted.Load()
+	s.TrustedNow = g.trusted.len()
 	return s
 }
 
@@ -486,7 +501,10 @@ func (g *Guard) lookupLoop() {
 			p.done(true)
 			continue
 		}
-		if g.opts.Known != nil {
+		// A file changed this recently is scanned: the baseline's record
+		// may be racily clean too (see scanFlight).
+		racy := time.Since(p.id.ChangeTime()) < g.opts.racyWindow || time.Since(p.id.ModTime()) < g.opts.racyWindow
+		if g.opts.Known != nil && !racy {
 			if sev, ok := g.opts.Known(p.path, p.id); ok {
 				g.cache.put(p.id, Verdict{Severity: sev})
 				g.judged(p, Verdict{Severity: sev}, "baseline")

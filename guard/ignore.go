@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -55,8 +56,48 @@ import (
 // trustable reports whether a file of identity id and status st, judged
 // clean, may be trusted: a regular, non-empty file no held user can write.
 func (g *Guard) trustable(st *unix.Stat_t) bool {
-	return !g.opts.NoTrust && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 &&
-		st.Mode&0o022 == 0 && !g.users[st.Uid] && !g.trustOff()
+	return !g.opts.NoTrust && g.unwritable(st) && !g.trustOff()
+}
+
+// unwritable reports whether st is a regular, non-empty file no held user
+// can write.
+func (g *Guard) unwritable(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size > 0 && st.Mode&0o022 == 0 && !g.users[st.Uid]
+}
+
+// untrustChanged walks the roots once the folder group has lost events
+// (a full queue: a mass chown or chmod, say) and removes the ignore mark
+// of every trusted file that a held user may write now, by its name,
+// without opening it: a change of attributes whose event was lost must
+// not leave such a file trusted.
+func (g *Guard) untrustChanged() {
+	if g.trusted.len() == 0 {
+		return
+	}
+	for _, root := range g.opts.Roots {
+		walk.Walk(context.Background(), root, nil, func(path string, d fs.DirEntry) error {
+			if g.closed.Load() {
+				return fs.SkipAll
+			}
+			var st unix.Stat_t
+			if !d.Type().IsRegular() || walk.LstatT(path, &st) != nil || g.unwritable(&st) {
+				return nil
+			}
+			key := fileKey{uint64(st.Dev), st.Ino}
+			if !g.trusted.has(key) {
+				return nil
+			}
+			err := rawFD(g.perm, func(group int) error {
+				return unix.FanotifyMark(group, unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_DONT_FOLLOW,
+					permMask, unix.AT_FDCWD, path)
+			})
+			if err == nil {
+				g.trusted.remove(key)
+				g.stats.untrusted.Add(1)
+			}
+			return nil
+		}, func(string, error) {})
+	}
 }
 
 // The marks of a user are bounded by fs.fanotify.max_user_marks, folders'
@@ -68,8 +109,11 @@ func (g *Guard) trustable(st *unix.Stat_t) bool {
 // every other open as before.
 const fallbackTrustCap = 8192
 
-// defaultTrustCap is half of proc's fs.fanotify.max_user_marks.
-func defaultTrustCap(proc string) int64 {
+// defaultTrustCap is half of what proc's fs.fanotify.max_user_marks
+// leaves once folders marks are made: each folder takes two marks (the
+// permission group's and the folders group's), and four while a reload
+// runs the old guard beside the new one.
+func defaultTrustCap(proc string, folders int64) int64 {
 	b, err := os.ReadFile(proc + "/sys/fs/fanotify/max_user_marks")
 	if err != nil {
 		return fallbackTrustCap
@@ -78,7 +122,7 @@ func defaultTrustCap(proc string) int64 {
 	if err != nil || n < 2 {
 		return fallbackTrustCap
 	}
-	return n / 2
+	return max(0, n-4*folders) / 2
 }
 
 // trust marks the file of fd, whose identity id was judged clean, to be
@@ -89,13 +133,17 @@ func (g *Guard) trust(fd int32, id Identity) {
 	if unix.Fstat(int(fd), &st) != nil || identityOf(&st) != id || !g.trustable(&st) || isOpenForWriting(fd) {
 		return
 	}
-	if g.trustMarks.Add(1) > g.opts.trustCap {
-		g.trustMarks.Add(-1)
+	key := fileKey{id.Dev, id.Inode}
+	added, ok := g.trusted.add(key, g.opts.trustCap)
+	if !ok {
+		g.capReached()
 		return
 	}
 	err := g.mark(unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_EVICTABLE, fd)
 	if err != nil {
-		g.trustMarks.Add(-1)
+		if added {
+			g.trusted.remove(key)
+		}
 		g.stats.trustErrors.Add(1)
 		switch {
 		case errors.Is(err, unix.ENOSPC):
@@ -122,8 +170,66 @@ func (g *Guard) trust(fd int32, id Identity) {
 
 // untrust removes the ignore mark of the file of fd.
 func (g *Guard) untrust(fd int32) {
-	if g.mark(unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK, fd) == nil {
-		g.trustMarks.Add(-1)
+	var st unix.Stat_t
+	if g.mark(unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK, fd) == nil && unix.Fstat(int(fd), &st) == nil {
+		g.trusted.remove(fileKey{uint64(st.Dev), st.Ino})
+	}
+}
+
+// fileKey is an inode: what a mark is on.
+type fileKey struct{ dev, inode uint64 }
+
+// trustSet is the inodes the guard has made an ignore mark on and not
+// removed: a file trusted again after a write (the kernel cleared the
+// mask, the mark stays) counts once. The kernel drops the marks of evicted
+// or deleted inodes without a word, so the set is an upper bound.
+type trustSet struct {
+	mu   sync.Mutex
+	keys map[fileKey]struct{}
+}
+
+// add puts k in the set, unless the set holds limit keys already; added
+// says whether k is new, ok whether it is in the set now.
+func (s *trustSet) add(k fileKey, limit int64) (added, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, in := s.keys[k]; in {
+		return false, true
+	}
+	if int64(len(s.keys)) >= limit {
+		return false, false
+	}
+	if s.keys == nil {
+		s.keys = map[fileKey]struct{}{}
+	}
+	s.keys[k] = struct{}{}
+	return true, true
+}
+
+func (s *trustSet) has(k fileKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.keys[k]
+	return ok
+}
+
+func (s *trustSet) remove(k fileKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.keys, k)
+}
+
+func (s *trustSet) len() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.keys))
+}
+
+// capReached logs, once a guard, that trusting stops at its bound.
+func (g *Guard) capReached() {
+	if g.capSaid.CompareAndSwap(false, true) {
+		g.log.Warn("prevention: the bound of trusted files is reached; the other files are judged at each open until the next reload",
+			"trusted", g.opts.trustCap)
 	}
 }
 
@@ -204,7 +310,7 @@ func (g *Guard) pretrust() {
 	n := 0
 	for _, root := range g.opts.Roots {
 		walk.Walk(context.Background(), root, nil, func(path string, d fs.DirEntry) error {
-			if g.closed.Load() || g.trustOff() || g.trustMarks.Load() >= g.opts.trustCap {
+			if g.closed.Load() || g.trustOff() || g.trusted.len() >= g.opts.trustCap {
 				return fs.SkipAll
 			}
 			if !d.Type().IsRegular() {

@@ -155,10 +155,11 @@ func (g *Guard) dirLoop() {
 			g.markTree(p)
 		}
 		if overflow {
-			g.log.Warn("prevention: folder events lost (queue overflow); marking the roots again")
+			g.log.Warn("prevention: folder events lost (queue overflow); marking the roots again, and ending the trust of files the web users may write now")
 			for _, r := range g.opts.Roots {
 				g.markTree(r)
 			}
+			g.untrustChanged()
 		}
 	}
 }
@@ -208,12 +209,16 @@ func (g *Guard) untrustEntry(info []byte) {
 		return
 	}
 	defer unix.Close(dir)
+	var st unix.Stat_t
+	statErr := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	err := rawFD(g.perm, func(group int) error {
 		return unix.FanotifyMark(group, unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_DONT_FOLLOW,
 			permMask, dir, name)
 	})
 	if err == nil {
 		g.stats.untrusted.Add(1)
-		g.trustMarks.Add(-1)
+		if statErr == nil {
+			g.trusted.remove(fileKey{uint64(st.Dev), st.Ino})
+		}
 	}
 }

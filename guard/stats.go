@@ -42,6 +42,9 @@ type Stats struct {
 	FromCache, Trusted, TrustErrors, Untrusted uint64
 	// Cached is the number of identities whose judgement is remembered.
 	Cached int
+	// TrustedNow is the number of files trusted at the moment (an upper
+	// bound: the kernel drops the marks of evicted inodes unseen).
+	TrustedNow int64
 	// Pretrusted is set once the start's pass over the roots, trusting
 	// what the baseline knows clean, is done.
 	Pretrusted bool

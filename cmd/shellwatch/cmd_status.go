@@ -111,7 +111,7 @@ func printStatus(w io.Writer, st wire.Status) {
 	fmt.Fprintf(w, "scanned %d, flagged %d, quarantined %d, quarantine failures %d, scan errors %d\n",
 		st.Scanned, st.Flagged, st.Quarantined, st.QuarantineFailed, st.ScanErrors)
 	if p := st.Prevention; p.Active {
-		fmt.Fprintf(w, "prevention on for %s: %d folders guarded, %d files trusted; %d opens, %d allowed, %d refused, %d allowed unjudged (deadline, queue full, unjudgeable)\n",
+		fmt.Fprintf(w, "prevention on for %s: %d folders guarded, %d files trusted; since the last start or reload %d opens, %d allowed, %d refused, %d allowed unjudged (deadline, queue full, unjudgeable)\n",
 			strings.Join(p.Users, ", "), p.Folders, p.Trusted, p.Events, p.Allowed, p.Denied, p.DeadlineMisses)
 	} else {
 		fmt.Fprintln(w, "prevention off")

@@ -73,15 +73,16 @@ type PreventionStatus struct {
 	Users  []string `json:"users"`
 	// Folders is the number of folders marked.
 	Folders uint64 `json:"folders"`
-	// Events counts the opens reported by the kernel; Allowed and Denied
-	// their answers; DeadlineMisses those allowed unjudged (deadline
+	// Events counts the opens reported by the kernel since the last
+	// reload; Allowed and Denied their answers; DeadlineMisses those allowed unjudged (deadline
 	// passed, queue full, a file whose scan failed lately).
 	Events         uint64 `json:"events"`
 	Allowed        uint64 `json:"allowed"`
 	Denied         uint64 `json:"denied"`
 	DeadlineMisses uint64 `json:"deadline_misses"`
-	// Trusted counts the files handed to the kernel to ignore until they
-	// change (no event at all for their opens).
+	// Trusted is the number of files the kernel ignores now until they
+	// change (no event at all for their opens). Every count here is the
+	// running guard's, since the agent's start or last reload.
 	Trusted uint64 `json:"trusted"`
 }
 
