@@ -112,6 +112,15 @@ func (a *Agent) attachSinks(g, old *generation) error {
 		return nil
 	}
 	if old != nil {
+		// Alerts a webhook holds in memory (its spool could not be
+		// written) would be lost with it: the reload waits for them.
+		held := 0
+		for _, w := range old.webhooks {
+			held += w.Stats().Held
+		}
+		if held > 0 {
+			return fmt.Errorf("the webhooks hold %d alerts in memory, their spool not writable: the running sinks are kept until they are written (reload again then)", held)
+		}
 		// Two sinks must not share one spool: the old ones let go first.
 		// Alerts raised meanwhile wait on the agent's lock.
 		a.closeDispatcher(old.dispatch, 2*time.Second)
