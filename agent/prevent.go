@@ -2,13 +2,13 @@ package agent
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
 	"github.com/shellwatch/shellwatch/control/wire"
-	"github.com/shellwatch/shellwatch/finding"
 	"github.com/shellwatch/shellwatch/guard"
 	"github.com/shellwatch/shellwatch/internal/safetext"
 	"github.com/shellwatch/shellwatch/policy"
@@ -106,14 +106,15 @@ func (a *Agent) preventionStatus() wire.PreventionStatus {
 		Trusted: uint64(st.TrustedNow)}
 }
 
-// knownVerdict is the guard's look into the baseline: the severity of the
-// last verdict on path, when its record is of this very file. Content an
-// operator accepted is clean to it.
-func (a *Agent) knownVerdict(path string, id guard.Identity) (finding.Severity, bool) {
+// knownVerdict is the guard's look into the baseline: the last verdict on
+// path, when its record is of this very file, with the rules that judged
+// it (for the alert of a refusal). Content an operator accepted is clean
+// to it.
+func (a *Agent) knownVerdict(path string, id guard.Identity) (guard.Verdict, bool) {
 	rec := a.baseline.Record(path)
 	if rec == nil || !rec.Stat().SameIdentity(state.Stat{Dev: id.Dev, Inode: id.Inode, Size: id.Size,
 		MTime: id.ModTime(), CTime: id.ChangeTime()}) {
-		return finding.SeverityNone, false
+		return guard.Verdict{}, false
 	}
 	// The verdict, whatever accepted the content: a monitor root's
 	// baseline accepts what it saw, a flagged file left in place (edited in
@@ -121,7 +122,14 @@ func (a *Agent) knownVerdict(path string, id guard.Identity) (finding.Severity, 
 	// included, and a webshell must not be served for that. An operator
 	// clears a false positive with rules.allow_lists, which makes the
 	// verdict clean.
-	return rec.Severity, true
+	return guard.Verdict{Severity: rec.Severity, Detail: recorded{rules: rec.Rules, sha256: rec.SHA256}}, true
+}
+
+// recorded is what the baseline's record told the guard of a file it
+// judged: the rules that matched when the normal pipeline scanned it.
+type recorded struct {
+	rules  []string
+	sha256 [32]byte
 }
 
 // preventionReport turns what the guard tells, after its answer, into
@@ -142,9 +150,24 @@ func (a *Agent) preventionReport(r guard.Report) {
 func (a *Agent) blockedAlert(r guard.Report) alert.Alert {
 	kind := alert.KindExecutionBlocked
 	v, scanned := r.Verdict.Detail.(scanner.Verdict)
+	from := r.From
+	var rules []alert.Rule
 	if !scanned {
 		v = scanner.Verdict{Path: r.Path, Dev: r.Identity.Dev, Inode: r.Identity.Inode, Size: r.Identity.Size,
 			ModTime: r.Identity.ModTime(), ChangeTime: r.Identity.ChangeTime(), Severity: r.Verdict.Severity}
+		if rec, ok := r.Verdict.Detail.(recorded); ok {
+			// Judged by the baseline's record, now or through the
+			// guard's cache: its rules, named as the record keeps them.
+			from = "the baseline's record"
+			if rec.sha256 != ([32]byte{}) {
+				v.SHA256 = hex.EncodeToString(rec.sha256[:])
+			}
+			for _, name := range rec.rules {
+				rules = append(rules, alert.Rule{Name: name})
+			}
+		}
+	} else {
+		rules = alert.RulesOf(v.Matches)
 	}
 	g := a.current.Load()
 	root := ""
@@ -154,12 +177,12 @@ func (a *Agent) blockedAlert(r guard.Report) alert.Alert {
 	al := alert.Alert{Kind: kind, Severity: policy.EventSeverity(kind), File: &alert.File{
 		Path: r.Path, Root: root, Size: v.Size, Mode: alert.ModeString(v.StMode), UID: v.UID, GID: v.GID,
 		MTime: v.ModTime.UTC(), Dev: v.Dev, Inode: v.Inode, SHA256: v.SHA256, MD5: v.MD5,
-	}, Rules: alert.RulesOf(v.Matches)}
+	}, Rules: rules}
 	if v.StMode != 0 {
 		al.File.User, al.File.Group = a.names.User(v.UID), a.names.Group(v.GID)
 	}
 	al.Opener = a.opener(r)
-	why := fmt.Sprintf("judged %s by %s", r.Verdict.Severity, r.From)
+	why := fmt.Sprintf("judged %s by %s", r.Verdict.Severity, from)
 	al.Detail = why
 	outcome := fmt.Sprintf("open refused to pid %d (%s)", r.PID, al.Opener.Who())
 	if r.Exe != "" {

@@ -219,15 +219,25 @@ func TestPreventionRefusesFlaggedFileLeftInPlace(t *testing.T) {
 	if a.Action == nil || a.Action.Taken != alert.ActionAlerted {
 		t.Fatalf("the edited file was not left in place: %+v", a.Action)
 	}
-	if r := h.agent.baseline.Record(page); r == nil || !r.Accepted || r.Severity < finding.SeverityHigh {
+	r := h.agent.baseline.Record(page)
+	if r == nil || !r.Accepted || r.Severity < finding.SeverityHigh || len(r.Rules) == 0 {
 		t.Fatalf("record %+v: want it flagged and accepted, the case this test is about", r)
 	}
+	// Past the guard's racy window (50 ms), within which the record's
+	// word is not taken and the file is scanned.
+	time.Sleep(100 * time.Millisecond)
 	out, err := testenv.AsWebUser("cat", page).CombinedOutput()
 	if err == nil || strings.Contains(string(out), "system(") {
 		t.Fatalf("www-data read the flagged file left in place: err %v, %q", err, out)
 	}
 	if !strings.Contains(string(out), "Operation not permitted") {
 		t.Errorf("cat's refusal: %q", out)
+	}
+	// Its alert names the rules the baseline's record keeps, and what
+	// judged it.
+	b := h.recv.waitAlert(page, alert.KindExecutionBlocked)
+	if len(b.Rules) == 0 || b.Rules[0].Name != r.Rules[0] || !strings.Contains(b.Detail, "baseline") || b.File.SHA256 == "" {
+		t.Errorf("execution_blocked %+v (rules %+v): want the record's rules %v, judged by the baseline", b, b.Rules, r.Rules)
 	}
 }
 

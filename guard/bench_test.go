@@ -101,7 +101,7 @@ func guardEvents(g *Guard) uint64 {
 func benchGuard(root string, known bool) Options {
 	return Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: time.Second,
 		MinSeverity: finding.SeverityHigh, Scan: judge, Workers: 2,
-		Known: func(string, Identity) (finding.Severity, bool) { return finding.SeverityNone, known }}
+		Known: func(string, Identity) (Verdict, bool) { return Verdict{Severity: finding.SeverityNone}, known }}
 }
 
 // startPretrusted starts a guard whose baseline knows root's files clean,

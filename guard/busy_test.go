@@ -30,9 +30,9 @@ func TestGuardSlowFileDoesNotKeepScannersBusy(t *testing.T) {
 	var knownBad atomic.Bool
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 2 * time.Second,
 		MinSeverity: finding.SeverityHigh, Workers: 2, racyWindow: time.Nanosecond,
-		Known: func(path string, _ Identity) (finding.Severity, bool) {
+		Known: func(path string, _ Identity) (Verdict, bool) {
 			// The normal pipeline's verdict, once it has one.
-			return finding.SeverityCritical, path == slow && knownBad.Load()
+			return Verdict{Severity: finding.SeverityCritical}, path == slow && knownBad.Load()
 		},
 		Scan: func(ctx context.Context, fd int, path string) Verdict {
 			if path != slow {

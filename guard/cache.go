@@ -95,3 +95,15 @@ func (c *cache[V]) len() int {
 	defer c.mu.Unlock()
 	return len(c.young) + len(c.old)
 }
+
+// kept is the part of a verdict the cache keeps: a denial keeps its
+// Detail (the next refusals' alerts name the rules that judged it, whether
+// a scan or the baseline did), a clean verdict only its severity. An error
+// is never kept: a cached verdict was judged.
+func (g *Guard) kept(v Verdict) Verdict {
+	if !g.denies(v.Severity) {
+		return Verdict{Severity: v.Severity}
+	}
+	v.Err = nil
+	return v
+}

@@ -167,11 +167,9 @@ func (g *Guard) scanFlight(f *flight) {
 		g.log.Warn("prevention: a file could not be judged; allowed, and not scanned again for "+unjudgedFor.String(),
 			"path", first.path, "err", v.Err)
 	case deny:
-		kept := v
-		kept.Err = nil
-		g.cache.put(f.id, kept)
+		g.cache.put(f.id, g.kept(v))
 	case !writing && !racy:
-		g.cache.put(f.id, Verdict{Severity: v.Severity})
+		g.cache.put(f.id, g.kept(v))
 	}
 	trusted := false
 	for _, p := range g.flights.land(f) {

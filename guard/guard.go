@@ -41,11 +41,12 @@ type Options struct {
 	Deadline time.Duration
 	// MinSeverity is the least severity denied.
 	MinSeverity finding.Severity
-	// Known returns the severity of the baseline's last verdict on path,
-	// when its record has the identity id; false when it has none, or
-	// another identity. It may block briefly (a database read); it is
-	// never called by the read loop.
-	Known func(path string, id Identity) (finding.Severity, bool)
+	// Known returns the baseline's last verdict on path, when its record
+	// has the identity id; false when it has none, or another identity.
+	// Its Detail is handed back in a Report when the verdict (from the
+	// cache or not) refuses an open. It may block briefly (a database
+	// read); it is never called by the read loop.
+	Known func(path string, id Identity) (Verdict, bool)
 	// Scan judges the content of the file open as fd (not to be closed),
 	// named path, with scanners of the guard's own.
 	Scan func(ctx context.Context, fd int, path string) Verdict
@@ -505,9 +506,9 @@ func (g *Guard) lookupLoop() {
 		// may be racily clean too (see scanFlight).
 		racy := time.Since(p.id.ChangeTime()) < g.opts.racyWindow || time.Since(p.id.ModTime()) < g.opts.racyWindow
 		if g.opts.Known != nil && !racy {
-			if sev, ok := g.opts.Known(p.path, p.id); ok {
-				g.cache.put(p.id, Verdict{Severity: sev})
-				g.judged(p, Verdict{Severity: sev}, "baseline")
+			if v, ok := g.opts.Known(p.path, p.id); ok {
+				g.cache.put(p.id, g.kept(v))
+				g.judged(p, v, "baseline")
 				continue
 			}
 		}

@@ -80,9 +80,9 @@ func TestGuardTrustsTheBaselineByIdentity(t *testing.T) {
 	var scans atomic.Int32
 	startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, racyWindow: time.Nanosecond, // the file is new: the baseline's word is the subject here
-		Known: func(path string, id Identity) (finding.Severity, bool) {
+		Known: func(path string, id Identity) (Verdict, bool) {
 			// Clean, says the baseline, of this inode as it was.
-			return finding.SeverityNone, path == known && id.Inode == st.Ino && id.Size == st.Size && id.MTime == st.Mtim.Nano()
+			return Verdict{Severity: finding.SeverityNone}, path == known && id.Inode == st.Ino && id.Size == st.Size && id.MTime == st.Mtim.Nano()
 		},
 		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
 	web := startOpener(t, wwwData)
@@ -230,7 +230,7 @@ func TestGuardKnownCleanButBeingWritten(t *testing.T) {
 	root := webRoot(t)
 	startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, Scan: judge,
-		Known:    func(string, Identity) (finding.Severity, bool) { return finding.SeverityNone, true },
+		Known:    func(string, Identity) (Verdict, bool) { return Verdict{Severity: finding.SeverityNone}, true },
 		IsScript: func(p string) bool { return strings.HasSuffix(p, ".php") }})
 	p := filepath.Join(root, "x.php")
 	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
@@ -298,4 +298,37 @@ func TestGuardScanCutByDeadlineIsADeadlineMiss(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A denial the baseline's record made is remembered with its Detail: the
+// refusals the cache answers next are told with the rules that judged the
+// file, as a scan's are.
+func TestGuardBaselineDenialKeepsItsDetail(t *testing.T) {
+	root := webRoot(t)
+	bad := testenv.WriteFile(t, filepath.Join(root, "left.php"), "<?php SHELL ?>")
+	var rep reports
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Report: rep.add, racyWindow: time.Nanosecond,
+		Known: func(path string, _ Identity) (Verdict, bool) {
+			return Verdict{Severity: finding.SeverityCritical, Detail: "the record's rules"}, path == bad
+		},
+		Scan: func(context.Context, int, string) Verdict {
+			t.Error("a file the baseline knows was scanned")
+			return Verdict{}
+		}})
+	web := startOpener(t, wwwData)
+	if _, err := web.open(bad); err == nil {
+		t.Fatal("a file the baseline judged critical was opened")
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(bad, &st); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := g.cache.get(identityOf(&st)); !ok || v.Detail != "the record's rules" {
+		t.Errorf("cached %+v (%v): want the baseline's denial with its detail", v, ok)
+	}
+	g.Stop()
+	if got := rep.all(); len(got) != 1 || got[0].From != "baseline" || got[0].Verdict.Detail != "the record's rules" {
+		t.Errorf("reports %+v: want one refusal by the baseline, with its detail", got)
+	}
 }

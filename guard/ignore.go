@@ -266,8 +266,8 @@ type learn struct {
 func (g *Guard) learnLoop() {
 	for l := range g.learns {
 		if g.opts.Known != nil && !g.closed.Load() {
-			if sev, ok := g.opts.Known(fdPath(l.fd), l.id); ok && !g.denies(sev) {
-				g.cache.put(l.id, Verdict{Severity: sev})
+			if v, ok := g.opts.Known(fdPath(l.fd), l.id); ok && !g.denies(v.Severity) {
+				g.cache.put(l.id, g.kept(v))
 				g.trust(l.fd, l.id)
 			}
 		}
@@ -327,8 +327,8 @@ func (g *Guard) pretrust() {
 				return nil
 			}
 			id := identityOf(&st)
-			sev, ok := g.opts.Known(path, id)
-			if !ok || g.denies(sev) {
+			v, ok := g.opts.Known(path, id)
+			if !ok || g.denies(v.Severity) {
 				return nil
 			}
 			fd, err := walk.OpenNoSymlinks(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
@@ -336,7 +336,7 @@ func (g *Guard) pretrust() {
 				return nil
 			}
 			defer unix.Close(fd)
-			g.cache.put(id, Verdict{Severity: sev})
+			g.cache.put(id, g.kept(v))
 			g.trust(int32(fd), id) // only when the file opened is the file looked at
 			return nil
 		}, func(string, error) {})

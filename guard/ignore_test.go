@@ -144,7 +144,10 @@ func TestGuardLearnsWhatRootOpens(t *testing.T) {
 	var asked atomic.Int32
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, Scan: judge,
-		Known: func(string, Identity) (finding.Severity, bool) { asked.Add(1); return finding.SeverityNone, true }})
+		Known: func(string, Identity) (Verdict, bool) {
+			asked.Add(1)
+			return Verdict{Severity: finding.SeverityNone}, true
+		}})
 	testenv.Eventually(t, waitFor, "the start's pass over the root", func() bool { return g.Stats().Pretrusted })
 	var paths []string
 	for _, n := range []string{"a.php", "b.php", "c.php"} {
@@ -183,7 +186,9 @@ func TestGuardPretrusts(t *testing.T) {
 	unknown := testenv.WriteFile(t, filepath.Join(root, "new.php"), "<?php echo 3; ?>")
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, Scan: judge,
-		Known: func(path string, _ Identity) (finding.Severity, bool) { return finding.SeverityNone, path != unknown }})
+		Known: func(path string, _ Identity) (Verdict, bool) {
+			return Verdict{Severity: finding.SeverityNone}, path != unknown
+		}})
 	testenv.Eventually(t, waitFor, "the start's pass over the root", func() bool { return g.Stats().Pretrusted })
 	if got := g.Stats().Trusted; got != 2 {
 		t.Fatalf("%d files trusted at the start, want the 2 the baseline knows", got)
@@ -278,7 +283,7 @@ func TestGuardNoTrust(t *testing.T) {
 	page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>") // trustable
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, Scan: judge, NoTrust: true,
-		Known: func(string, Identity) (finding.Severity, bool) { return finding.SeverityNone, true }})
+		Known: func(string, Identity) (Verdict, bool) { return Verdict{Severity: finding.SeverityNone}, true }})
 	testenv.Eventually(t, waitFor, "the start's pass", func() bool { return g.Stats().Pretrusted })
 	web := startOpener(t, wwwData)
 	for range 3 {
