@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,14 +46,21 @@ func BindMount(t testing.TB, src, dst string) {
 
 // SetBindReadOnly makes the bind mount on dir (see [BindMount]) read-only,
 // or writable again: what is open through it keeps its descriptors, and
-// every write through them fails with EROFS meanwhile.
+// every write through them fails with EROFS meanwhile. The kernel refuses
+// (EBUSY) to make a mount read-only while a file on it is open for
+// writing, as a spool file being written: the remount is tried again until
+// such a write is over (at most a minute).
 func SetBindReadOnly(t testing.TB, dir string, readOnly bool) {
 	t.Helper()
 	flags := uintptr(unix.MS_REMOUNT | unix.MS_BIND)
 	if readOnly {
 		flags |= unix.MS_RDONLY
 	}
-	if err := unix.Mount("", dir, "", flags, ""); err != nil {
+	var err error
+	if !poll(time.Minute, func() bool {
+		err = unix.Mount("", dir, "", flags, "")
+		return !errors.Is(err, unix.EBUSY)
+	}) || err != nil {
 		t.Fatalf("remount %s read-only=%v: %v", dir, readOnly, err)
 	}
 }
