@@ -132,7 +132,7 @@ func JournaldFields() []string {
 // protocol.
 const DefaultJournalSocket = "/run/systemd/journal/socket"
 
-// DefaultJournaldTimeout bounds one write to journald.
+// DefaultJournaldTimeout bounds one write to journald, retries included.
 const DefaultJournaldTimeout = time.Second
 
 // JournaldOptions configure a [Journald] sink.
@@ -144,9 +144,10 @@ type JournaldOptions struct {
 	// Socket is journald's native-protocol socket; default
 	// DefaultJournalSocket.
 	Socket string
-	// Timeout bounds the write of one alert: a journald that stops reading
-	// fills its socket, and Deliver then fails after Timeout instead of
-	// waiting for ever; default DefaultJournaldTimeout.
+	// Timeout bounds the write of one alert, its sends again after a
+	// signal included: a journald that stops reading fills its socket, and
+	// Deliver then fails after Timeout instead of waiting for ever;
+	// default DefaultJournaldTimeout.
 	Timeout time.Duration
 }
 
@@ -154,8 +155,9 @@ type JournaldOptions struct {
 // structured fields, through journald's native protocol. It sends each
 // alert as one datagram to the socket, not connected, so a journald that
 // starts (or restarts) after the agent is used from then on. The socket is
-// blocking with a send timeout (SO_SNDTIMEO): while journald's queue is
-// full the kernel puts the sender to sleep, and after the timeout Deliver
+// blocking with a send timeout (SO_SNDTIMEO), set before each send to what
+// is left of the write's timeout: while journald's queue is full the
+// kernel puts the sender to sleep, and once the timeout has passed Deliver
 // fails; the sender never spins.
 type Journald struct {
 	fallbackMu sync.Mutex // one JSON line at a time
@@ -167,6 +169,16 @@ type Journald struct {
 	// exclusively, so the descriptor is never closed under a send.
 	fdMu sync.RWMutex
 	fd   atomic.Int64
+	// turn is held (a value in it) by the send that has set the socket's
+	// send timeout and sends: SO_SNDTIMEO is the socket's, not the
+	// send's, so sends take turns (see sendmsg).
+	turn chan struct{}
+
+	// now is the clock of the timeout (time.Now), and setSendTimeout sets
+	// SO_SNDTIMEO (setSendTimeout); tests replace them to see the timeout
+	// each send is given.
+	now            func() time.Time
+	setSendTimeout func(fd int, d time.Duration) error
 
 	// send writes one entry; tests replace it to act as if no journald ran.
 	send func(message string, priority journal.Priority, vars map[string]string) error
@@ -186,7 +198,8 @@ var errJournaldTimeout = errors.New("journald did not take the entry in time: it
 
 // NewJournald returns a journald sink.
 func NewJournald(opts JournaldOptions) *Journald {
-	j := &Journald{fallback: opts.Fallback, timeout: opts.Timeout}
+	j := &Journald{fallback: opts.Fallback, timeout: opts.Timeout, turn: make(chan struct{}, 1),
+		now: time.Now, setSendTimeout: setSendTimeout}
 	j.fd.Store(-1)
 	if j.fallback == nil {
 		j.fallback = os.Stderr
@@ -240,8 +253,10 @@ func (j *Journald) Deliver(a Alert) error {
 }
 
 // sendNative writes one entry in journald's native protocol: one datagram,
-// or, when the entry is too large for one, a sealed memfd passed along.
+// or, when the entry is too large for one, a sealed memfd passed along;
+// within the timeout, whatever it takes.
 func (j *Journald) sendNative(message string, priority journal.Priority, vars map[string]string) error {
+	deadline := j.now().Add(j.timeout)
 	var data bytes.Buffer
 	appendJournalField(&data, "PRIORITY", strconv.Itoa(int(priority)))
 	appendJournalField(&data, JournalMessage, message)
@@ -260,9 +275,9 @@ func (j *Journald) sendNative(message string, priority journal.Priority, vars ma
 	if err != nil {
 		return err
 	}
-	err = j.sendmsg(fd, data.Bytes(), nil)
+	err = j.sendmsg(fd, data.Bytes(), nil, deadline)
 	if errors.Is(err, unix.EMSGSIZE) || errors.Is(err, unix.ENOBUFS) {
-		err = j.sendLarge(fd, data.Bytes())
+		err = j.sendLarge(fd, data.Bytes(), deadline)
 	}
 	switch {
 	case err == nil:
@@ -284,11 +299,6 @@ func (j *Journald) socketLocked() (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("could not initialize socket to journald: %w", err)
 	}
-	tv := unix.NsecToTimeval(j.timeout.Nanoseconds())
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("could not initialize socket to journald: SO_SNDTIMEO: %w", err)
-	}
 	if !j.fd.CompareAndSwap(-1, int64(fd)) {
 		unix.Close(fd)
 		return int(j.fd.Load()), nil
@@ -297,8 +307,8 @@ func (j *Journald) socketLocked() (int, error) {
 }
 
 // sendLarge passes an entry too large for a datagram as a sealed memfd,
-// as sd_journal_sendv does.
-func (j *Journald) sendLarge(sock int, data []byte) error {
+// as sd_journal_sendv does, by deadline.
+func (j *Journald) sendLarge(sock int, data []byte, deadline time.Time) error {
 	mfd, err := unix.MemfdCreate("shellwatch-journal", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return fmt.Errorf("memfd for a large journal entry: %w", err)
@@ -311,24 +321,66 @@ func (j *Journald) sendLarge(sock int, data []byte) error {
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE|unix.F_SEAL_SEAL); err != nil {
 		return fmt.Errorf("seal the memfd of a large journal entry: %w", err)
 	}
-	return j.sendmsg(sock, nil, unix.UnixRights(int(f.Fd())))
+	return j.sendmsg(sock, nil, unix.UnixRights(int(f.Fd())), deadline)
 }
 
-// sendmsg sends one datagram to journald, again when a signal interrupts
-// the call, until the send timeout has passed: with SO_SNDTIMEO set the
-// kernel does not restart an interrupted send, and the Go runtime's own
-// preemption signal interrupts one now and then (an alert once went to
-// the fallback stream for it: "sendmsg …: interrupted system call"). An
-// interrupted datagram was not sent, so sending it again never doubles
-// an entry.
-func (j *Journald) sendmsg(fd int, p, oob []byte) error {
-	deadline := time.Now().Add(j.timeout)
+// sendmsg sends one datagram to journald by deadline, and again when a
+// signal interrupts the send: with SO_SNDTIMEO set the kernel does not
+// restart an interrupted send, and the Go runtime's own preemption signal
+// interrupts one now and then (an alert once went to the fallback stream
+// for it: "sendmsg …: interrupted system call"). An interrupted datagram
+// was not sent, so sending it again never doubles an entry. Each send is
+// given as its SO_SNDTIMEO what is left until deadline, so the sends of
+// one entry together end by it, however many signals come; a timeout
+// that passed is EAGAIN, as the kernel's. The timeout is the socket's:
+// the sends of concurrent Delivers take turns, and one that waits for its
+// turn waits until its own deadline at most.
+func (j *Journald) sendmsg(fd int, p, oob []byte, deadline time.Time) error {
+	if !j.takeTurn(deadline) {
+		return unix.EAGAIN
+	}
+	defer func() { <-j.turn }()
 	for {
+		left := deadline.Sub(j.now())
+		if left <= 0 {
+			return unix.EAGAIN
+		}
+		if err := j.setSendTimeout(fd, left); err != nil {
+			return err
+		}
 		err := unix.Sendmsg(fd, p, oob, j.addr, 0)
-		if !errors.Is(err, unix.EINTR) || time.Now().After(deadline) {
+		if !errors.Is(err, unix.EINTR) {
 			return err
 		}
 	}
+}
+
+// takeTurn waits for the turn to send until deadline, and reports whether
+// it got it.
+func (j *Journald) takeTurn(deadline time.Time) bool {
+	select {
+	case j.turn <- struct{}{}:
+		return true
+	default:
+	}
+	wait := time.NewTimer(deadline.Sub(j.now()))
+	defer wait.Stop()
+	select {
+	case j.turn <- struct{}{}:
+		return true
+	case <-wait.C:
+		return false
+	}
+}
+
+// setSendTimeout sets the socket's SO_SNDTIMEO to d, at least a
+// microsecond: a zero timeout would be none, a send that waits for ever.
+func setSendTimeout(fd int, d time.Duration) error {
+	tv := unix.NsecToTimeval(max(d, time.Microsecond).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		return fmt.Errorf("SO_SNDTIMEO: %w", err)
+	}
+	return nil
 }
 
 // appendJournalField writes one field in the native protocol: NAME=value

@@ -634,6 +634,16 @@ func TestJournaldSendInterruptedBySignals(t *testing.T) {
 	})
 	defer func() { close(stop); rain.Wait() }()
 
+	fillJournald(t, sink, "under signals")
+	if fallback.String() != "" {
+		t.Errorf("an alert went to the fallback stream: %q", fallback.String())
+	}
+}
+
+// fillJournald delivers alerts through sink to a hung journald until one
+// times out: its socket's queue is full. how says what else goes on.
+func fillJournald(t *testing.T, sink *Journald, how string) {
+	t.Helper()
 	for taken := 0; ; taken++ {
 		if taken > 100000 {
 			t.Fatal("the socket nobody reads took 100,000 entries")
@@ -643,9 +653,115 @@ func TestJournaldSendInterruptedBySignals(t *testing.T) {
 			continue
 		}
 		if !errors.Is(err, errJournaldTimeout) {
-			t.Fatalf("Deliver to a hung journald under signals: %v, want the timeout", err)
+			t.Fatalf("Deliver to a hung journald %s: %v, want the timeout", how, err)
 		}
-		break
+		return
+	}
+}
+
+// steppingClock is a clock that moves step forward at each reading.
+type steppingClock struct {
+	at   time.Time
+	step time.Duration
+}
+
+func (c *steppingClock) now() time.Time {
+	c.at = c.at.Add(c.step)
+	return c.at
+}
+
+// One write to journald ends within its timeout, however many signals
+// interrupt its sends: each send is given as its SO_SNDTIMEO what is left
+// of one deadline, computed when the write began. (Given the whole
+// timeout at each send again, a send interrupted just before the deadline
+// was followed by one more that could take the whole timeout: twice the
+// timeout in all.)
+//
+// That is checked on the timeouts the sink sets, not on a wall clock: the
+// sink reads a clock that moves a quarter of the timeout at each reading,
+// so its sends must be given 3/4, 2/4 and 1/4 of the timeout, and no
+// fourth send made. The journald is a real socket nobody reads, filled;
+// each send sleeps in the kernel until a signal, sent to the sending
+// thread every millisecond, interrupts it (EINTR), long before the
+// shortest of those timeouts (a second) would end it.
+func TestJournaldSendsEndWithinOneTimeout(t *testing.T) {
+	hung := newHungJournald(t)
+	var fallback testenv.Buffer
+	sink := NewJournald(JournaldOptions{Fallback: &fallback, Socket: hung.path, Timeout: 50 * time.Millisecond})
+	defer sink.Close(context.Background())
+	fillJournald(t, sink, "")
+
+	const timeout = 4 * time.Second
+	sink.timeout = timeout
+	var set []time.Duration
+	setSocket := sink.setSendTimeout
+	sink.setSendTimeout = func(fd int, d time.Duration) error {
+		set = append(set, d)
+		return setSocket(fd, d)
+	}
+	clock := &steppingClock{at: time.Now(), step: timeout / 4}
+	sink.now = clock.now
+
+	tids := make(chan int)
+	done := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		done <- sink.Deliver(fullAlert())
+	}()
+	tid := <-tids
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			waiting = false
+		case <-tick.C:
+			if err := unix.Tgkill(os.Getpid(), tid, unix.SIGURG); err != nil { // the runtime's preemption signal: harmless
+				t.Fatalf("signal the sending thread: %v", err)
+			}
+		}
+	}
+	if !errors.Is(err, errJournaldTimeout) {
+		t.Errorf("Deliver to a hung journald under signals: %v, want the timeout", err)
+	}
+	if want := []time.Duration{3 * timeout / 4, timeout / 2, timeout / 4}; !slices.Equal(set, want) {
+		t.Errorf("the sends were given the timeouts %v, want %v: what is left of one deadline", set, want)
+	}
+	if fallback.String() != "" {
+		t.Errorf("an alert went to the fallback stream: %q", fallback.String())
+	}
+}
+
+// The sends of concurrent writes take turns (the send timeout is the
+// socket's): a write that does not get its turn fails at its own
+// deadline, having sent nothing, rather than wait for the turn.
+func TestJournaldWriteWaitingForItsTurnEndsAtItsDeadline(t *testing.T) {
+	hung := newHungJournald(t)
+	var fallback testenv.Buffer
+	sink := NewJournald(JournaldOptions{Fallback: &fallback, Socket: hung.path, Timeout: 50 * time.Millisecond})
+	defer sink.Close(context.Background())
+	sends := 0
+	setSocket := sink.setSendTimeout
+	sink.setSendTimeout = func(fd int, d time.Duration) error {
+		sends++
+		return setSocket(fd, d)
+	}
+	sink.turn <- struct{}{} // another write's turn, for ever
+	if err := sink.Deliver(fullAlert()); !errors.Is(err, errJournaldTimeout) {
+		t.Errorf("Deliver while another write holds the turn: %v, want the timeout", err)
+	}
+	if sends != 0 {
+		t.Errorf("%d sends made without the turn", sends)
+	}
+	<-sink.turn
+	if err := sink.Deliver(fullAlert()); err != nil {
+		t.Errorf("Deliver with the turn free, to a journald with room: %v", err)
+	}
+	if sends != 1 {
+		t.Errorf("%d sends made for one entry, want 1", sends)
 	}
 	if fallback.String() != "" {
 		t.Errorf("an alert went to the fallback stream: %q", fallback.String())
