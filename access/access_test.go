@@ -611,3 +611,128 @@ func TestAttackerReturnedTally(t *testing.T) {
 		t.Errorf("told at Stop: %+v, want the attacker's repeat", r)
 	}
 }
+
+// A botnet of more clients than the table of (client, URL) pairs holds:
+// each client requests a flagged URL twice, the second request counted,
+// not alerted. The pairs forgotten to make room for the next clients held
+// such counts; every one of them is told all the same, in the tallies
+// once the window of the alerts ends, so the requests the
+// attacker_returned alerts about the URL count are the requests written,
+// and the alerts stay few. The real bound when not -short.
+func TestAttackerReturnedBotnetPastThePairTable(t *testing.T) {
+	bounds := []int{16}
+	if !testing.Short() {
+		bounds = append(bounds, maxLimits)
+	}
+	for _, bound := range bounds {
+		t.Run(strconv.Itoa(bound), func(t *testing.T) {
+			s := newSite(t)
+			// A request for the other flagged URL after the botnet's is
+			// the sentinel, alerted once the reporter read every line
+			// before it.
+			l, out, offset, first, sentinel := s.startBounded(t, bound)
+
+			clients := bound + bound/2
+			at := time.Now()
+			var lines strings.Builder
+			for i := range clients {
+				ip := fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+				lines.WriteString(weblogtest.Line(ip, at, "GET", "/shop/up/x.php?c=id", 200, 10, "bot"))
+				lines.WriteString(weblogtest.Line(ip, at, "GET", "/shop/up/x.php?c=whoami", 200, 10, "bot"))
+			}
+			written := 2 * clients
+			lines.WriteString(weblogtest.Line("192.0.2.1", at, "GET", "/shop/up/y.php", 404, 10, "sentinel"))
+			f, err := os.OpenFile(s.log, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString(lines.String()); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, waitFor, "the sentinel alerted", func() bool { return len(returnsTo(out, sentinel.ID)) == 1 })
+			if n := l.flagged.limitsHeld(); n > bound {
+				t.Errorf("%d pairs held, past the bound of %d", n, bound)
+			}
+			told := func() (n int) {
+				for _, a := range returnsTo(out, first.ID) {
+					n += a.Request.Requests
+				}
+				return n
+			}
+
+			// The window over: the tallies tell every count owed, while
+			// the logs run (Stop, which tells what is owed, waits for the
+			// tallies under way).
+			offset.Store(int64(ReturnEvery + time.Second))
+			testenv.Eventually(t, waitFor, "no count owed", func() bool { return !l.flagged.owes() })
+			l.Stop()
+			if n := told(); n != written {
+				t.Errorf("the attacker_returned about the URL count %d requests, want the %d written", n, written)
+			}
+			// One by one the first few, and the tally of each; one grouped
+			// alert, and the tally of the others.
+			if got, most := len(returnsTo(out, first.ID)), 2*ReturnClients+2; got > most {
+				t.Errorf("%d attacker_returned about the URL, want at most %d", got, most)
+			}
+		})
+	}
+}
+
+// A pair forgotten for room (other URLs' clients filled the table) whose
+// URL had no grouped alert yet: its count is told at once, in a tally of
+// its own URL, not kept until the logs stop.
+func TestAttackerReturnedPairForgottenBeforeAnyGroupedAlert(t *testing.T) {
+	s := newSite(t)
+	l, out, _, shell, _ := s.startBounded(t, 4)
+
+	at := time.Now()
+	const attacker = "203.0.113.7"
+	s.request(t, attacker, at, "GET", "/shop/up/x.php?c=id", 200, "python")
+	s.request(t, attacker, at, "POST", "/shop/up/x.php?c=last", 200, "python") // counted, not alerted
+	// The fourth pair fills the table: the oldest, the attacker's, is
+	// forgotten for the fifth.
+	for i := 1; i <= 4; i++ {
+		s.request(t, fmt.Sprintf("198.51.100.%d", i), at, "GET", "/shop/up/y.php", 404, "bot")
+	}
+	testenv.Eventually(t, waitFor, "the attacker's second request told", func() bool { return len(returnsTo(out, shell.ID)) == 2 })
+	l.Stop()
+	got := returnsTo(out, shell.ID)
+	if len(got) != 2 {
+		t.Fatalf("%d attacker_returned about the shell, want the attacker's and the tally: %+v", len(got), got)
+	}
+	if r := got[0].Request; r.Client != attacker || r.Requests != 1 || r.Clients != 0 {
+		t.Errorf("first: %+v, want the attacker's own alert", r)
+	}
+	if r := got[1].Request; r.Requests != 1 || r.Clients != 1 || r.URL != "/shop/up/x.php?c=last" || !slices.Equal(r.FirstClients, []string{attacker}) {
+		t.Errorf("the tally: %+v, want the attacker's second request", r)
+	}
+}
+
+// startBounded starts the logs on a clock the test moves (see
+// startShifted), tallies looked for every 100 ms, with a table of at most
+// bound (client, URL) pairs, and flags up/x.php and up/y.php, returning
+// their alerts once the log was polled after.
+func (s *site) startBounded(t *testing.T, bound int) (l *Logs, out *sent, offset *atomic.Int64, x, y alert.Alert) {
+	t.Helper()
+	l, out, offset = s.startShifted(t, 100*time.Millisecond)
+	l.flagged.mu.Lock()
+	l.flagged.maxLimits = bound
+	l.flagged.mu.Unlock()
+	x = detection(s.root, "up/x.php", alert.ActionQuarantined)
+	l.FollowUp(x, time.Time{})
+	y = detection(s.root, "up/y.php", alert.ActionQuarantined)
+	l.FollowUp(y, time.Time{})
+	polls := l.logs[0].f.Stats().Polls
+	testenv.Eventually(t, waitFor, "a poll after the flagging", func() bool { return l.logs[0].f.Stats().Polls > polls })
+	return l, out, offset, x, y
+}
+
+// limitsHeld returns how many (client, URL) pairs fl holds.
+func (fl *Flagged) limitsHeld() int {
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return len(fl.limits)
+}

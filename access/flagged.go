@@ -30,7 +30,8 @@ const (
 	MaxFlagged = 10_000
 	// maxLimits bounds the (client, URL) pairs whose last alert is
 	// remembered; past it, the pairs whose time is up are forgotten, then
-	// any (the oldest first).
+	// any (the oldest first). The requests a forgotten pair counted and
+	// did not alert yet go to its URL's crowd (see Flagged.forgetLocked).
 	maxLimits = 50_000
 )
 
@@ -109,7 +110,8 @@ type urlKey struct{ root, url string }
 
 // crowd is the clients of one flagged URL: how many were alerted one by
 // one in the window that began at start, and those past them, gathered
-// since the last grouped alert (last; zero when none was sent).
+// since the last grouped alert (last; zero when none was sent), with the
+// requests not alerted yet of the pairs forgotten to bound the memory.
 type crowd struct {
 	start time.Time
 	alone int
@@ -172,8 +174,10 @@ type Flagged struct {
 	order  []*flaggedURL            // oldest first
 	maxLen int                      // the longest URL held
 	limits map[limitKey]*limit
-	owed   map[limitKey]*limit // the limits with requests not alerted
-	crowds map[urlKey]*crowd   // of the URLs held
+	// maxLimits bounds limits (the constant; tests make it smaller).
+	maxLimits int
+	owed      map[limitKey]*limit // the limits with requests not alerted
+	crowds    map[urlKey]*crowd   // of the URLs held
 	// readUntil is, by log path, the stamp of the newest request matched
 	// against the URLs held: a log read back later (a restart, a reload
 	// that follows it anew) counts only the lines stamped after it.
@@ -184,7 +188,7 @@ type Flagged struct {
 
 // NewFlagged returns an empty registry.
 func NewFlagged() *Flagged {
-	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit), owed: make(map[limitKey]*limit),
+	return &Flagged{byURL: make(map[string][]*flaggedURL), limits: make(map[limitKey]*limit), maxLimits: maxLimits, owed: make(map[limitKey]*limit),
 		crowds: make(map[urlKey]*crowd), readUntil: make(map[string]time.Time)}
 }
 
@@ -358,7 +362,7 @@ func (fl *Flagged) allowClientLocked(client string, u *flaggedURL, now time.Time
 	l = fl.limits[k]
 	switch {
 	case l == nil:
-		if len(fl.limits) >= maxLimits {
+		if len(fl.limits) >= fl.maxLimits {
 			fl.pruneLocked(now)
 		}
 		l = &limit{last: now}
@@ -395,7 +399,11 @@ func (fl *Flagged) due(now time.Time, all bool) []tally {
 	fl.mu.Lock()
 	defer fl.mu.Unlock()
 	var out []tally
-	crowdDue := func(c *crowd) bool { return all || !c.last.IsZero() && now.Sub(c.last) >= ReturnEvery }
+	// A crowd no grouped alert told yet holds the counts of forgotten
+	// pairs (see forgetLocked): due at once. Its tally leaves last
+	// alone: the URL's first client past ReturnClients is still alerted
+	// at once (a tally of forgotten pairs comes at most once a prune).
+	crowdDue := func(c *crowd) bool { return all || c.last.IsZero() || now.Sub(c.last) >= ReturnEvery }
 	for k, l := range fl.owed {
 		u := fl.heldLocked(k.root, k.url)
 		if u == nil { // forgotten: no URL to alert about
@@ -453,16 +461,16 @@ func (fl *Flagged) heldLocked(root, url string) *flaggedURL {
 }
 
 // pruneLocked forgets the pairs whose time is up and that hold no count,
-// then, if still full, those whose time is up, then the oldest half.
+// then, if still full, those whose time is up, then the oldest half; the
+// counts of those it forgets are kept (see forgetLocked).
 func (fl *Flagged) pruneLocked(now time.Time) {
 	for _, keepCounted := range []bool{true, false} {
 		for k, l := range fl.limits {
 			if now.Sub(l.last) >= ReturnEvery && (!keepCounted || l.since == 0) {
-				delete(fl.limits, k)
-				delete(fl.owed, k)
+				fl.forgetLocked(k, l)
 			}
 		}
-		if len(fl.limits) < maxLimits {
+		if len(fl.limits) < fl.maxLimits {
 			return
 		}
 	}
@@ -475,10 +483,35 @@ func (fl *Flagged) pruneLocked(now time.Time) {
 	cut := oldest.Add(now.Sub(oldest) / 2)
 	for k, l := range fl.limits {
 		if !l.last.After(cut) {
-			delete(fl.limits, k)
-			delete(fl.owed, k)
+			fl.forgetLocked(k, l)
 		}
 	}
+}
+
+// forgetLocked forgets the pair k, l its limit. The requests it counted
+// and did not alert yet are not lost with it: they join its URL's crowd,
+// as one client more unless the crowd's generation counted it already,
+// and are told in the URL's next grouped alert or tally (at once when no
+// grouped alert was sent yet, else within ReturnEvery of the last). So
+// a botnet of more clients than maxLimits leaves the request counts of
+// attacker_returned true; a client forgotten and back again may be
+// counted twice among the clients.
+func (fl *Flagged) forgetLocked(k limitKey, l *limit) {
+	delete(fl.limits, k)
+	delete(fl.owed, k)
+	if l.since == 0 {
+		return
+	}
+	u := fl.heldLocked(k.root, k.url)
+	if u == nil { // forgotten: no URL to alert about
+		return
+	}
+	c := fl.crowds[urlKey{k.root, k.url}]
+	counted := l.grouped && c != nil && l.gen == c.gen // else its URL was flagged anew since
+	if c == nil {
+		c = fl.crowdLocked(u)
+	}
+	c.gather(k.client, l.since, l.hit, !counted)
 }
 
 // Len returns how many URLs are remembered.
