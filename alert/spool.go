@@ -592,7 +592,10 @@ func (s *spool) remove(seq uint64, deleteFile bool) {
 	if i >= 0 {
 		e := s.entries[i]
 		s.entries = slices.Delete(s.entries, i, i+1)
-		if deleteFile {
+		// An alert held in memory has no file: its write failed, or is
+		// under way and removes the file itself once it sees the entry
+		// gone (see writeHeld).
+		if deleteFile && e.held == nil {
 			if err := os.Remove(filepath.Join(s.dir, e.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				s.log.Error("webhook spool: cannot remove a delivered alert; it will be delivered again after a restart", "file", filepath.Join(s.dir, e.name), "error", err)
 			}

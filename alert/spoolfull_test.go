@@ -296,3 +296,38 @@ func TestAlertsAtRiskReachEverySinkThatWouldTakeThem(t *testing.T) {
 		t.Errorf("the webhook's own receiver heard %q, want %q", got, want)
 	}
 }
+
+// An alert held in memory (its spool read-only) and then delivered from
+// there has no file to remove: the spool says nothing of one, where it
+// used to log, falsely, that the alert would be delivered again after a
+// restart.
+func TestHeldAlertDeliveredFromMemoryHasNoFileToRemove(t *testing.T) {
+	spoolDir := filepath.Join(t.TempDir(), "spool")
+	if err := os.MkdirAll(spoolDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	testenv.BindMount(t, spoolDir, spoolDir)
+	rc := newReceiver(nil)
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	log, buf := testLogger(t)
+	hook, err := NewWebhook(WebhookOptions{URL: srv.URL, SpoolDir: spoolDir, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.SetBindReadOnly(t, spoolDir, true)
+	t.Cleanup(func() { closeWebhook(t, hook) }) // before the unmount
+	a := testAlert(0, finding.SeverityCritical)
+	if err := hook.Deliver(a); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitTimeout, "the alert delivered from memory", func() bool {
+		return len(rc.requests()) == 1 && hook.Stats().Held == 0
+	})
+	if got := rc.alertsReceived(t); len(got) != 1 || got[0].ID != a.ID {
+		t.Fatalf("received %+v, want the one alert", got)
+	}
+	if strings.Contains(buf.String(), "cannot remove") {
+		t.Errorf("the spool logged a removal of a file it never wrote:\n%s", buf.String())
+	}
+}
