@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -94,39 +95,85 @@ func rawFD(f *os.File, fn func(fd int) error) error {
 	return inner
 }
 
-// dirEntry reads the folder and name of a FAN_REPORT_DFID_NAME event's
-// info record: the folder's file system id and handle, and the name made
-// in it. ok is false when the record is not one.
-func dirEntry(info []byte) (fsid [8]byte, handle unix.FileHandle, name string, ok bool) {
-	// struct fanotify_event_info_fid: header (type u8, pad u8, len u16),
-	// fsid (8 bytes), struct file_handle (bytes u32, type i32, handle),
-	// then the name, NUL-terminated.
+// fileID names a file or folder as a FID group's info records do: the file
+// system's id and a handle, which open_by_handle_at opens on that file
+// system.
+type fileID struct {
+	fsid   [8]byte
+	handle unix.FileHandle
+}
+
+// fidInfo is what the info records of a folder-group event say.
+type fidInfo struct {
+	// dir and name are the folder the event happened in and the entry's
+	// name there (FAN_EVENT_INFO_TYPE_DFID_NAME); hasEntry, that such a
+	// record was read whole.
+	dir      fileID
+	name     string
+	hasEntry bool
+	// file is the object's own handle (FAN_EVENT_INFO_TYPE_FID), which
+	// FAN_REPORT_FID adds to the events on a file (FAN_ATTRIB); hasFile,
+	// that such a record was read whole.
+	file    fileID
+	hasFile bool
+}
+
+// fidRecordHeader is the size of struct fanotify_event_info_fid up to the
+// handle: the header (type u8, pad u8, len u16), the fsid (8 bytes) and
+// struct file_handle's handle_bytes (u32) and handle_type (i32).
+const fidRecordHeader = 20
+
+// parseFIDInfo reads the info records that follow a folder-group event's
+// metadata. Every length is checked against the bytes read: a record
+// whose length is less than its header or more than what is left ends the
+// parse (the records before it stand); a record of another type, or of a
+// known type but malformed, is skipped; the first whole record of each
+// type is the one kept.
+func parseFIDInfo(info []byte) fidInfo {
+	var fi fidInfo
 	for len(info) >= 4 {
 		typ, n := info[0], int(binary.NativeEndian.Uint16(info[2:4]))
 		if n < 4 || n > len(info) {
-			return fsid, handle, "", false
+			break
 		}
 		rec := info[:n]
 		info = info[n:]
-		if typ != unix.FAN_EVENT_INFO_TYPE_DFID_NAME || len(rec) < 20 {
-			continue
+		switch typ {
+		case unix.FAN_EVENT_INFO_TYPE_DFID_NAME:
+			id, rest, ok := readFileID(rec)
+			if !ok || fi.hasEntry {
+				continue
+			}
+			end := bytes.IndexByte(rest, 0)
+			if end <= 0 {
+				continue // no name, or one without its NUL
+			}
+			fi.dir, fi.name, fi.hasEntry = id, string(rest[:end]), true
+		case unix.FAN_EVENT_INFO_TYPE_FID:
+			id, _, ok := readFileID(rec)
+			if !ok || fi.hasFile {
+				continue
+			}
+			fi.file, fi.hasFile = id, true
 		}
-		copy(fsid[:], rec[4:12])
-		hb := int(binary.NativeEndian.Uint32(rec[12:16]))
-		ht := int32(binary.NativeEndian.Uint32(rec[16:20]))
-		if hb < 0 || 20+hb > len(rec) {
-			return fsid, handle, "", false
-		}
-		handle = unix.NewFileHandle(ht, rec[20:20+hb])
-		rest := rec[20+hb:]
-		end := 0
-		for end < len(rest) && rest[end] != 0 {
-			end++
-		}
-		if end == len(rest) || end == 0 {
-			return fsid, handle, "", false
-		}
-		return fsid, handle, string(rest[:end]), true
 	}
-	return fsid, handle, "", false
+	return fi
+}
+
+// readFileID reads the fsid and handle of a fanotify_event_info_fid
+// record, and returns what follows the handle (the name, in a DFID_NAME
+// record). ok is false when the handle does not fit in the record.
+func readFileID(rec []byte) (id fileID, rest []byte, ok bool) {
+	if len(rec) < fidRecordHeader {
+		return id, nil, false
+	}
+	copy(id.fsid[:], rec[4:12])
+	hb := uint64(binary.NativeEndian.Uint32(rec[12:16]))
+	ht := int32(binary.NativeEndian.Uint32(rec[16:20]))
+	if hb > uint64(len(rec)-fidRecordHeader) {
+		return id, nil, false
+	}
+	end := fidRecordHeader + int(hb)
+	id.handle = unix.NewFileHandle(ht, rec[fidRecordHeader:end])
+	return id, rec[end:], true
 }

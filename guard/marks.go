@@ -141,11 +141,11 @@ func (g *Guard) dirLoop() {
 				if e.mask&(unix.FAN_CREATE|unix.FAN_MOVED_TO) == 0 {
 					break // a folder's own attributes
 				}
-				if p, ok := g.resolve(e.info); ok {
+				if p, ok := g.resolve(parseFIDInfo(e.info)); ok {
 					made = append(made, p)
 				}
 			case e.mask&unix.FAN_ATTRIB != 0:
-				g.untrustEntry(e.info)
+				g.untrustEntry(parseFIDInfo(e.info))
 			}
 		})
 		if perr != nil {
@@ -166,8 +166,8 @@ func (g *Guard) dirLoop() {
 
 // resolve turns a folder event's parent handle and name into the path of
 // the new folder.
-func (g *Guard) resolve(info []byte) (string, bool) {
-	fd, name, ok := g.openParent(info)
+func (g *Guard) resolve(fi fidInfo) (string, bool) {
+	fd, name, ok := g.openParent(fi)
 	if !ok {
 		return "", false
 	}
@@ -181,30 +181,38 @@ func (g *Guard) resolve(info []byte) (string, bool) {
 
 // openParent opens (O_PATH) the folder a folder-group event names by
 // handle, and returns it with the entry's name.
-func (g *Guard) openParent(info []byte) (fd int, name string, ok bool) {
-	fsid, handle, name, ok := dirEntry(info)
-	if !ok || name == "." || name == ".." || filepath.Base(name) != name {
+func (g *Guard) openParent(fi fidInfo) (fd int, name string, ok bool) {
+	name = fi.name
+	if !fi.hasEntry || name == "." || name == ".." || filepath.Base(name) != name {
 		return -1, "", false
 	}
-	mount, ok := g.roots.byFsid[fsid]
+	fd, ok = g.openByID(fi.dir)
+	return fd, name, ok
+}
+
+// openByID opens (O_PATH) the file or folder a folder-group event names by
+// handle, through the root open on its file system; false when no root is
+// on it, or the kernel cannot open the handle (the file is gone).
+func (g *Guard) openByID(id fileID) (fd int, ok bool) {
+	mount, ok := g.roots.byFsid[id.fsid]
 	if !ok {
-		return -1, "", false
+		return -1, false
 	}
-	fd, err := unix.OpenByHandleAt(mount, handle, unix.O_PATH|unix.O_CLOEXEC)
+	fd, err := unix.OpenByHandleAt(mount, id.handle, unix.O_PATH|unix.O_CLOEXEC)
 	if err != nil {
-		return -1, "", false
+		return -1, false
 	}
-	return fd, name, true
+	return fd, true
 }
 
 // untrustEntry ends the trust of a file whose attributes changed (a chmod
 // or chown may have made it writable to a web user, see ignore.go): its
 // ignore mark, if it has one, is removed by name, without opening it.
-func (g *Guard) untrustEntry(info []byte) {
+func (g *Guard) untrustEntry(fi fidInfo) {
 	if g.stats.trusted.Load() == 0 {
 		return
 	}
-	dir, name, ok := g.openParent(info)
+	dir, name, ok := g.openParent(fi)
 	if !ok {
 		return
 	}
