@@ -117,6 +117,13 @@ func (g *Guard) markFailed(dir string, err error) {
 func (g *Guard) dirLoop() {
 	buf := make([]byte, 64<<10)
 	for {
+		if g.opts.dirHold != nil {
+			select {
+			case <-g.opts.dirHold:
+			case <-g.stopping:
+				return
+			}
+		}
 		n, err := g.dirs.Read(buf)
 		if err != nil {
 			if g.closed.Load() || errors.Is(err, os.ErrClosed) {
