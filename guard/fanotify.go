@@ -13,6 +13,16 @@ import (
 // permMask is what the guard holds: every open, and every open to execute.
 const permMask = unix.FAN_OPEN_PERM | unix.FAN_OPEN_EXEC_PERM
 
+// folderReport is what the folder group's events carry: the folder and
+// the name of the entry (FAN_REPORT_DFID_NAME: a folder made is marked by
+// that path), and for an event on a file, the file's own handle
+// (FAN_REPORT_FID, an FAN_EVENT_INFO_TYPE_FID record; Linux 5.9, as
+// FAN_REPORT_DFID_NAME): a FAN_ATTRIB ends the trust of that inode
+// whatever its name is by the time the event is read. FAN_REPORT_TARGET_FID
+// (5.17) would add the handle to the events of names made and moved as
+// well, which the guard does not use.
+const folderReport = unix.FAN_REPORT_DFID_NAME | unix.FAN_REPORT_FID
+
 // dirMask is what the second group hears: folders made or moved in, and
 // the files whose attributes change (which ends their trust, ignore.go).
 const dirMask = unix.FAN_CREATE | unix.FAN_MOVED_TO | unix.FAN_ONDIR | unix.FAN_ATTRIB | unix.FAN_EVENT_ON_CHILD
@@ -79,6 +89,23 @@ func initGroup(flags uint, name string) (*os.File, error) {
 		return nil, fmt.Errorf("fanotify_init (%s): %w", name, err)
 	}
 	return os.NewFile(uintptr(fd), "fanotify-"+name), nil
+}
+
+// initFolderGroup opens the folder group, asking for the files' own
+// handles (folderReport). A kernel that refuses them (EINVAL) gets the
+// group without, once logged: the trust of a file whose attributes
+// change is ended by the name its event gave, and a file renamed before
+// the event is read keeps its mark until its next write.
+func (g *Guard) initFolderGroup() (*os.File, error) {
+	if !g.opts.byNameOnly {
+		f, err := initGroup(unix.FAN_CLASS_NOTIF|folderReport, "folders")
+		if !errors.Is(err, unix.EINVAL) {
+			return f, err
+		}
+		g.log.Warn("prevention: the kernel refuses FAN_REPORT_FID beside FAN_REPORT_DFID_NAME; a trusted file whose attributes change is untrusted by the name its event gave, and keeps its mark when renamed before the event is read",
+			"err", err)
+	}
+	return initGroup(unix.FAN_CLASS_NOTIF|unix.FAN_REPORT_DFID_NAME, "folders")
 }
 
 // rawFD runs fn with f's descriptor, without Fd's side effect of making

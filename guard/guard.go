@@ -85,6 +85,9 @@ type Options struct {
 	// closes it (a rename that surely comes before a chmod's event is
 	// read, a queue that overflows).
 	dirHold <-chan struct{}
+	// byNameOnly opens the folder group without the files' own handles,
+	// as on a kernel that refuses them (initFolderGroup).
+	byNameOnly bool
 }
 
 // ReportKind says what a Report is about.
@@ -236,7 +239,7 @@ func Start(opts Options) (*Guard, error) {
 	if g.perm, err = initGroup(unix.FAN_CLASS_CONTENT, "permission"); err != nil {
 		return nil, err
 	}
-	if g.dirs, err = initGroup(unix.FAN_CLASS_NOTIF|unix.FAN_REPORT_DFID_NAME, "folders"); err != nil {
+	if g.dirs, err = g.initFolderGroup(); err != nil {
 		g.perm.Close()
 		return nil, err
 	}

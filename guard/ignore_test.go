@@ -214,24 +214,34 @@ func TestGuardPretrusts(t *testing.T) {
 // A chmod that makes a trusted file writable to the web users ends its
 // trust: a web user could otherwise open it for writing unseen and change
 // it through a shared mapping. The change of attributes is heard, the
-// mark removed, and the file judged again at its next open.
+// mark removed, and the file judged again at its next open: by the file's
+// own handle in the event, or by the name the event gave on a kernel that
+// refuses such handles.
 func TestGuardChmodEndsTrust(t *testing.T) {
-	root := webRoot(t)
-	page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>/*"+string(make([]byte, 64))+"*/")
-	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
-		MinSeverity: finding.SeverityHigh, Scan: judge})
-	web := startOpener(t, wwwData)
-	if _, err := web.open(page); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().Trusted == 1 })
-	if err := os.Chmod(page, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, waitFor, "the chmod heard", func() bool { return g.Stats().Untrusted == 1 })
-	mmapWrite(t, page, "SHELL")
-	if _, err := web.open(page); err == nil {
-		t.Error("a trusted page made world-writable and rewritten through a mapping: served, want refused")
+	for _, byName := range []bool{false, true} {
+		t.Run(map[bool]string{false: "by handle", true: "by name"}[byName], func(t *testing.T) {
+			root := webRoot(t)
+			page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>/*"+string(make([]byte, 64))+"*/")
+			g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+				MinSeverity: finding.SeverityHigh, Scan: judge, byNameOnly: byName,
+				racyWindow: time.Nanosecond}) // the page is new: trusted at its first verdict
+			web := startOpener(t, wwwData)
+			if _, err := web.open(page); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().Trusted == 1 })
+			if err := os.Chmod(page, 0o666); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, waitFor, "the chmod heard", func() bool { return g.Stats().Untrusted == 1 })
+			if n := g.Stats().TrustedNow; n != 0 {
+				t.Errorf("%d files trusted after the chmod, want 0", n)
+			}
+			mmapWrite(t, page, "SHELL")
+			if _, err := web.open(page); err == nil {
+				t.Error("a trusted page made world-writable and rewritten through a mapping: served, want refused")
+			}
+		})
 	}
 }
 
@@ -316,5 +326,70 @@ func TestGuardRacyCleanNotRemembered(t *testing.T) {
 	}
 	if st := g.Stats(); scans.Load() != 3 || st.Trusted != 0 || st.Cached != 0 {
 		t.Errorf("a racily clean page opened 3 times: %d scans, %d trusted, %d cached; want 3 scans, nothing kept", scans.Load(), st.Trusted, st.Cached)
+	}
+}
+
+// A trusted file made writable to the web users and renamed before the
+// guard reads the change's event still loses its trust: the event names
+// the file by its own handle too, and the mark is removed from that inode,
+// whatever its name is by then. The folder group's reading is held until
+// the file is renamed (and, in the second case, another file put at its
+// old name), so the rename surely comes first.
+func TestGuardChmodThenRenameEndsTrust(t *testing.T) {
+	for _, repoint := range []bool{false, true} {
+		name := "renamed"
+		if repoint {
+			name = "renamed, another file at its name"
+		}
+		t.Run(name, func(t *testing.T) {
+			root := webRoot(t)
+			page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>/*"+string(make([]byte, 64))+"*/")
+			hold := make(chan struct{})
+			var scans atomic.Int32
+			g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+				MinSeverity: finding.SeverityHigh, dirHold: hold, racyWindow: time.Nanosecond, // trusted at the first verdict
+				Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+			web := startOpener(t, wwwData)
+			if _, err := web.open(page); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().TrustedNow == 1 })
+
+			if err := os.Chmod(page, 0o646); err != nil { // o+w: a web user may write it now
+				t.Fatal(err)
+			}
+			moved := filepath.Join(root, "moved.php")
+			if err := os.Rename(page, moved); err != nil {
+				t.Fatal(err)
+			}
+			if repoint {
+				testenv.WriteFile(t, page, "<?php echo 2; ?>")
+			}
+			// A folder made after the chmod: once it is marked, the
+			// chmod's event, queued before it, has been handled.
+			marks := g.Stats().Marks
+			if err := os.Mkdir(filepath.Join(root, "after"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			close(hold)
+			testenv.Eventually(t, waitFor, "the folder made after the chmod marked", func() bool { return g.Stats().Marks > marks })
+
+			st := g.Stats()
+			if st.Untrusted != 1 || st.TrustedNow != 0 {
+				t.Fatalf("chmod o+w then rename: %d untrusted, %d trusted now; want 1 untrusted, 0 trusted", st.Untrusted, st.TrustedNow)
+			}
+			if _, err := web.open(moved); err != nil {
+				t.Fatal(err)
+			}
+			if got := g.Stats().Events - st.Events; got != 1 || scans.Load() != 2 {
+				t.Errorf("the web user's open of the renamed file: %d events, %d scans in all; want 1 event, judged again (2 scans)", got, scans.Load())
+			}
+			// What the trust would have let through: the file, writable
+			// now, changed through a shared mapping (no modify event).
+			mmapWrite(t, moved, "SHELL")
+			if _, err := web.open(moved); err == nil {
+				t.Error("a trusted page made world-writable, renamed and rewritten through a mapping: served, want refused")
+			}
+		})
 	}
 }

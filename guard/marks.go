@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -213,11 +214,21 @@ func (g *Guard) openByID(id fileID) (fd int, ok bool) {
 }
 
 // untrustEntry ends the trust of a file whose attributes changed (a chmod
-// or chown may have made it writable to a web user, see ignore.go): its
-// ignore mark, if it has one, is removed by name, without opening it.
+// or chown may have made it writable to a web user, see ignore.go),
+// without opening it: the ignore mark of the inode the event names by its
+// own handle, whatever its name is now; without that handle (a kernel
+// that refused FAN_REPORT_FID, see initFolderGroup) or when it cannot be
+// opened, the mark of the file at the name the event gave.
 func (g *Guard) untrustEntry(fi fidInfo) {
 	if g.stats.trusted.Load() == 0 {
 		return
+	}
+	if fi.hasFile {
+		if fd, ok := g.openByID(fi.file); ok {
+			defer unix.Close(fd)
+			g.untrustInode(fd)
+			return
+		}
 	}
 	dir, name, ok := g.openParent(fi)
 	if !ok {
@@ -225,15 +236,23 @@ func (g *Guard) untrustEntry(fi fidInfo) {
 	}
 	defer unix.Close(dir)
 	var st unix.Stat_t
-	statErr := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-	err := rawFD(g.perm, func(group int) error {
-		return unix.FanotifyMark(group, unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_DONT_FOLLOW,
-			permMask, dir, name)
-	})
-	if err == nil {
-		g.stats.untrusted.Add(1)
-		if statErr == nil {
-			g.trusted.remove(fileKey{uint64(st.Dev), st.Ino})
-		}
+	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return // no file at the name: no mark to remove by it
+	}
+	if g.unmarkAt(dir, name, false) == nil {
+		g.untrusted(&st)
+	}
+}
+
+// untrustInode removes the ignore mark of the regular file open (O_PATH)
+// as fd. fanotify_mark refuses an O_PATH descriptor as the object itself
+// (EBADF); its /proc/self/fd link, followed, is that very inode.
+func (g *Guard) untrustInode(fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return // only regular files are trusted
+	}
+	if g.unmarkAt(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), true) == nil {
+		g.untrusted(&st)
 	}
 }
