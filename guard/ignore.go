@@ -73,10 +73,11 @@ func (g *Guard) unwritable(st *unix.Stat_t) bool {
 // (a full queue: a mass chown or chmod, say) and removes the ignore mark
 // of every trusted file that a held user may write now, by its name,
 // without opening it: a change of attributes whose event was lost must
-// not leave such a file trusted.
-func (g *Guard) untrustChanged() {
+// not leave such a file trusted. It returns the number of marks removed.
+func (g *Guard) untrustChanged() int {
+	n := 0
 	if g.trusted.len() == 0 {
-		return
+		return n
 	}
 	for _, root := range g.opts.Roots {
 		walk.Walk(context.Background(), root, nil, func(path string, d fs.DirEntry) error {
@@ -89,10 +90,12 @@ func (g *Guard) untrustChanged() {
 			}
 			if g.trusted.has(fileKey{uint64(st.Dev), st.Ino}) && g.unmarkAt(unix.AT_FDCWD, path, false) == nil {
 				g.untrusted(&st)
+				n++
 			}
 			return nil
 		}, func(string, error) {})
 	}
+	return n
 }
 
 // The marks of a user are bounded by fs.fanotify.max_user_marks, folders'

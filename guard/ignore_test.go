@@ -2,8 +2,13 @@ package guard
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -392,4 +397,101 @@ func TestGuardChmodThenRenameEndsTrust(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A mass chmod overflows the folder group's queue: the FAN_ATTRIB events of
+// the last files made writable are lost. The guard then walks the roots and
+// ends the trust of every file a web user may write now; the trusted files
+// left alone stay trusted. The folder group's reading is held while more
+// files are chmod'ed than its queue holds (fs.fanotify.max_queued_events,
+// read at the group's start: 16384 by default), the trusted ones last, so
+// their events are surely the ones lost.
+func TestGuardOverflowEndsTrustOfFilesMadeWritable(t *testing.T) {
+	limit := maxQueuedEvents(t)
+	// On a tmpfs of its own: a queue's worth of files is made (and gone)
+	// in a fraction of a second, where the temp dir's disk took seconds.
+	root := filepath.Join(testenv.Tmpfs(t, 64<<20), "www")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Searchable(t, root)
+	const half = 16
+	var changed, left []string
+	for i := range half {
+		changed = append(changed, testenv.WriteFile(t, filepath.Join(root, fmt.Sprintf("changed%02d.php", i)), "<?php echo 1; ?>"))
+		left = append(left, testenv.WriteFile(t, filepath.Join(root, fmt.Sprintf("left%02d.php", i)), "<?php echo 2; ?>"))
+	}
+	// The queue's worth of other files, which the baseline does not know:
+	// never trusted, never opened by the guard.
+	fill := filepath.Join(root, "fill")
+	if err := os.Mkdir(fill, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fillers := make([]string, limit)
+	for i := range fillers {
+		fillers[i] = filepath.Join(fill, strconv.Itoa(i))
+		if err := os.WriteFile(fillers[i], nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	known := map[string]bool{}
+	for _, p := range append(slices.Clone(changed), left...) {
+		known[p] = true
+	}
+	hold := make(chan struct{})
+	var logged testenv.Buffer
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge, dirHold: hold,
+		Logger: slog.New(slog.NewTextHandler(&logged, nil)),
+		Known:  func(path string, _ Identity) (Verdict, bool) { return Verdict{}, known[path] }})
+	testenv.Eventually(t, waitFor, "the start's pass over the root", func() bool { return g.Stats().Pretrusted })
+	if n := g.Stats().TrustedNow; n != 2*half {
+		t.Fatalf("%d files trusted at the start, want the %d the baseline knows", n, 2*half)
+	}
+
+	for _, p := range append(fillers, changed...) { // o+w: a web user may write them now
+		if err := os.Chmod(p, 0o646); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(hold)
+	testenv.Eventually(t, waitFor, "the overflow handled", func() bool { return strings.Contains(logged.String(), "queue overflow") })
+	if st := g.Stats(); st.Untrusted != half || st.TrustedNow != half {
+		t.Fatalf("after the overflow: %d untrusted, %d trusted now; want the %d files made writable untrusted, the %d left alone trusted",
+			st.Untrusted, st.TrustedNow, half, half)
+	}
+	web := startOpener(t, wwwData)
+	for _, c := range []struct {
+		paths  []string
+		events uint64
+	}{{changed, half}, {left, 0}} {
+		before := g.Stats().Events
+		for _, p := range c.paths {
+			if _, err := web.open(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := g.Stats().Events - before; got != c.events {
+			t.Errorf("the web user opened %d files: %d events, want %d (%s...)", len(c.paths), got, c.events, filepath.Base(c.paths[0]))
+		}
+	}
+}
+
+// maxQueuedEvents is fs.fanotify.max_queued_events, the length of a
+// fanotify group's queue (set when the group starts); the test is skipped
+// when it is so large that filling it would be slow.
+func maxQueuedEvents(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/fs/fanotify/max_queued_events")
+	if err != nil {
+		t.Skipf("fs.fanotify.max_queued_events: %v", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		t.Fatalf("fs.fanotify.max_queued_events is %q", b)
+	}
+	if n > 1<<17 {
+		t.Skipf("fs.fanotify.max_queued_events is %d: filling a folder group's queue would take that many files", n)
+	}
+	return n
 }

@@ -163,11 +163,12 @@ func (g *Guard) dirLoop() {
 			g.markTree(p)
 		}
 		if overflow {
-			g.log.Warn("prevention: folder events lost (queue overflow); marking the roots again, and ending the trust of files the web users may write now")
 			for _, r := range g.opts.Roots {
 				g.markTree(r)
 			}
-			g.untrustChanged()
+			n := g.untrustChanged()
+			g.log.Warn("prevention: folder events lost (queue overflow); the roots are marked again, and the trust of the files the web users may write now ended",
+				"untrusted", n)
 		}
 	}
 }
