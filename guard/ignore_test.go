@@ -27,8 +27,8 @@ func TestGuardTrustedFileIgnoredUntilWritten(t *testing.T) {
 	page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>") // root's, 0644
 	var scans atomic.Int32
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
-		MinSeverity: finding.SeverityHigh,
-		Scan:        func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+		MinSeverity: finding.SeverityHigh, racyWindow: time.Nanosecond, // the page is new: trusted at its first verdict
+		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
 	web := startOpener(t, wwwData)
 	if _, err := web.open(page); err != nil {
 		t.Fatal(err)
@@ -70,7 +70,6 @@ func TestGuardTrustedFileIgnoredUntilWritten(t *testing.T) {
 	}
 	f.WriteString("<?php echo 2; ?>")
 	f.Close()
-	time.Sleep(2 * racyWindow) // past the window in which a verdict is not kept
 	if _, err := web.open(page); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +259,7 @@ func TestGuardTrustIsBounded(t *testing.T) {
 		pages = append(pages, testenv.WriteFile(t, filepath.Join(root, n), "<?php echo 1; ?>"))
 	}
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
-		MinSeverity: finding.SeverityHigh, Scan: judge, trustCap: 2})
+		MinSeverity: finding.SeverityHigh, Scan: judge, trustCap: 2, racyWindow: time.Nanosecond}) // trusted at the first verdict
 	web := startOpener(t, wwwData)
 	for _, p := range pages {
 		if _, err := web.open(p); err != nil {
