@@ -83,5 +83,7 @@
 // mount mark would not. Folders made later are marked as soon as a second
 // fanotify group (notification class, FAN_CREATE and FAN_MOVED_TO on the
 // same folders) reports them: a folder exists for a moment before its
-// mark, see the README.
+// mark, see the README. The same group hears the changes of the files'
+// attributes (FAN_ATTRIB, with each file's own handle), which end their
+// trust (ignore.go).
 package guard

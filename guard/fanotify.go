@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,6 +12,16 @@ import (
 
 // permMask is what the guard holds: every open, and every open to execute.
 const permMask = unix.FAN_OPEN_PERM | unix.FAN_OPEN_EXEC_PERM
+
+// folderReport is what the folder group's events carry: the folder and
+// the name of the entry (FAN_REPORT_DFID_NAME: a folder made is marked by
+// that path), and for an event on a file, the file's own handle
+// (FAN_REPORT_FID, an FAN_EVENT_INFO_TYPE_FID record; Linux 5.9, as
+// FAN_REPORT_DFID_NAME): a FAN_ATTRIB ends the trust of that inode
+// whatever its name is by the time the event is read. FAN_REPORT_TARGET_FID
+// (5.17) would add the handle to the events of names made and moved as
+// well, which the guard does not use.
+const folderReport = unix.FAN_REPORT_DFID_NAME | unix.FAN_REPORT_FID
 
 // dirMask is what the second group hears: folders made or moved in, and
 // the files whose attributes change (which ends their trust, ignore.go).
@@ -80,6 +91,23 @@ func initGroup(flags uint, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "fanotify-"+name), nil
 }
 
+// initFolderGroup opens the folder group, asking for the files' own
+// handles (folderReport). A kernel that refuses them (EINVAL) gets the
+// group without, once logged: the trust of a file whose attributes
+// change is ended by the name its event gave, and a file renamed before
+// the event is read keeps its mark until its next write.
+func (g *Guard) initFolderGroup() (*os.File, error) {
+	if !g.opts.byNameOnly {
+		f, err := initGroup(unix.FAN_CLASS_NOTIF|folderReport, "folders")
+		if !errors.Is(err, unix.EINVAL) {
+			return f, err
+		}
+		g.log.Warn("prevention: the kernel refuses FAN_REPORT_FID beside FAN_REPORT_DFID_NAME; a trusted file whose attributes change is untrusted by the name its event gave, and keeps its mark when renamed before the event is read",
+			"err", err)
+	}
+	return initGroup(unix.FAN_CLASS_NOTIF|unix.FAN_REPORT_DFID_NAME, "folders")
+}
+
 // rawFD runs fn with f's descriptor, without Fd's side effect of making
 // it blocking.
 func rawFD(f *os.File, fn func(fd int) error) error {
@@ -94,39 +122,85 @@ func rawFD(f *os.File, fn func(fd int) error) error {
 	return inner
 }
 
-// dirEntry reads the folder and name of a FAN_REPORT_DFID_NAME event's
-// info record: the folder's file system id and handle, and the name made
-// in it. ok is false when the record is not one.
-func dirEntry(info []byte) (fsid [8]byte, handle unix.FileHandle, name string, ok bool) {
-	// struct fanotify_event_info_fid: header (type u8, pad u8, len u16),
-	// fsid (8 bytes), struct file_handle (bytes u32, type i32, handle),
-	// then the name, NUL-terminated.
+// fileID names a file or folder as a FID group's info records do: the file
+// system's id and a handle, which open_by_handle_at opens on that file
+// system.
+type fileID struct {
+	fsid   [8]byte
+	handle unix.FileHandle
+}
+
+// fidInfo is what the info records of a folder-group event say.
+type fidInfo struct {
+	// dir and name are the folder the event happened in and the entry's
+	// name there (FAN_EVENT_INFO_TYPE_DFID_NAME); hasEntry, that such a
+	// record was read whole.
+	dir      fileID
+	name     string
+	hasEntry bool
+	// file is the object's own handle (FAN_EVENT_INFO_TYPE_FID), which
+	// FAN_REPORT_FID adds to the events on a file (FAN_ATTRIB); hasFile,
+	// that such a record was read whole.
+	file    fileID
+	hasFile bool
+}
+
+// fidRecordHeader is the size of struct fanotify_event_info_fid up to the
+// handle: the header (type u8, pad u8, len u16), the fsid (8 bytes) and
+// struct file_handle's handle_bytes (u32) and handle_type (i32).
+const fidRecordHeader = 20
+
+// parseFIDInfo reads the info records that follow a folder-group event's
+// metadata. Every length is checked against the bytes read: a record
+// whose length is less than its header or more than what is left ends the
+// parse (the records before it stand); a record of another type, or of a
+// known type but malformed, is skipped; the first whole record of each
+// type is the one kept.
+func parseFIDInfo(info []byte) fidInfo {
+	var fi fidInfo
 	for len(info) >= 4 {
 		typ, n := info[0], int(binary.NativeEndian.Uint16(info[2:4]))
 		if n < 4 || n > len(info) {
-			return fsid, handle, "", false
+			break
 		}
 		rec := info[:n]
 		info = info[n:]
-		if typ != unix.FAN_EVENT_INFO_TYPE_DFID_NAME || len(rec) < 20 {
-			continue
+		switch typ {
+		case unix.FAN_EVENT_INFO_TYPE_DFID_NAME:
+			id, rest, ok := readFileID(rec)
+			if !ok || fi.hasEntry {
+				continue
+			}
+			end := bytes.IndexByte(rest, 0)
+			if end <= 0 {
+				continue // no name, or one without its NUL
+			}
+			fi.dir, fi.name, fi.hasEntry = id, string(rest[:end]), true
+		case unix.FAN_EVENT_INFO_TYPE_FID:
+			id, _, ok := readFileID(rec)
+			if !ok || fi.hasFile {
+				continue
+			}
+			fi.file, fi.hasFile = id, true
 		}
-		copy(fsid[:], rec[4:12])
-		hb := int(binary.NativeEndian.Uint32(rec[12:16]))
-		ht := int32(binary.NativeEndian.Uint32(rec[16:20]))
-		if hb < 0 || 20+hb > len(rec) {
-			return fsid, handle, "", false
-		}
-		handle = unix.NewFileHandle(ht, rec[20:20+hb])
-		rest := rec[20+hb:]
-		end := 0
-		for end < len(rest) && rest[end] != 0 {
-			end++
-		}
-		if end == len(rest) || end == 0 {
-			return fsid, handle, "", false
-		}
-		return fsid, handle, string(rest[:end]), true
 	}
-	return fsid, handle, "", false
+	return fi
+}
+
+// readFileID reads the fsid and handle of a fanotify_event_info_fid
+// record, and returns what follows the handle (the name, in a DFID_NAME
+// record). ok is false when the handle does not fit in the record.
+func readFileID(rec []byte) (id fileID, rest []byte, ok bool) {
+	if len(rec) < fidRecordHeader {
+		return id, nil, false
+	}
+	copy(id.fsid[:], rec[4:12])
+	hb := uint64(binary.NativeEndian.Uint32(rec[12:16]))
+	ht := int32(binary.NativeEndian.Uint32(rec[16:20]))
+	if hb > uint64(len(rec)-fidRecordHeader) {
+		return id, nil, false
+	}
+	end := fidRecordHeader + int(hb)
+	id.handle = unix.NewFileHandle(ht, rec[fidRecordHeader:end])
+	return id, rec[end:], true
 }

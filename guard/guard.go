@@ -80,6 +80,14 @@ type Options struct {
 	// fs.fanotify.max_user_marks leaves the folders (ignore.go), smaller
 	// in tests.
 	trustCap int64
+	// dirHold, when set, is received from before each read of the folder
+	// group: a test holds the folder events in the kernel's queue until it
+	// closes it (a rename that surely comes before a chmod's event is
+	// read, a queue that overflows).
+	dirHold <-chan struct{}
+	// byNameOnly opens the folder group without the files' own handles,
+	// as on a kernel that refuses them (initFolderGroup).
+	byNameOnly bool
 }
 
 // ReportKind says what a Report is about.
@@ -170,6 +178,7 @@ type Guard struct {
 	learning  sync.WaitGroup
 	reporting sync.WaitGroup
 	closed    atomic.Bool
+	stopping  chan struct{} // closed by Stop
 	stopOnce  sync.Once
 
 	roots *rootFDs
@@ -218,6 +227,7 @@ func Start(opts Options) (*Guard, error) {
 		reports: make(chan Report, reportQueue),
 		learns:  make(chan learn, 256),
 
+		stopping: make(chan struct{}),
 		flights:  newFlights(),
 		unjudged: newCache[time.Time](unjudgedHalf),
 		refused:  newCache[time.Time](refusedHalf),
@@ -229,7 +239,7 @@ func Start(opts Options) (*Guard, error) {
 	if g.perm, err = initGroup(unix.FAN_CLASS_CONTENT, "permission"); err != nil {
 		return nil, err
 	}
-	if g.dirs, err = initGroup(unix.FAN_CLASS_NOTIF|unix.FAN_REPORT_DFID_NAME, "folders"); err != nil {
+	if g.dirs, err = g.initFolderGroup(); err != nil {
 		g.perm.Close()
 		return nil, err
 	}
@@ -267,6 +277,7 @@ func Start(opts Options) (*Guard, error) {
 func (g *Guard) Stop() {
 	g.stopOnce.Do(func() {
 		g.closed.Store(true)
+		close(g.stopping)
 		g.perm.Close()
 		g.dirs.Close()
 		g.loops.Wait()

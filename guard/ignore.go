@@ -41,12 +41,16 @@ import (
 // file that no held user can write is trusted: its owner is not a held
 // user, and neither its group nor others may write it (with a POSIX ACL,
 // the group bits are the ACL's mask, which bounds every named user and
-// group). What is left, and the README says: an account other than the
-// web users' that can write the file (root, a deploy user) and writes it
-// through a shared mapping, or makes it writable to the web users with
-// chmod, is not seen by prevention until the file's next event (the
-// watcher's, or the sweep's); the detection pipeline still judges it
-// then, as it always did.
+// group). A change of its attributes (chmod, chown, an ACL) may make it
+// writable to them: it ends the trust. The folder group hears FAN_ATTRIB
+// with the file's own handle, and the mark of that inode is removed,
+// whatever its name is by then (untrustEntry, marks.go); when the group
+// lost events, the roots are walked (untrustChanged). What is left, and
+// the README says: an account other than the web users' that can write
+// the file (root, a deploy user) and writes it through a shared mapping
+// is not seen by prevention until the file's next event (the watcher's,
+// or the sweep's); the detection pipeline still judges it then, as it
+// always did.
 //
 // A mark is made only when no one has the file open for writing (a read
 // lease probe), and checked again after it is made: a writer that opened
@@ -69,10 +73,11 @@ func (g *Guard) unwritable(st *unix.Stat_t) bool {
 // (a full queue: a mass chown or chmod, say) and removes the ignore mark
 // of every trusted file that a held user may write now, by its name,
 // without opening it: a change of attributes whose event was lost must
-// not leave such a file trusted.
-func (g *Guard) untrustChanged() {
+// not leave such a file trusted. It returns the number of marks removed.
+func (g *Guard) untrustChanged() int {
+	n := 0
 	if g.trusted.len() == 0 {
-		return
+		return n
 	}
 	for _, root := range g.opts.Roots {
 		walk.Walk(context.Background(), root, nil, func(path string, d fs.DirEntry) error {
@@ -83,21 +88,14 @@ func (g *Guard) untrustChanged() {
 			if !d.Type().IsRegular() || walk.LstatT(path, &st) != nil || g.unwritable(&st) {
 				return nil
 			}
-			key := fileKey{uint64(st.Dev), st.Ino}
-			if !g.trusted.has(key) {
-				return nil
-			}
-			err := rawFD(g.perm, func(group int) error {
-				return unix.FanotifyMark(group, unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_DONT_FOLLOW,
-					permMask, unix.AT_FDCWD, path)
-			})
-			if err == nil {
-				g.trusted.remove(key)
-				g.stats.untrusted.Add(1)
+			if g.trusted.has(fileKey{uint64(st.Dev), st.Ino}) && g.unmarkAt(unix.AT_FDCWD, path, false) == nil {
+				g.untrusted(&st)
+				n++
 			}
 			return nil
 		}, func(string, error) {})
 	}
+	return n
 }
 
 // The marks of a user are bounded by fs.fanotify.max_user_marks, folders'
@@ -166,6 +164,26 @@ func (g *Guard) trust(fd int32, id Identity) {
 		return
 	}
 	g.stats.trusted.Add(1)
+}
+
+// unmarkAt removes the ignore mark of the file at path (from dirfd), never
+// through a symbolic link unless follow: a /proc/self/fd link, which is
+// the inode open there.
+func (g *Guard) unmarkAt(dirfd int, path string, follow bool) error {
+	flags := uint(unix.FAN_MARK_REMOVE | unix.FAN_MARK_IGNORED_MASK)
+	if !follow {
+		flags |= unix.FAN_MARK_DONT_FOLLOW
+	}
+	return rawFD(g.perm, func(group int) error {
+		return unix.FanotifyMark(group, flags, permMask, dirfd, path)
+	})
+}
+
+// untrusted counts the end of the trust of the file of status st, whose
+// mark was removed.
+func (g *Guard) untrusted(st *unix.Stat_t) {
+	g.trusted.remove(fileKey{uint64(st.Dev), st.Ino})
+	g.stats.untrusted.Add(1)
 }
 
 // untrust removes the ignore mark of the file of fd.

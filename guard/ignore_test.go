@@ -2,8 +2,13 @@ package guard
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,8 +27,8 @@ func TestGuardTrustedFileIgnoredUntilWritten(t *testing.T) {
 	page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>") // root's, 0644
 	var scans atomic.Int32
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
-		MinSeverity: finding.SeverityHigh,
-		Scan:        func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+		MinSeverity: finding.SeverityHigh, racyWindow: time.Nanosecond, // the page is new: trusted at its first verdict
+		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
 	web := startOpener(t, wwwData)
 	if _, err := web.open(page); err != nil {
 		t.Fatal(err)
@@ -65,7 +70,6 @@ func TestGuardTrustedFileIgnoredUntilWritten(t *testing.T) {
 	}
 	f.WriteString("<?php echo 2; ?>")
 	f.Close()
-	time.Sleep(2 * racyWindow) // past the window in which a verdict is not kept
 	if _, err := web.open(page); err != nil {
 		t.Fatal(err)
 	}
@@ -214,24 +218,34 @@ func TestGuardPretrusts(t *testing.T) {
 // A chmod that makes a trusted file writable to the web users ends its
 // trust: a web user could otherwise open it for writing unseen and change
 // it through a shared mapping. The change of attributes is heard, the
-// mark removed, and the file judged again at its next open.
+// mark removed, and the file judged again at its next open: by the file's
+// own handle in the event, or by the name the event gave on a kernel that
+// refuses such handles.
 func TestGuardChmodEndsTrust(t *testing.T) {
-	root := webRoot(t)
-	page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>/*"+string(make([]byte, 64))+"*/")
-	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
-		MinSeverity: finding.SeverityHigh, Scan: judge})
-	web := startOpener(t, wwwData)
-	if _, err := web.open(page); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().Trusted == 1 })
-	if err := os.Chmod(page, 0o666); err != nil {
-		t.Fatal(err)
-	}
-	testenv.Eventually(t, waitFor, "the chmod heard", func() bool { return g.Stats().Untrusted == 1 })
-	mmapWrite(t, page, "SHELL")
-	if _, err := web.open(page); err == nil {
-		t.Error("a trusted page made world-writable and rewritten through a mapping: served, want refused")
+	for _, byName := range []bool{false, true} {
+		t.Run(map[bool]string{false: "by handle", true: "by name"}[byName], func(t *testing.T) {
+			root := webRoot(t)
+			page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>/*"+string(make([]byte, 64))+"*/")
+			g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+				MinSeverity: finding.SeverityHigh, Scan: judge, byNameOnly: byName,
+				racyWindow: time.Nanosecond}) // the page is new: trusted at its first verdict
+			web := startOpener(t, wwwData)
+			if _, err := web.open(page); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().Trusted == 1 })
+			if err := os.Chmod(page, 0o666); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, waitFor, "the chmod heard", func() bool { return g.Stats().Untrusted == 1 })
+			if n := g.Stats().TrustedNow; n != 0 {
+				t.Errorf("%d files trusted after the chmod, want 0", n)
+			}
+			mmapWrite(t, page, "SHELL")
+			if _, err := web.open(page); err == nil {
+				t.Error("a trusted page made world-writable and rewritten through a mapping: served, want refused")
+			}
+		})
 	}
 }
 
@@ -245,7 +259,7 @@ func TestGuardTrustIsBounded(t *testing.T) {
 		pages = append(pages, testenv.WriteFile(t, filepath.Join(root, n), "<?php echo 1; ?>"))
 	}
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
-		MinSeverity: finding.SeverityHigh, Scan: judge, trustCap: 2})
+		MinSeverity: finding.SeverityHigh, Scan: judge, trustCap: 2, racyWindow: time.Nanosecond}) // trusted at the first verdict
 	web := startOpener(t, wwwData)
 	for _, p := range pages {
 		if _, err := web.open(p); err != nil {
@@ -317,4 +331,166 @@ func TestGuardRacyCleanNotRemembered(t *testing.T) {
 	if st := g.Stats(); scans.Load() != 3 || st.Trusted != 0 || st.Cached != 0 {
 		t.Errorf("a racily clean page opened 3 times: %d scans, %d trusted, %d cached; want 3 scans, nothing kept", scans.Load(), st.Trusted, st.Cached)
 	}
+}
+
+// A trusted file made writable to the web users and renamed before the
+// guard reads the change's event still loses its trust: the event names
+// the file by its own handle too, and the mark is removed from that inode,
+// whatever its name is by then. The folder group's reading is held until
+// the file is renamed (and, in the second case, another file put at its
+// old name), so the rename surely comes first.
+func TestGuardChmodThenRenameEndsTrust(t *testing.T) {
+	for _, repoint := range []bool{false, true} {
+		name := "renamed"
+		if repoint {
+			name = "renamed, another file at its name"
+		}
+		t.Run(name, func(t *testing.T) {
+			root := webRoot(t)
+			page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>/*"+string(make([]byte, 64))+"*/")
+			hold := make(chan struct{})
+			var scans atomic.Int32
+			g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+				MinSeverity: finding.SeverityHigh, dirHold: hold, racyWindow: time.Nanosecond, // trusted at the first verdict
+				Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+			web := startOpener(t, wwwData)
+			if _, err := web.open(page); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().TrustedNow == 1 })
+
+			if err := os.Chmod(page, 0o646); err != nil { // o+w: a web user may write it now
+				t.Fatal(err)
+			}
+			moved := filepath.Join(root, "moved.php")
+			if err := os.Rename(page, moved); err != nil {
+				t.Fatal(err)
+			}
+			if repoint {
+				testenv.WriteFile(t, page, "<?php echo 2; ?>")
+			}
+			// A folder made after the chmod: once it is marked, the
+			// chmod's event, queued before it, has been handled.
+			marks := g.Stats().Marks
+			if err := os.Mkdir(filepath.Join(root, "after"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			close(hold)
+			testenv.Eventually(t, waitFor, "the folder made after the chmod marked", func() bool { return g.Stats().Marks > marks })
+
+			st := g.Stats()
+			if st.Untrusted != 1 || st.TrustedNow != 0 {
+				t.Fatalf("chmod o+w then rename: %d untrusted, %d trusted now; want 1 untrusted, 0 trusted", st.Untrusted, st.TrustedNow)
+			}
+			if _, err := web.open(moved); err != nil {
+				t.Fatal(err)
+			}
+			if got := g.Stats().Events - st.Events; got != 1 || scans.Load() != 2 {
+				t.Errorf("the web user's open of the renamed file: %d events, %d scans in all; want 1 event, judged again (2 scans)", got, scans.Load())
+			}
+			// What the trust would have let through: the file, writable
+			// now, changed through a shared mapping (no modify event).
+			mmapWrite(t, moved, "SHELL")
+			if _, err := web.open(moved); err == nil {
+				t.Error("a trusted page made world-writable, renamed and rewritten through a mapping: served, want refused")
+			}
+		})
+	}
+}
+
+// A mass chmod overflows the folder group's queue: the FAN_ATTRIB events of
+// the last files made writable are lost. The guard then walks the roots and
+// ends the trust of every file a web user may write now; the trusted files
+// left alone stay trusted. The folder group's reading is held while more
+// files are chmod'ed than its queue holds (fs.fanotify.max_queued_events,
+// read at the group's start: 16384 by default), the trusted ones last, so
+// their events are surely the ones lost.
+func TestGuardOverflowEndsTrustOfFilesMadeWritable(t *testing.T) {
+	limit := maxQueuedEvents(t)
+	// On a tmpfs of its own: a queue's worth of files is made (and gone)
+	// in a fraction of a second, where the temp dir's disk took seconds.
+	root := filepath.Join(testenv.Tmpfs(t, 64<<20), "www")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Searchable(t, root)
+	const half = 16
+	var changed, left []string
+	for i := range half {
+		changed = append(changed, testenv.WriteFile(t, filepath.Join(root, fmt.Sprintf("changed%02d.php", i)), "<?php echo 1; ?>"))
+		left = append(left, testenv.WriteFile(t, filepath.Join(root, fmt.Sprintf("left%02d.php", i)), "<?php echo 2; ?>"))
+	}
+	// The queue's worth of other files, which the baseline does not know:
+	// never trusted, never opened by the guard.
+	fill := filepath.Join(root, "fill")
+	if err := os.Mkdir(fill, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fillers := make([]string, limit)
+	for i := range fillers {
+		fillers[i] = filepath.Join(fill, strconv.Itoa(i))
+		if err := os.WriteFile(fillers[i], nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	known := map[string]bool{}
+	for _, p := range append(slices.Clone(changed), left...) {
+		known[p] = true
+	}
+	hold := make(chan struct{})
+	var logged testenv.Buffer
+	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: judge, dirHold: hold,
+		Logger: slog.New(slog.NewTextHandler(&logged, nil)),
+		Known:  func(path string, _ Identity) (Verdict, bool) { return Verdict{}, known[path] }})
+	testenv.Eventually(t, waitFor, "the start's pass over the root", func() bool { return g.Stats().Pretrusted })
+	if n := g.Stats().TrustedNow; n != 2*half {
+		t.Fatalf("%d files trusted at the start, want the %d the baseline knows", n, 2*half)
+	}
+
+	for _, p := range append(fillers, changed...) { // o+w: a web user may write them now
+		if err := os.Chmod(p, 0o646); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(hold)
+	testenv.Eventually(t, waitFor, "the overflow handled", func() bool { return strings.Contains(logged.String(), "queue overflow") })
+	if st := g.Stats(); st.Untrusted != half || st.TrustedNow != half {
+		t.Fatalf("after the overflow: %d untrusted, %d trusted now; want the %d files made writable untrusted, the %d left alone trusted",
+			st.Untrusted, st.TrustedNow, half, half)
+	}
+	web := startOpener(t, wwwData)
+	for _, c := range []struct {
+		paths  []string
+		events uint64
+	}{{changed, half}, {left, 0}} {
+		before := g.Stats().Events
+		for _, p := range c.paths {
+			if _, err := web.open(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := g.Stats().Events - before; got != c.events {
+			t.Errorf("the web user opened %d files: %d events, want %d (%s...)", len(c.paths), got, c.events, filepath.Base(c.paths[0]))
+		}
+	}
+}
+
+// maxQueuedEvents is fs.fanotify.max_queued_events, the length of a
+// fanotify group's queue (set when the group starts); the test is skipped
+// when it is so large that filling it would be slow.
+func maxQueuedEvents(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/fs/fanotify/max_queued_events")
+	if err != nil {
+		t.Skipf("fs.fanotify.max_queued_events: %v", err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		t.Fatalf("fs.fanotify.max_queued_events is %q", b)
+	}
+	if n > 1<<17 {
+		t.Skipf("fs.fanotify.max_queued_events is %d: filling a folder group's queue would take that many files", n)
+	}
+	return n
 }

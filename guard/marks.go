@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -117,6 +118,13 @@ func (g *Guard) markFailed(dir string, err error) {
 func (g *Guard) dirLoop() {
 	buf := make([]byte, 64<<10)
 	for {
+		if g.opts.dirHold != nil {
+			select {
+			case <-g.opts.dirHold:
+			case <-g.stopping:
+				return
+			}
+		}
 		n, err := g.dirs.Read(buf)
 		if err != nil {
 			if g.closed.Load() || errors.Is(err, os.ErrClosed) {
@@ -141,11 +149,11 @@ func (g *Guard) dirLoop() {
 				if e.mask&(unix.FAN_CREATE|unix.FAN_MOVED_TO) == 0 {
 					break // a folder's own attributes
 				}
-				if p, ok := g.resolve(e.info); ok {
+				if p, ok := g.resolve(parseFIDInfo(e.info)); ok {
 					made = append(made, p)
 				}
 			case e.mask&unix.FAN_ATTRIB != 0:
-				g.untrustEntry(e.info)
+				g.untrustEntry(parseFIDInfo(e.info))
 			}
 		})
 		if perr != nil {
@@ -155,19 +163,20 @@ func (g *Guard) dirLoop() {
 			g.markTree(p)
 		}
 		if overflow {
-			g.log.Warn("prevention: folder events lost (queue overflow); marking the roots again, and ending the trust of files the web users may write now")
 			for _, r := range g.opts.Roots {
 				g.markTree(r)
 			}
-			g.untrustChanged()
+			n := g.untrustChanged()
+			g.log.Warn("prevention: folder events lost (queue overflow); the roots are marked again, and the trust of the files the web users may write now ended",
+				"untrusted", n)
 		}
 	}
 }
 
 // resolve turns a folder event's parent handle and name into the path of
 // the new folder.
-func (g *Guard) resolve(info []byte) (string, bool) {
-	fd, name, ok := g.openParent(info)
+func (g *Guard) resolve(fi fidInfo) (string, bool) {
+	fd, name, ok := g.openParent(fi)
 	if !ok {
 		return "", false
 	}
@@ -181,44 +190,70 @@ func (g *Guard) resolve(info []byte) (string, bool) {
 
 // openParent opens (O_PATH) the folder a folder-group event names by
 // handle, and returns it with the entry's name.
-func (g *Guard) openParent(info []byte) (fd int, name string, ok bool) {
-	fsid, handle, name, ok := dirEntry(info)
-	if !ok || name == "." || name == ".." || filepath.Base(name) != name {
+func (g *Guard) openParent(fi fidInfo) (fd int, name string, ok bool) {
+	name = fi.name
+	if !fi.hasEntry || name == "." || name == ".." || filepath.Base(name) != name {
 		return -1, "", false
 	}
-	mount, ok := g.roots.byFsid[fsid]
+	fd, ok = g.openByID(fi.dir)
+	return fd, name, ok
+}
+
+// openByID opens (O_PATH) the file or folder a folder-group event names by
+// handle, through the root open on its file system; false when no root is
+// on it, or the kernel cannot open the handle (the file is gone).
+func (g *Guard) openByID(id fileID) (fd int, ok bool) {
+	mount, ok := g.roots.byFsid[id.fsid]
 	if !ok {
-		return -1, "", false
+		return -1, false
 	}
-	fd, err := unix.OpenByHandleAt(mount, handle, unix.O_PATH|unix.O_CLOEXEC)
+	fd, err := unix.OpenByHandleAt(mount, id.handle, unix.O_PATH|unix.O_CLOEXEC)
 	if err != nil {
-		return -1, "", false
+		return -1, false
 	}
-	return fd, name, true
+	return fd, true
 }
 
 // untrustEntry ends the trust of a file whose attributes changed (a chmod
-// or chown may have made it writable to a web user, see ignore.go): its
-// ignore mark, if it has one, is removed by name, without opening it.
-func (g *Guard) untrustEntry(info []byte) {
+// or chown may have made it writable to a web user, see ignore.go),
+// without opening it: the ignore mark of the inode the event names by its
+// own handle, whatever its name is now; without that handle (a kernel
+// that refused FAN_REPORT_FID, see initFolderGroup) or when it cannot be
+// opened, the mark of the file at the name the event gave.
+func (g *Guard) untrustEntry(fi fidInfo) {
 	if g.stats.trusted.Load() == 0 {
 		return
 	}
-	dir, name, ok := g.openParent(info)
+	if fi.hasFile {
+		if fd, ok := g.openByID(fi.file); ok {
+			defer unix.Close(fd)
+			g.untrustInode(fd)
+			return
+		}
+	}
+	dir, name, ok := g.openParent(fi)
 	if !ok {
 		return
 	}
 	defer unix.Close(dir)
 	var st unix.Stat_t
-	statErr := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-	err := rawFD(g.perm, func(group int) error {
-		return unix.FanotifyMark(group, unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_DONT_FOLLOW,
-			permMask, dir, name)
-	})
-	if err == nil {
-		g.stats.untrusted.Add(1)
-		if statErr == nil {
-			g.trusted.remove(fileKey{uint64(st.Dev), st.Ino})
-		}
+	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return // no file at the name: no mark to remove by it
+	}
+	if g.unmarkAt(dir, name, false) == nil {
+		g.untrusted(&st)
+	}
+}
+
+// untrustInode removes the ignore mark of the regular file open (O_PATH)
+// as fd. fanotify_mark refuses an O_PATH descriptor as the object itself
+// (EBADF); its /proc/self/fd link, followed, is that very inode.
+func (g *Guard) untrustInode(fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return // only regular files are trusted
+	}
+	if g.unmarkAt(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), true) == nil {
+		g.untrusted(&st)
 	}
 }
