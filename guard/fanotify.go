@@ -91,21 +91,15 @@ func initGroup(flags uint, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "fanotify-"+name), nil
 }
 
-// initFolderGroup opens the folder group, asking for the files' own
-// handles (folderReport). A kernel that refuses them (EINVAL) gets the
-// group without, once logged: the trust of a file whose attributes
-// change is ended by the name its event gave, and a file renamed before
-// the event is read keeps its mark until its next write.
+// initFolderGroup opens the folder group, with the files' own handles
+// (folderReport): every kernel that has FAN_REPORT_DFID_NAME (5.9) has
+// FAN_REPORT_FID (5.1). byNameOnly, a test's, leaves them out, to test the
+// path by name that untrustEntry takes when a handle cannot be opened.
 func (g *Guard) initFolderGroup() (*os.File, error) {
-	if !g.opts.byNameOnly {
-		f, err := initGroup(unix.FAN_CLASS_NOTIF|folderReport, "folders")
-		if !errors.Is(err, unix.EINVAL) {
-			return f, err
-		}
-		g.log.Warn("prevention: the kernel refuses FAN_REPORT_FID beside FAN_REPORT_DFID_NAME; a trusted file whose attributes change is untrusted by the name its event gave, and keeps its mark when renamed before the event is read",
-			"err", err)
+	if g.opts.byNameOnly {
+		return initGroup(unix.FAN_CLASS_NOTIF|unix.FAN_REPORT_DFID_NAME, "folders")
 	}
-	return initGroup(unix.FAN_CLASS_NOTIF|unix.FAN_REPORT_DFID_NAME, "folders")
+	return initGroup(unix.FAN_CLASS_NOTIF|folderReport, "folders")
 }
 
 // rawFD runs fn with f's descriptor, without Fd's side effect of making

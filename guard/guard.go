@@ -86,7 +86,8 @@ type Options struct {
 	// read, a queue that overflows).
 	dirHold <-chan struct{}
 	// byNameOnly opens the folder group without the files' own handles,
-	// as on a kernel that refuses them (initFolderGroup).
+	// so that untrustEntry ends trust by the name the event gave, as it
+	// does when a handle cannot be opened (initFolderGroup).
 	byNameOnly bool
 }
 

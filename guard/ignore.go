@@ -43,9 +43,12 @@ import (
 // the group bits are the ACL's mask, which bounds every named user and
 // group). A change of its attributes (chmod, chown, an ACL) may make it
 // writable to them: it ends the trust. The folder group hears FAN_ATTRIB
-// with the file's own handle, and the mark of that inode is removed,
-// whatever its name is by then (untrustEntry, marks.go); when the group
-// lost events, the roots are walked (untrustChanged). What is left, and
+// of the folders' entries and, by an inode mark of its own made with the
+// ignore mark (watchAttrib), of the trusted file itself by any name, a
+// new hard link included; the event names the file by its own handle,
+// and the mark of that inode is removed, whatever its name is by then
+// (untrustEntry, marks.go); when the group lost events, the roots are
+// walked (untrustChanged). What is left, and
 // the README says: an account other than the web users' that can write
 // the file (root, a deploy user) and writes it through a shared mapping
 // is not seen by prevention until the file's next event (the watcher's,
@@ -107,10 +110,12 @@ func (g *Guard) untrustChanged() int {
 // every other open as before.
 const fallbackTrustCap = 8192
 
-// defaultTrustCap is half of what proc's fs.fanotify.max_user_marks
-// leaves once folders marks are made: each folder takes two marks (the
-// permission group's and the folders group's), and four while a reload
-// runs the old guard beside the new one.
+// defaultTrustCap is the files that half of what proc's
+// fs.fanotify.max_user_marks leaves once folders marks are made may
+// trust: each folder takes two marks (the permission group's and the
+// folders group's), and four while a reload runs the old guard beside the
+// new one; each trusted file takes two (its ignore mark, and the mark that
+// hears its attribute changes).
 func defaultTrustCap(proc string, folders int64) int64 {
 	b, err := os.ReadFile(proc + "/sys/fs/fanotify/max_user_marks")
 	if err != nil {
@@ -120,7 +125,7 @@ func defaultTrustCap(proc string, folders int64) int64 {
 	if err != nil || n < 2 {
 		return fallbackTrustCap
 	}
-	return max(0, n-4*folders) / 2
+	return max(0, n-4*folders) / 4
 }
 
 // trust marks the file of fd, whose identity id was judged clean, to be
@@ -137,9 +142,16 @@ func (g *Guard) trust(fd int32, id Identity) {
 		g.capReached()
 		return
 	}
-	err := g.mark(unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_EVICTABLE, fd)
+	// Its attribute changes are heard whatever name they come by: an inode
+	// mark of the folder group, made before the ignore mark (see
+	// watchAttrib).
+	err := g.watchAttrib(fd)
+	if err == nil {
+		err = g.mark(unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORED_MASK|unix.FAN_MARK_EVICTABLE, fd)
+	}
 	if err != nil {
 		if added {
+			g.unmarkAt(int(fd), "", true) // what of the two was made
 			g.trusted.remove(key)
 		}
 		g.stats.trustErrors.Add(1)
@@ -166,17 +178,36 @@ func (g *Guard) trust(fd int32, id Identity) {
 	g.stats.trusted.Add(1)
 }
 
-// unmarkAt removes the ignore mark of the file at path (from dirfd), never
-// through a symbolic link unless follow: a /proc/self/fd link, which is
-// the inode open there.
+// watchAttrib makes the folder group hear the attribute changes of the
+// file of fd itself (FAN_ATTRIB on an evictable inode mark): a chmod,
+// chown or ACL change by any name, a name outside the roots included (a
+// hard link; the file renamed out, changed, and renamed back), and a new
+// hard link (its link count changes). The folder marks alone hear only
+// the changes made by a name in a marked folder.
+func (g *Guard) watchAttrib(fd int32) error {
+	return rawFD(g.dirs, func(group int) error {
+		return unix.FanotifyMark(group, unix.FAN_MARK_ADD|unix.FAN_MARK_EVICTABLE, unix.FAN_ATTRIB, int(fd), "")
+	})
+}
+
+// unmarkAt removes the trust of the file at path (from dirfd; "" for
+// dirfd's own file), never through a symbolic link unless follow (a
+// /proc/self/fd link, which is the inode open there): its ignore mark,
+// whose removal it returns the error of, and the folder group's mark of
+// its attribute changes (watchAttrib).
 func (g *Guard) unmarkAt(dirfd int, path string, follow bool) error {
-	flags := uint(unix.FAN_MARK_REMOVE | unix.FAN_MARK_IGNORED_MASK)
+	flags := uint(unix.FAN_MARK_REMOVE)
 	if !follow {
 		flags |= unix.FAN_MARK_DONT_FOLLOW
 	}
-	return rawFD(g.perm, func(group int) error {
-		return unix.FanotifyMark(group, flags, permMask, dirfd, path)
+	err := rawFD(g.perm, func(group int) error {
+		return unix.FanotifyMark(group, flags|unix.FAN_MARK_IGNORED_MASK, permMask, dirfd, path)
 	})
+	// None, for a file trusted before its mark was made: ENOENT.
+	_ = rawFD(g.dirs, func(group int) error {
+		return unix.FanotifyMark(group, flags, unix.FAN_ATTRIB, dirfd, path)
+	})
+	return err
 }
 
 // untrusted counts the end of the trust of the file of status st, whose
@@ -189,7 +220,7 @@ func (g *Guard) untrusted(st *unix.Stat_t) {
 // untrust removes the ignore mark of the file of fd.
 func (g *Guard) untrust(fd int32) {
 	var st unix.Stat_t
-	if g.mark(unix.FAN_MARK_REMOVE|unix.FAN_MARK_IGNORED_MASK, fd) == nil && unix.Fstat(int(fd), &st) == nil {
+	if g.unmarkAt(int(fd), "", true) == nil && unix.Fstat(int(fd), &st) == nil {
 		g.trusted.remove(fileKey{uint64(st.Dev), st.Ino})
 	}
 }

@@ -285,8 +285,8 @@ func TestDefaultTrustCap(t *testing.T) {
 		t.Errorf("no sysctl file: %d, want %d", got, fallbackTrustCap)
 	}
 	testenv.WriteFile(t, filepath.Join(proc, "sys/fs/fanotify/max_user_marks"), "205039\n")
-	if got := defaultTrustCap(proc, 1000); got != 100519 {
-		t.Errorf("max_user_marks 205039, 1000 folders: %d, want 100519", got)
+	if got := defaultTrustCap(proc, 1000); got != 50259 { // (205039 - 4×1000) / 2 / 2
+		t.Errorf("max_user_marks 205039, 1000 folders: %d, want 50259", got)
 	}
 }
 
@@ -493,4 +493,69 @@ func maxQueuedEvents(t *testing.T) int {
 		t.Skipf("fs.fanotify.max_queued_events is %d: filling a folder group's queue would take that many files", n)
 	}
 	return n
+}
+
+// A trusted file whose attributes change by a name outside the roots (no
+// folder mark hears it) loses its trust all the same: moved out of the
+// root, made world-writable there and moved back; or made world-writable
+// by a hard link outside the root. Either way a web user could then
+// change it through a shared mapping, with no modify event to clear the
+// mark.
+func TestGuardAttributeChangeOutsideTheRootsEndsTrust(t *testing.T) {
+	for _, how := range []string{"moved out and back", "by a hard link outside"} {
+		t.Run(how, func(t *testing.T) {
+			base := t.TempDir()
+			root := filepath.Join(base, "www")
+			outside := filepath.Join(base, "elsewhere")
+			for _, d := range []string{root, outside} {
+				if err := os.Mkdir(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			testenv.Searchable(t, root)
+			page := testenv.WriteFile(t, filepath.Join(root, "page.php"), "<?php echo 1; ?>")
+			var scans atomic.Int32
+			g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+				MinSeverity: finding.SeverityHigh, racyWindow: time.Nanosecond,
+				Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+			web := startOpener(t, wwwData)
+			if _, err := web.open(page); err != nil {
+				t.Fatal(err)
+			}
+			testenv.Eventually(t, waitFor, "the page trusted", func() bool { return g.Stats().TrustedNow == 1 })
+
+			away := filepath.Join(outside, "page.php")
+			switch how {
+			case "moved out and back":
+				if err := os.Rename(page, away); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(away, 0o646); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Rename(away, page); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				if err := os.Link(page, away); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(away, 0o646); err != nil {
+					t.Fatal(err)
+				}
+			}
+			testenv.Eventually(t, waitFor, "the trust ended", func() bool { return g.Stats().TrustedNow == 0 })
+			before := g.Stats().Events
+			if _, err := web.open(page); err != nil {
+				t.Fatal(err)
+			}
+			if got := g.Stats().Events - before; got != 1 || scans.Load() != 2 {
+				t.Errorf("the web user's open after the change: %d events, %d scans in all; want 1 event, judged again", got, scans.Load())
+			}
+			mmapWrite(t, page, "SHELL")
+			if _, err := web.open(page); err == nil {
+				t.Error("a trusted page made world-writable outside the root and rewritten through a mapping: served, want refused")
+			}
+		})
+	}
 }
