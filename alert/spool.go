@@ -483,6 +483,10 @@ func (s *spool) writeFile(name string, data []byte) error {
 		return fmt.Errorf("spool %s: %w", tmp, err)
 	}
 	if err := s.d.Sync(); err != nil {
+		// The caller holds the alert in memory on an error: its file,
+		// renamed already, must not deliver it a second time after a
+		// restart.
+		os.Remove(filepath.Join(s.dir, name))
 		return fmt.Errorf("spool dir %s: fsync: %w", s.dir, err)
 	}
 	return nil
