@@ -103,6 +103,12 @@ func (a *Agent) handleChange(ctx context.Context, c watcher.Change, t task) {
 		} else {
 			a.vanished.take(c.Path)
 		}
+		if t.whileDown && v.ChangeTime.After(a.startedAt) {
+			// Changed after the agent started: a live change that the
+			// start-up walk happened to meet before its event did, a
+			// link as a file (the root's first baseline included).
+			t.whileDown, t.baseline = false, false
+		}
 		if v.Mode&fs.ModeSymlink != 0 {
 			a.handleLink(ctx, g, c, v, t.baseline)
 			return
@@ -158,11 +164,6 @@ func (a *Agent) act(g *generation, c watcher.Change, v scanner.Verdict, attempt 
 		// out, and on YARA; said in the log so an operator can raise
 		// scanner.php_timeout.
 		a.log.Warn("PHP analysis incomplete", "path", safetext.Path(v.Path), "reason", v.Incomplete)
-	}
-	if t.whileDown && v.ChangeTime.After(a.startedAt) {
-		// Changed after the agent started: a live change that the
-		// start-up walk happened to meet before its event did.
-		t.whileDown, t.baseline = false, false
 	}
 	prev := a.baseline.Record(v.Path)
 	born := false

@@ -382,6 +382,38 @@ func TestSymlinksOutOfRootAlerted(t *testing.T) {
 	}
 }
 
+// A link made after the agent started that the root's first baseline
+// walk meets before its creation event is judged as new, as a file met so
+// is: moved, not left in place as "there before shellwatch" (which
+// TestSymlinksOutOfRootAlerted met now and then, its link made while the
+// walk ran). The link is made before the start here, so that no creation
+// event comes, and the agent is made to have started a second before it:
+// the walk meets a link changed since the start, deterministically.
+func TestLinkMadeAfterStartMetByTheFirstBaseline(t *testing.T) {
+	h := newHarness(t)
+	shell := filepath.Join(h.outside, "s.php")
+	if err := os.WriteFile(shell, []byte(systemShell), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(h.www, "avatar.php")
+	if err := os.Symlink(shell, link); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(link, &st); err != nil {
+		t.Fatal(err)
+	}
+	h.hooks = func(a *Agent) { a.startedAt = time.Unix(st.Ctim.Unix()).Add(-time.Second) }
+	h.start()
+	a := h.recv.waitAlert(link, alert.KindDetection)
+	if a.Action == nil || a.Action.Taken != alert.ActionQuarantined {
+		t.Fatalf("action %+v, want the link made after the start quarantined", a.Action)
+	}
+	if _, err := os.Lstat(link); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the link is still in the root: %v", err)
+	}
+}
+
 // A shell the agent quarantines is one alert, detection: the move out of
 // the root is the agent's own removal, not a transient file's. The
 // dropper's write events, queued behind the creation that was scanned,
