@@ -479,6 +479,23 @@ type writeOp struct {
 	key, value []byte // value nil: delete
 }
 
+// applyOps puts or deletes (value nil) each op in b, in the order given,
+// and returns the key of the first that failed with its error.
+func applyOps(b *bolt.Bucket, ops []writeOp) ([]byte, error) {
+	for _, op := range ops {
+		var err error
+		if op.value == nil {
+			err = b.Delete(op.key)
+		} else {
+			err = b.Put(op.key, op.value)
+		}
+		if err != nil {
+			return op.key, err
+		}
+	}
+	return nil, nil
+}
+
 // Put stores files, replacing the records of their paths, in one
 // transaction: all or none are stored, and when Put returns nil they are on
 // disk (fsynced). Puts from concurrent goroutines share transactions (see the
@@ -604,16 +621,8 @@ func (db *DB) commit(group []*writeRequest) (err error) {
 		// Fuller pages than bbolt's default of half: a baseline is mostly
 		// read, and mostly written in key order (a walk, folder by folder).
 		b.FillPercent = fillPercent
-		for _, op := range ops {
-			var err error
-			if op.value == nil {
-				err = b.Delete(op.key)
-			} else {
-				err = b.Put(op.key, op.value)
-			}
-			if err != nil {
-				return fmt.Errorf("%q: %w", op.key, err)
-			}
+		if key, err := applyOps(b, ops); err != nil {
+			return fmt.Errorf("%q: %w", key, err)
 		}
 		return nil
 	})

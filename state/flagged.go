@@ -238,18 +238,17 @@ func (db *DB) ReadFlagged() (Flagged, error) {
 // WriteFlagged applies batch in one transaction, durable when it returns
 // nil.
 func (db *DB) WriteFlagged(batch FlaggedBatch) error {
-	type op struct{ key, val []byte }
-	ops := make([]op, 0, len(batch.Put)+len(batch.Delete)+len(batch.ReadUntil))
+	ops := make([]writeOp, 0, len(batch.Put)+len(batch.Delete)+len(batch.ReadUntil))
 	for i := range batch.Delete {
-		ops = append(ops, op{key: urlKey(&batch.Delete[i])})
+		ops = append(ops, writeOp{key: urlKey(&batch.Delete[i])})
 	}
 	for i := range batch.Put {
 		k := urlKey(&batch.Put[i])
-		ops = append(ops, op{k, encodeFlaggedURL(k, &batch.Put[i])})
+		ops = append(ops, writeOp{k, encodeFlaggedURL(k, &batch.Put[i])})
 	}
 	for log, t := range batch.ReadUntil {
 		k := flaggedKey(readUntilKey, log)
-		ops = append(ops, op{k, encodeReadUntil(k, log, t)})
+		ops = append(ops, writeOp{k, encodeReadUntil(k, log, t)})
 	}
 	if len(ops) == 0 {
 		return nil
@@ -257,21 +256,12 @@ func (db *DB) WriteFlagged(batch FlaggedBatch) error {
 	// Deletes first, then puts: a URL deleted and put again in one batch
 	// is kept. Keys in order within each, for bbolt's pages.
 	nDel := len(batch.Delete)
-	byKey := func(a, b op) int { return bytes.Compare(a.key, b.key) }
+	byKey := func(a, b writeOp) int { return bytes.Compare(a.key, b.key) }
 	slices.SortFunc(ops[:nDel], byKey)
 	slices.SortStableFunc(ops[nDel:], byKey)
 	return db.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(flaggedBucket)
-		for _, o := range ops {
-			var err error
-			if o.val == nil {
-				err = b.Delete(o.key)
-			} else {
-				err = b.Put(o.key, o.val)
-			}
-			if err != nil {
-				return fmt.Errorf("flagged URL %x: %w", o.key, err)
-			}
+		if key, err := applyOps(tx.Bucket(flaggedBucket), ops); err != nil {
+			return fmt.Errorf("flagged URL %x: %w", key, err)
 		}
 		return nil
 	})
