@@ -28,7 +28,7 @@ func TestGuardDeniesFlaggedToWebUserOnly(t *testing.T) {
 	var scans atomic.Int32
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, Report: rep.add,
-		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+		Scan: countedJudge(&scans)})
 	web := startOpener(t, wwwData)
 
 	if got, err := web.open(clean); err != nil || got != "<?php echo 1;" {
@@ -84,7 +84,7 @@ func TestGuardTrustsTheBaselineByIdentity(t *testing.T) {
 			// Clean, says the baseline, of this inode as it was.
 			return Verdict{Severity: finding.SeverityNone}, path == known && id.Inode == st.Ino && id.Size == st.Size && id.MTime == st.Mtim.Nano()
 		},
-		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+		Scan: countedJudge(&scans)})
 	web := startOpener(t, wwwData)
 	if _, err := web.open(known); err != nil || scans.Load() != 0 {
 		t.Errorf("a file the baseline knows clean: err %v after %d scans, want allowed unscanned", err, scans.Load())

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -216,6 +217,22 @@ func (o *opener) open(path string) (string, error) {
 
 // judge flags content holding "SHELL", as a rule would: it reads the file
 // through the descriptor, as the real scanner does.
+// countedJudge is judge, counting its scans in n.
+func countedJudge(n *atomic.Int32) func(context.Context, int, string) Verdict {
+	return func(ctx context.Context, fd int, path string) Verdict { n.Add(1); return judge(ctx, fd, path) }
+}
+
+// openAll opens each of paths as o, and fails the test at the first that
+// is refused.
+func (o *opener) openAll(t testing.TB, paths []string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := o.open(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func judge(_ context.Context, fd int, _ string) Verdict {
 	buf := make([]byte, 64<<10) // the tests' files are small
 	n, err := unix.Pread(fd, buf, 0)

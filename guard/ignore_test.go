@@ -1,7 +1,6 @@
 package guard
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -28,7 +27,7 @@ func TestGuardTrustedFileIgnoredUntilWritten(t *testing.T) {
 	var scans atomic.Int32
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, racyWindow: time.Nanosecond, // the page is new: trusted at its first verdict
-		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+		Scan: countedJudge(&scans)})
 	web := startOpener(t, wwwData)
 	if _, err := web.open(page); err != nil {
 		t.Fatal(err)
@@ -158,18 +157,10 @@ func TestGuardLearnsWhatRootOpens(t *testing.T) {
 		paths = append(paths, testenv.WriteFile(t, filepath.Join(root, n), "<?php echo 1; ?>"))
 	}
 	rootUser := startOpener(t, 0) // another process: the guard never holds its own opens
-	for _, p := range paths {
-		if _, err := rootUser.open(p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rootUser.openAll(t, paths)
 	testenv.Eventually(t, waitFor, "the three files root read trusted", func() bool { return g.Stats().Trusted == 3 })
 	events := g.Stats().Events
-	for _, p := range paths {
-		if _, err := rootUser.open(p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	rootUser.openAll(t, paths)
 	if got := g.Stats().Events; got != events {
 		t.Errorf("root's second pass: %d events, want none", got-events)
 	}
@@ -261,18 +252,10 @@ func TestGuardTrustIsBounded(t *testing.T) {
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, Scan: judge, trustCap: 2, racyWindow: time.Nanosecond}) // trusted at the first verdict
 	web := startOpener(t, wwwData)
-	for _, p := range pages {
-		if _, err := web.open(p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	web.openAll(t, pages)
 	testenv.Eventually(t, waitFor, "two pages trusted", func() bool { return g.Stats().Trusted == 2 })
 	before := g.Stats().Events
-	for _, p := range pages {
-		if _, err := web.open(p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	web.openAll(t, pages)
 	if got := g.Stats(); got.Events-before != 1 || got.Trusted != 2 {
 		t.Errorf("three pages read again past a bound of 2: %d events, %d trusted; want 1 event (the untrusted page), 2 trusted",
 			got.Events-before, got.Trusted)
@@ -321,7 +304,7 @@ func TestGuardRacyCleanNotRemembered(t *testing.T) {
 	var scans atomic.Int32
 	g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 		MinSeverity: finding.SeverityHigh, racyWindow: time.Hour,
-		Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+		Scan: countedJudge(&scans)})
 	web := startOpener(t, wwwData)
 	for range 3 {
 		if _, err := web.open(page); err != nil {
@@ -352,7 +335,7 @@ func TestGuardChmodThenRenameEndsTrust(t *testing.T) {
 			var scans atomic.Int32
 			g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 				MinSeverity: finding.SeverityHigh, dirHold: hold, racyWindow: time.Nanosecond, // trusted at the first verdict
-				Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+				Scan: countedJudge(&scans)})
 			web := startOpener(t, wwwData)
 			if _, err := web.open(page); err != nil {
 				t.Fatal(err)
@@ -517,7 +500,7 @@ func TestGuardAttributeChangeOutsideTheRootsEndsTrust(t *testing.T) {
 			var scans atomic.Int32
 			g := startGuard(t, Options{Roots: []string{root}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
 				MinSeverity: finding.SeverityHigh, racyWindow: time.Nanosecond,
-				Scan: func(ctx context.Context, fd int, path string) Verdict { scans.Add(1); return judge(ctx, fd, path) }})
+				Scan: countedJudge(&scans)})
 			web := startOpener(t, wwwData)
 			if _, err := web.open(page); err != nil {
 				t.Fatal(err)
