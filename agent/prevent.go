@@ -46,8 +46,7 @@ func (a *Agent) startPrevention(g *generation) error {
 			NoTrust:     !g.cfg.Prevent.Trust,
 			Known:       a.knownVerdict,
 			Scan: func(ctx context.Context, fd int, path string) guard.Verdict {
-				v := g.engine.Prevent.ScanDescriptor(ctx, fd, path)
-				return guard.Verdict{Severity: v.Severity, Err: v.Err, Detail: v}
+				return preventVerdict(g.engine.Prevent.ScanDescriptor(ctx, fd, path))
 			},
 			IsScript: func(path string) bool {
 				r := g.roots.Of(path)
@@ -67,6 +66,20 @@ func (a *Agent) startPrevention(g *generation) error {
 	}
 	a.swapGuard(next, g.cfg.Prevent.Users)
 	return nil
+}
+
+// preventVerdict is the guard's verdict of a prevention scan. A PHP
+// analysis that stopped early (its budget there is at most 1 s) judged
+// nothing clean: it is an error, and the guard allows the open unjudged,
+// counted (prevention_degraded), never cached nor trusted, unless what was
+// found already denies it; the next open asks the baseline, which the
+// full scan of the normal pipeline fills.
+func preventVerdict(v scanner.Verdict) guard.Verdict {
+	err := v.Err
+	if err == nil && v.Incomplete != "" {
+		err = fmt.Errorf("PHP analysis incomplete: %s", v.Incomplete)
+	}
+	return guard.Verdict{Severity: v.Severity, Err: err, Detail: v}
 }
 
 // swapGuard makes next the running guard and stops the one before: the

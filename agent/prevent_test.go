@@ -17,6 +17,7 @@ import (
 	"github.com/shellwatch/shellwatch/guard"
 	"github.com/shellwatch/shellwatch/internal/owners"
 	"github.com/shellwatch/shellwatch/internal/testenv"
+	"github.com/shellwatch/shellwatch/scanner"
 )
 
 // raceShell prints a marker built at run time (the source never holds it
@@ -291,5 +292,22 @@ func TestPreventionTrustsBaselineFiles(t *testing.T) {
 	}
 	if st := h.agent.preventionStatus(); !st.Active || st.Trusted < 1 {
 		t.Errorf("status %+v: want active, the page trusted", st)
+	}
+}
+
+// A prevention scan whose PHP analysis stopped early judged nothing clean:
+// the guard is given an error (allowed unjudged, counted, not remembered),
+// and a severity found before it stopped still stands.
+func TestPreventVerdictOfAnIncompleteAnalysis(t *testing.T) {
+	clean := preventVerdict(scanner.Verdict{Incomplete: "timeout after 1s"})
+	if clean.Err == nil || !strings.Contains(clean.Err.Error(), "timeout after 1s") {
+		t.Errorf("an incomplete analysis that found nothing: %+v, want an error", clean)
+	}
+	found := preventVerdict(scanner.Verdict{Incomplete: "timeout after 1s", Severity: finding.SeverityCritical})
+	if found.Severity != finding.SeverityCritical {
+		t.Errorf("an incomplete analysis that found a shell: %+v, want its severity kept", found)
+	}
+	if v := preventVerdict(scanner.Verdict{}); v.Err != nil {
+		t.Errorf("a complete clean scan: %+v, want no error", v)
 	}
 }

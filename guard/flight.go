@@ -152,7 +152,7 @@ func (g *Guard) scanFlight(f *flight) {
 	// on a kernel before 6.13 mtime and ctime move once a tick (1–10 ms)
 	// — and keep the identity judged. Its verdict answers these opens, but
 	// is neither remembered nor trusted to the kernel.
-	racy := time.Since(f.id.ChangeTime()) < g.opts.racyWindow || time.Since(f.id.ModTime()) < g.opts.racyWindow
+	racy := g.racy(f.id)
 	v := g.opts.Scan(ctx, int(first.fd), first.path)
 	cut := ctx.Err() != nil // the scan ran into the deadline
 	cancel()

@@ -130,6 +130,13 @@ type Report struct {
 // longest clock tick.
 const racyWindow = 50 * time.Millisecond
 
+// racy reports whether a file of identity id changed within the racy
+// window: a verdict on it, the baseline's included, is not remembered nor
+// trusted.
+func (g *Guard) racy(id Identity) bool {
+	return time.Since(id.ChangeTime()) < g.opts.racyWindow || time.Since(id.ModTime()) < g.opts.racyWindow
+}
+
 // degradedEvery bounds how often a Degraded report is made, and
 // refusedEvery how often a Blocked report is made of one identity.
 const (
@@ -430,7 +437,9 @@ func (g *Guard) handle(e event, now time.Time) {
 		// be (ignore.go), so that its next opens are no events at all.
 		g.respond(e.fd, true)
 		g.stats.fromCache.Add(1)
-		g.trust(e.fd, id)
+		if g.trustable(&st) {
+			g.trust(e.fd, id)
+		}
 		unix.Close(int(e.fd))
 		return
 	}
@@ -516,7 +525,7 @@ func (g *Guard) lookupLoop() {
 		}
 		// A file changed this recently is scanned: the baseline's record
 		// may be racily clean too (see scanFlight).
-		racy := time.Since(p.id.ChangeTime()) < g.opts.racyWindow || time.Since(p.id.ModTime()) < g.opts.racyWindow
+		racy := g.racy(p.id)
 		if g.opts.Known != nil && !racy {
 			if v, ok := g.opts.Known(p.path, p.id); ok {
 				g.cache.put(p.id, g.kept(v))

@@ -133,7 +133,11 @@ func defaultTrustCap(proc string, folders int64) int64 {
 // it open for writing. It never blocks: a few system calls.
 func (g *Guard) trust(fd int32, id Identity) {
 	var st unix.Stat_t
-	if unix.Fstat(int(fd), &st) != nil || identityOf(&st) != id || !g.trustable(&st) || isOpenForWriting(fd) {
+	if unix.Fstat(int(fd), &st) != nil || identityOf(&st) != id || !g.trustable(&st) || isOpenForWriting(fd) ||
+		!g.roots.holds(int(fd)) {
+		// A file on a file system mounted below a root is never
+		// trusted: its attribute changes could not be traced back to it
+		// (untrustEntry opens handles on the roots' file systems only).
 		return
 	}
 	key := fileKey{id.Dev, id.Inode}
@@ -151,7 +155,7 @@ func (g *Guard) trust(fd int32, id Identity) {
 	}
 	if err != nil {
 		if added {
-			g.unmarkAt(int(fd), "", true) // what of the two was made
+			g.unwatchAttrib(int(fd), "", 0) // the ignore mark was not made
 			g.trusted.remove(key)
 		}
 		g.stats.trustErrors.Add(1)
@@ -203,11 +207,21 @@ func (g *Guard) unmarkAt(dirfd int, path string, follow bool) error {
 	err := rawFD(g.perm, func(group int) error {
 		return unix.FanotifyMark(group, flags|unix.FAN_MARK_IGNORED_MASK, permMask, dirfd, path)
 	})
-	// None, for a file trusted before its mark was made: ENOENT.
-	_ = rawFD(g.dirs, func(group int) error {
-		return unix.FanotifyMark(group, flags, unix.FAN_ATTRIB, dirfd, path)
-	})
+	if err == nil {
+		// Only with the ignore mark: a late event of a file whose trust
+		// is being made (its attribute mark made, its ignore mark not
+		// yet) must not leave it trusted deaf to its attribute changes.
+		g.unwatchAttrib(dirfd, path, flags&unix.FAN_MARK_DONT_FOLLOW)
+	}
 	return err
+}
+
+// unwatchAttrib removes the folder group's mark of the attribute changes
+// of the file at path (see watchAttrib); ENOENT when it has none.
+func (g *Guard) unwatchAttrib(dirfd int, path string, flags uint) {
+	_ = rawFD(g.dirs, func(group int) error {
+		return unix.FanotifyMark(group, unix.FAN_MARK_REMOVE|flags, unix.FAN_ATTRIB, dirfd, path)
+	})
 }
 
 // untrusted counts the end of the trust of the file of status st, whose
@@ -315,7 +329,7 @@ type learn struct {
 func (g *Guard) learnLoop() {
 	for l := range g.learns {
 		if g.opts.Known != nil && !g.closed.Load() {
-			if v, ok := g.opts.Known(fdPath(l.fd), l.id); ok && !g.denies(v.Severity) {
+			if v, ok := g.opts.Known(fdPath(l.fd), l.id); ok && !g.denies(v.Severity) && !g.racy(l.id) {
 				g.cache.put(l.id, g.kept(v))
 				g.trust(l.fd, l.id)
 			}
@@ -376,6 +390,9 @@ func (g *Guard) pretrust() {
 				return nil
 			}
 			id := identityOf(&st)
+			if g.racy(id) {
+				return nil // the baseline's record may be racily clean
+			}
 			v, ok := g.opts.Known(path, id)
 			if !ok || g.denies(v.Severity) {
 				return nil

@@ -18,6 +18,35 @@ type rootFDs struct {
 	byFsid map[[8]byte]int
 }
 
+// fsidOf returns the id of the file system fd is on, as fanotify's FID
+// records give it.
+func fsidOf(fd int) ([8]byte, error) {
+	var id [8]byte
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &sfs); err != nil {
+		return id, err
+	}
+	for i, v := range sfs.Fsid.Val {
+		for k := range 4 {
+			id[4*i+k] = byte(uint32(v) >> (8 * k))
+		}
+	}
+	return id, nil
+}
+
+// holds reports whether the guard can open handles on the file system of
+// fd: the file systems of the roots. A file on a file system mounted
+// below a root (another disk, a btrfs subvolume) is not: the events of
+// its attribute changes could not be turned back into the file.
+func (r *rootFDs) holds(fd int) bool {
+	id, err := fsidOf(fd)
+	if err != nil {
+		return false
+	}
+	_, ok := r.byFsid[id]
+	return ok
+}
+
 func openRoots(roots []string) (*rootFDs, error) {
 	r := &rootFDs{byFsid: map[[8]byte]int{}}
 	for _, root := range roots {
@@ -26,17 +55,11 @@ func openRoots(roots []string) (*rootFDs, error) {
 			r.close()
 			return nil, err
 		}
-		var sfs unix.Statfs_t
-		if err := unix.Fstatfs(fd, &sfs); err != nil {
+		id, err := fsidOf(fd)
+		if err != nil {
 			unix.Close(fd)
 			r.close()
 			return nil, err
-		}
-		var id [8]byte
-		for i, v := range sfs.Fsid.Val {
-			for k := range 4 {
-				id[4*i+k] = byte(uint32(v) >> (8 * k))
-			}
 		}
 		if _, ok := r.byFsid[id]; ok {
 			unix.Close(fd)
@@ -217,11 +240,12 @@ func (g *Guard) openByID(id fileID) (fd int, ok bool) {
 // untrustEntry ends the trust of a file whose attributes changed (a chmod
 // or chown may have made it writable to a web user, see ignore.go),
 // without opening it: the ignore mark of the inode the event names by its
-// own handle, whatever its name is now; without that handle (a kernel
-// that refused FAN_REPORT_FID, see initFolderGroup) or when it cannot be
-// opened, the mark of the file at the name the event gave.
+// own handle, whatever its name is now; without that handle (byNameOnly,
+// see initFolderGroup) or when it cannot be opened, the mark of the file
+// at the name the event gave. A file the guard has not trusted costs a
+// stat, no mark call.
 func (g *Guard) untrustEntry(fi fidInfo) {
-	if g.stats.trusted.Load() == 0 {
+	if g.trusted.len() == 0 {
 		return
 	}
 	if fi.hasFile {
@@ -237,8 +261,8 @@ func (g *Guard) untrustEntry(fi fidInfo) {
 	}
 	defer unix.Close(dir)
 	var st unix.Stat_t
-	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		return // no file at the name: no mark to remove by it
+	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || !g.trusted.has(fileKey{uint64(st.Dev), st.Ino}) {
+		return // no trusted file at the name: no mark to remove by it
 	}
 	if g.unmarkAt(dir, name, false) == nil {
 		g.untrusted(&st)
@@ -250,8 +274,8 @@ func (g *Guard) untrustEntry(fi fidInfo) {
 // (EBADF); its /proc/self/fd link, followed, is that very inode.
 func (g *Guard) untrustInode(fd int) {
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return // only regular files are trusted
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || !g.trusted.has(fileKey{uint64(st.Dev), st.Ino}) {
+		return // only regular files are trusted, and this one is not
 	}
 	if g.unmarkAt(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), true) == nil {
 		g.untrusted(&st)
