@@ -583,7 +583,7 @@ func TestAttackerReturnedTally(t *testing.T) {
 		t.Fatalf("tallies %+v, want the attacker's and the bots'", got[ReturnClients+1:])
 	}
 	if r := own.Request; r.Client != attacker || r.Requests != 2 || r.URL != "/shop/up/x.php?c=last" || r.Method != "POST" || own.RefID != first.ID ||
-		!strings.Contains(own.Message, "the tally: 203.0.113.7 sent 2 more requests") {
+		!strings.Contains(own.Message, "the tally: 203.0.113.7 sent 2 more requests") || !strings.HasSuffix(own.Message, "; none since") {
 		t.Errorf("the attacker's tally: %+v, %q; want its 2 requests after its alert, the last named", r, own.Message)
 	}
 	wantNames := []string{bot(5), bot(6), bot(7), bot(8), bot(9)}
@@ -609,6 +609,10 @@ func TestAttackerReturnedTally(t *testing.T) {
 	}
 	if r := got[ReturnClients+4].Request; r.Client != attacker || r.Requests != 1 || r.URL != "/shop/up/x.php?c=stop" {
 		t.Errorf("told at Stop: %+v, want the attacker's repeat", r)
+	}
+	// Its window had not ended: whether more came is not known.
+	if msg := got[ReturnClients+4].Message; !strings.HasSuffix(msg, "; told as the agent stops following the logs") || strings.Contains(msg, "none since") {
+		t.Errorf("the tally told at Stop says %q, want it told as the logs stop, not \"none since\"", msg)
 	}
 }
 

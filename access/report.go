@@ -277,24 +277,38 @@ func (l *Logs) returned(lr logRequest) bool {
 		hit := weblog.HitOf(&lr.r)
 		if ra, ok := l.flagged.allow(lr.r.Client, u, l.opts.Now(), hit); ok {
 			ra.Hit = hit
-			l.sendReturn(u, ra, false)
+			l.sendReturn(u, ra, "")
 		}
 	}
 	return len(matches) > 0
 }
 
 // tallies raises an attacker_returned for each count owed (see
-// Flagged.due); with all, for every count not alerted yet.
+// Flagged.due); with all, for every count not alerted yet, as the logs stop
+// being followed (Stop, or a reload to other logs).
 func (l *Logs) tallies(all bool) {
+	end := tallyWindowEnded
+	if all {
+		end = tallyStopping
+	}
 	for _, t := range l.flagged.due(l.opts.Now(), all) {
-		l.sendReturn(t.u, t.returnAlert, true)
+		l.sendReturn(t.u, t.returnAlert, end)
 	}
 }
 
-// sendReturn raises the attacker_returned ra of u: a request's, or, when
-// tally is set, the count of requests owed since the last alert, ra.Hit
-// the last of them.
-func (l *Logs) sendReturn(u *flaggedURL, ra returnAlert, tally bool) {
+// What the end of a tally's message says: a tally owed once its window
+// ended knows no request came since; one told as the logs stop being
+// followed cannot know what comes after.
+const (
+	tallyWindowEnded = "none since"
+	tallyStopping    = "told as the agent stops following the logs"
+)
+
+// sendReturn raises the attacker_returned ra of u: a request's when
+// tallyEnd is empty, else the count of requests owed since the last alert,
+// ra.Hit the last of them, its message ending with tallyEnd.
+func (l *Logs) sendReturn(u *flaggedURL, ra returnAlert, tallyEnd string) {
+	tally := tallyEnd != ""
 	r := &ra.Hit
 	flagged := fmt.Sprintf("the URL of %s (%s by alert %s)", safetext.Path(u.file.Path), what(u), u.alertID)
 	last := fmt.Sprintf("%s %s %s answered %d", safetext.Path(r.Client), safetext.Path(r.Method), safetext.Path(r.URL), r.Status)
@@ -302,11 +316,11 @@ func (l *Logs) sendReturn(u *flaggedURL, ra returnAlert, tally bool) {
 	var msg string
 	switch {
 	case tally && ra.Clients == 0:
-		msg = fmt.Sprintf("attacker returned, the tally: %s sent %d more requests for %s in the %d minutes after its last alert, the last at %s: %s; none since",
-			safetext.Path(r.Client), ra.Requests, flagged, every, r.Time.UTC().Format(time.RFC3339), last)
+		msg = fmt.Sprintf("attacker returned, the tally: %s sent %d more requests for %s in the %d minutes after its last alert, the last at %s: %s; %s",
+			safetext.Path(r.Client), ra.Requests, flagged, every, r.Time.UTC().Format(time.RFC3339), last, tallyEnd)
 	case tally:
-		msg = fmt.Sprintf("attacker returned, the tally: %s sent %d requests for %s since the last alert about the clients past the first %d, the last at %s: %s; none since",
-			clientsPhrase(ra), ra.Requests, flagged, ReturnClients, r.Time.UTC().Format(time.RFC3339), last)
+		msg = fmt.Sprintf("attacker returned, the tally: %s sent %d requests for %s since the last alert about the clients past the first %d, the last at %s: %s; %s",
+			clientsPhrase(ra), ra.Requests, flagged, ReturnClients, r.Time.UTC().Format(time.RFC3339), last, tallyEnd)
 	case ra.Clients == 0:
 		msg = fmt.Sprintf("attacker returned: %s, %s", last, flagged)
 		if ra.Requests > 1 {

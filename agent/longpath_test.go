@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/shellwatch/shellwatch/alert"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 	"github.com/shellwatch/shellwatch/state"
 	"github.com/shellwatch/shellwatch/walk"
 )
@@ -29,14 +30,14 @@ func TestDeepTreePastKeySize(t *testing.T) {
 
 	name := strings.Repeat("d", 200)
 	const depth = 170 // about 34,000 bytes of path
-	t.Cleanup(func() { removeDeep(t, h.www, name, depth) })
-	bottom := mkdirDeep(t, h.www, name, depth)
+	t.Cleanup(func() { testenv.RemoveDeep(t, h.www, name, depth, "ok.txt", "x.php") })
+	bottom := testenv.MkdirDeep(t, h.www, name, depth)
 	dir := h.www + strings.Repeat("/"+name, depth)
 	if len(dir) <= 32<<10 {
 		t.Fatalf("the tree's path is %d bytes, not past bbolt's keys", len(dir))
 	}
-	writeAt(t, bottom, "ok.txt", "harmless\n")
-	writeAt(t, bottom, "x.php", evalShell)
+	testenv.WriteAt(t, bottom, "ok.txt", unix.O_CREAT|unix.O_EXCL, "harmless\n")
+	testenv.WriteAt(t, bottom, "x.php", unix.O_CREAT|unix.O_EXCL, evalShell)
 	unix.Close(bottom)
 
 	shell, okFile := dir+"/x.php", dir+"/ok.txt"
@@ -70,68 +71,5 @@ func TestDeepTreePastKeySize(t *testing.T) {
 		if f, ok, err := db.Get(p); err != nil || !ok || f.Path != p {
 			t.Errorf("state DB: record of %.80q… (%d bytes): %v, %.300v", p, len(p), ok, err)
 		}
-	}
-}
-
-// mkdirDeep makes depth nested folders named name below root through
-// descriptors, as an attacker would, and returns the deepest one open.
-func mkdirDeep(t *testing.T, root, name string, depth int) int {
-	t.Helper()
-	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range depth {
-		if err := unix.Mkdirat(fd, name, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(fd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fd = next
-	}
-	return fd
-}
-
-// writeAt writes content to the file name in the folder dirfd.
-func writeAt(t *testing.T, dirfd int, name, content string) {
-	t.Helper()
-	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, []byte(content)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// removeDeep removes the tree mkdirDeep made, files included, from the
-// bottom up through descriptors, so that it does not depend on a path past
-// PATH_MAX.
-func removeDeep(t *testing.T, root, name string, depth int) {
-	t.Helper()
-	fds := make([]int, 0, depth+1)
-	fd, err := unix.Open(root, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	for i := 0; err == nil && i <= depth; i++ {
-		fds = append(fds, fd)
-		if i < depth {
-			fd, err = unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		}
-	}
-	if len(fds) == depth+1 {
-		for _, f := range []string{"ok.txt", "x.php"} {
-			unix.Unlinkat(fds[depth], f, 0)
-		}
-	}
-	for i := len(fds) - 1; i >= 0; i-- {
-		if i < len(fds)-1 {
-			if err := unix.Unlinkat(fds[i], name, unix.AT_REMOVEDIR); err != nil {
-				t.Errorf("remove level %d of the deep tree: %v", i+1, err)
-			}
-		}
-		unix.Close(fds[i])
 	}
 }

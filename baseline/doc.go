@@ -17,9 +17,10 @@
 //     ([Baseline.Announce]), each used up when its file arrives with it
 //     ([Baseline.ConsumeApproval]);
 //   - what differs from the accepted baseline now ([Baseline.Diff]);
-//   - the symbolic links each root's last complete reconciliation met
-//     (links have no record): the next tells only those made since
-//     ([Baseline.ReconcileLinks]), every one at a root's first.
+//   - the symbolic links each root's last complete reconciliation that
+//     told links met (links have no record): the next tells only those made
+//     since ([Baseline.ReconcileLinks]), every one at a root's first; a
+//     sweep ([Baseline.Reconcile]) tells none and remembers none.
 //
 // It decides nothing about alerts: the agent tells it what was scanned and
 // what policy accepted, and asks it what a file was and whether a change was

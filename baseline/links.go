@@ -38,8 +38,9 @@ func (k knownLink) stat() state.Stat {
 
 // Reconcile compares the files under root with their records and calls fn
 // for each difference, as [state.Reconcile] (which see): the baseline is
-// streamed, never held in memory whole. A complete one remembers the
-// symbolic links it met, as [Baseline.ReconcileLinks] does.
+// streamed, never held in memory whole. It judges no symbolic link, and so
+// remembers none: the next [Baseline.ReconcileLinks] still tells those made
+// since the last one.
 func (b *Baseline) Reconcile(ctx context.Context, root string, ex walk.Excluder, fn func(state.Difference)) (state.ReconcileStats, error) {
 	return b.ReconcileLinks(ctx, root, ex, fn, nil)
 }
@@ -50,10 +51,14 @@ func (b *Baseline) Reconcile(ctx context.Context, root string, ex walk.Excluder,
 // link met that the root's last complete reconciliation did not meet as it
 // is now (same device, inode, size and times: a link is never changed in
 // place, only made anew) — every link, at the first. A complete
-// reconciliation, newLink nil or not, remembers the links it met for the
-// next one: a link made while the agent runs is judged by its own event,
-// and once a sweep met it, not again at the next start.
+// reconciliation with a newLink remembers the links it met for the next
+// one; one with none (a sweep) tells no link and remembers none, since a
+// link met but never told would be judged by no one: one made with no
+// event the agent saw would pass the sweep and every start after it.
 func (b *Baseline) ReconcileLinks(ctx context.Context, root string, ex walk.Excluder, fn func(state.Difference), newLink func(path string)) (state.ReconcileStats, error) {
+	if newLink == nil {
+		return state.Reconcile(ctx, b.db, root, ex, fn)
+	}
 	var known []knownLink
 	if _, err := b.db.GetMeta(metaLinks+root, &known); err != nil {
 		b.log.Error("state: read the links met last; each is told again", "root", root, "err", err)
@@ -75,7 +80,7 @@ func (b *Baseline) ReconcileLinks(ctx context.Context, root string, ex walk.Excl
 		sum := sha256.Sum256([]byte(p))
 		old, ok := was[sum]
 		isNew := !ok || !old.SameIdentity(st)
-		if isNew && newLink != nil {
+		if isNew {
 			newLink(p)
 		}
 		if len(met) == maxLinks {

@@ -12,9 +12,9 @@ import (
 )
 
 // The first reconciliation of a root tells every symbolic link; the next
-// ones only those made, or made anew, since the last complete one — a
-// sweep's (Reconcile) included — across a restart, whatever bytes their
-// names hold.
+// ones only those made, or made anew, since the last complete one that told
+// links, across a restart, whatever bytes their names hold. A sweep
+// (Reconcile) tells none and remembers none.
 func TestReconcileTellsNewLinks(t *testing.T) {
 	b := openTest(t)
 	root := filepath.Join(t.TempDir(), "www")
@@ -72,21 +72,25 @@ func TestReconcileTellsNewLinks(t *testing.T) {
 	if got, want := reconcile(), at("shadow", "new"); !slices.Equal(got, want) {
 		t.Errorf("told %q, want the links made since %q", got, want)
 	}
-	// A sweep meets a link made while the agent runs (judged by its own
-	// event): not told at the next start.
-	link("live", "/tmp")
+	// A link made with no event the agent saw (here, with no agent), met
+	// by a sweep, which judges no link: still told at the next start, not
+	// remembered by the sweep that never judged it.
+	link("unseen", "/etc")
 	if _, err := b.Reconcile(context.Background(), root, nil, func(state.Difference) {}); err != nil {
 		t.Fatal(err)
 	}
 	b.reopen()
+	if got, want := reconcile(), at("unseen"); !slices.Equal(got, want) {
+		t.Errorf("after a sweep met a link no one judged: told %q, want %q", got, want)
+	}
 	if got := reconcile(); len(got) != 0 {
-		t.Errorf("after a sweep met it: told %q", got)
+		t.Errorf("once told: told %q again", got)
 	}
 	// A cancelled reconciliation remembers nothing.
 	link("cut", "/etc")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := b.Reconcile(ctx, root, nil, func(state.Difference) {}); err == nil {
+	if _, err := b.ReconcileLinks(ctx, root, nil, func(state.Difference) {}, func(string) {}); err == nil {
 		t.Fatal("a cancelled reconciliation worked")
 	}
 	if got, want := reconcile(), at("cut"); !slices.Equal(got, want) {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -102,7 +103,8 @@ const statBatch = 256
 // order of its paths ([walk.WalkSorted]) and merged with the records read in
 // key order, a chunk at a time. What Reconcile holds is a chunk of records,
 // the folders being listed and the files being lstat'ed, whatever the size
-// of the baseline.
+// of the baseline, and 32 bytes for each path longer than a bbolt key the
+// walk met (see longRecords).
 //
 // # Deletions
 //
@@ -347,9 +349,26 @@ func (r *reconciler) statFiles(job *statJob) {
 // passed without its file is gone (see unmatched). After the last job, the
 // records left are gone only when the walk was complete. After an error, or
 // once ctx is done, it drains inOrder and returns the error.
+//
+// A path longer than a key is kept out of that merge: its record's key is
+// derived from it (keyOf) and does not sort where the path does. The walk's
+// long paths are looked up directly; the cursor's long records are set
+// aside (see longRecords), and those the walk never met are, once it was
+// complete, unmatched.
 func (r *reconciler) merge(ctx context.Context, inOrder <-chan *statJob, complete *bool) error {
 	records := r.db.stats(r.root)
-	rec, more, err := records.next()
+	long := longRecords{met: make(map[[sha256.Size]byte]bool), pending: make(map[[sha256.Size]byte]bool)}
+	// next is the cursor's next record whose key is its path.
+	next := func() (statEntry, bool, error) {
+		for {
+			rec, more, err := records.next()
+			if err != nil || !more || len(rec.path) <= maxKeySize {
+				return rec, more, err
+			}
+			long.setAside(rec)
+		}
+	}
+	rec, more, err := next()
 	prev := ""
 	for job := range inOrder {
 		if err == nil && ctx.Err() != nil {
@@ -365,15 +384,21 @@ func (r *reconciler) merge(ctx context.Context, inOrder <-chan *statJob, complet
 				break
 			}
 			prev = p
+			f := job.found[i]
+			if len(p) > maxKeySize {
+				if err = r.meetLong(&long, p, f); err != nil {
+					break
+				}
+				continue
+			}
 			for more && err == nil && rec.path < p {
 				if err = r.unmatched(rec); err == nil {
-					rec, more, err = records.next()
+					rec, more, err = next()
 				}
 			}
 			if err != nil {
 				break
 			}
-			f := job.found[i]
 			switch {
 			case more && rec.path == p:
 				if f.what == foundFile {
@@ -382,7 +407,7 @@ func (r *reconciler) merge(ctx context.Context, inOrder <-chan *statJob, complet
 					err = r.unmatched(rec)
 				}
 				if err == nil {
-					rec, more, err = records.next()
+					rec, more, err = next()
 				}
 			case f.what == foundFile:
 				r.count(func(s *ReconcileStats) { s.Files++ })
@@ -398,10 +423,13 @@ func (r *reconciler) merge(ctx context.Context, inOrder <-chan *statJob, complet
 			return fmt.Errorf("reconcile %s: %w", r.root, ctx.Err())
 		}
 		if err = r.unmatched(rec); err == nil {
-			rec, more, err = records.next()
+			rec, more, err = next()
 		}
 	}
-	return err
+	if err != nil || !*complete {
+		return err
+	}
+	return r.unmetLong(ctx, &long)
 }
 
 // compare reports the file at p, a regular file as now, against its
@@ -421,6 +449,76 @@ func (r *reconciler) compare(p string, now Stat, rec *statEntry) {
 	default:
 		r.emit(Difference{Path: p, Kind: Changed, Old: &old, Stat: now})
 	}
+}
+
+// longRecords is what merge knows of the paths longer than a key. The
+// cursor gives their records in the order of their derived keys, the walk
+// gives their paths in path order: the two do not meet in step. met holds
+// the hash of every long path the walk met; pending, the hash of each long
+// record the cursor gave whose path the walk had not met then. Only hashes
+// are kept, 32 bytes a path however long, so that a tree of deep files
+// cannot make a reconciliation hold their paths.
+type longRecords struct {
+	met     map[[sha256.Size]byte]bool
+	pending map[[sha256.Size]byte]bool
+}
+
+// setAside notes a long record the cursor gave, unless the walk met its
+// path already (meetLong handled it).
+func (l *longRecords) setAside(rec statEntry) {
+	if h := sha256.Sum256([]byte(rec.path)); !l.met[h] {
+		l.pending[h] = true
+	}
+}
+
+// meetLong handles a long path the walk met, as merge does a short one,
+// looking its record up by its derived key.
+func (r *reconciler) meetLong(l *longRecords, p string, f found) error {
+	h := sha256.Sum256([]byte(p))
+	l.met[h] = true
+	delete(l.pending, h)
+	old, ok, err := r.db.Get(p)
+	switch {
+	case err != nil:
+		return err
+	case ok && f.what == foundFile:
+		r.compare(p, f.stat, &statEntry{path: p, stat: old.Stat()})
+	case ok && f.what == foundNothing:
+		return r.unmatched(statEntry{path: p, stat: old.Stat()})
+	case !ok && f.what == foundFile:
+		r.count(func(s *ReconcileStats) { s.Files++ })
+		r.emit(Difference{Path: p, Kind: Added, Stat: f.stat})
+	}
+	return nil
+}
+
+// unmetLong handles the long records whose path the complete walk never
+// met. Their paths were not kept: when there are any, the records are read
+// again, the long ones among them picked by hash. A record written since
+// the walk is not pending and is left alone.
+func (r *reconciler) unmetLong(ctx context.Context, l *longRecords) error {
+	records := r.db.stats(r.root)
+	for len(l.pending) > 0 {
+		if ctx.Err() != nil {
+			return fmt.Errorf("reconcile %s: %w", r.root, ctx.Err())
+		}
+		rec, more, err := records.next()
+		if err != nil || !more {
+			return err
+		}
+		if len(rec.path) <= maxKeySize {
+			continue
+		}
+		h := sha256.Sum256([]byte(rec.path))
+		if !l.pending[h] {
+			continue
+		}
+		delete(l.pending, h)
+		if err := r.unmatched(rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unmatched handles a record the walk went past without meeting a regular
