@@ -6,15 +6,14 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"reflect"
 	"time"
 
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/regular"
 )
 
 // WebhookSecrets are the files a [[webhook]] table names, read: the HMAC
@@ -82,21 +81,11 @@ func checkTLSFiles(w config.Webhook, s WebhookSecrets) error {
 // bundle is a few hundred KiB.
 const maxTLSFile = 16 << 20
 
-// readTLSFile reads a TLS file of a webhook whole, up to maxTLSFile.
+// readTLSFile reads a TLS file of a webhook whole, up to maxTLSFile, as
+// regular.ReadFile does: a FIFO in its place fails at once.
 func readTLSFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTLSFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxTLSFile {
-		return nil, fmt.Errorf("%s: more than %d bytes, too large for a PEM file", path, maxTLSFile)
-	}
-	return data, nil
+	data, _, err := regular.ReadFile(path, maxTLSFile)
+	return data, err
 }
 
 // SameSecrets reports whether a and b hold the same secrets and tokens,
