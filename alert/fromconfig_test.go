@@ -12,6 +12,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // The sinks a config builds: a route per sink, none for one turned "off",
@@ -228,5 +229,50 @@ func TestReadWebhookSecretsRefusesFIFO(t *testing.T) {
 				t.Fatalf("ReadWebhookSecrets still blocked on a FIFO at %s after 10 s", key)
 			}
 		})
+	}
+}
+
+// Sinks built again from the secrets a reload read (its rollback, after
+// the new sinks failed) are built from those bytes, not from the files on
+// disk: with the TLS files replaced by garbage since, they are built and
+// deliver over mutual TLS as before.
+func TestNewSinksBuildFromTheSecretsRead(t *testing.T) {
+	rc, srv, ca, cert, key := mutualTLSReceiver(t, nil)
+
+	cfg := config.Default()
+	cfg.Agent.StateDir = t.TempDir()
+	cfg.Journald.Enabled = false
+	w := config.DefaultWebhook()
+	w.URL, w.CAFile, w.ClientCert, w.ClientKey = srv.URL+"/hook", ca, cert, key
+	cfg.Webhook = []config.Webhook{w}
+	log := slog.New(slog.DiscardHandler)
+	secrets, err := ReadWebhookSecrets(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := SinkOptions{Logger: log, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+	d, _, err := NewSinks(cfg, secrets, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{ca, cert, key} {
+		if err := os.WriteFile(p, []byte("renewal in progress\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, hooks, err := NewSinks(cfg, secrets, o)
+	if err != nil {
+		t.Fatalf("sinks built again from the secrets read, the files since replaced: %v", err)
+	}
+	defer d.Close(context.Background())
+	if err := hooks[0].Deliver(testAlert(1, finding.SeverityCritical)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitTimeout, "the alert to be delivered over mutual TLS", func() bool { return hooks[0].Stats().Delivered == 1 })
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("the receiver got %d requests, want 1", n)
 	}
 }
