@@ -129,7 +129,8 @@ func (a *Agent) attachSinks(g, old *generation, secrets []alert.WebhookSecrets) 
 	if err != nil {
 		if old != nil {
 			// Bring the old sinks back; their config worked before, with
-			// the secrets they held (the files may have changed since).
+			// the secrets they held: built from those bytes, not from the
+			// files, which may have changed since.
 			if d, hooks, err2 := a.newDispatcher(old.cfg, old.secrets); err2 == nil {
 				old.dispatch, old.webhooks = d, hooks
 			} else {
