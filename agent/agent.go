@@ -411,9 +411,11 @@ func (a *Agent) reload(ctx context.Context) {
 			return
 		}
 	}
+	hooks := old.webhooks
 	a.mu.Lock()
 	if err := a.attachSinks(g, old, secrets); err != nil {
 		a.mu.Unlock()
+		a.resolveWebhooksLetGo(hooks, old.webhooks)
 		a.watches.Discard(roots)
 		a.discardGeneration(g)
 		metricsMove.Abort()
@@ -424,6 +426,7 @@ func (a *Agent) reload(ctx context.Context) {
 	a.gen = g
 	a.current.Store(g)
 	a.mu.Unlock()
+	a.resolveWebhooksLetGo(hooks, g.webhooks)
 	a.watches.Swap(roots)
 	metricsMove.Commit()
 	if g.access != old.access {
