@@ -160,9 +160,12 @@ func newAgent(opts Options) (*Agent, error) {
 	}
 	g, err := a.prepareGeneration(cfg)
 	if err == nil {
+		var secrets []alert.WebhookSecrets
 		if a.seq, err = alert.OpenSequencer(filepath.Join(cfg.Agent.StateDir, "alert-seq")); err != nil {
 			err = fmt.Errorf("agent.state_dir: %w", err)
-		} else if err = a.attachSinks(g, nil); err != nil {
+		} else if secrets, err = alert.ReadWebhookSecrets(cfg, a.log); err != nil {
+			a.seq.Close()
+		} else if err = a.attachSinks(g, nil, secrets); err != nil {
 			a.seq.Close()
 		}
 		if err != nil {
@@ -375,6 +378,13 @@ func (a *Agent) reload(ctx context.Context) {
 		fail(err)
 		return
 	}
+	// The webhooks' files are read here, not under the lock attachSinks
+	// runs in: scanning goes on while they are read.
+	secrets, err := alert.ReadWebhookSecrets(cfg, a.log)
+	if err != nil {
+		fail(fmt.Errorf("config %s: %w", a.opts.ConfigPath, err))
+		return
+	}
 	old := a.current.Load()
 	rootsChanged := !reflect.DeepEqual(old.cfg.Watch, cfg.Watch) || !reflect.DeepEqual(old.cfg.Scanner.Exclude, cfg.Scanner.Exclude) ||
 		old.cfg.Agent.Settle != cfg.Agent.Settle || old.cfg.Agent.RescanInterval != cfg.Agent.RescanInterval
@@ -401,9 +411,11 @@ func (a *Agent) reload(ctx context.Context) {
 			return
 		}
 	}
+	hooks := old.webhooks
 	a.mu.Lock()
-	if err := a.attachSinks(g, old); err != nil {
+	if err := a.attachSinks(g, old, secrets); err != nil {
 		a.mu.Unlock()
+		a.resolveWebhooksLetGo(hooks, old.webhooks)
 		a.watches.Discard(roots)
 		a.discardGeneration(g)
 		metricsMove.Abort()
@@ -414,6 +426,7 @@ func (a *Agent) reload(ctx context.Context) {
 	a.gen = g
 	a.current.Store(g)
 	a.mu.Unlock()
+	a.resolveWebhooksLetGo(hooks, g.webhooks)
 	a.watches.Swap(roots)
 	metricsMove.Commit()
 	if g.access != old.access {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/shellwatch/shellwatch/alert"
@@ -100,6 +101,19 @@ func (a *Agent) webhookFailing(w *alert.Webhook, failing bool, since time.Time, 
 	}
 	a.raiseBlind(blind.WebhookFailing, w.Name(), detail,
 		fmt.Sprintf("%s has taken no alert since %s: its alerts wait in its spool, on-call behind it hears nothing", w.Name(), since.Format(time.RFC3339)))
+}
+
+// resolveWebhooksLetGo resolves webhook_failing of the webhooks in prev
+// that a reload closed (rebuilt, or gone) and that now is not among: their
+// failing episode ended with them, and the sink built in their place starts
+// clean, so nothing else would resolve it. A rebuilt sink that keeps
+// failing raises it again after its alert_after.
+func (a *Agent) resolveWebhooksLetGo(prev, now []*alert.Webhook) {
+	for _, w := range prev {
+		if !slices.Contains(now, w) {
+			a.resolveBlind(blind.WebhookFailing, w.Name(), fmt.Sprintf("%s was rebuilt or removed by a reload: raised again if it keeps failing for its alert_after", w.Name()))
+		}
+	}
 }
 
 // probeBlind looks, every interval until ctx is done, at what nothing else

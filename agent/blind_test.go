@@ -205,31 +205,59 @@ func TestBlindJournaldStopped(t *testing.T) {
 	}
 }
 
+// startWithFlakyWebhook starts the agent with a webhook whose receiver
+// (closed when the test ends) answers 503 to the requests up rejects, its
+// alert_after 1s, and the harness's receiver as a second webhook that hears
+// of it; it returns the flaky webhook's name.
+func (h *harness) startWithFlakyWebhook(up func(*http.Request) bool) string {
+	h.t.Helper()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if up(r) {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.Error(w, "down for the test", http.StatusServiceUnavailable)
+	}))
+	h.t.Cleanup(hook.Close)
+	h.hookURL = hook.URL + "/hook"
+	h.webhookRate = "rate = 0.0\nalert_after = \"1s\""
+	h.extraConfig = fmt.Sprintf("[[webhook]]\nurl = %q\nsecret_file = \"webhook.secret\"\nmin_severity = \"low\"\nrate = 0.0\n", h.recv.url())
+	h.start()
+	return "webhook " + h.hookURL
+}
+
 // A webhook whose receiver fails every attempt for longer than its
 // alert_after: webhook_failing goes once to the other webhook, and
 // blind_resolved once when the receiver takes alerts again.
 func TestBlindWebhookFailing(t *testing.T) {
 	h := newHarness(t)
 	var up atomic.Bool
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if up.Load() {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		http.Error(w, "down for the test", http.StatusServiceUnavailable)
-	}))
-	defer down.Close()
-	h.hookURL = down.URL + "/hook"
-	h.webhookRate = "rate = 0.0\nalert_after = \"1s\""
-	h.extraConfig = fmt.Sprintf("[[webhook]]\nurl = %q\nsecret_file = \"webhook.secret\"\nmin_severity = \"low\"\nrate = 0.0\n", h.recv.url())
-	h.start()
-	name := "webhook " + h.hookURL
+	name := h.startWithFlakyWebhook(func(*http.Request) bool { return up.Load() })
 	raised, _ := h.waitBlind(blind.WebhookFailing, name, 1, 0)
 	if !strings.Contains(raised[0].Detail, "503") {
 		t.Errorf("raise detail %q", raised[0].Detail)
 	}
 	up.Store(true)
 	h.waitBlind(blind.WebhookFailing, name, 1, 1)
+}
+
+// A reload that rebuilds a failing webhook (its headers changed: the same
+// name, a new sink) resolves webhook_failing: the old sink's episode ended
+// with it and the new one starts clean. The receiver takes only requests
+// with the new header, so the old sink never recovers by itself.
+func TestBlindWebhookFailingResolvedByRebuild(t *testing.T) {
+	h := newHarness(t)
+	name := h.startWithFlakyWebhook(func(r *http.Request) bool { return r.Header.Get("X-Fixed") == "yes" })
+	h.waitBlind(blind.WebhookFailing, name, 1, 0)
+
+	h.webhookRate += "\nheaders = { X-Fixed = \"yes\" }"
+	h.writeConfig(h.hookURL)
+	h.reload()
+	h.waitReloads(1)
+	_, resolved := h.waitBlind(blind.WebhookFailing, name, 1, 1)
+	if !strings.Contains(resolved[0].Message, "reload") {
+		t.Errorf("blind_resolved message %q does not say a reload rebuilt the sink", resolved[0].Message)
+	}
 }
 
 // A reload that fails (a rule file that does not compile) raises

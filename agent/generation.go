@@ -101,12 +101,10 @@ func (a *Agent) discardGeneration(g *generation) {
 // attachSinks gives g its alert sinks: old's when their config did not
 // change (their spools and retries go on), new ones otherwise. On error,
 // old keeps (or gets back) working sinks and g has none. The caller holds
-// the agent's lock when old is running.
-func (a *Agent) attachSinks(g, old *generation) error {
-	secrets, err := alert.ReadWebhookSecrets(g.cfg, a.log)
-	if err != nil {
-		return err
-	}
+// the agent's lock when old is running, and so reads secrets
+// (alert.ReadWebhookSecrets of g's config) before it takes it: a file slow
+// to read must not stop the scanning.
+func (a *Agent) attachSinks(g, old *generation, secrets []alert.WebhookSecrets) error {
 	if old != nil && alert.SameSinks(old.cfg, g.cfg) && alert.SameSecrets(old.secrets, secrets) {
 		g.dispatch, g.webhooks, g.secrets = old.dispatch, old.webhooks, old.secrets
 		return nil
@@ -125,12 +123,14 @@ func (a *Agent) attachSinks(g, old *generation) error {
 		// Alerts raised meanwhile wait on the agent's lock.
 		a.closeDispatcher(old.dispatch, 2*time.Second)
 	}
+	var err error
 	g.dispatch, g.webhooks, err = a.newDispatcher(g.cfg, secrets)
 	g.secrets = secrets
 	if err != nil {
 		if old != nil {
 			// Bring the old sinks back; their config worked before, with
-			// the secrets they held (the files may have changed since).
+			// the secrets they held: built from those bytes, not from the
+			// files, which may have changed since.
 			if d, hooks, err2 := a.newDispatcher(old.cfg, old.secrets); err2 == nil {
 				old.dispatch, old.webhooks = d, hooks
 			} else {

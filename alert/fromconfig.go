@@ -3,24 +3,23 @@ package alert
 import (
 	"context"
 	"crypto/subtle"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"reflect"
 	"time"
 
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/regular"
 )
 
 // WebhookSecrets are the files a [[webhook]] table names, read: the HMAC
 // key and the bearer token, and the TLS files (ca_file, client_cert,
-// client_key) as they were on disk, so that a reload can tell when they
-// changed (the sink itself loads the TLS files by their paths).
+// client_key) as they were on disk. The sinks are built from these bytes,
+// never from the files again: a reload tells from them when the files
+// changed, and sinks built again from the same secrets (a reload's
+// rollback) are the sinks they were, whatever the files hold now.
 type WebhookSecrets struct {
 	Secret, Token             []byte
 	CA, ClientCert, ClientKey []byte
@@ -61,42 +60,29 @@ func ReadWebhookSecrets(cfg config.Config, log *slog.Logger) ([]WebhookSecrets, 
 	return out, nil
 }
 
-// checkTLSFiles checks that the TLS files read make a TLS configuration:
-// a reload reads them before it lets the running sinks go, so that a
-// certificate renewed halfway (a new client_cert beside the old key, a CA
-// bundle cut short) fails the reload and leaves the running sinks
-// sending, instead of closing them for sinks that cannot be built.
+// checkTLSFiles checks that the TLS files read make a TLS configuration,
+// built as the sink builds it: a reload reads them before it lets the
+// running sinks go, so that a certificate renewed halfway (a new
+// client_cert beside the old key, a CA bundle cut short) fails the reload
+// and leaves the running sinks sending, instead of closing them for sinks
+// that cannot be built.
 func checkTLSFiles(w config.Webhook, s WebhookSecrets) error {
-	if w.CAFile != "" && !x509.NewCertPool().AppendCertsFromPEM(s.CA) {
-		return fmt.Errorf("ca_file %s: no certificates found", w.CAFile)
-	}
-	if w.ClientCert != "" && w.ClientKey != "" {
-		if _, err := tls.X509KeyPair(s.ClientCert, s.ClientKey); err != nil {
-			return fmt.Errorf("client_cert %s, client_key %s: %w", w.ClientCert, w.ClientKey, err)
-		}
-	}
-	return nil
+	_, err := webhookTLS(WebhookOptions{
+		CAFile: w.CAFile, ClientCert: w.ClientCert, ClientKey: w.ClientKey,
+		CAPEM: s.CA, ClientCertPEM: s.ClientCert, ClientKeyPEM: s.ClientKey,
+	})
+	return err
 }
 
 // maxTLSFile bounds a ca_file, client_cert or client_key read: a system CA
 // bundle is a few hundred KiB.
 const maxTLSFile = 16 << 20
 
-// readTLSFile reads a TLS file of a webhook whole, up to maxTLSFile.
+// readTLSFile reads a TLS file of a webhook whole, up to maxTLSFile, as
+// regular.ReadFile does: a FIFO in its place fails at once.
 func readTLSFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxTLSFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(data) > maxTLSFile {
-		return nil, fmt.Errorf("%s: more than %d bytes, too large for a PEM file", path, maxTLSFile)
-	}
-	return data, nil
+	data, _, err := regular.ReadFile(path, maxTLSFile)
+	return data, err
 }
 
 // SameSecrets reports whether a and b hold the same secrets and tokens,
@@ -204,24 +190,27 @@ func NewSinks(cfg config.Config, secrets []WebhookSecrets, o SinkOptions) (d *Di
 			return nil, nil, fmt.Errorf("webhook[%d]: %w", i, err)
 		}
 		hook, err := NewWebhook(WebhookOptions{
-			URL:         w.URL,
-			Format:      w.Format,
-			Secret:      secrets[i].Secret,
-			BearerToken: string(secrets[i].Token),
-			Headers:     w.Headers,
-			CAFile:      w.CAFile,
-			ClientCert:  w.ClientCert,
-			ClientKey:   w.ClientKey,
-			Timeout:     w.Timeout.Std(),
-			SpoolDir:    cfg.SpoolDir(i),
-			MaxSpool:    w.MaxSpool,
-			MinBackoff:  o.MinBackoff,
-			MaxBackoff:  o.MaxBackoff,
-			Logger:      o.Logger,
-			OnNotice:    o.OnNotice,
-			AlertAfter:  w.AlertAfter.Std(),
-			OnFailing:   o.OnFailing,
-			Stream:      stream,
+			URL:           w.URL,
+			Format:        w.Format,
+			Secret:        secrets[i].Secret,
+			BearerToken:   string(secrets[i].Token),
+			Headers:       w.Headers,
+			CAFile:        w.CAFile,
+			ClientCert:    w.ClientCert,
+			ClientKey:     w.ClientKey,
+			CAPEM:         secrets[i].CA,
+			ClientCertPEM: secrets[i].ClientCert,
+			ClientKeyPEM:  secrets[i].ClientKey,
+			Timeout:       w.Timeout.Std(),
+			SpoolDir:      cfg.SpoolDir(i),
+			MaxSpool:      w.MaxSpool,
+			MinBackoff:    o.MinBackoff,
+			MaxBackoff:    o.MaxBackoff,
+			Logger:        o.Logger,
+			OnNotice:      o.OnNotice,
+			AlertAfter:    w.AlertAfter.Std(),
+			OnFailing:     o.OnFailing,
+			Stream:        stream,
 		})
 		if err != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

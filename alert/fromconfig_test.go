@@ -6,10 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/testenv"
 )
 
 // The sinks a config builds: a route per sink, none for one turned "off",
@@ -177,4 +180,99 @@ func TestNewSinksRefusesNoAlertPath(t *testing.T) {
 		t.Fatalf("allow_no_sinks = true: %v", err)
 	}
 	d.Close(context.Background())
+}
+
+// A FIFO at a secret_file or ca_file (an attacker's, or a hung mount's
+// stand-in) fails the read at once with an error naming the key, instead
+// of blocking the reload that reads it under the agent's lock.
+func TestReadWebhookSecretsRefusesFIFO(t *testing.T) {
+	for _, key := range []string{"secret_file", "bearer_token_file", "ca_file", "client_cert", "client_key"} {
+		t.Run(key, func(t *testing.T) {
+			dir := t.TempDir()
+			fifo := filepath.Join(dir, "fifo")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				// Unblock a read that opened the FIFO blocking.
+				if w, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+					w.Close()
+				}
+			})
+			cfg := config.Default()
+			w := config.Webhook{URL: "https://a.example/hook"}
+			switch key {
+			case "secret_file":
+				w.SecretFile = fifo
+			case "bearer_token_file":
+				w.BearerTokenFile = fifo
+			case "ca_file":
+				w.CAFile = fifo
+			case "client_cert":
+				w.ClientCert, w.ClientKey = fifo, fifo
+			case "client_key":
+				_, _, cert, _ := testCerts(t)
+				w.ClientCert, w.ClientKey = cert, fifo
+			}
+			cfg.Webhook = []config.Webhook{w}
+			done := make(chan error, 1)
+			go func() {
+				_, err := ReadWebhookSecrets(cfg, slog.New(slog.DiscardHandler))
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), "webhook[0]."+key) || !strings.Contains(err.Error(), "not a regular file") {
+					t.Errorf("a FIFO at %s: %v, want an error naming webhook[0].%s and \"not a regular file\"", key, err, key)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("ReadWebhookSecrets still blocked on a FIFO at %s after 10 s", key)
+			}
+		})
+	}
+}
+
+// Sinks built again from the secrets a reload read (its rollback, after
+// the new sinks failed) are built from those bytes, not from the files on
+// disk: with the TLS files replaced by garbage since, they are built and
+// deliver over mutual TLS as before.
+func TestNewSinksBuildFromTheSecretsRead(t *testing.T) {
+	rc, srv, ca, cert, key := mutualTLSReceiver(t, nil)
+
+	cfg := config.Default()
+	cfg.Agent.StateDir = t.TempDir()
+	cfg.Journald.Enabled = false
+	w := config.DefaultWebhook()
+	w.URL, w.CAFile, w.ClientCert, w.ClientKey = srv.URL+"/hook", ca, cert, key
+	cfg.Webhook = []config.Webhook{w}
+	log := slog.New(slog.DiscardHandler)
+	secrets, err := ReadWebhookSecrets(cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := SinkOptions{Logger: log, MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond}
+	d, _, err := NewSinks(cfg, secrets, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{ca, cert, key} {
+		if err := os.WriteFile(p, []byte("renewal in progress\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, hooks, err := NewSinks(cfg, secrets, o)
+	if err != nil {
+		t.Fatalf("sinks built again from the secrets read, the files since replaced: %v", err)
+	}
+	defer d.Close(context.Background())
+	if err := hooks[0].Deliver(testAlert(1, finding.SeverityCritical)); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, waitTimeout, "the alert to be delivered over mutual TLS", func() bool { return hooks[0].Stats().Delivered == 1 })
+	if n := len(rc.requests()); n != 1 {
+		t.Errorf("the receiver got %d requests, want 1", n)
+	}
 }

@@ -83,6 +83,15 @@ type WebhookOptions struct {
 	// ClientCert and ClientKey are a PEM client certificate and its key,
 	// for receivers that require one. Both or neither.
 	ClientCert, ClientKey string
+	// CAPEM, ClientCertPEM and ClientKeyPEM are the content of CAFile,
+	// ClientCert and ClientKey as the caller read them (WebhookSecrets):
+	// the TLS configuration is built from these bytes, so that what was
+	// checked is what is built, and sinks built again (a reload's
+	// rollback) use what they were built with, whatever is on disk now.
+	// When one is nil and its path is set, the file is read by its path
+	// (regular files only, without blocking). The paths name the files in
+	// errors.
+	CAPEM, ClientCertPEM, ClientKeyPEM []byte
 	// Timeout bounds one request (default DefaultWebhookTimeout).
 	Timeout time.Duration
 	// SpoolDir holds the alerts not yet delivered (required).
@@ -387,16 +396,27 @@ func NewWebhook(opts WebhookOptions) (*Webhook, error) {
 }
 
 // webhookTLS builds the TLS configuration from the CA and client
-// certificate files; errors name the option and file at fault.
+// certificate, from their bytes in opts (read by path when nil); errors
+// name the option and file at fault.
 func webhookTLS(opts WebhookOptions) (*tls.Config, error) {
+	pem := func(key, path string, data []byte) ([]byte, error) {
+		if data != nil {
+			return data, nil
+		}
+		data, err := readTLSFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", key, path, err)
+		}
+		return data, nil
+	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if opts.CAFile != "" {
-		pem, err := os.ReadFile(opts.CAFile)
+		ca, err := pem("ca_file", opts.CAFile, opts.CAPEM)
 		if err != nil {
-			return nil, fmt.Errorf("ca_file %s: %w", opts.CAFile, err)
+			return nil, err
 		}
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
+		if !pool.AppendCertsFromPEM(ca) {
 			return nil, fmt.Errorf("ca_file %s: no certificates found", opts.CAFile)
 		}
 		cfg.RootCAs = pool
@@ -407,7 +427,15 @@ func webhookTLS(opts WebhookOptions) (*tls.Config, error) {
 	case opts.ClientCert == "" && opts.ClientKey != "":
 		return nil, fmt.Errorf("client_key %s is set but client_cert is not", opts.ClientKey)
 	case opts.ClientCert != "":
-		cert, err := tls.LoadX509KeyPair(opts.ClientCert, opts.ClientKey)
+		certPEM, err := pem("client_cert", opts.ClientCert, opts.ClientCertPEM)
+		if err != nil {
+			return nil, err
+		}
+		keyPEM, err := pem("client_key", opts.ClientKey, opts.ClientKeyPEM)
+		if err != nil {
+			return nil, err
+		}
+		cert, err := tls.X509KeyPair(certPEM, keyPEM)
 		if err != nil {
 			return nil, fmt.Errorf("client_cert %s, client_key %s: %w", opts.ClientCert, opts.ClientKey, err)
 		}

@@ -137,6 +137,21 @@ func testAlert(i int, sev finding.Severity) Alert {
 	}
 }
 
+// mutualTLSReceiver starts a receiver over TLS that requires a client
+// certificate (testCerts), closed when the test ends; errorLog, when not
+// nil, takes the server's errors.
+func mutualTLSReceiver(t *testing.T, errorLog *stdlog.Logger) (rc *receiver, srv *httptest.Server, caFile, certFile, keyFile string) {
+	t.Helper()
+	serverTLS, caFile, certFile, keyFile := testCerts(t)
+	rc = newReceiver(nil)
+	srv = httptest.NewUnstartedServer(rc)
+	srv.TLS = serverTLS
+	srv.Config.ErrorLog = errorLog
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return rc, srv, caFile, certFile, keyFile
+}
+
 // testCerts writes a CA, a server certificate for 127.0.0.1 and a client
 // certificate, all signed by the CA, and returns the server's TLS config
 // (requiring a client certificate) and the files a webhook reads.
@@ -207,12 +222,7 @@ func testCerts(t *testing.T) (server *tls.Config, caFile, certFile, keyFile stri
 // receiver that requires a client certificate, and checks every part of
 // the request: schema, exact round trip, signature, headers.
 func TestWebhookJSONOverMutualTLS(t *testing.T) {
-	serverTLS, caFile, certFile, keyFile := testCerts(t)
-	rc := newReceiver(nil)
-	srv := httptest.NewUnstartedServer(rc)
-	srv.TLS = serverTLS
-	srv.StartTLS()
-	defer srv.Close()
+	rc, srv, caFile, certFile, keyFile := mutualTLSReceiver(t, nil)
 
 	log, logs := testLogger(t)
 	secret := []byte("hmac-secret-do-not-log")
@@ -282,13 +292,7 @@ func TestWebhookJSONOverMutualTLS(t *testing.T) {
 // TestWebhookWithoutClientCertIsRefused: a receiver that requires a client
 // certificate refuses a webhook without one; the alert stays spooled.
 func TestWebhookWithoutClientCertIsRefused(t *testing.T) {
-	serverTLS, caFile, _, _ := testCerts(t)
-	rc := newReceiver(nil)
-	srv := httptest.NewUnstartedServer(rc)
-	srv.TLS = serverTLS
-	srv.Config.ErrorLog = stdlog.New(io.Discard, "", 0) // the refused handshakes are the point
-	srv.StartTLS()
-	defer srv.Close()
+	rc, srv, caFile, _, _ := mutualTLSReceiver(t, stdlog.New(io.Discard, "", 0)) // the refused handshakes are the point
 	log, _ := testLogger(t)
 	spoolDir := t.TempDir()
 	w, err := NewWebhook(WebhookOptions{URL: srv.URL, CAFile: caFile, SpoolDir: spoolDir,

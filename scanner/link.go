@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/shellwatch/shellwatch/internal/regular"
 	"golang.org/x/sys/unix"
 )
 
@@ -60,7 +61,7 @@ func (s *Scanner) ScanLink(ctx context.Context, path string) (Link, error) {
 		return Link{}, fmt.Errorf("lstat %s: %w", path, err)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFLNK {
-		return Link{}, fmt.Errorf("%s is not a symbolic link (%s)", path, typeName(fileMode(st.Mode)))
+		return Link{}, fmt.Errorf("%s is not a symbolic link (%s)", path, regular.TypeName(fileMode(st.Mode)))
 	}
 	target, err := os.Readlink(path)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/shellwatch/shellwatch/config"
 	"github.com/shellwatch/shellwatch/finding"
+	"github.com/shellwatch/shellwatch/internal/regular"
 	"github.com/shellwatch/shellwatch/phpscan"
 	"github.com/shellwatch/shellwatch/rules"
 	"github.com/shellwatch/shellwatch/walk"
@@ -289,7 +290,7 @@ func (s *Scanner) scanFile(ctx context.Context, w *worker, v *Verdict, ex *Expla
 	var st unix.Stat_t
 	if err := unix.Fstatat(unix.AT_FDCWD, path, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
 		fillStat(v, &st)
-		v.Err = fmt.Errorf("open %s: not a regular file (%s)", path, typeName(v.Mode))
+		v.Err = fmt.Errorf("open %s: not a regular file (%s)", path, regular.TypeName(v.Mode))
 		return
 	}
 	fd, err := walk.OpenNoSymlinks(path, openFlags)
@@ -314,7 +315,7 @@ func (s *Scanner) scanOpen(ctx context.Context, w *worker, v *Verdict, fd int, f
 	}
 	fillStat(v, &st)
 	if !v.Mode.IsRegular() {
-		v.Err = fmt.Errorf("open %s: not a regular file (%s)", path, typeName(v.Mode))
+		v.Err = fmt.Errorf("open %s: not a regular file (%s)", path, regular.TypeName(v.Mode))
 		return
 	}
 	if s.afterStat != nil {

@@ -49,23 +49,3 @@ func fileMode(m uint32) fs.FileMode {
 	}
 	return mode
 }
-
-// typeName names the kind of a file that is not a regular one.
-func typeName(mode fs.FileMode) string {
-	switch {
-	case mode&fs.ModeNamedPipe != 0:
-		return "fifo"
-	case mode&fs.ModeSocket != 0:
-		return "socket"
-	case mode&fs.ModeCharDevice != 0:
-		return "character device"
-	case mode&fs.ModeDevice != 0:
-		return "block device"
-	case mode&fs.ModeSymlink != 0:
-		return "symlink"
-	case mode.IsDir():
-		return "directory"
-	default:
-		return "unknown type"
-	}
-}

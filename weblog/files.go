@@ -12,7 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"github.com/shellwatch/shellwatch/internal/regular"
 )
 
 // DefaultMaxLine is the longest line read; a longer one is skipped and
@@ -73,7 +74,7 @@ func (lr *LineReader) Next() ([]byte, error) {
 // regular file, and through gzip when its first bytes say it is gzipped
 // (whatever its name). The caller closes it.
 func OpenLog(path string) (io.ReadCloser, error) {
-	f, err := openRegular(path)
+	f, err := regular.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -93,25 +94,6 @@ func OpenLog(path string) (io.ReadCloser, error) {
 type readCloser struct {
 	io.Reader
 	io.Closer
-}
-
-// openRegular opens path read-only without blocking, and refuses what is
-// not a regular file (a FIFO or a device in a log's place).
-func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("open %s: not a regular file (%s)", path, st.Mode().Type())
-	}
-	return f, nil
 }
 
 // Rotated returns the files of the log at path oldest first: its rotated

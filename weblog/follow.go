@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/regular"
 )
 
 // Follower defaults.
@@ -212,7 +214,7 @@ func (f *Follower) drainOld(old []*tail) []*tail {
 // open opens the log at Path; atEnd starts it at its end (the state of the
 // log when the follower starts is the warm-up's or nobody's), else at 0.
 func (f *Follower) open(atEnd bool) (*tail, error) {
-	file, err := openRegular(f.Path)
+	file, err := regular.Open(f.Path)
 	if err != nil {
 		return nil, err
 	}
