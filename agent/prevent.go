@@ -39,6 +39,7 @@ func (a *Agent) startPrevention(g *generation) error {
 		var err error
 		next, err = guard.Start(guard.Options{
 			Roots:       paths,
+			Vaults:      []string{g.vault.Dir()},
 			UIDs:        g.cfg.Prevent.UIDs,
 			Deadline:    g.cfg.Prevent.Deadline.Std(),
 			MinSeverity: g.cfg.Prevent.MinSeverity.Severity(),

@@ -332,3 +332,31 @@ func TestGuardBaselineDenialKeepsItsDetail(t *testing.T) {
 		t.Errorf("reports %+v: want one refusal by the baseline, with its detail", got)
 	}
 }
+
+// A web server's open that races the move of a shell out of the root
+// finishes on the file in the vault, and the kernel asks the vault
+// folder's marks, not the root's: the vault is marked, and a held user's
+// open of a file there is refused, whatever the file holds; root's is
+// allowed.
+func TestGuardRefusesHeldOpensInTheVault(t *testing.T) {
+	root := webRoot(t)
+	vault := filepath.Join(filepath.Dir(root), "vault")
+	if err := os.Mkdir(vault, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Searchable(t, vault)
+	moved := testenv.WriteFile(t, filepath.Join(vault, "20261202T000000-abc"), "<?php echo 1; ?>")
+	var scans atomic.Int32
+	startGuard(t, Options{Roots: []string{root}, Vaults: []string{vault}, UIDs: []uint32{wwwData}, Deadline: 10 * time.Second,
+		MinSeverity: finding.SeverityHigh, Scan: countedJudge(&scans)})
+	web := startOpener(t, wwwData)
+	if _, err := web.open(moved); err == nil {
+		t.Error("www-data opened a file in the vault")
+	}
+	if _, err := startOpener(t, 0).open(moved); err != nil {
+		t.Errorf("root could not open a file in the vault: %v", err)
+	}
+	if n := scans.Load(); n != 0 {
+		t.Errorf("%d scans of a vault file, want none: refused as it is", n)
+	}
+}

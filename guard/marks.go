@@ -106,6 +106,33 @@ func (g *Guard) markTree(dir string) {
 	}
 }
 
+// markVault marks the folder dir (not those below it) in the permission
+// group: held users' opens of its files are refused (Options.Vaults). A
+// vault that cannot be marked is logged and counted, as a folder of a
+// root is.
+func (g *Guard) markVault(dir string) {
+	fd, err := walk.OpenNoSymlinks(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|unix.O_NONBLOCK)
+	if err == nil {
+		err = rawFD(g.perm, func(group int) error {
+			return unix.FanotifyMark(group, unix.FAN_MARK_ADD, permMask|unix.FAN_EVENT_ON_CHILD, fd, "")
+		})
+		unix.Close(fd)
+	}
+	if err != nil {
+		g.markFailed(dir, err)
+	}
+}
+
+// inVault reports whether path is a file of one of the vault folders.
+func (g *Guard) inVault(path string) bool {
+	for _, v := range g.opts.Vaults {
+		if filepath.Dir(path) == filepath.Clean(v) {
+			return true
+		}
+	}
+	return false
+}
+
 // markFD marks the folder open as fd: its files' opens in the permission
 // group, its new sub-folders in the folder group.
 func (g *Guard) markFD(fd int) error {
