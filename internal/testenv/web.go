@@ -201,15 +201,76 @@ func (w *WebServer) Post(t testing.TB, path, from, field, name string, content [
 
 // Reopen has nginx reopen its logs (SIGUSR1 to the master process the test
 // started), as logrotate's postrotate does after renaming them, and waits
-// until the access log exists again.
+// until every worker writes to the new access log. The master makes the new
+// file and only then signals the workers, so a request served between the
+// two, or before a worker got to its signal, is logged in the renamed file:
+// waiting for the file alone lost the request that followed it.
 func (w *WebServer) Reopen(t testing.TB) {
 	t.Helper()
 	if err := syscall.Kill(w.nginxPID, syscall.SIGUSR1); err != nil {
 		t.Fatalf("nginx reopen: %v", err)
 	}
-	if !poll(30*time.Second, func() bool { _, err := os.Stat(w.AccessLog); return err == nil }) {
-		t.Fatalf("nginx did not reopen %s", w.AccessLog)
+	if !poll(30*time.Second, w.workersWriteAccessLog) {
+		t.Fatalf("nginx's workers did not reopen %s within 30s (workers %v)", w.AccessLog, childrenOf(w.nginxPID))
 	}
+}
+
+// workersWriteAccessLog reports whether the access log exists and every
+// worker of the master holds it open. A worker opens the new file and
+// closes the old one in one go, before it serves another request, so once
+// it holds the new one it writes there.
+func (w *WebServer) workersWriteAccessLog() bool {
+	fi, err := os.Stat(w.AccessLog)
+	if err != nil {
+		return false
+	}
+	workers := childrenOf(w.nginxPID)
+	if len(workers) == 0 {
+		return false
+	}
+	for _, pid := range workers {
+		if !holdsOpen(pid, fi) {
+			return false
+		}
+	}
+	return true
+}
+
+// holdsOpen reports whether process pid has a descriptor open on the file
+// fi describes.
+func holdsOpen(pid int, fi os.FileInfo) bool {
+	fds, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/fd/*")
+	for _, fd := range fds {
+		if got, err := os.Stat(fd); err == nil && os.SameFile(got, fi) {
+			return true
+		}
+	}
+	return false
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var kids []int
+	for _, s := range stats {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			continue
+		}
+		// "PID (comm) STATE PPID ...": comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(pid) {
+			continue
+		}
+		if kid, err := strconv.Atoi(filepath.Base(filepath.Dir(s))); err == nil {
+			kids = append(kids, kid)
+		}
+	}
+	return kids
 }
 
 func (w *WebServer) client(from string) *http.Client {
