@@ -40,11 +40,12 @@ type task struct {
 	// unseen: found by a re-check or a sweep, with no file event.
 	unseen bool
 	done   func()
+	seq    uint64 // its number in queues.tasks
 }
 
 // handleTask runs one task.
 func (a *Agent) handleTask(ctx context.Context, t task) {
-	defer a.q.inflight.Add(-1)
+	defer a.q.tasks.end(t.seq)
 	defer a.metrics.handled.Add(1)
 	if t.done != nil {
 		defer t.done()

@@ -100,7 +100,12 @@ type Agent struct {
 	ready    atomic.Bool // every root is watched
 
 	watches watcher.Set
-	metrics *agentMetrics
+	// fenceDir is where the watchers make their fences, under the state
+	// folder ("" when it cannot be made); draining runs one drain at a
+	// time (deploy.go).
+	fenceDir string
+	draining sync.Mutex
+	metrics  *agentMetrics
 	prevent prevention // the guard, when [prevent] enables it (prevent.go)
 	blind   blind.Set  // what the agent cannot see or do now (blind.go)
 	self    selfWatch  // the agent's own files (self.go)
@@ -149,7 +154,7 @@ func newAgent(opts Options) (*Agent, error) {
 		startedAt: time.Now(),
 		names:     owners.New(),
 	}
-	a.q.changes = make(chan watcher.Change, 256)
+	a.q.changes = make(chan task, 256)
 	a.q.problems = make(chan watcher.Problem, 256)
 	a.q.recheck = recheck.New(recheckLimit)
 	a.metrics = newAgentMetrics(a)
@@ -190,6 +195,7 @@ func newAgent(opts Options) (*Agent, error) {
 		a.log.Error("state database unreadable; set aside, building a fresh baseline", "err", err)
 	}
 	a.attachAccess(g, nil) // after the state: it reads back the flagged URLs
+	a.fenceDir = a.makeFenceDir(cfg)
 	return a, nil
 }
 

@@ -364,6 +364,53 @@ web_user = "www-data"
 	}
 }
 
+// TestDeployEndWaitsForALaggingWatcher: deploy end, called the moment a
+// release is copied, closes the window only once every file copied before
+// it has been judged, even when the watcher lags behind the file system.
+// The lag is real: a pending set of 8 paths stops the watcher's reading
+// until paths it reported have cooled (a settle interval), so the agent's
+// queue runs empty again and again while events still wait in the kernel.
+// A quiet queue then says nothing; the watcher's fence does.
+func TestDeployEndWaitsForALaggingWatcher(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.protected = "mode = \"protected\"\n"
+	h.opts.pendingLimit = 8
+	h.start()
+	h.waitReconciled()
+	var res wire.DeployResult
+	if err := h.call(wire.CmdDeployBegin, wire.DeployArgs{TTL: "10m"}, &res); err != nil || len(res.Windows) != 1 {
+		t.Fatalf("deploy begin: %v %+v", err, res)
+	}
+	const files = 120
+	var release []string
+	for i := range files {
+		release = append(release, h.write(fmt.Sprintf("lib/v2/m%03d.php", i), fmt.Sprintf("<?php echo %d;\n", i)))
+	}
+	if err := h.call(wire.CmdDeployEnd, wire.DeployArgs{}, &res); err != nil || len(res.Closed) != 1 {
+		t.Fatalf("deploy end: %v %+v", err, res)
+	}
+	sum := res.Closed[0]
+	var missed []string
+	for _, p := range release {
+		if !contains(sum.Added, p) {
+			missed = append(missed, filepath.Base(p))
+		}
+	}
+	if len(missed) > 0 {
+		t.Errorf("deploy end accepted %d files of %d; missed %d: %v", len(sum.Added), files, len(missed), missed)
+	}
+	// Nothing of the release is alerted after the window either.
+	last := release[len(release)-1]
+	waitScanned(t, h, last, fmt.Sprintf("<?php echo %d;\n", files-1))
+	h.stop()
+	for _, a := range h.recv.all() {
+		if a.Kind == alert.KindUnexpectedChange {
+			t.Errorf("unexpected_change for a file of the release: %s", a.Message)
+		}
+	}
+}
+
 // TestManifestAcceptsAnnouncedFiles: a deploy manifest accepts files that
 // arrive with the announced hash, without a window — a name that is not
 // valid UTF-8 included, and across a restart; another content at the same

@@ -14,11 +14,28 @@ import (
 	"github.com/shellwatch/shellwatch/policy"
 )
 
-// drain waits until every change the watcher saw before the call has been
-// scanned and judged — the queue empty twice a settle interval apart — or
-// until ctx is done. deploy end calls it so that the files a deploy just
-// copied are accepted by it, not alerted after it.
+// drain waits until every change made in the roots before the call has
+// been scanned and judged, or until ctx is done. deploy end calls it so
+// that the files a deploy just copied are accepted by it, not alerted
+// after it.
+//
+// The watcher's Sync returns once each such change has reached the queue,
+// where it is counted as a task; then the tasks counted by then are waited
+// for, while later ones come and go. Without a fence to sync with, it
+// waits for an empty queue twice a settle interval apart, which a loaded
+// watcher can fool.
 func (a *Agent) drain(ctx context.Context, settle time.Duration) {
+	a.draining.Lock()
+	defer a.draining.Unlock()
+	err := a.watches.Sync(ctx)
+	if err == nil {
+		a.q.tasks.waitBegun(ctx)
+		return
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	a.log.Warn("deploy end: cannot sync with the watcher; waiting for a quiet queue instead", "err", err)
 	quiet := 0
 	for quiet < 2 {
 		select {
@@ -26,7 +43,7 @@ func (a *Agent) drain(ctx context.Context, settle time.Duration) {
 			return
 		case <-time.After(settle + 20*time.Millisecond):
 		}
-		if a.q.inflight.Load() == 0 && len(a.q.changes) == 0 {
+		if a.q.tasks.load() == 0 {
 			quiet++
 		} else {
 			quiet = 0

@@ -92,7 +92,7 @@ func (a *Agent) metricsSnapshot() metrics.Snapshot {
 		Quarantined:      uint64(a.metrics.quarantined.Load()),
 		QuarantineFailed: uint64(a.metrics.quarantineFailed.Load()),
 		ScanErrors:       uint64(a.metrics.scanErrors.Load()),
-		QueueDepth:       a.q.inflight.Load(),
+		QueueDepth:       a.q.tasks.load(),
 		ReloadsOK:        a.metrics.reloadsOK.Load(),
 		ReloadsFailed:    a.metrics.reloadsFailed.Load(),
 		FilesKnown:       a.cachedFilesKnown(),

@@ -4,7 +4,6 @@ import (
 	"context"
 	"hash/maphash"
 	"sync"
-	"sync/atomic"
 
 	"github.com/shellwatch/shellwatch/recheck"
 	"github.com/shellwatch/shellwatch/walk"
@@ -15,12 +14,12 @@ import (
 // queues carry the watchers' changes to the workers, one worker per shard
 // of paths, and their problems to the problem handler.
 type queues struct {
-	changes      chan watcher.Change
+	changes      chan task // the watchers' changes, counted in tasks already
 	problems     chan watcher.Problem
 	shards       []chan task // per-path workers; see startPipeline
 	workers      sync.WaitGroup
 	problemsDone sync.WaitGroup
-	inflight     atomic.Int64 // tasks queued or running
+	tasks        taskCount // tasks queued or running
 	// recheck lists the files a write can reach with no file event,
 	// checked by lstat every agent.recheck_interval (sweep.go).
 	recheck *recheck.List
@@ -68,8 +67,8 @@ func (a *Agent) startPipeline(ctx context.Context) {
 		}
 	})
 	a.q.workers.Go(func() {
-		for c := range a.q.changes {
-			a.enqueue(task{c: c})
+		for t := range a.q.changes {
+			a.dispatch(t)
 		}
 		for _, sh := range a.q.shards {
 			close(sh)
@@ -121,7 +120,12 @@ func (a *Agent) toSlowLane(t task) bool {
 
 // enqueue hands t to the worker of its path.
 func (a *Agent) enqueue(t task) {
-	a.q.inflight.Add(1)
+	t.seq = a.q.tasks.begin()
+	a.dispatch(t)
+}
+
+// dispatch hands t, counted already, to the worker of its path.
+func (a *Agent) dispatch(t task) {
 	a.q.shards[shardOf(t.c.Path, len(a.q.shards))] <- t
 }
 
@@ -140,11 +144,16 @@ type pipeline struct{ a *Agent }
 
 // Change waits for room in the workers' queue (the watcher coalesces
 // events meanwhile), until the watcher stops.
+//
+// The change is counted as a task from now on, before it is in the queue:
+// a deploy end that synced the watcher then finds it counted (drain).
 func (p pipeline) Change(ctx context.Context, c watcher.Change) bool {
+	t := task{c: c, seq: p.a.q.tasks.begin()}
 	select {
-	case p.a.q.changes <- c:
+	case p.a.q.changes <- t:
 		return true
 	case <-ctx.Done():
+		p.a.q.tasks.end(t.seq)
 		return false
 	}
 }
@@ -157,5 +166,68 @@ func (p pipeline) Problem(pr watcher.Problem) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// taskCount counts the tasks queued or running, each numbered as it
+// begins, and lets a caller wait for the end of those begun before it
+// (waitBegun) while later ones come and go.
+type taskCount struct {
+	mu   sync.Mutex
+	last uint64 // the number of the last task begun
+	n    int64  // begun and not ended
+	// A wait: of the tasks numbered up to mark, left have not ended;
+	// done is closed when none is left.
+	mark uint64
+	left int64
+	done chan struct{}
+}
+
+// begin counts a task and returns its number.
+func (c *taskCount) begin() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last++
+	c.n++
+	return c.last
+}
+
+// end counts the end of the task numbered seq.
+func (c *taskCount) end(seq uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n--
+	if seq <= c.mark && c.left > 0 {
+		if c.left--; c.left == 0 {
+			close(c.done)
+		}
+	}
+}
+
+// load returns how many tasks are queued or running.
+func (c *taskCount) load() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// waitBegun returns once every task begun before the call has ended, or
+// ctx's error. One caller at a time: a call replaces the wait of the one
+// before.
+func (c *taskCount) waitBegun(ctx context.Context) error {
+	c.mu.Lock()
+	// Every task not ended is numbered up to last: they are the ones.
+	c.mark, c.left = c.last, c.n
+	done := make(chan struct{})
+	if c.left == 0 {
+		close(done)
+	}
+	c.done = done
+	c.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

@@ -2,6 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/shellwatch/shellwatch/config"
 
 	"github.com/shellwatch/shellwatch/watcher"
 )
@@ -21,6 +27,7 @@ func (a *Agent) watchOptions(g *generation) watcher.Options {
 		// Agent.reconcile once they are watched.
 		InitialScan:  false,
 		PendingLimit: a.opts.pendingLimit,
+		FenceDir:     a.fenceFor(g),
 		Sink:         pipeline{a},
 		Logger:       a.log.With("component", "watcher"),
 	}
@@ -43,4 +50,29 @@ func (a *Agent) watchNewRoots(ctx context.Context, g *generation) (*watcher.Runn
 		a.watches.Discard(r)
 		return nil, ctx.Err()
 	}
+}
+
+// makeFenceDir makes the folder where the watchers make their fences
+// (see watcher.Options.FenceDir), in the state folder, and returns its
+// real path; "" when it cannot.
+func (a *Agent) makeFenceDir(cfg config.Config) string {
+	dir := filepath.Join(cfg.Agent.StateDir, "fence")
+	err := os.Mkdir(dir, 0o700)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		var real string
+		if real, err = filepath.EvalSymlinks(dir); err == nil {
+			return real
+		}
+	}
+	a.log.Warn("cannot make the fence folder: deploy end falls back to waiting for a quiet queue", "dir", dir, "err", err)
+	return ""
+}
+
+// fenceFor returns the fence folder for a watcher of g's roots: none when
+// it is inside one of them (a state folder inside a web root).
+func (a *Agent) fenceFor(g *generation) string {
+	if a.fenceDir == "" || g.roots.Of(a.fenceDir) != nil {
+		return ""
+	}
+	return a.fenceDir
 }

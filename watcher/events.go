@@ -43,6 +43,10 @@ func (w *Watcher) eventLoop(ctx context.Context) {
 }
 
 func (w *Watcher) handleEvent(ev fsnotify.Event) {
+	if n, ok := w.fences.fenceOf(ev); ok {
+		w.fences.note(n, false)
+		return
+	}
 	path := ev.Name
 	r, gen, isWatchedDir := w.rootFor(path)
 	if r == nil {
@@ -123,6 +127,7 @@ func (w *Watcher) newDir(r *rootState, gen uint64, dir string, fi os.FileInfo) {
 func (w *Watcher) handleError(err error) {
 	if errors.Is(err, fsnotify.ErrEventOverflow) {
 		w.stats.overflows.Add(1)
+		w.fences.note(0, true) // a fence's event may be lost
 		w.problem(Problem{Kind: ProblemOverflow, Err: fmt.Errorf(
 			"inotify event queue overflowed (fs.inotify.max_queued_events is %s): events were lost; resyncing every root and reporting all its files",
 			readSysctl("max_queued_events"))})

@@ -49,12 +49,22 @@ type pendingSet struct {
 	cooling fifo[coolItem]  // taken; in order of the end of their cooling
 	wake    chan struct{}   // a ready item arrived (capacity 1)
 	freed   chan struct{}   // closed when an entry is forgotten; nil when nobody waits
+
+	// dirtied counts the times a path got a change not yet taken; an
+	// entry's since is the count when it did. waitTaken marks the count
+	// (markAt) and the entries dirty then (markLeft), and markDone is
+	// closed once take has taken them all.
+	dirtied  uint64
+	markAt   uint64
+	markLeft int
+	markDone chan struct{}
 }
 
 type pendingEntry struct {
 	root  string
 	op    Op
-	dirty bool // has a change not yet taken
+	dirty bool   // has a change not yet taken
+	since uint64 // pendingSet.dirtied when it last became dirty
 	// taken counts the reports delivered since the path was idle, but for
 	// repeated sightings (see isSighting); gen tells the current cooling
 	// item from a stale one (a path reported early gets a new one).
@@ -139,7 +149,8 @@ func (p *pendingSet) updateLook(path string, l Look) {
 func (p *pendingSet) addLocked(path, root string, op Op, now time.Time) *pendingEntry {
 	e := p.entries[path]
 	if e == nil {
-		e = &pendingEntry{root: root, op: op, dirty: true}
+		p.dirtied++
+		e = &pendingEntry{root: root, op: op, dirty: true, since: p.dirtied}
 		p.entries[path] = e
 		p.ready.push(readyItem{path: path, at: now})
 		select {
@@ -155,6 +166,8 @@ func (p *pendingSet) addLocked(path, root string, op Op, now time.Time) *pending
 	}
 	e.op = op
 	e.dirty = true
+	p.dirtied++
+	e.since = p.dirtied
 	if e.taken == 1 {
 		// The first change after the first report: at once.
 		p.ready.push(readyItem{path: path, at: now})
@@ -239,6 +252,11 @@ func (p *pendingSet) next(now time.Time) (c Change, ok bool, wakeAt time.Time) {
 func (p *pendingSet) take(path string, now time.Time) Change {
 	e := p.entries[path]
 	e.dirty = false
+	if e.since <= p.markAt && p.markLeft > 0 {
+		if p.markLeft--; p.markLeft == 0 {
+			close(p.markDone)
+		}
+	}
 	if e.taken == 0 || !isSighting(e.op, e.last) {
 		e.taken++
 	}
@@ -251,6 +269,31 @@ func (p *pendingSet) take(path string, now time.Time) Change {
 	c := Change{Path: path, Op: e.op, Root: e.root, Unread: e.unread}
 	e.unread, e.born = nil, false
 	return c
+}
+
+// waitTaken returns once every path that has a change not yet taken when
+// it is called has been taken (handed to the consumer), or ctx's error.
+// One caller at a time: a call replaces the mark of the one before.
+func (p *pendingSet) waitTaken(ctx context.Context) error {
+	p.mu.Lock()
+	p.markAt, p.markLeft = p.dirtied, 0
+	for _, e := range p.entries {
+		if e.dirty {
+			p.markLeft++
+		}
+	}
+	done := make(chan struct{})
+	if p.markLeft == 0 {
+		close(done)
+	}
+	p.markDone = done
+	p.mu.Unlock()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // len returns the number of paths pending or cooling.

@@ -102,6 +102,19 @@ func (s *Set) Stop() {
 	s.Discard(r)
 }
 
+// Sync syncs the current watcher with the file system (see
+// [Watcher.Sync]); [ErrNoFence] when none runs. A Swap meanwhile ends it
+// with an error.
+func (s *Set) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	r := s.current
+	s.mu.Unlock()
+	if r == nil {
+		return ErrNoFence
+	}
+	return r.w.Sync(ctx)
+}
+
 // Stats returns the counters of the current watcher.
 func (s *Set) Stats() Stats {
 	s.mu.Lock()

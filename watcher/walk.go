@@ -38,6 +38,7 @@ func (w *Watcher) queue(j job) {
 		w.resync = true
 	}
 	w.jobs = append(w.jobs, j)
+	w.jobsQueued++
 	w.jobsMu.Unlock()
 	select {
 	case w.jobWake <- struct{}{}:
@@ -87,6 +88,7 @@ func (w *Watcher) maintain(ctx context.Context) {
 				break
 			}
 			w.runJob(ctx, j)
+			w.jobsDone.add()
 		}
 		select {
 		case <-ctx.Done():

@@ -205,6 +205,11 @@ type Options struct {
 	// QueueSize is the capacity of the Changes channel when there is no
 	// Sink. Default 1024.
 	QueueSize int
+	// FenceDir is a folder of the consumer's own, outside the roots, where
+	// [Watcher.Sync] makes and removes an empty file to learn that the
+	// watcher has caught up with the file system. Empty: Sync is not
+	// available. Watchers may share it.
+	FenceDir string
 	// InitialScan reports every file found while the roots are first watched
 	// (as OpResync), so the consumer can reconcile what changed while the
 	// agent was down. Off by default: then only what changes after Run is
@@ -316,10 +321,18 @@ type Watcher struct {
 	mu      sync.Mutex             // guards watches and the mutable fields of roots
 	watches map[string]*watchEntry // watched directory → entry
 
-	jobsMu  sync.Mutex
-	jobs    []job
-	resync  bool          // a resync of every root is queued
-	jobWake chan struct{} // capacity 1
+	jobsMu     sync.Mutex
+	jobs       []job
+	resync     bool          // a resync of every root is queued
+	jobWake    chan struct{} // capacity 1
+	jobsQueued uint64        // jobs ever queued (guarded by jobsMu)
+	jobsDone   progress      // jobs ever run: they run in the order queued
+
+	// fences tell Sync when the event loop has caught up (fence.go);
+	// fenceWatched says the fence folder is watched. runCtx is Run's.
+	fences       *fences
+	fenceWatched atomic.Bool
+	runCtx       context.Context
 
 	stats struct {
 		watches, events, changes, overflows, resyncs, rescans, problemsDropped atomic.Int64
@@ -379,6 +392,16 @@ func New(opts Options) (*Watcher, error) {
 		}
 		w.roots = append(w.roots, &rootState{path: p, exclude: r.Exclude})
 	}
+	f, err := newFences(opts.FenceDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range w.roots {
+		if f.dir != "" && isSameOrBelow(f.dir, r.path) {
+			return nil, fmt.Errorf("watcher: fence folder %s is inside root %s", f.dir, r.path)
+		}
+	}
+	w.fences = f
 	return w, nil
 }
 
@@ -445,6 +468,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.fsw = fsw
 
 	ctx, cancel := context.WithCancel(ctx)
+	w.runCtx = ctx
+	if d := w.fences.dir; d != "" {
+		if err := fsw.Add(d); err != nil {
+			w.log.Warn("cannot watch the fence folder: deploy end falls back to waiting for a quiet queue", "dir", d, "err", err)
+		} else {
+			w.fenceWatched.Store(true)
+		}
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { w.eventLoop(ctx) })
 	wg.Go(func() {

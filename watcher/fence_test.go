@@ -1,0 +1,171 @@
+package watcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runSinkWatcher runs a watcher of root delivering into a recordingSink
+// until the test ends, and waits until it is ready.
+func runSinkWatcher(t *testing.T, opts Options) (*Watcher, *recordingSink) {
+	t.Helper()
+	sink := &recordingSink{}
+	opts.Sink = sink
+	if opts.Settle == 0 {
+		opts.Settle = 50 * time.Millisecond
+	}
+	w, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	select {
+	case <-w.Ready():
+	case <-time.After(deadline):
+		t.Fatal("not ready")
+	}
+	return w, sink
+}
+
+// missing returns the paths of want the sink has not received.
+func (s *recordingSink) missing(want []string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	got := map[string]bool{}
+	for _, c := range s.changes {
+		got[c.Path] = true
+	}
+	var out []string
+	for _, p := range want {
+		if !got[p] {
+			out = append(out, filepath.Base(p))
+		}
+	}
+	return out
+}
+
+// When Sync returns, every change made before it was called has reached
+// the sink — files in the root, and in a folder made with them, which only
+// a walk finds — even when the watcher lags: a pending set of 8 paths
+// stops its reading until the paths it reported cool down, so most events
+// still wait in the kernel when Sync is called.
+func TestSyncDeliversEveryChangeMadeBefore(t *testing.T) {
+	dir := t.TempDir()
+	root, fence := filepath.Join(dir, "root"), filepath.Join(dir, "fence")
+	for _, d := range []string{root, fence} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, sink := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}, FenceDir: fence, PendingLimit: 8})
+	var want []string
+	for i := range 60 {
+		p := filepath.Join(root, fmt.Sprintf("f%02d.php", i))
+		if err := os.WriteFile(p, []byte("<?php\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, p)
+	}
+	// A folder renamed in whole: its files raise no event of their own.
+	stage := filepath.Join(dir, "stage")
+	if err := os.Mkdir(stage, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		if err := os.WriteFile(filepath.Join(stage, fmt.Sprintf("g%02d.php", i)), []byte("<?php\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, filepath.Join(root, "lib", fmt.Sprintf("g%02d.php", i)))
+	}
+	if err := os.Rename(stage, filepath.Join(root, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := sink.missing(want); len(m) > 0 {
+		t.Errorf("Sync returned with %d of %d changes not delivered: %v", len(m), len(want), m)
+	}
+	if names, _ := os.ReadDir(fence); len(names) != 0 {
+		t.Errorf("fence files left behind: %v", names)
+	}
+}
+
+// A root past the watch limit is only rescanned: Sync rescans it, so a
+// file made in a folder it does not watch reaches the sink too.
+func TestSyncRescansARootPastTheWatchLimit(t *testing.T) {
+	dir := t.TempDir()
+	root, fence := filepath.Join(dir, "root"), filepath.Join(dir, "fence")
+	for _, d := range []string{filepath.Join(root, "a", "b", "c"), fence} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, sink := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}, FenceDir: fence, MaxWatches: 2, RescanInterval: time.Hour})
+	p := filepath.Join(root, "a", "b", "c", "unwatched.php")
+	if err := os.WriteFile(p, []byte("<?php\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := sink.missing([]string{p}); len(m) > 0 {
+		t.Errorf("Sync returned before the rescan reported %s", p)
+	}
+}
+
+// Without a fence folder Sync says so at once; a fence folder inside a
+// root is refused by New; two watchers sharing a folder each see their own
+// fences only.
+func TestSyncFenceFolder(t *testing.T) {
+	dir := t.TempDir()
+	root, fence := filepath.Join(dir, "root"), filepath.Join(dir, "fence")
+	for _, d := range []string{root, fence} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, _ := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}})
+	if err := w.Sync(context.Background()); !errors.Is(err, ErrNoFence) {
+		t.Errorf("Sync without a fence folder: %v, want ErrNoFence", err)
+	}
+	if _, err := New(Options{Roots: []Root{{Path: root}}, FenceDir: filepath.Join(root, "fence")}); err == nil || !strings.Contains(err.Error(), "inside root") {
+		t.Errorf("New with the fence folder inside the root: %v", err)
+	}
+	a, _ := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}, FenceDir: fence})
+	b, _ := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}, FenceDir: fence})
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	for range 3 {
+		if err := a.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.fences.mu.Lock()
+	got := b.fences.seen
+	b.fences.mu.Unlock()
+	if got != 1 {
+		t.Errorf("watcher b saw fence %d, want its own first one", got)
+	}
+}
