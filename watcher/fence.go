@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fsnotify/fsnotify"
 )
@@ -142,6 +143,19 @@ func (w *Watcher) caughtUp(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// rootFenceWait bounds how long the poll of a root found gone waits for
+// the event loop to catch up (see checkRoot): past it (the event loop
+// waits for a slow consumer), the root is detached at once, as without a
+// fence.
+const rootFenceWait = 10 * time.Second
+
+// caughtUpWithin is caughtUp bounded by d, and reports whether it caught up.
+func (w *Watcher) caughtUpWithin(ctx context.Context, d time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return w.caughtUp(ctx) == nil
 }
 
 // wait returns true once fence n was seen, false once an overflow after

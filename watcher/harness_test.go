@@ -43,6 +43,9 @@ func startWatcher(t *testing.T, opts Options, tweaks ...func(*Watcher)) *harness
 	if opts.RootPollInterval == 0 {
 		opts.RootPollInterval = 50 * time.Millisecond
 	}
+	if opts.FenceDir == "" {
+		opts.FenceDir = t.TempDir() // as the agent runs it
+	}
 	w, err := New(opts)
 	if err != nil {
 		t.Fatalf("New: %v", err)

@@ -158,7 +158,7 @@ func (w *Watcher) checkRoot(ctx context.Context, r *rootState, report bool) {
 		}
 	}
 	w.mu.Lock()
-	attached, missing := r.attached, r.missing
+	attached, missing, gen := r.attached, r.missing, r.gen
 	same := false
 	if isDir {
 		dev, ino := identity(fi)
@@ -166,12 +166,27 @@ func (w *Watcher) checkRoot(ctx context.Context, r *rootState, report bool) {
 	}
 	w.mu.Unlock()
 
+	if attached && !same && w.caughtUpWithin(ctx, rootFenceWait) {
+		// Gone or replaced. Removed or moved away, the root's watch had
+		// the kernel queue its IN_DELETE_SELF or IN_MOVE_SELF before the
+		// lstat above, after the events of what happened in it (its files
+		// removed, a file created just before): the event loop has now
+		// handled them all, in order, and detached the root itself.
+		// Detached here first, those events were lost: fsnotify drops the
+		// events of a watch removed, the event loop those of a path no
+		// longer watched (TestScenarios/root-recreated lost the removal
+		// of x.php that way whenever the event loop was slowed by 100 ms
+		// and the root stayed missing for 300 ms).
+		w.mu.Lock()
+		attached, missing = r.attached && r.gen == gen, r.missing
+		w.mu.Unlock()
+	}
 	if attached {
 		if same {
 			return
 		}
 		// Replaced or gone, and the event that would have said so was lost
-		// (overflow, unmount).
+		// (overflow) or never comes (unmount, a mount over the root).
 		w.detach(r, fmt.Errorf("root %s was removed or replaced; polling every %s for it", r.path, w.opts.RootPollInterval))
 		missing = true
 	}
@@ -196,7 +211,7 @@ func (w *Watcher) checkRoot(ctx context.Context, r *rootState, report bool) {
 	r.linked, r.link = false, ""
 	r.gen++
 	r.dev, r.ino = identity(fi)
-	gen := r.gen
+	gen = r.gen
 	w.mu.Unlock()
 	mode := walkSilent
 	if report || missing {
