@@ -106,9 +106,9 @@ type Agent struct {
 	fenceDir string
 	draining sync.Mutex
 	metrics  *agentMetrics
-	prevent prevention // the guard, when [prevent] enables it (prevent.go)
-	blind   blind.Set  // what the agent cannot see or do now (blind.go)
-	self    selfWatch  // the agent's own files (self.go)
+	prevent  prevention // the guard, when [prevent] enables it (prevent.go)
+	blind    blind.Set  // what the agent cannot see or do now (blind.go)
+	self     selfWatch  // the agent's own files (self.go)
 	// journalSeen: journald served its socket since the start (blind.go).
 	journalSeen atomic.Bool
 

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"sync"
 
+	"github.com/shellwatch/shellwatch/internal/countdown"
 	"github.com/shellwatch/shellwatch/recheck"
 	"github.com/shellwatch/shellwatch/walk"
 	"github.com/shellwatch/shellwatch/watcher"
@@ -173,14 +174,10 @@ func (p pipeline) Problem(pr watcher.Problem) bool {
 // begins, and lets a caller wait for the end of those begun before it
 // (waitBegun) while later ones come and go.
 type taskCount struct {
-	mu   sync.Mutex
-	last uint64 // the number of the last task begun
-	n    int64  // begun and not ended
-	// A wait: of the tasks numbered up to mark, left have not ended;
-	// done is closed when none is left.
-	mark uint64
-	left int64
-	done chan struct{}
+	mu    sync.Mutex
+	last  uint64 // the number of the last task begun
+	n     int64  // begun and not ended
+	begun countdown.Countdown
 }
 
 // begin counts a task and returns its number.
@@ -197,11 +194,7 @@ func (c *taskCount) end(seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n--
-	if seq <= c.mark && c.left > 0 {
-		if c.left--; c.left == 0 {
-			close(c.done)
-		}
-	}
+	c.begun.Ended(seq)
 }
 
 // load returns how many tasks are queued or running.
@@ -217,17 +210,7 @@ func (c *taskCount) load() int64 {
 func (c *taskCount) waitBegun(ctx context.Context) error {
 	c.mu.Lock()
 	// Every task not ended is numbered up to last: they are the ones.
-	c.mark, c.left = c.last, c.n
-	done := make(chan struct{})
-	if c.left == 0 {
-		close(done)
-	}
-	c.done = done
+	done := c.begun.Mark(c.last, c.n)
 	c.mu.Unlock()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return countdown.Wait(ctx, done)
 }

@@ -96,14 +96,7 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	// The event loop has read every event before the fence: the walks
 	// they asked for are queued; a root on rescans (past the watch limit)
 	// has its changes found by a rescan only, so one is queued too.
-	for _, r := range w.roots {
-		w.mu.Lock()
-		degraded, gen := r.attached && r.degraded, r.gen
-		w.mu.Unlock()
-		if degraded {
-			w.queue(job{kind: jobRescan, root: r, gen: gen})
-		}
-	}
+	w.queueRescans()
 	w.jobsMu.Lock()
 	queued := w.jobsQueued
 	w.jobsMu.Unlock()

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// runSinkWatcher runs a watcher of root delivering into a recordingSink
+// runSinkWatcher runs a watcher of opts delivering into a recordingSink
 // until the test ends, and waits until it is ready.
 func runSinkWatcher(t *testing.T, opts Options) (*Watcher, *recordingSink) {
 	t.Helper()
@@ -20,25 +20,7 @@ func runSinkWatcher(t *testing.T, opts Options) (*Watcher, *recordingSink) {
 	if opts.Settle == 0 {
 		opts.Settle = 50 * time.Millisecond
 	}
-	w, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	select {
-	case <-w.Ready():
-	case <-time.After(deadline):
-		t.Fatal("not ready")
-	}
-	return w, sink
+	return runWatcher(t, opts, nil), sink
 }
 
 // missing returns the paths of want the sink has not received.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/shellwatch/shellwatch/internal/countdown"
 )
 
 // pendingSet coalesces reports per path between the goroutines that learn
@@ -52,12 +54,9 @@ type pendingSet struct {
 
 	// dirtied counts the times a path got a change not yet taken; an
 	// entry's since is the count when it did. waitTaken marks the count
-	// (markAt) and the entries dirty then (markLeft), and markDone is
-	// closed once take has taken them all.
-	dirtied  uint64
-	markAt   uint64
-	markLeft int
-	markDone chan struct{}
+	// and the entries dirty then, and take counts them down.
+	dirtied uint64
+	dirty   countdown.Countdown
 }
 
 type pendingEntry struct {
@@ -252,11 +251,7 @@ func (p *pendingSet) next(now time.Time) (c Change, ok bool, wakeAt time.Time) {
 func (p *pendingSet) take(path string, now time.Time) Change {
 	e := p.entries[path]
 	e.dirty = false
-	if e.since <= p.markAt && p.markLeft > 0 {
-		if p.markLeft--; p.markLeft == 0 {
-			close(p.markDone)
-		}
-	}
+	p.dirty.Ended(e.since)
 	if e.taken == 0 || !isSighting(e.op, e.last) {
 		e.taken++
 	}
@@ -276,24 +271,15 @@ func (p *pendingSet) take(path string, now time.Time) Change {
 // One caller at a time: a call replaces the mark of the one before.
 func (p *pendingSet) waitTaken(ctx context.Context) error {
 	p.mu.Lock()
-	p.markAt, p.markLeft = p.dirtied, 0
+	var dirty int64
 	for _, e := range p.entries {
 		if e.dirty {
-			p.markLeft++
+			dirty++
 		}
 	}
-	done := make(chan struct{})
-	if p.markLeft == 0 {
-		close(done)
-	}
-	p.markDone = done
+	done := p.dirty.Mark(p.dirtied, dirty)
 	p.mu.Unlock()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return countdown.Wait(ctx, done)
 }
 
 // len returns the number of paths pending or cooling.

@@ -99,14 +99,19 @@ func (w *Watcher) maintain(ctx context.Context) {
 				w.checkRoot(ctx, r, true)
 			}
 		case <-rescan.C:
-			for _, r := range w.roots {
-				w.mu.Lock()
-				degraded, gen := r.attached && r.degraded, r.gen
-				w.mu.Unlock()
-				if degraded {
-					w.queue(job{kind: jobRescan, root: r, gen: gen})
-				}
-			}
+			w.queueRescans()
+		}
+	}
+}
+
+// queueRescans queues a rescan of every root past the watch limit.
+func (w *Watcher) queueRescans() {
+	for _, r := range w.roots {
+		w.mu.Lock()
+		degraded, gen := r.attached && r.degraded, r.gen
+		w.mu.Unlock()
+		if degraded {
+			w.queue(job{kind: jobRescan, root: r, gen: gen})
 		}
 	}
 }

@@ -390,7 +390,7 @@ func TestNewDirFirstWriteAtOnce(t *testing.T) {
 
 // runWatcher runs a Watcher made from opts (tweak, when not nil, applied
 // before Run) until the test ends, drains its Problems and waits for it to
-// be Ready; the test reads Changes itself.
+// be Ready; the test reads Changes itself, or gave a Sink.
 func runWatcher(t *testing.T, opts Options, tweak func(*Watcher)) *Watcher {
 	t.Helper()
 	w, err := New(opts)
@@ -409,10 +409,12 @@ func runWatcher(t *testing.T, opts Options, tweak func(*Watcher)) *Watcher {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	go func() {
-		for range w.Problems() {
-		}
-	}()
+	if problems := w.Problems(); problems != nil { // nil with a Sink
+		go func() {
+			for range problems {
+			}
+		}()
+	}
 	select {
 	case <-w.Ready():
 	case <-time.After(deadline):
