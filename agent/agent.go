@@ -58,6 +58,9 @@ type Options struct {
 	// selfExe is the agent's binary as self_changed watches it (the target
 	// of /proc/self/exe when empty): a test cannot replace its own binary.
 	selfExe string
+	// controlTimeout bounds a control request (control.DefaultTimeout
+	// when 0), so a test need not wait 30 s for one to run out.
+	controlTimeout time.Duration
 }
 
 // stopTimeout bounds how long a stopping agent waits for the sinks to
@@ -101,10 +104,10 @@ type Agent struct {
 
 	watches watcher.Set
 	// fenceDir is where the watchers make their fences, under the state
-	// folder ("" when it cannot be made); draining runs one drain at a
-	// time (deploy.go).
+	// folder ("" when it cannot be made); draining holds one token, so
+	// that drains run one at a time (deploy.go).
 	fenceDir string
-	draining sync.Mutex
+	draining chan struct{}
 	metrics  *agentMetrics
 	prevent  prevention // the guard, when [prevent] enables it (prevent.go)
 	blind    blind.Set  // what the agent cannot see or do now (blind.go)
@@ -153,6 +156,7 @@ func newAgent(opts Options) (*Agent, error) {
 		host:      host,
 		startedAt: time.Now(),
 		names:     owners.New(),
+		draining:  make(chan struct{}, 1),
 	}
 	a.q.changes = make(chan task, 256)
 	a.q.problems = make(chan watcher.Problem, 256)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -408,6 +409,51 @@ func TestDeployEndWaitsForALaggingWatcher(t *testing.T) {
 		if a.Kind == alert.KindUnexpectedChange {
 			t.Errorf("unexpected_change for a file of the release: %s", a.Message)
 		}
+	}
+}
+
+// TestDeployEndLeavesTheWindowOpenWhileJudging: a deploy end whose
+// changes are still being scanned when the control request runs out of
+// time fails and leaves the window open (closed, it would leave them to be
+// alerted as unexpected after it); the next deploy end closes it with them.
+func TestDeployEndLeavesTheWindowOpenWhileJudging(t *testing.T) {
+	testenv.Journald(t)
+	h := newHarness(t)
+	h.protected = "mode = \"protected\"\n"
+	h.opts.controlTimeout = 2 * time.Second
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	h.hooks = func(a *Agent) {
+		a.hooks.beforeScan = func(path string) {
+			if strings.HasSuffix(path, "slow.php") {
+				<-release // a scan that outlasts the request
+			}
+		}
+	}
+	h.start()
+	h.waitReconciled()
+	var res wire.DeployResult
+	if err := h.call(wire.CmdDeployBegin, wire.DeployArgs{TTL: "10m"}, &res); err != nil || len(res.Windows) != 1 {
+		t.Fatalf("deploy begin: %v %+v", err, res)
+	}
+	slow := h.write("slow.php", benignPHP+"// release 4\n")
+	err := h.call(wire.CmdDeployEnd, wire.DeployArgs{}, &res)
+	if err == nil || !strings.Contains(err.Error(), "window stays open") {
+		t.Fatalf("deploy end while a change is judged: %v %+v, want an error saying the window stays open", err, res)
+	}
+	var st wire.Status
+	if err := h.call(wire.CmdStatus, nil, &st); err != nil || len(st.Deploys) != 1 {
+		t.Fatalf("status after the failed deploy end: %v, %d windows open, want 1", err, len(st.Deploys))
+	}
+	free()
+	if err := h.call(wire.CmdDeployEnd, wire.DeployArgs{}, &res); err != nil || len(res.Closed) != 1 || !contains(res.Closed[0].Added, slow) {
+		t.Fatalf("deploy end again: %v %+v, want the window closed with %s added", err, res, slow)
+	}
+	h.stop()
+	if a, ok := h.recv.find(slow, alert.KindUnexpectedChange); ok {
+		t.Errorf("the release's file was alerted after all: %s", a.Message)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // on the same socket is running, or the folder is unsafe.
 func (a *Agent) startControl(ctx context.Context) (stop func(), err error) {
 	path := a.gen.cfg.Agent.ControlSocket
-	srv, err := control.Listen(path, control.Options{Logger: a.log.With("component", "control")})
+	srv, err := control.Listen(path, control.Options{Logger: a.log.With("component", "control"), Timeout: a.opts.controlTimeout})
 	if err != nil {
 		return nil, fmt.Errorf("agent.control_socket: %w", err)
 	}

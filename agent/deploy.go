@@ -15,32 +15,34 @@ import (
 )
 
 // drain waits until every change made in the roots before the call has
-// been scanned and judged, or until ctx is done. deploy end calls it so
-// that the files a deploy just copied are accepted by it, not alerted
-// after it.
+// been scanned and judged, or until ctx is done (its error then). deploy
+// end calls it so that the files a deploy just copied are accepted by it,
+// not alerted after it.
 //
 // The watcher's Sync returns once each such change has reached the queue,
 // where it is counted as a task; then the tasks counted by then are waited
 // for, while later ones come and go. Without a fence to sync with, it
 // waits for an empty queue twice a settle interval apart, which a loaded
-// watcher can fool.
-func (a *Agent) drain(ctx context.Context, settle time.Duration) {
-	a.draining.Lock()
-	defer a.draining.Unlock()
+// watcher can fool. Drains run one at a time.
+func (a *Agent) drain(ctx context.Context, settle time.Duration) error {
+	select {
+	case a.draining <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-a.draining }()
 	err := a.watches.Sync(ctx)
 	if err == nil {
-		a.q.tasks.waitBegun(ctx)
-		return
+		return a.q.tasks.waitBegun(ctx)
 	}
 	if ctx.Err() != nil {
-		return
+		return ctx.Err()
 	}
 	a.log.Warn("deploy end: cannot sync with the watcher; waiting for a quiet queue instead", "err", err)
-	quiet := 0
-	for quiet < 2 {
+	for quiet := 0; quiet < 2; {
 		select {
 		case <-ctx.Done():
-			return
+			return ctx.Err()
 		case <-time.After(settle + 20*time.Millisecond):
 		}
 		if a.q.tasks.load() == 0 {
@@ -49,6 +51,7 @@ func (a *Agent) drain(ctx context.Context, settle time.Duration) {
 			quiet = 0
 		}
 	}
+	return nil
 }
 
 // deployRequest decodes the arguments of a deploy command and finds the
@@ -96,7 +99,12 @@ func (a *Agent) deployEnd(ctx context.Context, peer control.Peer, req control.Re
 	if err != nil {
 		return nil, err
 	}
-	a.drain(ctx, g.cfg.Agent.Settle.Std())
+	if err := a.drain(ctx, g.cfg.Agent.Settle.Std()); err != nil {
+		// Closed now, the window would leave what is still being judged
+		// to be alerted as unexpected after it: it stays open instead.
+		a.log.Warn("deploy end: the changes made before it are still being judged; the window stays open", "err", err)
+		return nil, fmt.Errorf("the changes made before deploy end are still being scanned (%v): the window stays open until its TTL; run deploy end again", err)
+	}
 	var res wire.DeployResult
 	for _, root := range roots {
 		if sum, ok := a.baseline.End(root); ok {

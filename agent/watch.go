@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"github.com/shellwatch/shellwatch/config"
 
 	"github.com/shellwatch/shellwatch/watcher"
+	"golang.org/x/sys/unix"
 )
 
 // watchOptions are the watcher's options for g's roots: it delivers into
@@ -54,17 +56,30 @@ func (a *Agent) watchNewRoots(ctx context.Context, g *generation) (*watcher.Runn
 
 // makeFenceDir makes the folder where the watchers make their fences
 // (see watcher.Options.FenceDir), in the state folder, and returns its
-// real path; "" when it cannot.
+// real path; "" when it cannot, or when what is there is not a folder of
+// the agent's own that only it can write (a name made there by another
+// could pass for a fence).
 func (a *Agent) makeFenceDir(cfg config.Config) string {
 	dir := filepath.Join(cfg.Agent.StateDir, "fence")
 	err := os.Mkdir(dir, 0o700)
 	if err == nil || errors.Is(err, fs.ErrExist) {
-		var real string
-		if real, err = filepath.EvalSymlinks(dir); err == nil {
-			return real
+		var st unix.Stat_t
+		if err = unix.Lstat(dir, &st); err == nil {
+			switch {
+			case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+				err = errors.New("not a folder (symbolic links are not followed)")
+			case st.Uid != uint32(os.Geteuid()) || st.Mode&0o022 != 0:
+				err = fmt.Errorf("owned by uid %d with mode %o: want the agent's own (uid %d), writable by it alone", st.Uid, st.Mode&0o7777, os.Geteuid())
+			}
+		}
+		if err == nil {
+			var real string
+			if real, err = filepath.EvalSymlinks(dir); err == nil {
+				return real
+			}
 		}
 	}
-	a.log.Warn("cannot make the fence folder: deploy end falls back to waiting for a quiet queue", "dir", dir, "err", err)
+	a.log.Warn("cannot use the fence folder: deploy end falls back to waiting for a quiet queue", "dir", dir, "err", err)
 	return ""
 }
 

@@ -36,18 +36,20 @@ type fences struct {
 	dir string // "" when the watcher has none
 	id  string // this watcher's, in the names of its fence files
 
-	making sync.Mutex // one fence at a time
-	n      uint64     // the last fence made (under making)
+	making chan struct{} // holds one token: one fence at a time
+	syncs  chan struct{} // holds one token: one Sync at a time
 
 	mu        sync.Mutex
-	seen      uint64        // the last fence whose event the event loop read
+	made      uint64        // the last fence made
+	seen      uint64        // the last fence whose event the event loop read (at most made)
 	overflows uint64        // inotify queue overflows: a fence's event may be lost
 	wake      chan struct{} // closed when seen or overflows grow; nil when nobody waits
 }
 
 func newFences(dir string) (*fences, error) {
+	f := &fences{making: make(chan struct{}, 1), syncs: make(chan struct{}, 1)}
 	if dir == "" {
-		return &fences{}, nil
+		return f, nil
 	}
 	d, err := filepath.Abs(dir)
 	if err != nil {
@@ -55,7 +57,19 @@ func newFences(dir string) (*fences, error) {
 	}
 	var b [8]byte
 	rand.Read(b[:])
-	return &fences{dir: d, id: hex.EncodeToString(b[:])}, nil
+	f.dir, f.id = d, hex.EncodeToString(b[:])
+	return f, nil
+}
+
+// hold takes sem's token, or returns ctx's error; the caller gives it back
+// with <-sem.
+func hold(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // fenceOf returns the number of the fence ev made, if ev is the creation of
@@ -73,13 +87,15 @@ func (f *fences) fenceOf(ev fsnotify.Event) (uint64, bool) {
 }
 
 // Sync returns once every change made in the roots before it was called
-// has been handed to the Sink, coalesced as usual: the events inotify had
-// queued by then are read, the walks they started (of new folders, and of
-// a resync after an overflow) are done, a root past the watch limit is
-// rescanned, and the reports they left pending are delivered. It needs
-// Options.FenceDir; it returns [ErrNoFence] without one, an error when a
-// fence cannot be made, and ctx's error when ctx ends or the watcher
-// stops first.
+// has been delivered to the Sink (its Change returned), coalesced as
+// usual: the events inotify had queued by then are read, the walks they
+// started (of new folders, and of a resync after an overflow) are done,
+// the roots are checked as the poll does (a root replaced is attached and
+// walked now), a root past the watch limit is rescanned, and the reports
+// they left pending are delivered. It needs Options.FenceDir; it returns
+// [ErrNoFence] without one, an error when a fence cannot be made, and
+// ctx's error when ctx ends or the watcher stops first. Calls wait for
+// each other.
 func (w *Watcher) Sync(ctx context.Context) error {
 	select {
 	case <-w.ready:
@@ -90,12 +106,18 @@ func (w *Watcher) Sync(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(w.runCtx, cancel)()
+	if err := hold(ctx, w.fences.syncs); err != nil {
+		return err
+	}
+	defer func() { <-w.fences.syncs }()
 	if err := w.caughtUp(ctx); err != nil {
 		return err
 	}
 	// The event loop has read every event before the fence: the walks
-	// they asked for are queued; a root on rescans (past the watch limit)
-	// has its changes found by a rescan only, so one is queued too.
+	// they asked for are queued. A root removed or replaced is only
+	// attached again by a check, and a root on rescans (past the watch
+	// limit) has its changes found by a rescan: both are queued too.
+	w.queue(job{kind: jobCheckRoots})
 	w.queueRescans()
 	w.jobsMu.Lock()
 	queued := w.jobsQueued
@@ -104,7 +126,7 @@ func (w *Watcher) Sync(ctx context.Context) error {
 		return err
 	}
 	// Every report of a change before the fence is in the pending set now.
-	return w.pending.waitTaken(ctx)
+	return w.pending.waitDelivered(ctx)
 }
 
 // caughtUp returns once the event loop has handled every event inotify
@@ -117,21 +139,24 @@ func (w *Watcher) caughtUp(ctx context.Context) error {
 	if f.dir == "" || !w.fenceWatched.Load() {
 		return ErrNoFence
 	}
-	f.making.Lock()
-	defer f.making.Unlock()
+	if err := hold(ctx, f.making); err != nil {
+		return err
+	}
+	defer func() { <-f.making }()
 	for {
 		f.mu.Lock()
 		overflows := f.overflows
+		f.made++
+		n := f.made
 		f.mu.Unlock()
-		f.n++
-		name := filepath.Join(f.dir, fencePrefix+f.id+"-"+strconv.FormatUint(f.n, 10))
+		name := filepath.Join(f.dir, fencePrefix+f.id+"-"+strconv.FormatUint(n, 10))
 		file, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
 			return fmt.Errorf("watcher: make a fence: %w", err)
 		}
 		file.Close()
 		os.Remove(name) // its creation is what is waited for
-		seen, err := f.wait(ctx, f.n, overflows)
+		seen, err := f.wait(ctx, n, overflows)
 		if err != nil || seen {
 			return err
 		}
@@ -178,10 +203,14 @@ func (f *fences) wait(ctx context.Context, n, overflows uint64) (bool, error) {
 }
 
 // note records, from the event loop, a fence seen (n > 0) or an overflow.
+// A number past the last fence made is no fence of this watcher's (a name
+// made by someone else who could write the folder): it is ignored.
 func (f *fences) note(n uint64, overflow bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.seen = max(f.seen, n)
+	if n <= f.made {
+		f.seen = max(f.seen, n)
+	}
 	if overflow {
 		f.overflows++
 	}

@@ -114,6 +114,70 @@ func TestSyncRescansARootPastTheWatchLimit(t *testing.T) {
 	}
 }
 
+// A deploy that swaps the whole root (mv shop shop.old; mv shop.new shop)
+// is covered too: the new root is attached and walked by Sync, not by the
+// poll a while later (an hour here).
+func TestSyncAttachesARootReplaced(t *testing.T) {
+	dir := t.TempDir()
+	root, fence, next := filepath.Join(dir, "root"), filepath.Join(dir, "fence"), filepath.Join(dir, "next")
+	for _, d := range []string{root, fence, filepath.Join(next, "lib")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	for i := range 20 {
+		rel := filepath.Join("lib", fmt.Sprintf("m%02d.php", i))
+		if err := os.WriteFile(filepath.Join(next, rel), []byte("<?php\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, filepath.Join(root, rel))
+	}
+	w, sink := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}, FenceDir: fence, RootPollInterval: time.Hour})
+	if err := os.Rename(root, filepath.Join(dir, "old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, root); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := sink.missing(want); len(m) > 0 {
+		t.Errorf("Sync returned with %d files of the new root not delivered: %v", len(m), m)
+	}
+}
+
+// A name in the fence folder that claims a fence not made yet (someone
+// else who can write the folder) does not end a Sync early.
+func TestSyncIgnoresForgedFences(t *testing.T) {
+	dir := t.TempDir()
+	root, fence := filepath.Join(dir, "root"), filepath.Join(dir, "fence")
+	for _, d := range []string{root, fence} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, _ := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}, FenceDir: fence})
+	forged := filepath.Join(fence, fencePrefix+w.fences.id+"-99999")
+	if err := os.WriteFile(forged, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.fences.mu.Lock()
+	seen, made := w.fences.seen, w.fences.made
+	w.fences.mu.Unlock()
+	if seen != made {
+		t.Errorf("fence %d seen after %d made: the forged name counted", seen, made)
+	}
+}
+
 // Without a fence folder Sync says so at once; a fence folder inside a
 // root is refused by New; two watchers sharing a folder each see their own
 // fences only.

@@ -53,9 +53,13 @@ type pendingSet struct {
 	freed   chan struct{}   // closed when an entry is forgotten; nil when nobody waits
 
 	// dirtied counts the times a path got a change not yet taken; an
-	// entry's since is the count when it did. waitTaken marks the count
-	// and the entries dirty then, and take counts them down.
+	// entry's since is the count when it did. inHand is the since of the
+	// change the flusher took and is delivering (0: none). waitDelivered
+	// marks the count, with the entries dirty then and the one in hand,
+	// and delivered counts them down: a change counts until the consumer
+	// has it, not when it is taken.
 	dirtied uint64
+	inHand  uint64
 	dirty   countdown.Countdown
 }
 
@@ -251,7 +255,7 @@ func (p *pendingSet) next(now time.Time) (c Change, ok bool, wakeAt time.Time) {
 func (p *pendingSet) take(path string, now time.Time) Change {
 	e := p.entries[path]
 	e.dirty = false
-	p.dirty.Ended(e.since)
+	p.inHand = e.since
 	if e.taken == 0 || !isSighting(e.op, e.last) {
 		e.taken++
 	}
@@ -266,20 +270,35 @@ func (p *pendingSet) take(path string, now time.Time) Change {
 	return c
 }
 
-// waitTaken returns once every path that has a change not yet taken when
-// it is called has been taken (handed to the consumer), or ctx's error.
-// One caller at a time: a call replaces the mark of the one before.
-func (p *pendingSet) waitTaken(ctx context.Context) error {
+// waitDelivered returns once every change not yet delivered when it is
+// called (pending, or taken and being delivered) has been delivered (the
+// consumer has it), or ctx's error. One caller at a time: a call replaces
+// the mark of the one before.
+func (p *pendingSet) waitDelivered(ctx context.Context) error {
 	p.mu.Lock()
-	var dirty int64
+	var left int64
 	for _, e := range p.entries {
 		if e.dirty {
-			dirty++
+			left++
 		}
 	}
-	done := p.dirty.Mark(p.dirtied, dirty)
+	if p.inHand != 0 {
+		left++
+	}
+	done := p.dirty.Mark(p.dirtied, left)
 	p.mu.Unlock()
 	return countdown.Wait(ctx, done)
+}
+
+// delivered tells that the change the flusher took last is delivered, or
+// will never be (the watcher stops).
+func (p *pendingSet) delivered() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.inHand != 0 {
+		p.dirty.Ended(p.inHand)
+		p.inHand = 0
+	}
 }
 
 // len returns the number of paths pending or cooling.
@@ -321,7 +340,9 @@ func (p *pendingSet) flush(ctx context.Context, deliver func(Change) bool) {
 	for {
 		c, ok, wakeAt := p.next(time.Now())
 		if ok {
-			if !deliver(c) {
+			taken := deliver(c)
+			p.delivered()
+			if !taken {
 				return
 			}
 			continue

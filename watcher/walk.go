@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/shellwatch/shellwatch/walk"
@@ -15,9 +16,10 @@ import (
 type jobKind int
 
 const (
-	jobWalk   jobKind = iota + 1 // walk a new directory, report what it holds
-	jobResync                    // walk every attached root, report every file
-	jobRescan                    // rescan a degraded root, report differences
+	jobWalk       jobKind = iota + 1 // walk a new directory, report what it holds
+	jobResync                        // walk every attached root, report every file
+	jobRescan                        // rescan a degraded root, report differences
+	jobCheckRoots                    // check every root as the poll does (Sync)
 )
 
 type job struct {
@@ -36,6 +38,10 @@ func (w *Watcher) queue(j job) {
 			return
 		}
 		w.resync = true
+	}
+	if j.kind == jobRescan && slices.ContainsFunc(w.jobs, func(q job) bool { return q.kind == jobRescan && q.root == j.root && q.gen == j.gen }) {
+		w.jobsMu.Unlock()
+		return // the one queued covers it
 	}
 	w.jobs = append(w.jobs, j)
 	w.jobsQueued++
@@ -132,6 +138,10 @@ func (w *Watcher) runJob(ctx context.Context, j job) {
 			if w.walkTree(ctx, r, gen, r.path, walkReport) == nil {
 				w.pruneWatches(r)
 			}
+		}
+	case jobCheckRoots:
+		for _, r := range w.roots {
+			w.checkRoot(ctx, r, true)
 		}
 	case jobRescan:
 		w.mu.Lock()
