@@ -151,7 +151,14 @@ func TestFollowUpReport(t *testing.T) {
 	s.request(t, "203.0.113.7", born.Add(-time.Minute), "GET", "/shop/up/x.php", 404, "python")
 	s.request(t, "198.51.100.1", born.Add(-time.Minute), "GET", "/shop/index.php", 200, "browser")
 	out := &sent{}
-	l := s.start(t, out, time.Now)
+	// The report's Wait passes on a clock the test moves once the lines
+	// written after the alert are in the index: on the wall clock, a test
+	// or a follower held off the CPU for the 700 ms of DefaultWait sent
+	// the report without the upload POST, and the stats below could be
+	// read before the last line.
+	var offset atomic.Int64
+	start := time.Now()
+	l := s.start(t, out, func() time.Time { return start.Add(time.Duration(offset.Load())) })
 	if !l.Serves(s.root) || l.Serves("/elsewhere") {
 		t.Fatalf("Serves: the root's log is not routed")
 	}
@@ -159,6 +166,12 @@ func TestFollowUpReport(t *testing.T) {
 	l.FollowUp(first, born)
 	s.request(t, "203.0.113.7", born, "POST", "/shop/upload.php?to=up", 200, "python")
 	s.request(t, "198.51.100.1", born, "GET", "/shop/cart.php", 200, "browser")
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == 4 })
+	// A line is counted as read before it is indexed; a poll ends once
+	// the lines it read are.
+	polls := l.logs[0].f.Stats().Polls
+	testenv.Eventually(t, waitFor, "a poll after the last line", func() bool { return l.logs[0].f.Stats().Polls > polls })
+	offset.Store(int64(DefaultWait))
 
 	rep := out.wait(t, alert.KindAccessReport, 1)[0]
 	a := rep.Access
