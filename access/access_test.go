@@ -151,7 +151,14 @@ func TestFollowUpReport(t *testing.T) {
 	s.request(t, "203.0.113.7", born.Add(-time.Minute), "GET", "/shop/up/x.php", 404, "python")
 	s.request(t, "198.51.100.1", born.Add(-time.Minute), "GET", "/shop/index.php", 200, "browser")
 	out := &sent{}
-	l := s.start(t, out, time.Now)
+	// The report's Wait passes on a clock the test moves once the lines
+	// written after the alert are in the index: on the wall clock, a test
+	// or a follower held off the CPU for the 700 ms of DefaultWait sent
+	// the report without the upload POST, and the stats below could be
+	// read before the last line.
+	var offset atomic.Int64
+	start := time.Now()
+	l := s.start(t, out, func() time.Time { return start.Add(time.Duration(offset.Load())) })
 	if !l.Serves(s.root) || l.Serves("/elsewhere") {
 		t.Fatalf("Serves: the root's log is not routed")
 	}
@@ -159,6 +166,12 @@ func TestFollowUpReport(t *testing.T) {
 	l.FollowUp(first, born)
 	s.request(t, "203.0.113.7", born, "POST", "/shop/upload.php?to=up", 200, "python")
 	s.request(t, "198.51.100.1", born, "GET", "/shop/cart.php", 200, "browser")
+	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == 4 })
+	// A line is counted as read before it is indexed; a poll ends once
+	// the lines it read are.
+	polls := l.logs[0].f.Stats().Polls
+	testenv.Eventually(t, waitFor, "a poll after the last line", func() bool { return l.logs[0].f.Stats().Polls > polls })
+	offset.Store(int64(DefaultWait))
 
 	rep := out.wait(t, alert.KindAccessReport, 1)[0]
 	a := rep.Access
@@ -545,6 +558,27 @@ func TestAttackerReturnedTally(t *testing.T) {
 	l, out, offset := s.startShifted(t, 10*time.Millisecond)
 	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
 	l.FollowUp(first, time.Time{})
+	// Another flagged URL: a request for it after the others is the
+	// sentinel, alerted once the reporter judged every line before it. The
+	// follower having read a line (Stats' Lines) is not the reporter
+	// having judged it: a clock moved, or the logs stopped, before that
+	// judges it in the wrong window, or not at all.
+	other := detection(s.root, "up/y.php", alert.ActionQuarantined)
+	l.FollowUp(other, time.Time{})
+	sentinels := 0
+	sentinel := func(at time.Time) {
+		t.Helper()
+		sentinels++
+		s.request(t, fmt.Sprintf("192.0.2.%d", sentinels), at, "GET", "/shop/up/y.php", 404, "sentinel")
+		testenv.Eventually(t, waitFor, "the sentinel alerted", func() bool { return len(returnsTo(out, other.ID)) == sentinels })
+	}
+	// returns waits for n attacker_returned about the shell, and returns
+	// them all.
+	returns := func(n int) []alert.Alert {
+		t.Helper()
+		testenv.Eventually(t, waitFor, fmt.Sprintf("%d attacker_returned about the shell", n), func() bool { return len(returnsTo(out, first.ID)) >= n })
+		return returnsTo(out, first.ID)
+	}
 	polls := l.logs[0].f.Stats().Polls
 	testenv.Eventually(t, waitFor, "a poll after the flagging", func() bool { return l.logs[0].f.Stats().Polls > polls })
 	at := time.Now().Add(time.Second)
@@ -562,14 +596,16 @@ func TestAttackerReturnedTally(t *testing.T) {
 			lines++
 		}
 	}
+	sentinel(at)
+	lines++
 	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == int64(lines) })
-	got := out.wait(t, alert.KindAttackerReturned, ReturnClients+1)
+	got := returns(ReturnClients + 1)
 	if len(got) != ReturnClients+1 {
 		t.Fatalf("%d attacker_returned before the window ended, want %d: %+v", len(got), ReturnClients+1, got)
 	}
 
 	offset.Store(int64(ReturnEvery + time.Second))
-	got = out.wait(t, alert.KindAttackerReturned, ReturnClients+3)
+	got = returns(ReturnClients + 3)
 	var own, grouped *alert.Alert
 	for i := range got[ReturnClients+1:] {
 		a := &got[ReturnClients+1+i]
@@ -596,14 +632,15 @@ func TestAttackerReturnedTally(t *testing.T) {
 	// told when the logs stop.
 	s.request(t, attacker, at.Add(ReturnEvery), "GET", "/shop/up/x.php?c=back", 200, "python")
 	s.request(t, attacker, at.Add(ReturnEvery), "GET", "/shop/up/x.php?c=stop", 200, "python")
-	lines += 2
+	sentinel(at.Add(ReturnEvery))
+	lines += 3
 	testenv.Eventually(t, waitFor, "every line read", func() bool { st, _ := l.Stats(); return st[0].Lines == int64(lines) })
-	got = out.wait(t, alert.KindAttackerReturned, ReturnClients+4)
+	got = returns(ReturnClients + 4)
 	if r := got[ReturnClients+3].Request; r.Client != attacker || r.Requests != 1 || r.URL != "/shop/up/x.php?c=back" {
 		t.Errorf("the attacker back: %+v, want its request alerted at once", r)
 	}
 	l.Stop()
-	got = out.of(alert.KindAttackerReturned)
+	got = returnsTo(out, first.ID)
 	if len(got) != ReturnClients+5 {
 		t.Fatalf("%d attacker_returned after Stop, want %d", len(got), ReturnClients+5)
 	}

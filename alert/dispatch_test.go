@@ -282,7 +282,11 @@ func TestDispatcherCloseDrainsQueuesAndGroups(t *testing.T) {
 	sink := newDispatchRecorder("sink")
 	var logs bytes.Buffer
 	d := NewDispatcher(DispatcherOptions{
-		Routes: []Route{{Sink: sink, Rate: 1, Burst: 1}},
+		// One token, and the next an hour later: the first alert goes, the
+		// rest are folded however long the worker takes over them. (At 1 a
+		// second, a worker held off the CPU for a second mid-flood took a
+		// second token and delivered one more alert by itself.)
+		Routes: []Route{{Sink: sink, Rate: 1.0 / 3600, Burst: 1}},
 		// Longer than the test: only Close can deliver the group.
 		GroupInterval: time.Hour,
 		Logger:        slog.New(slog.NewTextHandler(&logs, nil)),

@@ -912,10 +912,12 @@ func (w *Webhook) failing() (bool, chan struct{}) {
 // fail records a failed attempt: the entry goes back to the spool and every
 // worker waits out the backoff.
 func (w *Webhook) fail(e spoolEntry, alertID string, status int, retryAfter time.Duration, err error) {
-	w.retries.Add(1)
 	w.mu.Lock()
 	w.failures++
 	w.noteDownLocked(err)
+	// Counted once the episode holds it: whoever sees Retries move sees
+	// the failure's time (since) and the AlertAfter timer already set.
+	w.retries.Add(1)
 	delay := w.backoff(w.failures, retryAfter)
 	w.notBefore = time.Now().Add(delay)
 	w.moveBackoffLocked()

@@ -172,7 +172,13 @@ func TestSizeLimit(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	opts := testOptions()
-	opts.Timeout = 300 * time.Millisecond // the handler waits for it; nothing measures it
+	// The handler waits out its context, which ends Timeout/10 (at most
+	// 1 s) before the connection's deadline: that sliver is all the
+	// server has to wake, encode and write the answer. 300 ms left it
+	// 30 ms, less than a loaded machine may take to run the goroutine at
+	// all (the answer was lost, "hung up without a complete answer");
+	// 5 s leaves it 500 ms.
+	opts.Timeout = 5 * time.Second
 	srv := startServer(t, socketPath(t), opts, func(ctx context.Context, _ Peer, _ Request) (any, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
