@@ -420,7 +420,7 @@ func TestDeployEndLeavesTheWindowOpenWhileJudging(t *testing.T) {
 	testenv.Journald(t)
 	h := newHarness(t)
 	h.protected = "mode = \"protected\"\n"
-	h.opts.controlTimeout = 2 * time.Second
+	h.opts.controlTimeout = 5 * time.Second // the second deploy end has 4.5 s for what is left
 	release := make(chan struct{})
 	var releaseOnce sync.Once
 	free := func() { releaseOnce.Do(func() { close(release) }) }
