@@ -27,6 +27,9 @@ import (
 // its own fences only.
 const fencePrefix = ".shellwatch-fence-"
 
+// errStopped ends a Sync of a watcher that stopped.
+var errStopped = errors.New("watcher: stopped")
+
 // ErrNoFence is returned by [Watcher.Sync] when the watcher has no fence
 // folder (Options.FenceDir empty, or it could not be watched).
 var ErrNoFence = errors.New("watcher: no fence folder to sync with")
@@ -97,15 +100,29 @@ func (f *fences) fenceOf(ev fsnotify.Event) (uint64, bool) {
 // ctx's error when ctx ends or the watcher stops first. Calls wait for
 // each other.
 func (w *Watcher) Sync(ctx context.Context) error {
+	// Stop waiting when the watcher stops: nothing reads events then.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-w.stopped:
+			cancel(errStopped)
+		case <-ctx.Done():
+		}
+	}()
+	err := w.sync(ctx)
+	if cause := context.Cause(ctx); err != nil && cause != nil {
+		return cause // errStopped, or the caller's
+	}
+	return err
+}
+
+func (w *Watcher) sync(ctx context.Context) error {
 	select {
 	case <-w.ready:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	// Stop waiting when the watcher stops: nothing reads events then.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(w.runCtx, cancel)()
 	if err := hold(ctx, w.fences.syncs); err != nil {
 		return err
 	}

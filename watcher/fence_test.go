@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -213,5 +214,114 @@ func TestSyncFenceFolder(t *testing.T) {
 	b.fences.mu.Unlock()
 	if got != 1 {
 		t.Errorf("watcher b saw fence %d, want its own first one", got)
+	}
+}
+
+// gatedSink takes changes only while its gate is open (a consumer busy
+// with something else), and gives up on one when the watcher stops.
+type gatedSink struct {
+	recordingSink
+	gate chan struct{}
+}
+
+func (s *gatedSink) Change(ctx context.Context, c Change) bool {
+	select {
+	case <-s.gate:
+	case <-ctx.Done():
+		return false
+	}
+	return s.recordingSink.Change(ctx, c)
+}
+
+// A Set syncs the watchers a reload launched and has not swapped in yet
+// (their roots may already be served), and a watcher a Swap stops during
+// its Sync is let go for the one that replaced it: the Sync then ends
+// without an error.
+func TestSetSyncsLaunchedAndSwappedWatchers(t *testing.T) {
+	dir := t.TempDir()
+	a, b, fence := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "fence")
+	for _, d := range []string{a, b, fence} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var set Set
+	t.Cleanup(set.Stop)
+	gate := make(chan struct{})
+	var gateOnce sync.Once
+	t.Cleanup(func() { gateOnce.Do(func() { close(gate) }) })
+	slow := &gatedSink{gate: gate}
+	ready, err := set.Start(Options{Roots: []Root{{Path: a}}, FenceDir: fence, Sink: slow, Settle: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ready
+	fast := &recordingSink{}
+	next, err := set.Launch(Options{Roots: []Root{{Path: a}, {Path: b}}, FenceDir: fence, Sink: fast, Settle: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-next.Ready()
+	inB := filepath.Join(b, "new-root.php")
+	if err := os.WriteFile(inB, []byte("<?php\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(a, "held.php"), []byte("<?php\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The current watcher cannot deliver (its consumer's gate is shut):
+	// the Sync waits on it until the Swap stops it.
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	synced := make(chan error, 1)
+	go func() { synced <- set.Sync(ctx) }()
+	time.Sleep(100 * time.Millisecond) // let the Sync reach the current watcher
+	set.Swap(next)
+	if err := <-synced; err != nil {
+		t.Fatalf("Set.Sync across a Swap: %v, want nil", err)
+	}
+	if m := fast.missing([]string{inB}); len(m) > 0 {
+		t.Errorf("Set.Sync returned before the launched watcher delivered %s", inB)
+	}
+}
+
+// The watcher a reload launched is synced before it is swapped in: a
+// change in a root only it watches is delivered when Set.Sync returns,
+// though its consumer takes a while.
+func TestSetSyncsALaunchedWatcher(t *testing.T) {
+	dir := t.TempDir()
+	a, b, fence := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "fence")
+	for _, d := range []string{a, b, fence} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var set Set
+	t.Cleanup(set.Stop)
+	ready, err := set.Start(Options{Roots: []Root{{Path: a}}, FenceDir: fence, Sink: &recordingSink{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-ready
+	gate := make(chan struct{})
+	slow := &gatedSink{gate: gate}
+	next, err := set.Launch(Options{Roots: []Root{{Path: a}, {Path: b}}, FenceDir: fence, Sink: slow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { set.Discard(next) })
+	<-next.Ready()
+	inB := filepath.Join(b, "new-root.php")
+	if err := os.WriteFile(inB, []byte("<?php\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(200*time.Millisecond, func() { close(gate) }) // a consumer that takes a while
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := set.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := slow.missing([]string{inB}); len(m) > 0 {
+		t.Errorf("Set.Sync returned before the launched watcher delivered %s", inB)
 	}
 }

@@ -2,6 +2,7 @@ package watcher
 
 import (
 	"context"
+	"slices"
 	"sync"
 )
 
@@ -17,6 +18,9 @@ type Set struct {
 	// those already stopped: totals stay monotonic across swaps.
 	stopping *Running
 	retired  Stats
+	// launched are the watchers Launch started that are neither swapped
+	// in nor discarded yet: a reload's new roots, watched already.
+	launched []*Running
 }
 
 // Running is a watcher a Set launched.
@@ -50,7 +54,17 @@ func (s *Set) Launch(opts Options) (*Running, error) {
 		}
 	default:
 	}
+	s.mu.Lock()
+	s.launched = append(s.launched, r)
+	s.mu.Unlock()
 	return r, nil
+}
+
+// forget takes r off the launched list (swapped in or discarded).
+func (s *Set) forget(r *Running) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.launched = slices.DeleteFunc(s.launched, func(l *Running) bool { return l == r })
 }
 
 // Start launches a watcher over opts' roots and makes it current; the
@@ -68,6 +82,7 @@ func (s *Set) Start(opts Options) (<-chan struct{}, error) {
 // a no-op.
 func (s *Set) Discard(r *Running) {
 	if r != nil {
+		s.forget(r)
 		r.cancel()
 		r.done.Wait()
 	}
@@ -81,6 +96,7 @@ func (s *Set) Swap(r *Running) {
 		return
 	}
 	s.mu.Lock()
+	s.launched = slices.DeleteFunc(s.launched, func(l *Running) bool { return l == r })
 	old := s.current
 	s.current, s.stopping = r, old
 	s.mu.Unlock()
@@ -102,17 +118,44 @@ func (s *Set) Stop() {
 	s.Discard(r)
 }
 
-// Sync syncs the current watcher with the file system (see
-// [Watcher.Sync]); [ErrNoFence] when none runs. A Swap meanwhile ends it
-// with an error.
+// Sync syncs the set's watchers with the file system (see
+// [Watcher.Sync]): the current one, and those launched and not swapped in
+// yet (a reload's new roots, which the agent may already serve). A watcher
+// stopped meanwhile by a Swap is let go and the set synced again, the
+// watcher that replaced it included. [ErrNoFence] when none runs.
 func (s *Set) Sync(ctx context.Context) error {
-	s.mu.Lock()
-	r := s.current
-	s.mu.Unlock()
-	if r == nil {
-		return ErrNoFence
+	for {
+		s.mu.Lock()
+		list := slices.Clone(s.launched)
+		if s.current != nil {
+			list = append(list, s.current)
+		}
+		s.mu.Unlock()
+		if len(list) == 0 {
+			return ErrNoFence
+		}
+		again := false
+		for _, r := range list {
+			err := r.w.Sync(ctx)
+			if err == nil {
+				continue
+			}
+			if ctx.Err() != nil || s.holds(r) {
+				return err
+			}
+			again = true // stopped by a Swap or a Discard
+		}
+		if !again {
+			return nil
+		}
 	}
-	return r.w.Sync(ctx)
+}
+
+// holds reports whether r is the set's current watcher or one launched.
+func (s *Set) holds(r *Running) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return r == s.current || slices.Contains(s.launched, r)
 }
 
 // Stats returns the counters of the current watcher.

@@ -329,10 +329,11 @@ type Watcher struct {
 	jobsDone   progress      // jobs ever run: they run in the order queued
 
 	// fences tell Sync when the event loop has caught up (fence.go);
-	// fenceWatched says the fence folder is watched. runCtx is Run's.
+	// fenceWatched says the fence folder is watched; stopped is closed
+	// when Run returns.
 	fences       *fences
 	fenceWatched atomic.Bool
-	runCtx       context.Context
+	stopped      chan struct{}
 
 	stats struct {
 		watches, events, changes, overflows, resyncs, rescans, problemsDropped atomic.Int64
@@ -368,6 +369,7 @@ func New(opts Options) (*Watcher, error) {
 		log:          log,
 		sink:         opts.Sink,
 		ready:        make(chan struct{}),
+		stopped:      make(chan struct{}),
 		pending:      newPendingSet(opts.Settle),
 		pendingLimit: cmp.Or(opts.PendingLimit, defaultPendingLimit),
 		watches:      make(map[string]*watchEntry),
@@ -456,6 +458,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if !w.running.CompareAndSwap(false, true) {
 		return errors.New("watcher: Run called twice")
 	}
+	defer close(w.stopped)
 	fsw, err := fsnotify.NewBufferedWatcher(eventBuffer)
 	if err != nil {
 		w.channels.close()
@@ -468,7 +471,6 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.fsw = fsw
 
 	ctx, cancel := context.WithCancel(ctx)
-	w.runCtx = ctx
 	if d := w.fences.dir; d != "" {
 		if err := fsw.Add(d); err != nil {
 			w.log.Warn("cannot watch the fence folder: deploy end falls back to waiting for a quiet queue", "dir", d, "err", err)
