@@ -47,13 +47,8 @@ func (s *recordingSink) missing(want []string) []string {
 // stops its reading until the paths it reported cool down, so most events
 // still wait in the kernel when Sync is called.
 func TestSyncDeliversEveryChangeMadeBefore(t *testing.T) {
-	dir := t.TempDir()
-	root, fence := filepath.Join(dir, "root"), filepath.Join(dir, "fence")
-	for _, d := range []string{root, fence} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := tempDirs(t, "root", "fence", "stage")
+	root, fence, stage := d[0], d[1], d[2]
 	w, sink := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}, FenceDir: fence, PendingLimit: 8})
 	var want []string
 	for i := range 60 {
@@ -64,10 +59,6 @@ func TestSyncDeliversEveryChangeMadeBefore(t *testing.T) {
 		want = append(want, p)
 	}
 	// A folder renamed in whole: its files raise no event of their own.
-	stage := filepath.Join(dir, "stage")
-	if err := os.Mkdir(stage, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 40 {
 		if err := os.WriteFile(filepath.Join(stage, fmt.Sprintf("g%02d.php", i)), []byte("<?php\n"), 0o644); err != nil {
 			t.Fatal(err)
@@ -77,11 +68,7 @@ func TestSyncDeliversEveryChangeMadeBefore(t *testing.T) {
 	if err := os.Rename(stage, filepath.Join(root, "lib")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	if err := w.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	syncNow(t, w)
 	if m := sink.missing(want); len(m) > 0 {
 		t.Errorf("Sync returned with %d of %d changes not delivered: %v", len(m), len(want), m)
 	}
@@ -105,11 +92,7 @@ func TestSyncRescansARootPastTheWatchLimit(t *testing.T) {
 	if err := os.WriteFile(p, []byte("<?php\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	if err := w.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	syncNow(t, w)
 	if m := sink.missing([]string{p}); len(m) > 0 {
 		t.Errorf("Sync returned before the rescan reported %s", p)
 	}
@@ -141,11 +124,7 @@ func TestSyncAttachesARootReplaced(t *testing.T) {
 	if err := os.Rename(next, root); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	if err := w.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	syncNow(t, w)
 	if m := sink.missing(want); len(m) > 0 {
 		t.Errorf("Sync returned with %d files of the new root not delivered: %v", len(m), m)
 	}
@@ -154,23 +133,14 @@ func TestSyncAttachesARootReplaced(t *testing.T) {
 // A name in the fence folder that claims a fence not made yet (someone
 // else who can write the folder) does not end a Sync early.
 func TestSyncIgnoresForgedFences(t *testing.T) {
-	dir := t.TempDir()
-	root, fence := filepath.Join(dir, "root"), filepath.Join(dir, "fence")
-	for _, d := range []string{root, fence} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := tempDirs(t, "root", "fence")
+	root, fence := d[0], d[1]
 	w, _ := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}, FenceDir: fence})
 	forged := filepath.Join(fence, fencePrefix+w.fences.id+"-99999")
 	if err := os.WriteFile(forged, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), deadline)
-	defer cancel()
-	if err := w.Sync(ctx); err != nil {
-		t.Fatal(err)
-	}
+	syncNow(t, w)
 	w.fences.mu.Lock()
 	seen, made := w.fences.seen, w.fences.made
 	w.fences.mu.Unlock()
@@ -183,13 +153,8 @@ func TestSyncIgnoresForgedFences(t *testing.T) {
 // root is refused by New; two watchers sharing a folder each see their own
 // fences only.
 func TestSyncFenceFolder(t *testing.T) {
-	dir := t.TempDir()
-	root, fence := filepath.Join(dir, "root"), filepath.Join(dir, "fence")
-	for _, d := range []string{root, fence} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := tempDirs(t, "root", "fence")
+	root, fence := d[0], d[1]
 	w, _ := runSinkWatcher(t, Options{Roots: []Root{{Path: root}}})
 	if err := w.Sync(context.Background()); !errors.Is(err, ErrNoFence) {
 		t.Errorf("Sync without a fence folder: %v, want ErrNoFence", err)
@@ -238,13 +203,8 @@ func (s *gatedSink) Change(ctx context.Context, c Change) bool {
 // its Sync is let go for the one that replaced it: the Sync then ends
 // without an error.
 func TestSetSyncsLaunchedAndSwappedWatchers(t *testing.T) {
-	dir := t.TempDir()
-	a, b, fence := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "fence")
-	for _, d := range []string{a, b, fence} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := tempDirs(t, "a", "b", "fence")
+	a, b, fence := d[0], d[1], d[2]
 	var set Set
 	t.Cleanup(set.Stop)
 	gate := make(chan struct{})
@@ -289,13 +249,8 @@ func TestSetSyncsLaunchedAndSwappedWatchers(t *testing.T) {
 // change in a root only it watches is delivered when Set.Sync returns,
 // though its consumer takes a while.
 func TestSetSyncsALaunchedWatcher(t *testing.T) {
-	dir := t.TempDir()
-	a, b, fence := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "fence")
-	for _, d := range []string{a, b, fence} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	d := tempDirs(t, "a", "b", "fence")
+	a, b, fence := d[0], d[1], d[2]
 	var set Set
 	t.Cleanup(set.Stop)
 	ready, err := set.Start(Options{Roots: []Root{{Path: a}}, FenceDir: fence, Sink: &recordingSink{}})
@@ -323,5 +278,30 @@ func TestSetSyncsALaunchedWatcher(t *testing.T) {
 	}
 	if m := slow.missing([]string{inB}); len(m) > 0 {
 		t.Errorf("Set.Sync returned before the launched watcher delivered %s", inB)
+	}
+}
+
+// tempDirs makes folders of the given names in a temp dir of the test,
+// and returns their paths.
+func tempDirs(t *testing.T, names ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for _, n := range names {
+		paths = append(paths, filepath.Join(dir, n))
+		if err := os.MkdirAll(paths[len(paths)-1], 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return paths
+}
+
+// syncNow syncs w, failing the test if it cannot within the deadline.
+func syncNow(t *testing.T, w *Watcher) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	if err := w.Sync(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
