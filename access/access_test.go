@@ -253,6 +253,31 @@ func TestAttackerReturned(t *testing.T) {
 	}
 }
 
+// A return logged the moment after the flagging is a return, though the
+// log stamps it with the second it began (the same second as the flag,
+// or before it on a server whose requests take a while) and the follower
+// reads it in its first poll after: the line lies past the log's end at
+// the flagging. A probe logged just before, read in that same poll, is
+// none.
+func TestAttackerReturnedAtOnce(t *testing.T) {
+	s := newSite(t)
+	l, out, _ := s.startShifted(t, time.Hour)
+	first := detection(s.root, "up/x.php", alert.ActionQuarantined)
+	before := time.Now().Add(-time.Second)
+	s.request(t, "198.51.100.66", before, "GET", "/shop/up/x.php", 404, "probe")
+	l.FollowUp(first, time.Time{})
+	s.request(t, "203.0.113.7", before, "GET", "/shop/up/x.php?c=id", 200, "python")
+	got := out.wait(t, alert.KindAttackerReturned, 1)
+	if r := got[0].Request; r == nil || r.Client != "203.0.113.7" {
+		t.Fatalf("attacker_returned %+v, want the request after the flagging", got[0])
+	}
+	testenv.Eventually(t, waitFor, "both lines read", func() bool { st, _ := l.Stats(); return st[0].Lines == 2 })
+	l.Stop()
+	if got := out.of(alert.KindAttackerReturned); len(got) != 1 {
+		t.Errorf("%d attacker_returned, want only the request after the flagging: %+v", len(got), got)
+	}
+}
+
 // attacker_returned from a botnet: many addresses probing one flagged URL
 // raise one alert each for the first ReturnClients (the first at once),
 // then one grouped alert at once for the next client, which names it;

@@ -50,24 +50,36 @@ type flaggedURL struct {
 	// at.
 	at    time.Time
 	polls map[*followed]int64
+	// marks: where each log serving the root ended then; a line of the
+	// same file past it was written after (see isReturn).
+	marks map[*followed]weblog.Position
 	// restored: kept by the last run (restore); no poll of this run is
 	// known to follow its flagging, only the stamps tell.
 	restored bool
 }
 
 // isReturn reports whether lr came after u was flagged, as far as the log
-// tells: read in a poll that began after, or stamped after. A line read
-// back at start (the log's last Warm, not live), or a URL the last run
-// flagged, has only its stamp to tell: the line counts when stamped after
-// the flag moment, and, read back, after the newest request of its log
-// matched before (see Flagged.readUntil): the last run, or the logs this
-// one followed before a reload, judged those.
+// tells: past the log's end when it was flagged (the same file, no
+// copytruncate between), else read in a poll that began after; or stamped
+// after. A line read back at start (the log's last Warm, not live), or a
+// URL the last run flagged, has only its stamp to tell: the line counts
+// when stamped after the flag moment, and, read back, after the newest
+// request of its log matched before (see Flagged.readUntil): the last
+// run, or the logs this one followed before a reload, judged those.
+//
+// The log's end tells exactly; the polls alone counted a line logged just
+// before the flagging, and read in the next poll, as a return.
 func (u *flaggedURL) isReturn(lr logRequest) bool {
 	if !lr.live {
 		return lr.r.Time.After(u.at) && lr.r.Time.After(lr.log.readBackAfter)
 	}
 	if u.restored {
 		return lr.r.Time.After(u.at)
+	}
+	if m, ok := u.marks[lr.log]; ok {
+		if after, known := lr.r.Pos.After(m); known {
+			return after || lr.r.Time.After(u.at)
+		}
 	}
 	p, ok := u.polls[lr.log]
 	return !ok || lr.polls > p || lr.r.Time.After(u.at)

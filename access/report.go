@@ -76,9 +76,12 @@ func (l *Logs) FollowUp(first alert.Alert, written time.Time) {
 			action = first.Action.Taken
 		}
 		u := &flaggedURL{root: first.File.Root, target: target, alertID: first.ID, file: first.File, kind: first.Kind, action: action,
-			at: l.opts.Now(), polls: make(map[*followed]int64, len(ro.logs))}
+			at: l.opts.Now(), polls: make(map[*followed]int64, len(ro.logs)), marks: make(map[*followed]weblog.Position, len(ro.logs))}
 		for _, fl := range ro.logs {
 			u.polls[fl] = fl.f.Stats().Polls
+			if m, ok := fl.f.Mark(); ok {
+				u.marks[fl] = m
+			}
 		}
 		l.flagged.add(u)
 	}

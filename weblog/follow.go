@@ -204,7 +204,7 @@ func (f *Follower) drainOld(old []*tail) []*tail {
 			continue
 		}
 		if len(t.partial) > 0 && !t.skip {
-			f.emit(t.partial)
+			f.emit(t.partial, f.position(t, t.offset))
 		}
 		t.file.Close()
 	}
@@ -268,7 +268,7 @@ func (f *Follower) read(t *tail) bool {
 			}
 			t.last = append(t.last, f.buf[max(0, n-markLen):n]...)
 			t.last = t.last[max(0, len(t.last)-markLen):]
-			f.split(t, f.buf[:n])
+			f.split(t, f.buf[:n], t.offset-int64(n))
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
@@ -303,9 +303,9 @@ func changedAt(r io.ReaderAt, want []byte, off int64) bool {
 	return !bytes.Equal(buf[:n], want)
 }
 
-// split hands on the whole lines of chunk, keeping a line's start until
-// its '\n' comes, at most MaxLine bytes of it.
-func (f *Follower) split(t *tail, chunk []byte) {
+// split hands on the whole lines of chunk, read at offset at of t's file,
+// keeping a line's start until its '\n' comes, at most MaxLine bytes of it.
+func (f *Follower) split(t *tail, chunk []byte, at int64) {
 	for len(chunk) > 0 {
 		i := bytes.IndexByte(chunk, '\n')
 		if i < 0 {
@@ -321,6 +321,8 @@ func (f *Follower) split(t *tail, chunk []byte) {
 		}
 		line := chunk[:i]
 		chunk = chunk[i+1:]
+		at += int64(i) + 1
+		pos := f.position(t, at)
 		switch {
 		case t.skip:
 			t.skip = false
@@ -328,25 +330,64 @@ func (f *Follower) split(t *tail, chunk []byte) {
 			if len(t.partial)+len(line) > f.MaxLine {
 				f.tooLong.Add(1)
 			} else {
-				f.emit(append(t.partial, line...))
+				f.emit(append(t.partial, line...), pos)
 			}
 			t.partial = t.partial[:0]
 		case len(line) > f.MaxLine:
 			f.tooLong.Add(1)
 		default:
-			f.emit(line)
+			f.emit(line, pos)
 		}
 	}
 }
 
-func (f *Follower) emit(line []byte) {
+func (f *Follower) emit(line []byte, pos Position) {
 	f.lines.Add(1)
 	r, err := f.Format.Parse(line)
 	if err != nil {
 		f.unparsed.Add(1)
 		return
 	}
+	r.Pos = pos
 	f.Handle(r)
+}
+
+// Position is where a followed request's line lies: its file (device and
+// inode), the copytruncates the follower had seen when it read it (a file
+// emptied under the same inode starts its offsets again), and the offset
+// just past the line's end. The zero Position is unknown (a line read back
+// from a rotated log).
+type Position struct {
+	Dev, Ino uint64
+	Epoch    int64
+	End      int64
+}
+
+func (f *Follower) position(t *tail, end int64) Position {
+	return Position{Dev: t.dev, Ino: t.ino, Epoch: f.truncations.Load(), End: end}
+}
+
+// Mark returns where the log ends now: the file at Path and its size, in
+// the follower's current epoch. A line whose Position is After it was
+// written after the call. ok is false when the log cannot be looked at.
+// Safe to call while Run runs.
+func (f *Follower) Mark() (m Position, ok bool) {
+	epoch := f.truncations.Load()
+	var st syscall.Stat_t
+	if err := syscall.Stat(f.Path, &st); err != nil {
+		return Position{}, false
+	}
+	return Position{Dev: uint64(st.Dev), Ino: st.Ino, Epoch: epoch, End: st.Size}, true
+}
+
+// After reports whether a line at p was written after mark m, and known
+// whether the two can be told apart: the same file, read in the same
+// epoch (no copytruncate seen since the mark), and p known.
+func (p Position) After(m Position) (after, known bool) {
+	if p.Dev == 0 && p.Ino == 0 || p.Dev != m.Dev || p.Ino != m.Ino || p.Epoch != m.Epoch {
+		return false, false
+	}
+	return p.End > m.End, true
 }
 
 // fail counts a failure, and logs it when it differs from the last one

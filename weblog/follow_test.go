@@ -44,6 +44,7 @@ type collector struct {
 	mu   sync.Mutex
 	seen map[string]int
 	n    int
+	pos  map[string]Position // by path
 }
 
 func (c *collector) handle(r Request) {
@@ -54,6 +55,18 @@ func (c *collector) handle(r Request) {
 	}
 	c.seen[r.Path]++
 	c.n++
+	if c.pos == nil {
+		c.pos = make(map[string]Position)
+	}
+	c.pos[r.Path] = r.Pos
+}
+
+// after reports whether line n was written after mark m, and whether that
+// could be told.
+func (c *collector) after(n int, m Position) (after, known bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pos[fmt.Sprintf("/n/%d", n)].After(m)
 }
 
 // waitAll waits until lines from..to-1 were all handed on, and fails if any
@@ -342,5 +355,40 @@ func TestFollowUnreadableSaidOnce(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, "20 failed polls", func() bool { return f.Stats().Errors >= 20 })
 	if n := strings.Count(logs.String(), "access log:"); n != 1 {
 		t.Errorf("%d warnings for one unreadable log over 20 polls, want 1:\n%s", n, logs.String())
+	}
+}
+
+// A mark tells the lines written after it from those before, however late
+// the follower reads them; after a copytruncate the two cannot be told
+// apart by offset, and say so.
+func TestFollowMark(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "access.log")
+	appendLines(t, path, -3, 0)
+	f := &Follower{Path: path, Poll: 200 * time.Millisecond}
+	c := follow(t, f)
+	appendLines(t, path, 0, 5)
+	m, ok := f.Mark()
+	if !ok {
+		t.Fatal("no mark of an existing log")
+	}
+	appendLines(t, path, 5, 10)
+	c.waitAll(t, 0, 10)
+	for n := range 10 {
+		if after, known := c.after(n, m); !known || after != (n >= 5) {
+			t.Errorf("line %d: after the mark %v (known %v), want %v", n, after, known, n >= 5)
+		}
+	}
+	copyFile(t, path, path+".1")
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, path, 10, 12)
+	c.waitAll(t, 0, 12)
+	if _, known := c.after(11, m); known {
+		t.Error("a line after a copytruncate is compared by offset with a mark before it")
+	}
+	if _, ok := (&Follower{Path: filepath.Join(dir, "none.log")}).Mark(); ok {
+		t.Error("a mark of a log that does not exist")
 	}
 }
