@@ -182,16 +182,22 @@ func TestFollowCopyTruncate(t *testing.T) {
 			c := follow(t, f)
 			appendLines(t, path, 0, 100)
 			c.waitAll(t, 0, 100)
-			copyFile(t, path, path+".1")
-			if err := os.Truncate(path, 0); err != nil {
-				t.Fatal(err)
-			}
+			copyTruncate(t, path)
 			appendLines(t, path, 100, 100+tc.after)
 			c.waitAll(t, 0, 100+tc.after)
 			if s := f.Stats(); s.Truncations != 1 || s.Rotations != 0 {
 				t.Errorf("stats %+v, want 1 truncation", s)
 			}
 		})
+	}
+}
+
+// copyTruncate rotates path as logrotate's copytruncate does.
+func copyTruncate(t *testing.T, path string) {
+	t.Helper()
+	copyFile(t, path, path+".1")
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -379,10 +385,7 @@ func TestFollowMark(t *testing.T) {
 			t.Errorf("line %d: after the mark %v (known %v), want %v", n, after, known, n >= 5)
 		}
 	}
-	copyFile(t, path, path+".1")
-	if err := os.Truncate(path, 0); err != nil {
-		t.Fatal(err)
-	}
+	copyTruncate(t, path)
 	appendLines(t, path, 10, 12)
 	c.waitAll(t, 0, 12)
 	if _, known := c.after(11, m); known {
