@@ -77,7 +77,7 @@ func (u *flaggedURL) isReturn(lr logRequest) bool {
 		return lr.r.Time.After(u.at)
 	}
 	if m, ok := u.marks[lr.log]; ok {
-		if after, known := lr.r.Pos.After(m); known {
+		if after, known := lr.pos.After(m); known {
 			return after || lr.r.Time.After(u.at)
 		}
 	}

@@ -96,8 +96,9 @@ type followed struct {
 type logRequest struct {
 	log   *followed
 	r     weblog.Request
-	polls int64 // the log's polls when it was read (see flaggedURL.isReturn)
-	live  bool  // read after the warm-up: new
+	pos   weblog.Position // where its line lies (see flaggedURL.isReturn)
+	polls int64           // the log's polls when it was read (see flaggedURL.isReturn)
+	live  bool            // read after the warm-up: new
 }
 
 // routes says which logs serve each watch root, and at which URL.
@@ -165,9 +166,9 @@ func start(cfg config.Config, rs roots.Set, opts Options, flagged *Flagged) *Log
 		fl := &followed{id: strconv.Itoa(i), path: t.Path, readBackAfter: flagged.readBackFrom(t.Path)}
 		fl.index = weblog.NewIndex(weblog.IndexOptions{Window: opts.Warm, MaxBytes: opts.MaxBytes / int64(len(cfg.AccessLog)), Now: opts.Now})
 		fl.f = &weblog.Follower{Path: t.Path, Format: format, Warm: opts.Warm, Poll: opts.Poll, Now: opts.Now, Log: opts.Log,
-			Handle: func(r weblog.Request) {
+			Handle: func(r weblog.Request, pos weblog.Position) {
 				fl.index.Add(r)
-				lr := logRequest{fl, r, fl.f.Stats().Polls, fl.live.Load()}
+				lr := logRequest{fl, r, pos, fl.f.Stats().Polls, fl.live.Load()}
 				// A line read back goes on only when it may be a
 				// return: the warm-up reads up to Warm of the log.
 				if !lr.live && !l.mayReturn(lr) {

@@ -44,8 +44,9 @@ type Follower struct {
 	Path   string
 	Format *Format
 	// Handle receives each request, in the order of the lines, from the
-	// goroutine of Run.
-	Handle func(Request)
+	// goroutine of Run, with where its line lies in the log (the zero
+	// Position for a line of the warm-up, read from a rotated log).
+	Handle func(Request, Position)
 	// Warm, when not 0, makes Run first read the requests of the last Warm
 	// from the log and its rotated siblings, so an index starts full.
 	Warm time.Duration
@@ -348,15 +349,15 @@ func (f *Follower) emit(line []byte, pos Position) {
 		f.unparsed.Add(1)
 		return
 	}
-	r.Pos = pos
-	f.Handle(r)
+	f.Handle(r, pos)
 }
 
 // Position is where a followed request's line lies: its file (device and
 // inode), the copytruncates the follower had seen when it read it (a file
 // emptied under the same inode starts its offsets again), and the offset
 // just past the line's end. The zero Position is unknown (a line read back
-// from a rotated log).
+// from a rotated log). It is handed beside the Request, not in it: an
+// Index keeps hundreds of thousands of Requests and needs none.
 type Position struct {
 	Dev, Ino uint64
 	Epoch    int64
@@ -464,7 +465,7 @@ func (f *Follower) warmReader(r io.Reader, cutoff time.Time) {
 			continue
 		}
 		if !req.Time.Before(cutoff) {
-			f.Handle(req)
+			f.Handle(req, Position{})
 		}
 	}
 }

@@ -47,7 +47,7 @@ type collector struct {
 	pos  map[string]Position // by path
 }
 
-func (c *collector) handle(r Request) {
+func (c *collector) handle(r Request, pos Position) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seen == nil {
@@ -58,7 +58,7 @@ func (c *collector) handle(r Request) {
 	if c.pos == nil {
 		c.pos = make(map[string]Position)
 	}
-	c.pos[r.Path] = r.Pos
+	c.pos[r.Path] = pos
 }
 
 // after reports whether line n was written after mark m, and whether that

@@ -15,9 +15,6 @@ import (
 // the client sent, the server's log escapes undone: they may hold control
 // characters and invalid UTF-8: quote them before printing (String does).
 type Request struct {
-	// Pos is where a followed line lies in its log (zero when not
-	// followed: read back, or parsed alone).
-	Pos Position
 	// Time is the time the line carries. Apache (%t) stamps a request with
 	// the second it began; nginx ($time_local, $msec) with the moment it
 	// ended: Stamp says which, when the format tells (see [ParseFormat]).
